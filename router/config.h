@@ -1,0 +1,45 @@
+/* The daemon's settings: one table (name, environment variable, flag, default, bounds) from which
+ * parsing, validation and --help are all derived. Flags override the environment, which
+ * overrides the defaults. */
+#ifndef ESS_ROUTER_CONFIG_H
+#define ESS_ROUTER_CONFIG_H
+
+#include <stddef.h>
+
+/* Every string is heap-owned by the struct and freed by config_free(); "" means unset. */
+struct config {
+    char *listen_host; /* ESS_LISTEN host part */
+    int listen_port;   /* ESS_LISTEN port part; 0 picks a free port */
+    char *redis_url;   /* ESS_REDIS_URL as given */
+    char *redis_host;  /* parsed from redis_url */
+    int redis_port;
+    char *redis_password; /* "" when none */
+    int redis_db;
+    char *key_prefix;  /* ESS_KEY_PREFIX */
+    char *rules_path;  /* ESS_RULES */
+    char *admin_token; /* ESS_ADMIN_TOKEN; "" = admin API off */
+    char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed */
+    size_t noperator_tokens;
+    char *line_channel_secret;       /* "" = LINE webhook off */
+    char *line_channel_access_token;
+    char *line_api_base;             /* no trailing slash */
+    int log_level;                   /* enum log_level; ESS_LOG_LEVEL */
+    size_t max_body_bytes;           /* ESS_MAX_BODY_BYTES, default 65536 */
+    int request_timeout_s;           /* ESS_REQUEST_TIMEOUT_S: read/write timeout of a client */
+    int drain_timeout_s;             /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
+    int reuse_port;                  /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
+};
+
+enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
+
+/* Fills cfg from the defaults, then the environment, then argv. CONFIG_EXIT_OK after printing
+ * --help or --version to stdout; CONFIG_ERROR with a message naming the setting and its bad value
+ * in err (never the value of a secret). cfg must be freed with config_free() in every case. */
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Prints the usage text listing every setting with its variable, flag and default. */
+void config_print_help(const char *prog);
+
+void config_free(struct config *cfg); /* accepts NULL */
+
+#endif

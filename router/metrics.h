@@ -1,0 +1,43 @@
+/* The process's own metrics (one event loop, so no locking): requests by route and status,
+ * assignment latency, Redis errors and reconnects, cases created. Rendered in Prometheus text
+ * format; the gauges kept in Redis (cases by category and status, queue length) are appended by
+ * the /metrics handler. */
+#ifndef ESS_ROUTER_METRICS_H
+#define ESS_ROUTER_METRICS_H
+
+#include <stddef.h>
+
+enum metrics_route {
+    METRICS_ROUTE_INCIDENTS = 0, /* POST /v1/incidents */
+    METRICS_ROUTE_CASE_GET,
+    METRICS_ROUTE_CASE_LIST,
+    METRICS_ROUTE_CASE_STATUS,
+    METRICS_ROUTE_CASE_ACK,
+    METRICS_ROUTE_CASE_ASSIGN,
+    METRICS_ROUTE_TEAM_PUT,
+    METRICS_ROUTE_TEAM_POSITION,
+    METRICS_ROUTE_TRACK,
+    METRICS_ROUTE_LINE_WEBHOOK,
+    METRICS_ROUTE_HEALTHZ,
+    METRICS_ROUTE_METRICS,
+    METRICS_ROUTE_OTHER, /* anything unmatched */
+    METRICS_ROUTE_COUNT
+};
+
+/* The label value of a route ("incidents", "case_get", ...). Static strings. */
+const char *metrics_route_name(enum metrics_route route);
+
+void metrics_count_request(enum metrics_route route, int http_status);
+void metrics_observe_assignment(double seconds); /* request in to case stored and assigned */
+void metrics_count_case_created(int category);   /* enum incident_category */
+void metrics_count_redis_error(void);
+void metrics_count_redis_reconnect(void);
+
+/* The metrics as Prometheus text (with # HELP and # TYPE lines) in a new heap string the caller
+ * frees; *len receives its length. NULL when memory runs out. */
+char *metrics_render(size_t *len);
+
+/* Back to zero (for tests). */
+void metrics_reset(void);
+
+#endif

@@ -1,0 +1,60 @@
+/* The rule engine: loads the rule table (rules/rules.json), classifies free text into a category
+ * and decides priority, required skills, search radii and acknowledgment timeout for an incident.
+ * Pure: no I/O beyond reading the table file at load time, no global state. */
+#ifndef ESS_RULES_RULES_H
+#define ESS_RULES_RULES_H
+
+#include <stddef.h>
+
+#include "incident.h"
+
+struct rules_table;
+
+#define RULES_MAX_SKILLS 8
+#define RULES_MAX_SKILL_LEN 32
+#define RULES_MAX_RADII 8
+#define RULES_PRIORITY_HIGHEST 1 /* "P1" */
+#define RULES_PRIORITY_LOWEST 4  /* "P4" */
+
+/* What the engine decided for one incident. Plain values, no pointers into the table. */
+struct rules_decision {
+    int category;   /* enum incident_category, never NONE */
+    int classified; /* 1 when the category came from the description, 0 when it was given */
+    int priority;   /* 1 ("P1", most urgent) .. 4 */
+    size_t nskills; /* every one is required of the team */
+    char skills[RULES_MAX_SKILLS][RULES_MAX_SKILL_LEN];
+    char prefer_skill[RULES_MAX_SKILL_LEN]; /* "" or a skill that wins within one radius step */
+    size_t nradii;
+    double radii_km[RULES_MAX_RADII]; /* ascending */
+    int ack_timeout_s;
+    int max_attempts;
+    int dispatch; /* 0 for "other": it waits in the operators' triage queue */
+};
+
+/* Loads a rule table. On failure returns NULL and writes to err a message naming the file, the
+ * line and the field ("rules/rules.json:12: categories.threat.priority: expected \"P1\".."). The
+ * table is owned by the caller and freed with rules_free(). */
+struct rules_table *rules_load_file(const char *path, char *err, size_t errlen);
+
+/* The same from a buffer; name is used in messages only. */
+struct rules_table *rules_load_buffer(const char *json, size_t len, const char *name, char *err,
+                                      size_t errlen);
+
+void rules_free(struct rules_table *table); /* accepts NULL */
+
+/* Classifies free text (UTF-8, Thai or English, spacing and punctuation tolerated) into one of
+ * the five emergency categories, or INCIDENT_OTHER when it names none. */
+int rules_classify(const struct rules_table *table, const char *text, size_t len);
+
+/* Decides for the incident: its category (classified from the description when the incident
+ * has none), then the category's defaults, then the ordered when/then rules. Returns 0. */
+int rules_decide(const struct rules_table *table, const struct incident *incident,
+                 struct rules_decision *out);
+
+/* The category's label in "th" or "en"; a static empty string when unknown. Owned by the table. */
+const char *rules_category_label(const struct rules_table *table, int category, const char *lang);
+
+/* "P1".."P4" for 1..4; "P?" otherwise. Static strings. */
+const char *rules_priority_code(int priority);
+
+#endif
