@@ -24,6 +24,10 @@ enum metrics_route {
     METRICS_ROUTE_COUNT
 };
 
+/* Records the process start time (ess_process_start_time_seconds); call once at start-up. When
+ * it was never called, the first metrics_render records it. */
+void metrics_init(void);
+
 /* The label value of a route ("incidents", "case_get", ...). Static strings. */
 const char *metrics_route_name(enum metrics_route route);
 

@@ -1,0 +1,107 @@
+/* Bearer tokens: constant-time comparison of configured tokens, team token parsing, hashing and
+ * issuing. */
+#include "auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "random.h"
+
+#define TEAM_SECRET_BYTES 32
+#define TOKEN_MAX 512
+
+static void sha256(const char *data, size_t len, unsigned char out[32])
+{
+    unsigned int n = 0;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    unsigned char d[32];
+    size_t i;
+    sha256(token, len, d);
+    for (i = 0; i < 32; i++) {
+        hex[2 * i] = digits[d[i] >> 4];
+        hex[2 * i + 1] = digits[d[i] & 15];
+    }
+    hex[AUTH_HASH_HEX] = '\0';
+}
+
+/* Equal in time independent of where they differ: compares digests, so lengths leak nothing. */
+static int token_equal(const char *a, size_t alen, const char *b)
+{
+    unsigned char da[32], db[32];
+    if (b == NULL || b[0] == '\0') return 0;
+    sha256(a, alen, da);
+    sha256(b, strlen(b), db);
+    return CRYPTO_memcmp(da, db, sizeof da) == 0;
+}
+
+int auth_team_id_valid(const char *id, size_t len)
+{
+    size_t i;
+    if (len == 0 || len > AUTH_TEAM_ID_MAX) return 0;
+    for (i = 0; i < len; i++) {
+        char c = id[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+void auth_identify(const struct config *cfg, const char *authorization, struct auth *out)
+{
+    const char *token, *dot;
+    size_t len, i;
+    int matched = 0;
+
+    memset(out, 0, sizeof *out);
+    if (authorization == NULL) {
+        out->role = AUTH_NONE;
+        return;
+    }
+    out->role = AUTH_INVALID;
+    if (strncasecmp(authorization, "Bearer ", 7) != 0) return;
+    token = authorization + 7;
+    while (*token == ' ') token++;
+    len = strlen(token);
+    while (len > 0 && token[len - 1] == ' ') len--;
+    if (len == 0 || len > TOKEN_MAX) return;
+
+    /* Every configured token is compared, so timing does not tell which kind matched. */
+    if (token_equal(token, len, cfg->admin_token)) {
+        out->role = AUTH_ADMIN;
+        matched = 1;
+    }
+    for (i = 0; i < cfg->noperator_tokens; i++) {
+        if (token_equal(token, len, cfg->operator_tokens[i]) && !matched) {
+            out->role = AUTH_OPERATOR;
+            matched = 1;
+        }
+    }
+    if (matched) return;
+
+    dot = memchr(token, '.', len);
+    if (dot == NULL || !auth_team_id_valid(token, (size_t)(dot - token)) ||
+        len - (size_t)(dot - token) - 1 < 16)
+        return;
+    out->role = AUTH_TEAM;
+    memcpy(out->team_id, token, (size_t)(dot - token));
+    out->team_id[dot - token] = '\0';
+    auth_token_hash(token, len, out->token_hash);
+}
+
+int auth_team_token_new(const char *team_id, char *out, size_t outlen)
+{
+    char secret[64];
+    int n;
+    if (random_token(secret, sizeof secret, TEAM_SECRET_BYTES) != 0) return -1;
+    n = snprintf(out, outlen, "%s.%s", team_id, secret);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}

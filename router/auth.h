@@ -1,0 +1,41 @@
+/* Who is calling: the bearer token of the Authorization header, read as the admin's, an
+ * operator's or a team's. Operator and admin tokens come from the configuration and are compared
+ * in constant time; a team token ("<team_id>.<secret>") is checked by Redis against the SHA-256
+ * stored for that team, so it is only parsed here. */
+#ifndef ESS_ROUTER_AUTH_H
+#define ESS_ROUTER_AUTH_H
+
+#include <stddef.h>
+
+struct config;
+
+enum auth_role {
+    AUTH_NONE = 0, /* no Authorization header */
+    AUTH_INVALID,  /* present but not a token of any kind we issue */
+    AUTH_ADMIN,
+    AUTH_OPERATOR,
+    AUTH_TEAM /* parsed, not yet verified: Redis checks team_id and token_hash */
+};
+
+#define AUTH_TEAM_ID_MAX 64
+#define AUTH_HASH_HEX 64
+
+struct auth {
+    enum auth_role role;
+    char team_id[AUTH_TEAM_ID_MAX + 1];    /* AUTH_TEAM only */
+    char token_hash[AUTH_HASH_HEX + 1];    /* AUTH_TEAM only: hex SHA-256 of the whole token */
+};
+
+/* Reads an Authorization header value (NULL when absent) into out. */
+void auth_identify(const struct config *cfg, const char *authorization, struct auth *out);
+
+/* 1 when id matches [a-z0-9][a-z0-9_-]{0,63}. */
+int auth_team_id_valid(const char *id, size_t len);
+
+/* Writes the hex SHA-256 of token[0..len) and its NUL to hex (65 bytes). */
+void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1]);
+
+/* Makes a new team token "<team_id>.<43 characters of base64url>" into out. 0 or -1. */
+int auth_team_token_new(const char *team_id, char *out, size_t outlen);
+
+#endif

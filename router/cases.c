@@ -1,0 +1,446 @@
+/* The case API: validates requests, runs the rule engine, and calls the store functions of
+ * ess.lua that create, assign and move cases atomically. */
+#include "cases.h"
+
+#include <cjson/cJSON.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "hotline.h"
+#include "http.h"
+#include "incident.h"
+#include "log.h"
+#include "random.h"
+#include "router.h"
+#include "rules.h"
+#include "text.h"
+#include "track_code.h"
+#include "views.h"
+
+#define CASE_ID_LEN 26
+#define MAX_NOTE 1000
+#define MAX_TRACK_TRIES 3
+#define LIST_DEFAULT 50
+#define LIST_MAX 200
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int cases_id_valid(const char *id)
+{
+    size_t i;
+    if (strlen(id) != CASE_ID_LEN) return 0;
+    for (i = 0; i < CASE_ID_LEN; i++)
+        if (strchr(crockford, id[i]) == NULL || id[i] == '\0') return 0;
+    return 1;
+}
+
+/* A ULID: 48 bits of milliseconds then 80 random bits, so case ids sort by creation time. */
+static int case_id_new(char out[CASE_ID_LEN + 1])
+{
+    uint8_t bytes[16];
+    struct timespec ts;
+    uint64_t ms;
+    int i, bit;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (i = 0; i < 6; i++) bytes[i] = (uint8_t)(ms >> (40 - 8 * i));
+    if (random_bytes(bytes + 6, 10) != 0) return -1;
+    /* 128 bits as 26 characters of 5 bits, the first holding only the top 3 bits. */
+    for (i = 0; i < CASE_ID_LEN; i++) {
+        int value = 0, b;
+        for (b = 0; b < 5; b++) {
+            bit = i * 5 + b - 2; /* 130 bit positions, the first two are zero padding */
+            value <<= 1;
+            if (bit >= 0) value |= (bytes[bit / 8] >> (7 - bit % 8)) & 1;
+        }
+        out[i] = crockford[value];
+    }
+    out[CASE_ID_LEN] = '\0';
+    return 0;
+}
+
+static const char *json_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* POST /v1/incidents */
+
+struct create_state {
+    struct incident incident;
+    struct rules_decision decision;
+    char case_id[CASE_ID_LEN + 1];
+    char tracking_code[TRACK_CODE_SIZE];
+    int tries;
+};
+
+static void create_state_free(void *p)
+{
+    struct create_state *st = p;
+    if (st == NULL) return;
+    incident_clear(&st->incident);
+    free(st);
+}
+
+static void join_skills(const struct rules_decision *d, char *out, size_t outlen)
+{
+    size_t i, used = 0;
+    out[0] = '\0';
+    for (i = 0; i < d->nskills; i++) {
+        int n = snprintf(out + used, outlen - used, "%s%s", i ? "," : "", d->skills[i]);
+        if (n < 0 || (size_t)n >= outlen - used) break;
+        used += (size_t)n;
+    }
+}
+
+static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
+{
+    size_t i, used = 0;
+    out[0] = '\0';
+    for (i = 0; i < d->nradii; i++) {
+        int n = snprintf(out + used, outlen - used, "%s%g", i ? "," : "", d->radii_km[i]);
+        if (n < 0 || (size_t)n >= outlen - used) break;
+        used += (size_t)n;
+    }
+}
+
+static void create_send(struct http_call *call);
+
+static void on_created(struct http_call *call, cJSON *reply)
+{
+    struct create_state *st = call->data;
+    const char *refusal = http_refusal(reply);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "case");
+    int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
+    const char *team;
+
+    if (refusal && strcmp(refusal, "track_collision") == 0 && ++st->tries < MAX_TRACK_TRIES) {
+        cJSON_Delete(reply);
+        create_send(call);
+        return;
+    }
+    if (refusal || !cJSON_IsObject(c)) {
+        cJSON_Delete(reply);
+        http_reply_refusal(call, refusal ? refusal : "unexpected");
+        return;
+    }
+    team = json_string(c, "team_id");
+    if (created) {
+        metrics_observe_assignment((double)(http_now_us() - call->started_us) / 1e6);
+        metrics_count_case_created(st->decision.category);
+        log_info("case %s created: channel=hotline category=%s%s priority=%s status=%s team=%s",
+                 st->case_id, incident_category_code(st->decision.category),
+                 st->decision.classified ? " (classified)" : "",
+                 rules_priority_code(st->decision.priority), json_string(c, "status"),
+                 team && team[0] ? team : "-");
+    } else {
+        log_info("case %s: repeated call_id, answered with the existing case",
+                 json_string(c, "case_id") ? json_string(c, "case_id") : "?");
+    }
+    http_reply_json(call, created ? 201 : 200, views_case_summary(c));
+    cJSON_Delete(reply);
+}
+
+static void create_send(struct http_call *call)
+{
+    struct create_state *st = call->data;
+    const struct incident *in = &st->incident;
+    const struct rules_decision *d = &st->decision;
+    char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[320], radii[128];
+    uint8_t random[5];
+    const char *argv[32];
+    int argc = 0;
+
+    if (random_bytes(random, sizeof random) != 0) {
+        http_reply_error(call, 500, "internal", "The random generator failed.");
+        return;
+    }
+    track_code_make(random, st->tracking_code);
+    snprintf(rank, sizeof rank, "%d", d->priority);
+    snprintf(ack, sizeof ack, "%d", d->ack_timeout_s);
+    snprintf(attempts, sizeof attempts, "%d", d->max_attempts);
+    snprintf(lat, sizeof lat, "%.7f", in->lat);
+    snprintf(lon, sizeof lon, "%.7f", in->lon);
+    join_skills(d, skills, sizeof skills);
+    join_radii(d, radii, sizeof radii);
+
+    argv[argc++] = st->case_id;
+    argv[argc++] = st->tracking_code;
+    argv[argc++] = in->call_id ? in->call_id : "";
+    argv[argc++] = incident_category_code(d->category);
+    argv[argc++] = rules_priority_code(d->priority);
+    argv[argc++] = rank;
+    argv[argc++] = skills;
+    argv[argc++] = d->prefer_skill;
+    argv[argc++] = radii;
+    argv[argc++] = ack;
+    argv[argc++] = attempts;
+    argv[argc++] = d->dispatch ? "1" : "0";
+    argv[argc++] = incident_channel_code(in->channel);
+    argv[argc++] = lat;
+    argv[argc++] = lon;
+    argv[argc++] = in->operator_id ? in->operator_id : incident_channel_code(in->channel);
+#define OPTIONAL_FIELD(name, value)                                                               \
+    if (value) {                                                                                  \
+        argv[argc++] = name;                                                                      \
+        argv[argc++] = value;                                                                     \
+    }
+    OPTIONAL_FIELD("description", in->description)
+    OPTIONAL_FIELD("address", in->address)
+    OPTIONAL_FIELD("reporter_name", in->reporter_name)
+    OPTIONAL_FIELD("reporter_phone", in->reporter_phone)
+    OPTIONAL_FIELD("reporter_line_user", in->reporter_line_user)
+    OPTIONAL_FIELD("operator_id", in->operator_id)
+#undef OPTIONAL_FIELD
+    http_fcall(call, "ess_case_create", 0, argc, argv, NULL, on_created);
+}
+
+void cases_post_incident(struct http_call *call)
+{
+    struct create_state *st = calloc(1, sizeof *st);
+    struct hotline_error err;
+
+    if (st == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        return;
+    }
+    call->data = st;
+    call->data_free = create_state_free;
+    if (hotline_parse_incident(call->body, call->body_len, &st->incident, &err) != 0) {
+        char message[256];
+        snprintf(message, sizeof message, "%s%s%s", err.message, err.field[0] ? " Field: " : "",
+                 err.field);
+        http_reply_error(call, 400, err.code, message);
+        return;
+    }
+    rules_decide(call->router->rules, &st->incident, &st->decision);
+    if (case_id_new(st->case_id) != 0) {
+        http_reply_error(call, 500, "internal", "The random generator failed.");
+        return;
+    }
+    create_send(call);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reading cases */
+
+static void on_case_view(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    if (refusal) {
+        http_reply_refusal(call, refusal);
+    } else {
+        http_reply_json(call, 200, views_case(reply));
+    }
+    cJSON_Delete(reply);
+}
+
+/* The actor arguments of the store functions: "operator" or "team", the team id, its hash. */
+static void actor_args(const struct http_call *call, const char **argv)
+{
+    int team = call->auth.role == AUTH_TEAM;
+    argv[0] = team ? "team" : "operator";
+    argv[1] = team ? call->auth.team_id : "";
+    argv[2] = team ? call->auth.token_hash : "";
+}
+
+void cases_get(struct http_call *call)
+{
+    const char *argv[4];
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    argv[0] = call->params[0];
+    actor_args(call, argv + 1);
+    http_fcall(call, "ess_case_get", 1, 4, argv, NULL, on_case_view);
+}
+
+static const char *const statuses[] = {"received", "queued",   "assigned", "reassigned",
+                                       "acknowledged", "en_route", "on_scene", "resolved",
+                                       "closed",   NULL};
+
+static int status_known(const char *s)
+{
+    size_t i;
+    for (i = 0; statuses[i]; i++)
+        if (strcmp(statuses[i], s) == 0) return 1;
+    return 0;
+}
+
+static void on_case_list(struct http_call *call, cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(doc, "cases");
+    const cJSON *c;
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(reply, "cases"))
+    {
+        cJSON_AddItemToArray(list, views_case_summary(c));
+    }
+    if (cJSON_IsNumber(next) && next->valuedouble >= 0) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%.0f", next->valuedouble);
+        cJSON_AddStringToObject(doc, "next_cursor", buf);
+    } else {
+        cJSON_AddNullToObject(doc, "next_cursor");
+    }
+    cJSON_Delete(reply);
+    http_reply_json(call, 200, doc);
+}
+
+/* Reads a non-negative integer query value within [min, max]; 0 on success. */
+static int query_int(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    long v;
+    if (s[0] < '0' || s[0] > '9' || strlen(s) > 12) return -1;
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+void cases_list(struct http_call *call)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    const char *status, *category, *limit_s, *cursor_s;
+    long limit = LIST_DEFAULT, cursor = 0;
+    char limit_buf[16], cursor_buf[24];
+    const char *argv[4];
+    const char *problem = NULL;
+
+    TAILQ_INIT(&params);
+    if (query && evhttp_parse_query_str(query, &params) != 0) problem = "The query string is malformed.";
+    status = evhttp_find_header(&params, "status");
+    category = evhttp_find_header(&params, "category");
+    limit_s = evhttp_find_header(&params, "limit");
+    cursor_s = evhttp_find_header(&params, "cursor");
+    if (!problem && status && !status_known(status)) problem = "Unknown status.";
+    if (!problem && category && incident_category_parse(category, strlen(category)) < 0)
+        problem = "Unknown category.";
+    if (!problem && limit_s && query_int(limit_s, 1, LIST_MAX, &limit) != 0)
+        problem = "limit must be a whole number from 1 to 200.";
+    if (!problem && cursor_s && query_int(cursor_s, 0, 1000000000L, &cursor) != 0)
+        problem = "cursor is not one this server gave.";
+    if (problem) {
+        evhttp_clear_headers(&params);
+        http_reply_error(call, 400, "invalid_query", problem);
+        return;
+    }
+    snprintf(limit_buf, sizeof limit_buf, "%ld", limit);
+    snprintf(cursor_buf, sizeof cursor_buf, "%ld", cursor);
+    argv[0] = status ? status : "";
+    argv[1] = category ? category : "";
+    argv[2] = cursor_buf;
+    argv[3] = limit_buf;
+    http_fcall(call, "ess_case_list", 1, 4, argv, NULL, on_case_list);
+    evhttp_clear_headers(&params);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Changing cases */
+
+static void on_case_changed(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    if (refusal == NULL) {
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "status"));
+        log_info("case %s: status %s (%s)", call->params[0], status ? status : "?",
+                 metrics_route_name(call->route));
+    }
+    on_case_view(call, reply);
+}
+
+void cases_post_status(struct http_call *call)
+{
+    static const char *const allowed[] = {"en_route", "on_scene", "resolved", "closed", NULL};
+    cJSON *body;
+    const cJSON *status, *note;
+    const char *argv[7];
+    char note_buf[MAX_NOTE + 1];
+    size_t i;
+    int ok = 0;
+
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    status = cJSON_GetObjectItemCaseSensitive(body, "status");
+    note = cJSON_GetObjectItemCaseSensitive(body, "note");
+    if (!cJSON_IsString(status)) {
+        cJSON_Delete(body);
+        http_reply_error(call, 400, status ? "invalid_field" : "missing_field",
+                         "status is required: en_route, on_scene, resolved or closed.");
+        return;
+    }
+    for (i = 0; allowed[i]; i++)
+        if (strcmp(allowed[i], status->valuestring) == 0) ok = 1;
+    if (!ok || (note && !cJSON_IsNull(note) && !cJSON_IsString(note)) ||
+        (cJSON_IsString(note) && strlen(note->valuestring) > MAX_NOTE)) {
+        cJSON_Delete(body);
+        http_reply_error(call, 400, "invalid_field",
+                         ok ? "note must be a string of at most 1000 bytes."
+                            : "status must be en_route, on_scene, resolved or closed.");
+        return;
+    }
+    snprintf(note_buf, sizeof note_buf, "%s", cJSON_IsString(note) ? note->valuestring : "");
+    argv[0] = call->params[0];
+    argv[1] = status->valuestring;
+    argv[2] = note_buf;
+    actor_args(call, argv + 3);
+    argv[6] = call->auth.role == AUTH_TEAM ? call->auth.team_id : "operator";
+    http_fcall(call, "ess_case_status", 0, 7, argv, NULL, on_case_changed);
+    cJSON_Delete(body);
+}
+
+void cases_post_ack(struct http_call *call)
+{
+    const char *argv[3];
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    argv[0] = call->params[0];
+    argv[1] = call->auth.team_id;
+    argv[2] = call->auth.token_hash;
+    http_fcall(call, "ess_case_ack", 0, 3, argv, NULL, on_case_changed);
+}
+
+void cases_post_assign(struct http_call *call)
+{
+    cJSON *body;
+    const char *team;
+    const char *argv[3];
+
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    team = json_string(body, "team_id");
+    if (team == NULL || !auth_team_id_valid(team, strlen(team))) {
+        http_reply_error(call, 400, team ? "invalid_field" : "missing_field",
+                         "team_id is required and must match [a-z0-9][a-z0-9_-]{0,63}.");
+        cJSON_Delete(body);
+        return;
+    }
+    argv[0] = call->params[0];
+    argv[1] = team;
+    argv[2] = "operator";
+    http_fcall(call, "ess_case_assign", 0, 3, argv, NULL, on_case_changed);
+    cJSON_Delete(body);
+}

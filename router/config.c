@@ -1,0 +1,818 @@
+/* The daemon's settings: one static table (variable, flag, default, kind, bounds, secret, help)
+ * from which environment parsing, flag parsing, validation and --help are all derived, as in
+ * Redis' config.c. Flags override the environment, which overrides the defaults. */
+#include "config.h"
+
+#include "log.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef ESS_VERSION
+#define ESS_VERSION "0.1.0"
+#endif
+
+#define CONFIG_REDIS_DEFAULT_PORT 6379
+#define CONFIG_REDIS_MAX_DB 15
+#define CONFIG_MAX_HOST 253
+#define CONFIG_SHOWN_VALUE_MAX 80 /* how much of a bad value an error message repeats */
+
+enum setting_kind {
+    SETTING_LISTEN,     /* HOST:PORT or [IPv6]:PORT -> listen_host, listen_port */
+    SETTING_REDIS_URL,  /* redis://[[user]:password@]host[:port][/db] -> redis_* */
+    SETTING_KEY_PREFIX, /* min..max characters of [A-Za-z0-9:_.-] */
+    SETTING_PATH,       /* a non-empty file name */
+    SETTING_TOKEN,      /* optional: "" turns the feature off; no inner blanks */
+    SETTING_TOKEN_LIST, /* comma-separated tokens -> operator_tokens */
+    SETTING_HTTP_BASE,  /* http:// or https:// URL, trailing slashes removed */
+    SETTING_LOG_LEVEL,  /* debug, info, warn, error -> int */
+    SETTING_INT,        /* decimal in min..max -> int */
+    SETTING_SIZE,       /* decimal in min..max -> size_t */
+    SETTING_BOOL,       /* 1/0, true/false, yes/no, on/off -> int */
+};
+
+struct setting {
+    const char *env;     /* environment variable */
+    const char *flag;    /* long flag without its leading "--" */
+    const char *metavar; /* what the value looks like, for --help */
+    const char *def;     /* default as it would be written; "" = none */
+    enum setting_kind kind;
+    long min, max; /* bounds of SETTING_INT, SETTING_SIZE, lengths of SETTING_KEY_PREFIX */
+    int secret;    /* never repeated in messages or help */
+    size_t offset; /* the field of struct config, for the kinds that fill a single field */
+    const char *help;
+};
+
+#define FIELD(name) offsetof(struct config, name)
+
+static const struct setting config_settings[] = {
+    {.env = "ESS_LISTEN", .flag = "listen", .metavar = "HOST:PORT", .def = "127.0.0.1:8080",
+     .kind = SETTING_LISTEN, .min = 0, .max = 65535,
+     .help = "address and port of the HTTP server ([::1]:8080 for IPv6; port 0 picks a free one)"},
+    {.env = "ESS_REDIS_URL", .flag = "redis-url", .metavar = "URL",
+     .def = "redis://127.0.0.1:6379/0", .kind = SETTING_REDIS_URL, .min = 0,
+     .max = CONFIG_REDIS_MAX_DB,
+     .help = "the Redis server, redis://[[user]:password@]host[:port][/db]"},
+    {.env = "ESS_KEY_PREFIX", .flag = "key-prefix", .metavar = "PREFIX", .def = "ess:",
+     .kind = SETTING_KEY_PREFIX, .min = 1, .max = 64, .offset = FIELD(key_prefix),
+     .help = "prefix of every Redis key (1-64 characters of A-Z a-z 0-9 : _ . -)"},
+    {.env = "ESS_RULES", .flag = "rules", .metavar = "PATH", .def = "rules/rules.json",
+     .kind = SETTING_PATH, .offset = FIELD(rules_path), .help = "the rule table (JSON)"},
+    {.env = "ESS_ADMIN_TOKEN", .flag = "admin-token", .metavar = "TOKEN", .def = "",
+     .kind = SETTING_TOKEN, .secret = 1, .offset = FIELD(admin_token),
+     .help = "bearer token of the admin API; unset: admin API off"},
+    {.env = "ESS_OPERATOR_TOKENS", .flag = "operator-tokens", .metavar = "TOKEN,...", .def = "",
+     .kind = SETTING_TOKEN_LIST, .secret = 1,
+     .help = "comma-separated bearer tokens of hotline operators; unset: operator API off"},
+    {.env = "LINE_CHANNEL_SECRET", .flag = "line-channel-secret", .metavar = "SECRET",
+     .def = "", .kind = SETTING_TOKEN, .secret = 1, .offset = FIELD(line_channel_secret),
+     .help = "LINE channel secret, verifies X-Line-Signature; unset: LINE webhook off"},
+    {.env = "LINE_CHANNEL_ACCESS_TOKEN", .flag = "line-channel-access-token",
+     .metavar = "TOKEN", .def = "", .kind = SETTING_TOKEN, .secret = 1,
+     .offset = FIELD(line_channel_access_token),
+     .help = "LINE channel access token, authorises replies and pushes"},
+    {.env = "LINE_API_BASE", .flag = "line-api-base", .metavar = "URL",
+     .def = "https://api.line.me", .kind = SETTING_HTTP_BASE, .offset = FIELD(line_api_base),
+     .help = "where LINE replies and pushes go (http:// or https://)"},
+    {.env = "ESS_LOG_LEVEL", .flag = "log-level", .metavar = "LEVEL", .def = "info",
+     .kind = SETTING_LOG_LEVEL, .offset = FIELD(log_level),
+     .help = "least severe level logged: debug, info, warn or error"},
+    {.env = "ESS_MAX_BODY_BYTES", .flag = "max-body-bytes", .metavar = "BYTES", .def = "65536",
+     .kind = SETTING_SIZE, .min = 1024, .max = 1048576, .offset = FIELD(max_body_bytes),
+     .help = "largest request body accepted"},
+    {.env = "ESS_REQUEST_TIMEOUT_S", .flag = "request-timeout", .metavar = "SECONDS",
+     .def = "10", .kind = SETTING_INT, .min = 1, .max = 300, .offset = FIELD(request_timeout_s),
+     .help = "read/write timeout of a client connection"},
+    {.env = "ESS_DRAIN_TIMEOUT_S", .flag = "drain-timeout", .metavar = "SECONDS", .def = "10",
+     .kind = SETTING_INT, .min = 0, .max = 300, .offset = FIELD(drain_timeout_s),
+     .help = "how long SIGTERM waits for requests in flight"},
+    {.env = "ESS_REUSE_PORT", .flag = "reuse-port", .metavar = "BOOL", .def = "0",
+     .kind = SETTING_BOOL, .offset = FIELD(reuse_port),
+     .help = "SO_REUSEPORT, so several processes share the port (1/0, true/false, yes/no)"},
+};
+
+#define CONFIG_NSETTINGS (sizeof config_settings / sizeof config_settings[0])
+
+/* Blanks that values may carry around them (env files written on Windows bring a \r). */
+static int config_is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static int config_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int config_is_alnum(char c)
+{
+    return config_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A new heap copy of s[0..n); NULL when memory runs out. */
+static char *config_strndup(const char *s, size_t n)
+{
+    char *copy = malloc(n + 1);
+
+    if (copy == NULL) return NULL;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    return copy;
+}
+
+/* Narrows s[0..*len) to its part without surrounding blanks; returns the new start. */
+static const char *config_trim(const char *s, size_t *len)
+{
+    size_t n = *len;
+
+    while (n > 0 && config_is_blank(*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && config_is_blank(s[n - 1])) n--;
+    *len = n;
+    return s;
+}
+
+/* Parses s[0..n) as a plain decimal (an optional '-' then digits) within [min, max]. */
+static int config_parse_long(const char *s, size_t n, long min, long max, long *out)
+{
+    long long v = 0;
+    size_t i = 0;
+    int neg = 0;
+
+    if (n > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == n || n - i > 18) return -1; /* nothing, or too many digits for a long */
+    for (; i < n; i++) {
+        if (!config_is_digit(s[i])) return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (neg) v = -v;
+    if (v < min || v > max) return -1;
+    *out = (long)v;
+    return 0;
+}
+
+static void config_set_reason(char *why, size_t whylen, const char *reason)
+{
+    snprintf(why, whylen, "%s", reason);
+}
+
+/* Replaces the string field *slot with s[0..n). 0, or -1 when memory runs out (slot untouched). */
+static int config_set_string(char **slot, const char *s, size_t n)
+{
+    char *copy = config_strndup(s, n);
+
+    if (copy == NULL) return -1;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* Parses a port s[0..n): 1 to 5 digits within [min_port, 65535]. */
+static int config_parse_port(const char *s, size_t n, long min_port, int *port)
+{
+    long v;
+
+    if (n == 0 || n > 5 || config_parse_long(s, n, min_port, 65535, &v) != 0 || s[0] == '-') {
+        return -1;
+    }
+    *port = (int)v;
+    return 0;
+}
+
+/* Parses "host:port", "[ipv6]:port", or, when default_port >= 0, the same without the port.
+ * *host receives a heap string (without brackets) the caller owns; untouched on error. */
+static int config_parse_host_port(const char *s, size_t n, int default_port, long min_port,
+                                  char **host, int *port, char *why, size_t whylen)
+{
+    const char *h, *rest;
+    size_t hlen, restlen;
+    int p = default_port;
+    char *copy = NULL;
+
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+
+        if (close == NULL) {
+            config_set_reason(why, whylen, "'[' without its ']'");
+            return -1;
+        }
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        rest = close + 1;
+        restlen = n - (size_t)(rest - s);
+        if (hlen == 0 || memchr(h, ':', hlen) == NULL) {
+            config_set_reason(why, whylen, "expected an IPv6 address inside [ ]");
+            return -1;
+        }
+        for (size_t i = 0; i < hlen; i++) {
+            char c = h[i];
+            if (!(config_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == ':' || c == '.')) {
+                config_set_reason(why, whylen, "expected an IPv6 address inside [ ]");
+                return -1;
+            }
+        }
+    } else {
+        const char *colon = memchr(s, ':', n);
+
+        if (colon != NULL && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)) != NULL) {
+            config_set_reason(why, whylen, "an IPv6 address must be in brackets, e.g. [::1]:8080");
+            return -1;
+        }
+        h = s;
+        hlen = colon != NULL ? (size_t)(colon - s) : n;
+        rest = h + hlen;
+        restlen = n - hlen;
+        if (hlen == 0) {
+            config_set_reason(why, whylen, "the host is missing");
+            return -1;
+        }
+        for (size_t i = 0; i < hlen; i++) {
+            char c = h[i];
+            if (!(config_is_alnum(c) || c == '.' || c == '-' || c == '_')) {
+                config_set_reason(why, whylen, "the host may hold only A-Z a-z 0-9 . - _");
+                return -1;
+            }
+        }
+    }
+    if (hlen > CONFIG_MAX_HOST) {
+        config_set_reason(why, whylen, "the host name is too long");
+        return -1;
+    }
+    if (restlen == 0) {
+        if (default_port < 0) {
+            config_set_reason(why, whylen, "the port is missing (expected HOST:PORT)");
+            return -1;
+        }
+    } else if (rest[0] != ':' ||
+               config_parse_port(rest + 1, restlen - 1, min_port, &p) != 0) {
+        snprintf(why, whylen, "the port must be a number from %ld to 65535", min_port);
+        return -1;
+    }
+    copy = config_strndup(h, hlen);
+    if (copy == NULL) {
+        config_set_reason(why, whylen, "out of memory");
+        return -1;
+    }
+    free(*host);
+    *host = copy;
+    *port = p;
+    return 0;
+}
+
+static int config_hex_value(char c)
+{
+    if (config_is_digit(c)) return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..n) into a new heap string the caller frees; NULL on a bad or NUL escape
+ * or when memory runs out. */
+static char *config_percent_decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    size_t o = 0;
+
+    if (out == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        if (n - i < 3 || config_hex_value(s[i + 1]) < 0 || config_hex_value(s[i + 2]) < 0 ||
+            (s[i + 1] == '0' && s[i + 2] == '0')) {
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)(config_hex_value(s[i + 1]) * 16 + config_hex_value(s[i + 2]));
+        i += 2;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Parses redis://[[user]:password@]host[:port][/db] into the redis_* fields of cfg. The user
+ * name, when given, is accepted and not kept. Fields are only replaced when all of it is valid. */
+static int config_apply_redis_url(struct config *cfg, const char *v, size_t n, char *why,
+                                  size_t whylen)
+{
+    static const char scheme[] = "redis://";
+    const size_t slen = sizeof scheme - 1;
+    const char *p, *end = v + n, *at = NULL, *hostpart, *slash;
+    char *host = NULL, *password = NULL, *url = NULL;
+    int port = CONFIG_REDIS_DEFAULT_PORT, db = 0, rc = -1;
+
+    if (n < slen || strncasecmp(v, scheme, slen) != 0) {
+        config_set_reason(why, whylen, "expected redis://[[user]:password@]host[:port][/db]");
+        goto cleanup;
+    }
+    p = v + slen;
+    for (const char *q = p; q < end; q++) {
+        if (*q == '@') at = q;
+        if ((unsigned char)*q <= 0x20 || *q == 0x7F) {
+            config_set_reason(why, whylen, "blanks and control characters are not allowed");
+            goto cleanup;
+        }
+    }
+    hostpart = at != NULL ? at + 1 : p;
+    if (memchr(hostpart, '?', (size_t)(end - hostpart)) != NULL ||
+        memchr(hostpart, '#', (size_t)(end - hostpart)) != NULL) {
+        config_set_reason(why, whylen, "query strings and fragments are not supported");
+        goto cleanup;
+    }
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+
+        if (colon == NULL) {
+            config_set_reason(why, whylen, "the user info must be :password or user:password");
+            goto cleanup;
+        }
+        password = config_percent_decode(colon + 1, (size_t)(at - colon - 1));
+        if (password == NULL) {
+            config_set_reason(why, whylen, "bad %-escape in the password");
+            goto cleanup;
+        }
+    } else {
+        password = config_strndup("", 0);
+        if (password == NULL) {
+            config_set_reason(why, whylen, "out of memory");
+            goto cleanup;
+        }
+    }
+    slash = memchr(hostpart, '/', (size_t)(end - hostpart));
+    if (config_parse_host_port(hostpart, (size_t)((slash != NULL ? slash : end) - hostpart),
+                               CONFIG_REDIS_DEFAULT_PORT, 1, &host, &port, why, whylen) != 0) {
+        goto cleanup;
+    }
+    if (slash != NULL && slash + 1 < end) {
+        long d;
+
+        if (config_parse_long(slash + 1, (size_t)(end - slash - 1), 0, CONFIG_REDIS_MAX_DB, &d) !=
+                0 ||
+            slash[1] == '-') {
+            snprintf(why, whylen, "the database must be a number from 0 to %d",
+                     CONFIG_REDIS_MAX_DB);
+            goto cleanup;
+        }
+        db = (int)d;
+    }
+    url = config_strndup(v, n);
+    if (url == NULL) {
+        config_set_reason(why, whylen, "out of memory");
+        goto cleanup;
+    }
+    free(cfg->redis_url);
+    cfg->redis_url = url;
+    url = NULL;
+    free(cfg->redis_host);
+    cfg->redis_host = host;
+    host = NULL;
+    free(cfg->redis_password);
+    cfg->redis_password = password;
+    password = NULL;
+    cfg->redis_port = port;
+    cfg->redis_db = db;
+    rc = 0;
+cleanup:
+    free(url);
+    free(host);
+    free(password);
+    return rc;
+}
+
+/* 1 when s[0..n) has a blank or a control character anywhere. */
+static int config_has_blank_or_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c == 0x7F) return 1;
+    }
+    return 0;
+}
+
+static void config_free_tokens(char **tokens, size_t n)
+{
+    if (tokens == NULL) return;
+    for (size_t i = 0; i < n; i++) free(tokens[i]);
+    free(tokens);
+}
+
+/* Splits v[0..n) on commas into cfg->operator_tokens: blanks around items trimmed, empty items
+ * dropped. The old list is replaced only when all of it is valid. */
+static int config_apply_token_list(struct config *cfg, const char *v, size_t n, char *why,
+                                   size_t whylen)
+{
+    char **tokens = NULL;
+    size_t count = 0, cap = 1, i = 0;
+    int rc = -1;
+
+    for (size_t k = 0; k < n; k++) cap += v[k] == ',';
+    tokens = calloc(cap, sizeof *tokens);
+    if (tokens == NULL) {
+        config_set_reason(why, whylen, "out of memory");
+        goto cleanup;
+    }
+    while (i <= n) {
+        const char *comma = memchr(v + i, ',', n - i);
+        size_t itemlen = (comma != NULL ? (size_t)(comma - v) : n) - i;
+        const char *item = config_trim(v + i, &itemlen);
+
+        if (itemlen > 0) {
+            if (config_has_blank_or_control(item, itemlen)) {
+                snprintf(why, whylen, "token %zu holds a blank or a control character",
+                         count + 1);
+                goto cleanup;
+            }
+            tokens[count] = config_strndup(item, itemlen);
+            if (tokens[count] == NULL) {
+                config_set_reason(why, whylen, "out of memory");
+                goto cleanup;
+            }
+            count++;
+        }
+        if (comma == NULL) break;
+        i = (size_t)(comma - v) + 1;
+    }
+    config_free_tokens(cfg->operator_tokens, cfg->noperator_tokens);
+    cfg->operator_tokens = tokens;
+    cfg->noperator_tokens = count;
+    tokens = NULL;
+    rc = 0;
+cleanup:
+    config_free_tokens(tokens, count);
+    return rc;
+}
+
+/* Validates LINE_API_BASE-like values: http:// or https://, a host, no blanks, no query. */
+static int config_apply_http_base(char **slot, const char *v, size_t n, char *why, size_t whylen)
+{
+    size_t skip;
+
+    if (n >= 7 && strncasecmp(v, "http://", 7) == 0) {
+        skip = 7;
+    } else if (n >= 8 && strncasecmp(v, "https://", 8) == 0) {
+        skip = 8;
+    } else {
+        config_set_reason(why, whylen, "must start with http:// or https://");
+        return -1;
+    }
+    if (config_has_blank_or_control(v, n)) {
+        config_set_reason(why, whylen, "blanks and control characters are not allowed");
+        return -1;
+    }
+    if (memchr(v, '?', n) != NULL || memchr(v, '#', n) != NULL) {
+        config_set_reason(why, whylen, "query strings and fragments are not allowed");
+        return -1;
+    }
+    while (n > skip && v[n - 1] == '/') n--;
+    if (n == skip || v[skip] == '/') {
+        config_set_reason(why, whylen, "the host is missing");
+        return -1;
+    }
+    if (config_set_string(slot, v, n) != 0) {
+        config_set_reason(why, whylen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int config_parse_bool(const char *v, size_t n, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strlen(yes[i]) == n && strncasecmp(v, yes[i], n) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strlen(no[i]) == n && strncasecmp(v, no[i], n) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Parses raw for setting s and stores it in cfg. 0, or -1 with the reason (never the value) in
+ * why; on error the fields of s keep their previous values. */
+static int config_apply(struct config *cfg, const struct setting *s, const char *raw, char *why,
+                        size_t whylen)
+{
+    size_t n = strlen(raw);
+    const char *v = config_trim(raw, &n);
+    char *base = (char *)cfg;
+    long num;
+
+    if (n == 0 && s->kind != SETTING_TOKEN && s->kind != SETTING_TOKEN_LIST) {
+        config_set_reason(why, whylen, "must not be empty");
+        return -1;
+    }
+    switch (s->kind) {
+    case SETTING_LISTEN:
+        return config_parse_host_port(v, n, -1, s->min, &cfg->listen_host, &cfg->listen_port, why,
+                                      whylen);
+    case SETTING_REDIS_URL:
+        return config_apply_redis_url(cfg, v, n, why, whylen);
+    case SETTING_KEY_PREFIX:
+        if (n < (size_t)s->min || n > (size_t)s->max) {
+            snprintf(why, whylen, "must be %ld to %ld characters long", s->min, s->max);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char c = v[i];
+            if (!(config_is_alnum(c) || c == ':' || c == '_' || c == '.' || c == '-')) {
+                config_set_reason(why, whylen, "may hold only A-Z a-z 0-9 : _ . -");
+                return -1;
+            }
+        }
+        break;
+    case SETTING_PATH:
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F) {
+                config_set_reason(why, whylen, "control characters are not allowed");
+                return -1;
+            }
+        }
+        break;
+    case SETTING_TOKEN:
+        if (config_has_blank_or_control(v, n)) {
+            config_set_reason(why, whylen, "must not hold blanks or control characters");
+            return -1;
+        }
+        break;
+    case SETTING_TOKEN_LIST:
+        return config_apply_token_list(cfg, v, n, why, whylen);
+    case SETTING_HTTP_BASE:
+        return config_apply_http_base((char **)(base + s->offset), v, n, why, whylen);
+    case SETTING_LOG_LEVEL: {
+        char name[8];
+        int level;
+
+        if (n >= sizeof name) {
+            config_set_reason(why, whylen, "expected debug, info, warn or error");
+            return -1;
+        }
+        memcpy(name, v, n);
+        name[n] = '\0';
+        level = log_level_parse(name);
+        if (level < 0) {
+            config_set_reason(why, whylen, "expected debug, info, warn or error");
+            return -1;
+        }
+        *(int *)(base + s->offset) = level;
+        return 0;
+    }
+    case SETTING_INT:
+    case SETTING_SIZE:
+        if (config_parse_long(v, n, s->min, s->max, &num) != 0) {
+            snprintf(why, whylen, "expected a whole number from %ld to %ld", s->min, s->max);
+            return -1;
+        }
+        if (s->kind == SETTING_INT) {
+            *(int *)(base + s->offset) = (int)num;
+        } else {
+            *(size_t *)(base + s->offset) = (size_t)num;
+        }
+        return 0;
+    case SETTING_BOOL:
+        if (config_parse_bool(v, n, (int *)(base + s->offset)) != 0) {
+            config_set_reason(why, whylen, "expected 1/0, true/false, yes/no or on/off");
+            return -1;
+        }
+        return 0;
+    }
+    /* The plain string kinds end here. */
+    if (config_set_string((char **)(base + s->offset), v, n) != 0) {
+        config_set_reason(why, whylen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies raw into out as it may appear in a message: at most CONFIG_SHOWN_VALUE_MAX bytes,
+ * control characters as '?', and for URLs the user info replaced by "***". */
+static void config_show_value(const struct setting *s, const char *raw, char *out, size_t outlen)
+{
+    size_t n = strlen(raw), o = 0, i = 0;
+    const char *at = NULL, *sep = strstr(raw, "://");
+
+    if (outlen == 0) return;
+    if ((s->kind == SETTING_REDIS_URL || s->kind == SETTING_HTTP_BASE) && sep != NULL) {
+        at = strrchr(sep + 3, '@');
+    }
+    while (i < n && o + 4 < outlen && o < CONFIG_SHOWN_VALUE_MAX) {
+        if (at != NULL && raw + i == sep + 3) {
+            memcpy(out + o, "***", 3);
+            o += 3;
+            i = (size_t)(at - raw);
+            continue;
+        }
+        unsigned char c = (unsigned char)raw[i++];
+        out[o++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
+    }
+    if (i < n) {
+        /* Do not end in the middle of a UTF-8 sequence. */
+        while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80) o--;
+        if (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0) o--;
+        if (o + 3 < outlen) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Applies raw to setting s, coming from source (a variable or "--flag"), and on error writes
+ * "<source>: invalid value \"<value>\": <reason>" to err, the value omitted for secrets. */
+static int config_apply_from(struct config *cfg, const struct setting *s, const char *source,
+                             const char *raw, char *err, size_t errlen)
+{
+    char why[160];
+    char shown[CONFIG_SHOWN_VALUE_MAX + 8];
+
+    why[0] = '\0';
+    if (config_apply(cfg, s, raw, why, sizeof why) == 0) return 0;
+    if (s->secret) {
+        snprintf(err, errlen, "%s: invalid value (secret, not shown): %s", source, why);
+    } else {
+        config_show_value(s, raw, shown, sizeof shown);
+        snprintf(err, errlen, "%s: invalid value \"%s\": %s", source, shown, why);
+    }
+    return -1;
+}
+
+static const struct setting *config_find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < CONFIG_NSETTINGS; i++) {
+        const char *flag = config_settings[i].flag;
+        if (strlen(flag) == len && strncmp(flag, name, len) == 0) return &config_settings[i];
+    }
+    return NULL;
+}
+
+enum config_arg { ARG_SETTING, ARG_HELP, ARG_VERSION, ARG_ERROR };
+
+/* Reads the option at argv[*i] (advancing *i past its value). ARG_SETTING sets *s and *value
+ * (pointing into argv); ARG_ERROR writes the message to err. */
+static enum config_arg config_next_arg(int argc, char **argv, int *i, const struct setting **s,
+                                       const char **value, char *err, size_t errlen)
+{
+    const char *arg = argv[*i];
+    const char *name, *eq;
+    size_t namelen;
+
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) return ARG_HELP;
+    if (strcmp(arg, "--version") == 0) return ARG_VERSION;
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+        /* Not printed: a stray word is often a value that lost its flag, possibly a secret. */
+        snprintf(err, errlen, "unexpected argument %d (options start with --; see --help)", *i);
+        return ARG_ERROR;
+    }
+    name = arg + 2;
+    eq = strchr(name, '=');
+    namelen = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    *s = config_find_flag(name, namelen);
+    if (*s == NULL) {
+        if ((namelen == 4 && strncmp(name, "help", 4) == 0) ||
+            (namelen == 7 && strncmp(name, "version", 7) == 0)) {
+            snprintf(err, errlen, "--%.*s takes no value", (int)namelen, name);
+        } else {
+            snprintf(err, errlen, "unknown option '--%.*s' (see --help)",
+                     (int)(namelen > 60 ? 60 : namelen), name);
+        }
+        return ARG_ERROR;
+    }
+    if (eq != NULL) {
+        *value = eq + 1;
+    } else if (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) {
+        *value = argv[++*i];
+    } else {
+        snprintf(err, errlen, "--%s: missing value (--%s %s or --%s=%s)", (*s)->flag, (*s)->flag,
+                 (*s)->metavar, (*s)->flag, (*s)->metavar);
+        return ARG_ERROR;
+    }
+    return ARG_SETTING;
+}
+
+/* Writes the usage text, derived from config_settings, to out. Secrets show as "(secret)". */
+static void config_write_help(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "Usage: %s [OPTION]...\n"
+            "ESS Router: routes social-emergency cases (LINE and the 1300 hotline) to the\n"
+            "nearest suitable team.\n\n"
+            "Every setting is a flag or an environment variable. Flags override the environment,\n"
+            "which overrides the defaults; a variable set to blanks counts as unset.\n\n",
+            prog != NULL && prog[0] != '\0' ? prog : "ess-router");
+    for (size_t i = 0; i < CONFIG_NSETTINGS; i++) {
+        const struct setting *s = &config_settings[i];
+        char flag[64];
+
+        snprintf(flag, sizeof flag, "--%s %s", s->flag, s->metavar);
+        fprintf(out, "  %-36s %s, default %s%s\n      %s", flag, s->env,
+                s->def[0] != '\0' ? s->def : "none", s->secret ? " (secret)" : "", s->help);
+        if (s->kind == SETTING_INT || s->kind == SETTING_SIZE) {
+            fprintf(out, ", %ld to %ld", s->min, s->max);
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-36s print this text and exit\n", "-h, --help");
+    fprintf(out, "  %-36s print the version and exit\n", "--version");
+}
+
+void config_print_help(const char *prog)
+{
+    config_write_help(stdout, prog);
+}
+
+enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    char scratch[8];
+    const struct setting *s = NULL;
+    const char *value = NULL;
+    enum config_arg what = ARG_ERROR;
+    int help = 0, version = 0, bad_args = 0;
+
+    if (err == NULL || errlen == 0) {
+        err = scratch;
+        errlen = sizeof scratch;
+    }
+    err[0] = '\0';
+    memset(cfg, 0, sizeof *cfg);
+
+    /* First pass: the syntax of argv only. --help wins over errors elsewhere on the line. */
+    for (int i = 1; i < argc; i++) {
+        char msg[256];
+
+        what = config_next_arg(argc, argv, &i, &s, &value, msg, sizeof msg);
+        if (what == ARG_HELP) help = 1;
+        if (what == ARG_VERSION) version = 1;
+        if (what == ARG_ERROR && !bad_args) {
+            bad_args = 1;
+            snprintf(err, errlen, "%s", msg);
+        }
+    }
+    if (help) {
+        config_print_help(argc > 0 ? argv[0] : NULL);
+        err[0] = '\0';
+        return CONFIG_EXIT_OK;
+    }
+    if (version) {
+        printf("ess-router %s\n", ESS_VERSION);
+        err[0] = '\0';
+        return CONFIG_EXIT_OK;
+    }
+    if (bad_args) return CONFIG_ERROR;
+
+    for (size_t k = 0; k < CONFIG_NSETTINGS; k++) {
+        const struct setting *d = &config_settings[k];
+
+        if (config_apply_from(cfg, d, "default", d->def, err, errlen) != 0) return CONFIG_ERROR;
+    }
+    for (size_t k = 0; k < CONFIG_NSETTINGS; k++) {
+        const struct setting *e = &config_settings[k];
+        const char *env = getenv(e->env);
+        size_t n = env != NULL ? strlen(env) : 0;
+
+        config_trim(env != NULL ? env : "", &n);
+        if (n == 0) continue; /* unset, or only blanks */
+        if (config_apply_from(cfg, e, e->env, env, err, errlen) != 0) return CONFIG_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        char source[64];
+
+        what = config_next_arg(argc, argv, &i, &s, &value, err, errlen);
+        if (what != ARG_SETTING) return CONFIG_ERROR; /* cannot happen after the first pass */
+        snprintf(source, sizeof source, "--%s", s->flag);
+        if (config_apply_from(cfg, s, source, value, err, errlen) != 0) return CONFIG_ERROR;
+    }
+    return CONFIG_OK;
+}
+
+void config_free(struct config *cfg)
+{
+    if (cfg == NULL) return;
+    free(cfg->listen_host);
+    free(cfg->redis_url);
+    free(cfg->redis_host);
+    free(cfg->redis_password);
+    free(cfg->key_prefix);
+    free(cfg->rules_path);
+    free(cfg->admin_token);
+    config_free_tokens(cfg->operator_tokens, cfg->noperator_tokens);
+    free(cfg->line_channel_secret);
+    free(cfg->line_channel_access_token);
+    free(cfg->line_api_base);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,610 @@
+#!lua name=ess
+--[[
+ESS Router's Redis function library: every state change of a case or a team is one atomic step
+here, so that two router processes can never claim the same team slot. Loaded at each connect
+with FUNCTION LOAD REPLACE. Every function is called with 0 keys and the key prefix as its first
+argument (one deployment's keys all start with it). Answers are JSON strings; a refusal is
+{"err": "<code>"} and changes nothing.
+
+Keys (P = prefix):
+  P team:<id>            hash  name skills(csv) lat lon capacity active available token_hash
+                               notify updated_at
+  P team:<id>:cases      set   case ids the team holds now
+  P teams                set   every team id
+  P geo:<skill>          geo   teams having <skill> that can take a case now (available, free
+                               capacity); P geo:* holds them all ("*" is not a skill name)
+  P case:<id>            hash  the case record (times in ms since the epoch)
+  P case:<id>:timeline   list  JSON entries {status, at, by, note?}
+  P case:<id>:excluded   set   teams that may not be claimed again for this case
+  P track:<code>         str   case id
+  P call:<call_id>       str   case id (idempotent hotline calls)
+  P cases:all            zset  case id -> created ms
+  P cases:open           zset  case id -> created ms, while not resolved or closed
+  P cases:status:<s>     zset  case id -> created ms, by current status
+  P queue                zset  case id -> priority * 1e13 + created ms (operators' queue)
+  P deadlines            zset  case id -> acknowledgment deadline ms
+  P stats                hash  "<category>|<status>" -> number of cases
+  P log                  stream the central case log: no personal data, ever
+]]
+
+local MAX_LOG_LEN = 1000000
+local DRAIN_SCAN = 200
+local PRIORITY_SCALE = 1e13
+
+local function now_ms()
+    local t = redis.call('TIME')
+    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function split_csv(s)
+    local out = {}
+    if s == nil or s == '' then return out end
+    for item in string.gmatch(s, '[^,]+') do out[#out + 1] = item end
+    return out
+end
+
+local function set_of(list)
+    local s = {}
+    for _, v in ipairs(list) do s[v] = true end
+    return s
+end
+
+local function hgetall(key)
+    local flat = redis.call('HGETALL', key)
+    local h = {}
+    for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+    return h
+end
+
+local function refuse(code, extra)
+    local r = {err = code}
+    if extra then for k, v in pairs(extra) do r[k] = v end end
+    return cjson.encode(r)
+end
+
+-- Great-circle distance in km (the same sphere as Redis' GEO commands).
+local function haversine_km(lat1, lon1, lat2, lon2)
+    local r = 6372.797560856
+    local rad = math.pi / 180
+    local dlat = (lat2 - lat1) * rad
+    local dlon = (lon2 - lon1) * rad
+    local a = math.sin(dlat / 2) ^ 2 +
+        math.cos(lat1 * rad) * math.cos(lat2 * rad) * math.sin(dlon / 2) ^ 2
+    return 2 * r * math.asin(math.min(1, math.sqrt(a)))
+end
+
+local function round_km(d)
+    return math.floor(d * 100 + 0.5) / 100
+end
+
+---------------------------------------------------------------------------------------------
+-- Case log, statistics and timeline
+
+local function log_event(P, case_id, fields)
+    local args = {P .. 'log', 'MAXLEN', '~', MAX_LOG_LEN, '*', 'case_id', case_id}
+    for _, kv in ipairs(fields) do
+        args[#args + 1] = kv[1]
+        args[#args + 1] = kv[2]
+    end
+    redis.call('XADD', unpack(args))
+end
+
+-- Appends a timeline entry, writes the case log, and moves the case between status indexes.
+local function record_status(P, case_id, c, status, at, by, note)
+    local key = P .. 'case:' .. case_id
+    local old = c.status
+    local entry = {status = status, at = at, by = by}
+    if note and note ~= '' then entry.note = note end
+    redis.call('RPUSH', key .. ':timeline', cjson.encode(entry))
+    if old ~= status then
+        if old and old ~= '' then
+            redis.call('ZREM', P .. 'cases:status:' .. old, case_id)
+            redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. old, -1)
+        end
+        redis.call('ZADD', P .. 'cases:status:' .. status, c.created_at, case_id)
+        redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. status, 1)
+        if status == 'resolved' or status == 'closed' then
+            redis.call('ZREM', P .. 'cases:open', case_id)
+        end
+        c.status = status
+    end
+    c.updated_at = at
+    redis.call('HSET', key, 'status', status, 'updated_at', at)
+    log_event(P, case_id, {{'status', status}, {'category', c.category},
+        {'priority', c.priority}, {'team_id', c.team_id or ''}, {'by', by},
+        {'at', tostring(at)}})
+end
+
+---------------------------------------------------------------------------------------------
+-- Teams and the geo index
+
+local function team_skills(t)
+    return split_csv(t.skills)
+end
+
+local function team_can_take(t)
+    return t.available == '1' and tonumber(t.active or '0') < tonumber(t.capacity or '0')
+end
+
+-- Puts the team in (or takes it out of) every geo index it belongs to, as it is now.
+local function team_index(P, team_id, t, old_skills)
+    for _, s in ipairs(old_skills or {}) do redis.call('ZREM', P .. 'geo:' .. s, team_id) end
+    local skills = team_skills(t)
+    if team_can_take(t) then
+        redis.call('GEOADD', P .. 'geo:*', t.lon, t.lat, team_id)
+        for _, s in ipairs(skills) do redis.call('GEOADD', P .. 'geo:' .. s, t.lon, t.lat, team_id) end
+    else
+        redis.call('ZREM', P .. 'geo:*', team_id)
+        for _, s in ipairs(skills) do redis.call('ZREM', P .. 'geo:' .. s, team_id) end
+    end
+end
+
+local function team_get(P, team_id)
+    local t = hgetall(P .. 'team:' .. team_id)
+    if t.name == nil then return nil end
+    return t
+end
+
+-- Verifies a team's bearer token (its SHA-256, computed by the router). Returns the team or a
+-- refusal: unauthorized when the token is not that team's, forbidden when it is valid but
+-- names another team than the one acted on (want_team, optional).
+local function team_auth(P, auth_team, auth_hash, want_team)
+    local stored = redis.call('HGET', P .. 'team:' .. auth_team, 'token_hash')
+    if not stored or stored ~= auth_hash then return nil, 'unauthorized' end
+    if want_team and want_team ~= auth_team then return nil, 'forbidden' end
+    return team_get(P, auth_team)
+end
+
+---------------------------------------------------------------------------------------------
+-- Assignment
+
+local function team_qualifies(t, required, excluded, team_id)
+    if t == nil or not team_can_take(t) or excluded[team_id] then return false end
+    local have = set_of(team_skills(t))
+    for _, s in ipairs(required) do
+        if not have[s] then return false end
+    end
+    return true
+end
+
+-- The geo index to search: the required skill held by the fewest teams that can take a case.
+local function search_key(P, required)
+    local best, best_n = P .. 'geo:*', nil
+    for _, s in ipairs(required) do
+        local n = redis.call('ZCARD', P .. 'geo:' .. s)
+        if best_n == nil or n < best_n then best, best_n = P .. 'geo:' .. s, n end
+    end
+    return best
+end
+
+-- Nearest qualified team within radius r km, or the nearest having prefer_skill when there is
+-- one within r. Returns team_id, team hash, distance km, or nil.
+local function search_within(P, key, lon, lat, r, required, excluded, prefer)
+    local hits = redis.call('GEOSEARCH', key, 'FROMLONLAT', lon, lat, 'BYRADIUS', r, 'km',
+        'ASC', 'WITHDIST')
+    local first_id, first_t, first_d
+    for _, h in ipairs(hits) do
+        local id, d = h[1], tonumber(h[2])
+        local t = hgetall(P .. 'team:' .. id)
+        if team_qualifies(t, required, excluded, id) then
+            if prefer == '' then return id, t, d end
+            if set_of(team_skills(t))[prefer] then return id, t, d end
+            if first_id == nil then first_id, first_t, first_d = id, t, d end
+        end
+    end
+    return first_id, first_t, first_d
+end
+
+-- Searches outwards through the case's radii. Without a preferred skill each step is searched
+-- through doubling sub-radii from 1 km: the first qualified team found is the nearest overall,
+-- and a small circle costs GEOSEARCH only the few points inside it.
+local function find_team(P, c, excluded)
+    local required = split_csv(c.skills)
+    local radii = split_csv(c.radii)
+    local key = search_key(P, required)
+    if redis.call('ZCARD', key) == 0 then return nil end
+    local prefer = c.prefer_skill or ''
+    local lon, lat = c.lon, c.lat
+    local done = 0
+    for _, rs in ipairs(radii) do
+        local r = tonumber(rs)
+        if prefer == '' then
+            local sub = math.max(1, done * 2)
+            while sub < r do
+                local id, t, d = search_within(P, key, lon, lat, sub, required, excluded, '')
+                if id then return id, t, d end
+                sub = sub * 2
+            end
+        end
+        local id, t, d = search_within(P, key, lon, lat, r, required, excluded, prefer)
+        if id then return id, t, d end
+        done = r
+    end
+    return nil
+end
+
+local function claim_team(P, case_id, c, team_id, t, distance, now, by, ack_timeout_ms)
+    t.active = tostring(redis.call('HINCRBY', P .. 'team:' .. team_id, 'active', 1))
+    redis.call('SADD', P .. 'team:' .. team_id .. ':cases', case_id)
+    if not team_can_take(t) then team_index(P, team_id, t) end
+    local attempts = redis.call('HINCRBY', P .. 'case:' .. case_id, 'attempts', 1)
+    local deadline = now + ack_timeout_ms
+    c.team_id, c.team_name, c.distance_km = team_id, t.name, tostring(round_km(distance))
+    redis.call('HSET', P .. 'case:' .. case_id, 'team_id', team_id, 'team_name', t.name,
+        'distance_km', c.distance_km, 'assigned_at', now, 'ack_deadline', deadline,
+        'queue_reason', '')
+    c.attempts, c.ack_deadline, c.queue_reason = attempts, deadline, ''
+    redis.call('ZREM', P .. 'queue', case_id)
+    redis.call('ZADD', P .. 'deadlines', deadline, case_id)
+    record_status(P, case_id, c, 'assigned', now, by)
+end
+
+-- Releases the case's team (its slot comes free) without touching the case's status.
+local function release_team(P, case_id, c)
+    local team_id = c.team_id
+    if team_id == nil or team_id == '' then return nil end
+    local key = P .. 'team:' .. team_id
+    if redis.call('SREM', key .. ':cases', case_id) == 1 then
+        redis.call('HINCRBY', key, 'active', -1)
+    end
+    redis.call('ZREM', P .. 'deadlines', case_id)
+    local t = team_get(P, team_id)
+    if t then team_index(P, team_id, t) end
+    return team_id
+end
+
+local function queue_case(P, case_id, c, reason, now)
+    local score = tonumber(c.priority_rank) * PRIORITY_SCALE + tonumber(c.created_at)
+    redis.call('ZADD', P .. 'queue', score, case_id)
+    redis.call('HSET', P .. 'case:' .. case_id, 'queue_reason', reason, 'team_id', '',
+        'team_name', '', 'distance_km', '')
+    c.queue_reason, c.team_id, c.team_name, c.distance_km = reason, '', '', ''
+    if c.status ~= 'queued' then record_status(P, case_id, c, 'queued', now, 'router', reason) end
+end
+
+-- Tries to claim the nearest suitable team for a case; queues it when none can be had.
+local function assign_case(P, case_id, c, now)
+    local excluded = set_of(redis.call('SMEMBERS', P .. 'case:' .. case_id .. ':excluded'))
+    local id, t, d = find_team(P, c, excluded)
+    if id then
+        claim_team(P, case_id, c, id, t, d, now, 'router', tonumber(c.ack_timeout_s) * 1000)
+        return true
+    end
+    queue_case(P, case_id, c, 'no_team_available', now)
+    return false
+end
+
+-- Capacity appeared at a team: assigns the queued cases it could serve, highest priority and
+-- oldest first, each to its nearest suitable team, until the team is full. Returns case ids.
+local function drain_for_team(P, team_id, now)
+    local assigned = {}
+    local t = team_get(P, team_id)
+    if t == nil then return assigned end
+    local have = set_of(team_skills(t))
+    local tlat, tlon = tonumber(t.lat), tonumber(t.lon)
+    local queued = redis.call('ZRANGE', P .. 'queue', 0, DRAIN_SCAN - 1)
+    for _, case_id in ipairs(queued) do
+        if not team_can_take(t) then break end
+        local c = hgetall(P .. 'case:' .. case_id)
+        if c.dispatch == '1' and c.status == 'queued' and
+                redis.call('SISMEMBER', P .. 'case:' .. case_id .. ':excluded', team_id) == 0 then
+            local ok = true
+            for _, s in ipairs(split_csv(c.skills)) do
+                if not have[s] then ok = false break end
+            end
+            local radii = split_csv(c.radii)
+            local max_r = tonumber(radii[#radii] or '0')
+            if ok and haversine_km(tonumber(c.lat), tonumber(c.lon), tlat, tlon) <= max_r then
+                if assign_case(P, case_id, c, now) then assigned[#assigned + 1] = case_id end
+                t = team_get(P, team_id)
+            end
+        end
+    end
+    return assigned
+end
+
+---------------------------------------------------------------------------------------------
+-- Views
+
+local function case_view(P, case_id, c)
+    c.timeline = {}
+    for _, e in ipairs(redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)) do
+        c.timeline[#c.timeline + 1] = cjson.decode(e)
+    end
+    c.case_id = case_id
+    return cjson.encode(c)
+end
+
+local function summary_of(case_id, c)
+    return {case_id = case_id, tracking_code = c.tracking_code, category = c.category,
+        priority = c.priority, status = c.status, channel = c.channel,
+        created_at = c.created_at, updated_at = c.updated_at, team_id = c.team_id,
+        team_name = c.team_name, distance_km = c.distance_km, queue_reason = c.queue_reason}
+end
+
+---------------------------------------------------------------------------------------------
+-- Functions
+
+-- ess_case_create P case_id tracking_code call_id category priority priority_rank skills
+--   prefer_skill radii ack_timeout_s max_attempts dispatch channel lat lon by [field value]...
+-- Stores a new case with its timeline and log entry, then assigns or queues it.
+-- {"created": true|false, "case": summary}; {"err": "track_collision"} asks for a new code.
+local function case_create(keys, a)
+    local P, case_id, code, call_id = a[1], a[2], a[3], a[4]
+    if call_id ~= '' then
+        local existing = redis.call('GET', P .. 'call:' .. call_id)
+        if existing then
+            local c = hgetall(P .. 'case:' .. existing)
+            return cjson.encode({created = false, case = summary_of(existing, c)})
+        end
+    end
+    if redis.call('SET', P .. 'track:' .. code, case_id, 'NX') == false then
+        return refuse('track_collision')
+    end
+    if call_id ~= '' then redis.call('SET', P .. 'call:' .. call_id, case_id) end
+    local now = now_ms()
+    local c = {tracking_code = code, call_id = call_id, category = a[5], priority = a[6],
+        priority_rank = a[7], skills = a[8], prefer_skill = a[9], radii = a[10],
+        ack_timeout_s = a[11], max_attempts = a[12], dispatch = a[13], channel = a[14],
+        lat = a[15], lon = a[16], created_at = now, updated_at = now, attempts = 0}
+    local by = a[17]
+    local fields = {}
+    for k, v in pairs(c) do
+        fields[#fields + 1] = k
+        fields[#fields + 1] = v
+    end
+    for i = 18, #a - 1, 2 do
+        fields[#fields + 1] = a[i]
+        fields[#fields + 1] = a[i + 1]
+    end
+    redis.call('HSET', P .. 'case:' .. case_id, unpack(fields))
+    redis.call('ZADD', P .. 'cases:all', now, case_id)
+    redis.call('ZADD', P .. 'cases:open', now, case_id)
+    record_status(P, case_id, c, 'received', now, by)
+    if c.dispatch == '1' then
+        assign_case(P, case_id, c, now)
+    else
+        queue_case(P, case_id, c, 'triage', now)
+    end
+    return cjson.encode({created = true, case = summary_of(case_id, c)})
+end
+
+-- ess_team_put P team_id name skills lat lon capacity available notify token_hash rotate
+-- Creates or updates a team; the token hash is stored on creation or when rotate is "1".
+-- {"created": bool, "token_set": bool, "assigned": [case ids drained from the queue]}.
+local function team_put(keys, a)
+    local P, team_id = a[1], a[2]
+    local key = P .. 'team:' .. team_id
+    local old = team_get(P, team_id)
+    local created = old == nil
+    local token_set = created or a[11] == '1'
+    local now = now_ms()
+    local fields = {'name', a[3], 'skills', a[4], 'lat', a[5], 'lon', a[6], 'capacity', a[7],
+        'available', a[8], 'notify', a[9], 'updated_at', now}
+    if token_set then
+        fields[#fields + 1] = 'token_hash'
+        fields[#fields + 1] = a[10]
+    end
+    if created then
+        fields[#fields + 1] = 'active'
+        fields[#fields + 1] = 0
+        fields[#fields + 1] = 'created_at'
+        fields[#fields + 1] = now
+    end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('SADD', P .. 'teams', team_id)
+    local t = team_get(P, team_id)
+    team_index(P, team_id, t, old and team_skills(old) or nil)
+    local assigned = {}
+    if team_can_take(t) then assigned = drain_for_team(P, team_id, now) end
+    return cjson.encode({created = created, token_set = token_set, assigned = assigned,
+        active = tonumber(t.active), capacity = tonumber(t.capacity),
+        available = t.available == '1'})
+end
+
+-- ess_team_position P team_id auth_team auth_hash lat lon available("1"|"0"|"")
+local function team_position(keys, a)
+    local P, team_id = a[1], a[2]
+    local t, err = team_auth(P, a[3], a[4], team_id)
+    if not t then return refuse(err) end
+    local now = now_ms()
+    local fields = {'lat', a[5], 'lon', a[6], 'updated_at', now}
+    if a[7] ~= '' then
+        fields[#fields + 1] = 'available'
+        fields[#fields + 1] = a[7]
+    end
+    redis.call('HSET', P .. 'team:' .. team_id, unpack(fields))
+    t = team_get(P, team_id)
+    team_index(P, team_id, t)
+    local assigned = {}
+    if team_can_take(t) then assigned = drain_for_team(P, team_id, now) end
+    t = team_get(P, team_id)
+    return cjson.encode({assigned = assigned, active = tonumber(t.active),
+        capacity = tonumber(t.capacity), available = t.available == '1'})
+end
+
+-- Loads a case for an actor: "operator" or "team" (then auth_team/auth_hash must be the
+-- holder's). Returns the case hash, or nil and a refusal code.
+local function case_for_actor(P, case_id, actor, auth_team, auth_hash)
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then
+        if actor == 'team' then
+            local t, err = team_auth(P, auth_team, auth_hash)
+            if not t then return nil, err end
+        end
+        return nil, 'not_found'
+    end
+    if actor == 'team' then
+        local t, err = team_auth(P, auth_team, auth_hash)
+        if not t then return nil, err end
+        if c.team_id ~= auth_team then return nil, 'forbidden' end
+    end
+    return c
+end
+
+-- ess_case_get P case_id actor auth_team auth_hash (read only)
+local function case_get(keys, a)
+    local P, case_id = a[1], a[2]
+    local c, err = case_for_actor(P, case_id, a[3], a[4], a[5])
+    if not c then return refuse(err) end
+    return case_view(P, case_id, c)
+end
+
+-- Which statuses may follow which, for operators and for the team that holds the case.
+local ACTIVE = {assigned = true, acknowledged = true, en_route = true, on_scene = true}
+local ALLOWED_FROM = {
+    en_route = {assigned = true, acknowledged = true},
+    on_scene = {assigned = true, acknowledged = true, en_route = true},
+    resolved = {assigned = true, acknowledged = true, en_route = true, on_scene = true},
+    closed = {resolved = true},
+}
+
+-- ess_case_status P case_id status note actor auth_team auth_hash by
+-- An operator may also close a case from any open status (e.g. a triage case); closing or
+-- resolving releases the team and lets the queue drain into the freed slot.
+local function case_status(keys, a)
+    local P, case_id, status, note, actor, by = a[1], a[2], a[3], a[4], a[5], a[8]
+    local c, err = case_for_actor(P, case_id, actor, a[6], a[7])
+    if not c then return refuse(err) end
+    local from = c.status
+    local ok = ALLOWED_FROM[status] and ALLOWED_FROM[status][from]
+    if status == 'closed' and actor == 'operator' and from ~= 'closed' then ok = true end
+    if not ok then return refuse('invalid_transition', {from = from, to = status}) end
+    local now = now_ms()
+    local freed = nil
+    if (status == 'resolved' or status == 'closed') then
+        if ACTIVE[from] then freed = release_team(P, case_id, c) end
+        redis.call('ZREM', P .. 'queue', case_id)
+        redis.call('ZREM', P .. 'deadlines', case_id)
+    end
+    if from == 'assigned' then redis.call('ZREM', P .. 'deadlines', case_id) end
+    record_status(P, case_id, c, status, now, by, note)
+    if freed then drain_for_team(P, freed, now) end
+    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+end
+
+-- ess_case_ack P case_id auth_team auth_hash
+local function case_ack(keys, a)
+    local P, case_id = a[1], a[2]
+    local t, err = team_auth(P, a[3], a[4])
+    if not t then return refuse(err) end
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
+    if c.team_id ~= a[3] or not ACTIVE[c.status] then return refuse('not_assigned') end
+    if c.status == 'assigned' then
+        local now = now_ms()
+        redis.call('ZREM', P .. 'deadlines', case_id)
+        redis.call('HSET', P .. 'case:' .. case_id, 'acknowledged_at', now)
+        record_status(P, case_id, c, 'acknowledged', now, a[3])
+    end
+    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+end
+
+-- ess_case_assign P case_id team_id by: an operator assigns by hand.
+local function case_assign(keys, a)
+    local P, case_id, team_id, by = a[1], a[2], a[3], a[4]
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
+    local t = team_get(P, team_id)
+    if t == nil then return refuse('team_not_found') end
+    if c.status == 'resolved' or c.status == 'closed' then
+        return refuse('invalid_transition', {from = c.status, to = 'assigned'})
+    end
+    if c.team_id == team_id and ACTIVE[c.status] then
+        return case_view(P, case_id, c)
+    end
+    if tonumber(t.active) >= tonumber(t.capacity) then return refuse('team_full') end
+    local now = now_ms()
+    if ACTIVE[c.status] then
+        release_team(P, case_id, c)
+        record_status(P, case_id, c, 'reassigned', now, by)
+    end
+    local d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
+    claim_team(P, case_id, c, team_id, t, d, now, by, tonumber(c.ack_timeout_s) * 1000)
+    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+end
+
+-- ess_case_list P status category cursor limit (read only)
+-- Without a status: open cases, newest first. status=queued: the operators' queue order.
+local function case_list(keys, a)
+    local P, status, category = a[1], a[2], a[3]
+    local cursor, limit = tonumber(a[4]), tonumber(a[5])
+    local key, newest_first = P .. 'cases:open', true
+    if status == 'queued' then
+        key, newest_first = P .. 'queue', false
+    elseif status ~= '' then
+        key = P .. 'cases:status:' .. status
+    end
+    local out, pos, scanned = {}, cursor, 0
+    local batch = math.max(limit, 100)
+    while #out < limit and scanned < 5000 do
+        local ids
+        if newest_first then
+            ids = redis.call('ZREVRANGE', key, pos, pos + batch - 1)
+        else
+            ids = redis.call('ZRANGE', key, pos, pos + batch - 1)
+        end
+        if #ids == 0 then pos = -1 break end
+        for _, id in ipairs(ids) do
+            pos = pos + 1
+            scanned = scanned + 1
+            local c = hgetall(P .. 'case:' .. id)
+            if c.status and (category == '' or c.category == category) and
+                    (status == '' or c.status == status) then
+                out[#out + 1] = summary_of(id, c)
+                if #out >= limit then break end
+            end
+        end
+    end
+    if pos ~= -1 and redis.call('ZCARD', key) <= pos then pos = -1 end
+    return cjson.encode({cases = out, next = pos})
+end
+
+-- ess_track P tracking_code (read only): the public view's facts, nothing personal.
+local function track(keys, a)
+    local P, code = a[1], a[2]
+    local case_id = redis.call('GET', P .. 'track:' .. code)
+    if not case_id then return refuse('not_found') end
+    local f = redis.call('HMGET', P .. 'case:' .. case_id, 'category', 'status', 'updated_at',
+        'team_name')
+    local timeline = {}
+    for _, e in ipairs(redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)) do
+        local d = cjson.decode(e)
+        timeline[#timeline + 1] = {status = d.status, at = d.at}
+    end
+    return cjson.encode({tracking_code = code, category = f[1], status = f[2],
+        updated_at = f[3], team_name = f[4], timeline = timeline})
+end
+
+-- ess_stats P (read only): cases by category and status, and the queue's length.
+local function stats(keys, a)
+    local P = a[1]
+    return cjson.encode({stats = hgetall(P .. 'stats'), queue = redis.call('ZCARD', P .. 'queue')})
+end
+
+-- ess_queue_sweep P: retries queued cases (operators' queue order, bounded); a safety net
+-- behind the event-driven drains. Returns the case ids assigned.
+local function queue_sweep(keys, a)
+    local P = a[1]
+    local now = now_ms()
+    local assigned = {}
+    for _, case_id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, DRAIN_SCAN - 1)) do
+        local c = hgetall(P .. 'case:' .. case_id)
+        if c.dispatch == '1' and c.status == 'queued' then
+            if assign_case(P, case_id, c, now) then assigned[#assigned + 1] = case_id end
+        end
+    end
+    return cjson.encode({assigned = assigned})
+end
+
+redis.register_function('ess_case_create', case_create)
+redis.register_function('ess_team_put', team_put)
+redis.register_function('ess_team_position', team_position)
+redis.register_function{function_name = 'ess_case_get', callback = case_get, flags = {'no-writes'}}
+redis.register_function('ess_case_status', case_status)
+redis.register_function('ess_case_ack', case_ack)
+redis.register_function('ess_case_assign', case_assign)
+redis.register_function{function_name = 'ess_case_list', callback = case_list, flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_track', callback = track, flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_stats', callback = stats, flags = {'no-writes'}}
+redis.register_function('ess_queue_sweep', queue_sweep)

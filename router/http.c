@@ -1,0 +1,265 @@
+/* HTTP calls: lifetime (client gone detection), JSON replies, error bodies and metrics. */
+#include "http.h"
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "router.h"
+#include "text.h"
+
+#define MAX_JSON_DEPTH 8
+
+uint64_t http_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void http_format_time(int64_t ms, char buf[32])
+{
+    time_t secs;
+    struct tm tm;
+    size_t n;
+    if (ms < 0) ms = 0;
+    secs = (time_t)(ms / 1000);
+    gmtime_r(&secs, &tm);
+    n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+static void on_client_gone(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_call *call = arg;
+    (void)evcon;
+    call->req = NULL;
+}
+
+struct http_call *http_call_new(struct evhttp_request *req, struct router *router,
+                                enum metrics_route route)
+{
+    struct http_call *call = calloc(1, sizeof *call);
+    struct evhttp_connection *evcon;
+    if (call == NULL) return NULL;
+    call->req = req;
+    call->router = router;
+    call->route = route;
+    call->started_us = http_now_us();
+    router->inflight++;
+    evcon = evhttp_request_get_connection(req);
+    if (evcon) evhttp_connection_set_closecb(evcon, on_client_gone, call);
+    return call;
+}
+
+void http_call_free(struct http_call *call)
+{
+    if (call == NULL) return;
+    if (call->req) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
+        if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
+    }
+    if (call->data_free) call->data_free(call->data);
+    if (call->router && call->router->inflight > 0) call->router->inflight--;
+    free(call);
+}
+
+static void send_and_free(struct http_call *call, int status, const char *content_type,
+                          const char *text, size_t len)
+{
+    metrics_count_request(call->route, status);
+    if (call->req) {
+        struct evhttp_request *req = call->req;
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        struct evbuffer *out = evbuffer_new();
+        evhttp_add_header(h, "Content-Type", content_type);
+        evhttp_add_header(h, "Cache-Control", "no-store");
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        if (out) evbuffer_add(out, text, len);
+        http_call_free(call); /* detaches the close callback before the reply may free req */
+        evhttp_send_reply(req, status, NULL, out);
+        if (out) evbuffer_free(out);
+        return;
+    }
+    http_call_free(call);
+}
+
+void http_reply_text(struct http_call *call, int status, const char *content_type,
+                     const char *text, size_t len)
+{
+    send_and_free(call, status, content_type, text, len);
+}
+
+void http_reply_json(struct http_call *call, int status, cJSON *doc)
+{
+    char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    if (text == NULL) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"The server ran out of memory.\"}}";
+        send_and_free(call, 500, "application/json; charset=utf-8", oom, sizeof oom - 1);
+        return;
+    }
+    send_and_free(call, status, "application/json; charset=utf-8", text, strlen(text));
+    free(text);
+}
+
+void http_reply_error(struct http_call *call, int status, const char *code, const char *message)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(doc, "error");
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", message);
+    if (status == 401 && call->req) {
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "WWW-Authenticate",
+                          "Bearer realm=\"ess-router\"");
+    }
+    http_reply_json(call, status, doc);
+}
+
+void http_reply_store_failure(struct http_call *call, enum store_status status)
+{
+    if (status == STORE_ERROR) {
+        http_reply_error(call, 500, "internal", "The case store refused the request.");
+        return;
+    }
+    http_reply_error(call, 503, "redis_unavailable",
+                     "The case store is unavailable; nothing was stored. Try again shortly.");
+}
+
+void http_reply_refusal(struct http_call *call, const char *code)
+{
+    if (strcmp(code, "not_found") == 0) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+    } else if (strcmp(code, "team_not_found") == 0) {
+        http_reply_error(call, 404, "not_found", "No such team.");
+    } else if (strcmp(code, "unauthorized") == 0) {
+        http_reply_error(call, 401, "unauthorized", "The bearer token is not valid.");
+    } else if (strcmp(code, "forbidden") == 0) {
+        http_reply_error(call, 403, "forbidden", "This token may not act on this resource.");
+    } else if (strcmp(code, "invalid_transition") == 0) {
+        http_reply_error(call, 409, "invalid_transition",
+                         "The case cannot move to that status from its current one.");
+    } else if (strcmp(code, "not_assigned") == 0) {
+        http_reply_error(call, 409, "not_assigned", "This team does not hold the case.");
+    } else if (strcmp(code, "team_full") == 0) {
+        http_reply_error(call, 409, "team_full", "The team has no free capacity.");
+    } else {
+        log_error("store refused with an unexpected code");
+        http_reply_error(call, 500, "internal", "Unexpected answer from the case store.");
+    }
+}
+
+static void on_fcall_reply(enum store_status status, const char *data, size_t len, void *arg)
+{
+    struct http_call *call = arg;
+    cJSON *reply;
+    if (call->req == NULL) {
+        http_call_free(call);
+        return;
+    }
+    if (status != STORE_OK) {
+        http_reply_store_failure(call, status);
+        return;
+    }
+    reply = data ? cJSON_ParseWithLength(data, len) : NULL;
+    if (reply == NULL) {
+        log_error("store function answered something that is not JSON");
+        http_reply_error(call, 500, "internal", "Unexpected answer from the case store.");
+        return;
+    }
+    call->on_reply(call, reply);
+}
+
+void http_fcall(struct http_call *call, const char *name, int read_only, int argc,
+                const char **argv, const size_t *argvlen,
+                void (*on_reply)(struct http_call *call, struct cJSON *reply))
+{
+    call->on_reply = on_reply;
+    if (store_fcall(call->router->store, name, read_only, argc, argv, argvlen, on_fcall_reply,
+                    call) != 0)
+        http_reply_store_failure(call, STORE_UNAVAILABLE);
+}
+
+const char *http_refusal(const cJSON *reply)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "err");
+    return cJSON_IsString(err) ? err->valuestring : NULL;
+}
+
+/* 1 when no array or object in s[0..len) nests deeper than max (strings are skipped). */
+static int json_depth_ok(const char *s, size_t len, int max)
+{
+    int depth = 0, in_string = 0;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max) return 0;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return 1;
+}
+
+cJSON *http_body_object(struct http_call *call)
+{
+    const char *end = NULL;
+    cJSON *doc;
+    if (call->body_len == 0) {
+        http_reply_error(call, 400, "invalid_json", "The request body is empty.");
+        return NULL;
+    }
+    if (!text_utf8_valid(call->body, call->body_len)) {
+        http_reply_error(call, 400, "invalid_utf8", "The request body is not valid UTF-8.");
+        return NULL;
+    }
+    if (!json_depth_ok(call->body, call->body_len, MAX_JSON_DEPTH)) {
+        http_reply_error(call, 400, "too_deep", "The JSON body nests too deeply.");
+        return NULL;
+    }
+    doc = cJSON_ParseWithLengthOpts(call->body, call->body_len, &end, 0);
+    while (doc != NULL && end < call->body + call->body_len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (doc != NULL && end != call->body + call->body_len) { /* trailing garbage */
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    if (doc == NULL) {
+        http_reply_error(call, 400, "invalid_json", "The request body is not valid JSON.");
+        return NULL;
+    }
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        http_reply_error(call, 400, "not_an_object", "The request body must be a JSON object.");
+        return NULL;
+    }
+    return doc;
+}
+
+int http_require_role(struct http_call *call, unsigned allowed_roles)
+{
+    enum auth_role role = call->auth.role;
+    if (allowed_roles & (1u << role)) return 0;
+    if (role == AUTH_NONE || role == AUTH_INVALID) {
+        http_reply_error(call, 401, "unauthorized",
+                         role == AUTH_NONE ? "A bearer token is required."
+                                           : "The bearer token is not valid.");
+    } else {
+        http_reply_error(call, 403, "forbidden", "This token may not use this endpoint.");
+    }
+    return 1;
+}

@@ -1,0 +1,82 @@
+/* One HTTP request in flight (a "call"): its route, caller, body and path parameters, and the
+ * replies that end it. Handlers run on the event loop and may wait on Redis: if the client goes
+ * away meanwhile, call->req becomes NULL and the reply functions just free the call. */
+#ifndef ESS_ROUTER_HTTP_H
+#define ESS_ROUTER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "metrics.h"
+#include "store.h"
+
+struct evhttp_request;
+struct cJSON;
+struct router;
+
+#define HTTP_MAX_PARAMS 2
+#define HTTP_MAX_PARAM_LEN 96
+
+struct http_call {
+    struct evhttp_request *req; /* NULL once the client has gone away */
+    struct router *router;
+    enum metrics_route route;
+    uint64_t started_us; /* monotonic */
+    struct auth auth;
+    const char *body; /* the request body, valid while req is; not NUL-terminated */
+    size_t body_len;
+    char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1]; /* percent-decoded path segments */
+    void *data;                 /* the handler's own state, freed with data_free */
+    void (*data_free)(void *data);
+    void (*on_reply)(struct http_call *call, struct cJSON *reply); /* see http_fcall */
+};
+
+/* Starts a call for req: watches the connection so that a client that goes away is noticed.
+ * NULL when memory runs out. */
+struct http_call *http_call_new(struct evhttp_request *req, struct router *router,
+                                enum metrics_route route);
+
+/* Frees the call without answering (the client is gone). Accepts NULL. */
+void http_call_free(struct http_call *call);
+
+/* Each of these ends the call: answers (when the client is still there), counts the request in
+ * the metrics and frees the call. */
+void http_reply_json(struct http_call *call, int status, struct cJSON *doc); /* takes doc */
+void http_reply_text(struct http_call *call, int status, const char *content_type,
+                     const char *text, size_t len);
+void http_reply_error(struct http_call *call, int status, const char *code, const char *message);
+
+/* Answers a failed Redis call: 503 redis_unavailable, or 500 internal for a Redis error. */
+void http_reply_store_failure(struct http_call *call, enum store_status status);
+
+/* Answers the refusal code of a store function ({"err": code}): not_found 404, unauthorized
+ * 401, forbidden 403, invalid_transition / not_assigned / team_full 409, else 500. */
+void http_reply_refusal(struct http_call *call, const char *code);
+
+/* Calls a store function for the call. When its JSON answer arrives, on_reply(call, reply) runs
+ * with the parsed reply, which it owns (a refusal {"err": …} included: see http_refusal). Redis
+ * being unavailable, a Redis error, or an answer that is not JSON are answered here (503/500)
+ * and on_reply is not called; a client that went away meanwhile is freed silently. */
+void http_fcall(struct http_call *call, const char *name, int read_only, int argc,
+                const char **argv, const size_t *argvlen,
+                void (*on_reply)(struct http_call *call, struct cJSON *reply));
+
+/* The refusal code of a store answer, or NULL when it is not a refusal. Owned by reply. */
+const char *http_refusal(const struct cJSON *reply);
+
+/* Parses the body as a JSON object (at most 8 levels deep, valid UTF-8). On failure answers 400
+ * and returns NULL; the caller owns the result. */
+struct cJSON *http_body_object(struct http_call *call);
+
+/* A 401 or 403 for a caller who is not one of the allowed roles (bit mask of 1 << AUTH_*).
+ * Returns 1 when the call was answered. */
+int http_require_role(struct http_call *call, unsigned allowed_roles);
+
+/* Formats milliseconds since the epoch as RFC 3339 UTC with milliseconds into buf (32 bytes). */
+void http_format_time(int64_t ms, char buf[32]);
+
+/* Microseconds of a monotonic clock. */
+uint64_t http_now_us(void);
+
+#endif

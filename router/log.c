@@ -1,0 +1,189 @@
+/* Logging: each event becomes exactly one line on stderr, "<UTC time> <LEVEL> <message>", the
+ * time in RFC 3339 with milliseconds. Control characters, line separators and invalid UTF-8 are
+ * escaped, so no byte a peer sent can split or forge a line; no line exceeds LOG_LINE_MAX. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+enum log_level log_min_level = LOG_LEVEL_INFO;
+
+/* The longest line written, newline included; longer messages end with an ellipsis. */
+#define LOG_LINE_MAX 2048
+
+static const char log_ellipsis[] = "\xE2\x80\xA6"; /* U+2026 */
+
+int log_level_parse(const char *name)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+
+    if (name == NULL) return -1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(name, names[i]) == 0) return (int)i;
+    }
+    return -1;
+}
+
+static const char *log_level_label(enum log_level level)
+{
+    switch (level) {
+    case LOG_LEVEL_DEBUG: return "DEBUG";
+    case LOG_LEVEL_INFO: return "INFO";
+    case LOG_LEVEL_WARN: return "WARN";
+    case LOG_LEVEL_ERROR: return "ERROR";
+    }
+    return "ERROR";
+}
+
+/* The length (2..4) of the well-formed UTF-8 sequence that starts at s[0..n) with a lead byte
+ * >= 0x80, 0 when it is malformed; *need receives how many bytes the lead byte announces. */
+static size_t log_utf8_len(const unsigned char *s, size_t n, size_t *need)
+{
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        *need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        *need = 3;
+        if (c == 0xE0) lo = 0xA0; /* no overlongs */
+        if (c == 0xED) hi = 0x9F; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        *need = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F; /* nothing past U+10FFFF */
+    } else {
+        *need = 1;
+        return 0;
+    }
+    if (n < *need) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < *need; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    }
+    return *need;
+}
+
+/* Writes the printable form of the message msg[0..n) to out[0..cap) and returns its length.
+ * Sets *cut when it had to stop early because out was full. cut_input says msg itself was
+ * truncated, so an incomplete UTF-8 sequence at its end is dropped rather than escaped. */
+static size_t log_escape(char *out, size_t cap, const char *msg, size_t n, int cut_input, int *cut)
+{
+    const unsigned char *s = (const unsigned char *)msg;
+    size_t pos = 0, i = 0;
+
+    *cut = 0;
+    while (i < n) {
+        char esc[8];
+        const char *piece = esc;
+        size_t plen, take = 1;
+        unsigned char c = s[i];
+
+        if (c == '\n') {
+            piece = "\\n";
+            plen = 2;
+        } else if (c == '\r') {
+            piece = "\\r";
+            plen = 2;
+        } else if (c == '\t') {
+            piece = "\\t";
+            plen = 2;
+        } else if (c == '\\') {
+            piece = "\\\\";
+            plen = 2;
+        } else if (c < 0x20 || c == 0x7F) {
+            plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
+        } else if (c < 0x80) {
+            piece = (const char *)&s[i];
+            plen = 1;
+        } else {
+            size_t need;
+            size_t len = log_utf8_len(&s[i], n - i, &need);
+
+            if (len == 0 && cut_input && i + need > n) break; /* cut by vsnprintf */
+            if (len == 0) {
+                plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
+            } else if (len == 2 && c == 0xC2 && s[i + 1] <= 0x9F) {
+                /* C1 control characters */
+                plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", (unsigned)s[i + 1]);
+                take = 2;
+            } else if (len == 3 && c == 0xE2 && s[i + 1] == 0x80 &&
+                       (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+                /* U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR */
+                plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", 0x2000u + (s[i + 2] - 0x80u));
+                take = 3;
+            } else {
+                piece = (const char *)&s[i];
+                plen = len;
+                take = len;
+            }
+        }
+        if (pos + plen > cap) {
+            *cut = 1;
+            break;
+        }
+        memcpy(out + pos, piece, plen);
+        pos += plen;
+        i += take;
+    }
+    return pos;
+}
+
+/* Formats "<time> <LEVEL> " into out[0..cap) and returns its length (0 if it did not fit). */
+static size_t log_prefix(char *out, size_t cap, enum log_level level)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[32];
+    int n;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        ts.tv_sec = time(NULL);
+        ts.tv_nsec = 0;
+    }
+    if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(when, sizeof when, "%s", "0000-00-00T00:00:00");
+    }
+    n = snprintf(out, cap, "%s.%03ldZ %s ", when, (long)(ts.tv_nsec / 1000000),
+                 log_level_label(level));
+    if (n < 0 || (size_t)n >= cap) return 0;
+    return (size_t)n;
+}
+
+void log_write(enum log_level level, const char *fmt, ...)
+{
+    char msg[LOG_LINE_MAX];
+    char line[LOG_LINE_MAX];
+    size_t pos, msglen, room;
+    int n, cut_input = 0, cut = 0;
+    va_list ap;
+
+    va_start(ap, fmt);
+    n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        snprintf(msg, sizeof msg, "%s", "(unformattable log message)");
+        msglen = strlen(msg);
+    } else if ((size_t)n >= sizeof msg) {
+        msglen = sizeof msg - 1;
+        cut_input = 1;
+    } else {
+        msglen = (size_t)n;
+    }
+
+    pos = log_prefix(line, sizeof line, level);
+    /* Room for the message, keeping space for an ellipsis and the newline. */
+    room = sizeof line - pos - (sizeof log_ellipsis - 1) - 1;
+    pos += log_escape(line + pos, room, msg, msglen, cut_input, &cut);
+    if (cut || cut_input) {
+        memcpy(line + pos, log_ellipsis, sizeof log_ellipsis - 1);
+        pos += sizeof log_ellipsis - 1;
+    }
+    line[pos++] = '\n';
+    /* One write per line: stderr is unbuffered, so lines do not interleave within a line. */
+    fwrite(line, 1, pos, stderr);
+}

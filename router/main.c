@@ -1,0 +1,109 @@
+/* ess-router: wires the configuration, the rule table, the Redis store, the HTTP server and the
+ * queue sweeper onto one libevent loop, and stops cleanly on SIGTERM or SIGINT. */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "rules.h"
+#include "server.h"
+#include "store.h"
+#include "sweep.h"
+
+#define SWEEP_INTERVAL_MS 5000
+
+struct daemon {
+    struct router router;
+    struct server *server;
+    struct event *sigterm;
+    struct event *sigint;
+};
+
+static void on_drained(void *arg)
+{
+    struct daemon *d = arg;
+    event_base_loopexit(d->router.base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)what;
+    log_info("received %s: finishing requests in flight, then stopping",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server_drain(d->server, on_drained, d);
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg = {0};
+    struct daemon d = {0};
+    struct rules_table *rules = NULL;
+    struct sweep *sweep = NULL;
+    char err[512];
+    int rc = 1;
+
+    switch (config_load(&cfg, argc, argv, err, sizeof err)) {
+    case CONFIG_EXIT_OK:
+        config_free(&cfg);
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "ess-router: %s\n(see ess-router --help)\n", err);
+        config_free(&cfg);
+        return 2;
+    default:
+        break;
+    }
+    log_min_level = (enum log_level)cfg.log_level;
+    metrics_init();
+    rules = rules_load_file(cfg.rules_path, err, sizeof err);
+    if (rules == NULL) {
+        fprintf(stderr, "ess-router: broken rule table: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    d.router.cfg = &cfg;
+    d.router.rules = rules;
+    d.router.base = event_base_new();
+    if (d.router.base == NULL) goto done;
+    d.router.store = store_new(d.router.base, cfg.redis_host, cfg.redis_port, cfg.redis_password,
+                               cfg.redis_db, cfg.key_prefix);
+    if (d.router.store == NULL) goto done;
+    d.server = server_new(&d.router, err, sizeof err);
+    if (d.server == NULL) {
+        log_error("%s", err);
+        goto done;
+    }
+    sweep = sweep_start(&d.router, SWEEP_INTERVAL_MS);
+    d.sigterm = evsignal_new(d.router.base, SIGTERM, on_signal, &d);
+    d.sigint = evsignal_new(d.router.base, SIGINT, on_signal, &d);
+    if (sweep == NULL || d.sigterm == NULL || d.sigint == NULL) goto done;
+    evsignal_add(d.sigterm, NULL);
+    evsignal_add(d.sigint, NULL);
+    log_info("ess-router listening on %s:%d, redis %s:%d/%d, key prefix %s", cfg.listen_host,
+             server_port(d.server), cfg.redis_host, cfg.redis_port, cfg.redis_db, cfg.key_prefix);
+
+    rc = event_base_dispatch(d.router.base) < 0 ? 1 : 0;
+    log_info("ess-router stopped");
+
+done:
+    sweep_stop(sweep);
+    server_free(d.server);
+    store_free(d.router.store);
+    if (d.sigterm) event_free(d.sigterm);
+    if (d.sigint) event_free(d.sigint);
+    if (d.router.base) event_base_free(d.router.base);
+    libevent_global_shutdown();
+    curl_global_cleanup();
+    rules_free(rules);
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,238 @@
+/* The process's own counters and the assignment-latency histogram, rendered in the Prometheus text
+ * exposition format 0.0.4. One event loop owns them, so there is no locking; the counters live
+ * for the whole process and only metrics_reset (tests) puts them back to zero. */
+#include "metrics.h"
+
+#include "incident.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define METRICS_STATUS_MIN 100
+#define METRICS_STATUS_MAX 599
+#define METRICS_NSTATUS (METRICS_STATUS_MAX - METRICS_STATUS_MIN + 1)
+
+/* Upper bounds of the assignment histogram in seconds, as doubles and as rendered; +Inf is the
+ * last bucket, implied by the count. */
+static const double metrics_bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                               0.1,    0.25,  0.5,    1,     2.5};
+static const char *const metrics_bucket_labels[] = {
+    "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
+};
+#define METRICS_NBUCKETS (sizeof metrics_bucket_bounds / sizeof metrics_bucket_bounds[0])
+
+static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
+    [METRICS_ROUTE_INCIDENTS] = "incidents",
+    [METRICS_ROUTE_CASE_GET] = "case_get",
+    [METRICS_ROUTE_CASE_LIST] = "case_list",
+    [METRICS_ROUTE_CASE_STATUS] = "case_status",
+    [METRICS_ROUTE_CASE_ACK] = "case_ack",
+    [METRICS_ROUTE_CASE_ASSIGN] = "case_assign",
+    [METRICS_ROUTE_TEAM_PUT] = "team_put",
+    [METRICS_ROUTE_TEAM_POSITION] = "team_position",
+    [METRICS_ROUTE_TRACK] = "track",
+    [METRICS_ROUTE_LINE_WEBHOOK] = "line_webhook",
+    [METRICS_ROUTE_HEALTHZ] = "healthz",
+    [METRICS_ROUTE_METRICS] = "metrics",
+    [METRICS_ROUTE_OTHER] = "other",
+};
+
+static struct {
+    uint64_t requests[METRICS_ROUTE_COUNT][METRICS_NSTATUS];
+    uint64_t buckets[METRICS_NBUCKETS + 1]; /* per bucket, not cumulative; last is +Inf */
+    double assignment_sum;
+    uint64_t assignment_count;
+    uint64_t cases_created[INCIDENT_CATEGORY_COUNT];
+    uint64_t redis_errors;
+    uint64_t redis_reconnects;
+} metrics;
+
+static double metrics_start_time; /* seconds since the epoch; 0 until metrics_init */
+
+static double metrics_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return (double)time(NULL);
+    return (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
+}
+
+void metrics_init(void)
+{
+    metrics_start_time = metrics_now();
+}
+
+const char *metrics_route_name(enum metrics_route route)
+{
+    if ((int)route < 0 || route >= METRICS_ROUTE_COUNT) return "other";
+    return metrics_route_names[route];
+}
+
+void metrics_count_request(enum metrics_route route, int http_status)
+{
+    if ((int)route < 0 || route >= METRICS_ROUTE_COUNT) route = METRICS_ROUTE_OTHER;
+    if (http_status < METRICS_STATUS_MIN || http_status > METRICS_STATUS_MAX) return;
+    metrics.requests[route][http_status - METRICS_STATUS_MIN]++;
+}
+
+void metrics_observe_assignment(double seconds)
+{
+    size_t b = 0;
+
+    if (!isfinite(seconds)) return;
+    if (seconds < 0) seconds = 0;
+    while (b < METRICS_NBUCKETS && seconds > metrics_bucket_bounds[b]) b++;
+    metrics.buckets[b]++;
+    metrics.assignment_sum += seconds;
+    metrics.assignment_count++;
+}
+
+void metrics_count_case_created(int category)
+{
+    if (category < 0 || category >= INCIDENT_CATEGORY_COUNT) return;
+    metrics.cases_created[category]++;
+}
+
+void metrics_count_redis_error(void)
+{
+    metrics.redis_errors++;
+}
+
+void metrics_count_redis_reconnect(void)
+{
+    metrics.redis_reconnects++;
+}
+
+void metrics_reset(void)
+{
+    memset(&metrics, 0, sizeof metrics);
+}
+
+/* A growing text buffer; after one allocation failure every append is a no-op and failed is 1. */
+struct metrics_buf {
+    char *data;
+    size_t len, cap;
+    int failed;
+};
+
+static void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed) return;
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n >= b->cap - b->len) {
+        size_t cap = b->cap;
+        char *grown;
+
+        while (cap - b->len <= (size_t)n) cap *= 2;
+        grown = realloc(b->data, cap);
+        if (grown == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= b->cap - b->len) {
+            b->failed = 1;
+            return;
+        }
+    }
+    b->len += (size_t)n;
+}
+
+/* Writes v in the shortest of %.15g / %.17g that reads back as v. */
+static void metrics_format_double(char *out, size_t outlen, double v)
+{
+    snprintf(out, outlen, "%.15g", v);
+    if (strtod(out, NULL) != v) snprintf(out, outlen, "%.17g", v);
+}
+
+static void metrics_header(struct metrics_buf *b, const char *name, const char *type,
+                           const char *help)
+{
+    metrics_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *metrics_render(size_t *len)
+{
+    struct metrics_buf b = {.data = NULL, .len = 0, .cap = 4096, .failed = 0};
+    char num[64];
+    uint64_t cumulative = 0;
+    char *out = NULL;
+
+    if (metrics_start_time == 0) metrics_init();
+    b.data = malloc(b.cap);
+    if (b.data == NULL) goto cleanup;
+    b.data[0] = '\0';
+
+    metrics_header(&b, "ess_http_requests_total", "counter",
+                   "HTTP requests answered, by route and status code.");
+    for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
+        for (int s = 0; s < METRICS_NSTATUS; s++) {
+            if (metrics.requests[r][s] == 0) continue;
+            metrics_buf_printf(&b,
+                               "ess_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                               metrics_route_names[r], s + METRICS_STATUS_MIN,
+                               metrics.requests[r][s]);
+        }
+    }
+
+    metrics_header(&b, "ess_assignment_seconds", "histogram",
+                   "Time from an incident's arrival to its case stored and assigned.");
+    for (size_t i = 0; i < METRICS_NBUCKETS; i++) {
+        cumulative += metrics.buckets[i];
+        metrics_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
+                           metrics_bucket_labels[i], cumulative);
+    }
+    cumulative += metrics.buckets[METRICS_NBUCKETS];
+    metrics_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cumulative);
+    metrics_format_double(num, sizeof num, metrics.assignment_sum);
+    metrics_buf_printf(&b, "ess_assignment_seconds_sum %s\n", num);
+    metrics_buf_printf(&b, "ess_assignment_seconds_count %" PRIu64 "\n", metrics.assignment_count);
+
+    metrics_header(&b, "ess_cases_created_total", "counter", "Cases created, by category.");
+    for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
+        metrics_buf_printf(&b, "ess_cases_created_total{category=\"%s\"} %" PRIu64 "\n",
+                           incident_category_code(c), metrics.cases_created[c]);
+    }
+
+    metrics_header(&b, "ess_redis_errors_total", "counter",
+                   "Redis commands that failed or answered with an error.");
+    metrics_buf_printf(&b, "ess_redis_errors_total %" PRIu64 "\n", metrics.redis_errors);
+    metrics_header(&b, "ess_redis_reconnects_total", "counter",
+                   "Times the connection to Redis was re-established.");
+    metrics_buf_printf(&b, "ess_redis_reconnects_total %" PRIu64 "\n", metrics.redis_reconnects);
+
+    metrics_header(&b, "ess_process_start_time_seconds", "gauge",
+                   "Start time of the process since the Unix epoch in seconds.");
+    snprintf(num, sizeof num, "%.3f", metrics_start_time);
+    metrics_buf_printf(&b, "ess_process_start_time_seconds %s\n", num);
+
+    if (b.failed) goto cleanup;
+    out = b.data;
+    b.data = NULL;
+    if (len != NULL) *len = b.len;
+cleanup:
+    free(b.data);
+    return out;
+}

@@ -1,0 +1,19 @@
+/* The daemon's shared context: what every request handler needs, wired by main.c. */
+#ifndef ESS_ROUTER_ROUTER_H
+#define ESS_ROUTER_ROUTER_H
+
+struct event_base;
+struct config;
+struct rules_table;
+struct store;
+
+/* Borrowed pointers, all owned by main() and alive until the loop has stopped. */
+struct router {
+    struct event_base *base;
+    const struct config *cfg;
+    const struct rules_table *rules;
+    struct store *store;
+    unsigned inflight; /* HTTP calls started and not yet ended (for a graceful stop) */
+};
+
+#endif

@@ -1,0 +1,446 @@
+/* The HTTP server: evhttp with limits, the route table, role and body checks, /healthz,
+ * /metrics, and the graceful stop. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "cases.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "store.h"
+#include "teams.h"
+#include "track.h"
+
+#define MAX_SEGMENTS 6
+#define MAX_HEADERS_BYTES 16384
+#define HARD_BODY_LIMIT (1024 * 1024) /* beyond this evhttp itself refuses, without JSON */
+#define DRAIN_TICK_MS 50
+
+#define ROLE(r) (1u << (r))
+#define OPERATOR ROLE(AUTH_OPERATOR)
+#define ADMIN ROLE(AUTH_ADMIN)
+#define TEAM ROLE(AUTH_TEAM)
+#define PUBLIC 0u
+
+struct server {
+    struct router *router;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int port;
+    struct event *drain_timer;
+    int drain_ticks_left;
+    void (*drain_done)(void *arg);
+    void *drain_arg;
+};
+
+static void healthz(struct http_call *call);
+static void metrics_get(struct http_call *call);
+
+struct route {
+    enum evhttp_cmd_type method;
+    const char *pattern; /* "/"-separated segments; "*" matches one segment, a parameter */
+    enum metrics_route metric;
+    unsigned roles; /* who may call; PUBLIC: anyone */
+    int json_body;  /* a JSON body is expected: size and Content-Type are checked */
+    void (*handler)(struct http_call *call);
+};
+
+static const struct route routes[] = {
+    {EVHTTP_REQ_POST, "v1/incidents", METRICS_ROUTE_INCIDENTS, OPERATOR, 1, cases_post_incident},
+    {EVHTTP_REQ_GET, "v1/cases", METRICS_ROUTE_CASE_LIST, OPERATOR, 0, cases_list},
+    {EVHTTP_REQ_GET, "v1/cases/*", METRICS_ROUTE_CASE_GET, OPERATOR | TEAM, 0, cases_get},
+    {EVHTTP_REQ_POST, "v1/cases/*/status", METRICS_ROUTE_CASE_STATUS, OPERATOR | TEAM, 1,
+     cases_post_status},
+    {EVHTTP_REQ_POST, "v1/cases/*/ack", METRICS_ROUTE_CASE_ACK, TEAM, 0, cases_post_ack},
+    {EVHTTP_REQ_POST, "v1/cases/*/assign", METRICS_ROUTE_CASE_ASSIGN, OPERATOR, 1,
+     cases_post_assign},
+    {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, 1, teams_put},
+    {EVHTTP_REQ_POST, "v1/teams/*/position", METRICS_ROUTE_TEAM_POSITION, TEAM, 1,
+     teams_post_position},
+    {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, 0, track_get},
+    {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, 0, healthz},
+    {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, 0, metrics_get},
+};
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* The byte of two hex digits at p, or -1. */
+static int hex_pair(const char *p)
+{
+    int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+    return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
+}
+
+/* Splits path into at most MAX_SEGMENTS percent-decoded segments. -1 when it has more, an
+ * empty or over-long segment, or a decoded byte that is a control character. */
+static int split_path(const char *path, char seg[][HTTP_MAX_PARAM_LEN + 1], int *nseg)
+{
+    const char *p = path;
+    int n = 0;
+    if (*p != '/') return -1;
+    p++;
+    if (*p == '\0') {
+        *nseg = 0;
+        return 0;
+    }
+    for (;;) {
+        size_t len = 0;
+        if (n == MAX_SEGMENTS) return -1;
+        while (*p && *p != '/') {
+            unsigned char c = (unsigned char)*p;
+            if (c == '%') {
+                int v = hex_pair(p + 1);
+                if (v < 0) return -1;
+                c = (unsigned char)v;
+                p += 2;
+            }
+            if (c < 0x20 || c == 0x7f || len == HTTP_MAX_PARAM_LEN) return -1;
+            seg[n][len++] = (char)c;
+            p++;
+        }
+        seg[n][len] = '\0';
+        if (len == 0) return -1;
+        n++;
+        if (*p == '\0') break;
+        p++;
+        if (*p == '\0') break; /* a trailing slash is tolerated */
+    }
+    *nseg = n;
+    return 0;
+}
+
+/* Matches segments against a pattern, collecting the "*" segments into params. */
+static int route_matches(const char *pattern, char seg[][HTTP_MAX_PARAM_LEN + 1], int nseg,
+                         char params[][HTTP_MAX_PARAM_LEN + 1])
+{
+    int i = 0, np = 0;
+    const char *p = pattern;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (i >= nseg) return 0;
+        if (len == 1 && p[0] == '*') {
+            if (np < HTTP_MAX_PARAMS) memcpy(params[np++], seg[i], HTTP_MAX_PARAM_LEN + 1);
+        } else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+            return 0;
+        }
+        i++;
+        p += len;
+        if (*p == '/') p++;
+    }
+    return i == nseg;
+}
+
+static int is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    size_t n = sizeof want - 1;
+    if (ct == NULL) return 0;
+    while (*ct == ' ') ct++;
+    if (strncasecmp(ct, want, n) != 0) return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static void dispatch(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    char seg[MAX_SEGMENTS][HTTP_MAX_PARAM_LEN + 1];
+    char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1];
+    const struct route *route = NULL;
+    int nseg = 0, path_known = 0;
+    size_t i;
+    struct http_call *call;
+
+    memset(params, 0, sizeof params);
+    if (path && split_path(path, seg, &nseg) == 0) {
+        for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+            if (!route_matches(routes[i].pattern, seg, nseg, params)) continue;
+            path_known = 1;
+            if (routes[i].method == method ||
+                (method == EVHTTP_REQ_HEAD && routes[i].method == EVHTTP_REQ_GET)) {
+                route = &routes[i];
+                break;
+            }
+        }
+    }
+    call = http_call_new(req, srv->router, route ? route->metric : METRICS_ROUTE_OTHER);
+    if (call == NULL) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    if (route == NULL) {
+        if (path_known)
+            http_reply_error(call, 405, "method_not_allowed", "This method is not allowed here.");
+        else
+            http_reply_error(call, 404, "not_found", "No such endpoint.");
+        return;
+    }
+    memcpy(call->params, params, sizeof params);
+    auth_identify(srv->router->cfg,
+                  evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+                  &call->auth);
+    if (route->roles != PUBLIC && http_require_role(call, route->roles)) return;
+    if (route->json_body) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        const char *ct =
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+        if (len > srv->router->cfg->max_body_bytes) {
+            http_reply_error(call, 413, "body_too_large", "The request body is too large.");
+            return;
+        }
+        if (!is_json_type(ct)) {
+            http_reply_error(call, 415, "unsupported_media_type",
+                             "Send the body as Content-Type: application/json.");
+            return;
+        }
+        call->body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+        call->body_len = len;
+    }
+    route->handler(call);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* /healthz and /metrics */
+
+static void healthz(struct http_call *call)
+{
+    int up = store_is_up(call->router->store);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "status", up ? "ok" : "degraded");
+    cJSON_AddStringToObject(doc, "redis", up ? "up" : "down");
+    if (!up) {
+        cJSON *err = cJSON_AddObjectToObject(doc, "error");
+        cJSON_AddStringToObject(err, "code", "redis_unavailable");
+        cJSON_AddStringToObject(err, "message", "The case store is unreachable; reconnecting.");
+    }
+    http_reply_json(call, up ? 200 : 503, doc);
+}
+
+struct text_buf {
+    char *data;
+    size_t len, cap;
+};
+
+static void buf_printf(struct text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void buf_printf(struct text_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    for (;;) {
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if ((size_t)n < room && b->data) {
+            b->len += (size_t)n;
+            return;
+        }
+        {
+            size_t cap = (b->cap + (size_t)n + 1) * 2;
+            char *d = realloc(b->data, cap);
+            if (d == NULL) return;
+            b->data = d;
+            b->cap = cap;
+        }
+    }
+}
+
+/* Appends the gauges kept in Redis to the process's own metrics and answers. */
+static void on_stats(struct http_call *call, cJSON *reply)
+{
+    struct text_buf b = {0};
+    size_t len = 0;
+    char *local = metrics_render(&len);
+    const cJSON *s;
+    const cJSON *queue = cJSON_GetObjectItemCaseSensitive(reply, "queue");
+
+    buf_printf(&b, "%.*s", (int)len, local ? local : "");
+    free(local);
+    if (!http_refusal(reply)) {
+        buf_printf(&b, "# HELP ess_cases Cases by category and current status (all routers).\n"
+                       "# TYPE ess_cases gauge\n");
+        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(reply, "stats"))
+        {
+            const char *bar = strchr(s->string, '|');
+            if (bar == NULL || !cJSON_IsString(s)) continue;
+            buf_printf(&b, "ess_cases{category=\"%.*s\",status=\"%s\"} %s\n",
+                       (int)(bar - s->string), s->string, bar + 1, s->valuestring);
+        }
+        buf_printf(&b, "# HELP ess_queue_length Cases waiting in the operators' queue.\n"
+                       "# TYPE ess_queue_length gauge\ness_queue_length %.0f\n",
+                   cJSON_IsNumber(queue) ? queue->valuedouble : 0);
+    }
+    cJSON_Delete(reply);
+    http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+                    b.len);
+    free(b.data);
+}
+
+static void metrics_get(struct http_call *call)
+{
+    if (store_is_up(call->router->store)) {
+        http_fcall(call, "ess_stats", 1, 0, NULL, NULL, on_stats);
+        return;
+    }
+    {
+        size_t len = 0;
+        char *text = metrics_render(&len);
+        http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "",
+                        text ? len : 0);
+        free(text);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Life cycle */
+
+static struct evconnlistener *listen_on(struct event_base *base, const struct config *cfg,
+                                        char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    struct evconnlistener *l = NULL;
+    char port[8];
+    unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+    int rc;
+
+    if (cfg->reuse_port) flags |= LEV_OPT_REUSEABLE_PORT;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(port, sizeof port, "%d", cfg->listen_port);
+    rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "ESS_LISTEN: cannot resolve %s: %s", cfg->listen_host,
+                 gai_strerror(rc));
+        return NULL;
+    }
+    for (ai = res; ai && l == NULL; ai = ai->ai_next)
+        l = evconnlistener_new_bind(base, NULL, NULL, flags, 1024, ai->ai_addr,
+                                    (int)ai->ai_addrlen);
+    freeaddrinfo(res);
+    if (l == NULL)
+        snprintf(err, errlen, "ESS_LISTEN: cannot listen on %s:%d (in use, or not an address of "
+                 "this machine)", cfg->listen_host, cfg->listen_port);
+    return l;
+}
+
+static int bound_port(struct evconnlistener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len) != 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+struct server *server_new(struct router *router, char *err, size_t errlen)
+{
+    const struct config *cfg = router->cfg;
+    struct server *srv = calloc(1, sizeof *srv);
+    struct evconnlistener *listener;
+    struct timeval timeout = {cfg->request_timeout_s, 0};
+    size_t hard_limit = cfg->max_body_bytes * 2 > HARD_BODY_LIMIT ? cfg->max_body_bytes * 2
+                                                                  : HARD_BODY_LIMIT;
+
+    if (srv == NULL || (srv->http = evhttp_new(router->base)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(srv);
+        return NULL;
+    }
+    srv->router = router;
+    evhttp_set_timeout_tv(srv->http, &timeout);
+    evhttp_set_max_headers_size(srv->http, MAX_HEADERS_BYTES);
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)hard_limit);
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+                                              EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    evhttp_set_gencb(srv->http, dispatch, srv);
+    listener = listen_on(router->base, cfg, err, errlen);
+    if (listener == NULL) {
+        server_free(srv);
+        return NULL;
+    }
+    srv->port = bound_port(listener);
+    srv->bound = evhttp_bind_listener(srv->http, listener);
+    if (srv->bound == NULL) {
+        evconnlistener_free(listener);
+        snprintf(err, errlen, "cannot attach the listener");
+        server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+int server_port(const struct server *srv)
+{
+    return srv->port;
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (srv->router->inflight == 0 || srv->drain_ticks_left-- <= 0) {
+        if (srv->router->inflight > 0)
+            log_warn("stopping with %u requests still in flight", srv->router->inflight);
+        event_del(srv->drain_timer);
+        srv->drain_done(srv->drain_arg);
+    }
+}
+
+void server_drain(struct server *srv, void (*done)(void *arg), void *arg)
+{
+    struct timeval tick = {0, DRAIN_TICK_MS * 1000};
+    if (srv->drain_timer) return; /* already draining */
+    if (srv->bound) {
+        evhttp_del_accept_socket(srv->http, srv->bound);
+        srv->bound = NULL;
+    }
+    srv->drain_done = done;
+    srv->drain_arg = arg;
+    srv->drain_ticks_left = srv->router->cfg->drain_timeout_s * 1000 / DRAIN_TICK_MS;
+    srv->drain_timer = event_new(srv->router->base, -1, EV_PERSIST, on_drain_tick, srv);
+    if (srv->drain_timer == NULL) {
+        done(arg);
+        return;
+    }
+    event_add(srv->drain_timer, &tick);
+}
+
+void server_free(struct server *srv)
+{
+    if (srv == NULL) return;
+    if (srv->drain_timer) event_free(srv->drain_timer);
+    if (srv->http) evhttp_free(srv->http);
+    free(srv);
+}

@@ -1,0 +1,353 @@
+/* The Redis store: hiredis' async API on the router's libevent loop, reconnection with backoff,
+ * the function library loaded at each connect, and a watchdog for stalled connections. */
+#include "store.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+extern const char store_lua_source[];
+extern const unsigned long store_lua_source_len;
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define WATCHDOG_MS 1000
+#define STALL_MS 5000
+#define MAX_ARGS 64
+
+enum link_state { LINK_DOWN = 0, LINK_CONNECTING, LINK_LOADING, LINK_UP };
+
+struct store {
+    struct event_base *base;
+    char *host;
+    int port;
+    char *password;
+    int db;
+    char *prefix;
+    redisAsyncContext *ac; /* NULL while down */
+    enum link_state state;
+    int ever_up;
+    int freeing;
+    int backoff_ms;
+    struct event *retry_timer;
+    struct event *watchdog;
+    uint64_t state_since_ms; /* when the link entered its state */
+    unsigned outstanding;    /* commands sent, reply not yet seen */
+    uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
+};
+
+/* One command in flight; freed by its reply callback. */
+struct pending {
+    struct store *store;
+    store_cb cb;
+    void *arg;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void set_state(struct store *s, enum link_state state)
+{
+    s->state = state;
+    s->state_since_ms = mono_ms();
+}
+
+static void schedule_reconnect(struct store *s)
+{
+    struct timeval tv;
+    if (s->freeing) return;
+    set_state(s, LINK_DOWN);
+    tv.tv_sec = s->backoff_ms / 1000;
+    tv.tv_usec = (s->backoff_ms % 1000) * 1000;
+    evtimer_add(s->retry_timer, &tv);
+    s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct store *s = ac->data;
+    if (s == NULL || s->ac != ac) return;
+    s->ac = NULL;
+    s->outstanding = 0;
+    if (s->state == LINK_UP)
+        log_warn("redis: connection lost (%s)", status == REDIS_OK ? "closed" : ac->errstr);
+    metrics_count_redis_error();
+    schedule_reconnect(s);
+}
+
+static void track_sent(struct store *s)
+{
+    if (s->outstanding++ == 0) s->progress_ms = mono_ms();
+}
+
+static void track_reply(struct store *s)
+{
+    if (s->outstanding > 0) s->outstanding--;
+    s->progress_ms = mono_ms();
+}
+
+/* Replies to the set-up commands sent at connect (AUTH, SELECT, FUNCTION LOAD). privdata is the
+ * step's name; the last step brings the link up. */
+static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *s = ac->data;
+    redisReply *reply = r;
+    const char *step = privdata;
+    if (s == NULL || s->ac != ac) return;
+    track_reply(s);
+    if (reply == NULL) return; /* the disconnect callback takes it from here */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_error("redis: %s failed: %.*s", step, (int)reply->len, reply->str);
+        metrics_count_redis_error();
+        redisAsyncDisconnect(ac);
+        return;
+    }
+    if (strcmp(step, "FUNCTION LOAD") == 0) {
+        set_state(s, LINK_UP);
+        s->backoff_ms = BACKOFF_MIN_MS;
+        if (s->ever_up) metrics_count_redis_reconnect();
+        log_info("redis: %s %s:%d/%d, functions loaded", s->ever_up ? "reconnected to" : "connected to",
+                 s->host, s->port, s->db);
+        s->ever_up = 1;
+    }
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    struct store *s = ac->data;
+    char db[16];
+    if (s == NULL || s->ac != ac) return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context when this callback returns */
+        log_debug("redis: connect to %s:%d failed: %s", s->host, s->port, ac->errstr);
+        s->ac = NULL;
+        metrics_count_redis_error();
+        schedule_reconnect(s);
+        return;
+    }
+    set_state(s, LINK_LOADING);
+    if (s->password[0] != '\0') {
+        const char *argv[] = {"AUTH", s->password};
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"AUTH", 2, argv, NULL);
+        track_sent(s);
+    }
+    snprintf(db, sizeof db, "%d", s->db);
+    {
+        const char *argv[] = {"SELECT", db};
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"SELECT", 2, argv, NULL);
+        track_sent(s);
+    }
+    {
+        const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", store_lua_source};
+        size_t lens[] = {8, 4, 7, store_lua_source_len};
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"FUNCTION LOAD", 4, argv, lens);
+        track_sent(s);
+    }
+}
+
+static void connect_now(struct store *s)
+{
+    redisAsyncContext *ac = redisAsyncConnect(s->host, s->port);
+    if (ac == NULL) {
+        schedule_reconnect(s);
+        return;
+    }
+    if (ac->err) {
+        log_debug("redis: connect to %s:%d failed: %s", s->host, s->port, ac->errstr);
+        redisAsyncFree(ac);
+        metrics_count_redis_error();
+        schedule_reconnect(s);
+        return;
+    }
+    ac->data = s;
+    s->ac = ac;
+    s->outstanding = 0;
+    set_state(s, LINK_CONNECTING);
+    if (redisLibeventAttach(ac, s->base) != REDIS_OK) {
+        s->ac = NULL;
+        redisAsyncFree(ac);
+        schedule_reconnect(s);
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    connect_now(arg);
+}
+
+/* Drops the current connection: pending callbacks see STORE_UNAVAILABLE, and a reconnect is
+ * scheduled (by on_disconnect, or here when the link never got connected). */
+static void drop_link(struct store *s, const char *why)
+{
+    redisAsyncContext *ac = s->ac;
+    log_warn("redis: dropping the connection: %s", why);
+    metrics_count_redis_error();
+    if (s->state == LINK_CONNECTING) {
+        s->ac = NULL;
+        redisAsyncFree(ac);
+        schedule_reconnect(s);
+        return;
+    }
+    redisAsyncFree(ac); /* runs on_disconnect, which schedules the reconnect */
+    if (s->ac == ac) {  /* on_disconnect did not run (never fully connected) */
+        s->ac = NULL;
+        schedule_reconnect(s);
+    }
+}
+
+static void on_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *s = ac->data;
+    (void)r;
+    (void)privdata;
+    if (s != NULL && s->ac == ac) track_reply(s);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    struct store *s = arg;
+    uint64_t now = mono_ms();
+    (void)fd;
+    (void)what;
+    if (s->ac == NULL) return;
+    if (s->state == LINK_CONNECTING && now - s->state_since_ms > STALL_MS) {
+        drop_link(s, "connect timed out");
+        return;
+    }
+    if (s->outstanding > 0 && now - s->progress_ms > STALL_MS) {
+        drop_link(s, "replies stalled");
+        return;
+    }
+    if (s->state == LINK_UP && s->outstanding == 0) {
+        const char *argv[] = {"PING"};
+        if (redisAsyncCommandArgv(s->ac, on_ping_reply, NULL, 1, argv, NULL) == REDIS_OK)
+            track_sent(s);
+    }
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s ? s : "");
+    char *d = malloc(n + 1);
+    if (d) memcpy(d, s ? s : "", n + 1);
+    return d;
+}
+
+struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
+                        int db, const char *key_prefix)
+{
+    struct timeval tick = {WATCHDOG_MS / 1000, (WATCHDOG_MS % 1000) * 1000};
+    struct store *s = calloc(1, sizeof *s);
+    if (s == NULL) return NULL;
+    s->base = base;
+    s->port = port;
+    s->db = db;
+    s->backoff_ms = BACKOFF_MIN_MS;
+    s->host = dup_str(host);
+    s->password = dup_str(password);
+    s->prefix = dup_str(key_prefix);
+    s->retry_timer = evtimer_new(base, on_retry, s);
+    s->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, s);
+    if (!s->host || !s->password || !s->prefix || !s->retry_timer || !s->watchdog) {
+        store_free(s);
+        return NULL;
+    }
+    evtimer_add(s->watchdog, &tick);
+    connect_now(s);
+    return s;
+}
+
+void store_free(struct store *s)
+{
+    if (s == NULL) return;
+    s->freeing = 1;
+    if (s->ac) {
+        redisAsyncContext *ac = s->ac;
+        s->ac = NULL;
+        redisAsyncFree(ac);
+    }
+    if (s->retry_timer) event_free(s->retry_timer);
+    if (s->watchdog) event_free(s->watchdog);
+    free(s->host);
+    free(s->password);
+    free(s->prefix);
+    free(s);
+}
+
+int store_is_up(const struct store *s)
+{
+    return s != NULL && s->ac != NULL && s->state == LINK_UP;
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct pending *p = privdata;
+    struct store *s = p->store;
+    redisReply *reply = r;
+    char num[32];
+    if (s->ac == ac) track_reply(s);
+    if (reply == NULL) {
+        p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        log_error("redis: command failed: %.*s", (int)reply->len, reply->str);
+        metrics_count_redis_error();
+        p->cb(STORE_ERROR, reply->str, reply->len, p->arg);
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        int n = snprintf(num, sizeof num, "%lld", reply->integer);
+        p->cb(STORE_OK, num, (size_t)n, p->arg);
+    } else if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
+        p->cb(STORE_OK, reply->str, reply->len, p->arg);
+    } else {
+        p->cb(STORE_OK, NULL, 0, p->arg);
+    }
+    free(p);
+}
+
+int store_fcall(struct store *s, const char *name, int read_only, int argc, const char **argv,
+                const size_t *argvlen, store_cb cb, void *arg)
+{
+    const char *args[MAX_ARGS + 4];
+    size_t lens[MAX_ARGS + 4];
+    struct pending *p;
+    int i;
+
+    if (!store_is_up(s) || argc < 0 || argc > MAX_ARGS) return -1;
+    args[0] = read_only ? "FCALL_RO" : "FCALL";
+    args[1] = name;
+    args[2] = "0";
+    args[3] = s->prefix;
+    for (i = 0; i < 4; i++) lens[i] = strlen(args[i]);
+    for (i = 0; i < argc; i++) {
+        args[4 + i] = argv[i];
+        lens[4 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    p = malloc(sizeof *p);
+    if (p == NULL) return -1;
+    p->store = s;
+    p->cb = cb;
+    p->arg = arg;
+    if (redisAsyncCommandArgv(s->ac, on_reply, p, argc + 4, args, lens) != REDIS_OK) {
+        free(p);
+        return -1;
+    }
+    track_sent(s);
+    return 0;
+}

@@ -1,0 +1,40 @@
+/* The Redis store: one asynchronous hiredis connection on the router's libevent loop, kept up by
+ * reconnecting with backoff, with the function library (ess.lua) loaded at each connect.
+ * Requests are never queued while Redis is away: callers get STORE_UNAVAILABLE at once and answer
+ * 503. A watchdog pings Redis and drops a connection whose replies stall. */
+#ifndef ESS_ROUTER_STORE_H
+#define ESS_ROUTER_STORE_H
+
+#include <stddef.h>
+
+struct event_base;
+struct store;
+
+enum store_status {
+    STORE_OK = 0,          /* data holds the reply (a string, or an integer as text) */
+    STORE_UNAVAILABLE = 1, /* not connected, or the connection was lost before the reply */
+    STORE_ERROR = 2        /* Redis answered with an error; data holds its text */
+};
+
+/* Called once per command. data is valid only inside the callback; it is NULL when the status
+ * is STORE_UNAVAILABLE, and may be NULL for a nil reply. */
+typedef void (*store_cb)(enum store_status status, const char *data, size_t len, void *arg);
+
+/* Creates the store and starts connecting. The strings are copied. NULL on allocation failure. */
+struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
+                        int db, const char *key_prefix);
+
+/* Disconnects, calling every pending callback with STORE_UNAVAILABLE, and frees. Accepts NULL. */
+void store_free(struct store *store);
+
+/* 1 when connected and the function library is loaded. */
+int store_is_up(const struct store *store);
+
+/* Calls a function of ess.lua: FCALL (or FCALL_RO when read_only) name 0 <prefix> argv...
+ * argv[i] has argvlen[i] bytes (NULL argvlen: NUL-terminated strings). Returns 0 when sent (cb
+ * will be called exactly once, possibly with STORE_UNAVAILABLE), -1 when Redis is not up (cb is
+ * not called). */
+int store_fcall(struct store *store, const char *name, int read_only, int argc, const char **argv,
+                const size_t *argvlen, store_cb cb, void *arg);
+
+#endif

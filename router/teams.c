@@ -1,0 +1,325 @@
+/* The team API: validation of team records and heartbeats, token issuing, and the store
+ * functions that keep the geo index of teams able to take a case. */
+#include "teams.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "text.h"
+
+#define MAX_NAME 200
+#define MAX_SKILLS 8
+#define MAX_SKILL_LEN 31
+#define MAX_CAPACITY 100
+#define MAX_URL 500
+#define MAX_LINE_TO 64
+#define TOKEN_SIZE 128
+
+struct team_state {
+    char token[TOKEN_SIZE];
+};
+
+static int skill_valid(const char *s)
+{
+    size_t i, n = strlen(s);
+    if (n == 0 || n > MAX_SKILL_LEN) return 0;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' || (s[i] >= '0' && s[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Reads "skills" into a sorted, de-duplicated comma list. 0 or -1. */
+static int read_skills(const cJSON *arr, char *out, size_t outlen)
+{
+    const char *names[MAX_SKILLS];
+    size_t n = 0, i, used = 0;
+    const cJSON *s;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MAX_SKILLS)
+        return -1;
+    cJSON_ArrayForEach(s, arr)
+    {
+        if (!cJSON_IsString(s) || !skill_valid(s->valuestring)) return -1;
+        names[n++] = s->valuestring;
+    }
+    qsort(names, n, sizeof names[0], cmp_str);
+    out[0] = '\0';
+    for (i = 0; i < n; i++) {
+        int w;
+        if (i > 0 && strcmp(names[i], names[i - 1]) == 0) continue;
+        w = snprintf(out + used, outlen - used, "%s%s", used ? "," : "", names[i]);
+        if (w < 0 || (size_t)w >= outlen - used) return -1;
+        used += (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads a coordinate: a finite number within [-limit, limit]. 0 or -1. */
+static int read_coord(const cJSON *v, double limit, double *out)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > limit) return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int url_valid(const char *u)
+{
+    size_t i, n = strlen(u);
+    if (n > MAX_URL) return 0;
+    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0) return 0;
+    if (n <= (strncmp(u, "https://", 8) == 0 ? 8u : 7u)) return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f) return 0;
+    return 1;
+}
+
+static int line_to_valid(const char *s)
+{
+    size_t i, n = strlen(s);
+    if (n < 2 || n > MAX_LINE_TO || (s[0] != 'C' && s[0] != 'U' && s[0] != 'R')) return 0;
+    for (i = 1; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+/* Reads "notify" into its canonical JSON (or "" when absent). 0 or -1. */
+static int read_notify(const cJSON *v, char **out)
+{
+    const cJSON *webhook, *line_to;
+    cJSON *canon;
+    *out = NULL;
+    if (v == NULL || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsObject(v)) return -1;
+    webhook = cJSON_GetObjectItemCaseSensitive(v, "webhook");
+    line_to = cJSON_GetObjectItemCaseSensitive(v, "line_to");
+    if ((webhook != NULL) == (line_to != NULL)) return -1;
+    canon = cJSON_CreateObject();
+    if (webhook) {
+        if (!cJSON_IsString(webhook) || !url_valid(webhook->valuestring)) goto fail;
+        cJSON_AddStringToObject(canon, "webhook", webhook->valuestring);
+    } else {
+        if (!cJSON_IsString(line_to) || !line_to_valid(line_to->valuestring)) goto fail;
+        cJSON_AddStringToObject(canon, "line_to", line_to->valuestring);
+    }
+    *out = cJSON_PrintUnformatted(canon);
+    cJSON_Delete(canon);
+    return *out ? 0 : -1;
+fail:
+    cJSON_Delete(canon);
+    return -1;
+}
+
+static void on_team_put(struct http_call *call, cJSON *reply)
+{
+    struct team_state *st = call->data;
+    cJSON *doc;
+    const char *refusal = http_refusal(reply);
+    int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
+    int token_set = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "token_set"));
+
+    if (refusal) {
+        http_reply_refusal(call, refusal);
+        cJSON_Delete(reply);
+        return;
+    }
+    doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "team_id", call->params[0]);
+    if (token_set) cJSON_AddStringToObject(doc, "token", st->token);
+    cJSON_AddItemToObject(doc, "active_cases",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "active"), 1));
+    cJSON_AddItemToObject(doc, "assigned_cases",
+                          cJSON_CreateArray());
+    {
+        const cJSON *id;
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "assigned_cases");
+        cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(reply, "assigned"))
+        {
+            if (cJSON_IsString(id)) cJSON_AddItemToArray(arr, cJSON_CreateString(id->valuestring));
+        }
+    }
+    log_info("team %s %s%s", call->params[0], created ? "created" : "updated",
+             token_set && !created ? ", token rotated" : "");
+    cJSON_Delete(reply);
+    memset(st->token, 0, sizeof st->token);
+    http_reply_json(call, created ? 201 : 200, doc);
+}
+
+/* A team record as the admin sent it, validated. */
+struct team_input {
+    const char *name; /* borrowed from the body */
+    char skills[MAX_SKILLS * (MAX_SKILL_LEN + 1) + 1];
+    double lat, lon, capacity;
+    int available, rotate;
+    char *notify; /* canonical JSON, heap, or NULL */
+};
+
+/* Validates body into in. NULL, or the sentence to answer with (400 invalid_field, or
+ * missing_field when *missing). */
+static const char *team_input_read(const cJSON *body, struct team_input *in, int *missing)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(body, "capacity");
+    const cJSON *avail = cJSON_GetObjectItemCaseSensitive(body, "available");
+    const cJSON *rotate = cJSON_GetObjectItemCaseSensitive(body, "rotate_token");
+
+    memset(in, 0, sizeof *in);
+    in->capacity = 1;
+    *missing = name == NULL || cJSON_GetObjectItemCaseSensitive(body, "skills") == NULL ||
+               cJSON_GetObjectItemCaseSensitive(body, "lat") == NULL ||
+               cJSON_GetObjectItemCaseSensitive(body, "lon") == NULL;
+    if (!cJSON_IsString(name) || name->valuestring[0] == '\0' ||
+        strlen(name->valuestring) > MAX_NAME || !text_utf8_valid(name->valuestring, strlen(name->valuestring)))
+        return "name is required: a string of 1 to 200 bytes.";
+    in->name = name->valuestring;
+    if (read_skills(cJSON_GetObjectItemCaseSensitive(body, "skills"), in->skills,
+                    sizeof in->skills) != 0)
+        return "skills is required: 1 to 8 names of [a-z0-9_].";
+    if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lat"), 90, &in->lat) != 0)
+        return "lat is required: a number from -90 to 90.";
+    if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lon"), 180, &in->lon) != 0)
+        return "lon is required: a number from -180 to 180.";
+    *missing = 0;
+    if (cap && !cJSON_IsNull(cap)) {
+        if (!cJSON_IsNumber(cap) || cap->valuedouble != floor(cap->valuedouble) ||
+            cap->valuedouble < 1 || cap->valuedouble > MAX_CAPACITY)
+            return "capacity must be a whole number from 1 to 100.";
+        in->capacity = cap->valuedouble;
+    }
+    if (avail && !cJSON_IsNull(avail) && !cJSON_IsBool(avail))
+        return "available must be true or false.";
+    in->available = !cJSON_IsFalse(avail);
+    if (rotate && !cJSON_IsNull(rotate) && !cJSON_IsBool(rotate))
+        return "rotate_token must be true or false.";
+    in->rotate = cJSON_IsTrue(rotate);
+    if (read_notify(cJSON_GetObjectItemCaseSensitive(body, "notify"), &in->notify) != 0)
+        return "notify must be {\"webhook\": an http(s) URL} or {\"line_to\": a LINE group id}.";
+    return NULL;
+}
+
+void teams_put(struct http_call *call)
+{
+    const char *id = call->params[0];
+    struct team_state *st;
+    struct team_input in;
+    const char *problem;
+    cJSON *body;
+    char lat_s[32], lon_s[32], cap_s[16], hash[AUTH_HASH_HEX + 1];
+    const char *argv[10];
+    int missing = 0;
+
+    if (!auth_team_id_valid(id, strlen(id))) {
+        http_reply_error(call, 400, "invalid_field", "Team ids match [a-z0-9][a-z0-9_-]{0,63}.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    problem = team_input_read(body, &in, &missing);
+    st = problem ? NULL : calloc(1, sizeof *st);
+    if (problem || st == NULL || auth_team_token_new(id, st->token, sizeof st->token) != 0) {
+        free(st);
+        free(in.notify);
+        cJSON_Delete(body);
+        if (problem)
+            http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
+        else
+            http_reply_error(call, 500, "internal", "Could not issue a token.");
+        return;
+    }
+    call->data = st;
+    call->data_free = free;
+    auth_token_hash(st->token, strlen(st->token), hash);
+    snprintf(lat_s, sizeof lat_s, "%.7f", in.lat);
+    snprintf(lon_s, sizeof lon_s, "%.7f", in.lon);
+    snprintf(cap_s, sizeof cap_s, "%.0f", in.capacity);
+    argv[0] = id;
+    argv[1] = in.name;
+    argv[2] = in.skills;
+    argv[3] = lat_s;
+    argv[4] = lon_s;
+    argv[5] = cap_s;
+    argv[6] = in.available ? "1" : "0";
+    argv[7] = in.notify ? in.notify : "";
+    argv[8] = hash;
+    argv[9] = in.rotate ? "1" : "0";
+    http_fcall(call, "ess_team_put", 0, 10, argv, NULL, on_team_put);
+    free(in.notify);
+    cJSON_Delete(body);
+}
+
+static void on_position(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    cJSON *doc, *arr;
+    const cJSON *id;
+    if (refusal) {
+        http_reply_refusal(call, strcmp(refusal, "not_found") == 0 ? "team_not_found" : refusal);
+        cJSON_Delete(reply);
+        return;
+    }
+    doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "team_id", call->params[0]);
+    cJSON_AddBoolToObject(doc, "available",
+                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "available")));
+    cJSON_AddItemToObject(doc, "active_cases",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "active"), 1));
+    cJSON_AddItemToObject(doc, "capacity",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "capacity"), 1));
+    arr = cJSON_AddArrayToObject(doc, "assigned_cases");
+    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(reply, "assigned"))
+    {
+        if (cJSON_IsString(id)) cJSON_AddItemToArray(arr, cJSON_CreateString(id->valuestring));
+    }
+    cJSON_Delete(reply);
+    http_reply_json(call, 200, doc);
+}
+
+void teams_post_position(struct http_call *call)
+{
+    const char *id = call->params[0];
+    cJSON *body;
+    const cJSON *avail;
+    double lat = 0, lon = 0;
+    char lat_s[32], lon_s[32];
+    const char *argv[6];
+    const char *problem = NULL;
+
+    if (!auth_team_id_valid(id, strlen(id))) {
+        http_reply_error(call, 404, "not_found", "No such team.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    avail = cJSON_GetObjectItemCaseSensitive(body, "available");
+    if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lat"), 90, &lat) != 0)
+        problem = "lat is required: a number from -90 to 90.";
+    else if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lon"), 180, &lon) != 0)
+        problem = "lon is required: a number from -180 to 180.";
+    else if (avail && !cJSON_IsNull(avail) && !cJSON_IsBool(avail))
+        problem = "available must be true or false.";
+    if (problem) {
+        int missing = cJSON_GetObjectItemCaseSensitive(body, "lat") == NULL ||
+                      cJSON_GetObjectItemCaseSensitive(body, "lon") == NULL;
+        cJSON_Delete(body);
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
+        return;
+    }
+    snprintf(lat_s, sizeof lat_s, "%.7f", lat);
+    snprintf(lon_s, sizeof lon_s, "%.7f", lon);
+    argv[0] = id;
+    argv[1] = call->auth.team_id;
+    argv[2] = call->auth.token_hash;
+    argv[3] = lat_s;
+    argv[4] = lon_s;
+    argv[5] = cJSON_IsTrue(avail) ? "1" : cJSON_IsFalse(avail) ? "0" : "";
+    http_fcall(call, "ess_team_position", 0, 6, argv, NULL, on_position);
+    cJSON_Delete(body);
+}

@@ -1,0 +1,467 @@
+/* Unit tests of router/config.c: defaults, environment and flag precedence, every value parser
+ * (listen address, Redis URL, bounds, booleans, token lists), --help and --version, and that an
+ * error message never repeats a secret. */
+#include "config.h"
+#include "log.h"
+#include "tap.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const all_vars[] = {
+    "ESS_LISTEN",          "ESS_REDIS_URL",         "ESS_KEY_PREFIX",
+    "ESS_RULES",           "ESS_ADMIN_TOKEN",       "ESS_OPERATOR_TOKENS",
+    "LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "LINE_API_BASE",
+    "ESS_LOG_LEVEL",       "ESS_MAX_BODY_BYTES",    "ESS_REQUEST_TIMEOUT_S",
+    "ESS_DRAIN_TIMEOUT_S", "ESS_REUSE_PORT",
+};
+#define NVARS (sizeof all_vars / sizeof all_vars[0])
+
+static void clear_env(void)
+{
+    for (size_t i = 0; i < NVARS; i++) unsetenv(all_vars[i]);
+}
+
+/* Loads with argv = {"ess-router", the NULL-terminated arguments...}; cfg is reset first and
+ * must be freed by the caller. */
+static enum config_result load(struct config *cfg, char *err, size_t errlen, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+
+    argv[argc++] = "ess-router";
+    va_start(ap, errlen);
+    for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *)) {
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    return config_load(cfg, argc, argv, err, errlen);
+}
+
+/* 1 when loading with the single variable var=value fails with a message naming var. */
+static int env_rejected(const char *var, const char *value)
+{
+    struct config cfg;
+    char err[512];
+    enum config_result r;
+
+    clear_env();
+    setenv(var, value, 1);
+    r = load(&cfg, err, sizeof err, NULL);
+    config_free(&cfg);
+    clear_env();
+    return r == CONFIG_ERROR && strstr(err, var) != NULL;
+}
+
+/* 1 when --flag=value is accepted. */
+static int flag_accepted(const char *flag_eq_value)
+{
+    struct config cfg;
+    char err[512];
+    enum config_result r = load(&cfg, err, sizeof err, flag_eq_value, NULL);
+
+    config_free(&cfg);
+    return r == CONFIG_OK;
+}
+
+/* Runs config_load with stdout redirected into out[0..outlen); returns its result. */
+static enum config_result load_captured(char *out, size_t outlen, const char *arg)
+{
+    struct config cfg;
+    char err[256];
+    enum config_result r;
+    FILE *tmp = tmpfile();
+    int saved;
+    size_t n;
+
+    out[0] = '\0';
+    if (tmp == NULL) return CONFIG_ERROR;
+    fflush(stdout);
+    saved = dup(STDOUT_FILENO);
+    dup2(fileno(tmp), STDOUT_FILENO);
+    r = load(&cfg, err, sizeof err, arg, NULL);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    rewind(tmp);
+    n = fread(out, 1, outlen - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+    config_free(&cfg);
+    return r;
+}
+
+static void test_defaults(void)
+{
+    struct config cfg;
+    char err[256];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK, "no settings at all loads");
+    CHECK(strcmp(cfg.listen_host, "127.0.0.1") == 0 && cfg.listen_port == 8080,
+          "default listen is 127.0.0.1:8080");
+    CHECK(strcmp(cfg.redis_url, "redis://127.0.0.1:6379/0") == 0, "default redis url");
+    CHECK(strcmp(cfg.redis_host, "127.0.0.1") == 0 && cfg.redis_port == 6379 &&
+              cfg.redis_db == 0 && strcmp(cfg.redis_password, "") == 0,
+          "default redis url parsed: 127.0.0.1, 6379, db 0, no password");
+    CHECK(strcmp(cfg.key_prefix, "ess:") == 0, "default key prefix ess:");
+    CHECK(strcmp(cfg.rules_path, "rules/rules.json") == 0, "default rules path");
+    CHECK(strcmp(cfg.admin_token, "") == 0, "admin token unset by default");
+    CHECK(cfg.noperator_tokens == 0, "no operator tokens by default");
+    CHECK(strcmp(cfg.line_channel_secret, "") == 0 &&
+              strcmp(cfg.line_channel_access_token, "") == 0,
+          "LINE secrets unset by default");
+    CHECK(strcmp(cfg.line_api_base, "https://api.line.me") == 0, "default LINE API base");
+    CHECK(cfg.log_level == LOG_LEVEL_INFO, "default log level info");
+    CHECK(cfg.max_body_bytes == 65536, "default max body 65536");
+    CHECK(cfg.request_timeout_s == 10 && cfg.drain_timeout_s == 10, "default timeouts 10 s");
+    CHECK(cfg.reuse_port == 0, "reuse port off by default");
+    config_free(&cfg);
+}
+
+static void test_precedence(void)
+{
+    struct config cfg;
+    char err[256];
+
+    clear_env();
+    setenv("ESS_LISTEN", "0.0.0.0:9000", 1);
+    setenv("ESS_KEY_PREFIX", "test:", 1);
+    setenv("ESS_LOG_LEVEL", "DEBUG", 1);
+    setenv("ESS_MAX_BODY_BYTES", "2048", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK, "environment loads");
+    CHECK(strcmp(cfg.listen_host, "0.0.0.0") == 0 && cfg.listen_port == 9000,
+          "ESS_LISTEN overrides the default");
+    CHECK(strcmp(cfg.key_prefix, "test:") == 0, "ESS_KEY_PREFIX overrides the default");
+    CHECK(cfg.log_level == LOG_LEVEL_DEBUG, "ESS_LOG_LEVEL overrides the default, any case");
+    CHECK(cfg.max_body_bytes == 2048, "ESS_MAX_BODY_BYTES overrides the default");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--listen", "127.0.0.1:0", "--key-prefix=flag:", NULL) ==
+              CONFIG_OK,
+          "flags load over the environment");
+    CHECK(strcmp(cfg.listen_host, "127.0.0.1") == 0 && cfg.listen_port == 0,
+          "--listen VALUE overrides ESS_LISTEN");
+    CHECK(strcmp(cfg.key_prefix, "flag:") == 0, "--key-prefix=VALUE overrides ESS_KEY_PREFIX");
+    CHECK(cfg.max_body_bytes == 2048, "a setting without a flag keeps its environment value");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--listen=a:1", "--listen=b:2", NULL) == CONFIG_OK &&
+              strcmp(cfg.listen_host, "b") == 0 && cfg.listen_port == 2,
+          "the last of a repeated flag wins");
+    config_free(&cfg);
+
+    clear_env();
+    setenv("ESS_LISTEN", "   ", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.listen_port == 8080,
+          "a variable holding only blanks counts as unset");
+    config_free(&cfg);
+
+    setenv("ESS_LISTEN", "bogus", 1);
+    CHECK(load(&cfg, err, sizeof err, "--listen=127.0.0.1:1", NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_LISTEN") != NULL,
+          "a bad variable is an error even when a flag overrides it");
+    config_free(&cfg);
+    clear_env();
+
+    CHECK(load(&cfg, err, sizeof err, "--request-timeout", "30", "--drain-timeout=0",
+               "--reuse-port", "yes", "--rules=/etc/ess/rules.json", "--line-api-base",
+               "http://127.0.0.1:9999/", "--max-body-bytes", " 4096 ", "--log-level=warn",
+               NULL) == CONFIG_OK,
+          "every kind of flag loads");
+    CHECK(cfg.request_timeout_s == 30 && cfg.drain_timeout_s == 0, "--*-timeout flags");
+    CHECK(cfg.reuse_port == 1, "--reuse-port yes");
+    CHECK(strcmp(cfg.rules_path, "/etc/ess/rules.json") == 0, "--rules=PATH");
+    CHECK(strcmp(cfg.line_api_base, "http://127.0.0.1:9999") == 0,
+          "--line-api-base loses its trailing slash");
+    CHECK(cfg.max_body_bytes == 4096, "numbers tolerate surrounding blanks");
+    CHECK(cfg.log_level == LOG_LEVEL_WARN, "--log-level=warn");
+    config_free(&cfg);
+}
+
+static void test_listen(void)
+{
+    struct config cfg;
+    char err[256];
+
+    CHECK(load(&cfg, err, sizeof err, "--listen=[::1]:8081", NULL) == CONFIG_OK &&
+              strcmp(cfg.listen_host, "::1") == 0 && cfg.listen_port == 8081,
+          "[::1]:8081 gives host ::1 port 8081");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--listen=localhost:65535", NULL) == CONFIG_OK &&
+              strcmp(cfg.listen_host, "localhost") == 0 && cfg.listen_port == 65535,
+          "a host name and the highest port");
+    config_free(&cfg);
+
+    CHECK(!flag_accepted("--listen=localhost"), "listen without a port is refused");
+    CHECK(!flag_accepted("--listen=:8080"), "listen without a host is refused");
+    CHECK(!flag_accepted("--listen=h:65536"), "listen port 65536 is refused");
+    CHECK(!flag_accepted("--listen=h:-1"), "listen port -1 is refused");
+    CHECK(!flag_accepted("--listen=h:80x"), "listen port with junk is refused");
+    CHECK(!flag_accepted("--listen=h:"), "listen with an empty port is refused");
+    CHECK(!flag_accepted("--listen=::1:8080"), "unbracketed IPv6 is refused");
+    CHECK(!flag_accepted("--listen=[::1]"), "bracketed IPv6 without a port is refused");
+    CHECK(!flag_accepted("--listen=[::1]8080"), "junk between ] and the port is refused");
+    CHECK(!flag_accepted("--listen=[::1:8080"), "an unterminated [ is refused");
+    CHECK(!flag_accepted("--listen=[zz]:80"), "a non-address in brackets is refused");
+    CHECK(!flag_accepted("--listen=a b:80"), "a blank inside the host is refused");
+    CHECK(!flag_accepted("--listen="), "an empty listen is refused");
+    CHECK(env_rejected("ESS_LISTEN", "nonsense"), "a bad ESS_LISTEN names the variable");
+}
+
+static void test_redis_url(void)
+{
+    struct config cfg;
+    char err[256];
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-url=redis://:s3cret@redis.example:6380/3", NULL) ==
+              CONFIG_OK,
+          "redis url with :password, port and db loads");
+    CHECK(strcmp(cfg.redis_host, "redis.example") == 0 && cfg.redis_port == 6380 &&
+              cfg.redis_db == 3 && strcmp(cfg.redis_password, "s3cret") == 0,
+          "redis host, port, db and password parsed");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-url", "redis://ess:p%40ss@10.0.0.5", NULL) ==
+                  CONFIG_OK &&
+              strcmp(cfg.redis_host, "10.0.0.5") == 0 && cfg.redis_port == 6379 &&
+              cfg.redis_db == 0 && strcmp(cfg.redis_password, "p@ss") == 0,
+          "user:password, no port, no db: password percent-decoded, port 6379, db 0");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-url=redis://cache/15", NULL) == CONFIG_OK &&
+              strcmp(cfg.redis_host, "cache") == 0 && cfg.redis_port == 6379 &&
+              cfg.redis_db == 15 && strcmp(cfg.redis_password, "") == 0,
+          "no port, db 15");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-url=redis://[::1]:7000/", NULL) == CONFIG_OK &&
+              strcmp(cfg.redis_host, "::1") == 0 && cfg.redis_port == 7000 && cfg.redis_db == 0,
+          "IPv6 host, trailing slash means db 0");
+    config_free(&cfg);
+
+    CHECK(!flag_accepted("--redis-url=http://127.0.0.1:6379"), "another scheme is refused");
+    CHECK(!flag_accepted("--redis-url=rediss://127.0.0.1"), "TLS scheme is refused");
+    CHECK(!flag_accepted("--redis-url=redis://"), "no host is refused");
+    CHECK(!flag_accepted("--redis-url=redis://:pw@"), "a password and no host is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h:0"), "port 0 is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h:70000"), "port 70000 is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h:port"), "a named port is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h/16"), "db 16 is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h/-1"), "db -1 is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h/x"), "a db that is not a number is refused");
+    CHECK(!flag_accepted("--redis-url=redis://h/1?timeout=3"), "a query string is refused");
+    CHECK(!flag_accepted("--redis-url=redis://user@h"), "user info without ':' is refused");
+    CHECK(!flag_accepted("--redis-url=redis://:p%zz@h"), "a bad %-escape is refused");
+    CHECK(!flag_accepted("--redis-url=127.0.0.1:6379"), "a bare address is refused");
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-url=redis://:hunter2@h:99999/0", NULL) ==
+                  CONFIG_ERROR &&
+              strstr(err, "--redis-url") != NULL && strstr(err, "hunter2") == NULL &&
+              strstr(err, "99999") != NULL,
+          "a bad redis url is named, its password hidden, the rest shown");
+    config_free(&cfg);
+}
+
+static void test_bounds(void)
+{
+    CHECK(!flag_accepted("--max-body-bytes=1023"), "max body 1023 is refused");
+    CHECK(flag_accepted("--max-body-bytes=1024"), "max body 1024 is accepted");
+    CHECK(flag_accepted("--max-body-bytes=1048576"), "max body 1048576 is accepted");
+    CHECK(!flag_accepted("--max-body-bytes=1048577"), "max body 1048577 is refused");
+    CHECK(!flag_accepted("--max-body-bytes=99999999999999999999999"), "a huge number is refused");
+    CHECK(!flag_accepted("--max-body-bytes=64k"), "a unit suffix is refused");
+    CHECK(!flag_accepted("--request-timeout=0"), "request timeout 0 is refused");
+    CHECK(flag_accepted("--request-timeout=300"), "request timeout 300 is accepted");
+    CHECK(!flag_accepted("--request-timeout=301"), "request timeout 301 is refused");
+    CHECK(!flag_accepted("--request-timeout=1.5"), "a fraction is refused");
+    CHECK(flag_accepted("--drain-timeout=0"), "drain timeout 0 is accepted");
+    CHECK(!flag_accepted("--drain-timeout=-1"), "drain timeout -1 is refused");
+    CHECK(!flag_accepted("--drain-timeout=301"), "drain timeout 301 is refused");
+    CHECK(!flag_accepted("--log-level=verbose"), "an unknown log level is refused");
+    CHECK(!flag_accepted("--reuse-port=maybe"), "a non-boolean reuse port is refused");
+    CHECK(flag_accepted("--reuse-port=FALSE") && flag_accepted("--reuse-port=no") &&
+              flag_accepted("--reuse-port=0") && flag_accepted("--reuse-port=true"),
+          "true/false/yes/no/1/0 are booleans");
+    CHECK(flag_accepted("--key-prefix=a") && flag_accepted("--key-prefix=A-z_0.9:"),
+          "key prefix: one character, and every allowed character");
+    CHECK(!flag_accepted("--key-prefix=ess prod:"), "key prefix with a blank is refused");
+    CHECK(!flag_accepted("--key-prefix=ess{x}:"), "key prefix with braces is refused");
+    CHECK(flag_accepted(
+              "--key-prefix=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+          "key prefix of 64 characters is accepted");
+    CHECK(!flag_accepted(
+              "--key-prefix=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+          "key prefix of 65 characters is refused");
+    CHECK(!flag_accepted("--key-prefix="), "an empty key prefix is refused");
+    CHECK(!flag_accepted("--rules="), "an empty rules path is refused");
+    CHECK(!flag_accepted("--line-api-base=ftp://api.line.me"), "an ftp LINE base is refused");
+    CHECK(!flag_accepted("--line-api-base=https://"), "a LINE base without host is refused");
+    CHECK(!flag_accepted("--line-api-base=api.line.me"), "a LINE base without scheme is refused");
+
+    CHECK(env_rejected("ESS_MAX_BODY_BYTES", "12"), "a bad ESS_MAX_BODY_BYTES names it");
+    CHECK(env_rejected("ESS_REQUEST_TIMEOUT_S", "x"), "a bad ESS_REQUEST_TIMEOUT_S names it");
+    CHECK(env_rejected("ESS_DRAIN_TIMEOUT_S", "1000"), "a bad ESS_DRAIN_TIMEOUT_S names it");
+    CHECK(env_rejected("ESS_REUSE_PORT", "2"), "a bad ESS_REUSE_PORT names it");
+    CHECK(env_rejected("ESS_LOG_LEVEL", "loud"), "a bad ESS_LOG_LEVEL names it");
+    CHECK(env_rejected("ESS_KEY_PREFIX", "a/b"), "a bad ESS_KEY_PREFIX names it");
+    CHECK(env_rejected("LINE_API_BASE", "gopher://x"), "a bad LINE_API_BASE names it");
+    CHECK(env_rejected("ESS_REDIS_URL", "redis://h:1:2"), "a bad ESS_REDIS_URL names it");
+}
+
+static void test_errors(void)
+{
+    struct config cfg;
+    char err[256];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, "--listen=nowhere", NULL) == CONFIG_ERROR &&
+              strstr(err, "--listen") != NULL && strstr(err, "nowhere") != NULL,
+          "an invalid value names the flag and the value");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--bogus=1", NULL) == CONFIG_ERROR &&
+              strstr(err, "--bogus") != NULL,
+          "an unknown flag is an error naming it");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--listen", NULL) == CONFIG_ERROR &&
+              strstr(err, "--listen") != NULL && strstr(err, "missing") != NULL,
+          "a flag without its value is an error");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--listen", "--rules=x", NULL) == CONFIG_ERROR &&
+              strstr(err, "missing") != NULL,
+          "a flag followed by another flag is missing its value");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "stray", NULL) == CONFIG_ERROR, "a bare word is refused");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "-x", NULL) == CONFIG_ERROR, "an unknown short flag");
+    config_free(&cfg);
+    CHECK(load(&cfg, NULL, 0, "--bogus", NULL) == CONFIG_ERROR, "a NULL error buffer is fine");
+    config_free(&cfg);
+    config_free(NULL);
+    CHECK(1, "config_free(NULL) returns");
+}
+
+static void test_tokens(void)
+{
+    struct config cfg;
+    char err[256];
+
+    clear_env();
+    setenv("ESS_OPERATOR_TOKENS", " op-one , ,op-two,,\top-three ,", 1);
+    setenv("ESS_ADMIN_TOKEN", "  admin-tok \n", 1);
+    setenv("LINE_CHANNEL_SECRET", " 8c570fa6dd201bb328f1c1eac23a96d8 ", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK, "tokens load");
+    CHECK(cfg.noperator_tokens == 3, "operator tokens: three, empty items dropped");
+    CHECK(cfg.noperator_tokens == 3 && strcmp(cfg.operator_tokens[0], "op-one") == 0 &&
+              strcmp(cfg.operator_tokens[1], "op-two") == 0 &&
+              strcmp(cfg.operator_tokens[2], "op-three") == 0,
+          "operator tokens trimmed and in order");
+    CHECK(strcmp(cfg.admin_token, "admin-tok") == 0, "admin token trimmed");
+    CHECK(strcmp(cfg.line_channel_secret, "8c570fa6dd201bb328f1c1eac23a96d8") == 0,
+          "channel secret trimmed");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--operator-tokens= , ,", "--admin-token=", NULL) ==
+                  CONFIG_OK &&
+              cfg.noperator_tokens == 0 && strcmp(cfg.admin_token, "") == 0,
+          "empty flags turn the operator and admin APIs off over the environment");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--operator-tokens=solo", NULL) == CONFIG_OK &&
+              cfg.noperator_tokens == 1 && strcmp(cfg.operator_tokens[0], "solo") == 0,
+          "a single operator token");
+    config_free(&cfg);
+    clear_env();
+
+    setenv("ESS_ADMIN_TOKEN", "sup3r s3cret", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_ADMIN_TOKEN") != NULL && strstr(err, "sup3r") == NULL &&
+              strstr(err, "s3cret") == NULL,
+          "a bad admin token is named, its value not shown");
+    config_free(&cfg);
+    clear_env();
+
+    setenv("ESS_OPERATOR_TOKENS", "good,bad token", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_OPERATOR_TOKENS") != NULL && strstr(err, "good") == NULL &&
+              strstr(err, "bad token") == NULL,
+          "a bad operator token list is named, no token shown");
+    config_free(&cfg);
+    clear_env();
+
+    CHECK(load(&cfg, err, sizeof err, "--line-channel-secret", "abc\x01" "def", NULL) ==
+                  CONFIG_ERROR &&
+              strstr(err, "--line-channel-secret") != NULL && strstr(err, "abc") == NULL,
+          "a bad channel secret flag is named, its value not shown");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--line-channel-access-token=xyzzy plugh", NULL) ==
+                  CONFIG_ERROR &&
+              strstr(err, "--line-channel-access-token") != NULL && strstr(err, "xyzzy") == NULL,
+          "a bad access token flag is named, its value not shown");
+    config_free(&cfg);
+}
+
+static void test_help(void)
+{
+    static char out[16384];
+    enum config_result r;
+    int all = 1;
+
+    clear_env();
+    setenv("ESS_ADMIN_TOKEN", "do-not-print-me", 1);
+    r = load_captured(out, sizeof out, "--help");
+    CHECK(r == CONFIG_EXIT_OK, "--help returns CONFIG_EXIT_OK");
+    for (size_t i = 0; i < NVARS; i++) all &= strstr(out, all_vars[i]) != NULL;
+    CHECK(all, "--help lists every variable");
+    CHECK(strstr(out, "--listen") && strstr(out, "--redis-url") && strstr(out, "--key-prefix") &&
+              strstr(out, "--rules") && strstr(out, "--admin-token") &&
+              strstr(out, "--operator-tokens") && strstr(out, "--line-channel-secret") &&
+              strstr(out, "--line-channel-access-token") && strstr(out, "--line-api-base") &&
+              strstr(out, "--log-level") && strstr(out, "--max-body-bytes") &&
+              strstr(out, "--request-timeout") && strstr(out, "--drain-timeout") &&
+              strstr(out, "--reuse-port"),
+          "--help lists every flag");
+    CHECK(strstr(out, "127.0.0.1:8080") && strstr(out, "redis://127.0.0.1:6379/0") &&
+              strstr(out, "https://api.line.me") && strstr(out, "65536"),
+          "--help shows the defaults");
+    CHECK(strstr(out, "(secret)") != NULL && strstr(out, "do-not-print-me") == NULL,
+          "--help marks secrets and never prints them");
+    clear_env();
+
+    CHECK(load_captured(out, sizeof out, "-h") == CONFIG_EXIT_OK && strstr(out, "ESS_LISTEN"),
+          "-h prints the help too");
+    CHECK(load_captured(out, sizeof out, "--version") == CONFIG_EXIT_OK &&
+              strcmp(out, "ess-router 0.1.0\n") == 0,
+          "--version prints ess-router 0.1.0");
+}
+
+static void test_log_level_parse(void)
+{
+    CHECK(log_level_parse("debug") == LOG_LEVEL_DEBUG &&
+              log_level_parse("INFO") == LOG_LEVEL_INFO &&
+              log_level_parse("warn") == LOG_LEVEL_WARN &&
+              log_level_parse("error") == LOG_LEVEL_ERROR,
+          "log_level_parse knows the four levels");
+    CHECK(log_level_parse("") == -1 && log_level_parse("trace") == -1 &&
+              log_level_parse(NULL) == -1,
+          "log_level_parse refuses anything else");
+}
+
+int main(void)
+{
+    test_defaults();
+    test_precedence();
+    test_listen();
+    test_redis_url();
+    test_bounds();
+    test_errors();
+    test_tokens();
+    test_help();
+    test_log_level_parse();
+    clear_env();
+    return tap_done();
+}

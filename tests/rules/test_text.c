@@ -1,0 +1,118 @@
+/* Unit tests of rules/text.c: strict UTF-8 validation at every boundary (overlongs, surrogates,
+ * truncation, > U+10FFFF, NUL) and the folding of Thai and English free text for matching. */
+#include "tap.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define VALID(lit) text_utf8_valid((lit), sizeof(lit) - 1)
+
+/* 1 when folding s[0..len) gives exactly expect. */
+static int folds_to(const char *s, size_t len, const char *expect)
+{
+    size_t n = 12345;
+    char *f = text_fold(s, len, &n);
+    int ok = f != NULL && n == strlen(expect) && strcmp(f, expect) == 0 && f[n] == '\0';
+
+    if (!ok)
+        printf("# folded to \"%s\", expected \"%s\"\n", f != NULL ? f : "(null)", expect);
+    free(f);
+    return ok;
+}
+
+#define FOLDS(lit, expect) folds_to((lit), sizeof(lit) - 1, (expect))
+
+static void test_valid(void)
+{
+    CHECK(VALID(""), "the empty string is valid");
+    CHECK(VALID("hello, world"), "ASCII is valid");
+    CHECK(VALID("ลูกสาวถูกแฟนขังไว้ในห้อง"), "Thai text is valid");
+    CHECK(VALID("เขตพระนคร กรุงเทพฯ 10200"), "Thai with digits, space and ฯ is valid");
+    CHECK(VALID("\x7f"), "U+007F is valid");
+    CHECK(VALID("\xc2\x80"), "U+0080, the first two-byte scalar, is valid");
+    CHECK(VALID("\xdf\xbf"), "U+07FF, the last two-byte scalar, is valid");
+    CHECK(VALID("\xe0\xa0\x80"), "U+0800, the first three-byte scalar, is valid");
+    CHECK(VALID("\xed\x9f\xbf"), "U+D7FF, just below the surrogates, is valid");
+    CHECK(VALID("\xee\x80\x80"), "U+E000, just above the surrogates, is valid");
+    CHECK(VALID("\xef\xbf\xbf"), "U+FFFF is valid");
+    CHECK(VALID("\xf0\x90\x80\x80"), "U+10000, the first four-byte scalar, is valid");
+    CHECK(VALID("\xf4\x8f\xbf\xbf"), "U+10FFFF, the last scalar, is valid");
+    CHECK(VALID("\xf0\x9f\x98\x80"), "an emoji is valid");
+    CHECK(text_utf8_valid(NULL, 0), "NULL with length 0 is valid (empty)");
+}
+
+static void test_invalid(void)
+{
+    CHECK(!text_utf8_valid("a\0b", 3), "an embedded NUL is invalid");
+    CHECK(!text_utf8_valid("\0", 1), "a lone NUL is invalid");
+    CHECK(!VALID("\xc0\x80"), "overlong NUL (C0 80) is invalid");
+    CHECK(!VALID("\xc1\xbf"), "overlong two-byte (C1 BF) is invalid");
+    CHECK(!VALID("\xc0\xaf"), "overlong '/' (C0 AF) is invalid");
+    CHECK(!VALID("\xe0\x80\xaf"), "overlong three-byte '/' is invalid");
+    CHECK(!VALID("\xe0\x9f\xbf"), "overlong three-byte U+07FF is invalid");
+    CHECK(!VALID("\xf0\x80\x80\xaf"), "overlong four-byte '/' is invalid");
+    CHECK(!VALID("\xf0\x8f\xbf\xbf"), "overlong four-byte U+FFFF is invalid");
+    CHECK(!VALID("\xed\xa0\x80"), "surrogate U+D800 is invalid");
+    CHECK(!VALID("\xed\xbf\xbf"), "surrogate U+DFFF is invalid");
+    CHECK(!VALID("\xed\xa0\xbd\xed\xb8\x80"), "a CESU-8 surrogate pair is invalid");
+    CHECK(!VALID("\xf4\x90\x80\x80"), "U+110000 is invalid");
+    CHECK(!VALID("\xf5\x80\x80\x80"), "lead byte F5 is invalid");
+    CHECK(!VALID("\xff"), "byte FF is invalid");
+    CHECK(!VALID("\xfe"), "byte FE is invalid");
+    CHECK(!VALID("\x80"), "a lone continuation byte is invalid");
+    CHECK(!VALID("a\xbf" "b"), "a continuation byte between ASCII is invalid");
+    CHECK(!VALID("\xc3"), "a truncated two-byte sequence is invalid");
+    CHECK(!VALID("\xe0\xb8"), "a truncated Thai character is invalid");
+    CHECK(!VALID("\xf0\x9f\x98"), "a truncated four-byte sequence is invalid");
+    CHECK(!VALID("\xe0\xb8" "a"), "a sequence cut by ASCII is invalid");
+    CHECK(!VALID("ถูก\xe0\xb8"), "Thai text ending in a truncated character is invalid");
+    CHECK(!text_utf8_valid("\xe0\xb8\x96", 2), "the length argument is honoured");
+}
+
+static void test_fold(void)
+{
+    char *f;
+    size_t n;
+
+    CHECK(FOLDS("Help ME, please!", "helpmeplease"),
+          "English: lower case, no space or punctuation");
+    CHECK(FOLDS("I'm being held -- call 911?", "imbeingheldcall911"), "apostrophes and dashes go");
+    CHECK(FOLDS("\t a\r\nb\v\fc ", "abc"), "every ASCII white space goes");
+    CHECK(FOLDS("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", ""),
+          "every ASCII punctuation character goes");
+    CHECK(FOLDS("ABCXYZ abcxyz 0129", "abcxyzabcxyz0129"), "letters and digits stay");
+    CHECK(FOLDS("ถูกขังอยู่ในห้อง ช่วยด้วย", "ถูกขังอยู่ในห้องช่วยด้วย"), "Thai: the space goes");
+    CHECK(FOLDS("ถูก\xe2\x80\x8b" "ขัง", "ถูกขัง"), "Thai: U+200B zero-width space goes");
+    CHECK(FOLDS("ถูก\xe2\x80\x8c\xe2\x80\x8d" "ขัง", "ถูกขัง"), "U+200C and U+200D go");
+    CHECK(FOLDS("\xef\xbb\xbf" "ถูกขัง", "ถูกขัง"), "a leading BOM (U+FEFF) goes");
+    CHECK(FOLDS("ถูก\xc2\xa0" "ขัง", "ถูกขัง"), "U+00A0 no-break space goes");
+    CHECK(FOLDS("ถูก\xe3\x80\x80" "ขัง", "ถูกขัง"), "U+3000 ideographic space goes");
+    CHECK(FOLDS("ช่วย\xe2\x80\x9c" "ด้วย\xe2\x80\x9d\xe2\x80\xa6", "ช่วยด้วย"),
+          "curly quotes, ellipsis go");
+    CHECK(FOLDS("ช่วย\xef\xbc\x81", "ช่วย"), "fullwidth exclamation mark goes");
+    CHECK(FOLDS("\xe0\xb9\x8f" "ช่วย\xe0\xb9\x9a", "ช่วย"), "Thai fongman and angkhankhu go");
+    CHECK(FOLDS("กรุงเทพฯ เด็กๆ", "กรุงเทพฯเด็กๆ"), "Thai ฯ and ๆ stay as written");
+    CHECK(FOLDS("๑๒๓", "๑๒๓"), "Thai digits stay");
+    CHECK(FOLDS("Café ÉTÉ", "caféÉtÉ"), "only ASCII letters are lowercased");
+    CHECK(FOLDS("a\x80" "b\xc3" "c\xe0\xb8" "d\xed\xa0\x80" "e", "abcde"),
+          "invalid bytes are dropped, the rest kept");
+    CHECK(FOLDS("ถูก\xe0\xb8", "ถูก"), "a truncated trailing character is dropped");
+    CHECK(folds_to("a\0b", 3, "ab"), "NUL is dropped");
+    CHECK(FOLDS("", ""), "the empty string folds to the empty string");
+
+    f = text_fold("ABC", 2, NULL);
+    CHECK(f != NULL && strcmp(f, "ab") == 0, "the length is honoured; out_len may be NULL");
+    free(f);
+    f = text_fold(NULL, 0, &n);
+    CHECK(f != NULL && n == 0 && f[0] == '\0', "NULL with length 0 folds to the empty string");
+    free(f);
+}
+
+int main(void)
+{
+    test_valid();
+    test_invalid();
+    test_fold();
+    return tap_done();
+}

@@ -1,0 +1,396 @@
+/* The 1300 hotline channel (webhooks/hotline.h): validates the operator's POST /v1/incidents body
+ * and turns it into the normalised incident. Every refusal names a stable code and the field at
+ * fault, and never quotes the rejected value, which may be personal data. */
+#include "hotline.h"
+
+#include "incident.h"
+#include "text.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nesting allowed in a body, counting the top-level object as level one. */
+#define HOTLINE_MAX_DEPTH 8
+
+/* Fills err (when not NULL) and returns -1, so that callers can `return hotline_fail(...)`. */
+static int hotline_fail(struct hotline_error *err, const char *code, const char *field,
+                        const char *message)
+{
+    if (err != NULL) {
+        snprintf(err->code, sizeof(err->code), "%s", code);
+        snprintf(err->field, sizeof(err->field), "%s", field);
+        snprintf(err->message, sizeof(err->message), "%s", message);
+    }
+    return -1;
+}
+
+/* Scans the raw body once, outside and inside strings, before cJSON sees it: refuses nesting
+ * deeper than HOTLINE_MAX_DEPTH (so a hostile body never drives cJSON's recursion) and the
+ * escape \u0000, which would silently cut a C string short. The scan only needs to be exact
+ * for bodies cJSON would accept; anything else is refused by the parser afterwards. */
+static int hotline_scan(const char *body, size_t len, struct hotline_error *err)
+{
+    int depth = 0;
+    int in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
+
+        if (in_string) {
+            if (c == '\\') {
+                if (len - i > 5 && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0)
+                    return hotline_fail(err, "invalid_json", "",
+                                        "Strings must not contain the NUL character.");
+                i++; /* skip the escaped character; \uXXXX digits are harmless */
+            } else if (c == '"') {
+                in_string = 0;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > HOTLINE_MAX_DEPTH)
+                return hotline_fail(err, "too_deep", "",
+                                    "The body is nested more than 8 levels deep.");
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
+        }
+    }
+    return 0;
+}
+
+/* 1 for the characters trimmed from both ends of a string: ASCII white space and the Unicode
+ * spaces a copy and paste brings along (U+00A0, U+2000..U+200B, U+202F, U+205F, U+3000,
+ * U+FEFF). Stores the byte length of the character in *n. s[0..len) is valid UTF-8. */
+static int hotline_is_space(const unsigned char *s, size_t len, size_t *n)
+{
+    unsigned cp;
+
+    if (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')) {
+        *n = 1;
+        return 1;
+    }
+    if (s[0] == 0xC2 && len >= 2) {
+        *n = 2;
+        return s[1] == 0xA0;
+    }
+    if ((s[0] == 0xE2 || s[0] == 0xE3 || s[0] == 0xEF) && len >= 3) {
+        *n = 3;
+        cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        return (cp >= 0x2000 && cp <= 0x200B) || cp == 0x202F || cp == 0x205F ||
+               cp == 0x3000 || cp == 0xFEFF;
+    }
+    return 0;
+}
+
+/* The length of the last UTF-8 character of s[0..len) (len >= 1, valid UTF-8). */
+static size_t hotline_last_char(const unsigned char *s, size_t len)
+{
+    size_t n = 1;
+
+    while (n < len && n < 4 && (s[len - n] & 0xC0u) == 0x80u)
+        n++;
+    return n;
+}
+
+/* Finds the member `name` of obj (case-sensitively). Returns 0 with *item set, or NULL when
+ * the member is absent or JSON null; -1 (err filled, naming `path`) when the member appears
+ * more than once, since two readers of such a body may disagree about its value. *item
+ * points into obj and lives as long as obj. */
+static int hotline_member(const cJSON *obj, const char *name, const char *path,
+                          const cJSON **item, struct hotline_error *err)
+{
+    const cJSON *found = NULL;
+
+    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
+        if (m->string == NULL || strcmp(m->string, name) != 0)
+            continue;
+        if (found != NULL)
+            return hotline_fail(err, "invalid_field", path, "The field appears more than once.");
+        found = m;
+    }
+    *item = (found != NULL && !cJSON_IsNull(found)) ? found : NULL;
+    return 0;
+}
+
+/* What a string field accepts beyond valid UTF-8. */
+enum hotline_charset {
+    HOTLINE_TEXT,      /* anything but ASCII control characters */
+    HOTLINE_MULTILINE, /* anything but ASCII control characters other than tab and newlines */
+    HOTLINE_CALL_ID,   /* [A-Za-z0-9_.:-] */
+    HOTLINE_PHONE      /* digits, spaces, + - ( ), at least one digit */
+};
+
+static int hotline_charset_ok(const char *s, size_t len, enum hotline_charset set)
+{
+    int digits = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int digit = c >= '0' && c <= '9';
+
+        digits += digit;
+        switch (set) {
+        case HOTLINE_TEXT:
+            if (c < 0x20 || c == 0x7F)
+                return 0;
+            break;
+        case HOTLINE_MULTILINE:
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+                return 0;
+            break;
+        case HOTLINE_CALL_ID:
+            if (!(digit || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+                  c == '.' || c == ':' || c == '-'))
+                return 0;
+            break;
+        case HOTLINE_PHONE:
+            if (!(digit || c == ' ' || c == '+' || c == '-' || c == '(' || c == ')'))
+                return 0;
+            break;
+        }
+    }
+    return set != HOTLINE_PHONE || digits > 0;
+}
+
+/* Reads the optional string member `name` of obj, trimmed of surrounding white space, into a
+ * new heap string *out the caller frees. *out stays NULL when the member is absent, null or
+ * blank. Refuses (-1, err filled) a member that is not a string, longer than max bytes once
+ * trimmed, or outside `set`. */
+static int hotline_string(const cJSON *obj, const char *name, const char *path, size_t max,
+                          enum hotline_charset set, char **out, struct hotline_error *err)
+{
+    const cJSON *item;
+    const unsigned char *s;
+    size_t len;
+    size_t n = 0;
+    char *copy;
+
+    *out = NULL;
+    if (hotline_member(obj, name, path, &item, err) != 0)
+        return -1;
+    if (item == NULL)
+        return 0;
+    if (!cJSON_IsString(item) || item->valuestring == NULL)
+        return hotline_fail(err, "invalid_field", path, "The field must be a string.");
+    s = (const unsigned char *)item->valuestring;
+    len = strlen(item->valuestring);
+    /* The body was valid UTF-8, but \u escapes (a lone surrogate) may not decode to it. */
+    if (!text_utf8_valid(item->valuestring, len))
+        return hotline_fail(err, "invalid_field", path, "The field is not valid Unicode text.");
+    while (len > 0 && hotline_is_space(s, len, &n)) {
+        s += n;
+        len -= n;
+    }
+    while (len > 0) {
+        size_t last = hotline_last_char(s, len);
+
+        if (!hotline_is_space(s + len - last, last, &n) || n != last)
+            break;
+        len -= last;
+    }
+    if (len == 0)
+        return 0;
+    if (len > max)
+        return hotline_fail(err, "field_too_long", path, "The field is longer than allowed.");
+    if (!hotline_charset_ok((const char *)s, len, set))
+        return hotline_fail(err, "invalid_field", path,
+                            "The field contains characters that are not allowed.");
+    copy = malloc(len + 1);
+    if (copy == NULL)
+        return hotline_fail(err, "out_of_memory", path, "The server ran out of memory.");
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    *out = copy;
+    return 0;
+}
+
+/* Reads the required number member `name` of obj into *out; it must be finite and within
+ * [min, max]. */
+static int hotline_number(const cJSON *obj, const char *name, const char *path, double min,
+                          double max, double *out, struct hotline_error *err)
+{
+    const cJSON *item;
+
+    if (hotline_member(obj, name, path, &item, err) != 0)
+        return -1;
+    if (item == NULL)
+        return hotline_fail(err, "missing_field", path, "The field is required.");
+    if (!cJSON_IsNumber(item))
+        return hotline_fail(err, "invalid_field", path, "The field must be a number.");
+    if (!isfinite(item->valuedouble) || item->valuedouble < min || item->valuedouble > max)
+        return hotline_fail(err, "invalid_field", path, "The field is out of range.");
+    *out = item->valuedouble;
+    return 0;
+}
+
+/* Reads the optional object member `name` of obj into *item (NULL when absent or null). */
+static int hotline_object(const cJSON *obj, const char *name, const cJSON **item,
+                          struct hotline_error *err)
+{
+    if (hotline_member(obj, name, name, item, err) != 0)
+        return -1;
+    if (*item != NULL && !cJSON_IsObject(*item))
+        return hotline_fail(err, "invalid_field", name, "The field must be an object.");
+    return 0;
+}
+
+/* Fills inc from the parsed object root. inc's strings are owned by inc, also on failure. */
+static int hotline_fields(const cJSON *root, struct incident *inc, struct hotline_error *err)
+{
+    const cJSON *item;
+    const cJSON *location;
+    const cJSON *reporter;
+    char *category = NULL;
+    int rc = -1;
+
+    if (hotline_string(root, "call_id", "call_id", INCIDENT_MAX_CALL_ID, HOTLINE_CALL_ID,
+                       &inc->call_id, err) != 0)
+        goto done;
+    /* A present but blank call_id is refused rather than read as "no idempotency key". */
+    if (inc->call_id == NULL) {
+        if (hotline_member(root, "call_id", "call_id", &item, err) != 0)
+            goto done;
+        if (item != NULL) {
+            hotline_fail(err, "invalid_field", "call_id", "The field must not be blank.");
+            goto done;
+        }
+    }
+    if (hotline_string(root, "category", "category", 32, HOTLINE_TEXT, &category, err) != 0) {
+        if (strcmp(err->code, "field_too_long") == 0)
+            hotline_fail(err, "invalid_field", "category", "The category is not known.");
+        goto done;
+    }
+    if (category == NULL) {
+        if (hotline_member(root, "category", "category", &item, err) != 0)
+            goto done;
+        if (item != NULL) {
+            hotline_fail(err, "invalid_field", "category", "The category is not known.");
+            goto done;
+        }
+        inc->category = INCIDENT_CATEGORY_NONE;
+    } else {
+        inc->category = incident_category_parse(category, strlen(category));
+        if (inc->category == INCIDENT_CATEGORY_NONE) {
+            hotline_fail(err, "invalid_field", "category", "The category is not known.");
+            goto done;
+        }
+    }
+    if (hotline_string(root, "description", "description", INCIDENT_MAX_DESCRIPTION,
+                       HOTLINE_MULTILINE, &inc->description, err) != 0)
+        goto done;
+    if (inc->description == NULL && inc->category == INCIDENT_CATEGORY_NONE) {
+        hotline_fail(err, "missing_field", "description",
+                     "A description is required when no category is given.");
+        goto done;
+    }
+    if (hotline_object(root, "location", &location, err) != 0)
+        goto done;
+    if (location == NULL) {
+        hotline_fail(err, "missing_field", "location", "The field is required.");
+        goto done;
+    }
+    if (hotline_number(location, "lat", "location.lat", -90.0, 90.0, &inc->lat, err) != 0 ||
+        hotline_number(location, "lon", "location.lon", -180.0, 180.0, &inc->lon, err) != 0 ||
+        hotline_string(location, "address", "location.address", INCIDENT_MAX_ADDRESS,
+                       HOTLINE_MULTILINE, &inc->address, err) != 0)
+        goto done;
+    inc->has_location = 1;
+    if (hotline_object(root, "reporter", &reporter, err) != 0)
+        goto done;
+    if (reporter != NULL &&
+        (hotline_string(reporter, "name", "reporter.name", INCIDENT_MAX_NAME, HOTLINE_TEXT,
+                        &inc->reporter_name, err) != 0 ||
+         hotline_string(reporter, "phone", "reporter.phone", INCIDENT_MAX_PHONE, HOTLINE_PHONE,
+                        &inc->reporter_phone, err) != 0))
+        goto done;
+    if (hotline_string(root, "operator_id", "operator_id", INCIDENT_MAX_OPERATOR_ID,
+                       HOTLINE_TEXT, &inc->operator_id, err) != 0)
+        goto done;
+    rc = 0;
+done:
+    free(category);
+    return rc;
+}
+
+/* See hotline.h. out need not be initialised: its previous contents are overwritten, never
+ * freed. On success out's strings are owned by out (release with incident_clear); on failure
+ * out is left cleared (category INCIDENT_CATEGORY_NONE, every string NULL). err may be NULL;
+ * out may be NULL to validate only. */
+int hotline_parse_incident(const char *body, size_t len, struct incident *out,
+                           struct hotline_error *err)
+{
+    struct hotline_error scratch;
+    struct incident inc;
+    char *copy = NULL;
+    cJSON *root = NULL;
+    const char *end = NULL;
+    int rc = -1;
+
+    if (err == NULL)
+        err = &scratch;
+    memset(err, 0, sizeof(*err));
+    memset(&inc, 0, sizeof(inc));
+    inc.channel = INCIDENT_CHANNEL_HOTLINE;
+    inc.category = INCIDENT_CATEGORY_NONE;
+    if (body == NULL && len > 0) {
+        hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
+        goto done;
+    }
+    if (len == 0) {
+        hotline_fail(err, "invalid_json", "", "The body is empty.");
+        goto done;
+    }
+    if (memchr(body, '\0', len) != NULL) {
+        hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
+        goto done;
+    }
+    if (!text_utf8_valid(body, len)) {
+        hotline_fail(err, "invalid_utf8", "", "The body is not valid UTF-8.");
+        goto done;
+    }
+    if (hotline_scan(body, len, err) != 0)
+        goto done;
+    /* A terminated copy, so that no path inside cJSON can read past the body. */
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        hotline_fail(err, "out_of_memory", "", "The server ran out of memory.");
+        goto done;
+    }
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+    if (root == NULL) {
+        hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
+        goto done;
+    }
+    /* Only white space may follow the value. */
+    while (end != NULL && end < copy + len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (end == NULL || end != copy + len) {
+        hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
+        goto done;
+    }
+    if (!cJSON_IsObject(root)) {
+        hotline_fail(err, "not_an_object", "", "The body must be a JSON object.");
+        goto done;
+    }
+    if (hotline_fields(root, &inc, err) != 0)
+        goto done;
+    if (out != NULL) {
+        *out = inc;
+        memset(&inc, 0, sizeof(inc)); /* ownership moved to out */
+    }
+    rc = 0;
+done:
+    incident_clear(&inc);
+    if (rc != 0 && out != NULL)
+        *out = inc;
+    cJSON_Delete(root);
+    free(copy);
+    return rc;
+}
