@@ -18,6 +18,7 @@
 #define RULES_MAX_RADIUS_KM 20000.0 /* half the Earth's circumference, near enough */
 #define RULES_MAX_ACK_TIMEOUT_S 86400
 #define RULES_MAX_ATTEMPTS 100
+#define RULES_GAP_BYTES 18          /* what "..." in a Thai word spans: six Thai characters */
 
 /* What a pattern of the matcher stands for. */
 enum rules_pattern_kind {
@@ -30,24 +31,30 @@ enum rules_pattern_kind {
 };
 
 /* One folded pattern. ASCII-only patterns match whole words (a few English endings allowed,
- * or any continuation when prefix is set); the others match anywhere (Thai has no spaces). */
+ * or any continuation when prefix is set); the others match anywhere (Thai has no spaces). A
+ * Thai word written "head...tail" matches head, then tail within RULES_GAP_BYTES in the same
+ * clause ("ไม่ให้...ออก" matches "ไม่ให้หนูออก"). */
 struct rules_pattern {
     char *text; /* folded, NUL-terminated, owned by the matcher */
     size_t len;
+    char *tail; /* for "head...tail" words: the folded tail, owned; else NULL */
+    size_t tail_len;
     int kind;  /* enum rules_pattern_kind */
     int owner; /* see enum rules_pattern_kind */
     int ascii;
     int prefix;
-    uint32_t bucket; /* low byte of the first code point: the matcher's index key */
+    uint32_t bucket; /* the matcher's index key, from the first two code points */
 };
 
-/* Patterns indexed by the low byte of their first code point, so that a scan compares only
- * the few patterns that can start where it stands. */
+#define RULES_BUCKETS 4096 /* two-character keys; the last bucket holds one-character patterns */
+
+/* Patterns indexed by a hash of their first two code points, so that a scan compares only the
+ * few patterns that can start where it stands. */
 struct rules_matcher {
     struct rules_pattern *pats; /* owned */
     size_t npats, cap;
-    uint32_t *order;       /* owned: pattern indices sorted by bucket */
-    uint32_t bucket[257];  /* order[bucket[b] .. bucket[b + 1]) start with bucket byte b */
+    uint32_t *order;                  /* owned: pattern indices sorted by bucket */
+    uint32_t bucket[RULES_BUCKETS + 1]; /* order[bucket[b] .. bucket[b + 1]): bucket b */
 };
 
 struct rules_category {
@@ -95,9 +102,9 @@ struct rules_scan {
 };
 
 /* Folds word[0..len) (as written in the table: a trailing '*' on an ASCII word makes it a
- * prefix) and adds it to the matcher. Returns 0, or -1 with a reason ("folds to nothing",
- * "'*' only ends an English word", "out of memory", "too many words") in why. The matcher
- * owns the copy. */
+ * prefix; "..." joins the two halves of a Thai word) and adds it to the matcher. Returns 0, or
+ * -1 with a reason ("has no letters or digits", "'*' may only end a word", "out of memory",
+ * ...) in why. The matcher owns the copy. */
 int rules_matcher_add(struct rules_matcher *m, const char *word, size_t len, int kind, int owner,
                       char *why, size_t whylen);
 

@@ -120,19 +120,15 @@ static int hotline_member(const cJSON *obj, const char *name, const char *path,
 enum hotline_charset {
     HOTLINE_TEXT,      /* anything but ASCII control characters */
     HOTLINE_MULTILINE, /* anything but ASCII control characters other than tab and newlines */
-    HOTLINE_CALL_ID,   /* [A-Za-z0-9_.:-] */
-    HOTLINE_PHONE      /* digits, spaces, + - ( ), at least one digit */
+    HOTLINE_CALL_ID    /* [A-Za-z0-9_.:-] */
 };
 
 static int hotline_charset_ok(const char *s, size_t len, enum hotline_charset set)
 {
-    int digits = 0;
-
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         int digit = c >= '0' && c <= '9';
 
-        digits += digit;
         switch (set) {
         case HOTLINE_TEXT:
             if (c < 0x20 || c == 0x7F)
@@ -147,13 +143,9 @@ static int hotline_charset_ok(const char *s, size_t len, enum hotline_charset se
                   c == '.' || c == ':' || c == '-'))
                 return 0;
             break;
-        case HOTLINE_PHONE:
-            if (!(digit || c == ' ' || c == '+' || c == '-' || c == '(' || c == ')'))
-                return 0;
-            break;
         }
     }
-    return set != HOTLINE_PHONE || digits > 0;
+    return 1;
 }
 
 /* Reads the optional string member `name` of obj, trimmed of surrounding white space, into a
@@ -304,7 +296,7 @@ static int hotline_fields(const cJSON *root, struct incident *inc, struct hotlin
     if (reporter != NULL &&
         (hotline_string(reporter, "name", "reporter.name", INCIDENT_MAX_NAME, HOTLINE_TEXT,
                         &inc->reporter_name, err) != 0 ||
-         hotline_string(reporter, "phone", "reporter.phone", INCIDENT_MAX_PHONE, HOTLINE_PHONE,
+         hotline_string(reporter, "phone", "reporter.phone", INCIDENT_MAX_PHONE, HOTLINE_TEXT,
                         &inc->reporter_phone, err) != 0))
         goto done;
     if (hotline_string(root, "operator_id", "operator_id", INCIDENT_MAX_OPERATOR_ID,

@@ -5,6 +5,9 @@ drawn from the same spread, and a probe incident that checks the router accepts 
 
   bench_data.py teams  --base URL --count N --points FILE   (admin token in ESS_ADMIN_TOKEN)
   bench_data.py probe  --base URL                            (operator token in ESS_OPERATOR_TOKEN)
+  bench_data.py resolve --base URL --cases FILE              (operator token in ESS_OPERATOR_TOKEN)
+      resolves the assigned cases listed in FILE ("tracking_code case_id status" lines), so that
+      their teams' capacity comes free again
 """
 import argparse
 import http.client
@@ -142,21 +145,22 @@ def make_teams(count, rng):
     return teams, in_bkk
 
 
-def put_all(base, token, teams, concurrency):
-    """PUTs the teams over `concurrency` keep-alive connections; returns (seconds, errors)."""
+def send_all(base, token, method, items, concurrency):
+    """Sends (path, body) items over `concurrency` keep-alive connections in parallel; returns
+    (seconds, errors). Any status but 200 or 201 is an error."""
     url = urllib.parse.urlsplit(base)
     errors = []
     lock = threading.Lock()
-    shards = [teams[i::concurrency] for i in range(concurrency)]
+    shards = [items[i::concurrency] for i in range(concurrency)]
 
     def worker(shard):
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
         headers = {"Authorization": "Bearer " + token,
                    "Content-Type": "application/json; charset=utf-8"}
-        for team_id, body in shard:
-            data = json.dumps(body, separators=(",", ":")).encode()
+        for path, body in shard:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             try:
-                conn.request("PUT", f"/v1/teams/{team_id}", body=data, headers=headers)
+                conn.request(method, path, body=data, headers=headers)
                 resp = conn.getresponse()
                 answer = resp.read()
                 ok = resp.status in (200, 201)
@@ -166,7 +170,7 @@ def put_all(base, token, teams, concurrency):
                 ok, answer, resp = False, str(e).encode(), None
             if not ok:
                 with lock:
-                    errors.append(f"{team_id}: {resp.status if resp else 'error'} {answer[:200]!r}")
+                    errors.append(f"{method} {path}: {resp.status if resp else 'error'} {answer[:200]!r}")
         conn.close()
 
     started = time.monotonic()
@@ -185,7 +189,8 @@ def cmd_teams(args):
     rng = random.Random(args.seed)
     teams, in_bkk = make_teams(args.count, rng)
     slots = sum(t["capacity"] for _, t in teams)
-    seconds, errors = put_all(args.base, token, teams, args.concurrency)
+    seconds, errors = send_all(args.base, token, "PUT",
+                               [(f"/v1/teams/{tid}", body) for tid, body in teams], args.concurrency)
     if errors:
         print(f"bench_data.py: {len(errors)} of {len(teams)} PUTs failed, e.g.:", file=sys.stderr)
         for e in errors[:5]:
@@ -219,6 +224,23 @@ def cmd_probe(args):
     print(answer)
 
 
+def cmd_resolve(args):
+    token = os.environ.get("ESS_OPERATOR_TOKEN", "")
+    items = []
+    with open(args.cases, encoding="ascii") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "assigned":
+                items.append((f"/v1/cases/{parts[1]}/status", {"status": "resolved", "note": "bench"}))
+    seconds, errors = send_all(args.base, token, "POST", items, args.concurrency)
+    if errors:
+        print(f"bench_data.py: {len(errors)} of {len(items)} resolutions failed, e.g.:", file=sys.stderr)
+        for e in errors[:5]:
+            print("  " + e, file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps({"resolved": len(items), "seconds": round(seconds, 2)}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -233,6 +255,11 @@ def main():
     pr = sub.add_parser("probe", help="POST one incident and print the answer")
     pr.add_argument("--base", required=True)
     pr.set_defaults(func=cmd_probe)
+    rs = sub.add_parser("resolve", help="resolve the assigned cases listed in a file")
+    rs.add_argument("--base", required=True)
+    rs.add_argument("--cases", required=True)
+    rs.add_argument("--concurrency", type=int, default=8)
+    rs.set_defaults(func=cmd_resolve)
     args = p.parse_args()
     args.func(args)
 

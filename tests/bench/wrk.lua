@@ -1,14 +1,15 @@
 -- wrk script of scripts/bench. ESS_BENCH_MODE chooses what it drives:
 --   plain      the URL as given (the bare ceilings); static requests, no response parsing
 --   incidents  POST /v1/incidents with varied locations (ESS_BENCH_POINTS, "lat lon" lines),
---              categories and unique call_ids; counts assigned/queued, keeps tracking codes
---   track      GET /v1/track/{code} over the codes in ESS_BENCH_CODES
+--              categories and unique call_ids; counts assigned/queued, keeps the cases'
+--              "tracking_code case_id status" lines
+--   track      GET /v1/track/{code} over the codes in ESS_BENCH_CODES (first field of a line)
 -- done() writes one JSON object of figures to ESS_BENCH_OUT (and the codes to ESS_BENCH_CODES).
 
 local mode = os.getenv("ESS_BENCH_MODE") or "plain"
 local out_path = os.getenv("ESS_BENCH_OUT")
 local codes_path = os.getenv("ESS_BENCH_CODES")
-local max_codes = 20000 -- per thread
+local max_codes = 200000 -- per thread
 
 local threads = {}
 local next_id = 0
@@ -74,8 +75,9 @@ function init(args)
       headers["Authorization"] = "Bearer " .. os.getenv("ESS_OPERATOR_TOKEN")
       headers["Content-Type"] = "application/json; charset=utf-8"
    elseif mode == "track" then
-      for code in io.lines(codes_path) do
-         if #code > 0 then
+      for line in io.lines(codes_path) do
+         local code = line:match("^(%S+)")
+         if code then
             table.insert(track_requests, wrk.format("GET", "/v1/track/" .. code))
          end
       end
@@ -115,7 +117,8 @@ if mode == "incidents" then
       end
       if #codes < max_codes then
          local code = body:match('"tracking_code"%s*:%s*"([%w%-]+)"')
-         if code then codes[#codes + 1] = code end
+         local case_id = body:match('"case_id"%s*:%s*"([%w%-_]+)"')
+         if code and case_id then codes[#codes + 1] = code .. " " .. case_id .. " " .. (st or "?") end
       end
    end
 elseif mode == "track" then

@@ -31,7 +31,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
-DEFAULT_RULES = os.path.join(REPO_ROOT, 'rules', 'rules.json')
+# ESS_TEST_RULES overrides the rule table (e.g. to run a daemon built from another tree).
+DEFAULT_RULES = os.environ.get('ESS_TEST_RULES') or os.path.join(REPO_ROOT, 'rules', 'rules.json')
 
 # Redis' own Earth radius (GEOSEARCH / GEODIST), so that our distances match the server's.
 EARTH_RADIUS_KM = 6372.797560856
@@ -308,18 +309,19 @@ class RedisServer:
 # ---------------------------------------------------------------------------------------------
 # HTTP
 
-class Resp(tuple):
-    """(status, headers, body): headers a dict with lower-case names, body the parsed JSON when
-    the answer says application/json and parses, else the raw bytes. .raw is always the bytes."""
+class Resp:
+    """An HTTP answer; unpacks as (status, headers, body): headers a dict with lower-case names,
+    body the parsed JSON when the answer says application/json and parses, else the raw bytes.
+    .raw is always the bytes."""
 
-    def __new__(cls, status, headers, body, raw):
-        self = tuple.__new__(cls, (status, headers, body))
-        self.raw = raw
-        return self
+    def __init__(self, status, headers, body, raw):
+        self.status, self.headers, self.body, self.raw = status, headers, body, raw
 
-    status = property(lambda self: self[0])
-    headers = property(lambda self: self[1])
-    body = property(lambda self: self[2])
+    def __iter__(self):
+        return iter((self.status, self.headers, self.body))
+
+    def __getitem__(self, i):
+        return (self.status, self.headers, self.body)[i]
 
     def __repr__(self):
         text = self.raw[:600].decode('utf-8', 'replace')
@@ -1015,6 +1017,10 @@ class TapResult(unittest.TestResult):
 
     @staticmethod
     def _name(test):
+        inner = getattr(test, 'test_case', None)  # a subtest
+        if isinstance(inner, unittest.TestCase):
+            return '%s.%s %s' % (type(inner).__name__, inner._testMethodName,
+                                 test._subDescription())
         if isinstance(test, unittest.TestCase):
             return '%s.%s' % (type(test).__name__, test._testMethodName)
         return str(test)

@@ -168,7 +168,7 @@ class TrackingTest(RouterTest):
             with self.subTest(code=bad):
                 path = '/v1/track/' + bad.replace(' ', '%20').replace('๗', '%E0%B9%97')
                 r = env.http('GET', path)
-                if '/' in bad[3:]:
+                if '/' in bad[3:] or '%00' in bad:  # may already fail routing
                     self.assertErrorBody(r, (400, 404))
                 else:
                     self.assertErrorBody(r, 400, 'invalid_tracking_code')
