@@ -223,7 +223,10 @@ void cases_post_incident(struct http_call *call)
         http_reply_error(call, 400, err.code, message);
         return;
     }
-    rules_decide(call->router->rules, &st->incident, &st->decision);
+    if (rules_decide(call->router->rules, &st->incident, &st->decision) != 0) {
+        http_reply_error(call, 500, "internal", "The rule engine could not decide.");
+        return;
+    }
     if (case_id_new(st->case_id) != 0) {
         http_reply_error(call, 500, "internal", "The random generator failed.");
         return;
@@ -433,7 +436,8 @@ void cases_post_assign(struct http_call *call)
     if ((body = http_body_object(call)) == NULL) return;
     team = json_string(body, "team_id");
     if (team == NULL || !auth_team_id_valid(team, strlen(team))) {
-        http_reply_error(call, 400, team ? "invalid_field" : "missing_field",
+        int missing = cJSON_GetObjectItemCaseSensitive(body, "team_id") == NULL;
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field",
                          "team_id is required and must match [a-z0-9][a-z0-9_-]{0,63}.");
         cJSON_Delete(body);
         return;

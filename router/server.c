@@ -28,7 +28,9 @@
 
 #define MAX_SEGMENTS 6
 #define MAX_HEADERS_BYTES 16384
-#define HARD_BODY_LIMIT (1024 * 1024) /* beyond this evhttp itself refuses, without JSON */
+/* Bodies up to this size are read and refused with a JSON 413 when over max_body_bytes; beyond
+ * it libevent 2.1 refuses by itself, with an HTML 413 (it has no error callback before 2.2). */
+#define HARD_BODY_LIMIT (8 * 1024 * 1024)
 #define DRAIN_TICK_MS 50
 
 #define ROLE(r) (1u << (r))
@@ -92,8 +94,9 @@ static int hex_pair(const char *p)
     return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
 }
 
-/* Splits path into at most MAX_SEGMENTS percent-decoded segments. -1 when it has more, an
- * empty or over-long segment, or a decoded byte that is a control character. */
+/* Splits path into at most MAX_SEGMENTS percent-decoded segments, each cut at
+ * HTTP_MAX_PARAM_LEN bytes. -1 when it has more, an empty segment, a bad escape, or a decoded
+ * byte that is a control character. */
 static int split_path(const char *path, char seg[][HTTP_MAX_PARAM_LEN + 1], int *nseg)
 {
     const char *p = path;
@@ -115,8 +118,10 @@ static int split_path(const char *path, char seg[][HTTP_MAX_PARAM_LEN + 1], int 
                 c = (unsigned char)v;
                 p += 2;
             }
-            if (c < 0x20 || c == 0x7f || len == HTTP_MAX_PARAM_LEN) return -1;
-            seg[n][len++] = (char)c;
+            if (c < 0x20 || c == 0x7f) return -1;
+            /* An over-long segment is kept cut: no id is that long, so every validator refuses
+             * it with the answer that suits its route (a 400 for a tracking code, say). */
+            if (len < HTTP_MAX_PARAM_LEN) seg[n][len++] = (char)c;
             p++;
         }
         seg[n][len] = '\0';

@@ -1,8 +1,8 @@
 /* The keyword matcher and the classifier of the rule engine: turns free Thai or English text into
  * one of the five emergency categories or "other", and tells rules.c which rule words a text
- * names. Pure: the only allocations are the per-call scratch buffers, freed before returning.
- *
- * How a text is classified (rules/README.md says the same for table authors):
+ * names. Pure: the only allocations are the per-call scratch buffers, freed before returning. */
+
+/* How a text is classified (rules/README.md says the same for table authors):
  *  1. The text is folded (text_fold: ASCII lowercased, spaces and punctuation dropped), token by
  *     token so that word starts and clause breaks (. , ! ? ; : newline) are remembered.
  *  2. Every keyword, ignore word, negation marker, clause break and rule word is found. Thai
@@ -37,22 +37,22 @@ static const struct {
     const char *word;
     int max_words;
 } negation_markers[] = {
-    {"ไม่ได้", 0}, {"ไม่มี", 0}, {"ไม่ใช่", 0}, {"ไม่เคย", 0}, {"มิได้", 0}, {"ไม่มีใคร", 0},
-    {"not", 2},    {"no", 0},    {"never", 2},  {"nobody", 2}, {"no one", 2}, {"isn't", 2},
-    {"wasn't", 2}, {"aren't", 2}, {"weren't", 2}, {"didn't", 2}, {"doesn't", 2}, {"don't", 2},
-    {"hasn't", 2}, {"haven't", 2}, {"hadn't", 2}, {"neither", 2}, {"nor", 2},
+    {"ไม่ได้", 0},   {"ไม่มี", 0},     {"ไม่ใช่", 0},    {"ไม่เคย", 0},   {"มิได้", 0},     {"ไม่มีใคร", 0},
+    {"not", 2},    {"no", 0},      {"never", 2},   {"nobody", 2},  {"no one", 2},  {"isn't", 2},
+    {"wasn't", 2}, {"aren't", 2},  {"weren't", 2}, {"didn't", 2},  {"doesn't", 2}, {"don't", 2},
+    {"hasn't", 2}, {"haven't", 2}, {"hadn't", 2},  {"neither", 2}, {"nor", 2},
 };
 
 static const char *const break_markers[] = {"แต่", "but", "however"};
 
 /* Bits of the per-byte map a scan keeps of the folded text. */
 enum {
-    AT_WORD = 1,       /* a token (word, for English) starts here */
-    AT_CLAUSE = 2,     /* ... after a clause break (. , ! ? ; : newline) */
-    AT_KEYWORD = 4,    /* an accepted keyword match starts here */
-    AT_BREAK = 8,      /* a clause-break marker starts here */
-    IN_IGNORE = 16,    /* inside an accepted ignore-word match */
-    IN_ACCEPTED = 32   /* inside any accepted keyword or ignore-word match */
+    AT_WORD = 1,     /* a token (word, for English) starts here */
+    AT_CLAUSE = 2,   /* ... after a clause break (. , ! ? ; : newline) */
+    AT_KEYWORD = 4,  /* an accepted keyword match starts here */
+    AT_BREAK = 8,    /* a clause-break marker starts here */
+    IN_IGNORE = 16,  /* inside an accepted ignore-word match */
+    IN_ACCEPTED = 32 /* inside any accepted keyword or ignore-word match */
 };
 
 struct match {
@@ -63,20 +63,16 @@ struct match {
 /* The length of the UTF-8 sequence that starts with byte b (1 for a stray continuation). */
 static size_t cp_len(unsigned char b)
 {
-    if (b < 0xC0)
-        return 1;
-    if (b < 0xE0)
-        return 2;
-    if (b < 0xF0)
-        return 3;
+    if (b < 0xC0) return 1;
+    if (b < 0xE0) return 2;
+    if (b < 0xF0) return 3;
     return 4;
 }
 
 /* The low byte of the code point at s[0..len) (valid UTF-8). */
 static uint32_t cp_low(const unsigned char *s, size_t len)
 {
-    if (len == 1)
-        return s[0];
+    if (len == 1) return s[0];
     return (((uint32_t)(s[len - 2] & 0x3F) << 6) | (s[len - 1] & 0x3F)) & 0xFF;
 }
 
@@ -87,13 +83,10 @@ static uint32_t bucket_of(const unsigned char *s, size_t len)
     size_t a = cp_len(s[0]);
     size_t b;
 
-    if (a > len)
-        a = len;
-    if (a == len)
-        return RULES_BUCKETS - 1;
+    if (a > len) a = len;
+    if (a == len) return RULES_BUCKETS - 1;
     b = cp_len(s[a]);
-    if (a + b > len)
-        b = len - a;
+    if (a + b > len) b = len - a;
     return ((cp_low(s, a) << 8 | cp_low(s + a, b)) * 2654435761u >> 20) % (RULES_BUCKETS - 1);
 }
 
@@ -120,8 +113,7 @@ static char *fold_part(const char *word, size_t len, size_t *flen, char *why, si
 static int all_ascii(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)s[i] >= 0x80)
-            return 0;
+        if ((unsigned char)s[i] >= 0x80) return 0;
     }
     return 1;
 }
@@ -130,8 +122,7 @@ static int all_ascii(const char *s, size_t len)
 static const char *find_gap(const char *s, size_t len)
 {
     for (size_t i = 0; i + 3 <= len; i++) {
-        if (s[i] == '.' && s[i + 1] == '.' && s[i + 2] == '.')
-            return s + i;
+        if (s[i] == '.' && s[i + 1] == '.' && s[i + 2] == '.') return s + i;
     }
     return NULL;
 }
@@ -171,12 +162,10 @@ int rules_matcher_add(struct rules_matcher *m, const char *word, size_t len, int
             goto out;
         }
         tail = fold_part(t, len - head_len - 3, &tlen, why, whylen);
-        if (tail == NULL)
-            goto out;
+        if (tail == NULL) goto out;
     }
     folded = fold_part(word, head_len, &flen, why, whylen);
-    if (folded == NULL)
-        goto out;
+    if (folded == NULL) goto out;
     if (prefix && !all_ascii(folded, flen)) {
         snprintf(why, whylen, "'*' may only end an English word (Thai words match anywhere)");
         goto out;
@@ -219,11 +208,9 @@ long rules_matcher_find_duplicate(const struct rules_matcher *m)
 {
     const struct rules_pattern *last;
 
-    if (m->npats == 0)
-        return -1;
+    if (m->npats == 0) return -1;
     last = &m->pats[m->npats - 1];
-    if (last->kind != RULES_PAT_KEYWORD)
-        return -1;
+    if (last->kind != RULES_PAT_KEYWORD) return -1;
     for (size_t i = 0; i + 1 < m->npats; i++) {
         const struct rules_pattern *p = &m->pats[i];
 
@@ -262,21 +249,17 @@ int rules_matcher_finish(struct rules_matcher *m)
     }
     /* Counting sort by bucket; within a bucket the table's order is kept. */
     memset(m->bucket, 0, sizeof(m->bucket));
-    for (size_t i = 0; i < m->npats; i++)
-        m->bucket[m->pats[i].bucket + 1]++;
-    for (size_t b = 0; b < RULES_BUCKETS; b++)
-        m->bucket[b + 1] += m->bucket[b];
+    for (size_t i = 0; i < m->npats; i++) m->bucket[m->pats[i].bucket + 1]++;
+    for (size_t b = 0; b < RULES_BUCKETS; b++) m->bucket[b + 1] += m->bucket[b];
     memcpy(fill, m->bucket, RULES_BUCKETS * sizeof(*fill));
-    for (size_t i = 0; i < m->npats; i++)
-        m->order[fill[m->pats[i].bucket]++] = (uint32_t)i;
+    for (size_t i = 0; i < m->npats; i++) m->order[fill[m->pats[i].bucket]++] = (uint32_t)i;
     free(fill);
     return 0;
 }
 
 void rules_matcher_free(struct rules_matcher *m)
 {
-    if (m == NULL)
-        return;
+    if (m == NULL) return;
     for (size_t i = 0; i < m->npats; i++) {
         free(m->pats[i].text);
         free(m->pats[i].tail);
@@ -290,8 +273,7 @@ void rules_matcher_free(struct rules_matcher *m)
  * the apostrophe (so "isn't" stays one word). Bytes of other scripts never separate. */
 static int is_separator(unsigned char c)
 {
-    if (c >= 0x80 || c == '\'')
-        return 0;
+    if (c >= 0x80 || c == '\'') return 0;
     return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
 }
 
@@ -306,8 +288,7 @@ static int english_ending(const char *s, size_t len)
     static const char *const endings[] = {"s", "es", "d", "ed", "ing", "er", "ers"};
 
     for (size_t i = 0; i < sizeof(endings) / sizeof(endings[0]); i++) {
-        if (strlen(endings[i]) == len && memcmp(endings[i], s, len) == 0)
-            return 1;
+        if (strlen(endings[i]) == len && memcmp(endings[i], s, len) == 0) return 1;
     }
     return 0;
 }
@@ -330,13 +311,11 @@ static int word_fits(const struct scan *s, const struct rules_pattern *p, size_t
     size_t e = i + p->len;
     size_t r;
 
-    if (i > 0 && !(s->at[i] & AT_WORD) && is_alnum((unsigned char)s->f[i - 1]))
-        return 0;
+    if (i > 0 && !(s->at[i] & AT_WORD) && is_alnum((unsigned char)s->f[i - 1])) return 0;
     if (p->prefix || e == s->n || (s->at[e] & AT_WORD) || !is_alnum((unsigned char)s->f[e]))
         return 1;
     r = e;
-    while (r < s->n && is_alnum((unsigned char)s->f[r]) && (r == e || !(s->at[r] & AT_WORD)))
-        r++;
+    while (r < s->n && is_alnum((unsigned char)s->f[r]) && (r == e || !(s->at[r] & AT_WORD))) r++;
     return english_ending(s->f + e, r - e);
 }
 
@@ -353,18 +332,14 @@ static int fold_tokens(struct scan *s, char *f, const char *text, size_t len)
         char *tok;
 
         while (i < len && is_separator((unsigned char)text[i])) {
-            if (is_clause_separator((unsigned char)text[i]))
-                pending |= AT_CLAUSE;
+            if (is_clause_separator((unsigned char)text[i])) pending |= AT_CLAUSE;
             i++;
         }
         a = i;
-        while (i < len && !is_separator((unsigned char)text[i]))
-            i++;
-        if (i == a)
-            break;
+        while (i < len && !is_separator((unsigned char)text[i])) i++;
+        if (i == a) break;
         tok = text_fold(text + a, i - a, &flen);
-        if (tok == NULL)
-            return -1;
+        if (tok == NULL) return -1;
         if (flen > 0) {
             memcpy(f + n, tok, flen);
             s->at[n] |= pending;
@@ -386,10 +361,8 @@ static int find_tail(const struct scan *s, const struct rules_pattern *p, size_t
     size_t from = *end;
 
     for (size_t j = from; j <= from + RULES_GAP_BYTES && j + p->tail_len <= s->n; j++) {
-        if (j > from && (s->at[j] & AT_CLAUSE))
-            return 0;
-        if ((s->f[j] & 0xC0) == 0x80 || memcmp(s->f + j, p->tail, p->tail_len) != 0)
-            continue;
+        if (j > from && (s->at[j] & AT_CLAUSE)) return 0;
+        if ((s->f[j] & 0xC0) == 0x80 || memcmp(s->f + j, p->tail, p->tail_len) != 0) continue;
         *end = j + p->tail_len;
         return 1;
     }
@@ -404,19 +377,16 @@ static void match_bucket(struct scan *s, uint32_t b, size_t i)
     size_t end;
 
     for (uint32_t k = m->bucket[b]; k < m->bucket[b + 1] && s->nmt < s->cap; k++) {
-            const struct rules_pattern *p = &m->pats[m->order[k]];
+        const struct rules_pattern *p = &m->pats[m->order[k]];
 
-            if (p->len > s->n - i || memcmp(p->text, here, p->len) != 0)
-                continue;
-            if (p->ascii && !word_fits(s, p, i))
-                continue;
-            end = i + p->len;
-            if (p->tail != NULL && !find_tail(s, p, &end))
-                continue;
-            s->mt[s->nmt].start = (uint32_t)i;
-            s->mt[s->nmt].end = (uint32_t)end;
-            s->mt[s->nmt].pat = m->order[k];
-            s->nmt++;
+        if (p->len > s->n - i || memcmp(p->text, here, p->len) != 0) continue;
+        if (p->ascii && !word_fits(s, p, i)) continue;
+        end = i + p->len;
+        if (p->tail != NULL && !find_tail(s, p, &end)) continue;
+        s->mt[s->nmt].start = (uint32_t)i;
+        s->mt[s->nmt].end = (uint32_t)end;
+        s->mt[s->nmt].pat = m->order[k];
+        s->nmt++;
     }
 }
 
@@ -425,10 +395,8 @@ static void find_matches(struct scan *s)
     for (size_t i = 0; i < s->n && s->nmt < s->cap; i++) {
         const unsigned char *here = (const unsigned char *)s->f + i;
 
-        if ((*here & 0xC0) == 0x80)
-            continue; /* not the start of a code point */
-        if (i + cp_len(*here) < s->n)
-            match_bucket(s, bucket_of(here, s->n - i), i);
+        if ((*here & 0xC0) == 0x80) continue; /* not the start of a code point */
+        if (i + cp_len(*here) < s->n) match_bucket(s, bucket_of(here, s->n - i), i);
         match_bucket(s, RULES_BUCKETS - 1, i);
     }
 }
@@ -450,10 +418,8 @@ static int longest_first(const void *a, const void *b)
     const struct match *x = a, *y = b;
     uint32_t lx = x->end - x->start, ly = y->end - y->start;
 
-    if (lx != ly)
-        return lx > ly ? -1 : 1;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
+    if (lx != ly) return lx > ly ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
     return x->pat < y->pat ? -1 : (x->pat > y->pat);
 }
 
@@ -461,8 +427,7 @@ static int by_end(const void *a, const void *b)
 {
     const struct match *x = a, *y = b;
 
-    if (x->end != y->end)
-        return x->end < y->end ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
     return x->start < y->start ? -1 : (x->start > y->start);
 }
 
@@ -470,16 +435,14 @@ static int by_start(const void *a, const void *b)
 {
     const struct match *x = a, *y = b;
 
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
     return x->end < y->end ? -1 : (x->end > y->end);
 }
 
 static int range_has(const struct scan *s, size_t from, size_t to, uint8_t bits)
 {
     for (size_t p = from; p < to; p++) {
-        if (s->at[p] & bits)
-            return 1;
+        if (s->at[p] & bits) return 1;
     }
     return 0;
 }
@@ -504,22 +467,16 @@ static int negated(const struct scan *s, size_t pos)
         const struct rules_pattern *p = pat_of(s, x);
         size_t gap = pos - x->end;
 
-        if (range_has(s, x->end, pos + 1, AT_CLAUSE))
-            continue;
-        if (range_has(s, x->end, pos, AT_KEYWORD | AT_BREAK))
-            continue;
+        if (range_has(s, x->end, pos + 1, AT_CLAUSE)) continue;
+        if (range_has(s, x->end, pos, AT_KEYWORD | AT_BREAK)) continue;
         if (p->ascii) {
             int words = 0;
 
-            for (size_t q = x->end; q < pos; q++)
-                words += (s->at[q] & AT_WORD) != 0;
-            if (words > p->owner)
-                continue;
+            for (size_t q = x->end; q < pos; q++) words += (s->at[q] & AT_WORD) != 0;
+            if (words > p->owner) continue;
         } else {
-            if (gap > THAI_NEG_WINDOW)
-                continue;
-            if (gap > 0 && range_has(s, x->end + 1, pos + 1, AT_WORD))
-                continue;
+            if (gap > THAI_NEG_WINDOW) continue;
+            if (gap > 0 && range_has(s, x->end + 1, pos + 1, AT_WORD)) continue;
         }
         return 1;
     }
@@ -533,8 +490,7 @@ static int continues_list(const struct scan *s, size_t from, size_t to)
 {
     static const char *const ors[] = {"หรือ", "or", "nor"};
 
-    if (range_has(s, from, to + 1, AT_CLAUSE))
-        return 0;
+    if (range_has(s, from, to + 1, AT_CLAUSE)) return 0;
     for (size_t i = 0; i < sizeof(ors) / sizeof(ors[0]); i++) {
         size_t len = strlen(ors[i]);
 
@@ -551,14 +507,11 @@ static int choose(const struct rules_table *t, const int score[INCIDENT_CATEGORY
     int winner = INCIDENT_OTHER;
 
     for (int c = 0; c < INCIDENT_OTHER; c++) {
-        if (score[c] > best)
-            best = score[c];
+        if (score[c] > best) best = score[c];
     }
-    if (best == 0)
-        return INCIDENT_OTHER;
+    if (best == 0) return INCIDENT_OTHER;
     for (int c = 0; c < INCIDENT_OTHER; c++) {
-        if (score[c] == 0 || 2 * score[c] < best)
-            continue;
+        if (score[c] == 0 || 2 * score[c] < best) continue;
         if (winner == INCIDENT_OTHER || t->cat[c].priority < t->cat[winner].priority ||
             (t->cat[c].priority == t->cat[winner].priority && score[c] > score[winner]))
             winner = c;
@@ -573,13 +526,14 @@ int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
     char *f = NULL;
     struct match *spans = NULL;
     size_t nspans = 0;
+    size_t prev_end;  /* end of the previous accepted keyword */
+    int prev_negated; /* ... and whether it was negated */
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
     out->category = INCIDENT_OTHER;
     memset(&s, 0, sizeof(s));
-    if (t == NULL || text == NULL || len == 0)
-        return 0;
+    if (t == NULL || text == NULL || len == 0) return 0;
     s.m = &t->matcher;
     f = malloc(len + 1);
     s.at = calloc(len + 1, 1);
@@ -588,17 +542,14 @@ int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
     s.mt = malloc(s.cap * sizeof(*s.mt));
     spans = malloc(s.cap * sizeof(*spans));
     s.neg = malloc(s.cap * sizeof(*s.neg));
-    if (f == NULL || s.at == NULL || s.mt == NULL || spans == NULL || s.neg == NULL)
-        goto out;
-    if (fold_tokens(&s, f, text, len) != 0)
-        goto out;
+    if (f == NULL || s.at == NULL || s.mt == NULL || spans == NULL || s.neg == NULL) goto out;
+    if (fold_tokens(&s, f, text, len) != 0) goto out;
     s.f = f;
     find_matches(&s);
 
     /* Keywords and ignore words: longest first, no overlaps. */
     for (size_t i = 0; i < s.nmt; i++) {
-        if (is_span_kind(pat_of(&s, &s.mt[i])->kind))
-            spans[nspans++] = s.mt[i];
+        if (is_span_kind(pat_of(&s, &s.mt[i])->kind)) spans[nspans++] = s.mt[i];
     }
     qsort(spans, nspans, sizeof(*spans), longest_first);
     for (size_t i = 0; i < nspans; i++) {
@@ -610,8 +561,7 @@ int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
         }
         for (size_t p = x->start; p < x->end; p++)
             s.at[p] |= IN_ACCEPTED | (pat_of(&s, x)->kind == RULES_PAT_IGNORE ? IN_IGNORE : 0);
-        if (pat_of(&s, x)->kind == RULES_PAT_KEYWORD)
-            s.at[x->start] |= AT_KEYWORD;
+        if (pat_of(&s, x)->kind == RULES_PAT_KEYWORD) s.at[x->start] |= AT_KEYWORD;
     }
 
     /* Markers count only outside accepted keywords ("ออกไปไหนไม่ได้" holds a "ไม่ได้"). */
@@ -631,19 +581,18 @@ int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
 
     /* Score the accepted keywords in text order, so that a negation can carry over a list. */
     qsort(spans, nspans, sizeof(*spans), by_start);
-    for (size_t i = 0, prev = SIZE_MAX, prev_negated = 0; i < nspans; i++) {
+    prev_end = 0;
+    prev_negated = 0;
+    for (size_t i = 0; i < nspans; i++) {
         const struct match *x = &spans[i];
         const struct rules_pattern *p = pat_of(&s, x);
         int neg;
 
-        if (x->end == x->start || p->kind != RULES_PAT_KEYWORD)
-            continue;
-        neg = negated(&s, x->start) ||
-              (prev_negated && continues_list(&s, spans[prev].end, x->start));
-        prev = i;
-        prev_negated = (size_t)neg;
-        if (!neg)
-            out->score[p->owner]++;
+        if (x->end == x->start || p->kind != RULES_PAT_KEYWORD) continue;
+        neg = negated(&s, x->start) || (prev_negated && continues_list(&s, prev_end, x->start));
+        prev_end = x->end;
+        prev_negated = neg;
+        if (!neg) out->score[p->owner]++;
     }
     out->category = choose(t, out->score);
 
@@ -652,12 +601,9 @@ int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
         const struct rules_pattern *p = pat_of(&s, x);
         int inside_ignore = 1;
 
-        if (p->kind != RULES_PAT_WORD_ANY && p->kind != RULES_PAT_WORD_NONE)
-            continue;
-        for (size_t q = x->start; q < x->end; q++)
-            inside_ignore &= (s.at[q] & IN_IGNORE) != 0;
-        if (inside_ignore || negated(&s, x->start))
-            continue;
+        if (p->kind != RULES_PAT_WORD_ANY && p->kind != RULES_PAT_WORD_NONE) continue;
+        for (size_t q = x->start; q < x->end; q++) inside_ignore &= (s.at[q] & IN_IGNORE) != 0;
+        if (inside_ignore || negated(&s, x->start)) continue;
         if (p->kind == RULES_PAT_WORD_ANY)
             out->words_any_hit[p->owner / 64] |= (uint64_t)1 << (p->owner % 64);
         else

@@ -42,15 +42,13 @@ struct loader {
 
 static void push_key(struct loader *ld, const char *key)
 {
-    if (ld->depth < MAX_PATH_DEPTH)
-        ld->path[ld->depth] = (struct path_step){key, 0};
+    if (ld->depth < MAX_PATH_DEPTH) ld->path[ld->depth] = (struct path_step){key, 0};
     ld->depth++;
 }
 
 static void push_index(struct loader *ld, int index)
 {
-    if (ld->depth < MAX_PATH_DEPTH)
-        ld->path[ld->depth] = (struct path_step){NULL, index};
+    if (ld->depth < MAX_PATH_DEPTH) ld->path[ld->depth] = (struct path_step){NULL, index};
     ld->depth++;
 }
 
@@ -63,8 +61,7 @@ static void pop(struct loader *ld)
 
 static size_t skip_ws(const char *s, size_t n, size_t i)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
     return i;
 }
 
@@ -72,8 +69,7 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
 static size_t skip_string(const char *s, size_t n, size_t i)
 {
     for (i++; i < n && s[i] != '"'; i++) {
-        if (s[i] == '\\')
-            i++;
+        if (s[i] == '\\') i++;
     }
     return i < n ? i + 1 : n;
 }
@@ -82,13 +78,11 @@ static size_t skip_value(const char *s, size_t n, size_t i)
 {
     int depth = 0;
 
-    if (i >= n)
-        return n;
-    if (s[i] == '"')
-        return skip_string(s, n, i);
+    if (i >= n) return n;
+    if (s[i] == '"') return skip_string(s, n, i);
     if (s[i] != '{' && s[i] != '[') {
-        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
-               s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+               s[i] != '\n' && s[i] != '\r')
             i++;
         return i;
     }
@@ -121,13 +115,11 @@ static size_t locate(const struct loader *ld)
         int hit = 0;
         int seen = 0;
 
-        if (i >= n || s[i] != (step->key ? '{' : '['))
-            break;
+        if (i >= n || s[i] != (step->key ? '{' : '[')) break;
         i++;
         for (int idx = 0;; idx++) {
             i = skip_ws(s, n, i);
-            if (i >= n || s[i] == '}' || s[i] == ']')
-                break;
+            if (i >= n || s[i] == '}' || s[i] == ']') break;
             if (step->key) {
                 size_t k = i;
                 size_t klen = strlen(step->key);
@@ -136,20 +128,16 @@ static size_t locate(const struct loader *ld)
                 hit = i - k == klen + 2 && memcmp(s + k + 1, step->key, klen) == 0 &&
                       seen++ == step->index;
                 i = skip_ws(s, n, i);
-                if (i < n && s[i] == ':')
-                    i++;
+                if (i < n && s[i] == ':') i++;
                 i = skip_ws(s, n, i);
             } else {
                 hit = idx == step->index;
             }
-            if (hit)
-                break;
+            if (hit) break;
             i = skip_ws(s, n, skip_value(s, n, i));
-            if (i < n && s[i] == ',')
-                i++;
+            if (i < n && s[i] == ',') i++;
         }
-        if (!hit)
-            break;
+        if (!hit) break;
         found = i;
     }
     return found;
@@ -159,8 +147,7 @@ static int line_of(const char *s, size_t offset)
 {
     int line = 1;
 
-    for (size_t i = 0; i < offset; i++)
-        line += s[i] == '\n';
+    for (size_t i = 0; i < offset; i++) line += s[i] == '\n';
     return line;
 }
 
@@ -181,8 +168,7 @@ PRINTF_LIKE(2, 3) static int fail(struct loader *ld, const char *fmt, ...)
             w = snprintf(path + o, sizeof(path) - o, "%s%s", d ? "." : "", step->key);
         else
             w = snprintf(path + o, sizeof(path) - o, "[%d]", step->index);
-        if (w < 0)
-            break;
+        if (w < 0) break;
         o += (size_t)w;
     }
     va_start(ap, fmt);
@@ -200,15 +186,12 @@ static int check_keys(struct loader *ld, const cJSON *obj, const char *const *al
 {
     const cJSON *child;
 
-    cJSON_ArrayForEach(child, obj)
-    {
+    cJSON_ArrayForEach (child, obj) {
         int known = 0;
 
-        for (size_t i = 0; allowed[i] != NULL; i++)
-            known |= strcmp(allowed[i], child->string) == 0;
+        for (size_t i = 0; allowed[i] != NULL; i++) known |= strcmp(allowed[i], child->string) == 0;
         push_key(ld, child->string);
-        if (!known)
-            return fail(ld, "unknown field");
+        if (!known) return fail(ld, "unknown field");
         for (const cJSON *prev = obj->child; prev != child; prev = prev->next) {
             if (strcmp(prev->string, child->string) == 0) {
                 if (ld->depth <= MAX_PATH_DEPTH)
@@ -223,16 +206,11 @@ static int check_keys(struct loader *ld, const cJSON *obj, const char *const *al
 
 static const char *type_name(const cJSON *v)
 {
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    if (cJSON_IsNull(v))
-        return "null";
-    if (cJSON_IsArray(v))
-        return "an array";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNull(v)) return "null";
+    if (cJSON_IsArray(v)) return "an array";
     return "an object";
 }
 
@@ -277,11 +255,9 @@ static int read_int(struct loader *ld, const cJSON *obj, const char *key, int re
     int err;
     const cJSON *v = member(ld, obj, key, required, cJSON_IsNumber, "a whole number", &err);
 
-    if (v == NULL)
-        return err;
+    if (v == NULL) return err;
     push_key(ld, key);
-    if (int_value(ld, v, min, max, out) != 0)
-        return -1;
+    if (int_value(ld, v, min, max, out) != 0) return -1;
     pop(ld);
     return 0;
 }
@@ -293,8 +269,7 @@ static int priority_value(struct loader *ld, const cJSON *v, int *out)
 
     if (s == NULL || s[0] != 'P' || s[1] < '0' + RULES_PRIORITY_HIGHEST ||
         s[1] > '0' + RULES_PRIORITY_LOWEST || s[2] != '\0')
-        return fail(ld, "expected \"P%d\"..\"P%d\"", RULES_PRIORITY_HIGHEST,
-                    RULES_PRIORITY_LOWEST);
+        return fail(ld, "expected \"P%d\"..\"P%d\"", RULES_PRIORITY_HIGHEST, RULES_PRIORITY_LOWEST);
     *out = s[1] - '0';
     return 0;
 }
@@ -312,8 +287,7 @@ static int read_priority(struct loader *ld, const cJSON *obj, const char *key, i
         pop(ld);
         return 0;
     }
-    if (priority_value(ld, v, out) != 0)
-        return -1;
+    if (priority_value(ld, v, out) != 0) return -1;
     pop(ld);
     return 0;
 }
@@ -342,17 +316,14 @@ static int read_skills(struct loader *ld, const cJSON *obj, const char *key, int
     const cJSON *v;
     int i = 0;
 
-    if (arr == NULL)
-        return err;
+    if (arr == NULL) return err;
     push_key(ld, key);
     if ((size_t)cJSON_GetArraySize(arr) < min || cJSON_GetArraySize(arr) > RULES_MAX_SKILLS)
         return fail(ld, "expected %zu to %d skills", min, RULES_MAX_SKILLS);
     *n = 0;
-    cJSON_ArrayForEach(v, arr)
-    {
+    cJSON_ArrayForEach (v, arr) {
         push_index(ld, i++);
-        if (skill_value(ld, v, skills[*n]) != 0)
-            return -1;
+        if (skill_value(ld, v, skills[*n]) != 0) return -1;
         for (size_t k = 0; k < *n; k++) {
             if (strcmp(skills[k], skills[*n]) == 0)
                 return fail(ld, "skill \"%s\" listed twice", skills[k]);
@@ -368,19 +339,17 @@ static int read_radii(struct loader *ld, const cJSON *obj, const char *key, int 
                       size_t min, double radii[RULES_MAX_RADII], size_t *n)
 {
     int err;
-    const cJSON *arr = member(ld, obj, key, required, cJSON_IsArray, "an array of kilometres",
-                              &err);
+    const cJSON *arr =
+        member(ld, obj, key, required, cJSON_IsArray, "an array of kilometres", &err);
     const cJSON *v;
     int i = 0;
 
-    if (arr == NULL)
-        return err;
+    if (arr == NULL) return err;
     push_key(ld, key);
     if ((size_t)cJSON_GetArraySize(arr) < min || cJSON_GetArraySize(arr) > RULES_MAX_RADII)
         return fail(ld, "expected %zu to %d radii", min, RULES_MAX_RADII);
     *n = 0;
-    cJSON_ArrayForEach(v, arr)
-    {
+    cJSON_ArrayForEach (v, arr) {
         push_index(ld, i++);
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble <= 0 ||
             v->valuedouble > RULES_MAX_RADIUS_KM)
@@ -403,15 +372,13 @@ static int read_label(struct loader *ld, const cJSON *obj, const char *key, char
     const cJSON *v = member(ld, obj, key, 1, cJSON_IsString, "a string", &err);
     size_t len;
 
-    if (v == NULL)
-        return err;
+    if (v == NULL) return err;
     push_key(ld, key);
     len = strlen(v->valuestring);
     if (len == 0 || len > RULES_MAX_LABEL_LEN || !text_utf8_valid(v->valuestring, len))
         return fail(ld, "expected 1 to %d bytes of UTF-8", RULES_MAX_LABEL_LEN);
     *out = malloc(len + 1);
-    if (*out == NULL)
-        return fail(ld, "out of memory");
+    if (*out == NULL) return fail(ld, "out of memory");
     memcpy(*out, v->valuestring, len + 1);
     pop(ld);
     return 0;
@@ -427,14 +394,12 @@ static int read_word_array(struct loader *ld, const cJSON *arr, int kind, int ow
 
     if (cJSON_GetArraySize(arr) > RULES_MAX_WORDS)
         return fail(ld, "at most %d words", RULES_MAX_WORDS);
-    cJSON_ArrayForEach(v, arr)
-    {
+    cJSON_ArrayForEach (v, arr) {
         size_t len;
         long dup;
 
         push_index(ld, i++);
-        if (!cJSON_IsString(v))
-            return fail(ld, "expected a string, found %s", type_name(v));
+        if (!cJSON_IsString(v)) return fail(ld, "expected a string, found %s", type_name(v));
         len = strlen(v->valuestring);
         if (len > RULES_MAX_WORD_LEN || !text_utf8_valid(v->valuestring, len))
             return fail(ld, "expected at most %d bytes of UTF-8", RULES_MAX_WORD_LEN);
@@ -458,23 +423,19 @@ static int read_word_lists(struct loader *ld, const cJSON *obj, const char *key,
     int err;
     const cJSON *lists = member(ld, obj, key, required, cJSON_IsObject, "an object", &err);
 
-    if (lists == NULL)
-        return err;
+    if (lists == NULL) return err;
     push_key(ld, key);
-    if (check_keys(ld, lists, langs) != 0)
-        return -1;
+    if (check_keys(ld, lists, langs) != 0) return -1;
     for (size_t l = 0; langs[l] != NULL; l++) {
-        const cJSON *arr = member(ld, lists, langs[l], required, cJSON_IsArray,
-                                  "an array of words", &err);
+        const cJSON *arr =
+            member(ld, lists, langs[l], required, cJSON_IsArray, "an array of words", &err);
 
         if (arr == NULL) {
-            if (err)
-                return -1;
+            if (err) return -1;
             continue;
         }
         push_key(ld, langs[l]);
-        if (read_word_array(ld, arr, kind, owner) != 0)
-            return -1;
+        if (read_word_array(ld, arr, kind, owner) != 0) return -1;
         pop(ld);
     }
     pop(ld);
@@ -485,21 +446,19 @@ static int read_word_lists(struct loader *ld, const cJSON *obj, const char *key,
 
 static int load_category(struct loader *ld, const cJSON *obj, int c)
 {
-    static const char *const keys[] = {"labels", "priority", "skills", "radii_km", "ack_timeout_s",
-                                       "max_attempts", "dispatch", "keywords", NULL};
+    static const char *const keys[] = {"labels",   "priority",      "skills",
+                                       "radii_km", "ack_timeout_s", "max_attempts",
+                                       "dispatch", "keywords",      NULL};
     static const char *const langs[] = {"th", "en", NULL};
     struct rules_category *cat = &ld->t->cat[c];
     const cJSON *v;
     int err;
 
-    if (!cJSON_IsObject(obj))
-        return fail(ld, "expected an object, found %s", type_name(obj));
-    if (check_keys(ld, obj, keys) != 0)
-        return -1;
+    if (!cJSON_IsObject(obj)) return fail(ld, "expected an object, found %s", type_name(obj));
+    if (check_keys(ld, obj, keys) != 0) return -1;
     cat->dispatch = c != INCIDENT_OTHER;
     v = member(ld, obj, "dispatch", 0, cJSON_IsBool, "true or false", &err);
-    if (err)
-        return -1;
+    if (err) return -1;
     if (v != NULL) {
         cat->dispatch = cJSON_IsTrue(v);
         push_key(ld, "dispatch");
@@ -508,8 +467,7 @@ static int load_category(struct loader *ld, const cJSON *obj, int c)
         pop(ld);
     }
     v = member(ld, obj, "labels", 1, cJSON_IsObject, "an object with \"th\" and \"en\"", &err);
-    if (v == NULL)
-        return -1;
+    if (v == NULL) return -1;
     push_key(ld, "labels");
     if (check_keys(ld, v, langs) != 0 || read_label(ld, v, "th", &cat->label_th) != 0 ||
         read_label(ld, v, "en", &cat->label_en) != 0)
@@ -519,7 +477,8 @@ static int load_category(struct loader *ld, const cJSON *obj, int c)
         read_skills(ld, obj, "skills", 1, cat->dispatch ? 1 : 0, cat->skills, &cat->nskills) != 0 ||
         read_radii(ld, obj, "radii_km", 1, cat->dispatch ? 1 : 0, cat->radii_km, &cat->nradii) !=
             0 ||
-        read_int(ld, obj, "ack_timeout_s", 1, 1, RULES_MAX_ACK_TIMEOUT_S, &cat->ack_timeout_s) != 0 ||
+        read_int(ld, obj, "ack_timeout_s", 1, 1, RULES_MAX_ACK_TIMEOUT_S, &cat->ack_timeout_s) !=
+            0 ||
         read_int(ld, obj, "max_attempts", 1, 1, RULES_MAX_ATTEMPTS, &cat->max_attempts) != 0 ||
         read_word_lists(ld, obj, "keywords", 1, RULES_PAT_KEYWORD, c) != 0)
         return -1;
@@ -533,11 +492,9 @@ static int load_categories(struct loader *ld, const cJSON *root)
     const cJSON *child;
     int seen[INCIDENT_CATEGORY_COUNT] = {0};
 
-    if (cats == NULL)
-        return -1;
+    if (cats == NULL) return -1;
     push_key(ld, "categories");
-    cJSON_ArrayForEach(child, cats)
-    {
+    cJSON_ArrayForEach (child, cats) {
         int c = incident_category_parse(child->string, strlen(child->string));
 
         push_key(ld, child->string);
@@ -550,8 +507,7 @@ static int load_categories(struct loader *ld, const cJSON *root)
             return fail(ld, "category given twice");
         }
         seen[c] = 1;
-        if (load_category(ld, child, c) != 0)
-            return -1;
+        if (load_category(ld, child, c) != 0) return -1;
         pop(ld);
     }
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
@@ -570,8 +526,7 @@ static int load_when(struct loader *ld, const cJSON *when, struct rules_rule *r,
     static const char *const lists[] = {"words_any", "words_none"};
     const cJSON *v;
 
-    if (check_keys(ld, when, keys) != 0)
-        return -1;
+    if (check_keys(ld, when, keys) != 0) return -1;
     r->channel = -1;
     v = cJSON_GetObjectItemCaseSensitive(when, "category");
     if (v != NULL) {
@@ -586,15 +541,13 @@ static int load_when(struct loader *ld, const cJSON *when, struct rules_rule *r,
             const cJSON *e;
             int i = 0;
 
-            cJSON_ArrayForEach(e, v)
-            {
+            cJSON_ArrayForEach (e, v) {
                 int c = cJSON_IsString(e)
                             ? incident_category_parse(e->valuestring, strlen(e->valuestring))
                             : INCIDENT_CATEGORY_NONE;
 
                 push_index(ld, i++);
-                if (c == INCIDENT_CATEGORY_NONE)
-                    return fail(ld, "expected a category code");
+                if (c == INCIDENT_CATEGORY_NONE) return fail(ld, "expected a category code");
                 r->category_mask |= 1u << c;
                 pop(ld);
             }
@@ -618,13 +571,10 @@ static int load_when(struct loader *ld, const cJSON *when, struct rules_rule *r,
         int err;
 
         v = member(ld, when, lists[l], 0, cJSON_IsArray, "an array of words", &err);
-        if (err)
-            return -1;
-        if (v == NULL)
-            continue;
+        if (err) return -1;
+        if (v == NULL) continue;
         push_key(ld, lists[l]);
-        if (cJSON_GetArraySize(v) == 0)
-            return fail(ld, "expected at least one word");
+        if (cJSON_GetArraySize(v) == 0) return fail(ld, "expected at least one word");
         if (read_word_array(ld, v, l == 0 ? RULES_PAT_WORD_ANY : RULES_PAT_WORD_NONE, index) != 0)
             return -1;
         pop(ld);
@@ -638,13 +588,11 @@ static int load_when(struct loader *ld, const cJSON *when, struct rules_rule *r,
 
 static int load_then(struct loader *ld, const cJSON *then, struct rules_rule *r)
 {
-    static const char *const keys[] = {"priority",      "raise_priority", "add_skills",
-                                       "prefer_skill",  "radii_km",       "ack_timeout_s",
-                                       "max_attempts",  NULL};
+    static const char *const keys[] = {"priority", "raise_priority", "add_skills",   "prefer_skill",
+                                       "radii_km", "ack_timeout_s",  "max_attempts", NULL};
     const cJSON *v;
 
-    if (check_keys(ld, then, keys) != 0)
-        return -1;
+    if (check_keys(ld, then, keys) != 0) return -1;
     if (then->child == NULL)
         return fail(ld, "changes nothing (expected at least one of priority, raise_priority, "
                         "add_skills, prefer_skill, radii_km, ack_timeout_s, max_attempts)");
@@ -660,8 +608,7 @@ static int load_then(struct loader *ld, const cJSON *then, struct rules_rule *r)
     v = cJSON_GetObjectItemCaseSensitive(then, "prefer_skill");
     if (v != NULL) {
         push_key(ld, "prefer_skill");
-        if (skill_value(ld, v, r->prefer_skill) != 0)
-            return -1;
+        if (skill_value(ld, v, r->prefer_skill) != 0) return -1;
         pop(ld);
     }
     return 0;
@@ -681,15 +628,12 @@ static int check_skill_room(struct loader *ld)
         for (size_t r = 0; r < t->nrules; r++) {
             const struct rules_rule *rule = &t->rules[r];
 
-            if (rule->category_mask != 0 && !(rule->category_mask & (1u << c)))
-                continue;
+            if (rule->category_mask != 0 && !(rule->category_mask & (1u << c))) continue;
             for (size_t k = 0; k < rule->nadd_skills; k++) {
                 size_t j = 0;
 
-                while (j < n && strcmp(have[j], rule->add_skills[k]) != 0)
-                    j++;
-                if (j < n)
-                    continue;
+                while (j < n && strcmp(have[j], rule->add_skills[k]) != 0) j++;
+                if (j < n) continue;
                 memcpy(have[n++], rule->add_skills[k], RULES_MAX_SKILL_LEN);
                 if (n > RULES_MAX_SKILLS) {
                     push_key(ld, "rules");
@@ -713,13 +657,11 @@ static int load_rules(struct loader *ld, const cJSON *root)
     const cJSON *item;
     int i = 0;
 
-    if (arr == NULL)
-        return err;
+    if (arr == NULL) return err;
     push_key(ld, "rules");
     if (cJSON_GetArraySize(arr) > RULES_MAX_RULES)
         return fail(ld, "at most %d rules", RULES_MAX_RULES);
-    cJSON_ArrayForEach(item, arr)
-    {
+    cJSON_ArrayForEach (item, arr) {
         struct rules_rule *r = &ld->t->rules[ld->t->nrules];
         const cJSON *v;
 
@@ -727,24 +669,18 @@ static int load_rules(struct loader *ld, const cJSON *root)
         if (!cJSON_IsObject(item))
             return fail(ld, "expected an object with \"when\" and \"then\", found %s",
                         type_name(item));
-        if (check_keys(ld, item, keys) != 0)
-            return -1;
+        if (check_keys(ld, item, keys) != 0) return -1;
         v = member(ld, item, "name", 0, cJSON_IsString, "a string", &err);
-        if (err)
-            return -1;
+        if (err) return -1;
         v = member(ld, item, "when", 1, cJSON_IsObject, "an object", &err);
-        if (v == NULL)
-            return -1;
+        if (v == NULL) return -1;
         push_key(ld, "when");
-        if (load_when(ld, v, r, i) != 0)
-            return -1;
+        if (load_when(ld, v, r, i) != 0) return -1;
         pop(ld);
         v = member(ld, item, "then", 1, cJSON_IsObject, "an object", &err);
-        if (v == NULL)
-            return -1;
+        if (v == NULL) return -1;
         push_key(ld, "then");
-        if (load_then(ld, v, r) != 0)
-            return -1;
+        if (load_then(ld, v, r) != 0) return -1;
         pop(ld);
         ld->t->nrules++;
         i++;
@@ -759,8 +695,7 @@ static int load_root(struct loader *ld, const cJSON *root)
     static const char *const keys[] = {"version", "categories", "ignore_words", "rules", NULL};
     int version = 1;
 
-    if (!cJSON_IsObject(root))
-        return fail(ld, "expected an object, found %s", type_name(root));
+    if (!cJSON_IsObject(root)) return fail(ld, "expected an object, found %s", type_name(root));
     if (check_keys(ld, root, keys) != 0 || read_int(ld, root, "version", 0, 1, 1, &version) != 0 ||
         load_categories(ld, root) != 0 ||
         read_word_lists(ld, root, "ignore_words", 0, RULES_PAT_IGNORE, 0) != 0 ||
@@ -784,15 +719,15 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
         err = scratch;
         errlen = sizeof(scratch);
     }
-    if (name == NULL)
-        name = "(rules)";
+    if (name == NULL) name = "(rules)";
     if (json == NULL || len > MAX_FILE_BYTES) {
         snprintf(err, errlen, "%s: %s", name, json ? "file too large" : "no data");
         goto fail;
     }
     nul = memchr(json, '\0', len);
     if (nul != NULL) {
-        snprintf(err, errlen, "%s:%d: NUL byte in the file", name, line_of(json, (size_t)(nul - json)));
+        snprintf(err, errlen, "%s:%d: NUL byte in the file", name,
+                 line_of(json, (size_t)(nul - json)));
         goto fail;
     }
     copy = malloc(len + 1);
@@ -809,10 +744,8 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
         size_t off = end != NULL && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
         size_t col = 1;
 
-        for (size_t i = off; i > 0 && copy[i - 1] != '\n'; i--)
-            col++;
-        snprintf(err, errlen, "%s:%d: invalid JSON near column %zu", name, line_of(copy, off),
-                 col);
+        for (size_t i = off; i > 0 && copy[i - 1] != '\n'; i--) col++;
+        snprintf(err, errlen, "%s:%d: invalid JSON near column %zu", name, line_of(copy, off), col);
         goto fail;
     }
     memset(&ld, 0, sizeof(ld));
@@ -822,8 +755,7 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
     ld.err = err;
     ld.errlen = errlen;
     ld.t = t;
-    if (load_root(&ld, root) != 0)
-        goto fail;
+    if (load_root(&ld, root) != 0) goto fail;
     if (rules_matcher_finish(&t->matcher) != 0) {
         snprintf(err, errlen, "%s: out of memory", name);
         goto fail;
@@ -882,21 +814,18 @@ struct rules_table *rules_load_file(const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
             goto out;
         }
-        if (feof(f))
-            break;
+        if (feof(f)) break;
     }
     t = rules_load_buffer(buf, len, path, err, errlen);
 out:
-    if (f != NULL)
-        fclose(f);
+    if (f != NULL) fclose(f);
     free(buf);
     return t;
 }
 
 void rules_free(struct rules_table *table)
 {
-    if (table == NULL)
-        return;
+    if (table == NULL) return;
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
         free(table->cat[c].label_th);
         free(table->cat[c].label_en);
@@ -910,42 +839,32 @@ static int rule_applies(const struct rules_rule *r, int category, const struct i
 {
     uint64_t bit = (uint64_t)1 << (index % 64);
 
-    if (r->category_mask != 0 && !(r->category_mask & (1u << category)))
-        return 0;
-    if (r->channel >= 0 && r->channel != (int)incident->channel)
-        return 0;
-    if (r->has_words_any && !(scan->words_any_hit[index / 64] & bit))
-        return 0;
-    if (r->has_words_none && (scan->words_none_hit[index / 64] & bit))
-        return 0;
+    if (r->category_mask != 0 && !(r->category_mask & (1u << category))) return 0;
+    if (r->channel >= 0 && r->channel != (int)incident->channel) return 0;
+    if (r->has_words_any && !(scan->words_any_hit[index / 64] & bit)) return 0;
+    if (r->has_words_none && (scan->words_none_hit[index / 64] & bit)) return 0;
     return 1;
 }
 
 static void rule_apply(const struct rules_rule *r, struct rules_decision *out)
 {
-    if (r->set_priority)
-        out->priority = r->set_priority;
+    if (r->set_priority) out->priority = r->set_priority;
     out->priority -= r->raise_steps;
-    if (out->priority < RULES_PRIORITY_HIGHEST)
-        out->priority = RULES_PRIORITY_HIGHEST;
+    if (out->priority < RULES_PRIORITY_HIGHEST) out->priority = RULES_PRIORITY_HIGHEST;
     for (size_t k = 0; k < r->nadd_skills; k++) {
         size_t j = 0;
 
-        while (j < out->nskills && strcmp(out->skills[j], r->add_skills[k]) != 0)
-            j++;
+        while (j < out->nskills && strcmp(out->skills[j], r->add_skills[k]) != 0) j++;
         if (j == out->nskills && out->nskills < RULES_MAX_SKILLS)
             memcpy(out->skills[out->nskills++], r->add_skills[k], RULES_MAX_SKILL_LEN);
     }
-    if (r->prefer_skill[0] != '\0')
-        memcpy(out->prefer_skill, r->prefer_skill, RULES_MAX_SKILL_LEN);
+    if (r->prefer_skill[0] != '\0') memcpy(out->prefer_skill, r->prefer_skill, RULES_MAX_SKILL_LEN);
     if (r->nradii > 0) {
         out->nradii = r->nradii;
         memcpy(out->radii_km, r->radii_km, r->nradii * sizeof(r->radii_km[0]));
     }
-    if (r->ack_timeout_s)
-        out->ack_timeout_s = r->ack_timeout_s;
-    if (r->max_attempts)
-        out->max_attempts = r->max_attempts;
+    if (r->ack_timeout_s) out->ack_timeout_s = r->ack_timeout_s;
+    if (r->max_attempts) out->max_attempts = r->max_attempts;
 }
 
 int rules_decide(const struct rules_table *table, const struct incident *incident,
@@ -956,13 +875,10 @@ int rules_decide(const struct rules_table *table, const struct incident *inciden
     const char *text;
     int category;
 
-    if (out != NULL)
-        memset(out, 0, sizeof(*out));
-    if (table == NULL || incident == NULL || out == NULL)
-        return -1;
+    if (out != NULL) memset(out, 0, sizeof(*out));
+    if (table == NULL || incident == NULL || out == NULL) return -1;
     text = incident->description;
-    if (rules_scan_text(table, text, text ? strlen(text) : 0, &scan) != 0)
-        return -1;
+    if (rules_scan_text(table, text, text ? strlen(text) : 0, &scan) != 0) return -1;
     category = incident->category;
     if (category < 0 || category >= INCIDENT_CATEGORY_COUNT) {
         category = scan.category;
@@ -989,10 +905,8 @@ const char *rules_category_label(const struct rules_table *table, int category, 
 {
     if (table == NULL || lang == NULL || category < 0 || category >= INCIDENT_CATEGORY_COUNT)
         return "";
-    if (strcmp(lang, "th") == 0)
-        return table->cat[category].label_th;
-    if (strcmp(lang, "en") == 0)
-        return table->cat[category].label_en;
+    if (strcmp(lang, "th") == 0) return table->cat[category].label_th;
+    if (strcmp(lang, "en") == 0) return table->cat[category].label_en;
     return "";
 }
 
@@ -1000,7 +914,6 @@ const char *rules_priority_code(int priority)
 {
     static const char *const codes[] = {"P1", "P2", "P3", "P4"};
 
-    if (priority < RULES_PRIORITY_HIGHEST || priority > RULES_PRIORITY_LOWEST)
-        return "P?";
+    if (priority < RULES_PRIORITY_HIGHEST || priority > RULES_PRIORITY_LOWEST) return "P?";
     return codes[priority - RULES_PRIORITY_HIGHEST];
 }

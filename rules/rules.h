@@ -47,7 +47,9 @@ void rules_free(struct rules_table *table); /* accepts NULL */
 int rules_classify(const struct rules_table *table, const char *text, size_t len);
 
 /* Decides for the incident: its category (classified from the description when the incident
- * has none), then the category's defaults, then the ordered when/then rules. Returns 0. */
+ * has none), then the category's defaults, then the ordered when/then rules. Returns 0, or -1
+ * (out zeroed) when an argument is NULL or memory runs out. The table is only read: one table
+ * may serve several threads. */
 int rules_decide(const struct rules_table *table, const struct incident *incident,
                  struct rules_decision *out);
 

@@ -18,7 +18,7 @@
 #define RULES_MAX_RADIUS_KM 20000.0 /* half the Earth's circumference, near enough */
 #define RULES_MAX_ACK_TIMEOUT_S 86400
 #define RULES_MAX_ATTEMPTS 100
-#define RULES_GAP_BYTES 18          /* what "..." in a Thai word spans: six Thai characters */
+#define RULES_GAP_BYTES 18 /* what "..." in a Thai word spans: six Thai characters */
 
 /* What a pattern of the matcher stands for. */
 enum rules_pattern_kind {
@@ -53,7 +53,7 @@ struct rules_pattern {
 struct rules_matcher {
     struct rules_pattern *pats; /* owned */
     size_t npats, cap;
-    uint32_t *order;                  /* owned: pattern indices sorted by bucket */
+    uint32_t *order;                    /* owned: pattern indices sorted by bucket */
     uint32_t bucket[RULES_BUCKETS + 1]; /* order[bucket[b] .. bucket[b + 1]): bucket b */
 };
 
@@ -75,8 +75,8 @@ struct rules_rule {
     unsigned category_mask; /* bit c for category c; 0: any category */
     int channel;            /* enum incident_channel, or -1: any channel */
     int has_words_any, has_words_none;
-    int set_priority;  /* 0 or 1..4 */
-    int raise_steps;   /* 0..3 */
+    int set_priority; /* 0 or 1..4 */
+    int raise_steps;  /* 0..3 */
     size_t nadd_skills;
     char add_skills[RULES_MAX_SKILLS][RULES_MAX_SKILL_LEN];
     char prefer_skill[RULES_MAX_SKILL_LEN];
@@ -95,8 +95,8 @@ struct rules_table {
 
 /* What one scan of a text found: the classification and which rules' word lists it hit. */
 struct rules_scan {
-    int category;                              /* the classified category */
-    int score[INCIDENT_CATEGORY_COUNT];        /* keywords that counted, per category */
+    int category;                                  /* the classified category */
+    int score[INCIDENT_CATEGORY_COUNT];            /* keywords that counted, per category */
     uint64_t words_any_hit[RULES_MAX_RULES / 64];  /* bit r: a word of rules[r].when.words_any */
     uint64_t words_none_hit[RULES_MAX_RULES / 64]; /* bit r: a word of rules[r].when.words_none */
 };

@@ -10,21 +10,21 @@
 
 /* A small valid table; the line numbers below are those of this text. */
 static const char base[] =
-    "{\n"                                                                             /* 1 */
-    "  \"categories\": {\n"                                                           /* 2 */
-    "    \"threat\": {\n"                                                             /* 3 */
-    "      \"labels\": {\"th\": \"ถูกข่มขู่\", \"en\": \"Threatened\"},\n"            /* 4 */
-    "      \"priority\": \"P2\",\n"                                                   /* 5 */
-    "      \"skills\": [\"social_worker\", \"police\"],\n"                            /* 6 */
-    "      \"radii_km\": [5, 15, 50],\n"                                              /* 7 */
-    "      \"ack_timeout_s\": 120,\n"                                                 /* 8 */
-    "      \"max_attempts\": 3,\n"                                                    /* 9 */
-    "      \"keywords\": {\"th\": [\"ขู่\"], \"en\": [\"threat*\"]}\n"                /* 10 */
-    "    },\n"                                                                        /* 11 */
+    "{\n"                                                              /* 1 */
+    "  \"categories\": {\n"                                            /* 2 */
+    "    \"threat\": {\n"                                              /* 3 */
+    "      \"labels\": {\"th\": \"ถูกข่มขู่\", \"en\": \"Threatened\"},\n" /* 4 */
+    "      \"priority\": \"P2\",\n"                                    /* 5 */
+    "      \"skills\": [\"social_worker\", \"police\"],\n"             /* 6 */
+    "      \"radii_km\": [5, 15, 50],\n"                               /* 7 */
+    "      \"ack_timeout_s\": 120,\n"                                  /* 8 */
+    "      \"max_attempts\": 3,\n"                                     /* 9 */
+    "      \"keywords\": {\"th\": [\"ขู่\"], \"en\": [\"threat*\"]}\n"   /* 10 */
+    "    },\n"                                                         /* 11 */
     "    \"detention\": {\"labels\": {\"th\": \"ถูกกักขัง\", \"en\": \"Detained\"}, "
     "\"priority\": \"P1\", \"skills\": [\"police\"], \"radii_km\": [5], "
     "\"ack_timeout_s\": 60, \"max_attempts\": 3, "
-    "\"keywords\": {\"th\": [\"ขัง\"], \"en\": [\"locked in\"]}},\n"                  /* 12 */
+    "\"keywords\": {\"th\": [\"ขัง\"], \"en\": [\"locked in\"]}},\n" /* 12 */
     "    \"abuse_risk\": {\"labels\": {\"th\": \"ล\", \"en\": \"A\"}, \"priority\": \"P1\", "
     "\"skills\": [\"police\"], \"radii_km\": [5], \"ack_timeout_s\": 60, "
     "\"max_attempts\": 3, \"keywords\": {\"th\": [\"ลวนลาม\"], \"en\": [\"rape\"]}},\n" /* 13 */
@@ -36,21 +36,21 @@ static const char base[] =
     "\"max_attempts\": 3, \"keywords\": {\"th\": [\"มั่วสุม\"], \"en\": [\"drugs\"]}},\n" /* 15 */
     "    \"other\": {\"labels\": {\"th\": \"อื่น\", \"en\": \"Other\"}, \"priority\": \"P4\", "
     "\"dispatch\": false, \"skills\": [], \"radii_km\": [], \"ack_timeout_s\": 600, "
-    "\"max_attempts\": 1, \"keywords\": {\"th\": [], \"en\": [\"debt\"]}}\n"           /* 16 */
-    "  },\n"                                                                          /* 17 */
-    "  \"ignore_words\": {\"th\": [\"ลูกค้า\"]},\n"                                   /* 18 */
-    "  \"rules\": [\n"                                                                /* 19 */
-    "    {\"when\": {\"words_any\": [\"ลูก\", \"child\"]},\n"                         /* 20 */
+    "\"max_attempts\": 1, \"keywords\": {\"th\": [], \"en\": [\"debt\"]}}\n"             /* 16 */
+    "  },\n"                                                                             /* 17 */
+    "  \"ignore_words\": {\"th\": [\"ลูกค้า\"]},\n"                                        /* 18 */
+    "  \"rules\": [\n"                                                                   /* 19 */
+    "    {\"when\": {\"words_any\": [\"ลูก\", \"child\"]},\n"                             /* 20 */
     "     \"then\": {\"raise_priority\": 1, \"prefer_skill\": \"child_protection\"}},\n" /* 21 */
     "    {\"name\": \"LINE threats\", \"when\": {\"category\": \"threat\", "
     "\"channel\": \"line\"}, \"then\": {\"add_skills\": [\"line_team\"], "
-    "\"ack_timeout_s\": 90}},\n"                                                      /* 22 */
+    "\"ack_timeout_s\": 90}},\n" /* 22 */
     "    {\"when\": {\"category\": [\"gathering\", \"other\"], \"words_none\": [\"quiet\"]},\n"
     "     \"then\": {\"priority\": \"P2\", \"radii_km\": [1, 2], \"max_attempts\": 5}},\n"
-    "    {\"when\": {\"category\": \"gathering\", \"words_any\": [\"party\"]},\n"    /* 25 */
-    "     \"then\": {\"priority\": \"P4\"}}\n"                                        /* 26 */
-    "  ]\n"                                                                           /* 27 */
-    "}\n";                                                                            /* 28 */
+    "    {\"when\": {\"category\": \"gathering\", \"words_any\": [\"party\"]},\n" /* 25 */
+    "     \"then\": {\"priority\": \"P4\"}}\n"                                    /* 26 */
+    "  ]\n"                                                                       /* 27 */
+    "}\n";                                                                        /* 28 */
 
 /* base with the first occurrence of from replaced by to; the caller frees it. */
 static char *variant(const char *from, const char *to)
@@ -66,8 +66,7 @@ static char *variant(const char *from, const char *to)
     head = (size_t)(at - base);
     len = strlen(base) - strlen(from) + strlen(to);
     out = malloc(len + 1);
-    if (out == NULL)
-        return NULL;
+    if (out == NULL) return NULL;
     memcpy(out, base, head);
     memcpy(out + head, to, strlen(to));
     memcpy(out + head + strlen(to), at + strlen(from), strlen(at + strlen(from)) + 1);
@@ -82,12 +81,10 @@ static char *without_line(const char *start)
     size_t head;
     char *out;
 
-    if (eol == NULL)
-        return NULL;
+    if (eol == NULL) return NULL;
     head = (size_t)(at - base);
     out = malloc(strlen(base) + 1);
-    if (out == NULL)
-        return NULL;
+    if (out == NULL) return NULL;
     memcpy(out, base, head);
     memcpy(out + head, eol + 1, strlen(eol + 1) + 1);
     return out;
@@ -97,13 +94,11 @@ static char *without_line(const char *start)
 static void check_refused(const char *text, const char *want, const char *what)
 {
     char err[512] = "";
-    struct rules_table *t = text ? rules_load_buffer(text, strlen(text), "t.json", err,
-                                                     sizeof(err))
-                                 : NULL;
+    struct rules_table *t =
+        text ? rules_load_buffer(text, strlen(text), "t.json", err, sizeof(err)) : NULL;
     int ok = text != NULL && t == NULL && strstr(err, want) != NULL;
 
-    if (!ok)
-        printf("# wanted \"%s\", got \"%s\"\n", want, err);
+    if (!ok) printf("# wanted \"%s\", got \"%s\"\n", want, err);
     CHECK(ok, what);
     rules_free(t);
 }
@@ -127,30 +122,36 @@ static void test_broken_tables(void)
     check_refused("{\"categories\": {}} x", "t.json:1: invalid JSON",
                   "text after the JSON value is refused");
     check_refused("[]", "t.json:1: (top level): expected an object", "the top must be an object");
-    check_variant_refused("      \"priority\": \"P2\",\n", "", "t.json:3: categories.threat.priority: missing",
+    check_variant_refused("      \"priority\": \"P2\",\n", "",
+                          "t.json:3: categories.threat.priority: missing",
                           "a missing field names its object's line and the field");
-    check_variant_refused("\"P2\"", "\"P5\"", "t.json:5: categories.threat.priority: expected \"P1\"..\"P4\"",
+    check_variant_refused("\"P2\"", "\"P5\"",
+                          "t.json:5: categories.threat.priority: expected \"P1\"..\"P4\"",
                           "priority P5 is refused at its line");
     check_variant_refused("\"P2\"", "2", "t.json:5: categories.threat.priority: expected",
                           "a priority must be a string");
-    check_variant_refused("\"ack_timeout_s\": 120", "\"ack_timeout_s\": \"120\"",
-                          "t.json:8: categories.threat.ack_timeout_s: expected a whole number, found a string",
-                          "a wrong type names the field and the type found");
+    check_variant_refused(
+        "\"ack_timeout_s\": 120", "\"ack_timeout_s\": \"120\"",
+        "t.json:8: categories.threat.ack_timeout_s: expected a whole number, found a string",
+        "a wrong type names the field and the type found");
     check_variant_refused("\"ack_timeout_s\": 120", "\"ack_timeout_s\": 1.5",
                           "t.json:8: categories.threat.ack_timeout_s: expected a whole number",
                           "a fraction is not a whole number");
     check_variant_refused("\"max_attempts\": 3,\n", "\"max_attempts\": 0,\n",
                           "t.json:9: categories.threat.max_attempts", "max_attempts 0 is refused");
-    check_variant_refused("[5, 15, 50]", "[5, 50, 15]",
-                          "t.json:7: categories.threat.radii_km[2]: radii must be in ascending order",
-                          "radii not ascending are refused at the offending element");
+    check_variant_refused(
+        "[5, 15, 50]", "[5, 50, 15]",
+        "t.json:7: categories.threat.radii_km[2]: radii must be in ascending order",
+        "radii not ascending are refused at the offending element");
     check_variant_refused("[5, 15, 50]", "[0, 15]", "t.json:7: categories.threat.radii_km[0]",
                           "a zero radius is refused");
-    check_variant_refused("[5, 15, 50]", "[]", "t.json:7: categories.threat.radii_km: expected 1 to",
+    check_variant_refused("[5, 15, 50]", "[]",
+                          "t.json:7: categories.threat.radii_km: expected 1 to",
                           "a dispatched category needs a radius");
-    check_variant_refused(
-        "[\"social_worker\", \"police\"]", "[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]",
-        "t.json:6: categories.threat.skills: expected 1 to 8 skills", "too many skills are refused");
+    check_variant_refused("[\"social_worker\", \"police\"]",
+                          "[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]",
+                          "t.json:6: categories.threat.skills: expected 1 to 8 skills",
+                          "too many skills are refused");
     check_variant_refused("[\"social_worker\", \"police\"]", "[\"Social Worker\"]",
                           "t.json:6: categories.threat.skills[0]: a skill name is made of",
                           "a skill name with capitals and spaces is refused");
@@ -163,18 +164,20 @@ static void test_broken_tables(void)
     check_variant_refused("    \"gathering\": {", "    \"gatherings\": {",
                           "t.json:15: categories.gatherings: unknown category",
                           "a misspelt category is refused at its line");
-    check_variant_refused("      \"max_attempts\": 3,\n", "      \"max_attempts\": 3,\n      \"prority\": 1,\n",
-                          "t.json:10: categories.threat.prority: unknown field",
-                          "an unknown field is refused");
-    check_variant_refused("      \"priority\": \"P2\",\n", "      \"priority\": \"P2\",\n      \"priority\": \"P3\",\n",
+    check_variant_refused(
+        "      \"max_attempts\": 3,\n", "      \"max_attempts\": 3,\n      \"prority\": 1,\n",
+        "t.json:10: categories.threat.prority: unknown field", "an unknown field is refused");
+    check_variant_refused("      \"priority\": \"P2\",\n",
+                          "      \"priority\": \"P2\",\n      \"priority\": \"P3\",\n",
                           "t.json:6: categories.threat.priority: field given twice",
                           "a field given twice is refused");
     check_variant_refused("\"dispatch\": false", "\"dispatch\": true",
                           "t.json:16: categories.other.dispatch: \"other\" is never dispatched",
                           "other cannot be dispatched");
-    check_variant_refused("{\"th\": [\"ขัง\"]", "{\"th\": [\"ขู่\"]",
-                          "t.json:12: categories.detention.keywords.th[0]: \"ขู่\" is already a keyword of threat",
-                          "a keyword in two categories is refused");
+    check_variant_refused(
+        "{\"th\": [\"ขัง\"]", "{\"th\": [\"ขู่\"]",
+        "t.json:12: categories.detention.keywords.th[0]: \"ขู่\" is already a keyword of threat",
+        "a keyword in two categories is refused");
     check_variant_refused("[\"ขัง\"]", "[\"ขัง*\"]", "t.json:12: categories.detention.keywords.th[0]",
                           "a '*' on a Thai word is refused");
     check_variant_refused("[\"ขัง\"]", "[\"...\"]", "t.json:12: categories.detention.keywords.th[0]",
@@ -182,16 +185,16 @@ static void test_broken_tables(void)
     check_variant_refused("\"en\": [\"locked in\"]", "\"en\": \"locked in\"",
                           "t.json:12: categories.detention.keywords.en: expected an array",
                           "keywords must be lists");
-    check_variant_refused("\"keywords\": {\"th\": [\"ขัง\"], \"en\": [\"locked in\"]}", "\"keywords\": {\"th\": [\"ขัง\"]}",
+    check_variant_refused("\"keywords\": {\"th\": [\"ขัง\"], \"en\": [\"locked in\"]}",
+                          "\"keywords\": {\"th\": [\"ขัง\"]}",
                           "t.json:12: categories.detention.keywords.en: missing",
                           "both keyword languages are required");
     check_variant_refused("\"labels\": {\"th\": \"ถูกกักขัง\", \"en\": \"Detained\"}",
                           "\"labels\": {\"th\": \"\", \"en\": \"Detained\"}",
                           "t.json:12: categories.detention.labels.th", "an empty label is refused");
-    check_variant_refused(
-        "    \"other\": {",
-        "    \"x\": 1, \"other\": {",
-        "t.json:16: categories.x: unknown category", "an unknown category on a shared line");
+    check_variant_refused("    \"other\": {", "    \"x\": 1, \"other\": {",
+                          "t.json:16: categories.x: unknown category",
+                          "an unknown category on a shared line");
     big = without_line("    \"gathering\": {");
     check_refused(big, "t.json:2: categories.gathering: missing category",
                   "a missing category is refused at the categories line");
@@ -202,13 +205,15 @@ static void test_broken_tables(void)
     check_variant_refused("\"raise_priority\": 1,", "\"raise\": 1,",
                           "t.json:21: rules[0].then.raise: unknown field",
                           "an unknown then key is refused");
-    check_variant_refused("\"raise_priority\": 1,", "\"raise_priority\": 4,",
-                          "t.json:21: rules[0].then.raise_priority: expected a whole number from 1 to 3",
-                          "raise_priority out of range is refused");
+    check_variant_refused(
+        "\"raise_priority\": 1,", "\"raise_priority\": 4,",
+        "t.json:21: rules[0].then.raise_priority: expected a whole number from 1 to 3",
+        "raise_priority out of range is refused");
     check_variant_refused("\"channel\": \"line\"", "\"channel\": \"sms\"",
                           "t.json:22: rules[1].when.channel: expected \"hotline\" or \"line\"",
                           "an unknown channel is refused");
-    check_variant_refused("\"category\": [\"gathering\", \"other\"]", "\"category\": [\"gathering\", \"others\"]",
+    check_variant_refused("\"category\": [\"gathering\", \"other\"]",
+                          "\"category\": [\"gathering\", \"others\"]",
                           "t.json:23: rules[2].when.category[1]: expected a category code",
                           "an unknown category in a rule is refused");
     check_variant_refused("\"then\": {\"priority\": \"P4\"}", "\"then\": {}",
@@ -219,10 +224,11 @@ static void test_broken_tables(void)
     check_variant_refused("\"radii_km\": [1, 2]", "\"radii_km\": [2, 1]",
                           "t.json:24: rules[2].then.radii_km[1]: radii must be in ascending order",
                           "radii in a rule are checked too");
-    check_variant_refused("{\"add_skills\": [\"line_team\"]",
-                          "{\"add_skills\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]",
-                          "t.json:22: rules[1].then.add_skills: category threat could need 9 skills",
-                          "rules that could add too many skills are refused");
+    check_variant_refused(
+        "{\"add_skills\": [\"line_team\"]",
+        "{\"add_skills\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]",
+        "t.json:22: rules[1].then.add_skills: category threat could need 9 skills",
+        "rules that could add too many skills are refused");
     check_variant_refused("  \"ignore_words\": {\"th\": [\"ลูกค้า\"]},\n",
                           "  \"ignore_words\": {\"th\": [\"ลูกค้า\"], \"fr\": []},\n",
                           "t.json:18: ignore_words.fr: unknown field",
@@ -255,8 +261,7 @@ static struct rules_table *load_base(void)
     char err[512];
     struct rules_table *t = rules_load_buffer(base, strlen(base), "t.json", err, sizeof(err));
 
-    if (t == NULL)
-        printf("# %s\n", err);
+    if (t == NULL) printf("# %s\n", err);
     return t;
 }
 
@@ -271,8 +276,7 @@ static struct rules_decision decide(const struct rules_table *t, int category,
     inc.category = category;
     inc.channel = channel;
     inc.description = (char *)description; /* not freed: no incident_clear() here */
-    if (rules_decide(t, &inc, &d) != 0)
-        memset(&d, 0, sizeof(d));
+    if (rules_decide(t, &inc, &d) != 0) memset(&d, 0, sizeof(d));
     return d;
 }
 
@@ -283,15 +287,13 @@ static void test_decide_small_table(void)
     struct incident inc;
 
     CHECK(t != NULL, "the small test table loads");
-    if (t == NULL)
-        return;
+    if (t == NULL) return;
 
     d = decide(t, INCIDENT_THREAT, INCIDENT_CHANNEL_HOTLINE, NULL);
-    CHECK(d.category == INCIDENT_THREAT && d.classified == 0 && d.priority == 2 &&
-              d.nskills == 2 && strcmp(d.skills[0], "social_worker") == 0 &&
-              strcmp(d.skills[1], "police") == 0 && d.nradii == 3 && d.radii_km[2] == 50 &&
-              d.ack_timeout_s == 120 && d.max_attempts == 3 && d.dispatch == 1 &&
-              d.prefer_skill[0] == '\0',
+    CHECK(d.category == INCIDENT_THREAT && d.classified == 0 && d.priority == 2 && d.nskills == 2 &&
+              strcmp(d.skills[0], "social_worker") == 0 && strcmp(d.skills[1], "police") == 0 &&
+              d.nradii == 3 && d.radii_km[2] == 50 && d.ack_timeout_s == 120 &&
+              d.max_attempts == 3 && d.dispatch == 1 && d.prefer_skill[0] == '\0',
           "a given category gets its defaults");
 
     d = decide(t, INCIDENT_THREAT, INCIDENT_CHANNEL_LINE, "มันขู่");
@@ -330,8 +332,8 @@ static void test_decide_small_table(void)
           "without a category the description is classified");
 
     d = decide(t, INCIDENT_CATEGORY_NONE, INCIDENT_CHANNEL_HOTLINE, "help with my debt");
-    CHECK(d.category == INCIDENT_OTHER && d.classified == 1 && d.dispatch == 0 &&
-              d.nskills == 0 && d.priority == 2,
+    CHECK(d.category == INCIDENT_OTHER && d.classified == 1 && d.dispatch == 0 && d.nskills == 0 &&
+              d.priority == 2,
           "other is not dispatched (and category lists include it)");
 
     d = decide(t, 42, INCIDENT_CHANNEL_HOTLINE, NULL);
@@ -359,19 +361,16 @@ static void test_shipped_table(void)
     char err[512] = "";
     struct rules_table *t;
     struct rules_decision d;
-    static const char *const th[] = {"ถูกข่มขู่", "ถูกกักขัง", "เสี่ยงถูกล่วงละเมิด", "ผู้คลุ้มคลั่ง",
-                                     "มั่วสุม"};
+    static const char *const th[] = {"ถูกข่มขู่", "ถูกกักขัง", "เสี่ยงถูกล่วงละเมิด", "ผู้คลุ้มคลั่ง", "มั่วสุม"};
     static const int prio[] = {2, 1, 1, 1, 3};
     static const int ack[] = {120, 60, 60, 60, 300};
     int labels_ok = 1, defaults_ok = 1;
 
     snprintf(path, sizeof(path), "%s/rules/rules.json", root ? root : ".");
     t = rules_load_file(path, err, sizeof(err));
-    if (t == NULL)
-        printf("# %s\n", err);
+    if (t == NULL) printf("# %s\n", err);
     CHECK(t != NULL, "the shipped rules/rules.json loads");
-    if (t == NULL)
-        return;
+    if (t == NULL) return;
     for (int c = 0; c < INCIDENT_OTHER; c++) {
         labels_ok &= strcmp(rules_category_label(t, c, "th"), th[c]) == 0;
         d = decide(t, c, INCIDENT_CHANNEL_HOTLINE, "");
@@ -413,7 +412,8 @@ static void test_shipped_table(void)
 static void test_priority_codes(void)
 {
     CHECK(strcmp(rules_priority_code(1), "P1") == 0 && strcmp(rules_priority_code(4), "P4") == 0 &&
-              strcmp(rules_priority_code(0), "P?") == 0 && strcmp(rules_priority_code(5), "P?") == 0,
+              strcmp(rules_priority_code(0), "P?") == 0 &&
+              strcmp(rules_priority_code(5), "P?") == 0,
           "priority codes P1..P4, P? otherwise");
 }
 
