@@ -74,23 +74,20 @@ static const char *json_string(const cJSON *obj, const char *name)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* POST /v1/incidents */
+/* Creating cases: POST /v1/incidents, and the LINE conversation through cases_create */
 
-struct create_state {
-    struct incident incident;
+/* One case being created: the rule engine's decision and the ids, until the store answers. */
+struct create_job {
+    struct http_call *call;
+    const struct incident *incident; /* borrowed from the call's own state */
+    const char *call_id;             /* borrowed likewise; NULL: not idempotent */
+    const char *line_lang;           /* "th"/"en" for a LINE case, else NULL */
     struct rules_decision decision;
     char case_id[CASE_ID_LEN + 1];
     char tracking_code[TRACK_CODE_SIZE];
     int tries;
+    void (*on_created)(struct http_call *call, cJSON *reply);
 };
-
-static void create_state_free(void *p)
-{
-    struct create_state *st = p;
-    if (st == NULL) return;
-    incident_clear(&st->incident);
-    free(st);
-}
 
 static void join_skills(const struct rules_decision *d, char *out, size_t outlen)
 {
@@ -114,58 +111,67 @@ static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
     }
 }
 
-static void create_send(struct http_call *call);
+static int create_send(struct create_job *job);
 
-static void on_created(struct http_call *call, cJSON *reply)
+static void on_create_reply(enum store_status status, const char *data, size_t len, void *arg)
 {
-    struct create_state *st = call->data;
-    const char *refusal = http_refusal(reply);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "case");
-    int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
-    const char *team;
+    struct create_job *job = arg;
+    struct http_call *call = job->call;
+    cJSON *reply = NULL;
+    const char *refusal;
+    const cJSON *c;
 
-    if (refusal && strcmp(refusal, "track_collision") == 0 && ++st->tries < MAX_TRACK_TRIES) {
-        cJSON_Delete(reply);
-        create_send(call);
+    if (call->req == NULL) { /* the client went away; the case, if stored, stays stored */
+        free(job);
+        http_call_free(call);
         return;
     }
-    if (refusal || !cJSON_IsObject(c)) {
-        cJSON_Delete(reply);
-        http_reply_refusal(call, refusal ? refusal : "unexpected");
+    if (status != STORE_OK || data == NULL || (reply = cJSON_ParseWithLength(data, len)) == NULL) {
+        free(job);
+        http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
         return;
     }
-    team = json_string(c, "team_id");
-    if (created) {
+    refusal = http_refusal(reply);
+    if (refusal && strcmp(refusal, "track_collision") == 0 && ++job->tries < MAX_TRACK_TRIES) {
+        cJSON_Delete(reply);
+        if (create_send(job) != 0) {
+            free(job);
+            http_reply_store_failure(call, STORE_UNAVAILABLE);
+        }
+        return;
+    }
+    c = cJSON_GetObjectItemCaseSensitive(reply, "case");
+    if (!refusal && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"))) {
+        const char *team = json_string(c, "team_id");
         metrics_observe_assignment((double)(http_now_us() - call->started_us) / 1e6);
-        metrics_count_case_created(st->decision.category);
-        log_info("case %s created: channel=hotline category=%s%s priority=%s status=%s team=%s",
-                 st->case_id, incident_category_code(st->decision.category),
-                 st->decision.classified ? " (classified)" : "",
-                 rules_priority_code(st->decision.priority), json_string(c, "status"),
+        metrics_count_case_created(job->decision.category);
+        log_info("case %s created: channel=%s category=%s%s priority=%s status=%s team=%s",
+                 job->case_id, incident_channel_code(job->incident->channel),
+                 incident_category_code(job->decision.category),
+                 job->decision.classified ? " (classified)" : "",
+                 rules_priority_code(job->decision.priority),
+                 json_string(c, "status") ? json_string(c, "status") : "?",
                  team && team[0] ? team : "-");
-    } else {
+    } else if (!refusal) {
         log_info("case %s: repeated call_id, answered with the existing case",
                  json_string(c, "case_id") ? json_string(c, "case_id") : "?");
     }
-    http_reply_json(call, created ? 201 : 200, views_case_summary(c));
-    cJSON_Delete(reply);
+    job->on_created(call, reply);
+    free(job);
 }
 
-static void create_send(struct http_call *call)
+/* Sends ess_case_create with a fresh tracking code. 0, or -1 when it could not be sent. */
+static int create_send(struct create_job *job)
 {
-    struct create_state *st = call->data;
-    const struct incident *in = &st->incident;
-    const struct rules_decision *d = &st->decision;
+    const struct incident *in = job->incident;
+    const struct rules_decision *d = &job->decision;
     char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[320], radii[128];
     uint8_t random[5];
     const char *argv[32];
     int argc = 0;
 
-    if (random_bytes(random, sizeof random) != 0) {
-        http_reply_error(call, 500, "internal", "The random generator failed.");
-        return;
-    }
-    track_code_make(random, st->tracking_code);
+    if (random_bytes(random, sizeof random) != 0) return -1;
+    track_code_make(random, job->tracking_code);
     snprintf(rank, sizeof rank, "%d", d->priority);
     snprintf(ack, sizeof ack, "%d", d->ack_timeout_s);
     snprintf(attempts, sizeof attempts, "%d", d->max_attempts);
@@ -174,9 +180,9 @@ static void create_send(struct http_call *call)
     join_skills(d, skills, sizeof skills);
     join_radii(d, radii, sizeof radii);
 
-    argv[argc++] = st->case_id;
-    argv[argc++] = st->tracking_code;
-    argv[argc++] = in->call_id ? in->call_id : "";
+    argv[argc++] = job->case_id;
+    argv[argc++] = job->tracking_code;
+    argv[argc++] = job->call_id ? job->call_id : "";
     argv[argc++] = incident_category_code(d->category);
     argv[argc++] = rules_priority_code(d->priority);
     argv[argc++] = rank;
@@ -201,37 +207,75 @@ static void create_send(struct http_call *call)
     OPTIONAL_FIELD("reporter_phone", in->reporter_phone)
     OPTIONAL_FIELD("reporter_line_user", in->reporter_line_user)
     OPTIONAL_FIELD("operator_id", in->operator_id)
+    OPTIONAL_FIELD("line_lang", job->line_lang)
 #undef OPTIONAL_FIELD
-    http_fcall(call, "ess_case_create", 0, argc, argv, NULL, on_created);
+    return store_fcall(job->call->router->store, "ess_case_create", 0, argc, argv, NULL,
+                       on_create_reply, job);
+}
+
+void cases_create(struct http_call *call, const struct incident *incident, const char *call_id,
+                  const char *line_lang, void (*on_created)(struct http_call *call, cJSON *reply))
+{
+    struct create_job *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        return;
+    }
+    job->call = call;
+    job->incident = incident;
+    job->call_id = call_id;
+    job->line_lang = line_lang;
+    job->on_created = on_created;
+    if (rules_decide(call->router->rules, incident, &job->decision) != 0 ||
+        case_id_new(job->case_id) != 0) {
+        free(job);
+        http_reply_error(call, 500, "internal", "The case could not be prepared.");
+        return;
+    }
+    if (create_send(job) != 0) {
+        free(job);
+        http_reply_store_failure(call, STORE_UNAVAILABLE);
+    }
+}
+
+static void incident_free(void *p)
+{
+    incident_clear(p);
+    free(p);
+}
+
+static void on_incident_created(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "case");
+    if (refusal || !cJSON_IsObject(c)) {
+        http_reply_refusal(call, refusal ? refusal : "unexpected");
+    } else {
+        int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
+        http_reply_json(call, created ? 201 : 200, views_case_summary(c));
+    }
+    cJSON_Delete(reply);
 }
 
 void cases_post_incident(struct http_call *call)
 {
-    struct create_state *st = calloc(1, sizeof *st);
+    struct incident *incident = calloc(1, sizeof *incident);
     struct hotline_error err;
 
-    if (st == NULL) {
+    if (incident == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         return;
     }
-    call->data = st;
-    call->data_free = create_state_free;
-    if (hotline_parse_incident(call->body, call->body_len, &st->incident, &err) != 0) {
+    call->data = incident;
+    call->data_free = incident_free;
+    if (hotline_parse_incident(call->body, call->body_len, incident, &err) != 0) {
         char message[256];
         snprintf(message, sizeof message, "%s%s%s", err.message, err.field[0] ? " Field: " : "",
                  err.field);
         http_reply_error(call, 400, err.code, message);
         return;
     }
-    if (rules_decide(call->router->rules, &st->incident, &st->decision) != 0) {
-        http_reply_error(call, 500, "internal", "The rule engine could not decide.");
-        return;
-    }
-    if (case_id_new(st->case_id) != 0) {
-        http_reply_error(call, 500, "internal", "The random generator failed.");
-        return;
-    }
-    create_send(call);
+    cases_create(call, incident, incident->call_id, NULL, on_incident_created);
 }
 
 /* ------------------------------------------------------------------------------------------ */

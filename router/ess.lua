@@ -25,6 +25,11 @@ Keys (P = prefix):
   P deadlines            zset  case id -> acknowledgment deadline ms
   P stats                hash  "<category>|<status>" -> number of cases
   P log                  stream the central case log: no personal data, ever
+  P outbox:due           zset  outgoing message id -> when it is due (ms)
+  P outbox:item:<id>     hash  kind payload(JSON) attempts retry_key created_at
+  P outbox:dead          list  JSON of messages given up on (kind, attempts, last error)
+  P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
+  P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe, 1 day)
 ]]
 
 local MAX_LOG_LEN = 1000000
@@ -89,6 +94,41 @@ local function log_event(P, case_id, fields)
     redis.call('XADD', unpack(args))
 end
 
+---------------------------------------------------------------------------------------------
+-- Outbox: messages to send (LINE replies and pushes, progress notices), kept until delivered
+
+-- A UUID derived from the item id and the server's clock, unique per message: used as LINE's
+-- X-Line-Retry-Key, so it must stay the same across retries of one message.
+local function retry_key(id)
+    local t = redis.call('TIME')
+    local h = redis.sha1hex(id .. ':' .. t[1] .. ':' .. t[2])
+    return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-4' .. string.sub(h, 14, 16) ..
+        '-8' .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
+end
+
+local function outbox_add(P, kind, payload, due)
+    local id = tostring(redis.call('INCR', P .. 'outbox:seq'))
+    redis.call('HSET', P .. 'outbox:item:' .. id, 'kind', kind, 'payload', payload,
+        'attempts', 0, 'retry_key', retry_key(id), 'created_at', due)
+    redis.call('ZADD', P .. 'outbox:due', due, id)
+    return id
+end
+
+-- The reporter of a LINE case hears of its progress (the assignment made while the case is
+-- being created is told in the reply instead).
+local PROGRESS = {assigned = true, acknowledged = true, en_route = true, on_scene = true,
+    resolved = true}
+
+local function notify_reporter(P, case_id, c, status, at)
+    if c.channel ~= 'line' or not PROGRESS[status] or c.creating then return end
+    local to = c.reporter_line_user or redis.call('HGET', P .. 'case:' .. case_id,
+        'reporter_line_user')
+    if not to or to == '' then return end
+    local lang = c.line_lang or redis.call('HGET', P .. 'case:' .. case_id, 'line_lang') or 'th'
+    outbox_add(P, 'progress', cjson.encode({case_id = case_id, to = to, lang = lang,
+        status = status, tracking_code = c.tracking_code, team_name = c.team_name or ''}), at)
+end
+
 -- Appends a timeline entry, writes the case log, and moves the case between status indexes.
 local function record_status(P, case_id, c, status, at, by, note)
     local key = P .. 'case:' .. case_id
@@ -113,6 +153,7 @@ local function record_status(P, case_id, c, status, at, by, note)
     log_event(P, case_id, {{'status', status}, {'category', c.category},
         {'priority', c.priority}, {'team_id', c.team_id or ''}, {'by', by},
         {'at', tostring(at)}})
+    notify_reporter(P, case_id, c, status, at)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -348,15 +389,13 @@ local function case_create(keys, a)
         ack_timeout_s = a[11], max_attempts = a[12], dispatch = a[13], channel = a[14],
         lat = a[15], lon = a[16], created_at = now, updated_at = now, attempts = 0}
     local by = a[17]
+    for i = 18, #a - 1, 2 do c[a[i]] = a[i + 1] end
     local fields = {}
     for k, v in pairs(c) do
         fields[#fields + 1] = k
         fields[#fields + 1] = v
     end
-    for i = 18, #a - 1, 2 do
-        fields[#fields + 1] = a[i]
-        fields[#fields + 1] = a[i + 1]
-    end
+    c.creating = true
     redis.call('HSET', P .. 'case:' .. case_id, unpack(fields))
     redis.call('ZADD', P .. 'cases:all', now, case_id)
     redis.call('ZADD', P .. 'cases:open', now, case_id)
@@ -366,6 +405,7 @@ local function case_create(keys, a)
     else
         queue_case(P, case_id, c, 'triage', now)
     end
+    c.creating = nil
     return cjson.encode({created = true, case = summary_of(case_id, c)})
 end
 
@@ -597,6 +637,79 @@ local function queue_sweep(keys, a)
     return cjson.encode({assigned = assigned})
 end
 
+-- ess_outbox_claim P limit lease_ms: the messages due now, oldest first, each leased (its due
+-- time pushed lease_ms ahead) so that one router process sends it while the others skip it.
+-- {"items": [{id, kind, payload, attempts, retry_key}]}
+local function outbox_claim(keys, a)
+    local P, limit, lease = a[1], tonumber(a[2]), tonumber(a[3])
+    local now = now_ms()
+    local items = {}
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'outbox:due', '-inf', now, 'LIMIT', 0,
+            limit)) do
+        local h = hgetall(P .. 'outbox:item:' .. id)
+        if h.kind then
+            redis.call('ZADD', P .. 'outbox:due', now + lease, id)
+            items[#items + 1] = {id = id, kind = h.kind, payload = h.payload,
+                attempts = tonumber(h.attempts), retry_key = h.retry_key}
+        else
+            redis.call('ZREM', P .. 'outbox:due', id)
+        end
+    end
+    return cjson.encode({items = items})
+end
+
+-- ess_outbox_done P id: delivered (or given up on: then reason is kept in the dead list).
+local function outbox_done(keys, a)
+    local P, id, dead_reason = a[1], a[2], a[3]
+    if dead_reason and dead_reason ~= '' then
+        local h = hgetall(P .. 'outbox:item:' .. id)
+        if h.kind then
+            redis.call('LPUSH', P .. 'outbox:dead', cjson.encode({id = id, kind = h.kind,
+                attempts = tonumber(h.attempts), reason = dead_reason, at = now_ms()}))
+            redis.call('LTRIM', P .. 'outbox:dead', 0, 9999)
+        end
+    end
+    redis.call('DEL', P .. 'outbox:item:' .. id)
+    redis.call('ZREM', P .. 'outbox:due', id)
+    return cjson.encode({ok = true})
+end
+
+-- ess_outbox_retry P id delay_ms [kind payload]: try again later, possibly as another kind (a
+-- LINE reply whose token expired becomes a push).
+local function outbox_retry(keys, a)
+    local P, id, delay = a[1], a[2], tonumber(a[3])
+    local key = P .. 'outbox:item:' .. id
+    if redis.call('EXISTS', key) == 0 then return cjson.encode({ok = false}) end
+    redis.call('HINCRBY', key, 'attempts', 1)
+    if a[4] and a[4] ~= '' then redis.call('HSET', key, 'kind', a[4], 'payload', a[5]) end
+    redis.call('ZADD', P .. 'outbox:due', now_ms() + delay, id)
+    return cjson.encode({ok = true})
+end
+
+-- ess_line_begin P event_id user_key (read only): whether the LINE event was handled already,
+-- and the user's conversation state. {"dup": bool, "state": string or false}
+local function line_begin(keys, a)
+    local P, event_id, user_key = a[1], a[2], a[3]
+    local dup = event_id ~= '' and redis.call('EXISTS', P .. 'line:event:' .. event_id) == 1
+    return cjson.encode({dup = dup, state = redis.call('GET', P .. 'line:state:' .. user_key)})
+end
+
+-- ess_line_commit P event_id user_key state state_ttl_s [kind payload]...: marks the event
+-- handled, stores the state and queues the messages, all or nothing. {"dup": true} when another
+-- process handled the same event first (then nothing is written).
+local function line_commit(keys, a)
+    local P, event_id, user_key, state, ttl = a[1], a[2], a[3], a[4], tonumber(a[5])
+    if event_id ~= '' and redis.call('SET', P .. 'line:event:' .. event_id, '1', 'NX', 'EX',
+            86400) == false then
+        return cjson.encode({dup = true})
+    end
+    if state ~= '' then redis.call('SET', P .. 'line:state:' .. user_key, state, 'EX', ttl) end
+    local now = now_ms()
+    local ids = {}
+    for i = 6, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    return cjson.encode({dup = false, queued = #ids})
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -608,3 +721,8 @@ redis.register_function{function_name = 'ess_case_list', callback = case_list, f
 redis.register_function{function_name = 'ess_track', callback = track, flags = {'no-writes'}}
 redis.register_function{function_name = 'ess_stats', callback = stats, flags = {'no-writes'}}
 redis.register_function('ess_queue_sweep', queue_sweep)
+redis.register_function('ess_outbox_claim', outbox_claim)
+redis.register_function('ess_outbox_done', outbox_done)
+redis.register_function('ess_outbox_retry', outbox_retry)
+redis.register_function{function_name = 'ess_line_begin', callback = line_begin, flags = {'no-writes'}}
+redis.register_function('ess_line_commit', line_commit)

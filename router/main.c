@@ -1,14 +1,17 @@
-/* ess-router: wires the configuration, the rule table, the Redis store, the HTTP server and the
- * queue sweeper onto one libevent loop, and stops cleanly on SIGTERM or SIGINT. */
+/* ess-router: wires the configuration, the rule table, the Redis store, the HTTP server, the
+ * outbound HTTP client, the outbox sender and the queue sweeper onto one libevent loop, and
+ * stops cleanly on SIGTERM or SIGINT. */
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "client.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "router.h"
 #include "rules.h"
 #include "server.h"
@@ -77,6 +80,10 @@ int main(int argc, char **argv)
     d.router.store = store_new(d.router.base, cfg.redis_host, cfg.redis_port, cfg.redis_password,
                                cfg.redis_db, cfg.key_prefix);
     if (d.router.store == NULL) goto done;
+    d.router.client = client_new(d.router.base);
+    if (d.router.client == NULL) goto done;
+    d.router.outbox = outbox_start(&d.router);
+    if (d.router.outbox == NULL) goto done;
     d.server = server_new(&d.router, err, sizeof err);
     if (d.server == NULL) {
         log_error("%s", err);
@@ -97,6 +104,8 @@ int main(int argc, char **argv)
 done:
     sweep_stop(sweep);
     server_free(d.server);
+    client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */
+    outbox_stop(d.router.outbox);
     store_free(d.router.store);
     if (d.sigterm) event_free(d.sigterm);
     if (d.sigint) event_free(d.sigint);

@@ -6,6 +6,8 @@ struct event_base;
 struct config;
 struct rules_table;
 struct store;
+struct client;
+struct outbox;
 
 /* Borrowed pointers, all owned by main() and alive until the loop has stopped. */
 struct router {
@@ -13,6 +15,8 @@ struct router {
     const struct config *cfg;
     const struct rules_table *rules;
     struct store *store;
+    struct client *client; /* outbound HTTP (LINE, team webhooks) */
+    struct outbox *outbox; /* queued outgoing messages; kick it after queueing */
     unsigned inflight; /* HTTP calls started and not yet ended (for a graceful stop) */
 };
 

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "cases.h"
+#include "linebot.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -39,6 +40,9 @@
 #define TEAM ROLE(AUTH_TEAM)
 #define PUBLIC 0u
 
+enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
+#define LINE_MAX_BODY (1024 * 1024) /* LINE sends up to 100 events of up to 5000 characters */
+
 struct server {
     struct router *router;
     struct evhttp *http;
@@ -58,25 +62,28 @@ struct route {
     const char *pattern; /* "/"-separated segments; "*" matches one segment, a parameter */
     enum metrics_route metric;
     unsigned roles; /* who may call; PUBLIC: anyone */
-    int json_body;  /* a JSON body is expected: size and Content-Type are checked */
+    int body;       /* BODY_NONE, BODY_JSON (size and Content-Type checked), BODY_SIGNED (size
+                       checked; the handler verifies a signature before anything else) */
     void (*handler)(struct http_call *call);
 };
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_POST, "v1/incidents", METRICS_ROUTE_INCIDENTS, OPERATOR, 1, cases_post_incident},
-    {EVHTTP_REQ_GET, "v1/cases", METRICS_ROUTE_CASE_LIST, OPERATOR, 0, cases_list},
-    {EVHTTP_REQ_GET, "v1/cases/*", METRICS_ROUTE_CASE_GET, OPERATOR | TEAM, 0, cases_get},
-    {EVHTTP_REQ_POST, "v1/cases/*/status", METRICS_ROUTE_CASE_STATUS, OPERATOR | TEAM, 1,
+    {EVHTTP_REQ_POST, "v1/incidents", METRICS_ROUTE_INCIDENTS, OPERATOR, BODY_JSON, cases_post_incident},
+    {EVHTTP_REQ_GET, "v1/cases", METRICS_ROUTE_CASE_LIST, OPERATOR, BODY_NONE, cases_list},
+    {EVHTTP_REQ_GET, "v1/cases/*", METRICS_ROUTE_CASE_GET, OPERATOR | TEAM, BODY_NONE, cases_get},
+    {EVHTTP_REQ_POST, "v1/cases/*/status", METRICS_ROUTE_CASE_STATUS, OPERATOR | TEAM, BODY_JSON,
      cases_post_status},
-    {EVHTTP_REQ_POST, "v1/cases/*/ack", METRICS_ROUTE_CASE_ACK, TEAM, 0, cases_post_ack},
-    {EVHTTP_REQ_POST, "v1/cases/*/assign", METRICS_ROUTE_CASE_ASSIGN, OPERATOR, 1,
+    {EVHTTP_REQ_POST, "v1/cases/*/ack", METRICS_ROUTE_CASE_ACK, TEAM, BODY_NONE, cases_post_ack},
+    {EVHTTP_REQ_POST, "v1/cases/*/assign", METRICS_ROUTE_CASE_ASSIGN, OPERATOR, BODY_JSON,
      cases_post_assign},
-    {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, 1, teams_put},
-    {EVHTTP_REQ_POST, "v1/teams/*/position", METRICS_ROUTE_TEAM_POSITION, TEAM, 1,
+    {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, BODY_JSON, teams_put},
+    {EVHTTP_REQ_POST, "v1/teams/*/position", METRICS_ROUTE_TEAM_POSITION, TEAM, BODY_JSON,
      teams_post_position},
-    {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, 0, track_get},
-    {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, 0, healthz},
-    {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, 0, metrics_get},
+    {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get},
+    {EVHTTP_REQ_POST, "webhooks/line", METRICS_ROUTE_LINE_WEBHOOK, PUBLIC, BODY_SIGNED,
+     linebot_webhook},
+    {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, BODY_NONE, healthz},
+    {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, BODY_NONE, metrics_get},
 };
 
 static int hex_digit(char c)
@@ -209,16 +216,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
                   evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
                   &call->auth);
     if (route->roles != PUBLIC && http_require_role(call, route->roles)) return;
-    if (route->json_body) {
+    if (route->body != BODY_NONE) {
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
+        size_t limit = srv->router->cfg->max_body_bytes;
         const char *ct =
             evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-        if (len > srv->router->cfg->max_body_bytes) {
+        if (route->body == BODY_SIGNED && limit < LINE_MAX_BODY) limit = LINE_MAX_BODY;
+        if (len > limit) {
             http_reply_error(call, 413, "body_too_large", "The request body is too large.");
             return;
         }
-        if (!is_json_type(ct)) {
+        if (route->body == BODY_JSON && !is_json_type(ct)) {
             http_reply_error(call, 415, "unsupported_media_type",
                              "Send the body as Content-Type: application/json.");
             return;

@@ -3,6 +3,7 @@ filters and cursor, status transitions and their 409s, acknowledgments, manual a
 the idempotent call_id."""
 
 import threading
+import time
 
 import harness
 from harness import RouterTest, wait_until
@@ -267,6 +268,7 @@ class ListingTest(RouterTest):
                                ('other', 'ขอคำปรึกษาเรื่องหนี้สินครัวเรือน'),
                                ('abuse_risk', 'มีผู้ชายแอบถ่ายและตามรังควานพนักงานสาว')]:
             made.append(env.post_incident(category, text))
+            time.sleep(0.003)  # distinct creation milliseconds: "newest" is well defined
         ids = [m['case_id'] for m in made]
 
         listed = env.list_cases()

@@ -2,6 +2,8 @@
 case is then retried as teams become available)"): a queued case is assigned when a team is
 created, says it is available, or frees capacity; highest priority first, then oldest."""
 
+import time
+
 import harness
 from harness import RouterTest, wait_until
 
@@ -103,6 +105,7 @@ class QueueTest(RouterTest):
         ids = {}
         for name, category, priority, text in posted:
             a = env.post_incident(category, text)
+            time.sleep(0.003)  # distinct creation milliseconds: "oldest" is well defined
             self.assertQueued(a, name)
             self.assertEqual(a['priority'], priority, name)
             ids[name] = a['case_id']

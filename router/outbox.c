@@ -1,0 +1,339 @@
+/* The outbox sender: claims due messages from Redis, renders and POSTs them to the LINE
+ * Messaging API, and reports each outcome back (done, retry later, or give up). */
+#include "outbox.h"
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "client.h"
+#include "config.h"
+#include "line.h"
+#include "log.h"
+#include "router.h"
+#include "store.h"
+
+#define TICK_MS 1000
+#define CLAIM_LIMIT 32
+#define LEASE_MS 30000
+#define MAX_IN_FLIGHT 64
+#define SEND_TIMEOUT_MS 10000
+#define REPLY_ATTEMPTS 2       /* then the reply becomes a push */
+#define PUSH_ATTEMPTS 20       /* then the message is given up on */
+#define BACKOFF_MAX_MS 60000
+#define NO_TOKEN_DELAY_MS 60000
+
+struct outbox {
+    struct router *router;
+    struct event *timer;
+    struct event *kick;
+    int claiming; /* a claim is waiting for Redis */
+    int again;    /* a kick came while claiming */
+    unsigned in_flight;
+    int warned_no_token;
+};
+
+/* One message being sent. */
+struct sending {
+    struct outbox *outbox;
+    char id[32];
+    char kind[16];
+    int attempts;
+    char retry_key[40];
+    cJSON *payload;
+};
+
+static void sending_free(struct sending *s)
+{
+    if (s == NULL) return;
+    cJSON_Delete(s->payload);
+    free(s);
+}
+
+static void on_report(enum store_status status, const char *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    (void)arg;
+    if (status != STORE_OK) log_warn("outbox: could not record a delivery outcome (retried later)");
+}
+
+static void report_done(struct sending *s, const char *dead_reason)
+{
+    const char *argv[2] = {s->id, dead_reason ? dead_reason : ""};
+    if (dead_reason) log_warn("outbox: gave up on message %s (%s): %s", s->id, s->kind, dead_reason);
+    store_fcall(s->outbox->router->store, "ess_outbox_done", 0, 2, argv, NULL, on_report, NULL);
+}
+
+/* Schedules another attempt; kind/payload replace the message's when kind is not NULL. */
+static void report_retry(struct sending *s, long delay_ms, const char *kind, const cJSON *payload)
+{
+    char delay[24];
+    char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
+    const char *argv[4] = {s->id, delay, kind ? kind : "", text ? text : ""};
+    snprintf(delay, sizeof delay, "%ld", delay_ms);
+    store_fcall(s->outbox->router->store, "ess_outbox_retry", 0, kind ? 4 : 2, argv, NULL,
+                on_report, NULL);
+    free(text);
+}
+
+static long backoff_ms(int attempts)
+{
+    long d = 1000;
+    int i;
+    for (i = 0; i < attempts && d < BACKOFF_MAX_MS; i++) d *= 2;
+    d = d > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d;
+    return d - d / 4 + (long)(rand() % (int)(d / 2 + 1)); /* ±25 % jitter */
+}
+
+static int retryable(const struct client_response *res)
+{
+    return res->status == 0 || res->status == 429 || res->status >= 500;
+}
+
+/* A reply or push as a push: {"to", "messages"}. NULL when the payload has no user. */
+static cJSON *as_push(const cJSON *payload)
+{
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(payload, "to");
+    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(payload, "messages");
+    cJSON *push;
+    if (!cJSON_IsString(to) || to->valuestring[0] == '\0' || !cJSON_IsArray(messages)) return NULL;
+    push = cJSON_CreateObject();
+    cJSON_AddStringToObject(push, "to", to->valuestring);
+    cJSON_AddItemToObject(push, "messages", cJSON_Duplicate(messages, 1));
+    return push;
+}
+
+static void on_sent(const struct client_response *res, void *arg)
+{
+    struct sending *s = arg;
+    struct outbox *ob = s->outbox;
+    char reason[64];
+    int ok = res->status >= 200 && res->status < 300;
+
+    ob->in_flight--;
+    if (res->error && strcmp(res->error, "cancelled") == 0) { /* shutting down: lease expires */
+        sending_free(s);
+        return;
+    }
+    snprintf(reason, sizeof reason, "%s %d", res->error ? res->error : "http", res->status);
+    if (strcmp(s->kind, "line_reply") == 0) {
+        if (ok) {
+            report_done(s, NULL);
+        } else if (res->status == 400 || (retryable(res) && s->attempts + 1 >= REPLY_ATTEMPTS)) {
+            cJSON *push = as_push(s->payload); /* the reply token expired: push instead */
+            if (push) {
+                log_info("outbox: reply %s failed (%s), falling back to a push", s->id, reason);
+                report_retry(s, 0, "line_push", push);
+                cJSON_Delete(push);
+            } else {
+                report_done(s, reason);
+            }
+        } else if (retryable(res)) {
+            report_retry(s, 1000, NULL, NULL);
+        } else {
+            report_done(s, reason);
+        }
+    } else { /* a push: 409 to a retry means LINE already accepted this retry key */
+        if (ok || res->status == 409) {
+            report_done(s, NULL);
+        } else if (retryable(res) && s->attempts + 1 < PUSH_ATTEMPTS) {
+            report_retry(s, backoff_ms(s->attempts), NULL, NULL);
+        } else {
+            report_done(s, reason);
+        }
+    }
+    sending_free(s);
+}
+
+/* Renders a progress notice into the push it becomes. NULL when there is nothing to say. */
+static cJSON *progress_push(const cJSON *payload)
+{
+    const char *lang = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "lang"));
+    const char *code =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "tracking_code"));
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "status"));
+    const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "team_name"));
+    const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to"));
+    cJSON *messages, *push;
+    if (!code || !status || !to) return NULL;
+    messages = chat_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
+                                      code, status, team ? team : "");
+    if (messages == NULL) return NULL;
+    push = cJSON_CreateObject();
+    cJSON_AddStringToObject(push, "to", to);
+    cJSON_AddItemToObject(push, "messages", messages);
+    return push;
+}
+
+static void send_one(struct outbox *ob, struct sending *s)
+{
+    const struct config *cfg = ob->router->cfg;
+    char url[600], auth[600], key[80];
+    const char *headers[4];
+    size_t nheaders = 0;
+    char *body = NULL;
+    int is_reply = strcmp(s->kind, "line_reply") == 0;
+    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(s->payload, "messages");
+
+    if (cfg->line_channel_access_token[0] == '\0') {
+        if (!ob->warned_no_token)
+            log_warn("outbox: LINE_CHANNEL_ACCESS_TOKEN is not set: LINE messages wait");
+        ob->warned_no_token = 1;
+        report_retry(s, NO_TOKEN_DELAY_MS, NULL, NULL);
+        sending_free(s);
+        return;
+    }
+    if (strcmp(s->kind, "progress") == 0) {
+        cJSON *push = progress_push(s->payload);
+        if (push == NULL) {
+            report_done(s, NULL); /* a status nobody is told about */
+            sending_free(s);
+            return;
+        }
+        cJSON_Delete(s->payload);
+        s->payload = push;
+        snprintf(s->kind, sizeof s->kind, "line_push");
+        messages = cJSON_GetObjectItemCaseSensitive(push, "messages");
+    }
+    if (is_reply) {
+        const char *token =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->payload, "reply_token"));
+        body = token ? line_reply_body(token, messages) : NULL;
+        snprintf(url, sizeof url, "%s/v2/bot/message/reply", cfg->line_api_base);
+    } else {
+        const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->payload, "to"));
+        body = to ? line_push_body(to, messages) : NULL;
+        snprintf(url, sizeof url, "%s/v2/bot/message/push", cfg->line_api_base);
+        snprintf(key, sizeof key, "X-Line-Retry-Key: %s", s->retry_key);
+        headers[nheaders++] = key;
+    }
+    if (body == NULL || !cJSON_IsArray(messages)) {
+        free(body);
+        report_done(s, "malformed message");
+        sending_free(s);
+        return;
+    }
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->line_channel_access_token);
+    headers[nheaders++] = auth;
+    headers[nheaders++] = "Content-Type: application/json; charset=utf-8";
+    if (client_post(ob->router->client, url, headers, nheaders, body, strlen(body),
+                    SEND_TIMEOUT_MS, on_sent, s) == NULL) {
+        report_retry(s, backoff_ms(s->attempts), NULL, NULL);
+        sending_free(s);
+    } else {
+        ob->in_flight++;
+    }
+    free(body);
+}
+
+static void claim(struct outbox *ob);
+
+static void on_claimed(enum store_status status, const char *data, size_t len, void *arg)
+{
+    struct outbox *ob = arg;
+    cJSON *reply = NULL;
+    const cJSON *item;
+    int n = 0;
+
+    ob->claiming = 0;
+    if (ob->router == NULL) { /* stopped while claiming */
+        free(ob);
+        return;
+    }
+    if (status == STORE_OK && data) reply = cJSON_ParseWithLength(data, len);
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(reply, "items"))
+    {
+        struct sending *s = calloc(1, sizeof *s);
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "id"));
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "kind"));
+        const char *payload =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "payload"));
+        const char *rkey =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "retry_key"));
+        const cJSON *attempts = cJSON_GetObjectItemCaseSensitive(item, "attempts");
+        if (s == NULL || !id || !kind || !payload) {
+            free(s);
+            continue;
+        }
+        s->outbox = ob;
+        snprintf(s->id, sizeof s->id, "%s", id);
+        snprintf(s->kind, sizeof s->kind, "%s", kind);
+        snprintf(s->retry_key, sizeof s->retry_key, "%s", rkey ? rkey : "");
+        s->attempts = cJSON_IsNumber(attempts) ? attempts->valueint : 0;
+        s->payload = cJSON_Parse(payload);
+        if (s->payload == NULL) {
+            report_done(s, "unreadable payload");
+            sending_free(s);
+            continue;
+        }
+        send_one(ob, s);
+        n++;
+    }
+    cJSON_Delete(reply);
+    if (ob->again || n == CLAIM_LIMIT) { /* more may be due */
+        ob->again = 0;
+        claim(ob);
+    }
+}
+
+static void claim(struct outbox *ob)
+{
+    char limit[16], lease[16];
+    const char *argv[2] = {limit, lease};
+    if (ob->claiming) {
+        ob->again = 1;
+        return;
+    }
+    if (!store_is_up(ob->router->store) || ob->in_flight >= MAX_IN_FLIGHT) return;
+    snprintf(limit, sizeof limit, "%d", CLAIM_LIMIT);
+    snprintf(lease, sizeof lease, "%d", LEASE_MS);
+    if (store_fcall(ob->router->store, "ess_outbox_claim", 0, 2, argv, NULL, on_claimed, ob) == 0)
+        ob->claiming = 1;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    claim(arg);
+}
+
+struct outbox *outbox_start(struct router *router)
+{
+    struct timeval tick = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+    struct outbox *ob = calloc(1, sizeof *ob);
+    if (ob == NULL) return NULL;
+    ob->router = router;
+    ob->timer = event_new(router->base, -1, EV_PERSIST, on_tick, ob);
+    ob->kick = evtimer_new(router->base, on_tick, ob);
+    if (ob->timer == NULL || ob->kick == NULL) {
+        outbox_stop(ob);
+        return NULL;
+    }
+    event_add(ob->timer, &tick);
+    return ob;
+}
+
+void outbox_kick(struct outbox *ob)
+{
+    struct timeval now = {0, 0};
+    if (ob == NULL) return;
+    event_add(ob->kick, &now);
+}
+
+void outbox_stop(struct outbox *ob)
+{
+    if (ob == NULL) return;
+    if (ob->timer) event_free(ob->timer);
+    if (ob->kick) event_free(ob->kick);
+    ob->timer = ob->kick = NULL;
+    if (ob->claiming) {
+        ob->router = NULL; /* on_claimed frees it when the store answers or is freed */
+        return;
+    }
+    free(ob);
+}

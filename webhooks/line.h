@@ -1,0 +1,89 @@
+/* The LINE Messaging API's formats: webhook signatures (also used for the router's own
+ * X-ESS-Signature on team dispatches), the webhook body as a list of events, and the request
+ * bodies of replies and pushes. Pure: no I/O. Nothing outside webhooks/ knows LINE's format. */
+#ifndef ESS_WEBHOOKS_LINE_H
+#define ESS_WEBHOOKS_LINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/* Standard base64 of an HMAC-SHA256 is 44 characters. */
+#define LINE_SIGNATURE_SIZE 45
+
+/* Writes base64(HMAC-SHA256(key, body)) and its NUL into out. */
+void line_signature(const char *key, size_t keylen, const char *body, size_t len,
+                    char out[LINE_SIGNATURE_SIZE]);
+
+/* 1 when header (the X-Line-Signature value, NULL when absent) is the signature of the raw body
+ * under secret; compared in constant time. 0 otherwise, and always 0 for an empty secret. */
+int line_signature_valid(const char *secret, const char *body, size_t len, const char *header);
+
+enum line_event_type {
+    LINE_EVENT_OTHER = 0, /* any type the router does not act on (beacon, join, unsend, …) */
+    LINE_EVENT_MESSAGE,
+    LINE_EVENT_POSTBACK,
+    LINE_EVENT_FOLLOW,
+    LINE_EVENT_UNFOLLOW
+};
+
+enum line_message_type { LINE_MESSAGE_OTHER = 0, LINE_MESSAGE_TEXT, LINE_MESSAGE_LOCATION };
+
+enum line_source_type {
+    LINE_SOURCE_OTHER = 0,
+    LINE_SOURCE_USER,
+    LINE_SOURCE_GROUP,
+    LINE_SOURCE_ROOM
+};
+
+#define LINE_ID_MAX 64         /* user, group, room and webhook event ids */
+#define LINE_TOKEN_MAX 256     /* reply tokens */
+#define LINE_TEXT_MAX 5000     /* LINE's own limit on a text message */
+#define LINE_POSTBACK_MAX 300  /* LINE's own limit on postback data */
+#define LINE_MAX_EVENTS 100
+
+/* One webhook event, reduced to what the router uses. Heap strings are owned by the event and
+ * freed by line_webhook_free(); "" / NULL mean absent. */
+struct line_event {
+    enum line_event_type type;
+    int standby;    /* mode "standby": another channel answers; never reply */
+    int redelivery; /* deliveryContext.isRedelivery */
+    int64_t timestamp;
+    char webhook_event_id[LINE_ID_MAX + 1];
+    char reply_token[LINE_TOKEN_MAX + 1];
+    enum line_source_type source;
+    char user_id[LINE_ID_MAX + 1];  /* source.userId */
+    char group_id[LINE_ID_MAX + 1]; /* source.groupId or source.roomId */
+    enum line_message_type message; /* LINE_EVENT_MESSAGE only */
+    char *text;                     /* text message, valid UTF-8 */
+    int has_location;
+    double lat, lon;                /* location message */
+    char *address;                  /* location message; may be NULL */
+    char *postback_data;            /* postback event */
+};
+
+struct line_webhook {
+    struct line_event *events; /* sorted by timestamp, ties kept in body order */
+    size_t nevents;
+};
+
+/* Parses a webhook body: a JSON object with an "events" array (possibly empty). Unknown fields
+ * and event types are kept as LINE_EVENT_OTHER, never an error; an event whose known fields have
+ * the wrong type or size is kept as LINE_EVENT_OTHER too. Returns 0, or -1 with a sentence in
+ * err when the body is not a LINE webhook (not JSON, too deep, not an object, no "events"
+ * array, more than LINE_MAX_EVENTS events). out must be freed with line_webhook_free(). */
+int line_webhook_parse(const char *body, size_t len, struct line_webhook *out, char *err,
+                       size_t errlen);
+
+void line_webhook_free(struct line_webhook *webhook); /* accepts NULL; leaves it empty */
+
+/* The body of POST /v2/bot/message/reply: {"replyToken": token, "messages": messages}.
+ * messages (a JSON array of 1..5 message objects) is only read. A new string the caller frees,
+ * or NULL when memory runs out. */
+char *line_reply_body(const char *reply_token, const struct cJSON *messages);
+
+/* The body of POST /v2/bot/message/push: {"to": to, "messages": messages}. As above. */
+char *line_push_body(const char *to, const struct cJSON *messages);
+
+#endif
