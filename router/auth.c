@@ -4,14 +4,13 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config.h"
-#include "random.h"
 
-#define TEAM_SECRET_BYTES 32
 #define TOKEN_MAX 512
 
 static void sha256(const char *data, size_t len, unsigned char out[32])
@@ -97,11 +96,33 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
     auth_token_hash(token, len, out->token_hash);
 }
 
-int auth_team_token_new(const char *team_id, char *out, size_t outlen)
+int auth_team_token_derive(const char *key, const char *team_id, const char *nonce, char *out,
+                           size_t outlen)
 {
-    char secret[64];
+    static const char b64url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    char msg[AUTH_TEAM_ID_MAX + 96];
+    char secret[48];
+    size_t i, o = 0;
     int n;
-    if (random_token(secret, sizeof secret, TEAM_SECRET_BYTES) != 0) return -1;
+
+    n = snprintf(msg, sizeof msg, "%s:%s", team_id, nonce);
+    if (n < 0 || (size_t)n >= sizeof msg || key == NULL || key[0] == '\0') return -1;
+    if (HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, (size_t)n, mac,
+             &maclen) == NULL)
+        return -1;
+    /* 256 bits as 43 characters of unpadded base64url */
+    for (i = 0; i < 32; i += 3) {
+        unsigned v = (unsigned)mac[i] << 16 | (i + 1 < 32 ? (unsigned)mac[i + 1] << 8 : 0) |
+                     (i + 2 < 32 ? mac[i + 2] : 0);
+        secret[o++] = b64url[v >> 18 & 63];
+        secret[o++] = b64url[v >> 12 & 63];
+        if (i + 1 < 32) secret[o++] = b64url[v >> 6 & 63];
+        if (i + 2 < 32) secret[o++] = b64url[v & 63];
+    }
+    secret[o] = '\0';
     n = snprintf(out, outlen, "%s.%s", team_id, secret);
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }

@@ -35,7 +35,11 @@ int auth_team_id_valid(const char *id, size_t len);
 /* Writes the hex SHA-256 of token[0..len) and its NUL to hex (65 bytes). */
 void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1]);
 
-/* Makes a new team token "<team_id>.<43 characters of base64url>" into out. 0 or -1. */
-int auth_team_token_new(const char *team_id, char *out, size_t outlen);
+/* Derives a team's token, "<team_id>.<43 characters of base64url>" =
+ * HMAC-SHA256(key, "<team_id>:<nonce>"), into out. The router keeps only the token's hash and
+ * the nonce, and derives the token again to sign the team's dispatches with it. A new nonce
+ * makes a new token (rotation). 0, or -1 (no key, or out too small). */
+int auth_team_token_derive(const char *key, const char *team_id, const char *nonce, char *out,
+                           size_t outlen);
 
 #endif

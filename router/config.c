@@ -28,6 +28,7 @@ enum setting_kind {
     SETTING_TOKEN,      /* optional: "" turns the feature off; no inner blanks */
     SETTING_TOKEN_LIST, /* comma-separated tokens -> operator_tokens */
     SETTING_HTTP_BASE,  /* http:// or https:// URL, trailing slashes removed */
+    SETTING_HTTP_OPTIONAL, /* the same, or "" for none */
     SETTING_LOG_LEVEL,  /* debug, info, warn, error -> int */
     SETTING_INT,        /* decimal in min..max -> int */
     SETTING_SIZE,       /* decimal in min..max -> size_t */
@@ -77,6 +78,15 @@ static const struct setting config_settings[] = {
     {.env = "LINE_API_BASE", .flag = "line-api-base", .metavar = "URL",
      .def = "https://api.line.me", .kind = SETTING_HTTP_BASE, .offset = FIELD(line_api_base),
      .help = "where LINE replies and pushes go (http:// or https://)"},
+    {.env = "ESS_TOKEN_SECRET", .flag = "token-secret", .metavar = "SECRET", .def = "",
+     .kind = SETTING_TOKEN, .secret = 1, .offset = FIELD(token_secret),
+     .help = "key team tokens are derived from; unset: a random one kept in Redis"},
+    {.env = "ESS_SUPERVISOR_WEBHOOK", .flag = "supervisor-webhook", .metavar = "URL", .def = "",
+     .kind = SETTING_HTTP_OPTIONAL, .offset = FIELD(supervisor_webhook),
+     .help = "where escalated cases are announced (POST of JSON); unset: nowhere"},
+    {.env = "ESS_SUPERVISOR_LINE_TO", .flag = "supervisor-line-to", .metavar = "ID", .def = "",
+     .kind = SETTING_TOKEN, .offset = FIELD(supervisor_line_to),
+     .help = "LINE group told of escalated cases; unset: none"},
     {.env = "ESS_LOG_LEVEL", .flag = "log-level", .metavar = "LEVEL", .def = "info",
      .kind = SETTING_LOG_LEVEL, .offset = FIELD(log_level),
      .help = "least severe level logged: debug, info, warn or error"},
@@ -514,7 +524,8 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
     char *base = (char *)cfg;
     long num;
 
-    if (n == 0 && s->kind != SETTING_TOKEN && s->kind != SETTING_TOKEN_LIST) {
+    if (n == 0 && s->kind != SETTING_TOKEN && s->kind != SETTING_TOKEN_LIST &&
+        s->kind != SETTING_HTTP_OPTIONAL) {
         config_set_reason(why, whylen, "must not be empty");
         return -1;
     }
@@ -555,6 +566,9 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
         return config_apply_token_list(cfg, v, n, why, whylen);
     case SETTING_HTTP_BASE:
         return config_apply_http_base((char **)(base + s->offset), v, n, why, whylen);
+    case SETTING_HTTP_OPTIONAL:
+        if (n > 0) return config_apply_http_base((char **)(base + s->offset), v, n, why, whylen);
+        break;
     case SETTING_LOG_LEVEL: {
         char name[8];
         int level;
@@ -608,7 +622,9 @@ static void config_show_value(const struct setting *s, const char *raw, char *ou
     const char *at = NULL, *sep = strstr(raw, "://");
 
     if (outlen == 0) return;
-    if ((s->kind == SETTING_REDIS_URL || s->kind == SETTING_HTTP_BASE) && sep != NULL) {
+    if ((s->kind == SETTING_REDIS_URL || s->kind == SETTING_HTTP_BASE ||
+         s->kind == SETTING_HTTP_OPTIONAL) &&
+        sep != NULL) {
         at = strrchr(sep + 3, '@');
     }
     while (i < n && o + 4 < outlen && o < CONFIG_SHOWN_VALUE_MAX) {
@@ -814,5 +830,8 @@ void config_free(struct config *cfg)
     free(cfg->line_channel_secret);
     free(cfg->line_channel_access_token);
     free(cfg->line_api_base);
+    free(cfg->token_secret);
+    free(cfg->supervisor_webhook);
+    free(cfg->supervisor_line_to);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -23,6 +23,9 @@ struct config {
     char *line_channel_secret;       /* "" = LINE webhook off */
     char *line_channel_access_token;
     char *line_api_base;             /* no trailing slash */
+    char *token_secret;              /* ESS_TOKEN_SECRET; "" = kept in Redis */
+    char *supervisor_webhook;        /* ESS_SUPERVISOR_WEBHOOK; "" = none */
+    char *supervisor_line_to;        /* ESS_SUPERVISOR_LINE_TO; "" = none */
     int log_level;                   /* enum log_level; ESS_LOG_LEVEL */
     size_t max_body_bytes;           /* ESS_MAX_BODY_BYTES, default 65536 */
     int request_timeout_s;           /* ESS_REQUEST_TIMEOUT_S: read/write timeout of a client */

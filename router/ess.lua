@@ -30,6 +30,8 @@ Keys (P = prefix):
   P outbox:dead          list  JSON of messages given up on (kind, attempts, last error)
   P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
   P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe, 1 day)
+  P team:line:<group>    str   the team whose notify.line_to is that LINE group
+  P secret               str   the key team tokens are derived from (unless configured)
 ]]
 
 local MAX_LOG_LEN = 1000000
@@ -156,6 +158,16 @@ local function record_status(P, case_id, c, status, at, by, note)
     notify_reporter(P, case_id, c, status, at)
 end
 
+-- Appends an entry that is not a status change (a dispatch attempt and its outcome) to the
+-- timeline and the case log. The public view leaves such entries out.
+local function record_event(P, case_id, c, event, note, at, by)
+    redis.call('RPUSH', P .. 'case:' .. case_id .. ':timeline', cjson.encode({status = c.status,
+        event = event, note = note, at = at, by = by}))
+    log_event(P, case_id, {{'status', c.status}, {'event', event}, {'category', c.category},
+        {'priority', c.priority}, {'team_id', c.team_id or ''}, {'by', by},
+        {'at', tostring(at)}})
+end
+
 ---------------------------------------------------------------------------------------------
 -- Teams and the geo index
 
@@ -278,6 +290,8 @@ local function claim_team(P, case_id, c, team_id, t, distance, now, by, ack_time
     redis.call('ZREM', P .. 'queue', case_id)
     redis.call('ZADD', P .. 'deadlines', deadline, case_id)
     record_status(P, case_id, c, 'assigned', now, by)
+    outbox_add(P, 'dispatch', cjson.encode({case_id = case_id, team_id = team_id,
+        attempt = attempts}), now)
 end
 
 -- Releases the case's team (its slot comes free) without touching the case's status.
@@ -327,7 +341,7 @@ local function drain_for_team(P, team_id, now)
     for _, case_id in ipairs(queued) do
         if not team_can_take(t) then break end
         local c = hgetall(P .. 'case:' .. case_id)
-        if c.dispatch == '1' and c.status == 'queued' and
+        if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' and
                 redis.call('SISMEMBER', P .. 'case:' .. case_id .. ':excluded', team_id) == 0 then
             local ok = true
             for _, s in ipairs(split_csv(c.skills)) do
@@ -410,7 +424,9 @@ local function case_create(keys, a)
 end
 
 -- ess_team_put P team_id name skills lat lon capacity available notify token_hash rotate
--- Creates or updates a team; the token hash is stored on creation or when rotate is "1".
+--   token_nonce
+-- Creates or updates a team; the token's hash and the nonce it was derived from are stored on
+-- creation or when rotate is "1".
 -- {"created": bool, "token_set": bool, "assigned": [case ids drained from the queue]}.
 local function team_put(keys, a)
     local P, team_id = a[1], a[2]
@@ -424,7 +440,18 @@ local function team_put(keys, a)
     if token_set then
         fields[#fields + 1] = 'token_hash'
         fields[#fields + 1] = a[10]
+        fields[#fields + 1] = 'token_nonce'
+        fields[#fields + 1] = a[12]
     end
+    local function line_group(notify)
+        if notify == nil or notify == '' then return nil end
+        local ok, n = pcall(cjson.decode, notify)
+        return ok and type(n) == 'table' and n.line_to or nil
+    end
+    local old_group = old and line_group(old.notify)
+    local new_group = line_group(a[9])
+    if old_group and old_group ~= new_group then redis.call('DEL', P .. 'team:line:' .. old_group) end
+    if new_group then redis.call('SET', P .. 'team:line:' .. new_group, team_id) end
     if created then
         fields[#fields + 1] = 'active'
         fields[#fields + 1] = 0
@@ -610,7 +637,7 @@ local function track(keys, a)
     local timeline = {}
     for _, e in ipairs(redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)) do
         local d = cjson.decode(e)
-        timeline[#timeline + 1] = {status = d.status, at = d.at}
+        if d.event == nil then timeline[#timeline + 1] = {status = d.status, at = d.at} end
     end
     return cjson.encode({tracking_code = code, category = f[1], status = f[2],
         updated_at = f[3], team_name = f[4], timeline = timeline})
@@ -630,7 +657,7 @@ local function queue_sweep(keys, a)
     local assigned = {}
     for _, case_id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, DRAIN_SCAN - 1)) do
         local c = hgetall(P .. 'case:' .. case_id)
-        if c.dispatch == '1' and c.status == 'queued' then
+        if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' then
             if assign_case(P, case_id, c, now) then assigned[#assigned + 1] = case_id end
         end
     end
@@ -710,6 +737,90 @@ local function line_commit(keys, a)
     return cjson.encode({dup = false, queued = #ids})
 end
 
+-- The case leaves the automatic search and waits for an operator, who is told.
+local function escalate(P, case_id, c, reason, now)
+    redis.call('HSET', P .. 'case:' .. case_id, 'escalated', '1')
+    c.escalated = '1'
+    queue_case(P, case_id, c, reason, now)
+    outbox_add(P, 'escalation', cjson.encode({case_id = case_id, reason = reason}), now)
+end
+
+-- ess_deadlines_expire P limit: every case whose team did not acknowledge in time loses that
+-- team (which is excluded for the case) and gets the next nearest suitable one, or is
+-- escalated after max_attempts. Exactly once across router processes: the entry is removed in
+-- the same atomic step. {"expired": [{case_id, team_id, status, new_team}]}
+local function deadlines_expire(keys, a)
+    local P, limit = a[1], tonumber(a[2])
+    local now = now_ms()
+    local out = {}
+    for _, case_id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'deadlines', '-inf', now, 'LIMIT',
+            0, limit)) do
+        redis.call('ZREM', P .. 'deadlines', case_id)
+        local c = hgetall(P .. 'case:' .. case_id)
+        if c.status == 'assigned' and tonumber(c.ack_deadline or '0') <= now then
+            local silent = c.team_id
+            release_team(P, case_id, c)
+            redis.call('SADD', P .. 'case:' .. case_id .. ':excluded', silent)
+            record_status(P, case_id, c, 'reassigned', now, 'router',
+                'no acknowledgment from ' .. silent)
+            if tonumber(c.attempts or '0') >= tonumber(c.max_attempts or '1') then
+                escalate(P, case_id, c, 'no_acknowledgment', now)
+            else
+                assign_case(P, case_id, c, now)
+            end
+            out[#out + 1] = {case_id = case_id, team_id = silent, status = c.status,
+                new_team = c.team_id or ''}
+        end
+    end
+    return cjson.encode({expired = out})
+end
+
+-- ess_dispatch_view P case_id team_id (read only): what a dispatch to the team carries, and
+-- whether the team still holds the case. {"holds": bool, "case": hash, "team": {...}}
+local function dispatch_view(keys, a)
+    local P, case_id, team_id = a[1], a[2], a[3]
+    local c = hgetall(P .. 'case:' .. case_id)
+    local t = team_get(P, team_id)
+    if c.status == nil or t == nil then return cjson.encode({holds = false}) end
+    c.case_id = case_id
+    return cjson.encode({holds = c.team_id == team_id and ACTIVE[c.status] == true,
+        case = c, team = {name = t.name, notify = t.notify, token_nonce = t.token_nonce or ''}})
+end
+
+-- ess_dispatch_result P case_id team_id note: records a dispatch attempt's outcome on the
+-- case's timeline while the team holds the case. {"holds": bool}
+local function dispatch_result(keys, a)
+    local P, case_id, team_id, note = a[1], a[2], a[3], a[4]
+    local c = hgetall(P .. 'case:' .. case_id)
+    local holds = c.status ~= nil and c.team_id == team_id and ACTIVE[c.status] == true
+    if holds then record_event(P, case_id, c, 'dispatch', note, now_ms(), 'router') end
+    return cjson.encode({holds = holds})
+end
+
+-- ess_case_ack_group P case_id group_id: the accept button in a team's LINE group.
+local function case_ack_group(keys, a)
+    local P, case_id, group = a[1], a[2], a[3]
+    local team_id = redis.call('GET', P .. 'team:line:' .. group)
+    if not team_id then return refuse('unauthorized') end
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
+    if c.team_id ~= team_id or not ACTIVE[c.status] then return refuse('not_assigned') end
+    if c.status == 'assigned' then
+        local now = now_ms()
+        redis.call('ZREM', P .. 'deadlines', case_id)
+        redis.call('HSET', P .. 'case:' .. case_id, 'acknowledged_at', now)
+        record_status(P, case_id, c, 'acknowledged', now, team_id, 'accepted in LINE')
+    end
+    return cjson.encode({team_id = team_id, status = c.status, tracking_code = c.tracking_code})
+end
+
+-- ess_token_secret P candidate: the key team tokens are derived from, created on first use.
+local function token_secret(keys, a)
+    local P = a[1]
+    redis.call('SET', P .. 'secret', a[2], 'NX')
+    return redis.call('GET', P .. 'secret')
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -726,3 +837,8 @@ redis.register_function('ess_outbox_done', outbox_done)
 redis.register_function('ess_outbox_retry', outbox_retry)
 redis.register_function{function_name = 'ess_line_begin', callback = line_begin, flags = {'no-writes'}}
 redis.register_function('ess_line_commit', line_commit)
+redis.register_function('ess_deadlines_expire', deadlines_expire)
+redis.register_function{function_name = 'ess_dispatch_view', callback = dispatch_view, flags = {'no-writes'}}
+redis.register_function('ess_dispatch_result', dispatch_result)
+redis.register_function('ess_case_ack_group', case_ack_group)
+redis.register_function('ess_token_secret', token_secret)

@@ -31,6 +31,7 @@ struct linebot_state {
     struct chat_outcome outcome;
     char user_key[AUTH_HASH_HEX + 1];
     cJSON *messages;             /* what to reply to the current event */
+    int group_event;             /* the current event is a team's accept button: no chat state */
 };
 
 static void linebot_state_free(void *p)
@@ -57,6 +58,7 @@ static void finish_event(struct http_call *call)
     chat_outcome_clear(&st->outcome);
     cJSON_Delete(st->messages);
     st->messages = NULL;
+    st->group_event = 0;
     st->next++;
     next_event(call);
 }
@@ -74,7 +76,7 @@ static void commit(struct http_call *call)
 {
     struct linebot_state *st = call->data;
     struct line_event *ev = current(call);
-    char *state = chat_state_to_json(&st->chat);
+    char *state = st->group_event ? strdup("") : chat_state_to_json(&st->chat);
     char *payload = NULL;
     const char *argv[6];
     int argc = 4;
@@ -86,7 +88,7 @@ static void commit(struct http_call *call)
     if (st->messages && cJSON_GetArraySize(st->messages) > 0 && ev->reply_token[0]) {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "reply_token", ev->reply_token);
-        cJSON_AddStringToObject(p, "to", ev->user_id);
+        cJSON_AddStringToObject(p, "to", st->group_event ? ev->group_id : ev->user_id);
         cJSON_AddItemReferenceToObject(p, "messages", st->messages);
         payload = cJSON_PrintUnformatted(p);
         cJSON_Delete(p);
@@ -142,6 +144,43 @@ static void on_case_created(struct http_call *call, cJSON *reply)
     commit(call);
 }
 
+static void on_group_ack(struct http_call *call, cJSON *reply)
+{
+    struct linebot_state *st = call->data;
+    const char *refusal = http_refusal(reply);
+    const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "team_id"));
+    const char *code =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "tracking_code"));
+    const char *case_id = current(call)->postback_data + 4;
+
+    if (refusal == NULL) {
+        log_info("case %s: acknowledged by team %s in its LINE group", case_id, team ? team : "?");
+        st->messages = chat_messages_team_ack(1, code ? code : "");
+    } else if (strcmp(refusal, "unauthorized") == 0) {
+        log_warn("line: an accept button pressed in a group no team is linked to");
+        st->messages = chat_messages_team_ack(-1, "");
+    } else {
+        st->messages = chat_messages_team_ack(0, "");
+    }
+    cJSON_Delete(reply);
+    commit(call);
+}
+
+static void on_group_begun(struct http_call *call, cJSON *reply)
+{
+    struct line_event *ev = current(call);
+    const char *argv[2];
+    int dup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"));
+    cJSON_Delete(reply);
+    if (dup || !cases_id_valid(ev->postback_data + 4)) {
+        finish_event(call);
+        return;
+    }
+    argv[0] = ev->postback_data + 4;
+    argv[1] = ev->group_id;
+    http_fcall(call, "ess_case_ack_group", 0, 2, argv, NULL, on_group_ack);
+}
+
 static void on_begun(struct http_call *call, cJSON *reply)
 {
     struct linebot_state *st = call->data;
@@ -194,6 +233,15 @@ static void next_event(struct http_call *call)
     while (st->next < st->webhook.nevents) {
         struct line_event *ev = current(call);
         const char *argv[2];
+        if (!ev->standby && ev->type == LINE_EVENT_POSTBACK && ev->source != LINE_SOURCE_USER &&
+            ev->group_id[0] && ev->postback_data && strncmp(ev->postback_data, "ack=", 4) == 0) {
+            st->group_event = 1; /* a team's accept button in its LINE group */
+            st->user_key[0] = '\0';
+            argv[0] = ev->webhook_event_id;
+            argv[1] = "-";
+            http_fcall(call, "ess_line_begin", 1, 2, argv, NULL, on_group_begun);
+            return;
+        }
         if (ev->standby || ev->source != LINE_SOURCE_USER || ev->user_id[0] == '\0' ||
             ev->type == LINE_EVENT_OTHER) {
             st->next++; /* nothing to answer: other channels, groups, unknown types */

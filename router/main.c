@@ -18,8 +18,6 @@
 #include "store.h"
 #include "sweep.h"
 
-#define SWEEP_INTERVAL_MS 5000
-
 struct daemon {
     struct router router;
     struct server *server;
@@ -89,7 +87,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto done;
     }
-    sweep = sweep_start(&d.router, SWEEP_INTERVAL_MS);
+    sweep = sweep_start(&d.router);
     d.sigterm = evsignal_new(d.router.base, SIGTERM, on_signal, &d);
     d.sigint = evsignal_new(d.router.base, SIGINT, on_signal, &d);
     if (sweep == NULL || d.sigterm == NULL || d.sigint == NULL) goto done;

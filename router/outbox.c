@@ -11,6 +11,7 @@
 #include "chat.h"
 #include "client.h"
 #include "config.h"
+#include "dispatch.h"
 #include "line.h"
 #include "log.h"
 #include "router.h"
@@ -169,6 +170,25 @@ static cJSON *progress_push(const cJSON *payload)
     return push;
 }
 
+/* The outcome of a dispatch or an escalation notice (dispatch.c decides; the outbox records). */
+static void on_delivered(enum delivery_outcome outcome, long delay_ms, const char *reason,
+                         void *arg)
+{
+    struct sending *s = arg;
+    s->outbox->in_flight--;
+    if (reason && strcmp(reason, "cancelled") == 0) { /* stopping: the lease runs out */
+        sending_free(s);
+        return;
+    }
+    if (outcome == DELIVERY_DONE)
+        report_done(s, NULL);
+    else if (outcome == DELIVERY_RETRY)
+        report_retry(s, delay_ms, NULL, NULL);
+    else
+        report_done(s, reason ? reason : "given up");
+    sending_free(s);
+}
+
 static void send_one(struct outbox *ob, struct sending *s)
 {
     const struct config *cfg = ob->router->cfg;
@@ -179,6 +199,15 @@ static void send_one(struct outbox *ob, struct sending *s)
     int is_reply = strcmp(s->kind, "line_reply") == 0;
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(s->payload, "messages");
 
+    if (strcmp(s->kind, "dispatch") == 0 || strcmp(s->kind, "escalation") == 0) {
+        ob->in_flight++;
+        if (s->kind[0] == 'd')
+            dispatch_deliver(ob->router, s->payload, s->attempts, s->retry_key, on_delivered, s);
+        else
+            dispatch_escalation(ob->router, s->payload, s->attempts, s->retry_key, on_delivered,
+                                s);
+        return;
+    }
     if (cfg->line_channel_access_token[0] == '\0') {
         if (!ob->warned_no_token)
             log_warn("outbox: LINE_CHANNEL_ACCESS_TOKEN is not set: LINE messages wait");

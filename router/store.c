@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "random.h"
 
 extern const char store_lua_source[];
 extern const unsigned long store_lua_source_len;
@@ -42,6 +43,7 @@ struct store {
     uint64_t state_since_ms; /* when the link entered its state */
     unsigned outstanding;    /* commands sent, reply not yet seen */
     uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
+    char token_secret[64];   /* from ess_token_secret, once loaded */
 };
 
 /* One command in flight; freed by its reply callback. */
@@ -115,6 +117,26 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     if (strcmp(step, "FUNCTION LOAD") == 0) {
+        /* The key team tokens are derived from: made once, shared by every router process. */
+        char candidate[64];
+        const char *argv[] = {"FCALL", "ess_token_secret", "0", s->prefix, candidate};
+        if (random_token(candidate, sizeof candidate, 32) != 0) {
+            redisAsyncDisconnect(ac);
+            return;
+        }
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"TOKEN SECRET", 5, argv, NULL);
+        track_sent(s);
+        return;
+    }
+    if (strcmp(step, "TOKEN SECRET") == 0) {
+        if (reply->type != REDIS_REPLY_STRING || reply->len == 0 ||
+            reply->len >= sizeof s->token_secret) {
+            log_error("redis: the token secret is unreadable");
+            redisAsyncDisconnect(ac);
+            return;
+        }
+        memcpy(s->token_secret, reply->str, reply->len);
+        s->token_secret[reply->len] = '\0';
         set_state(s, LINK_UP);
         s->backoff_ms = BACKOFF_MIN_MS;
         if (s->ever_up) metrics_count_redis_reconnect();
@@ -290,6 +312,11 @@ void store_free(struct store *s)
     free(s->password);
     free(s->prefix);
     free(s);
+}
+
+const char *store_token_secret(const struct store *s)
+{
+    return s != NULL && s->token_secret[0] ? s->token_secret : NULL;
 }
 
 int store_is_up(const struct store *s)

@@ -1,16 +1,18 @@
-/* The queue sweeper: every few seconds, retries the queued cases in the operators' queue order.
- * Capacity that appears is normally handed out at once by the store functions (a team becomes
- * available, moves, or resolves a case); the sweep is the safety net behind them. */
+/* Periodic upkeep on the router's loop, safe with several router processes on one Redis:
+ * - every 500 ms, acknowledgment deadlines that have passed are handled (ess_deadlines_expire:
+ *   the silent team is replaced by the next nearest suitable one, or the case is escalated);
+ * - every 5 s, queued cases are retried in the operators' queue order (ess_queue_sweep), a
+ *   safety net behind the store functions that hand out capacity the moment it appears. */
 #ifndef ESS_ROUTER_SWEEP_H
 #define ESS_ROUTER_SWEEP_H
 
 struct router;
 struct sweep;
 
-/* Starts sweeping every interval_ms on router's loop. NULL on allocation failure. */
-struct sweep *sweep_start(struct router *router, int interval_ms);
+/* Starts both timers. NULL on allocation failure. */
+struct sweep *sweep_start(struct router *router);
 
-/* Stops and frees; a sweep in flight finishes harmlessly. Accepts NULL. */
+/* Stops and frees; a call in flight finishes harmlessly. Accepts NULL. */
 void sweep_stop(struct sweep *sweep);
 
 #endif

@@ -10,7 +10,11 @@
 
 #include "auth.h"
 #include "http.h"
+#include "config.h"
 #include "log.h"
+#include "random.h"
+#include "router.h"
+#include "store.h"
 #include "text.h"
 
 #define MAX_NAME 200
@@ -20,6 +24,14 @@
 #define MAX_URL 500
 #define MAX_LINE_TO 64
 #define TOKEN_SIZE 128
+
+int teams_token_for(const struct router *router, const char *team_id, const char *nonce,
+                    char *out, size_t outlen)
+{
+    const char *key = router->cfg->token_secret[0] ? router->cfg->token_secret
+                                                   : store_token_secret(router->store);
+    return auth_team_token_derive(key, team_id, nonce, out, outlen);
+}
 
 struct team_state {
     char token[TOKEN_SIZE];
@@ -215,7 +227,8 @@ void teams_put(struct http_call *call)
     const char *problem;
     cJSON *body;
     char lat_s[32], lon_s[32], cap_s[16], hash[AUTH_HASH_HEX + 1];
-    const char *argv[10];
+    const char *argv[11];
+    char nonce[32] = "";
     int missing = 0;
 
     if (!auth_team_id_valid(id, strlen(id))) {
@@ -225,12 +238,16 @@ void teams_put(struct http_call *call)
     if ((body = http_body_object(call)) == NULL) return;
     problem = team_input_read(body, &in, &missing);
     st = problem ? NULL : calloc(1, sizeof *st);
-    if (problem || st == NULL || auth_team_token_new(id, st->token, sizeof st->token) != 0) {
+    if (st != NULL && random_token(nonce, sizeof nonce, 16) != 0) nonce[0] = '\0';
+    if (problem || st == NULL || nonce[0] == '\0' ||
+        teams_token_for(call->router, id, nonce, st->token, sizeof st->token) != 0) {
         free(st);
         free(in.notify);
         cJSON_Delete(body);
         if (problem)
             http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
+        else if (!store_is_up(call->router->store))
+            http_reply_store_failure(call, STORE_UNAVAILABLE);
         else
             http_reply_error(call, 500, "internal", "Could not issue a token.");
         return;
@@ -251,7 +268,8 @@ void teams_put(struct http_call *call)
     argv[7] = in.notify ? in.notify : "";
     argv[8] = hash;
     argv[9] = in.rotate ? "1" : "0";
-    http_fcall(call, "ess_team_put", 0, 10, argv, NULL, on_team_put);
+    argv[10] = nonce;
+    http_fcall(call, "ess_team_put", 0, 11, argv, NULL, on_team_put);
     free(in.notify);
     cJSON_Delete(body);
 }

@@ -74,10 +74,15 @@ static cJSON *timeline(const cJSON *raw, int with_actor)
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(raw, "timeline"))
     {
-        cJSON *item = cJSON_CreateObject();
+        cJSON *item;
+        /* Entries that are not status changes (dispatch attempts) are for operators only. */
+        if (!with_actor && field(e, "event")[0] != '\0') continue;
+        item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "status", field(e, "status"));
         add_time(item, "at", e, "at");
         if (with_actor) {
+            if (field(e, "event")[0] != '\0')
+                cJSON_AddStringToObject(item, "event", field(e, "event"));
             cJSON_AddStringToObject(item, "by", field(e, "by"));
             if (field(e, "note")[0] != '\0')
                 cJSON_AddStringToObject(item, "note", field(e, "note"));

@@ -28,14 +28,21 @@ enum chat_step {
 #define CHAT_ADDRESS_MAX 500
 
 /* One user's conversation state. Stored by the router (JSON, with an expiry) under a key derived
- * from the user id; it never holds the user id itself. */
+ * from the user id; it never holds the user id itself. The report in progress (category,
+ * location, description) lives here only until the case is created or the report cancelled: it
+ * is the report's own content, kept no longer than the state's expiry. After creating a case the
+ * router stores its code: snprintf(state->last_tracking_code, TRACK_CODE_SIZE, "%s", code). */
 struct chat_state {
     enum chat_step step;
     enum chat_lang lang;
-    int category; /* enum incident_category, or INCIDENT_CATEGORY_NONE */
+    int category; /* enum incident_category, or INCIDENT_CATEGORY_NONE; in CONFIRM_CATEGORY the
+                     candidate read from the free text */
     int has_location;
     double lat, lon;
     char address[CHAT_ADDRESS_MAX + 1];
+    /* The first message when it named an emergency (the report in the user's words), "" else;
+     * the details sentence is appended to it when the case is created. */
+    char description[INCIDENT_MAX_DESCRIPTION + 1];
     char last_tracking_code[TRACK_CODE_SIZE]; /* the last case this user reported, or "" */
 };
 

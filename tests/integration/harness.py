@@ -4,7 +4,15 @@ a TAP runner so that meson (protocol 'tap') reports every test case.
 
 Python 3 standard library only. Each test gets a fresh Redis (temporary folder, free port, never
 6379) and a fresh daemon; when it ends the daemon must exit 0 on SIGTERM within 15 s with no
-sanitizer report, and its log must hold none of the personal data the test sent."""
+sanitizer report, and its log must hold none of the personal data the test sent.
+
+Run one file:  python3 tests/integration/test_cases.py [path/to/ess-router] [-k pattern]
+or all:        meson test -C build --suite integration
+Environment:   ESS_ROUTER_BIN (the daemon; else the first argument, else build/ess-router),
+               ESS_REDIS_SERVER (else redis-server on PATH), ESS_TEST_RULES (rule table; else
+               rules/rules.json), ESS_KEEP_TMP=1 (keep every temporary folder and log),
+               ESS_TEST_TIME_SCALE (multiplies every deadline), ESS_TAP_ONLY=1 (exit 0 and let
+               the TAP stream carry the verdict: set by meson.build)."""
 
 import base64
 import hashlib

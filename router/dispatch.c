@@ -1,0 +1,372 @@
+/* Dispatches and escalation notices: reads what to say from Redis, renders it for the team's
+ * webhook (DESIGN's dispatch JSON, X-ESS-Signature keyed with the team's token) or LINE group,
+ * POSTs it through the curl client, and records the outcome. */
+#include "dispatch.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "client.h"
+#include "config.h"
+#include "http.h"
+#include "incident.h"
+#include "line.h"
+#include "log.h"
+#include "router.h"
+#include "store.h"
+#include "teams.h"
+
+#define SEND_TIMEOUT_MS 5000
+#define MAX_ATTEMPTS 10
+#define BACKOFF_MAX_MS 30000
+
+/* One delivery in progress. */
+struct delivery {
+    struct router *router;
+    delivery_cb cb;
+    void *arg;
+    int attempts;
+    char retry_key[40];
+    char case_id[40];
+    char team_id[72];
+    char reason[48];  /* escalation reason */
+    char channel[16]; /* "webhook" or "LINE" */
+};
+
+static void finish(struct delivery *d, enum delivery_outcome outcome, const char *reason)
+{
+    long delay = 1000;
+    int i;
+    for (i = 0; i < d->attempts && delay < BACKOFF_MAX_MS; i++) delay *= 2;
+    if (delay > BACKOFF_MAX_MS) delay = BACKOFF_MAX_MS;
+    if (outcome == DELIVERY_RETRY && d->attempts + 1 >= MAX_ATTEMPTS) outcome = DELIVERY_GIVE_UP;
+    d->cb(outcome, delay, reason, d->arg);
+    free(d);
+}
+
+static const char *str(const cJSON *obj, const char *name)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+    return s ? s : "";
+}
+
+static double num(const cJSON *obj, const char *name)
+{
+    const char *s = str(obj, name);
+    return s[0] ? strtod(s, NULL) : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Recording outcomes */
+
+static void on_recorded(enum store_status status, const char *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    (void)arg;
+    if (status != STORE_OK) log_warn("dispatch: an attempt's outcome could not be recorded");
+}
+
+/* Puts "webhook attempt 2: failed (timeout)" on the case's timeline while the team holds it. */
+static void record(struct delivery *d, const char *note)
+{
+    const char *argv[3] = {d->case_id, d->team_id, note};
+    if (store_fcall(d->router->store, "ess_dispatch_result", 0, 3, argv, NULL, on_recorded,
+                    NULL) != 0)
+        log_warn("dispatch: an attempt's outcome could not be recorded");
+}
+
+static int transient(const struct client_response *res)
+{
+    return res->status == 0 || res->status == 408 || res->status == 429 || res->status >= 500;
+}
+
+static void on_dispatched(const struct client_response *res, void *arg)
+{
+    struct delivery *d = arg;
+    char note[160];
+    int ok = res->status >= 200 && res->status < 300;
+    /* A LINE push answered 409 was accepted under this retry key already. */
+    if (!ok && res->status == 409 && strcmp(d->channel, "LINE") == 0) ok = 1;
+
+    if (res->error && strcmp(res->error, "cancelled") == 0) { /* stopping: the lease runs out */
+        finish(d, DELIVERY_RETRY, "cancelled");
+        return;
+    }
+    if (ok) {
+        snprintf(note, sizeof note, "%s attempt %d: delivered (HTTP %d)", d->channel,
+                 d->attempts + 1, res->status);
+    } else if (res->status) {
+        snprintf(note, sizeof note, "%s attempt %d: failed (HTTP %d)%s", d->channel,
+                 d->attempts + 1, res->status, transient(res) ? ", will retry" : "");
+    } else {
+        snprintf(note, sizeof note, "%s attempt %d: failed (%s), will retry", d->channel,
+                 d->attempts + 1, res->error ? res->error : "error");
+    }
+    record(d, note);
+    log_info("case %s: dispatch to team %s, %s", d->case_id, d->team_id, note);
+    if (ok)
+        finish(d, DELIVERY_DONE, NULL);
+    else if (transient(res))
+        finish(d, DELIVERY_RETRY, note);
+    else
+        finish(d, DELIVERY_GIVE_UP, note);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Dispatch */
+
+/* DESIGN's dispatch JSON, from the case hash. A new string the caller frees. */
+static char *dispatch_body(const cJSON *c)
+{
+    cJSON *doc = cJSON_CreateObject(), *loc, *rep;
+    char deadline[32];
+    char *text;
+    cJSON_AddStringToObject(doc, "case_id", str(c, "case_id"));
+    cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code"));
+    cJSON_AddStringToObject(doc, "category", str(c, "category"));
+    cJSON_AddStringToObject(doc, "priority", str(c, "priority"));
+    cJSON_AddStringToObject(doc, "description", str(c, "description"));
+    loc = cJSON_AddObjectToObject(doc, "location");
+    cJSON_AddNumberToObject(loc, "lat", num(c, "lat"));
+    cJSON_AddNumberToObject(loc, "lon", num(c, "lon"));
+    cJSON_AddStringToObject(loc, "address", str(c, "address"));
+    rep = cJSON_AddObjectToObject(doc, "reporter");
+    cJSON_AddStringToObject(rep, "name", str(c, "reporter_name"));
+    cJSON_AddStringToObject(rep, "phone", str(c, "reporter_phone"));
+    cJSON_AddStringToObject(rep, "channel", str(c, "channel"));
+    cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"));
+    http_format_time((int64_t)num(c, "ack_deadline"), deadline);
+    cJSON_AddStringToObject(doc, "ack_deadline", deadline);
+    text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return text;
+}
+
+static void send_webhook(struct delivery *d, const char *url, const cJSON *c, const char *nonce)
+{
+    char token[160], sig[LINE_SIGNATURE_SIZE], sig_header[80], delivery_header[80];
+    const char *headers[3];
+    char *body = dispatch_body(c);
+
+    snprintf(d->channel, sizeof d->channel, "webhook");
+    if (body == NULL || teams_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
+        free(body);
+        finish(d, DELIVERY_RETRY, "token key not loaded");
+        return;
+    }
+    line_signature(token, strlen(token), body, strlen(body), sig);
+    memset(token, 0, sizeof token);
+    snprintf(sig_header, sizeof sig_header, "X-ESS-Signature: %s", sig);
+    snprintf(delivery_header, sizeof delivery_header, "X-ESS-Delivery: %s", d->retry_key);
+    headers[0] = "Content-Type: application/json; charset=utf-8";
+    headers[1] = sig_header;
+    headers[2] = delivery_header;
+    if (client_post(d->router->client, url, headers, 3, body, strlen(body), SEND_TIMEOUT_MS,
+                    on_dispatched, d) == NULL)
+        finish(d, DELIVERY_GIVE_UP, "the webhook URL was refused");
+    free(body);
+}
+
+/* A LINE push of messages to `to`, through the channel's access token. */
+static void send_line(struct delivery *d, const char *to, cJSON *messages, client_cb cb)
+{
+    const struct config *cfg = d->router->cfg;
+    char url[600], auth[600], key[80];
+    const char *headers[3];
+    char *body = messages ? line_push_body(to, messages) : NULL;
+
+    cJSON_Delete(messages);
+    snprintf(d->channel, sizeof d->channel, "LINE");
+    if (cfg->line_channel_access_token[0] == '\0' || body == NULL) {
+        free(body);
+        finish(d, DELIVERY_GIVE_UP, "LINE_CHANNEL_ACCESS_TOKEN is not set");
+        return;
+    }
+    snprintf(url, sizeof url, "%s/v2/bot/message/push", cfg->line_api_base);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->line_channel_access_token);
+    snprintf(key, sizeof key, "X-Line-Retry-Key: %s", d->retry_key);
+    headers[0] = "Content-Type: application/json; charset=utf-8";
+    headers[1] = auth;
+    headers[2] = key;
+    if (client_post(d->router->client, url, headers, 3, body, strlen(body), SEND_TIMEOUT_MS, cb,
+                    d) == NULL)
+        finish(d, DELIVERY_GIVE_UP, "the LINE API base was refused");
+    free(body);
+}
+
+static void on_dispatch_view(enum store_status status, const char *data, size_t len, void *arg)
+{
+    struct delivery *d = arg;
+    cJSON *view = status == STORE_OK && data ? cJSON_ParseWithLength(data, len) : NULL;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(view, "case");
+    const cJSON *team = cJSON_GetObjectItemCaseSensitive(view, "team");
+    cJSON *notify = NULL;
+    const char *webhook, *line_to;
+
+    if (view == NULL) {
+        finish(d, DELIVERY_RETRY, "case store unavailable");
+        goto done;
+    }
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(view, "holds"))) {
+        finish(d, DELIVERY_DONE, NULL); /* acknowledged elsewhere, reassigned or closed */
+        goto done;
+    }
+    notify = cJSON_Parse(str(team, "notify"));
+    webhook = str(notify, "webhook");
+    line_to = str(notify, "line_to");
+    if (webhook[0]) {
+        send_webhook(d, webhook, c, str(team, "token_nonce"));
+    } else if (line_to[0]) {
+        const char *category = str(c, "category");
+        char deadline[32];
+        http_format_time((int64_t)num(c, "ack_deadline"), deadline);
+        send_line(d, line_to,
+                  chat_messages_dispatch(d->router->rules, d->case_id, str(c, "tracking_code"),
+                                         incident_category_parse(category, strlen(category)),
+                                         str(c, "priority"), str(c, "description"), num(c, "lat"),
+                                         num(c, "lon"), str(c, "address"), num(c, "distance_km"),
+                                         deadline),
+                  on_dispatched);
+    } else {
+        record(d, "no notify channel configured for the team");
+        finish(d, DELIVERY_DONE, NULL);
+    }
+done:
+    cJSON_Delete(notify);
+    cJSON_Delete(view);
+}
+
+static struct delivery *delivery_new(struct router *router, int attempts, const char *retry_key,
+                                     delivery_cb cb, void *arg)
+{
+    struct delivery *d = calloc(1, sizeof *d);
+    if (d == NULL) return NULL;
+    d->router = router;
+    d->cb = cb;
+    d->arg = arg;
+    d->attempts = attempts;
+    snprintf(d->retry_key, sizeof d->retry_key, "%s", retry_key ? retry_key : "");
+    return d;
+}
+
+void dispatch_deliver(struct router *router, const cJSON *payload, int attempts,
+                      const char *retry_key, delivery_cb cb, void *arg)
+{
+    struct delivery *d = delivery_new(router, attempts, retry_key, cb, arg);
+    const char *argv[2];
+    if (d == NULL) {
+        cb(DELIVERY_RETRY, 1000, "out of memory", arg);
+        return;
+    }
+    snprintf(d->case_id, sizeof d->case_id, "%s", str(payload, "case_id"));
+    snprintf(d->team_id, sizeof d->team_id, "%s", str(payload, "team_id"));
+    argv[0] = d->case_id;
+    argv[1] = d->team_id;
+    if (store_fcall(router->store, "ess_dispatch_view", 1, 2, argv, NULL, on_dispatch_view, d) !=
+        0)
+        finish(d, DELIVERY_RETRY, "case store unavailable");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Escalation */
+
+/* What supervisors are told: the case's reference facts, nothing personal. */
+static char *escalation_body(const cJSON *c, const char *reason)
+{
+    cJSON *doc = cJSON_CreateObject();
+    char created[32];
+    char *text;
+    cJSON_AddStringToObject(doc, "event", "escalation");
+    cJSON_AddStringToObject(doc, "case_id", str(c, "case_id"));
+    cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code"));
+    cJSON_AddStringToObject(doc, "category", str(c, "category"));
+    cJSON_AddStringToObject(doc, "priority", str(c, "priority"));
+    cJSON_AddStringToObject(doc, "reason", reason);
+    cJSON_AddNumberToObject(doc, "attempts", num(c, "attempts"));
+    http_format_time((int64_t)num(c, "created_at"), created);
+    cJSON_AddStringToObject(doc, "created_at", created);
+    text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return text;
+}
+
+static void on_escalation_sent(const struct client_response *res, void *arg)
+{
+    struct delivery *d = arg;
+    int ok = (res->status >= 200 && res->status < 300) || res->status == 409;
+    if (res->error && strcmp(res->error, "cancelled") == 0)
+        finish(d, DELIVERY_RETRY, "cancelled");
+    else if (ok)
+        finish(d, DELIVERY_DONE, NULL);
+    else
+        finish(d, transient(res) ? DELIVERY_RETRY : DELIVERY_GIVE_UP, "supervisor notice failed");
+}
+
+static void on_escalation_case(enum store_status status, const char *data, size_t len, void *arg)
+{
+    struct delivery *d = arg;
+    const struct config *cfg = d->router->cfg;
+    cJSON *c = status == STORE_OK && data ? cJSON_ParseWithLength(data, len) : NULL;
+    char *body;
+
+    if (c == NULL) {
+        finish(d, DELIVERY_RETRY, "case store unavailable");
+        return;
+    }
+    log_warn("case %s escalated to the operators' queue (%s)", d->case_id, d->reason);
+    if (cfg->supervisor_webhook[0]) {
+        const char *headers[2] = {"Content-Type: application/json; charset=utf-8", NULL};
+        char sig[LINE_SIGNATURE_SIZE], sig_header[80];
+        size_t nheaders = 1;
+        body = escalation_body(c, d->reason);
+        if (body && cfg->admin_token[0]) { /* signed like a dispatch, keyed with the admin token */
+            line_signature(cfg->admin_token, strlen(cfg->admin_token), body, strlen(body), sig);
+            snprintf(sig_header, sizeof sig_header, "X-ESS-Signature: %s", sig);
+            headers[nheaders++] = sig_header;
+        }
+        snprintf(d->channel, sizeof d->channel, "webhook");
+        if (body == NULL || client_post(d->router->client, cfg->supervisor_webhook, headers,
+                                        nheaders, body, strlen(body), SEND_TIMEOUT_MS,
+                                        on_escalation_sent, d) == NULL)
+            finish(d, DELIVERY_GIVE_UP, "the supervisor webhook was refused");
+        free(body);
+    } else if (cfg->supervisor_line_to[0]) {
+        cJSON *messages = cJSON_CreateArray();
+        cJSON *m = cJSON_CreateObject();
+        char text[300];
+        snprintf(text, sizeof text,
+                 "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs manual "
+                 "assignment: %s",
+                 str(c, "tracking_code"), str(c, "category"), str(c, "priority"), d->reason);
+        cJSON_AddStringToObject(m, "type", "text");
+        cJSON_AddStringToObject(m, "text", text);
+        cJSON_AddItemToArray(messages, m);
+        send_line(d, cfg->supervisor_line_to, messages, on_escalation_sent);
+    } else {
+        finish(d, DELIVERY_DONE, NULL);
+    }
+    cJSON_Delete(c);
+}
+
+void dispatch_escalation(struct router *router, const cJSON *payload, int attempts,
+                         const char *retry_key, delivery_cb cb, void *arg)
+{
+    struct delivery *d = delivery_new(router, attempts, retry_key, cb, arg);
+    const char *argv[4];
+    if (d == NULL) {
+        cb(DELIVERY_RETRY, 1000, "out of memory", arg);
+        return;
+    }
+    snprintf(d->case_id, sizeof d->case_id, "%s", str(payload, "case_id"));
+    snprintf(d->reason, sizeof d->reason, "%s", str(payload, "reason"));
+    argv[0] = d->case_id;
+    argv[1] = "operator";
+    argv[2] = "";
+    argv[3] = "";
+    if (store_fcall(router->store, "ess_case_get", 1, 4, argv, NULL, on_escalation_case, d) != 0)
+        finish(d, DELIVERY_RETRY, "case store unavailable");
+}

@@ -1,0 +1,31 @@
+/* Telling people about a case, for the outbox: the dispatch to the team that holds it (a signed
+ * POST to its webhook, or a LINE push to its group with an accept button) and the notice to the
+ * supervisors when a case is escalated. Each attempt's outcome lands on the case's timeline. */
+#ifndef ESS_ROUTER_DISPATCH_H
+#define ESS_ROUTER_DISPATCH_H
+
+struct cJSON;
+struct router;
+
+enum delivery_outcome {
+    DELIVERY_DONE = 0,  /* delivered, or no longer needed (the team lost the case) */
+    DELIVERY_RETRY,     /* try again after delay_ms */
+    DELIVERY_GIVE_UP    /* reason says why */
+};
+
+/* Called once per delivery attempt. reason is valid only inside the callback. */
+typedef void (*delivery_cb)(enum delivery_outcome outcome, long delay_ms, const char *reason,
+                            void *arg);
+
+/* Delivers a "dispatch" outbox message ({"case_id", "team_id", "attempt"}); payload is only read
+ * during the call. attempts counts earlier tries; retry_key identifies this message across them
+ * (X-ESS-Delivery and X-Line-Retry-Key). cb is called exactly once, later, from the loop. */
+void dispatch_deliver(struct router *router, const struct cJSON *payload, int attempts,
+                      const char *retry_key, delivery_cb cb, void *arg);
+
+/* Delivers an "escalation" outbox message ({"case_id", "reason"}) to ESS_SUPERVISOR_WEBHOOK
+ * and/or ESS_SUPERVISOR_LINE_TO (done at once when neither is set). As above. */
+void dispatch_escalation(struct router *router, const struct cJSON *payload, int attempts,
+                         const char *retry_key, delivery_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,756 @@
+/* The citizen's LINE conversation (webhooks/chat.h): the state machine from (state, event) to
+ * (new state, prompt, action), and the state's JSON form as the router stores it. Pure: no I/O;
+ * the texts the user reads are in chat_messages.c. */
+#include "chat.h"
+
+#include "incident.h"
+#include "line.h"
+#include "rules.h"
+#include "text.h"
+#include "track_code.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The state's JSON is written by chat_state_to_json(); anything longer was not. The description
+ * (4000 bytes) escaped as \uXXXX at worst, the address and the rest fit well within. */
+#define CHAT_STATE_MAX_JSON 65536
+#define CHAT_STATE_VERSION 1
+
+static const char *const chat_step_codes[] = {"idle", "category", "confirm", "location",
+                                              "details"};
+
+/* Words that answer a question, compared with the folded text (text_fold: ASCII lowercased,
+ * blanks and punctuation removed) once a polite ending is cut off. */
+static const char *const chat_words_cancel[] = {"ยกเลิก", "ยกเลิกการแจ้ง", "ไม่แจ้งแล้ว", "cancel",
+                                                NULL};
+static const char *const chat_words_status[] = {
+    "สถานะ",   "เช็คสถานะ",   "เช็กสถานะ",   "ดูสถานะ", "ตรวจสอบสถานะ", "ติดตามสถานะ",
+    "status", "checkstatus", "casestatus", "mystatus", NULL};
+static const char *const chat_words_yes[] = {"ใช่", "ใช่แล้ว", "ถูกต้อง", "ถูก", "yes",  "y",
+                                             "yeah", "yep", "ok", "okay", "correct", "right", NULL};
+static const char *const chat_words_no[] = {"ไม่ใช่", "ผิด", "no", "n", "nope", "wrong", NULL};
+static const char *const chat_words_skip[] = {"ข้าม", "ไม่มี", "ไม่มีแล้ว", "skip", "no",
+                                              "none", "nothing", "nope", NULL};
+/* Polite endings cut off before matching: "ยกเลิกค่ะ" is "ยกเลิก". */
+static const char *const chat_particles[] = {"ครับผม", "ครับ", "คับ", "ค่ะ", "คะ", "ค่า",
+                                             "จ้า",    "จ้ะ",  "นะ",  NULL};
+
+void chat_state_init(struct chat_state *state)
+{
+    if (state == NULL)
+        return;
+    memset(state, 0, sizeof(*state));
+    state->step = CHAT_STEP_IDLE;
+    state->lang = CHAT_LANG_TH;
+    state->category = INCIDENT_CATEGORY_NONE;
+}
+
+/* Drops the report in progress; keeps the language and the last tracking code. */
+static void chat_reset_report(struct chat_state *state)
+{
+    state->step = CHAT_STEP_IDLE;
+    state->category = INCIDENT_CATEGORY_NONE;
+    state->has_location = 0;
+    state->lat = 0.0;
+    state->lon = 0.0;
+    state->address[0] = '\0';
+    state->description[0] = '\0';
+}
+
+static int chat_is_emergency(int category)
+{
+    return category >= INCIDENT_THREAT && category < INCIDENT_OTHER;
+}
+
+static int chat_location_valid(double lat, double lon)
+{
+    return isfinite(lat) && isfinite(lon) && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 &&
+           lon <= 180.0;
+}
+
+/* The byte length of a UTF-8 character from its lead byte (the text is valid UTF-8). */
+static size_t chat_char_len(unsigned char c)
+{
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xF0)
+        return 4;
+    if (c >= 0xE0)
+        return 3;
+    return 2;
+}
+
+static int chat_is_blank(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Copies the valid UTF-8 src[0..len) into dst (cap bytes, cap >= 1, always NUL-terminated):
+ * ASCII blanks trimmed at both ends, ASCII control characters dropped (newlines and tabs kept
+ * when multiline, turned into spaces otherwise), cut at a character boundary so that at most
+ * cap - 1 bytes are written. Returns the length written. */
+static size_t chat_clean_copy(char *dst, size_t cap, const char *src, size_t len, int multiline)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+    size_t i = 0;
+
+    while (len > 0 && chat_is_blank(s[len - 1]))
+        len--;
+    while (i < len && chat_is_blank(s[i]))
+        i++;
+    while (i < len) {
+        size_t n = chat_char_len(s[i]);
+        unsigned char c = s[i];
+
+        if (n > len - i)
+            break;
+        if (o + n > cap - 1)
+            break;
+        if (c == '\n' || c == '\t') {
+            dst[o++] = multiline ? (char)c : ' ';
+        } else if (c >= 0x20 && c != 0x7F) {
+            memcpy(dst + o, s + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* Sets the language from a message the user typed: Thai letters (U+0E00..U+0E7F) make it Thai;
+ * Latin letters without Thai make it English; anything else (digits, emoji) leaves it. */
+static void chat_detect_lang(enum chat_lang *lang, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int latin = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == 0xE0 && i + 1 < len && (p[i + 1] == 0xB8 || p[i + 1] == 0xB9)) {
+            *lang = CHAT_LANG_TH;
+            return;
+        }
+        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z'))
+            latin = 1;
+    }
+    if (latin)
+        *lang = CHAT_LANG_EN;
+}
+
+static int chat_word_in(const char *folded, size_t len, const char *const *words)
+{
+    for (size_t i = 0; words[i] != NULL; i++)
+        if (strlen(words[i]) == len && memcmp(words[i], folded, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the folded text is one of words, as typed (flen bytes) or without its polite ending
+ * (core bytes): "สถานะ" ends like the particle "นะ" and must match whole. */
+static int chat_says(const char *folded, size_t flen, size_t core, const char *const *words)
+{
+    return chat_word_in(folded, flen, words) || chat_word_in(folded, core, words);
+}
+
+/* The length of folded once polite endings are cut off ("ยกเลิกครับ" → "ยกเลิก"). */
+static size_t chat_cut_particles(const char *folded, size_t len)
+{
+    int cut = 1;
+
+    while (cut) {
+        cut = 0;
+        for (size_t i = 0; chat_particles[i] != NULL; i++) {
+            size_t n = strlen(chat_particles[i]);
+
+            if (n < len && memcmp(folded + len - n, chat_particles[i], n) == 0) {
+                len -= n;
+                cut = 1;
+                break;
+            }
+        }
+    }
+    return len;
+}
+
+/* The category whose code or label (either language) the folded text is, or
+ * INCIDENT_CATEGORY_NONE. -1 when memory runs out (*category untouched). */
+static int chat_typed_category_len(const struct rules_table *rules, const char *folded,
+                                   size_t len, int *category)
+{
+    static const char *const langs[] = {"th", "en"};
+
+    *category = INCIDENT_CATEGORY_NONE;
+    if (len == 0)
+        return 0;
+    for (int c = INCIDENT_THREAT; c < INCIDENT_CATEGORY_COUNT; c++) {
+        const char *code = incident_category_code(c);
+
+        if (code != NULL && strlen(code) == len && memcmp(code, folded, len) == 0) {
+            *category = c;
+            return 0;
+        }
+        for (size_t l = 0; l < 2; l++) {
+            const char *label = rules_category_label(rules, c, langs[l]);
+            size_t flen;
+            char *flabel;
+            int same;
+
+            if (label[0] == '\0')
+                continue;
+            flabel = text_fold(label, strlen(label), &flen);
+            if (flabel == NULL)
+                return -1;
+            same = flen == len && memcmp(flabel, folded, len) == 0;
+            free(flabel);
+            if (same) {
+                *category = c;
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* chat_typed_category_len() on the text as typed (flen bytes), then without its polite ending
+ * (core bytes). */
+static int chat_typed_category(const struct rules_table *rules, const char *folded, size_t flen,
+                               size_t core, int *category)
+{
+    if (chat_typed_category_len(rules, folded, flen, category) != 0)
+        return -1;
+    if (*category == INCIDENT_CATEGORY_NONE && core != flen)
+        return chat_typed_category_len(rules, folded, core, category);
+    return 0;
+}
+
+static void chat_reply(struct chat_outcome *out, enum chat_prompt prompt)
+{
+    out->action = CHAT_ACTION_REPLY;
+    out->prompt = prompt;
+}
+
+/* Asks the question of the current step again; with no report in progress, starts one. */
+static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
+{
+    switch (st->step) {
+    case CHAT_STEP_CONFIRM_CATEGORY:
+        out->category = st->category;
+        chat_reply(out, CHAT_PROMPT_CONFIRM_CATEGORY);
+        return;
+    case CHAT_STEP_LOCATION:
+        chat_reply(out, CHAT_PROMPT_ASK_LOCATION);
+        return;
+    case CHAT_STEP_DETAILS:
+        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
+        return;
+    case CHAT_STEP_IDLE:
+    case CHAT_STEP_CATEGORY:
+        break;
+    }
+    st->step = CHAT_STEP_CATEGORY;
+    chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
+}
+
+/* The category is known: on to the location, or straight to the details when the location came
+ * first. */
+static void chat_category_chosen(struct chat_state *st, int category, struct chat_outcome *out)
+{
+    st->category = category;
+    if (st->has_location) {
+        st->step = CHAT_STEP_DETAILS;
+        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
+    } else {
+        st->step = CHAT_STEP_LOCATION;
+        chat_reply(out, CHAT_PROMPT_ASK_LOCATION);
+    }
+}
+
+/* Free text named an emergency: ask to confirm it, keeping the text as the report's description
+ * when there is none yet. */
+static void chat_preselect(struct chat_state *st, int category, const char *text, size_t len,
+                           struct chat_outcome *out)
+{
+    st->category = category;
+    if (st->description[0] == '\0')
+        chat_clean_copy(st->description, sizeof(st->description), text, len, 1);
+    st->step = CHAT_STEP_CONFIRM_CATEGORY;
+    out->category = category;
+    chat_reply(out, CHAT_PROMPT_CONFIRM_CATEGORY);
+}
+
+static void chat_cancel(struct chat_state *st, struct chat_outcome *out)
+{
+    chat_reset_report(st);
+    chat_reply(out, CHAT_PROMPT_CANCELLED);
+}
+
+static void chat_status_last(const struct chat_state *st, struct chat_outcome *out)
+{
+    if (st->last_tracking_code[0] == '\0') {
+        chat_reply(out, CHAT_PROMPT_NO_CASE);
+        return;
+    }
+    out->action = CHAT_ACTION_STATUS;
+    memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
+}
+
+static char *chat_strdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+
+    if (d != NULL)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+/* Fills out->incident from the report and the details sentence (text[0..len), may be empty),
+ * appended to the description kept from the first message, and resets the report. -1 when
+ * memory runs out. */
+static int chat_create_case(struct chat_state *st, const struct line_event *ev, const char *text,
+                            size_t len, struct chat_outcome *out)
+{
+    struct incident *inc = &out->incident;
+    char *desc = malloc(INCIDENT_MAX_DESCRIPTION + 1);
+    size_t n;
+
+    if (desc == NULL)
+        return -1;
+    n = strlen(st->description);
+    memcpy(desc, st->description, n + 1);
+    if (len > 0 && n + 2 <= INCIDENT_MAX_DESCRIPTION) {
+        if (n > 0)
+            desc[n++] = '\n';
+        n += chat_clean_copy(desc + n, INCIDENT_MAX_DESCRIPTION + 1 - n, text, len, 1);
+        if (n > 0 && desc[n - 1] == '\n')
+            desc[--n] = '\0'; /* the details were blank after cleaning */
+    }
+    inc->channel = INCIDENT_CHANNEL_LINE;
+    inc->category = st->category;
+    inc->has_location = st->has_location;
+    inc->lat = st->lat;
+    inc->lon = st->lon;
+    if (n > 0) {
+        inc->description = desc;
+        desc = NULL;
+    }
+    free(desc);
+    if (st->address[0] != '\0' && (inc->address = chat_strdup(st->address)) == NULL)
+        return -1;
+    if (ev->user_id[0] != '\0' && (inc->reporter_line_user = chat_strdup(ev->user_id)) == NULL)
+        return -1;
+    out->action = CHAT_ACTION_CREATE_CASE;
+    chat_reset_report(st);
+    return 0;
+}
+
+static int chat_on_postback(const struct rules_table *rules, struct chat_state *st,
+                            const struct line_event *ev, struct chat_outcome *out)
+{
+    const char *data = ev->postback_data != NULL ? ev->postback_data : "";
+    (void)rules;
+
+    if (strncmp(data, "ack=", 4) == 0)
+        return 0; /* a team's accept button: the router's business, never a citizen's */
+    if (strcmp(data, "cancel") == 0) {
+        chat_cancel(st, out);
+    } else if (strcmp(data, "status") == 0) {
+        chat_status_last(st, out);
+    } else if (strcmp(data, "report") == 0) {
+        chat_ask_again(st, out); /* idle: "What is happening?"; mid-way: the current question */
+    } else if (strcmp(data, "choose") == 0) {
+        st->category = INCIDENT_CATEGORY_NONE;
+        st->step = CHAT_STEP_CATEGORY;
+        chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
+    } else if (strncmp(data, "cat=", 4) == 0) {
+        int category = incident_category_parse(data + 4, strlen(data + 4));
+
+        if (category == INCIDENT_CATEGORY_NONE)
+            chat_ask_again(st, out);
+        else
+            chat_category_chosen(st, category, out);
+    } else if (strcmp(data, "skip") == 0 && st->step == CHAT_STEP_DETAILS) {
+        return chat_create_case(st, ev, "", 0, out);
+    } else {
+        chat_ask_again(st, out); /* an old or unknown button: never an error */
+    }
+    return 0;
+}
+
+static void chat_on_location(struct chat_state *st, const struct line_event *ev,
+                             struct chat_outcome *out)
+{
+    if (!chat_location_valid(ev->lat, ev->lon)) {
+        chat_ask_again(st, out);
+        return;
+    }
+    st->has_location = 1;
+    st->lat = ev->lat;
+    st->lon = ev->lon;
+    st->address[0] = '\0';
+    if (ev->address != NULL && text_utf8_valid(ev->address, strlen(ev->address)))
+        chat_clean_copy(st->address, sizeof(st->address), ev->address, strlen(ev->address), 0);
+    switch (st->step) {
+    case CHAT_STEP_IDLE:
+    case CHAT_STEP_CATEGORY:
+        st->step = CHAT_STEP_CATEGORY; /* kept; the category comes next */
+        chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
+        break;
+    case CHAT_STEP_CONFIRM_CATEGORY:
+        chat_ask_again(st, out);
+        break;
+    case CHAT_STEP_LOCATION:
+    case CHAT_STEP_DETAILS:
+        st->step = CHAT_STEP_DETAILS;
+        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
+        break;
+    }
+}
+
+/* 1 when the folded text is meant as a tracking code: it parses (well or with a bad check
+ * character) and either carries the "HM" prefix or has a digit, so that a nine-letter word
+ * ("detention") is not taken for one; while the details are asked, only with the prefix. */
+static int chat_code_attempt(const struct chat_state *st, const char *folded, size_t len,
+                             enum track_code_result *result, char code[TRACK_CODE_SIZE])
+{
+    int prefix = len == 11 && folded[0] == 'h' && folded[1] == 'm';
+    int digit = 0;
+
+    *result = track_code_parse(folded, len, code);
+    if (*result == TRACK_CODE_MALFORMED)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (folded[i] >= '0' && folded[i] <= '9')
+            digit = 1;
+    if (st->step == CHAT_STEP_DETAILS)
+        return prefix;
+    return prefix || digit;
+}
+
+static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
+                        const struct line_event *ev, struct chat_outcome *out)
+{
+    const char *text = ev->text;
+    size_t len = strlen(text);
+    size_t flen, core;
+    char *folded;
+    char code[TRACK_CODE_SIZE];
+    enum track_code_result result;
+    int category;
+    int rc = 0;
+
+    if (!text_utf8_valid(text, len)) {
+        chat_ask_again(st, out);
+        return 0;
+    }
+    folded = text_fold(text, len, &flen);
+    if (folded == NULL)
+        return -1;
+    if (chat_code_attempt(st, folded, flen, &result, code)) {
+        if (result == TRACK_CODE_OK) {
+            out->action = CHAT_ACTION_STATUS;
+            memcpy(out->tracking_code, code, sizeof(out->tracking_code));
+        } else {
+            chat_reply(out, CHAT_PROMPT_BAD_CODE);
+        }
+        goto done; /* a code says nothing about the language */
+    }
+    chat_detect_lang(&st->lang, text, len);
+    core = chat_cut_particles(folded, flen);
+    if (chat_says(folded, flen, core, chat_words_cancel)) {
+        chat_cancel(st, out);
+        goto done;
+    }
+    if (chat_says(folded, flen, core, chat_words_status)) {
+        chat_status_last(st, out);
+        goto done;
+    }
+    switch (st->step) {
+    case CHAT_STEP_IDLE:
+    case CHAT_STEP_CATEGORY:
+        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0)
+            goto done;
+        if (category != INCIDENT_CATEGORY_NONE) {
+            chat_category_chosen(st, category, out);
+            break;
+        }
+        category = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
+        if (chat_is_emergency(category))
+            chat_preselect(st, category, text, len, out);
+        else
+            chat_ask_again(st, out);
+        break;
+    case CHAT_STEP_CONFIRM_CATEGORY:
+        if (chat_says(folded, flen, core, chat_words_yes)) {
+            chat_category_chosen(st, st->category, out);
+            break;
+        }
+        if (chat_says(folded, flen, core, chat_words_no)) {
+            st->category = INCIDENT_CATEGORY_NONE;
+            st->step = CHAT_STEP_CATEGORY;
+            chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
+            break;
+        }
+        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0)
+            goto done;
+        if (category != INCIDENT_CATEGORY_NONE) {
+            chat_category_chosen(st, category, out);
+            break;
+        }
+        category = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
+        if (chat_is_emergency(category))
+            st->category = category; /* a better guess; the first text stays the description */
+        chat_ask_again(st, out);
+        break;
+    case CHAT_STEP_LOCATION:
+        chat_ask_again(st, out); /* the case needs coordinates: only a location message will do */
+        break;
+    case CHAT_STEP_DETAILS:
+        if (core == 0 || chat_says(folded, flen, core, chat_words_skip))
+            rc = chat_create_case(st, ev, "", 0, out);
+        else
+            rc = chat_create_case(st, ev, text, len, out);
+        break;
+    }
+done:
+    free(folded);
+    return rc;
+}
+
+static int chat_step_event(const struct rules_table *rules, struct chat_state *st,
+                           const struct line_event *ev, struct chat_outcome *out)
+{
+    if (ev->standby || ev->source == LINE_SOURCE_GROUP || ev->source == LINE_SOURCE_ROOM)
+        return 0;
+    switch (ev->type) {
+    case LINE_EVENT_FOLLOW:
+        chat_reset_report(st);
+        chat_reply(out, CHAT_PROMPT_GREETING);
+        return 0;
+    case LINE_EVENT_UNFOLLOW:
+        chat_state_init(st);
+        return 0;
+    case LINE_EVENT_POSTBACK:
+        return chat_on_postback(rules, st, ev, out);
+    case LINE_EVENT_MESSAGE:
+        if (ev->message == LINE_MESSAGE_TEXT && ev->text != NULL)
+            return chat_on_text(rules, st, ev, out);
+        if (ev->message == LINE_MESSAGE_LOCATION && ev->has_location)
+            chat_on_location(st, ev, out);
+        else
+            chat_ask_again(st, out); /* a sticker, an image…: the question again */
+        return 0;
+    case LINE_EVENT_OTHER:
+        break;
+    }
+    return 0;
+}
+
+int chat_handle(const struct rules_table *rules, struct chat_state *state,
+                const struct line_event *event, struct chat_outcome *out)
+{
+    struct chat_state *next;
+
+    if (out == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->category = INCIDENT_CATEGORY_NONE;
+    out->incident.category = INCIDENT_CATEGORY_NONE;
+    if (state == NULL || event == NULL)
+        return -1;
+    /* Work on a copy so that running out of memory leaves the state as it was. */
+    next = malloc(sizeof(*next));
+    if (next == NULL)
+        return -1;
+    *next = *state;
+    if (chat_step_event(rules, next, event, out) != 0) {
+        free(next);
+        chat_outcome_clear(out);
+        out->category = INCIDENT_CATEGORY_NONE;
+        return -1;
+    }
+    out->lang = next->lang;
+    *state = *next;
+    free(next);
+    return 0;
+}
+
+void chat_outcome_clear(struct chat_outcome *out)
+{
+    if (out == NULL)
+        return;
+    incident_clear(&out->incident);
+    memset(out, 0, sizeof(*out));
+    out->category = INCIDENT_CATEGORY_NONE;
+    out->incident.category = INCIDENT_CATEGORY_NONE;
+}
+
+/* ---- the state as JSON ---- */
+
+char *chat_state_to_json(const struct chat_state *state)
+{
+    cJSON *root;
+    char *json = NULL;
+    const char *category;
+    const char *step = "idle";
+    int ok;
+
+    if (state == NULL)
+        return NULL;
+    /* A step out of range is written as "idle"; reading it back then gives a fresh state
+     * unless nothing else was in progress. */
+    if ((unsigned)state->step < sizeof(chat_step_codes) / sizeof(chat_step_codes[0]))
+        step = chat_step_codes[state->step];
+    root = cJSON_CreateObject();
+    if (root == NULL)
+        return NULL;
+    ok = cJSON_AddNumberToObject(root, "v", CHAT_STATE_VERSION) != NULL &&
+         cJSON_AddStringToObject(root, "step", step) != NULL &&
+         cJSON_AddStringToObject(root, "lang", state->lang == CHAT_LANG_EN ? "en" : "th") != NULL;
+    category = incident_category_code(state->category);
+    if (ok && category != NULL)
+        ok = cJSON_AddStringToObject(root, "category", category) != NULL;
+    if (ok && state->has_location) {
+        cJSON *loc = cJSON_AddObjectToObject(root, "location");
+
+        ok = loc != NULL && cJSON_AddNumberToObject(loc, "lat", state->lat) != NULL &&
+             cJSON_AddNumberToObject(loc, "lon", state->lon) != NULL &&
+             (state->address[0] == '\0' ||
+              cJSON_AddStringToObject(loc, "address", state->address) != NULL);
+    }
+    if (ok && state->description[0] != '\0')
+        ok = cJSON_AddStringToObject(root, "description", state->description) != NULL;
+    if (ok && state->last_tracking_code[0] != '\0')
+        ok = cJSON_AddStringToObject(root, "last_tracking_code", state->last_tracking_code) !=
+             NULL;
+    if (ok)
+        json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return json;
+}
+
+/* Copies the string member name of obj into dst (cap bytes) when present. Returns 0 (absent or
+ * copied), -1 when it is not a string, not valid UTF-8 or longer than cap - 1 bytes. */
+static int chat_json_string(const cJSON *obj, const char *name, char *dst, size_t cap)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    size_t n;
+
+    if (item == NULL)
+        return 0;
+    if (!cJSON_IsString(item) || item->valuestring == NULL)
+        return -1;
+    n = strlen(item->valuestring);
+    if (n >= cap || !text_utf8_valid(item->valuestring, n))
+        return -1;
+    memcpy(dst, item->valuestring, n + 1);
+    return 0;
+}
+
+/* Reads root into st (initialised by the caller). 0, or -1 when anything is malformed. */
+static int chat_state_read(const cJSON *root, struct chat_state *st)
+{
+    char word[32] = "";
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v");
+    const cJSON *loc = cJSON_GetObjectItemCaseSensitive(root, "location");
+    char code[TRACK_CODE_SIZE];
+
+    if (!cJSON_IsObject(root))
+        return -1;
+    if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble != CHAT_STATE_VERSION))
+        return -1;
+    if (chat_json_string(root, "step", word, sizeof(word)) != 0)
+        return -1;
+    if (word[0] != '\0') {
+        size_t i = 0;
+
+        while (i < sizeof(chat_step_codes) / sizeof(chat_step_codes[0]) &&
+               strcmp(word, chat_step_codes[i]) != 0)
+            i++;
+        if (i == sizeof(chat_step_codes) / sizeof(chat_step_codes[0]))
+            return -1;
+        st->step = (enum chat_step)i;
+    }
+    word[0] = '\0';
+    if (chat_json_string(root, "lang", word, sizeof(word)) != 0)
+        return -1;
+    if (strcmp(word, "en") == 0)
+        st->lang = CHAT_LANG_EN;
+    else if (word[0] != '\0' && strcmp(word, "th") != 0)
+        return -1;
+    word[0] = '\0';
+    if (chat_json_string(root, "category", word, sizeof(word)) != 0)
+        return -1;
+    if (word[0] != '\0' &&
+        (st->category = incident_category_parse(word, strlen(word))) == INCIDENT_CATEGORY_NONE)
+        return -1;
+    if (loc != NULL) {
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(loc, "lat");
+        const cJSON *lon = cJSON_GetObjectItemCaseSensitive(loc, "lon");
+
+        if (!cJSON_IsObject(loc) || !cJSON_IsNumber(lat) || !cJSON_IsNumber(lon) ||
+            !chat_location_valid(lat->valuedouble, lon->valuedouble))
+            return -1;
+        st->has_location = 1;
+        st->lat = lat->valuedouble;
+        st->lon = lon->valuedouble;
+        if (chat_json_string(loc, "address", st->address, sizeof(st->address)) != 0)
+            return -1;
+    }
+    if (chat_json_string(root, "description", st->description, sizeof(st->description)) != 0)
+        return -1;
+    word[0] = '\0';
+    if (chat_json_string(root, "last_tracking_code", word, sizeof(word)) != 0)
+        return -1;
+    if (word[0] != '\0') {
+        if (track_code_parse(word, strlen(word), code) != TRACK_CODE_OK)
+            return -1;
+        memcpy(st->last_tracking_code, code, sizeof(code));
+    }
+    /* Each step needs what came before it. */
+    switch (st->step) {
+    case CHAT_STEP_IDLE:
+        return st->category == INCIDENT_CATEGORY_NONE && !st->has_location &&
+                       st->description[0] == '\0'
+                   ? 0
+                   : -1;
+    case CHAT_STEP_CATEGORY:
+        return st->category == INCIDENT_CATEGORY_NONE ? 0 : -1;
+    case CHAT_STEP_CONFIRM_CATEGORY:
+        return chat_is_emergency(st->category) ? 0 : -1;
+    case CHAT_STEP_LOCATION:
+        return st->category != INCIDENT_CATEGORY_NONE ? 0 : -1;
+    case CHAT_STEP_DETAILS:
+        return st->category != INCIDENT_CATEGORY_NONE && st->has_location ? 0 : -1;
+    }
+    return -1;
+}
+
+int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
+{
+    struct chat_state *st;
+    cJSON *root;
+    int rc = -1;
+
+    if (state == NULL)
+        return -1;
+    chat_state_init(state);
+    if (json == NULL || len == 0 || len > CHAT_STATE_MAX_JSON)
+        return -1;
+    st = malloc(sizeof(*st));
+    if (st == NULL)
+        return -1;
+    chat_state_init(st);
+    root = cJSON_ParseWithLengthOpts(json, len, NULL, 0);
+    if (root != NULL && chat_state_read(root, st) == 0) {
+        *state = *st;
+        rc = 0;
+    }
+    cJSON_Delete(root);
+    free(st);
+    return rc;
+}
