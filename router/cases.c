@@ -113,7 +113,43 @@ static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
 
 static int create_send(struct create_job *job);
 
-static void on_create_reply(enum store_status status, const char *data, size_t len, void *arg)
+/* The fields of ess_case_create's flat answer after its first two (kind, case id). */
+static const char *const summary_fields[] = {"tracking_code", "category",   "priority",
+                                             "status",        "team_id",    "team_name",
+                                             "distance_km",   "created_at", "updated_at",
+                                             "queue_reason",  "channel"};
+#define NSUMMARY (sizeof summary_fields / sizeof summary_fields[0])
+
+/* {"created": bool, "case": {...}} or {"err": code} from the flat answer; NULL if malformed. */
+static cJSON *create_reply_json(const struct store_item *items, size_t n)
+{
+    cJSON *reply, *c;
+    size_t i;
+    if (n == 2 && items[0].data && items[1].data && items[0].len == 3 &&
+        memcmp(items[0].data, "err", 3) == 0) {
+        reply = cJSON_CreateObject();
+        cJSON_AddItemToObject(reply, "err",
+                              cJSON_CreateString(items[1].len < 64 ? items[1].data : "unexpected"));
+        return reply;
+    }
+    if (n != 2 + NSUMMARY || items[0].data == NULL) return NULL;
+    reply = cJSON_CreateObject();
+    cJSON_AddBoolToObject(reply, "created", items[0].len == 7 && !memcmp(items[0].data, "created", 7));
+    c = cJSON_AddObjectToObject(reply, "case");
+    for (i = 0; i < 2 + NSUMMARY - 1; i++) {
+        const struct store_item *it = &items[i + 1];
+        char *v = malloc(it->len + 1);
+        if (v == NULL) break;
+        if (it->len) memcpy(v, it->data, it->len);
+        v[it->len] = '\0';
+        cJSON_AddStringToObject(c, i == 0 ? "case_id" : summary_fields[i - 1], v);
+        free(v);
+    }
+    return reply;
+}
+
+static void on_create_reply(enum store_status status, const struct store_item *items, size_t n,
+                            void *arg)
 {
     struct create_job *job = arg;
     struct http_call *call = job->call;
@@ -126,7 +162,7 @@ static void on_create_reply(enum store_status status, const char *data, size_t l
         http_call_free(call);
         return;
     }
-    if (status != STORE_OK || data == NULL || (reply = cJSON_ParseWithLength(data, len)) == NULL) {
+    if (status != STORE_OK || (reply = create_reply_json(items, n)) == NULL) {
         free(job);
         http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
         return;
@@ -209,8 +245,8 @@ static int create_send(struct create_job *job)
     OPTIONAL_FIELD("operator_id", in->operator_id)
     OPTIONAL_FIELD("line_lang", job->line_lang)
 #undef OPTIONAL_FIELD
-    return store_fcall(job->call->router->store, "ess_case_create", 0, argc, argv, NULL,
-                       on_create_reply, job);
+    return store_fcall_array(job->call->router->store, "ess_case_create", 0, argc, argv, NULL,
+                             on_create_reply, job);
 }
 
 void cases_create(struct http_call *call, const struct incident *incident, const char *call_id,

@@ -3,22 +3,24 @@
 ESS Router's Redis function library: every state change of a case or a team is one atomic step
 here, so that two router processes can never claim the same team slot. Loaded at each connect
 with FUNCTION LOAD REPLACE. Every function is called with 0 keys and the key prefix as its first
-argument (one deployment's keys all start with it). Answers are JSON strings; a refusal is
-{"err": "<code>"} and changes nothing.
+argument (one deployment's keys all start with it). Answers are JSON strings (ess_case_create,
+on the hot path, answers a flat array); a refusal is {"err": "<code>"} and changes nothing.
 
 Keys (P = prefix):
   P team:<id>            hash  name skills(csv) lat lon capacity active available token_hash
-                               notify updated_at
+                               token_nonce notify sets updated_at
   P team:<id>:cases      set   case ids the team holds now
   P teams                set   every team id
-  P geo:<skill>          geo   teams having <skill> that can take a case now (available, free
-                               capacity); P geo:* holds them all ("*" is not a skill name)
+  P skillsets            set   every required skill set a case has asked for (sorted csv, "-"
+                               for none), registered on first use
+  P geo:set:<set>        geo   teams having every skill of <set> that can take a case now
+                               (available, free capacity): a search's first hit qualifies
   P case:<id>            hash  the case record (times in ms since the epoch)
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
-  P track:<code>         str   case id
+  P track:<code>         hash  the public view: case_id category status updated_at team_name
+                               timeline (JSON [{status, at}]), read by the router directly
   P call:<call_id>       str   case id (idempotent hotline calls)
-  P cases:all            zset  case id -> created ms
   P cases:open           zset  case id -> created ms, while not resolved or closed
   P cases:status:<s>     zset  case id -> created ms, by current status
   P queue                zset  case id -> priority * 1e13 + created ms (operators' queue)
@@ -27,6 +29,7 @@ Keys (P = prefix):
   P log                  stream the central case log: no personal data, ever
   P outbox:due           zset  outgoing message id -> when it is due (ms)
   P outbox:item:<id>     hash  kind payload(JSON) attempts retry_key created_at
+                               (ids: "d:<case>:<attempt>" for dispatches, else a counter)
   P outbox:dead          list  JSON of messages given up on (kind, attempts, last error)
   P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
   P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe, 1 day)
@@ -36,6 +39,7 @@ Keys (P = prefix):
 
 local MAX_LOG_LEN = 1000000
 local DRAIN_SCAN = 200
+local SWEEP_MAX = 50 -- queued cases one sweep may try
 local PRIORITY_SCALE = 1e13
 
 local function now_ms()
@@ -48,6 +52,21 @@ local function split_csv(s)
     if s == nil or s == '' then return out end
     for item in string.gmatch(s, '[^,]+') do out[#out + 1] = item end
     return out
+end
+
+local function split_bar(s)
+    local out = {}
+    if s == nil or s == '' then return out end
+    for item in string.gmatch(s, '[^|]+') do out[#out + 1] = item end
+    return out
+end
+
+-- The canonical name of a skill set: its skills sorted, comma-separated; "-" for none.
+local function set_name(skills_csv)
+    local list = split_csv(skills_csv)
+    if #list == 0 then return '-' end
+    table.sort(list)
+    return table.concat(list, ',')
 end
 
 local function set_of(list)
@@ -99,21 +118,28 @@ end
 ---------------------------------------------------------------------------------------------
 -- Outbox: messages to send (LINE replies and pushes, progress notices), kept until delivered
 
--- A UUID derived from the item id and the server's clock, unique per message: used as LINE's
--- X-Line-Retry-Key, so it must stay the same across retries of one message.
-local function retry_key(id)
-    local t = redis.call('TIME')
-    local h = redis.sha1hex(id .. ':' .. t[1] .. ':' .. t[2])
+-- A UUID derived from the message's id and creation time, unique per message: used as LINE's
+-- X-Line-Retry-Key and X-ESS-Delivery, so it stays the same across retries of one message.
+local function retry_key(P, id, now)
+    local h = redis.sha1hex(P .. id .. ':' .. now)
     return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-4' .. string.sub(h, 14, 16) ..
         '-8' .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
 end
 
-local function outbox_add(P, kind, payload, due)
-    local id = tostring(redis.call('INCR', P .. 'outbox:seq'))
+-- Queues a message; id may be given when it is unique by construction (a dispatch).
+local function outbox_add(P, kind, payload, due, id)
+    id = id or tostring(redis.call('INCR', P .. 'outbox:seq'))
     redis.call('HSET', P .. 'outbox:item:' .. id, 'kind', kind, 'payload', payload,
-        'attempts', 0, 'retry_key', retry_key(id), 'created_at', due)
+        'attempts', 0, 'retry_key', retry_key(P, id, due), 'created_at', due)
     redis.call('ZADD', P .. 'outbox:due', due, id)
     return id
+end
+
+-- The public view's timeline with one more status (a JSON array kept as a string).
+local function public_timeline_add(json, status, at)
+    local entry = '{"status":"' .. status .. '","at":' .. string.format('%d', at) .. '}'
+    if json == nil or json == false or json == '' or json == '[]' then return '[' .. entry .. ']' end
+    return string.sub(json, 1, -2) .. ',' .. entry .. ']'
 end
 
 -- The reporter of a LINE case hears of its progress (the assignment made while the case is
@@ -152,6 +178,12 @@ local function record_status(P, case_id, c, status, at, by, note)
     end
     c.updated_at = at
     redis.call('HSET', key, 'status', status, 'updated_at', at)
+    if c.tracking_code and c.tracking_code ~= '' then
+        local tkey = P .. 'track:' .. c.tracking_code
+        redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name',
+            c.team_name or '', 'timeline',
+            public_timeline_add(redis.call('HGET', tkey, 'timeline'), status, at))
+    end
     log_event(P, case_id, {{'status', status}, {'category', c.category},
         {'priority', c.priority}, {'team_id', c.team_id or ''}, {'by', by},
         {'at', tostring(at)}})
@@ -179,16 +211,53 @@ local function team_can_take(t)
     return t.available == '1' and tonumber(t.active or '0') < tonumber(t.capacity or '0')
 end
 
--- Puts the team in (or takes it out of) every geo index it belongs to, as it is now.
-local function team_index(P, team_id, t, old_skills)
-    for _, s in ipairs(old_skills or {}) do redis.call('ZREM', P .. 'geo:' .. s, team_id) end
-    local skills = team_skills(t)
-    if team_can_take(t) then
-        redis.call('GEOADD', P .. 'geo:*', t.lon, t.lat, team_id)
-        for _, s in ipairs(skills) do redis.call('GEOADD', P .. 'geo:' .. s, t.lon, t.lat, team_id) end
-    else
-        redis.call('ZREM', P .. 'geo:*', team_id)
-        for _, s in ipairs(skills) do redis.call('ZREM', P .. 'geo:' .. s, team_id) end
+local function covers(have, name)
+    if name == '-' then return true end
+    for _, s in ipairs(split_csv(name)) do
+        if not have[s] then return false end
+    end
+    return true
+end
+
+-- The registered skill sets that a team with these skills qualifies for, as "set|set".
+local function qualifying_sets(P, skills_csv)
+    local have = set_of(split_csv(skills_csv))
+    local out = {}
+    for _, name in ipairs(redis.call('SMEMBERS', P .. 'skillsets')) do
+        if covers(have, name) then out[#out + 1] = name end
+    end
+    return table.concat(out, '|')
+end
+
+-- Puts the team in (or takes it out of) the geo index of every set it qualifies for, as it is
+-- now; drop_sets ("set|set") are indexes it must leave whatever its state.
+local function team_index(P, team_id, t, drop_sets)
+    for _, name in ipairs(split_bar(drop_sets)) do
+        redis.call('ZREM', P .. 'geo:set:' .. name, team_id)
+    end
+    local can = team_can_take(t)
+    for _, name in ipairs(split_bar(t.sets)) do
+        if can then
+            redis.call('GEOADD', P .. 'geo:set:' .. name, t.lon, t.lat, team_id)
+        else
+            redis.call('ZREM', P .. 'geo:set:' .. name, team_id)
+        end
+    end
+end
+
+-- Registers a skill set the first time a case asks for it, indexing every team that has it.
+local function ensure_set(P, name)
+    if redis.call('SADD', P .. 'skillsets', name) == 0 then return end
+    for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
+        local key = P .. 'team:' .. id
+        local f = redis.call('HMGET', key, 'skills', 'sets', 'available', 'active', 'capacity',
+            'lat', 'lon')
+        if covers(set_of(split_csv(f[1])), name) then
+            redis.call('HSET', key, 'sets', (f[2] and f[2] ~= '') and (f[2] .. '|' .. name) or name)
+            if f[3] == '1' and tonumber(f[4]) < tonumber(f[5]) then
+                redis.call('GEOADD', P .. 'geo:set:' .. name, f[7], f[6], id)
+            end
+        end
     end
 end
 
@@ -211,79 +280,92 @@ end
 ---------------------------------------------------------------------------------------------
 -- Assignment
 
-local function team_qualifies(t, required, excluded, team_id)
-    if t == nil or not team_can_take(t) or excluded[team_id] then return false end
-    local have = set_of(team_skills(t))
-    for _, s in ipairs(required) do
-        if not have[s] then return false end
-    end
-    return true
-end
-
--- The geo index to search: the required skill held by the fewest teams that can take a case.
-local function search_key(P, required)
-    local best, best_n = P .. 'geo:*', nil
-    for _, s in ipairs(required) do
-        local n = redis.call('ZCARD', P .. 'geo:' .. s)
-        if best_n == nil or n < best_n then best, best_n = P .. 'geo:' .. s, n end
-    end
-    return best
-end
-
--- Nearest qualified team within radius r km, or the nearest having prefer_skill when there is
--- one within r. Returns team_id, team hash, distance km, or nil.
-local function search_within(P, key, lon, lat, r, required, excluded, prefer)
-    local hits = redis.call('GEOSEARCH', key, 'FROMLONLAT', lon, lat, 'BYRADIUS', r, 'km',
-        'ASC', 'WITHDIST')
-    local first_id, first_t, first_d
-    for _, h in ipairs(hits) do
-        local id, d = h[1], tonumber(h[2])
-        local t = hgetall(P .. 'team:' .. id)
-        if team_qualifies(t, required, excluded, id) then
-            if prefer == '' then return id, t, d end
-            if set_of(team_skills(t))[prefer] then return id, t, d end
-            if first_id == nil then first_id, first_t, first_d = id, t, d end
+-- The nearest team in the index within r km that is not excluded. The index holds only teams
+-- that qualify, so the first hits are normally the answer; COUNT bounds the reply. Returns id,
+-- name, distance, capacity, active, or nil.
+local function first_free(P, key, lon, lat, r, excluded)
+    local count = 8
+    while true do
+        local args = {key, 'FROMLONLAT', lon, lat, 'BYRADIUS', r, 'km', 'ASC', 'WITHDIST'}
+        if count then
+            args[#args + 1] = 'COUNT'
+            args[#args + 1] = count
         end
-    end
-    return first_id, first_t, first_d
-end
-
--- Searches outwards through the case's radii. Without a preferred skill each step is searched
--- through doubling sub-radii from 1 km: the first qualified team found is the nearest overall,
--- and a small circle costs GEOSEARCH only the few points inside it.
-local function find_team(P, c, excluded)
-    local required = split_csv(c.skills)
-    local radii = split_csv(c.radii)
-    local key = search_key(P, required)
-    if redis.call('ZCARD', key) == 0 then return nil end
-    local prefer = c.prefer_skill or ''
-    local lon, lat = c.lon, c.lat
-    local done = 0
-    for _, rs in ipairs(radii) do
-        local r = tonumber(rs)
-        if prefer == '' then
-            local sub = math.max(1, done * 2)
-            while sub < r do
-                local id, t, d = search_within(P, key, lon, lat, sub, required, excluded, '')
-                if id then return id, t, d end
-                sub = sub * 2
+        local hits = redis.call('GEOSEARCH', unpack(args))
+        for _, h in ipairs(hits) do
+            local id = h[1]
+            if not excluded[id] then
+                local f = redis.call('HMGET', P .. 'team:' .. id, 'name', 'capacity', 'active',
+                    'available')
+                local cap, act = tonumber(f[2] or '0'), tonumber(f[3] or '0')
+                if f[4] == '1' and act < cap then return id, f[1], tonumber(h[2]), cap, act end
             end
         end
-        local id, t, d = search_within(P, key, lon, lat, r, required, excluded, prefer)
-        if id then return id, t, d end
+        if not count or #hits < count then return nil end
+        count = nil -- every hit was excluded: look at all of them
+    end
+end
+
+-- The nearest suitable team for case c, searching outwards through its radii. Without a
+-- preferred skill each step is searched through doubling sub-radii from 1 km: the first team
+-- found is the nearest overall, and a small circle costs GEOSEARCH only the points inside it.
+-- With one, a team that has it wins within each radius step. Returns as first_free.
+local function find_team(P, c, excluded)
+    local set = set_name(c.skills)
+    ensure_set(P, set)
+    local key = P .. 'geo:set:' .. set
+    if redis.call('ZCARD', key) == 0 then return nil end
+    local prefer_key = nil
+    local prefer = c.prefer_skill or ''
+    if prefer ~= '' and not set_of(split_csv(c.skills))[prefer] then
+        local pset = set_name(c.skills .. ',' .. prefer)
+        ensure_set(P, pset)
+        prefer_key = P .. 'geo:set:' .. pset
+    end
+    local lon, lat = c.lon, c.lat
+    local done = 0
+    for _, rs in ipairs(split_csv(c.radii)) do
+        local r = tonumber(rs)
+        if prefer_key then
+            local id, name, d, cap, act = first_free(P, prefer_key, lon, lat, r, excluded)
+            if id then return id, name, d, cap, act end
+        end
+        local sub = math.max(1, done * 2)
+        while sub < r do
+            local id, name, d, cap, act = first_free(P, key, lon, lat, sub, excluded)
+            if id then return id, name, d, cap, act end
+            sub = sub * 2
+        end
+        local id, name, d, cap, act = first_free(P, key, lon, lat, r, excluded)
+        if id then return id, name, d, cap, act end
         done = r
     end
     return nil
 end
 
-local function claim_team(P, case_id, c, team_id, t, distance, now, by, ack_timeout_ms)
-    t.active = tostring(redis.call('HINCRBY', P .. 'team:' .. team_id, 'active', 1))
-    redis.call('SADD', P .. 'team:' .. team_id .. ':cases', case_id)
-    if not team_can_take(t) then team_index(P, team_id, t) end
+-- Takes one slot of the team's capacity for the case; a full team leaves every index.
+local function claim_slot(P, case_id, team_id, capacity)
+    local key = P .. 'team:' .. team_id
+    local active = redis.call('HINCRBY', key, 'active', 1)
+    redis.call('SADD', key .. ':cases', case_id)
+    if active >= capacity then
+        for _, name in ipairs(split_bar(redis.call('HGET', key, 'sets'))) do
+            redis.call('ZREM', P .. 'geo:set:' .. name, team_id)
+        end
+    end
+end
+
+local function dispatch_id(case_id, attempts)
+    return 'd:' .. case_id .. ':' .. attempts
+end
+
+-- Assigns the case to the team: its slot, the case record, the deadline, the dispatch.
+local function claim_team(P, case_id, c, team_id, name, capacity, distance, now, by)
+    claim_slot(P, case_id, team_id, capacity)
     local attempts = redis.call('HINCRBY', P .. 'case:' .. case_id, 'attempts', 1)
-    local deadline = now + ack_timeout_ms
-    c.team_id, c.team_name, c.distance_km = team_id, t.name, tostring(round_km(distance))
-    redis.call('HSET', P .. 'case:' .. case_id, 'team_id', team_id, 'team_name', t.name,
+    local deadline = now + tonumber(c.ack_timeout_s) * 1000
+    c.team_id, c.team_name, c.distance_km = team_id, name, tostring(round_km(distance))
+    redis.call('HSET', P .. 'case:' .. case_id, 'team_id', team_id, 'team_name', name,
         'distance_km', c.distance_km, 'assigned_at', now, 'ack_deadline', deadline,
         'queue_reason', '')
     c.attempts, c.ack_deadline, c.queue_reason = attempts, deadline, ''
@@ -291,7 +373,7 @@ local function claim_team(P, case_id, c, team_id, t, distance, now, by, ack_time
     redis.call('ZADD', P .. 'deadlines', deadline, case_id)
     record_status(P, case_id, c, 'assigned', now, by)
     outbox_add(P, 'dispatch', cjson.encode({case_id = case_id, team_id = team_id,
-        attempt = attempts}), now)
+        attempt = attempts}), now, dispatch_id(case_id, attempts))
 end
 
 -- Releases the case's team (its slot comes free) without touching the case's status.
@@ -320,9 +402,9 @@ end
 -- Tries to claim the nearest suitable team for a case; queues it when none can be had.
 local function assign_case(P, case_id, c, now)
     local excluded = set_of(redis.call('SMEMBERS', P .. 'case:' .. case_id .. ':excluded'))
-    local id, t, d = find_team(P, c, excluded)
+    local id, name, d, cap = find_team(P, c, excluded)
     if id then
-        claim_team(P, case_id, c, id, t, d, now, 'router', tonumber(c.ack_timeout_s) * 1000)
+        claim_team(P, case_id, c, id, name, cap, d, now, 'router')
         return true
     end
     queue_case(P, case_id, c, 'no_team_available', now)
@@ -343,10 +425,7 @@ local function drain_for_team(P, team_id, now)
         local c = hgetall(P .. 'case:' .. case_id)
         if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' and
                 redis.call('SISMEMBER', P .. 'case:' .. case_id .. ':excluded', team_id) == 0 then
-            local ok = true
-            for _, s in ipairs(split_csv(c.skills)) do
-                if not have[s] then ok = false break end
-            end
+            local ok = covers(have, set_name(c.skills))
             local radii = split_csv(c.radii)
             local max_r = tonumber(radii[#radii] or '0')
             if ok and haversine_km(tonumber(c.lat), tonumber(c.lon), tlat, tlon) <= max_r then
@@ -380,47 +459,89 @@ end
 ---------------------------------------------------------------------------------------------
 -- Functions
 
+-- The flat answer of ess_case_create (kept cheap: it runs for every incident).
+local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
+    'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
+
+local function summary_array(created, case_id, c)
+    local out = {created and 'created' or 'exists', case_id}
+    for _, f in ipairs(SUMMARY_FIELDS) do out[#out + 1] = tostring(c[f] or '') end
+    return out
+end
+
 -- ess_case_create P case_id tracking_code call_id category priority priority_rank skills
 --   prefer_skill radii ack_timeout_s max_attempts dispatch channel lat lon by [field value]...
--- Stores a new case with its timeline and log entry, then assigns or queues it.
--- {"created": true|false, "case": summary}; {"err": "track_collision"} asks for a new code.
+-- Stores a new case, assigned to the nearest suitable team or queued, with its timeline, case
+-- log entries, public view and dispatch, in one step and with one write per key.
+-- Answers {"created"|"exists", case_id, SUMMARY_FIELDS...}, or {"err", "track_collision"} to ask
+-- for another tracking code.
 local function case_create(keys, a)
     local P, case_id, code, call_id = a[1], a[2], a[3], a[4]
     if call_id ~= '' then
         local existing = redis.call('GET', P .. 'call:' .. call_id)
         if existing then
-            local c = hgetall(P .. 'case:' .. existing)
-            return cjson.encode({created = false, case = summary_of(existing, c)})
+            return summary_array(false, existing, hgetall(P .. 'case:' .. existing))
         end
     end
-    if redis.call('SET', P .. 'track:' .. code, case_id, 'NX') == false then
-        return refuse('track_collision')
+    local tkey = P .. 'track:' .. code
+    if redis.call('HSETNX', tkey, 'case_id', case_id) == 0 then
+        return {'err', 'track_collision'}
     end
     if call_id ~= '' then redis.call('SET', P .. 'call:' .. call_id, case_id) end
     local now = now_ms()
     local c = {tracking_code = code, call_id = call_id, category = a[5], priority = a[6],
         priority_rank = a[7], skills = a[8], prefer_skill = a[9], radii = a[10],
         ack_timeout_s = a[11], max_attempts = a[12], dispatch = a[13], channel = a[14],
-        lat = a[15], lon = a[16], created_at = now, updated_at = now, attempts = 0}
+        lat = a[15], lon = a[16], created_at = now, updated_at = now, attempts = 0,
+        team_id = '', team_name = '', distance_km = '', queue_reason = ''}
     local by = a[17]
     for i = 18, #a - 1, 2 do c[a[i]] = a[i + 1] end
+    local second = {at = now, by = 'router'}
+    if c.dispatch == '1' then
+        local id, name, d, cap = find_team(P, c, {})
+        if id then
+            claim_slot(P, case_id, id, cap)
+            c.status, c.team_id, c.team_name = 'assigned', id, name
+            c.distance_km = tostring(round_km(d))
+            c.attempts, c.assigned_at = 1, now
+            c.ack_deadline = now + tonumber(c.ack_timeout_s) * 1000
+        else
+            c.status, c.queue_reason = 'queued', 'no_team_available'
+        end
+    else
+        c.status, c.queue_reason = 'queued', 'triage'
+    end
+    second.status = c.status
+    if c.queue_reason ~= '' then second.note = c.queue_reason end
+
     local fields = {}
     for k, v in pairs(c) do
         fields[#fields + 1] = k
         fields[#fields + 1] = v
     end
-    c.creating = true
-    redis.call('HSET', P .. 'case:' .. case_id, unpack(fields))
-    redis.call('ZADD', P .. 'cases:all', now, case_id)
+    local key = P .. 'case:' .. case_id
+    redis.call('HSET', key, unpack(fields))
+    redis.call('RPUSH', key .. ':timeline', cjson.encode({status = 'received', at = now, by = by}),
+        cjson.encode(second))
     redis.call('ZADD', P .. 'cases:open', now, case_id)
-    record_status(P, case_id, c, 'received', now, by)
-    if c.dispatch == '1' then
-        assign_case(P, case_id, c, now)
+    redis.call('ZADD', P .. 'cases:status:' .. c.status, now, case_id)
+    redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. c.status, 1)
+    log_event(P, case_id, {{'status', 'received'}, {'category', c.category},
+        {'priority', c.priority}, {'team_id', ''}, {'by', by}, {'at', tostring(now)}})
+    log_event(P, case_id, {{'status', c.status}, {'category', c.category},
+        {'priority', c.priority}, {'team_id', c.team_id}, {'by', 'router'},
+        {'at', tostring(now)}})
+    if c.status == 'assigned' then
+        redis.call('ZADD', P .. 'deadlines', c.ack_deadline, case_id)
+        outbox_add(P, 'dispatch', cjson.encode({case_id = case_id, team_id = c.team_id,
+            attempt = 1}), now, dispatch_id(case_id, 1))
     else
-        queue_case(P, case_id, c, 'triage', now)
+        redis.call('ZADD', P .. 'queue', tonumber(c.priority_rank) * PRIORITY_SCALE + now, case_id)
     end
-    c.creating = nil
-    return cjson.encode({created = true, case = summary_of(case_id, c)})
+    redis.call('HSET', tkey, 'category', c.category, 'status', c.status, 'updated_at', now,
+        'team_name', c.team_name, 'timeline', public_timeline_add(public_timeline_add(nil,
+            'received', now), c.status, now))
+    return summary_array(true, case_id, c)
 end
 
 -- ess_team_put P team_id name skills lat lon capacity available notify token_hash rotate
@@ -458,10 +579,12 @@ local function team_put(keys, a)
         fields[#fields + 1] = 'created_at'
         fields[#fields + 1] = now
     end
+    fields[#fields + 1] = 'sets'
+    fields[#fields + 1] = qualifying_sets(P, a[4])
     redis.call('HSET', key, unpack(fields))
     redis.call('SADD', P .. 'teams', team_id)
     local t = team_get(P, team_id)
-    team_index(P, team_id, t, old and team_skills(old) or nil)
+    team_index(P, team_id, t, old and old.sets or nil)
     local assigned = {}
     if team_can_take(t) then assigned = drain_for_team(P, team_id, now) end
     return cjson.encode({created = created, token_set = token_set, assigned = assigned,
@@ -587,7 +710,7 @@ local function case_assign(keys, a)
         record_status(P, case_id, c, 'reassigned', now, by)
     end
     local d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
-    claim_team(P, case_id, c, team_id, t, d, now, by, tonumber(c.ack_timeout_s) * 1000)
+    claim_team(P, case_id, c, team_id, t.name, tonumber(t.capacity), d, now, by)
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
 
@@ -627,22 +750,6 @@ local function case_list(keys, a)
     return cjson.encode({cases = out, next = pos})
 end
 
--- ess_track P tracking_code (read only): the public view's facts, nothing personal.
-local function track(keys, a)
-    local P, code = a[1], a[2]
-    local case_id = redis.call('GET', P .. 'track:' .. code)
-    if not case_id then return refuse('not_found') end
-    local f = redis.call('HMGET', P .. 'case:' .. case_id, 'category', 'status', 'updated_at',
-        'team_name')
-    local timeline = {}
-    for _, e in ipairs(redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)) do
-        local d = cjson.decode(e)
-        if d.event == nil then timeline[#timeline + 1] = {status = d.status, at = d.at} end
-    end
-    return cjson.encode({tracking_code = code, category = f[1], status = f[2],
-        updated_at = f[3], team_name = f[4], timeline = timeline})
-end
-
 -- ess_stats P (read only): cases by category and status, and the queue's length.
 local function stats(keys, a)
     local P = a[1]
@@ -655,12 +762,13 @@ local function queue_sweep(keys, a)
     local P = a[1]
     local now = now_ms()
     local assigned = {}
-    for _, case_id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, DRAIN_SCAN - 1)) do
+    for _, case_id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, SWEEP_MAX - 1)) do
         local c = hgetall(P .. 'case:' .. case_id)
         if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' then
             if assign_case(P, case_id, c, now) then assigned[#assigned + 1] = case_id end
         end
     end
+    if #assigned == 0 then return '{"assigned":[]}' end
     return cjson.encode({assigned = assigned})
 end
 
@@ -829,7 +937,6 @@ redis.register_function('ess_case_status', case_status)
 redis.register_function('ess_case_ack', case_ack)
 redis.register_function('ess_case_assign', case_assign)
 redis.register_function{function_name = 'ess_case_list', callback = case_list, flags = {'no-writes'}}
-redis.register_function{function_name = 'ess_track', callback = track, flags = {'no-writes'}}
 redis.register_function{function_name = 'ess_stats', callback = stats, flags = {'no-writes'}}
 redis.register_function('ess_queue_sweep', queue_sweep)
 redis.register_function('ess_outbox_claim', outbox_claim)

@@ -19,6 +19,7 @@
 #include "outbox.h"
 #include "router.h"
 #include "rules.h"
+#include "track.h"
 
 #define STATE_TTL_S "604800" /* a week: "status" keeps finding the user's last case */
 
@@ -106,22 +107,15 @@ static void commit(struct http_call *call)
     free(payload);
 }
 
-static void on_status(struct http_call *call, cJSON *reply)
+static void on_status(struct http_call *call, const struct track_view *v)
 {
     struct linebot_state *st = call->data;
-    const char *refusal = http_refusal(reply);
-    const char *category = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "category"));
-    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "status"));
-    const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "team_name"));
-    const cJSON *updated = cJSON_GetObjectItemCaseSensitive(reply, "updated_at");
     char when[32] = "";
-
-    if (cJSON_IsString(updated)) http_format_time(strtoll(updated->valuestring, NULL, 10), when);
+    if (v->found) http_format_time(v->updated_at_ms, when);
     st->messages = chat_messages_status(
-        call->router->rules, st->outcome.lang, refusal == NULL, st->outcome.tracking_code,
-        category ? incident_category_parse(category, strlen(category)) : INCIDENT_OTHER,
-        status ? status : "", when, team ? team : "");
-    cJSON_Delete(reply);
+        call->router->rules, st->outcome.lang, v->found, st->outcome.tracking_code,
+        v->found ? incident_category_parse(v->category, strlen(v->category)) : INCIDENT_OTHER,
+        v->status, when, v->team_name);
     commit(call);
 }
 
@@ -211,11 +205,9 @@ static void on_begun(struct http_call *call, cJSON *reply)
                      st->outcome.lang == CHAT_LANG_EN ? "en" : "th", on_case_created);
         return;
     }
-    case CHAT_ACTION_STATUS: {
-        const char *argv[1] = {st->outcome.tracking_code};
-        http_fcall(call, "ess_track", 1, 1, argv, NULL, on_status);
+    case CHAT_ACTION_STATUS:
+        track_lookup(call, st->outcome.tracking_code, on_status);
         return;
-    }
     case CHAT_ACTION_REPLY:
         st->messages = chat_messages(call->router->rules, &st->outcome);
         break;

@@ -46,10 +46,11 @@ struct store {
     char token_secret[64];   /* from ess_token_secret, once loaded */
 };
 
-/* One command in flight; freed by its reply callback. */
+/* One command in flight; freed by its reply callback. Exactly one of cb, array_cb is set. */
 struct pending {
     struct store *store;
     store_cb cb;
+    store_array_cb array_cb;
     void *arg;
 };
 
@@ -324,6 +325,53 @@ int store_is_up(const struct store *s)
     return s != NULL && s->ac != NULL && s->state == LINK_UP;
 }
 
+/* Hands an array (or scalar) reply to an array callback. */
+static void deliver_array(struct pending *p, redisReply *reply)
+{
+    struct store_item one, *items = &one;
+    char *numbers = NULL;
+    size_t n = 1, i;
+
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        n = reply->elements;
+        items = calloc(n ? n : 1, sizeof *items);
+        numbers = calloc(n ? n : 1, 24);
+        if (items == NULL || numbers == NULL) {
+            free(items);
+            free(numbers);
+            p->array_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+            return;
+        }
+        for (i = 0; i < n; i++) {
+            redisReply *e = reply->element[i];
+            if (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) {
+                items[i].data = e->str;
+                items[i].len = e->len;
+            } else if (e->type == REDIS_REPLY_INTEGER) {
+                int w = snprintf(numbers + 24 * i, 24, "%lld", e->integer);
+                items[i].data = numbers + 24 * i;
+                items[i].len = (size_t)w;
+            }
+        }
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        char num[24];
+        int w = snprintf(num, sizeof num, "%lld", reply->integer);
+        one.data = num;
+        one.len = (size_t)w;
+        p->array_cb(STORE_OK, items, 1, p->arg);
+        return;
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        one.data = NULL;
+        one.len = 0;
+    } else {
+        one.data = reply->str;
+        one.len = reply->len;
+    }
+    p->array_cb(STORE_OK, items, n, p->arg);
+    if (items != &one) free(items);
+    free(numbers);
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct pending *p = privdata;
@@ -332,11 +380,16 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     char num[32];
     if (s->ac == ac) track_reply(s);
     if (reply == NULL) {
-        p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        if (p->cb) p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        else p->array_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
     } else if (reply->type == REDIS_REPLY_ERROR) {
+        struct store_item err = {reply->str, reply->len};
         log_error("redis: command failed: %.*s", (int)reply->len, reply->str);
         metrics_count_redis_error();
-        p->cb(STORE_ERROR, reply->str, reply->len, p->arg);
+        if (p->cb) p->cb(STORE_ERROR, reply->str, reply->len, p->arg);
+        else p->array_cb(STORE_ERROR, &err, 1, p->arg);
+    } else if (p->array_cb) {
+        deliver_array(p, reply);
     } else if (reply->type == REDIS_REPLY_INTEGER) {
         int n = snprintf(num, sizeof num, "%lld", reply->integer);
         p->cb(STORE_OK, num, (size_t)n, p->arg);
@@ -348,8 +401,20 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     free(p);
 }
 
-int store_fcall(struct store *s, const char *name, int read_only, int argc, const char **argv,
-                const size_t *argvlen, store_cb cb, void *arg)
+/* Sends argv (with its lengths) for p. 0, or -1 (p freed). */
+static int send_pending(struct store *s, struct pending *p, int argc, const char **argv,
+                        const size_t *lens)
+{
+    if (redisAsyncCommandArgv(s->ac, on_reply, p, argc, argv, lens) != REDIS_OK) {
+        free(p);
+        return -1;
+    }
+    track_sent(s);
+    return 0;
+}
+
+static int fcall(struct store *s, const char *name, int read_only, int argc, const char **argv,
+                 const size_t *argvlen, store_cb cb, store_array_cb array_cb, void *arg)
 {
     const char *args[MAX_ARGS + 4];
     size_t lens[MAX_ARGS + 4];
@@ -366,15 +431,44 @@ int store_fcall(struct store *s, const char *name, int read_only, int argc, cons
         args[4 + i] = argv[i];
         lens[4 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
-    p = malloc(sizeof *p);
+    p = calloc(1, sizeof *p);
     if (p == NULL) return -1;
     p->store = s;
     p->cb = cb;
+    p->array_cb = array_cb;
     p->arg = arg;
-    if (redisAsyncCommandArgv(s->ac, on_reply, p, argc + 4, args, lens) != REDIS_OK) {
-        free(p);
-        return -1;
-    }
-    track_sent(s);
-    return 0;
+    return send_pending(s, p, argc + 4, args, lens);
+}
+
+int store_fcall(struct store *s, const char *name, int read_only, int argc, const char **argv,
+                const size_t *argvlen, store_cb cb, void *arg)
+{
+    return fcall(s, name, read_only, argc, argv, argvlen, cb, NULL, arg);
+}
+
+int store_fcall_array(struct store *s, const char *name, int read_only, int argc,
+                      const char **argv, const size_t *argvlen, store_array_cb cb, void *arg)
+{
+    return fcall(s, name, read_only, argc, argv, argvlen, NULL, cb, arg);
+}
+
+int store_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
+                  store_array_cb cb, void *arg)
+{
+    size_t lens[MAX_ARGS];
+    struct pending *p;
+    int i;
+    if (!store_is_up(s) || argc < 1 || argc > MAX_ARGS) return -1;
+    for (i = 0; i < argc; i++) lens[i] = argvlen ? argvlen[i] : strlen(argv[i]);
+    p = calloc(1, sizeof *p);
+    if (p == NULL) return -1;
+    p->store = s;
+    p->array_cb = cb;
+    p->arg = arg;
+    return send_pending(s, p, argc, argv, lens);
+}
+
+const char *store_prefix(const struct store *s)
+{
+    return s->prefix;
 }

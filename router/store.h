@@ -20,6 +20,19 @@ enum store_status {
  * is STORE_UNAVAILABLE, and may be NULL for a nil reply. */
 typedef void (*store_cb)(enum store_status status, const char *data, size_t len, void *arg);
 
+/* One element of an array reply (or the whole of a scalar one): data is NULL for nil, integers
+ * come as decimal text; valid only inside the callback. */
+struct store_item {
+    const char *data;
+    size_t len;
+};
+
+/* Called once per command with the reply's elements (a scalar reply is one element; nested
+ * arrays come as nil). items is NULL and n 0 unless the status is STORE_OK; on STORE_ERROR,
+ * items[0] holds the error text. */
+typedef void (*store_array_cb)(enum store_status status, const struct store_item *items, size_t n,
+                               void *arg);
+
 /* Creates the store and starts connecting. The strings are copied. NULL on allocation failure. */
 struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
                         int db, const char *key_prefix);
@@ -40,5 +53,17 @@ const char *store_token_secret(const struct store *store);
  * not called). */
 int store_fcall(struct store *store, const char *name, int read_only, int argc, const char **argv,
                 const size_t *argvlen, store_cb cb, void *arg);
+
+/* store_fcall with the reply given element by element (for functions answering an array). */
+int store_fcall_array(struct store *store, const char *name, int read_only, int argc,
+                      const char **argv, const size_t *argvlen, store_array_cb cb, void *arg);
+
+/* Sends a plain command (argv[0] is its name); keys must begin with store_prefix(). Same
+ * contract as store_fcall. */
+int store_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
+                  store_array_cb cb, void *arg);
+
+/* The key prefix (ESS_KEY_PREFIX). Owned by the store. */
+const char *store_prefix(const struct store *store);
 
 #endif

@@ -1,10 +1,30 @@
 /* e-Tracking: GET /v1/track/{code}, the public status of a case by its tracking code, with no
- * personal data. call->params[0] is the code as typed (lenient form accepted). */
+ * personal data; and the same lookup for the LINE bot's "status" answer. The public facts live
+ * in their own Redis hash (kept by ess.lua at every status change), so a lookup is one HMGET. */
 #ifndef ESS_ROUTER_TRACK_H
 #define ESS_ROUTER_TRACK_H
 
+#include <stdint.h>
+
 struct http_call;
 
-void track_get(struct http_call *call); /* anyone */
+/* The public facts of a case. Strings are valid only inside the callback. */
+struct track_view {
+    int found; /* 0: no case has this code (the other fields are empty) */
+    const char *category;
+    const char *status;
+    const char *team_name;     /* "" when no team holds or held it */
+    const char *timeline_json; /* JSON array of {"status", "at" (ms)} */
+    int64_t updated_at_ms;
+};
+
+typedef void (*track_cb)(struct http_call *call, const struct track_view *view);
+
+/* Looks up a canonical tracking code for the call; cb continues or ends it. Redis being
+ * unavailable is answered here (503) and cb is not called; neither is it when the client went
+ * away. */
+void track_lookup(struct http_call *call, const char *code, track_cb cb);
+
+void track_get(struct http_call *call); /* GET /v1/track/{code}: anyone */
 
 #endif

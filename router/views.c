@@ -144,28 +144,3 @@ cJSON *views_case(const cJSON *raw)
     cJSON_AddItemToObject(obj, "timeline", timeline(raw, 1));
     return obj;
 }
-
-cJSON *views_track(const cJSON *raw, const struct rules_table *rules)
-{
-    cJSON *obj = cJSON_CreateObject();
-    cJSON *labels;
-    const char *category = field(raw, "category");
-    int cat = incident_category_parse(category, strlen(category));
-    const char *team = field(raw, "team_name");
-
-    cJSON_AddStringToObject(obj, "tracking_code", field(raw, "tracking_code"));
-    cJSON_AddStringToObject(obj, "category", category);
-    labels = cJSON_AddObjectToObject(obj, "category_label");
-    cJSON_AddStringToObject(labels, "th", rules_category_label(rules, cat, "th"));
-    cJSON_AddStringToObject(labels, "en", rules_category_label(rules, cat, "en"));
-    cJSON_AddStringToObject(obj, "status", field(raw, "status"));
-    add_time(obj, "updated_at", raw, "updated_at");
-    if (team[0] == '\0') {
-        cJSON_AddNullToObject(obj, "team");
-    } else {
-        cJSON *t = cJSON_AddObjectToObject(obj, "team");
-        cJSON_AddStringToObject(t, "name", team);
-    }
-    cJSON_AddItemToObject(obj, "timeline", timeline(raw, 0));
-    return obj;
-}

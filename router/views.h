@@ -1,11 +1,10 @@
-/* The JSON views of a case, built from what the store functions return (ess.lua: hash fields as
- * strings, times in ms): the operator's full view, the list summary, and the public e-Tracking
- * view, which by construction holds no personal data. */
+/* The JSON views of a case for operators and teams, built from what the store functions return
+ * (ess.lua: hash fields as strings, times in ms): the full view and the list summary. The public
+ * e-Tracking view is track.c's. */
 #ifndef ESS_ROUTER_VIEWS_H
 #define ESS_ROUTER_VIEWS_H
 
 struct cJSON;
-struct rules_table;
 
 /* Each returns a new object the caller owns (NULL when memory runs out); raw is only read. */
 
@@ -14,9 +13,5 @@ struct cJSON *views_case(const struct cJSON *raw);
 
 /* The summary in lists and in the answer to POST /v1/incidents. */
 struct cJSON *views_case_summary(const struct cJSON *raw);
-
-/* The public view of GET /v1/track/{code}: category, labels, status, team name, timeline of
- * statuses and times. Copies only those fields. */
-struct cJSON *views_track(const struct cJSON *raw, const struct rules_table *rules);
 
 #endif

@@ -19,29 +19,27 @@
 #define CHAT_STATE_MAX_JSON 65536
 #define CHAT_STATE_VERSION 1
 
-static const char *const chat_step_codes[] = {"idle", "category", "confirm", "location",
-                                              "details"};
+static const char *const chat_step_codes[] = {"idle", "category", "confirm", "location", "details"};
 
 /* Words that answer a question, compared with the folded text (text_fold: ASCII lowercased,
  * blanks and punctuation removed) once a polite ending is cut off. */
-static const char *const chat_words_cancel[] = {"ยกเลิก", "ยกเลิกการแจ้ง", "ไม่แจ้งแล้ว", "cancel",
-                                                NULL};
+static const char *const chat_words_cancel[] = {"ยกเลิก", "ยกเลิกการแจ้ง", "ไม่แจ้งแล้ว", "cancel", NULL};
 static const char *const chat_words_status[] = {
-    "สถานะ",   "เช็คสถานะ",   "เช็กสถานะ",   "ดูสถานะ", "ตรวจสอบสถานะ", "ติดตามสถานะ",
-    "status", "checkstatus", "casestatus", "mystatus", NULL};
-static const char *const chat_words_yes[] = {"ใช่", "ใช่แล้ว", "ถูกต้อง", "ถูก", "yes",  "y",
-                                             "yeah", "yep", "ok", "okay", "correct", "right", NULL};
+    "สถานะ",       "เช็คสถานะ",   "เช็กสถานะ", "ดูสถานะ", "ตรวจสอบสถานะ", "ติดตามสถานะ", "status",
+    "checkstatus", "casestatus", "mystatus", NULL};
+static const char *const chat_words_yes[] = {"ใช่",      "ใช่แล้ว", "ถูกต้อง", "ถูก", "yes",
+                                             "y",       "yeah",  "yep",   "ok", "okay",
+                                             "correct", "right", NULL};
 static const char *const chat_words_no[] = {"ไม่ใช่", "ผิด", "no", "n", "nope", "wrong", NULL};
-static const char *const chat_words_skip[] = {"ข้าม", "ไม่มี", "ไม่มีแล้ว", "skip", "no",
-                                              "none", "nothing", "nope", NULL};
+static const char *const chat_words_skip[] = {"ข้าม",  "ไม่มี",     "ไม่มีแล้ว", "skip", "no",
+                                              "none", "nothing", "nope",   NULL};
 /* Polite endings cut off before matching: "ยกเลิกค่ะ" is "ยกเลิก". */
-static const char *const chat_particles[] = {"ครับผม", "ครับ", "คับ", "ค่ะ", "คะ", "ค่า",
-                                             "จ้า",    "จ้ะ",  "นะ",  NULL};
+static const char *const chat_particles[] = {"ครับผม", "ครับ", "คับ", "ค่ะ", "คะ",
+                                             "ค่า",    "จ้า",  "จ้ะ", "นะ", NULL};
 
 void chat_state_init(struct chat_state *state)
 {
-    if (state == NULL)
-        return;
+    if (state == NULL) return;
     memset(state, 0, sizeof(*state));
     state->step = CHAT_STEP_IDLE;
     state->lang = CHAT_LANG_TH;
@@ -74,12 +72,9 @@ static int chat_location_valid(double lat, double lon)
 /* The byte length of a UTF-8 character from its lead byte (the text is valid UTF-8). */
 static size_t chat_char_len(unsigned char c)
 {
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xF0)
-        return 4;
-    if (c >= 0xE0)
-        return 3;
+    if (c < 0x80) return 1;
+    if (c >= 0xF0) return 4;
+    if (c >= 0xE0) return 3;
     return 2;
 }
 
@@ -98,18 +93,14 @@ static size_t chat_clean_copy(char *dst, size_t cap, const char *src, size_t len
     size_t o = 0;
     size_t i = 0;
 
-    while (len > 0 && chat_is_blank(s[len - 1]))
-        len--;
-    while (i < len && chat_is_blank(s[i]))
-        i++;
+    while (len > 0 && chat_is_blank(s[len - 1])) len--;
+    while (i < len && chat_is_blank(s[i])) i++;
     while (i < len) {
         size_t n = chat_char_len(s[i]);
         unsigned char c = s[i];
 
-        if (n > len - i)
-            break;
-        if (o + n > cap - 1)
-            break;
+        if (n > len - i) break;
+        if (o + n > cap - 1) break;
         if (c == '\n' || c == '\t') {
             dst[o++] = multiline ? (char)c : ' ';
         } else if (c >= 0x20 && c != 0x7F) {
@@ -134,18 +125,15 @@ static void chat_detect_lang(enum chat_lang *lang, const char *s, size_t len)
             *lang = CHAT_LANG_TH;
             return;
         }
-        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z'))
-            latin = 1;
+        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')) latin = 1;
     }
-    if (latin)
-        *lang = CHAT_LANG_EN;
+    if (latin) *lang = CHAT_LANG_EN;
 }
 
 static int chat_word_in(const char *folded, size_t len, const char *const *words)
 {
     for (size_t i = 0; words[i] != NULL; i++)
-        if (strlen(words[i]) == len && memcmp(words[i], folded, len) == 0)
-            return 1;
+        if (strlen(words[i]) == len && memcmp(words[i], folded, len) == 0) return 1;
     return 0;
 }
 
@@ -178,14 +166,13 @@ static size_t chat_cut_particles(const char *folded, size_t len)
 
 /* The category whose code or label (either language) the folded text is, or
  * INCIDENT_CATEGORY_NONE. -1 when memory runs out (*category untouched). */
-static int chat_typed_category_len(const struct rules_table *rules, const char *folded,
-                                   size_t len, int *category)
+static int chat_typed_category_len(const struct rules_table *rules, const char *folded, size_t len,
+                                   int *category)
 {
     static const char *const langs[] = {"th", "en"};
 
     *category = INCIDENT_CATEGORY_NONE;
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     for (int c = INCIDENT_THREAT; c < INCIDENT_CATEGORY_COUNT; c++) {
         const char *code = incident_category_code(c);
 
@@ -199,11 +186,9 @@ static int chat_typed_category_len(const struct rules_table *rules, const char *
             char *flabel;
             int same;
 
-            if (label[0] == '\0')
-                continue;
+            if (label[0] == '\0') continue;
             flabel = text_fold(label, strlen(label), &flen);
-            if (flabel == NULL)
-                return -1;
+            if (flabel == NULL) return -1;
             same = flen == len && memcmp(flabel, folded, len) == 0;
             free(flabel);
             if (same) {
@@ -220,8 +205,7 @@ static int chat_typed_category_len(const struct rules_table *rules, const char *
 static int chat_typed_category(const struct rules_table *rules, const char *folded, size_t flen,
                                size_t core, int *category)
 {
-    if (chat_typed_category_len(rules, folded, flen, category) != 0)
-        return -1;
+    if (chat_typed_category_len(rules, folded, flen, category) != 0) return -1;
     if (*category == INCIDENT_CATEGORY_NONE && core != flen)
         return chat_typed_category_len(rules, folded, core, category);
     return 0;
@@ -303,8 +287,7 @@ static char *chat_strdup(const char *s)
     size_t n = strlen(s);
     char *d = malloc(n + 1);
 
-    if (d != NULL)
-        memcpy(d, s, n + 1);
+    if (d != NULL) memcpy(d, s, n + 1);
     return d;
 }
 
@@ -318,13 +301,11 @@ static int chat_create_case(struct chat_state *st, const struct line_event *ev, 
     char *desc = malloc(INCIDENT_MAX_DESCRIPTION + 1);
     size_t n;
 
-    if (desc == NULL)
-        return -1;
+    if (desc == NULL) return -1;
     n = strlen(st->description);
     memcpy(desc, st->description, n + 1);
     if (len > 0 && n + 2 <= INCIDENT_MAX_DESCRIPTION) {
-        if (n > 0)
-            desc[n++] = '\n';
+        if (n > 0) desc[n++] = '\n';
         n += chat_clean_copy(desc + n, INCIDENT_MAX_DESCRIPTION + 1 - n, text, len, 1);
         if (n > 0 && desc[n - 1] == '\n')
             desc[--n] = '\0'; /* the details were blank after cleaning */
@@ -339,8 +320,7 @@ static int chat_create_case(struct chat_state *st, const struct line_event *ev, 
         desc = NULL;
     }
     free(desc);
-    if (st->address[0] != '\0' && (inc->address = chat_strdup(st->address)) == NULL)
-        return -1;
+    if (st->address[0] != '\0' && (inc->address = chat_strdup(st->address)) == NULL) return -1;
     if (ev->user_id[0] != '\0' && (inc->reporter_line_user = chat_strdup(ev->user_id)) == NULL)
         return -1;
     out->action = CHAT_ACTION_CREATE_CASE;
@@ -421,13 +401,10 @@ static int chat_code_attempt(const struct chat_state *st, const char *folded, si
     int digit = 0;
 
     *result = track_code_parse(folded, len, code);
-    if (*result == TRACK_CODE_MALFORMED)
-        return 0;
+    if (*result == TRACK_CODE_MALFORMED) return 0;
     for (size_t i = 0; i < len; i++)
-        if (folded[i] >= '0' && folded[i] <= '9')
-            digit = 1;
-    if (st->step == CHAT_STEP_DETAILS)
-        return prefix;
+        if (folded[i] >= '0' && folded[i] <= '9') digit = 1;
+    if (st->step == CHAT_STEP_DETAILS) return prefix;
     return prefix || digit;
 }
 
@@ -448,8 +425,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         return 0;
     }
     folded = text_fold(text, len, &flen);
-    if (folded == NULL)
-        return -1;
+    if (folded == NULL) return -1;
     if (chat_code_attempt(st, folded, flen, &result, code)) {
         if (result == TRACK_CODE_OK) {
             out->action = CHAT_ACTION_STATUS;
@@ -472,8 +448,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     switch (st->step) {
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
-        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0)
-            goto done;
+        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0) goto done;
         if (category != INCIDENT_CATEGORY_NONE) {
             chat_category_chosen(st, category, out);
             break;
@@ -495,8 +470,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
             chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
             break;
         }
-        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0)
-            goto done;
+        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0) goto done;
         if (category != INCIDENT_CATEGORY_NONE) {
             chat_category_chosen(st, category, out);
             break;
@@ -524,8 +498,7 @@ done:
 static int chat_step_event(const struct rules_table *rules, struct chat_state *st,
                            const struct line_event *ev, struct chat_outcome *out)
 {
-    if (ev->standby || ev->source == LINE_SOURCE_GROUP || ev->source == LINE_SOURCE_ROOM)
-        return 0;
+    if (ev->standby || ev->source == LINE_SOURCE_GROUP || ev->source == LINE_SOURCE_ROOM) return 0;
     switch (ev->type) {
     case LINE_EVENT_FOLLOW:
         chat_reset_report(st);
@@ -555,17 +528,14 @@ int chat_handle(const struct rules_table *rules, struct chat_state *state,
 {
     struct chat_state *next;
 
-    if (out == NULL)
-        return -1;
+    if (out == NULL) return -1;
     memset(out, 0, sizeof(*out));
     out->category = INCIDENT_CATEGORY_NONE;
     out->incident.category = INCIDENT_CATEGORY_NONE;
-    if (state == NULL || event == NULL)
-        return -1;
+    if (state == NULL || event == NULL) return -1;
     /* Work on a copy so that running out of memory leaves the state as it was. */
     next = malloc(sizeof(*next));
-    if (next == NULL)
-        return -1;
+    if (next == NULL) return -1;
     *next = *state;
     if (chat_step_event(rules, next, event, out) != 0) {
         free(next);
@@ -581,8 +551,7 @@ int chat_handle(const struct rules_table *rules, struct chat_state *state,
 
 void chat_outcome_clear(struct chat_outcome *out)
 {
-    if (out == NULL)
-        return;
+    if (out == NULL) return;
     incident_clear(&out->incident);
     memset(out, 0, sizeof(*out));
     out->category = INCIDENT_CATEGORY_NONE;
@@ -599,21 +568,18 @@ char *chat_state_to_json(const struct chat_state *state)
     const char *step = "idle";
     int ok;
 
-    if (state == NULL)
-        return NULL;
+    if (state == NULL) return NULL;
     /* A step out of range is written as "idle"; reading it back then gives a fresh state
      * unless nothing else was in progress. */
     if ((unsigned)state->step < sizeof(chat_step_codes) / sizeof(chat_step_codes[0]))
         step = chat_step_codes[state->step];
     root = cJSON_CreateObject();
-    if (root == NULL)
-        return NULL;
+    if (root == NULL) return NULL;
     ok = cJSON_AddNumberToObject(root, "v", CHAT_STATE_VERSION) != NULL &&
          cJSON_AddStringToObject(root, "step", step) != NULL &&
          cJSON_AddStringToObject(root, "lang", state->lang == CHAT_LANG_EN ? "en" : "th") != NULL;
     category = incident_category_code(state->category);
-    if (ok && category != NULL)
-        ok = cJSON_AddStringToObject(root, "category", category) != NULL;
+    if (ok && category != NULL) ok = cJSON_AddStringToObject(root, "category", category) != NULL;
     if (ok && state->has_location) {
         cJSON *loc = cJSON_AddObjectToObject(root, "location");
 
@@ -625,10 +591,8 @@ char *chat_state_to_json(const struct chat_state *state)
     if (ok && state->description[0] != '\0')
         ok = cJSON_AddStringToObject(root, "description", state->description) != NULL;
     if (ok && state->last_tracking_code[0] != '\0')
-        ok = cJSON_AddStringToObject(root, "last_tracking_code", state->last_tracking_code) !=
-             NULL;
-    if (ok)
-        json = cJSON_PrintUnformatted(root);
+        ok = cJSON_AddStringToObject(root, "last_tracking_code", state->last_tracking_code) != NULL;
+    if (ok) json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return json;
 }
@@ -640,13 +604,10 @@ static int chat_json_string(const cJSON *obj, const char *name, char *dst, size_
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
     size_t n;
 
-    if (item == NULL)
-        return 0;
-    if (!cJSON_IsString(item) || item->valuestring == NULL)
-        return -1;
+    if (item == NULL) return 0;
+    if (!cJSON_IsString(item) || item->valuestring == NULL) return -1;
     n = strlen(item->valuestring);
-    if (n >= cap || !text_utf8_valid(item->valuestring, n))
-        return -1;
+    if (n >= cap || !text_utf8_valid(item->valuestring, n)) return -1;
     memcpy(dst, item->valuestring, n + 1);
     return 0;
 }
@@ -659,32 +620,26 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(root, "location");
     char code[TRACK_CODE_SIZE];
 
-    if (!cJSON_IsObject(root))
-        return -1;
-    if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble != CHAT_STATE_VERSION))
-        return -1;
-    if (chat_json_string(root, "step", word, sizeof(word)) != 0)
-        return -1;
+    if (!cJSON_IsObject(root)) return -1;
+    if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble != CHAT_STATE_VERSION)) return -1;
+    if (chat_json_string(root, "step", word, sizeof(word)) != 0) return -1;
     if (word[0] != '\0') {
         size_t i = 0;
 
         while (i < sizeof(chat_step_codes) / sizeof(chat_step_codes[0]) &&
                strcmp(word, chat_step_codes[i]) != 0)
             i++;
-        if (i == sizeof(chat_step_codes) / sizeof(chat_step_codes[0]))
-            return -1;
+        if (i == sizeof(chat_step_codes) / sizeof(chat_step_codes[0])) return -1;
         st->step = (enum chat_step)i;
     }
     word[0] = '\0';
-    if (chat_json_string(root, "lang", word, sizeof(word)) != 0)
-        return -1;
+    if (chat_json_string(root, "lang", word, sizeof(word)) != 0) return -1;
     if (strcmp(word, "en") == 0)
         st->lang = CHAT_LANG_EN;
     else if (word[0] != '\0' && strcmp(word, "th") != 0)
         return -1;
     word[0] = '\0';
-    if (chat_json_string(root, "category", word, sizeof(word)) != 0)
-        return -1;
+    if (chat_json_string(root, "category", word, sizeof(word)) != 0) return -1;
     if (word[0] != '\0' &&
         (st->category = incident_category_parse(word, strlen(word))) == INCIDENT_CATEGORY_NONE)
         return -1;
@@ -698,17 +653,14 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
         st->has_location = 1;
         st->lat = lat->valuedouble;
         st->lon = lon->valuedouble;
-        if (chat_json_string(loc, "address", st->address, sizeof(st->address)) != 0)
-            return -1;
+        if (chat_json_string(loc, "address", st->address, sizeof(st->address)) != 0) return -1;
     }
     if (chat_json_string(root, "description", st->description, sizeof(st->description)) != 0)
         return -1;
     word[0] = '\0';
-    if (chat_json_string(root, "last_tracking_code", word, sizeof(word)) != 0)
-        return -1;
+    if (chat_json_string(root, "last_tracking_code", word, sizeof(word)) != 0) return -1;
     if (word[0] != '\0') {
-        if (track_code_parse(word, strlen(word), code) != TRACK_CODE_OK)
-            return -1;
+        if (track_code_parse(word, strlen(word), code) != TRACK_CODE_OK) return -1;
         memcpy(st->last_tracking_code, code, sizeof(code));
     }
     /* Each step needs what came before it. */
@@ -733,20 +685,20 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
 int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
 {
     struct chat_state *st;
+    const char *end = NULL;
     cJSON *root;
     int rc = -1;
 
-    if (state == NULL)
-        return -1;
+    if (state == NULL) return -1;
     chat_state_init(state);
-    if (json == NULL || len == 0 || len > CHAT_STATE_MAX_JSON)
-        return -1;
+    if (json == NULL || len == 0 || len > CHAT_STATE_MAX_JSON) return -1;
     st = malloc(sizeof(*st));
-    if (st == NULL)
-        return -1;
+    if (st == NULL) return -1;
     chat_state_init(st);
-    root = cJSON_ParseWithLengthOpts(json, len, NULL, 0);
-    if (root != NULL && chat_state_read(root, st) == 0) {
+    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    /* Only blanks may follow the object (a NUL or trailing bytes mean it was not ours). */
+    while (root != NULL && end < json + len && chat_is_blank((unsigned char)*end)) end++;
+    if (root != NULL && end == json + len && chat_state_read(root, st) == 0) {
         *state = *st;
         rc = 0;
     }

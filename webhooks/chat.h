@@ -47,11 +47,12 @@ struct chat_state {
 };
 
 enum chat_action {
-    CHAT_ACTION_NONE = 0,   /* nothing to say (unfollow, a standby event, a sticker mid-way…) */
-    CHAT_ACTION_REPLY,      /* reply with chat_messages(outcome) */
+    CHAT_ACTION_NONE = 0,    /* nothing to say (unfollow, a group or standby event, "ack=…") */
+    CHAT_ACTION_REPLY,       /* reply with chat_messages(outcome) */
     CHAT_ACTION_CREATE_CASE, /* create the case from outcome.incident, then reply with
                                chat_messages_created() */
-    CHAT_ACTION_STATUS      /* look up outcome.tracking_code, then reply with chat_messages_status() */
+    CHAT_ACTION_STATUS       /* look up outcome.tracking_code, then reply with
+                                chat_messages_status() */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -71,11 +72,11 @@ struct chat_outcome {
     enum chat_action action;
     enum chat_prompt prompt;
     enum chat_lang lang;
-    int category;                         /* for CONFIRM_CATEGORY */
-    char tracking_code[TRACK_CODE_SIZE];  /* for CHAT_ACTION_STATUS (canonical form) */
-    struct incident incident;             /* for CREATE_CASE: channel line, category, location,
-                                             description, reporter_line_user; owned, freed by
-                                             chat_outcome_clear() */
+    int category;                        /* for CONFIRM_CATEGORY */
+    char tracking_code[TRACK_CODE_SIZE]; /* for CHAT_ACTION_STATUS (canonical form) */
+    struct incident incident;            /* for CREATE_CASE: channel line, category, location,
+                                            description, reporter_line_user; owned, freed by
+                                            chat_outcome_clear() */
 };
 
 /* Starts a fresh state (idle, Thai, nothing known). */
@@ -84,47 +85,68 @@ void chat_state_init(struct chat_state *state);
 /* Serialises state as a JSON object: a new string the caller frees (NULL when out of memory). */
 char *chat_state_to_json(const struct chat_state *state);
 
-/* Reads what chat_state_to_json() wrote; anything malformed or missing gives a fresh state.
- * Returns 0, or -1 (state initialised) when the text was not a valid state. */
+/* Reads what chat_state_to_json() wrote (json[0..len), need not be NUL-terminated). Missing
+ * fields take their fresh values and unknown ones are ignored; anything malformed (not one JSON
+ * object, a field of the wrong type or out of range, a step without what it needs, trailing
+ * bytes, over 64 KiB) gives a fresh state. Returns 0, or -1 (state initialised) when the text was
+ * not a valid state. */
 int chat_state_from_json(const char *json, size_t len, struct chat_state *state);
 
 /* Advances the conversation of the user who sent event (a user-source event: the router handles
- * group events and standby mode before calling). rules classify free text to pre-select a
- * category. The user id is copied into outcome.incident only for CREATE_CASE. Returns 0 (out
- * filled, state updated in place), -1 when memory runs out. */
+ * group events and standby mode before calling; such events, and "ack=…" postbacks, give
+ * CHAT_ACTION_NONE and leave the state alone). rules (may be NULL: no pre-selection) classify
+ * free text to pre-select a category and give the labels a typed category may match. out is
+ * overwritten (clear a previous outcome first); event is only read. The user id is copied into
+ * outcome.incident only for CREATE_CASE, after which the state is idle again (language and
+ * last_tracking_code kept). Text commands: "ยกเลิก"/"cancel" (postback "cancel"),
+ * "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback "status"), a tracking code (lenient;
+ * needs a digit or the HM prefix, and the prefix while the details are asked); the language
+ * follows the letters of each text but a code. Returns 0 (out filled, state updated in place),
+ * -1 when memory runs out or an argument is NULL (state unchanged). */
 int chat_handle(const struct rules_table *rules, struct chat_state *state,
                 const struct line_event *event, struct chat_outcome *out);
 
 void chat_outcome_clear(struct chat_outcome *out); /* frees the incident; accepts NULL */
 
 /* The LINE message objects (a JSON array of 1..5, for line_reply_body) for a prompt. rules give
- * the category labels. A new array the caller owns; NULL when out of memory. */
+ * the category labels (built-in ones when NULL); a label longer than LINE's 20 characters is
+ * shortened on its button. A new array the caller owns; NULL for CHAT_PROMPT_NONE or when out of
+ * memory. */
 struct cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome *outcome);
 
 /* The reply once the case is created: the tracking code, and whether a team is on its way
- * (team_name non-empty) or the operators are finding one. Never echoes the description or the
- * address. */
+ * (team_name non-empty) or the operators are finding one, then the code alone (easy to copy)
+ * with a "status" button. Never echoes the description or the address. NULL when tracking_code
+ * is not a code or memory runs out; strings are only read, NULL reads as "". */
 struct cJSON *chat_messages_created(enum chat_lang lang, const char *tracking_code,
                                     const char *team_name);
 
-/* The answer to a status question: the case's category label, status in words, and when it last
- * changed (RFC 3339 UTC). found 0: no case has that code. */
-struct cJSON *chat_messages_status(const struct rules_table *rules, enum chat_lang lang,
-                                   int found, const char *tracking_code, int category,
-                                   const char *status, const char *updated_at,
-                                   const char *team_name);
+/* The answer to a status question: the case's category label, status in words, the team's name
+ * when there is one, and when it last changed (updated_at in RFC 3339 UTC, shown in Thailand's
+ * time). found 0: no case has that code. NULL when out of memory. */
+struct cJSON *chat_messages_status(const struct rules_table *rules, enum chat_lang lang, int found,
+                                   const char *tracking_code, int category, const char *status,
+                                   const char *updated_at, const char *team_name);
 
 /* The push a reporter gets when the case moves: assigned, acknowledged, en_route, on_scene,
- * resolved (others give NULL). */
+ * resolved (others give NULL, as does running out of memory). */
 struct cJSON *chat_messages_progress(enum chat_lang lang, const char *tracking_code,
                                      const char *status, const char *team_name);
 
-/* The dispatch a team's LINE group gets (issue 4): the facts a team needs and an accept button
- * whose postback data is "ack=<case_id>". */
+/* The dispatch a team's LINE group gets (issue 4): the facts a team needs (this one may carry
+ * the description and address), a map link, the deadline in Thailand's time, then a buttons
+ * template with an accept button whose postback data is "ack=<case_id>". distance_km < 0: not
+ * shown. NULL when case_id is not 1..296 bytes of [A-Za-z0-9_-] or memory runs out. */
 struct cJSON *chat_messages_dispatch(const struct rules_table *rules, const char *case_id,
-                                     const char *tracking_code, int category,
-                                     const char *priority, const char *description, double lat,
-                                     double lon, const char *address, double distance_km,
+                                     const char *tracking_code, int category, const char *priority,
+                                     const char *description, double lat, double lon,
+                                     const char *address, double distance_km,
                                      const char *ack_deadline);
+
+/* The answer in a team's LINE group when its accept button was pressed (router/linebot.c):
+ * result 1: the case is the team's (tracking_code shown when it is one); 0: the team no longer
+ * holds it (passed on after the deadline, or no such case); -1: the group is linked to no team.
+ * Thai and English together, since a group has no one language. NULL when out of memory. */
+struct cJSON *chat_messages_team_ack(int result, const char *tracking_code);
 
 #endif

@@ -14,14 +14,14 @@
 #include <string.h>
 
 /* LINE's limits, in characters as LINE counts them (UTF-16 code units). */
-#define CHAT_TEXT_MAX 5000      /* text message */
-#define CHAT_LABEL_MAX 20       /* quick-reply and template action label */
-#define CHAT_DISPLAY_MAX 300    /* postback displayText */
-#define CHAT_DATA_MAX 300       /* postback data (bytes) */
-#define CHAT_ALT_MAX 400        /* template altText */
-#define CHAT_TEMPLATE_MAX 160   /* buttons template text without title or image */
-#define CHAT_QUICK_MAX 13       /* quickReply.items */
-#define CHAT_NAME_MAX 100       /* a team name as shown (ours, not LINE's) */
+#define CHAT_TEXT_MAX 5000    /* text message */
+#define CHAT_LABEL_MAX 20     /* quick-reply and template action label */
+#define CHAT_DISPLAY_MAX 300  /* postback displayText */
+#define CHAT_DATA_MAX 300     /* postback data (bytes) */
+#define CHAT_ALT_MAX 400      /* template altText */
+#define CHAT_TEMPLATE_MAX 160 /* buttons template text without title or image */
+#define CHAT_QUICK_MAX 13     /* quickReply.items */
+#define CHAT_NAME_MAX 100     /* a team name as shown (ours, not LINE's) */
 #define CHAT_WHEN_SIZE 64
 
 /* ---- text helpers ---- */
@@ -33,8 +33,7 @@ static size_t chat_units(const char *s, size_t len)
     size_t units = 0;
 
     for (size_t i = 0; i < len; i++) {
-        if ((p[i] & 0xC0u) == 0x80u)
-            continue;
+        if ((p[i] & 0xC0u) == 0x80u) continue;
         units += p[i] >= 0xF0 ? 2 : 1;
     }
     return units;
@@ -52,11 +51,9 @@ static size_t chat_prefix(const char *s, size_t max_units)
         size_t n = p[i] < 0x80 ? 1 : p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : 2;
         size_t u = n == 4 ? 2 : 1;
 
-        if (units + u > max_units)
-            break;
+        if (units + u > max_units) break;
         for (size_t k = 1; k < n; k++)
-            if (p[i + k] == '\0')
-                return i; /* a truncated sequence: stop before it */
+            if (p[i + k] == '\0') return i; /* a truncated sequence: stop before it */
         units += u;
         i += n;
     }
@@ -68,8 +65,7 @@ static void chat_clip(char *dst, size_t cap, const char *src, size_t max_units)
 {
     size_t n;
 
-    if (src == NULL)
-        src = "";
+    if (src == NULL) src = "";
     n = chat_prefix(src, max_units);
     if (n > cap - 1) {
         n = cap - 1;
@@ -91,15 +87,13 @@ static void chat_add(struct chat_buf *b, const char *s)
 {
     size_t n;
 
-    if (b->failed || s == NULL)
-        return;
+    if (b->failed || s == NULL) return;
     n = strlen(s);
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         char *p;
 
-        while (b->len + n + 1 > cap)
-            cap *= 2;
+        while (b->len + n + 1 > cap) cap *= 2;
         p = realloc(b->s, cap);
         if (p == NULL) {
             b->failed = 1;
@@ -122,8 +116,7 @@ static char *chat_buf_take(struct chat_buf *b)
     }
     if (b->s == NULL) {
         b->s = malloc(1);
-        if (b->s != NULL)
-            b->s[0] = '\0';
+        if (b->s != NULL) b->s[0] = '\0';
     }
     return b->s;
 }
@@ -137,8 +130,7 @@ static cJSON *chat_text_message(const char *text)
     size_t n = chat_prefix(text, CHAT_TEXT_MAX);
     char *cut;
 
-    if (msg == NULL)
-        return NULL;
+    if (msg == NULL) return NULL;
     cut = malloc(n + 1);
     if (cut == NULL) {
         cJSON_Delete(msg);
@@ -160,28 +152,22 @@ static int chat_quick(cJSON *msg, cJSON *action)
 {
     cJSON *qr, *items, *item;
 
-    if (msg == NULL || action == NULL)
-        goto fail;
+    if (msg == NULL || action == NULL) goto fail;
     qr = cJSON_GetObjectItemCaseSensitive(msg, "quickReply");
     if (qr == NULL) {
         qr = cJSON_AddObjectToObject(msg, "quickReply");
-        if (qr == NULL || cJSON_AddArrayToObject(qr, "items") == NULL)
-            goto fail;
+        if (qr == NULL || cJSON_AddArrayToObject(qr, "items") == NULL) goto fail;
     }
     items = cJSON_GetObjectItemCaseSensitive(qr, "items");
-    if (cJSON_GetArraySize(items) >= CHAT_QUICK_MAX)
-        goto fail;
+    if (cJSON_GetArraySize(items) >= CHAT_QUICK_MAX) goto fail;
     item = cJSON_CreateObject();
-    if (item == NULL)
-        goto fail;
+    if (item == NULL) goto fail;
     if (!cJSON_AddItemToArray(items, item)) {
         cJSON_Delete(item);
         goto fail;
     }
-    if (cJSON_AddStringToObject(item, "type", "action") == NULL)
-        goto fail;
-    if (!cJSON_AddItemToObject(item, "action", action))
-        goto fail;
+    if (cJSON_AddStringToObject(item, "type", "action") == NULL) goto fail;
+    if (!cJSON_AddItemToObject(item, "action", action)) goto fail;
     return 0;
 fail:
     cJSON_Delete(action);
@@ -196,13 +182,11 @@ static cJSON *chat_postback(const char *label, const char *data, const char *dis
     char d[CHAT_DISPLAY_MAX * 4 + 1];
     cJSON *a;
 
-    if (strlen(data) > CHAT_DATA_MAX)
-        return NULL;
+    if (strlen(data) > CHAT_DATA_MAX) return NULL;
     chat_clip(l, sizeof(l), label, CHAT_LABEL_MAX);
     chat_clip(d, sizeof(d), display, CHAT_DISPLAY_MAX);
     a = cJSON_CreateObject();
-    if (a == NULL)
-        return NULL;
+    if (a == NULL) return NULL;
     if (cJSON_AddStringToObject(a, "type", "postback") == NULL ||
         cJSON_AddStringToObject(a, "label", l) == NULL ||
         cJSON_AddStringToObject(a, "data", data) == NULL ||
@@ -218,8 +202,7 @@ static cJSON *chat_location_action(const char *label)
 {
     cJSON *a = cJSON_CreateObject();
 
-    if (a == NULL)
-        return NULL;
+    if (a == NULL) return NULL;
     if (cJSON_AddStringToObject(a, "type", "location") == NULL ||
         cJSON_AddStringToObject(a, "label", label) == NULL) {
         cJSON_Delete(a);
@@ -236,8 +219,7 @@ static cJSON *chat_array(cJSON **m, size_t n)
     int ok = arr != NULL;
 
     for (size_t i = 0; i < n; i++)
-        if (m[i] == NULL)
-            ok = 0;
+        if (m[i] == NULL) ok = 0;
     for (size_t i = 0; i < n; i++) {
         if (ok && cJSON_AddItemToArray(arr, m[i])) {
             m[i] = NULL;
@@ -263,8 +245,8 @@ static cJSON *chat_array(cJSON **m, size_t n)
 static const char *const chat_short_th[INCIDENT_CATEGORY_COUNT] = {
     "ถูกข่มขู่", "ถูกกักขัง", "เสี่ยงถูกล่วงละเมิด", "ผู้คลุ้มคลั่ง", "มั่วสุม", "เรื่องอื่น ๆ"};
 static const char *const chat_short_en[INCIDENT_CATEGORY_COUNT] = {
-    "Threatened", "Detained", "Sexual abuse risk", "Mental crisis", "Illicit gathering",
-    "Something else"};
+    "Threatened",    "Detained",          "Sexual abuse risk",
+    "Mental crisis", "Illicit gathering", "Something else"};
 
 static int chat_category_valid(int category)
 {
@@ -277,8 +259,7 @@ static const char *chat_label(const struct rules_table *rules, int category, enu
 {
     const char *label = rules_category_label(rules, category, CHAT_T(lang, "th", "en"));
 
-    if (label[0] != '\0')
-        return label;
+    if (label[0] != '\0') return label;
     return CHAT_T(lang, chat_short_th[category], chat_short_en[category]);
 }
 
@@ -288,8 +269,7 @@ static const char *chat_button_label(const struct rules_table *rules, int catego
 {
     const char *label = chat_label(rules, category, lang);
 
-    if (chat_units(label, strlen(label)) <= CHAT_LABEL_MAX)
-        return label;
+    if (chat_units(label, strlen(label)) <= CHAT_LABEL_MAX) return label;
     return CHAT_T(lang, chat_short_th[category], chat_short_en[category]);
 }
 
@@ -351,8 +331,7 @@ static long chat_digits(const char *s, int n)
     long v = 0;
 
     for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
+        if (s[i] < '0' || s[i] > '9') return -1;
         v = v * 10 + (s[i] - '0');
     }
     return v;
@@ -365,7 +344,7 @@ static long chat_digits(const char *s, int n)
 static void chat_when(const char *rfc3339, enum chat_lang lang, char out[CHAT_WHEN_SIZE])
 {
     static const char *const th_months[] = {"ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
-                                            "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."};
+                                            "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.",  "พ.ย.", "ธ.ค."};
     static const char *const en_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const char *s = rfc3339 != NULL ? rfc3339 : "";
@@ -374,8 +353,8 @@ static void chat_when(const char *rfc3339, enum chat_lang lang, char out[CHAT_WH
     const char *tail;
 
     out[0] = '\0';
-    if (len >= 20 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
-        s[13] == ':' && s[16] == ':') {
+    if (len >= 20 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') && s[13] == ':' &&
+        s[16] == ':') {
         y = chat_digits(s, 4);
         mo = chat_digits(s + 5, 2);
         d = chat_digits(s + 8, 2);
@@ -383,7 +362,8 @@ static void chat_when(const char *rfc3339, enum chat_lang lang, char out[CHAT_WH
         mi = chat_digits(s + 14, 2);
         tail = s + 19;
         if (*tail == '.')
-            for (tail++; *tail >= '0' && *tail <= '9'; tail++) {}
+            for (tail++; *tail >= '0' && *tail <= '9'; tail++) {
+            }
         if (chat_digits(s + 17, 2) >= 0 && y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 &&
             h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
             (strcmp(tail, "Z") == 0 || strcmp(tail, "z") == 0 || strcmp(tail, "+00:00") == 0)) {
@@ -402,8 +382,7 @@ static void chat_when(const char *rfc3339, enum chat_lang lang, char out[CHAT_WH
     }
     if (len > 0 && len < 40) {
         for (size_t i = 0; i < len; i++)
-            if (s[i] < 0x20 || s[i] > 0x7E)
-                return;
+            if (s[i] < 0x20 || s[i] > 0x7E) return;
         memcpy(out, s, len + 1);
     }
 }
@@ -415,8 +394,7 @@ static void chat_code(const char *code, char out[TRACK_CODE_SIZE])
     size_t n = code != NULL ? strlen(code) : 0;
 
     out[0] = '\0';
-    if (n == 0 || n > TRACK_CODE_LEN)
-        return;
+    if (n == 0 || n > TRACK_CODE_LEN) return;
     for (size_t i = 0; i < n; i++)
         if (!((code[i] >= 'A' && code[i] <= 'Z') || (code[i] >= '0' && code[i] <= '9') ||
               code[i] == '-'))
@@ -428,8 +406,8 @@ static void chat_code(const char *code, char out[TRACK_CODE_SIZE])
 
 static cJSON *chat_ask_category(const struct rules_table *rules, enum chat_lang lang)
 {
-    cJSON *m = chat_text_message(CHAT_T(lang, "เกิดอะไรขึ้นคะ? เลือกจากปุ่มด้านล่างได้เลยค่ะ",
-                                        "What is happening? Choose below."));
+    cJSON *m = chat_text_message(
+        CHAT_T(lang, "เกิดอะไรขึ้นคะ? เลือกจากปุ่มด้านล่างได้เลยค่ะ", "What is happening? Choose below."));
     char data[32];
 
     for (int c = INCIDENT_THREAT; c < INCIDENT_CATEGORY_COUNT && m != NULL; c++) {
@@ -459,13 +437,12 @@ static cJSON *chat_confirm(const struct rules_table *rules, enum chat_lang lang,
     chat_add(&b, chat_label(rules, category, lang));
     chat_add(&b, CHAT_T(lang, "” ใช่ไหมคะ?", "”. Is that right?"));
     text = chat_buf_take(&b);
-    if (text == NULL)
-        return NULL;
+    if (text == NULL) return NULL;
     m = chat_text_message(text);
     free(text);
     snprintf(data, sizeof(data), "cat=%s", incident_category_code(category));
-    if (chat_quick(m, chat_postback(CHAT_T(lang, "ใช่", "Yes"), data,
-                                    CHAT_T(lang, "ใช่", "Yes"))) != 0 ||
+    if (chat_quick(m, chat_postback(CHAT_T(lang, "ใช่", "Yes"), data, CHAT_T(lang, "ใช่", "Yes"))) !=
+            0 ||
         chat_quick(m, chat_postback(CHAT_T(lang, "เลือกประเภทอื่น", "Choose another"), "choose",
                                     CHAT_T(lang, "เลือกประเภทอื่น", "Choose another"))) != 0 ||
         chat_quick(m, chat_postback(CHAT_T(lang, "ยกเลิก", "Cancel"), "cancel",
@@ -484,8 +461,7 @@ static cJSON *chat_prompt(const char *text, int with_location, const char *locat
 {
     cJSON *m = chat_text_message(text);
 
-    if (m == NULL)
-        return NULL;
+    if (m == NULL) return NULL;
     if ((with_location && chat_quick(m, chat_location_action(location_label)) != 0) ||
         (label1 != NULL && chat_quick(m, chat_postback(label1, data1, label1)) != 0) ||
         (label2 != NULL && chat_quick(m, chat_postback(label2, data2, label2)) != 0)) {
@@ -501,8 +477,7 @@ cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome 
     const char *cancel;
     cJSON *m = NULL;
 
-    if (outcome == NULL)
-        return NULL;
+    if (outcome == NULL) return NULL;
     lang = outcome->lang == CHAT_LANG_EN ? CHAT_LANG_EN : CHAT_LANG_TH;
     cancel = CHAT_T(lang, "ยกเลิก", "Cancel");
     switch (outcome->prompt) {
@@ -528,18 +503,15 @@ cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome 
     case CHAT_PROMPT_ASK_LOCATION:
         m = chat_prompt(CHAT_T(lang, "คุณอยู่ที่ไหนคะ? กดปุ่ม “ส่งตำแหน่ง” ด้านล่างค่ะ",
                                "Where are you? Tap “Send location” below."),
-                        1, CHAT_T(lang, "ส่งตำแหน่ง", "Send location"), cancel, "cancel", NULL,
-                        NULL);
+                        1, CHAT_T(lang, "ส่งตำแหน่ง", "Send location"), cancel, "cancel", NULL, NULL);
         break;
     case CHAT_PROMPT_ASK_DETAILS:
-        m = chat_prompt(CHAT_T(lang,
-                               "มีอะไรที่เราควรรู้เพิ่มไหมคะ? พิมพ์สั้น ๆ หนึ่งประโยค หรือกด “ข้าม” ค่ะ",
+        m = chat_prompt(CHAT_T(lang, "มีอะไรที่เราควรรู้เพิ่มไหมคะ? พิมพ์สั้น ๆ หนึ่งประโยค หรือกด “ข้าม” ค่ะ",
                                "Anything else we should know? Type a sentence, or skip."),
                         0, NULL, CHAT_T(lang, "ข้าม", "Skip"), "skip", cancel, "cancel");
         break;
     case CHAT_PROMPT_CANCELLED:
-        m = chat_prompt(CHAT_T(lang,
-                               "ยกเลิกการแจ้งเหตุแล้วค่ะ ถ้าต้องการความช่วยเหลือ ส่งข้อความมาได้ทุกเมื่อค่ะ",
+        m = chat_prompt(CHAT_T(lang, "ยกเลิกการแจ้งเหตุแล้วค่ะ ถ้าต้องการความช่วยเหลือ ส่งข้อความมาได้ทุกเมื่อค่ะ",
                                "Report cancelled. Message us any time you need help."),
                         0, NULL, CHAT_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
         break;
@@ -561,8 +533,7 @@ cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome 
     return chat_array(&m, 1);
 }
 
-cJSON *chat_messages_created(enum chat_lang lang, const char *tracking_code,
-                             const char *team_name)
+cJSON *chat_messages_created(enum chat_lang lang, const char *tracking_code, const char *team_name)
 {
     struct chat_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -572,14 +543,13 @@ cJSON *chat_messages_created(enum chat_lang lang, const char *tracking_code,
 
     chat_code(tracking_code, code);
     chat_clip(team, sizeof(team), team_name, CHAT_NAME_MAX);
-    if (code[0] == '\0')
-        return NULL;
+    if (code[0] == '\0') return NULL;
     chat_add(&b, CHAT_T(lang, "รับแจ้งเหตุแล้วค่ะ รหัสติดตามของคุณคือ ",
                         "We have your report. Your tracking code is "));
     chat_add(&b, code);
     chat_add(&b, "\n");
     if (team[0] != '\0') {
-        chat_add(&b, CHAT_T(lang, "ความช่วยเหลือกำลังไปค่ะ: ", "Help is on the way: "));
+        chat_add(&b, CHAT_T(lang, "ทีมที่กำลังไปช่วยคุณ: ", "Help is on the way: "));
         chat_add(&b, team);
     } else {
         chat_add(&b, CHAT_T(lang, "เจ้าหน้าที่กำลังหาทีมที่อยู่ใกล้ที่สุดให้ค่ะ",
@@ -588,16 +558,14 @@ cJSON *chat_messages_created(enum chat_lang lang, const char *tracking_code,
     chat_add(&b, CHAT_T(lang, "\nส่งรหัสนี้มาได้ทุกเมื่อเพื่อดูสถานะค่ะ",
                         "\nSend this code any time to check the status."));
     text = chat_buf_take(&b);
-    if (text == NULL)
-        return NULL;
+    if (text == NULL) return NULL;
     m[0] = chat_text_message(text);
     free(text);
     /* The code alone, easy to copy, with a button for later. */
     m[1] = chat_text_message(code);
-    if (m[1] != NULL && chat_quick(m[1], chat_postback(CHAT_T(lang, "ดูสถานะ", "Check status"),
-                                                       "status",
-                                                       CHAT_T(lang, "ดูสถานะ", "Check status"))) !=
-                            0) {
+    if (m[1] != NULL &&
+        chat_quick(m[1], chat_postback(CHAT_T(lang, "ดูสถานะ", "Check status"), "status",
+                                       CHAT_T(lang, "ดูสถานะ", "Check status"))) != 0) {
         cJSON_Delete(m[1]);
         m[1] = NULL;
     }
@@ -641,8 +609,7 @@ cJSON *chat_messages_status(const struct rules_table *rules, enum chat_lang lang
         }
     }
     text = chat_buf_take(&b);
-    if (text == NULL)
-        return NULL;
+    if (text == NULL) return NULL;
     m = chat_text_message(text);
     free(text);
     return chat_array(&m, 1);
@@ -655,11 +622,11 @@ cJSON *chat_messages_progress(enum chat_lang lang, const char *tracking_code, co
     char code[TRACK_CODE_SIZE];
     char team[CHAT_NAME_MAX * 4 + 1];
     char who[sizeof(team) + 8];
+    const char *sep;
     cJSON *m;
     char *text;
 
-    if (status == NULL)
-        return NULL;
+    if (status == NULL) return NULL;
     chat_code(tracking_code, code);
     chat_clip(team, sizeof(team), team_name, CHAT_NAME_MAX);
     if (team[0] != '\0') {
@@ -672,20 +639,27 @@ cJSON *chat_messages_progress(enum chat_lang lang, const char *tracking_code, co
         chat_add(&b, code);
         chat_add(&b, ": ");
     }
+    /* Thai runs words together; a quoted team name stands apart. */
+    sep = lang == CHAT_LANG_EN || team[0] != '\0' ? " " : "";
     if (strcmp(status, "assigned") == 0) {
-        chat_add(&b, CHAT_T(lang, "ส่งต่อให้ ", "passed to "));
+        chat_add(&b, CHAT_T(lang, "ส่งต่อให้", "passed to"));
+        chat_add(&b, sep);
         chat_add(&b, who);
-        chat_add(&b, CHAT_T(lang, " แล้วค่ะ", "."));
+        chat_add(&b, lang == CHAT_LANG_EN ? "." : sep);
+        chat_add(&b, lang == CHAT_LANG_EN ? "" : "แล้วค่ะ");
     } else if (strcmp(status, "acknowledged") == 0) {
         chat_add(&b, who);
-        chat_add(&b, CHAT_T(lang, " รับเรื่องแล้ว กำลังเตรียมไปช่วยค่ะ",
-                            " accepted your case and is getting ready."));
+        chat_add(&b, sep);
+        chat_add(&b, CHAT_T(lang, "รับเรื่องแล้ว กำลังเตรียมไปช่วยค่ะ",
+                            "accepted your case and is getting ready."));
     } else if (strcmp(status, "en_route") == 0) {
         chat_add(&b, who);
-        chat_add(&b, CHAT_T(lang, " กำลังเดินทางไปค่ะ", " is on the way."));
+        chat_add(&b, sep);
+        chat_add(&b, CHAT_T(lang, "กำลังเดินทางไปค่ะ", "is on the way."));
     } else if (strcmp(status, "on_scene") == 0) {
         chat_add(&b, who);
-        chat_add(&b, CHAT_T(lang, " ถึงที่เกิดเหตุแล้วค่ะ", " has arrived."));
+        chat_add(&b, sep);
+        chat_add(&b, CHAT_T(lang, "ถึงที่เกิดเหตุแล้วค่ะ", "has arrived."));
     } else if (strcmp(status, "resolved") == 0) {
         chat_add(&b, CHAT_T(lang, "ให้ความช่วยเหลือเรียบร้อยแล้วค่ะ ขอบคุณที่แจ้งเรานะคะ",
                             "resolved. Thank you for letting us know."));
@@ -694,8 +668,7 @@ cJSON *chat_messages_progress(enum chat_lang lang, const char *tracking_code, co
         return NULL;
     }
     text = chat_buf_take(&b);
-    if (text == NULL)
-        return NULL;
+    if (text == NULL) return NULL;
     m = chat_text_message(text);
     free(text);
     return chat_array(&m, 1);
@@ -708,8 +681,7 @@ static int chat_case_id_ok(const char *id)
 {
     size_t n = id != NULL ? strlen(id) : 0;
 
-    if (n == 0 || n > CHAT_DATA_MAX - 4)
-        return 0;
+    if (n == 0 || n > CHAT_DATA_MAX - 4) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
 
@@ -730,8 +702,7 @@ static cJSON *chat_accept_template(const char *case_id, const char *code)
     cJSON *m = cJSON_CreateObject();
     cJSON *t, *actions;
 
-    if (m == NULL)
-        return NULL;
+    if (m == NULL) return NULL;
     snprintf(data, sizeof(data), "ack=%s", case_id);
     snprintf(text, sizeof(text), "รับเคส %s ไหมคะ? / Accept this case?", code);
     snprintf(alt, sizeof(alt), "เคสใหม่ %s: กดรับเคส / New case: accept", code);
@@ -755,8 +726,8 @@ static cJSON *chat_accept_template(const char *case_id, const char *code)
 
 cJSON *chat_messages_dispatch(const struct rules_table *rules, const char *case_id,
                               const char *tracking_code, int category, const char *priority,
-                              const char *description, double lat, double lon,
-                              const char *address, double distance_km, const char *ack_deadline)
+                              const char *description, double lat, double lon, const char *address,
+                              double distance_km, const char *ack_deadline)
 {
     struct chat_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -766,8 +737,7 @@ cJSON *chat_messages_dispatch(const struct rules_table *rules, const char *case_
     cJSON *m[2];
     char *text;
 
-    if (!chat_case_id_ok(case_id))
-        return NULL;
+    if (!chat_case_id_ok(case_id)) return NULL;
     chat_code(tracking_code, code);
     chat_clip(prio, sizeof(prio), priority, 4);
     chat_add(&b, "🚨 เคสใหม่ / New case");
@@ -808,10 +778,44 @@ cJSON *chat_messages_dispatch(const struct rules_table *rules, const char *case_
         chat_add(&b, code);
     }
     text = chat_buf_take(&b);
-    if (text == NULL)
-        return NULL;
+    if (text == NULL) return NULL;
     m[0] = chat_text_message(text);
     free(text);
     m[1] = chat_accept_template(case_id, code);
     return chat_array(m, 2);
+}
+
+cJSON *chat_messages_team_ack(int result, const char *tracking_code)
+{
+    struct chat_buf b = {0};
+    char code[TRACK_CODE_SIZE];
+    cJSON *m;
+    char *text;
+
+    chat_code(tracking_code, code);
+    if (result > 0) {
+        chat_add(&b, "✅ รับเคส");
+        if (code[0] != '\0') {
+            chat_add(&b, " ");
+            chat_add(&b, code);
+        }
+        chat_add(&b, " แล้ว ขอบคุณค่ะ\nCase ");
+        if (code[0] != '\0') {
+            chat_add(&b, code);
+            chat_add(&b, " ");
+        }
+        chat_add(&b, "accepted. Thank you.");
+    } else if (result == 0) {
+        chat_add(&b, "รับเคสนี้ไม่ได้แล้วค่ะ เคสอาจถูกส่งต่อให้ทีมอื่นเพราะเลยเวลารับเคส\n"
+                     "This case can no longer be accepted: it may have passed to another team "
+                     "after the deadline.");
+    } else {
+        chat_add(&b, "กลุ่มนี้ยังไม่ได้เชื่อมกับทีมใดค่ะ กรุณาติดต่อผู้ดูแลระบบ\n"
+                     "This group is not linked to a team. Please contact the administrator.");
+    }
+    text = chat_buf_take(&b);
+    if (text == NULL) return NULL;
+    m = chat_text_message(text);
+    free(text);
+    return chat_array(&m, 1);
 }

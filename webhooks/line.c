@@ -1,11 +1,12 @@
 /* The LINE Messaging API's formats (webhooks/line.h): X-Line-Signature (HMAC-SHA256, base64),
  * the webhook body reduced to the events the router acts on, and reply and push bodies. Pure:
- * no I/O, no logging; a hostile or odd body never costs more than the event it is in. */
+ * no I/O, no logging. An odd event costs only itself: it is kept as LINE_EVENT_OTHER. */
 #include "line.h"
 
 #include "text.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -45,12 +46,11 @@ static int line_hmac_base64(const char *key, size_t keylen, const char *body, si
     return 0;
 }
 
-/* See line.h. key may be NULL when keylen is 0 and body NULL when len is 0. Keys longer than
- * INT_MAX bytes are not supported (OpenSSL's limit); out is then "". */
+/* See line.h. */
 void line_signature(const char *key, size_t keylen, const char *body, size_t len,
                     char out[LINE_SIGNATURE_SIZE])
 {
-    if (keylen > 0x7fffffff || (key == NULL && keylen > 0) || (body == NULL && len > 0)) {
+    if (keylen > INT_MAX || (key == NULL && keylen > 0) || (body == NULL && len > 0)) {
         out[0] = '\0';
         return;
     }
@@ -63,10 +63,8 @@ static int line_is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* See line.h. secret is a NUL-terminated string (the channel secret, used as its bytes); body
- * is the raw body exactly as received. header may carry surrounding blanks; any other length
- * than a signature's 44 characters is invalid. The comparison of equal-length values takes the
- * same time wherever they differ. */
+/* See line.h. The comparison of equal-length values takes the same time wherever they differ;
+ * only the header's length (public: always 44 for a real signature) shortens the work. */
 int line_signature_valid(const char *secret, const char *body, size_t len, const char *header)
 {
     char expected[LINE_SIGNATURE_SIZE];
@@ -76,7 +74,7 @@ int line_signature_valid(const char *secret, const char *body, size_t len, const
 
     if (secret == NULL || header == NULL || (body == NULL && len > 0)) return 0;
     secretlen = strlen(secret);
-    if (secretlen == 0 || secretlen > 0x7fffffff) return 0;
+    if (secretlen == 0 || secretlen > INT_MAX) return 0;
     end = strlen(header);
     while (start < end && line_is_blank(header[start])) start++;
     while (end > start && line_is_blank(header[end - 1])) end--;
@@ -356,11 +354,7 @@ static void line_sort(struct line_event *events, size_t n)
     }
 }
 
-/* See line.h. out need not be initialised: its previous contents are overwritten, never
- * freed; on failure it is left empty (events NULL, nevents 0). out may be NULL to validate
- * only. err may be NULL. body need not be NUL-terminated. The escape \u0000 reads as U+FFFD;
- * a member duplicated in the body is refused (at the top level) or makes its event
- * LINE_EVENT_OTHER. */
+/* See line.h. */
 int line_webhook_parse(const char *body, size_t len, struct line_webhook *out, char *err,
                        size_t errlen)
 {

@@ -1,0 +1,1038 @@
+/* Unit tests of webhooks/chat.c and chat_messages.c: whole LINE conversations in Thai and
+ * English driven through chat_handle() with hand-built events, each ending in a case within five
+ * user actions; pre-selection, location first, skip, cancel, status, follow, stray input; the
+ * LINE limits and the no-echo rule on every message; the state's JSON form. */
+#include "chat.h"
+#include "incident.h"
+#include "line.h"
+#include "rules.h"
+#include "tap.h"
+#include "text.h"
+#include "track_code.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USER_ID "U4af4980629a0f0f1c2d3e4f5a6b7c8d9"
+#define CODE "HM-7K3-Q9X-TD8"
+
+static struct rules_table *rules;
+
+/* ---- events ---- */
+
+static struct line_event ev_base(enum line_event_type type)
+{
+    struct line_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.source = LINE_SOURCE_USER;
+    ev.timestamp = 1700000000000;
+    snprintf(ev.user_id, sizeof(ev.user_id), "%s", USER_ID);
+    snprintf(ev.reply_token, sizeof(ev.reply_token), "%s", "nHuyWiB7yP5Zw52FIkcQobQuGDXCTA");
+    return ev;
+}
+
+static struct line_event ev_text(const char *text)
+{
+    struct line_event ev = ev_base(LINE_EVENT_MESSAGE);
+
+    ev.message = LINE_MESSAGE_TEXT;
+    ev.text = (char *)text; /* only read */
+    return ev;
+}
+
+static struct line_event ev_location(double lat, double lon, const char *address)
+{
+    struct line_event ev = ev_base(LINE_EVENT_MESSAGE);
+
+    ev.message = LINE_MESSAGE_LOCATION;
+    ev.has_location = 1;
+    ev.lat = lat;
+    ev.lon = lon;
+    ev.address = (char *)address;
+    return ev;
+}
+
+static struct line_event ev_postback(const char *data)
+{
+    struct line_event ev = ev_base(LINE_EVENT_POSTBACK);
+
+    ev.postback_data = (char *)data;
+    return ev;
+}
+
+static struct line_event ev_sticker(void)
+{
+    struct line_event ev = ev_base(LINE_EVENT_MESSAGE);
+
+    ev.message = LINE_MESSAGE_OTHER;
+    return ev;
+}
+
+/* ---- message checks ---- */
+
+/* Characters of UTF-8 text (not bytes). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0u) != 0x80u) n++;
+    return n;
+}
+
+static int str_has(const char *hay, const char *needle)
+{
+    return hay != NULL && needle != NULL && strstr(hay, needle) != NULL;
+}
+
+static const char *jstr(const cJSON *obj, const char *name)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/* 1 when action is a valid LINE action with a label of 1..20 characters. */
+static int action_valid(const cJSON *a)
+{
+    const char *type = jstr(a, "type");
+    const char *label = jstr(a, "label");
+
+    if (type == NULL || label == NULL || utf8_chars(label) == 0 || utf8_chars(label) > 20) {
+        printf("# bad action label %s\n", label ? label : "(none)");
+        return 0;
+    }
+    if (strcmp(type, "postback") == 0) {
+        const char *data = jstr(a, "data");
+        const char *display = jstr(a, "displayText");
+
+        return data != NULL && data[0] != '\0' && strlen(data) <= 300 &&
+               (display == NULL || utf8_chars(display) <= 300);
+    }
+    return strcmp(type, "location") == 0 || strcmp(type, "message") == 0;
+}
+
+/* 1 when msgs is an array of 1..5 LINE message objects within LINE's limits: text ≤ 5000
+ * characters, quick replies ≤ 13, labels ≤ 20 characters, postback data ≤ 300 bytes. */
+static int messages_valid(const cJSON *msgs)
+{
+    const cJSON *m;
+    int n = cJSON_GetArraySize(msgs);
+
+    if (!cJSON_IsArray(msgs) || n < 1 || n > 5) return 0;
+    cJSON_ArrayForEach (m, msgs) {
+        const char *type = jstr(m, "type");
+        const cJSON *qr = cJSON_GetObjectItemCaseSensitive(m, "quickReply");
+
+        if (type == NULL) return 0;
+        if (strcmp(type, "text") == 0) {
+            const char *text = jstr(m, "text");
+
+            if (text == NULL || text[0] == '\0' || utf8_chars(text) > 5000 ||
+                !text_utf8_valid(text, strlen(text)))
+                return 0;
+        } else if (strcmp(type, "template") == 0) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "template");
+            const cJSON *a;
+            const char *alt = jstr(m, "altText");
+            const char *text = jstr(t, "text");
+
+            if (alt == NULL || utf8_chars(alt) > 400 || text == NULL || utf8_chars(text) > 160)
+                return 0;
+            cJSON_ArrayForEach (a, cJSON_GetObjectItemCaseSensitive(t, "actions")) {
+                if (!action_valid(a)) return 0;
+            }
+        } else {
+            return 0;
+        }
+        if (qr != NULL) {
+            const cJSON *items = cJSON_GetObjectItemCaseSensitive(qr, "items");
+            const cJSON *it;
+
+            if (!cJSON_IsArray(items) || cJSON_GetArraySize(items) < 1 ||
+                cJSON_GetArraySize(items) > 13)
+                return 0;
+            cJSON_ArrayForEach (it, items) {
+                const char *itype = jstr(it, "type");
+
+                if (itype == NULL || strcmp(itype, "action") != 0 ||
+                    !action_valid(cJSON_GetObjectItemCaseSensitive(it, "action")))
+                    return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* The quick-reply item of the first message whose postback data is data, or NULL. */
+static const cJSON *quick_with_data(const cJSON *msgs, const char *data)
+{
+    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(msgs, 0), "quickReply");
+    const cJSON *it;
+
+    cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(qr, "items")) {
+        const char *d = jstr(cJSON_GetObjectItemCaseSensitive(it, "action"), "data");
+
+        if (d != NULL && strcmp(d, data) == 0) return it;
+    }
+    return NULL;
+}
+
+static int quick_count(const cJSON *msgs)
+{
+    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(msgs, 0), "quickReply");
+
+    return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(qr, "items"));
+}
+
+/* ---- a conversation ---- */
+
+/* One user talking to the bot: the state as the router would keep it, the latest outcome, its
+ * messages (printed), how many taps the user made, and every reply printed so far. */
+struct conv {
+    struct chat_state st;
+    struct chat_outcome out;
+    cJSON *msgs;
+    char *json;
+    int taps;
+    int all_valid;
+    char said[65536];
+};
+
+static void conv_init(struct conv *c)
+{
+    memset(c, 0, sizeof(*c));
+    chat_state_init(&c->st);
+    c->all_valid = 1;
+}
+
+static void conv_free(struct conv *c)
+{
+    chat_outcome_clear(&c->out);
+    cJSON_Delete(c->msgs);
+    free(c->json);
+    c->msgs = NULL;
+    c->json = NULL;
+}
+
+/* Hands ev to chat_handle (the state round-tripping through JSON first, as the router stores
+ * it) and renders what the router would reply. taps: the user's actions for this event. */
+static int conv_send(struct conv *c, const struct line_event *ev, int taps)
+{
+    char *state = chat_state_to_json(&c->st);
+    int rc;
+
+    conv_free(c);
+    if (state == NULL || chat_state_from_json(state, strlen(state), &c->st) != 0) c->all_valid = 0;
+    free(state);
+    c->taps += taps;
+    rc = chat_handle(rules, &c->st, ev, &c->out);
+    if (rc != 0) return rc;
+    switch (c->out.action) {
+    case CHAT_ACTION_REPLY:
+        c->msgs = chat_messages(rules, &c->out);
+        break;
+    case CHAT_ACTION_CREATE_CASE:
+        /* The router creates the case, then stores its code and replies. */
+        snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
+        c->msgs = chat_messages_created(c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
+        break;
+    case CHAT_ACTION_STATUS:
+        c->msgs =
+            chat_messages_status(rules, c->out.lang, 1, c->out.tracking_code, INCIDENT_DETENTION,
+                                 "en_route", "2026-11-21T03:04:05Z", "ทีมสหวิชาชีพ เขตพระนคร");
+        break;
+    case CHAT_ACTION_NONE:
+        break;
+    }
+    if (c->out.action != CHAT_ACTION_NONE) {
+        if (c->msgs == NULL || !messages_valid(c->msgs)) c->all_valid = 0;
+        c->json = c->msgs ? cJSON_PrintUnformatted(c->msgs) : NULL;
+        if (c->json != NULL) {
+            size_t have = strlen(c->said);
+            size_t add = strlen(c->json);
+
+            if (have + add + 2 < sizeof(c->said)) {
+                memcpy(c->said + have, c->json, add);
+                memcpy(c->said + have + add, "\n", 2);
+            } else {
+                c->all_valid = 0; /* the transcript buffer is too small for this test */
+            }
+        }
+    }
+    return 0;
+}
+
+static int replied(const struct conv *c, enum chat_prompt prompt)
+{
+    return c->out.action == CHAT_ACTION_REPLY && c->out.prompt == prompt;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* ---- conversations ---- */
+
+static void test_thai_conversation(void)
+{
+    struct conv c;
+    struct line_event ev;
+    const char *desc = "ลูกสาวถูกแฟนขังไว้ในห้อง";
+    const char *addr = "เขตพระนคร กรุงเทพฯ";
+
+    conv_init(&c);
+    ev = ev_text("สวัสดีค่ะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY),
+          "TH: a greeting asks what is happening");
+    CHECK(c.out.lang == CHAT_LANG_TH && str_has(c.json, "เกิดอะไรขึ้น"), "TH: asked in Thai");
+    CHECK(quick_count(c.msgs) == 7, "TH: five categories, other and cancel as quick replies");
+    CHECK(quick_with_data(c.msgs, "cat=detention") != NULL &&
+              quick_with_data(c.msgs, "cat=other") != NULL &&
+              quick_with_data(c.msgs, "cancel") != NULL,
+          "TH: postback data cat=detention, cat=other, cancel");
+    CHECK(str_has(c.json, "\"label\":\"ถูกกักขัง\""), "TH: buttons carry the table's Thai labels");
+
+    ev = ev_postback("cat=detention");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "TH: category tapped: asks where");
+    CHECK(str_has(c.json, "\"type\":\"location\""), "TH: the location quick-reply action");
+    CHECK(c.st.step == CHAT_STEP_LOCATION && c.st.category == INCIDENT_DETENTION,
+          "TH: state holds the category");
+
+    ev = ev_location(13.7563, 100.5018, addr);
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
+          "TH: location sent: asks for details");
+    CHECK(quick_with_data(c.msgs, "skip") != NULL, "TH: details can be skipped");
+
+    ev = ev_text(desc);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
+          "TH: the sentence creates the case");
+    CHECK(c.taps <= 5, "TH: five taps at most");
+    CHECK(c.out.incident.channel == INCIDENT_CHANNEL_LINE &&
+              c.out.incident.category == INCIDENT_DETENTION,
+          "TH: incident channel line, category detention");
+    CHECK(c.out.incident.has_location && c.out.incident.lat == 13.7563 &&
+              c.out.incident.lon == 100.5018 && str_eq(c.out.incident.address, addr),
+          "TH: incident location and address");
+    CHECK(str_eq(c.out.incident.description, desc), "TH: incident description");
+    CHECK(str_eq(c.out.incident.reporter_line_user, USER_ID), "TH: reporter_line_user");
+    CHECK(c.st.step == CHAT_STEP_IDLE && c.st.category == INCIDENT_CATEGORY_NONE &&
+              !c.st.has_location && c.st.description[0] == '\0' && c.st.address[0] == '\0',
+          "TH: state back to idle, report forgotten");
+    CHECK(str_has(c.json, CODE) && str_has(c.json, "ทีมสหวิชาชีพ"),
+          "TH: the reply carries the code and the team");
+    CHECK(c.all_valid, "TH: every reply valid for LINE");
+    CHECK(!str_has(c.said, "ขังไว้ในห้อง") && !str_has(c.said, "เขตพระนคร กรุงเทพ"),
+          "TH: no reply echoes the description or the address");
+    conv_free(&c);
+}
+
+static void test_english_conversation(void)
+{
+    struct conv c;
+    struct line_event ev;
+    const char *desc = "He is outside with a knife, second floor";
+
+    conv_init(&c);
+    ev = ev_text("Hello");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) &&
+              c.out.lang == CHAT_LANG_EN,
+          "EN: Latin text switches to English and asks the category");
+    CHECK(str_has(c.json, "What is happening?") && str_has(c.json, "\"label\":\"Threatened\""),
+          "EN: asked in English with English labels");
+    CHECK(str_has(c.json, "\"label\":\"Sexual abuse risk\"") &&
+              str_has(c.json, "At risk of sexual abuse"),
+          "EN: a label over 20 characters is shortened on the button, whole in displayText");
+
+    ev = ev_postback("cat=threat");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
+              str_has(c.json, "Where are you?"),
+          "EN: asks where");
+    ev = ev_location(18.7883, 98.9853, "Nimman Road, Chiang Mai");
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
+              str_has(c.json, "Anything else we should know?"),
+          "EN: asks for details");
+    ev = ev_text(desc);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE, "EN: case");
+    CHECK(c.taps <= 5, "EN: five taps at most");
+    CHECK(c.out.incident.category == INCIDENT_THREAT && c.out.incident.lat == 18.7883 &&
+              str_eq(c.out.incident.description, desc) &&
+              str_eq(c.out.incident.address, "Nimman Road, Chiang Mai"),
+          "EN: category, location, description");
+    CHECK(c.out.lang == CHAT_LANG_EN && str_has(c.json, "Your tracking code is"),
+          "EN: the code in English");
+    CHECK(c.all_valid, "EN: every reply valid for LINE");
+    CHECK(!str_has(c.said, "knife") && !str_has(c.said, "Nimman"),
+          "EN: no reply echoes the description or the address");
+    conv_free(&c);
+}
+
+static void test_preselection(void)
+{
+    struct conv c;
+    struct line_event ev;
+    const char *first = "ช่วยด้วย ถูกขังอยู่ในห้อง";
+
+    conv_init(&c);
+    ev = ev_text(first);
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) &&
+              c.out.category == INCIDENT_DETENTION,
+          "pre-selection: free text naming detention asks to confirm it");
+    CHECK(str_has(c.json, "ถูกกักขัง") && quick_with_data(c.msgs, "cat=detention") != NULL &&
+              quick_with_data(c.msgs, "choose") != NULL && quick_with_data(c.msgs, "cancel"),
+          "pre-selection: label shown, yes / choose another / cancel buttons");
+    CHECK(!str_has(c.json, "ขังอยู่ในห้อง"), "pre-selection: the text is not echoed");
+    CHECK(str_eq(c.st.description, first), "pre-selection: the text kept as the description");
+
+    ev = ev_postback("cat=detention");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "pre-selection: yes asks where");
+    ev = ev_location(13.7, 100.5, "");
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS), "details asked");
+    ev = ev_postback("skip");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
+          "pre-selection: skip creates the case");
+    CHECK(c.taps <= 5, "pre-selection: five taps at most");
+    CHECK(c.out.incident.category == INCIDENT_DETENTION &&
+              str_eq(c.out.incident.description, first) && c.out.incident.address == NULL,
+          "pre-selection: the first text is the description, no address");
+    CHECK(c.all_valid && !str_has(c.said, "ขังอยู่ในห้อง"), "pre-selection: replies valid, no echo");
+    conv_free(&c);
+
+    /* English, the guess refused, another category chosen, details appended. */
+    conv_init(&c);
+    ev = ev_text("Help, I'm locked in my room");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) &&
+              c.out.category == INCIDENT_DETENTION && c.out.lang == CHAT_LANG_EN &&
+              str_has(c.json, "It sounds like"),
+          "pre-selection EN: asks to confirm Detained");
+    ev = ev_postback("choose");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY),
+          "pre-selection EN: choose another asks the category");
+    ev = ev_postback("cat=threat");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION), "EN: where");
+    ev = ev_location(13.7, 100.5, "Soi 5");
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS), "EN: details");
+    ev = ev_text("he has a knife");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+              c.out.incident.category == INCIDENT_THREAT &&
+              str_eq(c.out.incident.description, "Help, I'm locked in my room\nhe has a knife"),
+          "pre-selection EN: chosen category, details appended to the first text");
+    conv_free(&c);
+
+    /* Typed yes, polite. */
+    conv_init(&c);
+    ev = ev_text("มีคนถือมีดขู่จะฆ่า");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) &&
+              c.out.category == INCIDENT_THREAT,
+          "pre-selection: a threat");
+    ev = ev_text("ใช่ค่ะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
+              c.st.category == INCIDENT_THREAT,
+          "pre-selection: a typed \"ใช่ค่ะ\" confirms");
+    conv_free(&c);
+
+    /* A sticker while confirming repeats the confirmation with its category. */
+    conv_init(&c);
+    ev = ev_text("ช่วยด้วย ถูกขังอยู่ในห้อง");
+    conv_send(&c, &ev, 1);
+    ev = ev_sticker();
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) &&
+              c.out.category == INCIDENT_DETENTION && str_has(c.json, "ถูกกักขัง"),
+          "a sticker while confirming asks the confirmation again");
+    conv_free(&c);
+}
+
+static void test_location_first(void)
+{
+    struct conv c;
+    struct line_event ev;
+
+    conv_init(&c);
+    ev = ev_location(13.75, 100.49, "ซอยรามบุตรี");
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY),
+          "location first: kept, the category asked next");
+    CHECK(c.st.has_location && c.st.step == CHAT_STEP_CATEGORY, "location first: state");
+    ev = ev_postback("cat=gathering");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
+          "location first: after the category, straight to details");
+    ev = ev_text("ข้าม");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
+          "location first: a typed skip creates the case");
+    CHECK(c.taps <= 4, "location first: four taps");
+    CHECK(c.out.incident.category == INCIDENT_GATHERING && c.out.incident.lat == 13.75 &&
+              c.out.incident.description == NULL && str_eq(c.out.incident.address, "ซอยรามบุตรี"),
+          "location first: category, location, no description");
+    CHECK(c.all_valid && !str_has(c.said, "รามบุตรี"), "location first: no echo of the address");
+    conv_free(&c);
+
+    /* Location first, then free text naming an emergency, then confirmed. */
+    conv_init(&c);
+    ev = ev_location(13.75, 100.49, NULL);
+    conv_send(&c, &ev, 2);
+    ev = ev_text("He threatened to kill me");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) &&
+              c.out.category == INCIDENT_THREAT,
+          "location first, then free text: confirmation");
+    ev = ev_text("yes");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
+          "location first, confirmed: straight to details");
+    conv_free(&c);
+}
+
+static void test_cancel(void)
+{
+    struct conv c;
+    struct line_event ev;
+
+    conv_init(&c);
+    snprintf(c.st.last_tracking_code, sizeof(c.st.last_tracking_code), "%s", CODE);
+    ev = ev_postback("cat=abuse_risk");
+    conv_send(&c, &ev, 1);
+    ev = ev_text("  ยกเลิก  ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED),
+          "cancel: \"ยกเลิก\" mid-way");
+    CHECK(c.st.step == CHAT_STEP_IDLE && c.st.category == INCIDENT_CATEGORY_NONE,
+          "cancel: state back to idle");
+    CHECK(str_eq(c.st.last_tracking_code, CODE), "cancel: the last tracking code kept");
+    CHECK(quick_with_data(c.msgs, "report") != NULL, "cancel: a button to report again");
+
+    ev = ev_location(13.7, 100.5, "x");
+    conv_send(&c, &ev, 2);
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    CHECK(c.st.step == CHAT_STEP_DETAILS, "cancel: back in details");
+    ev = ev_postback("cancel");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED) && !c.st.has_location &&
+              c.st.address[0] == '\0',
+          "cancel: the postback drops the location too");
+
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    ev = ev_text("Cancel!");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED) &&
+              c.out.lang == CHAT_LANG_EN && str_has(c.json, "cancelled"),
+          "cancel: \"Cancel!\" in English");
+    ev = ev_text("ยกเลิกค่ะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED) &&
+              c.out.lang == CHAT_LANG_TH,
+          "cancel: \"ยกเลิกค่ะ\" switches back to Thai");
+    CHECK(c.all_valid, "cancel: replies valid");
+    conv_free(&c);
+}
+
+static void test_status(void)
+{
+    struct conv c;
+    struct line_event ev;
+
+    conv_init(&c);
+    ev = ev_text("สถานะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_NO_CASE),
+          "status: no case yet gives the no-case prompt");
+    CHECK(str_has(c.json, "HM-7K3-Q9X-TD8") || str_has(c.json, "รหัสติดตาม"),
+          "status: the prompt says a code can be typed");
+
+    /* A whole report, then "สถานะ" finds it. */
+    ev = ev_postback("cat=mental_crisis");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(&c, &ev, 2);
+    ev = ev_postback("skip");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE, "status: a case was created");
+    ev = ev_text("สถานะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              str_eq(c.out.tracking_code, CODE),
+          "status: \"สถานะ\" looks up the last code");
+    CHECK(str_has(c.json, "ทีมกำลังเดินทางไป") && str_has(c.json, "ถูกกักขัง"),
+          "status: answered in Thai with status words and category label");
+    ev = ev_text(" Status? ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              c.out.lang == CHAT_LANG_EN && str_has(c.json, "Team on the way"),
+          "status: \" Status? \" in English");
+    ev = ev_text("เช็คสถานะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS, "status: \"เช็คสถานะ\"");
+    ev = ev_text("CHECK STATUS");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS,
+          "status: \"CHECK STATUS\"");
+    conv_free(&c);
+
+    conv_init(&c);
+    ev = ev_text("hm7k3q9xtd8");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              str_eq(c.out.tracking_code, CODE),
+          "status: a typed code, lenient, canonicalised");
+    CHECK(c.out.lang == CHAT_LANG_TH, "status: a code does not switch the language");
+    ev = ev_text("7K3 Q9X TD8");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              str_eq(c.out.tracking_code, CODE),
+          "status: a code without its prefix");
+    ev = ev_text("HM-7K3-Q9X-TD4");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_BAD_CODE),
+          "status: a bad check character gives BAD_CODE");
+    ev = ev_text("detention");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
+              c.st.category == INCIDENT_DETENTION,
+          "a nine-letter word is not a code: \"detention\" typed picks the category");
+    ev = ev_text("HM-7K3-Q9X-TD8");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              c.st.step == CHAT_STEP_LOCATION,
+          "status mid-way: answered, the report stays where it was");
+    CHECK(c.all_valid, "status: replies valid");
+    conv_free(&c);
+}
+
+static void test_follow_unfollow_and_strays(void)
+{
+    struct conv c;
+    struct line_event ev;
+
+    conv_init(&c);
+    ev = ev_base(LINE_EVENT_FOLLOW);
+    CHECK(conv_send(&c, &ev, 0) == 0 && replied(&c, CHAT_PROMPT_GREETING), "follow: greeting");
+    CHECK(quick_with_data(c.msgs, "report") != NULL &&
+              str_has(c.json, "\"label\":\"แจ้งเหตุ / Report\""),
+          "follow: a \"แจ้งเหตุ / Report\" button with postback report");
+    ev = ev_postback("report");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) &&
+              c.st.step == CHAT_STEP_CATEGORY,
+          "report button: asks the category");
+
+    ev = ev_postback("cat=detention");
+    conv_send(&c, &ev, 1);
+    ev = ev_sticker();
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
+              c.st.step == CHAT_STEP_LOCATION,
+          "sticker mid-way: the location question again");
+    ev = ev_text("ไม่รู้จะกดตรงไหน");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "text while the location is asked: the question again");
+    ev = ev_postback("foo=bar");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "unknown postback: the question again, never an error");
+    ev = ev_postback("cat=bogus");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "unknown category postback: the question again");
+    ev = ev_postback(NULL);
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "postback without data: the question again");
+    ev = ev_postback("skip");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "skip before the details: the question again");
+    ev = ev_postback("ack=01JC4W9Z6D8E7F5G3H2J1K0M9N");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NONE &&
+              c.st.step == CHAT_STEP_LOCATION,
+          "ack postback: NONE, state untouched");
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(&c, &ev, 2);
+    ev = ev_sticker();
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
+          "sticker at the details: asked again, no case");
+    ev = ev_location(200.0, 100.5, NULL);
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) && c.st.lat == 13.7,
+          "a location out of range is ignored");
+
+    snprintf(c.st.last_tracking_code, sizeof(c.st.last_tracking_code), "%s", CODE);
+    ev = ev_base(LINE_EVENT_UNFOLLOW);
+    CHECK(conv_send(&c, &ev, 0) == 0 && c.out.action == CHAT_ACTION_NONE,
+          "unfollow: nothing to say");
+    CHECK(c.st.step == CHAT_STEP_IDLE && !c.st.has_location &&
+              c.st.category == INCIDENT_CATEGORY_NONE && c.st.last_tracking_code[0] == '\0',
+          "unfollow: state reset");
+
+    ev = ev_sticker();
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY),
+          "sticker with no report: asks the category");
+
+    ev = ev_text("สวัสดี");
+    ev.source = LINE_SOURCE_GROUP;
+    CHECK(conv_send(&c, &ev, 0) == 0 && c.out.action == CHAT_ACTION_NONE, "group event: NONE");
+    ev = ev_text("สวัสดี");
+    ev.standby = 1;
+    CHECK(conv_send(&c, &ev, 0) == 0 && c.out.action == CHAT_ACTION_NONE, "standby event: NONE");
+    ev = ev_base(LINE_EVENT_OTHER);
+    CHECK(conv_send(&c, &ev, 0) == 0 && c.out.action == CHAT_ACTION_NONE,
+          "unknown event type: NONE");
+    CHECK(c.all_valid, "strays: replies valid");
+    conv_free(&c);
+}
+
+static void test_language_switch(void)
+{
+    struct conv c;
+    struct line_event ev;
+
+    conv_init(&c);
+    ev = ev_text("hi");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.lang == CHAT_LANG_EN && str_has(c.json, "Cancel"), "switch: English");
+    ev = ev_text("ขอความช่วยเหลือ");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.lang == CHAT_LANG_TH && str_has(c.json, "ยกเลิก"), "switch: back to Thai");
+    ev = ev_text("12345 !!");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.lang == CHAT_LANG_TH, "switch: digits alone keep the language");
+    conv_free(&c);
+}
+
+static void test_limits(void)
+{
+    struct conv c;
+    struct line_event ev;
+    size_t n = 5000;
+    char *text = malloc(n * 3 + 1);
+    char *addr = malloc(3 * 400 + 1);
+
+    if (text == NULL || addr == NULL) abort();
+    for (size_t i = 0; i < n; i++) memcpy(text + 3 * i, "ก", 3);
+    text[n * 3] = '\0';
+    for (size_t i = 0; i < 400; i++) memcpy(addr + 3 * i, "ข", 3);
+    addr[3 * 400] = '\0';
+
+    conv_init(&c);
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, addr);
+    conv_send(&c, &ev, 2);
+    CHECK(strlen(c.st.address) <= CHAT_ADDRESS_MAX &&
+              text_utf8_valid(c.st.address, strlen(c.st.address)),
+          "a long address is cut to CHAT_ADDRESS_MAX bytes at a character boundary");
+    ev = ev_text(text);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
+          "a 5000-character sentence creates the case");
+    CHECK(c.out.incident.description != NULL &&
+              strlen(c.out.incident.description) <= INCIDENT_MAX_DESCRIPTION &&
+              strlen(c.out.incident.description) > INCIDENT_MAX_DESCRIPTION - 3 &&
+              text_utf8_valid(c.out.incident.description, strlen(c.out.incident.description)),
+          "the description is cut to INCIDENT_MAX_DESCRIPTION bytes, valid UTF-8");
+    conv_free(&c);
+
+    /* A long first text, then details: the sum stays within the limit. */
+    conv_init(&c);
+    memcpy(text, "ถูกขัง", strlen("ถูกขัง"));
+    ev = ev_text(text);
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) &&
+              strlen(c.st.description) <= INCIDENT_MAX_DESCRIPTION,
+          "a long first text kept within the limit");
+    ev = ev_postback("cat=detention");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(&c, &ev, 2);
+    ev = ev_text("more details");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+              strlen(c.out.incident.description) <= INCIDENT_MAX_DESCRIPTION &&
+              text_utf8_valid(c.out.incident.description, strlen(c.out.incident.description)),
+          "first text and details together within the limit");
+    CHECK(c.all_valid, "limits: replies valid");
+    conv_free(&c);
+
+    /* Control characters are dropped from the description, newlines kept. */
+    conv_init(&c);
+    ev = ev_postback("cat=other");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, "line1\nline2");
+    conv_send(&c, &ev, 2);
+    CHECK(str_eq(c.st.address, "line1 line2"), "an address keeps to one line");
+    ev = ev_text("a\x01"
+                 "b\nc\x7f");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && str_eq(c.out.incident.description, "ab\nc") &&
+              c.out.incident.category == INCIDENT_OTHER,
+          "control characters dropped, newlines kept; category other");
+    conv_free(&c);
+    free(text);
+    free(addr);
+}
+
+/* ---- messages ---- */
+
+static void check_array(cJSON *msgs, const char *what, const char *must, const char *must_not)
+{
+    char *json = msgs ? cJSON_PrintUnformatted(msgs) : NULL;
+    char line[256];
+
+    snprintf(line, sizeof(line), "%s: valid LINE messages", what);
+    CHECK(msgs != NULL && messages_valid(msgs), line);
+    if (must != NULL) {
+        snprintf(line, sizeof(line), "%s: says \"%s\"", what, must);
+        CHECK(str_has(json, must), line);
+    }
+    if (must_not != NULL) {
+        snprintf(line, sizeof(line), "%s: does not say \"%s\"", what, must_not);
+        CHECK(json != NULL && !str_has(json, must_not), line);
+    }
+    free(json);
+    cJSON_Delete(msgs);
+}
+
+static void test_every_prompt(void)
+{
+    static const enum chat_prompt prompts[] = {
+        CHAT_PROMPT_GREETING,     CHAT_PROMPT_ASK_CATEGORY, CHAT_PROMPT_CONFIRM_CATEGORY,
+        CHAT_PROMPT_ASK_LOCATION, CHAT_PROMPT_ASK_DETAILS,  CHAT_PROMPT_CANCELLED,
+        CHAT_PROMPT_NO_CASE,      CHAT_PROMPT_BAD_CODE};
+    struct chat_outcome out;
+    int ok = 1;
+
+    memset(&out, 0, sizeof(out));
+    for (int lang = CHAT_LANG_TH; lang <= CHAT_LANG_EN; lang++) {
+        for (size_t i = 0; i < sizeof(prompts) / sizeof(prompts[0]); i++) {
+            for (int cat = INCIDENT_CATEGORY_NONE; cat < INCIDENT_CATEGORY_COUNT; cat++) {
+                cJSON *msgs;
+
+                out.lang = (enum chat_lang)lang;
+                out.prompt = prompts[i];
+                out.category = cat;
+                msgs = chat_messages(rules, &out);
+                if (msgs == NULL || !messages_valid(msgs) || quick_count(msgs) > 13) {
+                    printf("# prompt %d lang %d category %d invalid\n", (int)prompts[i], lang, cat);
+                    ok = 0;
+                }
+                cJSON_Delete(msgs);
+            }
+        }
+    }
+    CHECK(ok, "every prompt in both languages is valid for LINE (quick replies ≤ 13, "
+              "labels ≤ 20 characters)");
+    out.prompt = CHAT_PROMPT_NONE;
+    CHECK(chat_messages(rules, &out) == NULL, "no messages for PROMPT_NONE");
+    out.prompt = CHAT_PROMPT_ASK_CATEGORY;
+    out.lang = CHAT_LANG_TH;
+    check_array(chat_messages(NULL, &out), "ask category without a rule table", "ถูกกักขัง", NULL);
+}
+
+static void test_created_status_progress(void)
+{
+    static const char *const progress[] = {"assigned", "acknowledged", "en_route", "on_scene",
+                                           "resolved"};
+    static const char *const silent[] = {"received", "queued", "reassigned", "closed", "bogus"};
+    int ok = 1;
+
+    check_array(chat_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร"),
+                "created TH with a team", "ทีมสหวิชาชีพ เขตพระนคร", NULL);
+    check_array(chat_messages_created(CHAT_LANG_TH, CODE, ""), "created TH without a team",
+                "เจ้าหน้าที่กำลังหาทีม", NULL);
+    check_array(chat_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"), "created EN with a team",
+                "Help is on the way: BKK team 3", NULL);
+    check_array(chat_messages_created(CHAT_LANG_EN, CODE, NULL), "created EN without a team",
+                "Our operators are finding the nearest team", NULL);
+    check_array(chat_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
+
+    check_array(chat_messages_status(rules, CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
+                                     "acknowledged", "2026-11-21T03:04:05Z", "ทีม A"),
+                "status TH", "21 พ.ย. 2569 10:04 น.", NULL);
+    check_array(chat_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION, "on_scene",
+                                     "2026-12-31T20:30:00.123Z", ""),
+                "status EN across the new year in Thai time", "1 Jan 2027, 03:30", NULL);
+    check_array(
+        chat_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", "", ""),
+        "status EN queued", "Waiting for a free team", NULL);
+    check_array(
+        chat_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", NULL, NULL),
+        "status EN closed, label", "Threatened", NULL);
+    check_array(chat_messages_status(rules, CHAT_LANG_TH, 0, CODE, INCIDENT_OTHER, "", "", ""),
+                "status TH not found", "ไม่พบ", NULL);
+
+    for (size_t i = 0; i < 5; i++) {
+        for (int lang = CHAT_LANG_TH; lang <= CHAT_LANG_EN; lang++) {
+            cJSON *m = chat_messages_progress((enum chat_lang)lang, CODE, progress[i], "ทีม A");
+            char *json = m ? cJSON_PrintUnformatted(m) : NULL;
+
+            if (m == NULL || !messages_valid(m) || !str_has(json, CODE)) ok = 0;
+            free(json);
+            cJSON_Delete(m);
+        }
+        if (chat_messages_progress(CHAT_LANG_TH, CODE, silent[i], "") != NULL) ok = 0;
+    }
+    CHECK(ok, "progress: a push for assigned..resolved in both languages, none for the others");
+    check_array(chat_messages_progress(CHAT_LANG_EN, CODE, "en_route", ""), "progress EN",
+                "on the way", NULL);
+    check_array(chat_messages_progress(CHAT_LANG_TH, CODE, "resolved", ""), "progress TH",
+                "เรียบร้อย", NULL);
+}
+
+static void test_dispatch(void)
+{
+    const char *id = "01JC4W9Z6D8E7F5G3H2J1K0M9N";
+    cJSON *m = chat_messages_dispatch(rules, id, CODE, INCIDENT_DETENTION, "P1",
+                                      "ลูกสาวถูกแฟนขังไว้ในห้อง", 13.7563, 100.5018, "เขตพระนคร กรุงเทพฯ",
+                                      2.34, "2026-11-21T03:05:05Z");
+    char *json = m ? cJSON_PrintUnformatted(m) : NULL;
+    const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 1), "template");
+    const cJSON *act = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tmpl, "actions"), 0);
+
+    CHECK(m != NULL && messages_valid(m), "dispatch: valid LINE messages");
+    CHECK(str_has(json, "ถูกกักขัง") && str_has(json, "P1") && str_has(json, "2.3 กม."),
+          "dispatch: category label, priority, distance");
+    CHECK(str_has(json, "ลูกสาวถูกแฟนขังไว้ในห้อง") && str_has(json, "เขตพระนคร กรุงเทพฯ"),
+          "dispatch: the team gets the description and the address");
+    CHECK(str_has(json, "https://www.google.com/maps?q=13.756300,100.501800"),
+          "dispatch: a map link");
+    CHECK(str_has(json, "10:05 น.") && str_has(json, CODE), "dispatch: deadline and code");
+    CHECK(str_eq(jstr(act, "type"), "postback") &&
+              str_eq(jstr(act, "data"), "ack=01JC4W9Z6D8E7F5G3H2J1K0M9N") &&
+              str_eq(jstr(act, "label"), "รับเคส / Accept"),
+          "dispatch: an accept button with postback ack=<case_id>");
+    free(json);
+    cJSON_Delete(m);
+    CHECK(chat_messages_dispatch(rules, "bad id\"", CODE, 0, "P1", "", 0, 0, "", 1, "") == NULL,
+          "dispatch: a case id unfit for postback data is refused");
+    m = chat_messages_dispatch(rules, id, CODE, INCIDENT_OTHER, "P4", NULL, 13.0, 100.0, NULL, -1.0,
+                               NULL);
+    CHECK(m != NULL && messages_valid(m), "dispatch: without description, address, distance");
+    cJSON_Delete(m);
+}
+
+/* ---- the state as JSON ---- */
+
+static int states_equal(const struct chat_state *a, const struct chat_state *b)
+{
+    return a->step == b->step && a->lang == b->lang && a->category == b->category &&
+           a->has_location == b->has_location && a->lat == b->lat && a->lon == b->lon &&
+           strcmp(a->address, b->address) == 0 && strcmp(a->description, b->description) == 0 &&
+           strcmp(a->last_tracking_code, b->last_tracking_code) == 0;
+}
+
+static int is_fresh(const struct chat_state *s)
+{
+    struct chat_state f;
+
+    chat_state_init(&f);
+    return states_equal(s, &f);
+}
+
+static void test_state_json(void)
+{
+    static const char *const garbage[] = {
+        "",
+        "not json",
+        "[]",
+        "null",
+        "{\"step\":\"bogus\"}",
+        "{\"step\":7}",
+        "{\"step\":\"details\"}",
+        "{\"step\":\"details\",\"category\":\"threat\"}",
+        "{\"step\":\"confirm\",\"category\":\"other\"}",
+        "{\"step\":\"idle\",\"category\":\"threat\"}",
+        "{\"lang\":5}",
+        "{\"lang\":\"fr\"}",
+        "{\"category\":\"nope\",\"step\":\"location\"}",
+        "{\"location\":{\"lat\":999,\"lon\":0},\"step\":\"category\"}",
+        "{\"location\":{\"lat\":\"13\",\"lon\":100},\"step\":\"category\"}",
+        "{\"location\":[1,2],\"step\":\"category\"}",
+        "{\"last_tracking_code\":\"HM-7K3-Q9X-TD4\"}",
+        "{\"last_tracking_code\":12}",
+        "{\"v\":2}",
+        "{\"description\":\"\\udc00\",\"step\":\"category\"}",
+        "{\"step\":\"idle\"",
+        "{\"step\":\"idle\"}   trailing",
+    };
+    const char *future = "{\"step\":\"category\",\"future\":[1]}";
+    struct chat_state s, t;
+    char *json;
+    int ok = 1;
+
+    chat_state_init(&s);
+    s.step = CHAT_STEP_DETAILS;
+    s.lang = CHAT_LANG_EN;
+    s.category = INCIDENT_ABUSE_RISK;
+    s.has_location = 1;
+    s.lat = 13.756331;
+    s.lon = -100.501765;
+    snprintf(s.address, sizeof(s.address), "%s", "ถนน \"ราชดำเนิน\"\n");
+    snprintf(s.description, sizeof(s.description), "%s", "ช่วยด้วย\tขังไว้ \\ ในห้อง");
+    snprintf(s.last_tracking_code, sizeof(s.last_tracking_code), "%s", CODE);
+    json = chat_state_to_json(&s);
+    CHECK(json != NULL && chat_state_from_json(json, strlen(json), &t) == 0 && states_equal(&s, &t),
+          "state JSON: a full state round-trips");
+    CHECK(json != NULL && !str_has(json, USER_ID) && !str_has(json, "\"U"),
+          "state JSON: no user id in it");
+    printf("# %s\n", json ? json : "(null)");
+    free(json);
+
+    chat_state_init(&s);
+    json = chat_state_to_json(&s);
+    CHECK(json != NULL && chat_state_from_json(json, strlen(json), &t) == 0 && is_fresh(&t),
+          "state JSON: a fresh state round-trips");
+    free(json);
+    CHECK(chat_state_from_json("{}", 2, &t) == 0 && is_fresh(&t), "state JSON: {} is fresh");
+    CHECK(chat_state_from_json(future, strlen(future), &t) == 0 && t.step == CHAT_STEP_CATEGORY,
+          "state JSON: unknown fields ignored");
+
+    for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+        memset(&t, 0x5A, sizeof(t));
+        if (chat_state_from_json(garbage[i], strlen(garbage[i]), &t) != -1 || !is_fresh(&t)) {
+            printf("# accepted: %s\n", garbage[i]);
+            ok = 0;
+        }
+    }
+    CHECK(ok, "state JSON: malformed or inconsistent states give a fresh state and -1");
+    memset(&t, 0x5A, sizeof(t));
+    CHECK(chat_state_from_json(NULL, 10, &t) == -1 && is_fresh(&t), "state JSON: NULL");
+    CHECK(chat_state_from_json("{\"step\":\"idle\"}\0xx", 18, &t) == -1 && is_fresh(&t),
+          "state JSON: NUL inside the length");
+    {
+        size_t n = 200000;
+        char *big = malloc(n + 1);
+
+        if (big == NULL) abort();
+        memset(big, ' ', n);
+        big[0] = '{';
+        big[n - 1] = '}';
+        big[n] = '\0';
+        CHECK(chat_state_from_json(big, n, &t) == -1 && is_fresh(&t),
+              "state JSON: an oversized text is refused");
+        for (size_t i = 0; i < n; i++) big[i] = i < n / 2 ? '[' : ']';
+        CHECK(chat_state_from_json(big, 60000, &t) == -1 && is_fresh(&t),
+              "state JSON: deep nesting is refused without a crash");
+        free(big);
+    }
+
+    /* A garbage state in the store: the conversation starts over, never crashes. */
+    {
+        struct line_event ev = ev_text("สวัสดี");
+        struct chat_outcome out;
+
+        chat_state_from_json("{\"step\":", 8, &t);
+        CHECK(chat_handle(rules, &t, &ev, &out) == 0 && out.action == CHAT_ACTION_REPLY &&
+                  out.prompt == CHAT_PROMPT_ASK_CATEGORY,
+              "state JSON: after garbage the conversation starts over");
+        chat_outcome_clear(&out);
+        chat_outcome_clear(NULL);
+    }
+}
+
+int main(void)
+{
+    const char *root = getenv("ESS_SOURCE_ROOT");
+    char path[4096];
+    char err[512] = "";
+
+    if (root == NULL) root = ".";
+    snprintf(path, sizeof(path), "%s/rules/rules.json", root);
+    rules = rules_load_file(path, err, sizeof(err));
+    if (rules == NULL) printf("# %s\n", err);
+    CHECK(rules != NULL, "the shipped rule table loads");
+    if (rules != NULL) {
+        test_thai_conversation();
+        test_english_conversation();
+        test_preselection();
+        test_location_first();
+        test_cancel();
+        test_status();
+        test_follow_unfollow_and_strays();
+        test_language_switch();
+        test_limits();
+        test_every_prompt();
+        test_created_status_progress();
+        test_dispatch();
+        test_state_json();
+    }
+    rules_free(rules);
+    return tap_done();
+}
