@@ -21,7 +21,10 @@
 #include "rules.h"
 #include "track.h"
 
-#define STATE_TTL_S "604800" /* a week: "status" keeps finding the user's last case */
+/* An idle state holds only the user's last tracking code: kept a week, so "status" finds it. A
+ * report in progress holds its description and location: kept an hour, then dropped. */
+#define IDLE_STATE_TTL_S "604800"
+#define REPORT_STATE_TTL_S "3600"
 
 /* The request's progress through its events. */
 struct linebot_state {
@@ -97,7 +100,7 @@ static void commit(struct http_call *call)
     argv[0] = ev->webhook_event_id;
     argv[1] = st->user_key;
     argv[2] = state;
-    argv[3] = STATE_TTL_S;
+    argv[3] = st->chat.step == CHAT_STEP_IDLE ? IDLE_STATE_TTL_S : REPORT_STATE_TTL_S;
     if (payload) {
         argv[argc++] = "line_reply";
         argv[argc++] = payload;

@@ -326,6 +326,8 @@ static void test_thai_conversation(void)
     CHECK(str_has(c.json, CODE) && str_has(c.json, "ทีมสหวิชาชีพ"),
           "TH: the reply carries the code and the team");
     CHECK(c.all_valid, "TH: every reply valid for LINE");
+    CHECK(str_has(c.said, "ส่งตำแหน่ง") && str_has(c.said, "ข้าม") && str_has(c.said, CODE),
+          "TH: the transcript holds every reply (the no-echo check below is not vacuous)");
     CHECK(!str_has(c.said, "ขังไว้ในห้อง") && !str_has(c.said, "เขตพระนคร กรุงเทพ"),
           "TH: no reply echoes the description or the address");
     conv_free(&c);
@@ -434,6 +436,19 @@ static void test_preselection(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
               c.st.category == INCIDENT_THREAT,
           "pre-selection: a typed \"ใช่ค่ะ\" confirms");
+    conv_free(&c);
+
+    /* A typed "no" asks the category; the first text stays the description. */
+    conv_init(&c);
+    ev = ev_text("ช่วยด้วย ถูกขังอยู่ในห้อง");
+    conv_send(&c, &ev, 1);
+    ev = ev_text("ไม่ใช่ค่ะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) &&
+              c.st.category == INCIDENT_CATEGORY_NONE && str_eq(c.st.description, first),
+          "pre-selection: a typed \"ไม่ใช่ค่ะ\" asks the category, the text kept");
+    ev = ev_postback("report");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY),
+          "an old report button mid-way repeats the current question");
     conv_free(&c);
 
     /* A sticker while confirming repeats the confirmation with its category. */
@@ -888,6 +903,14 @@ static void test_dispatch(void)
     cJSON_Delete(m);
 }
 
+static void test_team_ack(void)
+{
+    check_array(chat_messages_team_ack(1, CODE), "team ack accepted", CODE, NULL);
+    check_array(chat_messages_team_ack(1, NULL), "team ack accepted, no code", "accepted", NULL);
+    check_array(chat_messages_team_ack(0, ""), "team ack too late", "no longer", NULL);
+    check_array(chat_messages_team_ack(-1, ""), "team ack unlinked group", "not linked", NULL);
+}
+
 /* ---- the state as JSON ---- */
 
 static int states_equal(const struct chat_state *a, const struct chat_state *b)
@@ -952,7 +975,6 @@ static void test_state_json(void)
           "state JSON: a full state round-trips");
     CHECK(json != NULL && !str_has(json, USER_ID) && !str_has(json, "\"U"),
           "state JSON: no user id in it");
-    printf("# %s\n", json ? json : "(null)");
     free(json);
 
     chat_state_init(&s);
@@ -1031,6 +1053,7 @@ int main(void)
         test_every_prompt();
         test_created_status_progress();
         test_dispatch();
+        test_team_ack();
         test_state_json();
     }
     rules_free(rules);
