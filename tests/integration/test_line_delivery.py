@@ -13,6 +13,8 @@ from fake_line import LineTest, UUID_RE
 # Waits for something that must NOT happen: longer than the next backoff step (1 s or 2 s, +25 %)
 # plus the sender's polling tick. Real seconds: the router's timers do not scale.
 QUIET = 3.5
+# Allowed lateness of a retry: the sender may poll its queue about once a second.
+SLACK = harness.scaled(1.1)
 
 
 class LineDeliveryTest(LineTest):
@@ -71,10 +73,16 @@ class LineDeliveryTest(LineTest):
         self.assertOneRetryKey(pushes)
         self.assertEqual(pushes[1].messages, pushes[0].messages)
         self.assertEqual(pushes[2].messages, pushes[0].messages)
+        # The backoff is 1 s, then 2 s (±25 %); SLACK allows for the sender's polling and a slow
+        # (sanitizer) build, not for a longer schedule.
         gap1, gap2 = pushes[1].at - pushes[0].at, pushes[2].at - pushes[1].at
         self.assertGreaterEqual(gap1, 0.7, 'first retry after %.2f s: no backoff' % gap1)
         self.assertGreaterEqual(gap2, 1.4, 'second retry after %.2f s: the backoff does not '
                                 'grow (1 s, 2 s, …)' % gap2)
+        self.assertLessEqual(gap1, 1.25 + SLACK, 'first retry of the push after %.2f s, not '
+                             '1 s ±25 %%' % gap1)
+        self.assertLessEqual(gap2, 2.5 + SLACK, 'second retry of the push after %.2f s, not '
+                             '2 s ±25 %%' % gap2)
         self.assertEqual([r for r in self.fake.quiet_for(QUIET) if r.to == u.user_id], [],
                          'pushed again after a 200')
 
@@ -111,6 +119,8 @@ class LineDeliveryTest(LineTest):
         self.assertOneRetryKey(pushes)
         gap = pushes[1].at - pushes[0].at
         self.assertGreaterEqual(gap, 9.0, 'retried after %.1f s, before the 10 s timeout' % gap)
+        self.assertLessEqual(gap, 10.0 + 1.25 + SLACK, 'retried %.1f s after the first try: '
+                             'not the 10 s timeout and then 1 s ±25 %%' % gap)
         self.assertEqual(pushes[1].status, 409, 'the fake accepted the key during the hang')
         self.assertEqual([r for r in self.fake.quiet_for(QUIET) if r.to == u.user_id], [],
                          'pushed again after 409')
