@@ -53,10 +53,12 @@ static const char *str(const cJSON *obj, const char *name)
     return s ? s : "";
 }
 
+/* A number given as a JSON number or as text (Redis hash fields are text). */
 static double num(const cJSON *obj, const char *name)
 {
-    const char *s = str(obj, name);
-    return s[0] ? strtod(s, NULL) : 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (cJSON_IsNumber(v)) return v->valuedouble;
+    return cJSON_IsString(v) && v->valuestring[0] ? strtod(v->valuestring, NULL) : 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -198,28 +200,14 @@ static void send_line(struct delivery *d, const char *to, cJSON *messages, clien
     free(body);
 }
 
-static void on_dispatch_view(enum store_status status, const char *data, size_t len, void *arg)
+static void deliver(struct delivery *d, const cJSON *c)
 {
-    struct delivery *d = arg;
-    cJSON *view = status == STORE_OK && data ? cJSON_ParseWithLength(data, len) : NULL;
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(view, "case");
-    const cJSON *team = cJSON_GetObjectItemCaseSensitive(view, "team");
-    cJSON *notify = NULL;
-    const char *webhook, *line_to;
+    cJSON *notify = cJSON_Parse(str(c, "notify"));
+    const char *webhook = str(notify, "webhook");
+    const char *line_to = str(notify, "line_to");
 
-    if (view == NULL) {
-        finish(d, DELIVERY_RETRY, "case store unavailable");
-        goto done;
-    }
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(view, "holds"))) {
-        finish(d, DELIVERY_DONE, NULL); /* acknowledged elsewhere, reassigned or closed */
-        goto done;
-    }
-    notify = cJSON_Parse(str(team, "notify"));
-    webhook = str(notify, "webhook");
-    line_to = str(notify, "line_to");
     if (webhook[0]) {
-        send_webhook(d, webhook, c, str(team, "token_nonce"));
+        send_webhook(d, webhook, c, str(c, "token_nonce"));
     } else if (line_to[0]) {
         const char *category = str(c, "category");
         char deadline[32];
@@ -232,12 +220,9 @@ static void on_dispatch_view(enum store_status status, const char *data, size_t 
                                          deadline),
                   on_dispatched);
     } else {
-        record(d, "no notify channel configured for the team");
-        finish(d, DELIVERY_DONE, NULL);
+        finish(d, DELIVERY_GIVE_UP, "the team's notify channel is unreadable");
     }
-done:
     cJSON_Delete(notify);
-    cJSON_Delete(view);
 }
 
 static struct delivery *delivery_new(struct router *router, int attempts, const char *retry_key,
@@ -257,18 +242,13 @@ void dispatch_deliver(struct router *router, const cJSON *payload, int attempts,
                       const char *retry_key, delivery_cb cb, void *arg)
 {
     struct delivery *d = delivery_new(router, attempts, retry_key, cb, arg);
-    const char *argv[2];
     if (d == NULL) {
         cb(DELIVERY_RETRY, 1000, "out of memory", arg);
         return;
     }
     snprintf(d->case_id, sizeof d->case_id, "%s", str(payload, "case_id"));
     snprintf(d->team_id, sizeof d->team_id, "%s", str(payload, "team_id"));
-    argv[0] = d->case_id;
-    argv[1] = d->team_id;
-    if (store_fcall(router->store, "ess_dispatch_view", 1, 2, argv, NULL, on_dispatch_view, d) !=
-        0)
-        finish(d, DELIVERY_RETRY, "case store unavailable");
+    deliver(d, payload);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -17,8 +17,9 @@ enum delivery_outcome {
 typedef void (*delivery_cb)(enum delivery_outcome outcome, long delay_ms, const char *reason,
                             void *arg);
 
-/* Delivers a "dispatch" outbox message ({"case_id", "team_id", "attempt"}); payload is only read
- * during the call. attempts counts earlier tries; retry_key identifies this message across them
+/* Delivers a "dispatch" outbox message: {"case_id", "team_id", "attempt", "notify",
+ * "token_nonce"} and the case's facts as they were when the team was claimed (ess.lua's
+ * queue_dispatch). payload is only read during the call. attempts counts earlier tries; retry_key identifies this message across them
  * (X-ESS-Delivery and X-Line-Retry-Key). cb is called exactly once, later, from the loop. */
 void dispatch_deliver(struct router *router, const struct cJSON *payload, int attempts,
                       const char *retry_key, delivery_cb cb, void *arg);

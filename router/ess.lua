@@ -281,8 +281,8 @@ end
 -- Assignment
 
 -- The nearest team in the index within r km that is not excluded. The index holds only teams
--- that qualify, so the first hits are normally the answer; COUNT bounds the reply. Returns id,
--- name, distance, capacity, active, or nil.
+-- that qualify, so the first hits are normally the answer; COUNT bounds the reply. Returns
+-- {id, name, distance, capacity, notify}, or nil.
 local function first_free(P, key, lon, lat, r, excluded)
     local count = 8
     while true do
@@ -296,9 +296,12 @@ local function first_free(P, key, lon, lat, r, excluded)
             local id = h[1]
             if not excluded[id] then
                 local f = redis.call('HMGET', P .. 'team:' .. id, 'name', 'capacity', 'active',
-                    'available')
-                local cap, act = tonumber(f[2] or '0'), tonumber(f[3] or '0')
-                if f[4] == '1' and act < cap then return id, f[1], tonumber(h[2]), cap, act end
+                    'available', 'notify')
+                local cap = tonumber(f[2] or '0')
+                if f[4] == '1' and tonumber(f[3] or '0') < cap then
+                    return {id = id, name = f[1], distance = tonumber(h[2]), capacity = cap,
+                        notify = f[5] or ''}
+                end
             end
         end
         if not count or #hits < count then return nil end
@@ -326,18 +329,16 @@ local function find_team(P, c, excluded)
     local done = 0
     for _, rs in ipairs(split_csv(c.radii)) do
         local r = tonumber(rs)
-        if prefer_key then
-            local id, name, d, cap, act = first_free(P, prefer_key, lon, lat, r, excluded)
-            if id then return id, name, d, cap, act end
-        end
+        local hit = prefer_key and first_free(P, prefer_key, lon, lat, r, excluded)
+        if hit then return hit end
         local sub = math.max(1, done * 2)
         while sub < r do
-            local id, name, d, cap, act = first_free(P, key, lon, lat, sub, excluded)
-            if id then return id, name, d, cap, act end
+            hit = first_free(P, key, lon, lat, sub, excluded)
+            if hit then return hit end
             sub = sub * 2
         end
-        local id, name, d, cap, act = first_free(P, key, lon, lat, r, excluded)
-        if id then return id, name, d, cap, act end
+        hit = first_free(P, key, lon, lat, r, excluded)
+        if hit then return hit end
         done = r
     end
     return nil
@@ -359,9 +360,25 @@ local function dispatch_id(case_id, attempts)
     return 'd:' .. case_id .. ':' .. attempts
 end
 
--- Assigns the case to the team: its slot, the case record, the deadline, the dispatch.
-local function claim_team(P, case_id, c, team_id, name, capacity, distance, now, by)
-    claim_slot(P, case_id, team_id, capacity)
+-- The dispatch to a team that has a way to be told (notify is set). The message carries what
+-- the team needs, taken now: the sender does not read the case again.
+local function queue_dispatch(P, case_id, c, team_id, notify, attempt, now)
+    if notify == nil or notify == '' then return end
+    outbox_add(P, 'dispatch', cjson.encode({case_id = case_id, team_id = team_id,
+        attempt = attempt, notify = notify,
+        token_nonce = redis.call('HGET', P .. 'team:' .. team_id, 'token_nonce') or '',
+        tracking_code = c.tracking_code, category = c.category, priority = c.priority,
+        description = c.description or '', lat = c.lat, lon = c.lon, address = c.address or '',
+        reporter_name = c.reporter_name or '', reporter_phone = c.reporter_phone or '',
+        channel = c.channel, distance_km = c.distance_km, ack_deadline = c.ack_deadline}),
+        now, dispatch_id(case_id, attempt))
+end
+
+-- Assigns the case to the team hit ({id, name, distance, capacity, notify}): its slot, the
+-- case record, the deadline, the dispatch.
+local function claim_team(P, case_id, c, hit, now, by)
+    local team_id, name, distance = hit.id, hit.name, hit.distance
+    claim_slot(P, case_id, team_id, hit.capacity)
     local attempts = redis.call('HINCRBY', P .. 'case:' .. case_id, 'attempts', 1)
     local deadline = now + tonumber(c.ack_timeout_s) * 1000
     c.team_id, c.team_name, c.distance_km = team_id, name, tostring(round_km(distance))
@@ -372,8 +389,7 @@ local function claim_team(P, case_id, c, team_id, name, capacity, distance, now,
     redis.call('ZREM', P .. 'queue', case_id)
     redis.call('ZADD', P .. 'deadlines', deadline, case_id)
     record_status(P, case_id, c, 'assigned', now, by)
-    outbox_add(P, 'dispatch', cjson.encode({case_id = case_id, team_id = team_id,
-        attempt = attempts}), now, dispatch_id(case_id, attempts))
+    queue_dispatch(P, case_id, c, team_id, hit.notify, attempts, now)
 end
 
 -- Releases the case's team (its slot comes free) without touching the case's status.
@@ -402,9 +418,9 @@ end
 -- Tries to claim the nearest suitable team for a case; queues it when none can be had.
 local function assign_case(P, case_id, c, now)
     local excluded = set_of(redis.call('SMEMBERS', P .. 'case:' .. case_id .. ':excluded'))
-    local id, name, d, cap = find_team(P, c, excluded)
-    if id then
-        claim_team(P, case_id, c, id, name, cap, d, now, 'router')
+    local hit = find_team(P, c, excluded)
+    if hit then
+        claim_team(P, case_id, c, hit, now, 'router')
         return true
     end
     queue_case(P, case_id, c, 'no_team_available', now)
@@ -497,12 +513,13 @@ local function case_create(keys, a)
     local by = a[17]
     for i = 18, #a - 1, 2 do c[a[i]] = a[i + 1] end
     local second = {at = now, by = 'router'}
+    local hit = nil
     if c.dispatch == '1' then
-        local id, name, d, cap = find_team(P, c, {})
-        if id then
-            claim_slot(P, case_id, id, cap)
-            c.status, c.team_id, c.team_name = 'assigned', id, name
-            c.distance_km = tostring(round_km(d))
+        hit = find_team(P, c, {})
+        if hit then
+            claim_slot(P, case_id, hit.id, hit.capacity)
+            c.status, c.team_id, c.team_name = 'assigned', hit.id, hit.name
+            c.distance_km = tostring(round_km(hit.distance))
             c.attempts, c.assigned_at = 1, now
             c.ack_deadline = now + tonumber(c.ack_timeout_s) * 1000
         else
@@ -533,8 +550,7 @@ local function case_create(keys, a)
         {'at', tostring(now)}})
     if c.status == 'assigned' then
         redis.call('ZADD', P .. 'deadlines', c.ack_deadline, case_id)
-        outbox_add(P, 'dispatch', cjson.encode({case_id = case_id, team_id = c.team_id,
-            attempt = 1}), now, dispatch_id(case_id, 1))
+        queue_dispatch(P, case_id, c, c.team_id, hit.notify, 1, now)
     else
         redis.call('ZADD', P .. 'queue', tonumber(c.priority_rank) * PRIORITY_SCALE + now, case_id)
     end
@@ -710,7 +726,8 @@ local function case_assign(keys, a)
         record_status(P, case_id, c, 'reassigned', now, by)
     end
     local d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
-    claim_team(P, case_id, c, team_id, t.name, tonumber(t.capacity), d, now, by)
+    claim_team(P, case_id, c, {id = team_id, name = t.name, distance = d,
+        capacity = tonumber(t.capacity), notify = t.notify}, now, by)
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
 
@@ -883,18 +900,6 @@ local function deadlines_expire(keys, a)
     return cjson.encode({expired = out})
 end
 
--- ess_dispatch_view P case_id team_id (read only): what a dispatch to the team carries, and
--- whether the team still holds the case. {"holds": bool, "case": hash, "team": {...}}
-local function dispatch_view(keys, a)
-    local P, case_id, team_id = a[1], a[2], a[3]
-    local c = hgetall(P .. 'case:' .. case_id)
-    local t = team_get(P, team_id)
-    if c.status == nil or t == nil then return cjson.encode({holds = false}) end
-    c.case_id = case_id
-    return cjson.encode({holds = c.team_id == team_id and ACTIVE[c.status] == true,
-        case = c, team = {name = t.name, notify = t.notify, token_nonce = t.token_nonce or ''}})
-end
-
 -- ess_dispatch_result P case_id team_id note: records a dispatch attempt's outcome on the
 -- case's timeline while the team holds the case. {"holds": bool}
 local function dispatch_result(keys, a)
@@ -945,7 +950,6 @@ redis.register_function('ess_outbox_retry', outbox_retry)
 redis.register_function{function_name = 'ess_line_begin', callback = line_begin, flags = {'no-writes'}}
 redis.register_function('ess_line_commit', line_commit)
 redis.register_function('ess_deadlines_expire', deadlines_expire)
-redis.register_function{function_name = 'ess_dispatch_view', callback = dispatch_view, flags = {'no-writes'}}
 redis.register_function('ess_dispatch_result', dispatch_result)
 redis.register_function('ess_case_ack_group', case_ack_group)
 redis.register_function('ess_token_secret', token_secret)

@@ -24,9 +24,6 @@ FIXTURES = os.path.join(harness.HERE, 'fixtures', 'line')
 SDK_WEBHOOK = os.environ.get('ESS_LINE_SDK_WEBHOOK') or os.path.normpath(
     os.path.join(harness.REPO_ROOT, '..', 'shared', 'line', 'line-bot-sdk-python-webhook.json'))
 
-REPLY_PATH = '/v2/bot/message/reply'
-PUSH_PATH = '/v2/bot/message/push'
-ENDPOINTS = {REPLY_PATH: 'reply', PUSH_PATH: 'push'}
 
 # Past the router's 10 s client timeout.
 HANG_SECONDS = 13.0
@@ -42,8 +39,6 @@ PUBLISHED_VECTORS = [
 
 UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
 CODE_RE = re.compile(r'HM-[0-9A-Z]{3}-[0-9A-Z]{3}-[0-9A-Z]{3}')
-CATEGORIES = ('threat', 'detention', 'abuse_risk', 'mental_crisis', 'gathering')
-CATEGORY_POSTBACKS = tuple('cat=' + c for c in CATEGORIES + ('other',))
 
 # The bot's own user id (the "destination" of every webhook).
 BOT_ID = 'U8e742f61d673b39c7fff3cecb7536ef0'
@@ -109,6 +104,17 @@ def webhook_body(events, destination=BOT_ID):
     return fill(load_fixture('body.json'),
                 {'DESTINATION': destination, 'EVENTS': Raw('[' + ','.join(texts) + ']')}
                 ).encode('utf-8')
+
+
+# The calls the router must make (fixtures/line/expected-calls.json): the reply and push requests,
+# and for each question the buttons it must offer.
+EXPECTED = json.loads(load_fixture('expected-calls.json'))
+REPLY_PATH = EXPECTED['reply']['path']
+PUSH_PATH = EXPECTED['push']['path']
+ENDPOINTS = {REPLY_PATH: 'reply', PUSH_PATH: 'push'}
+QUESTIONS = EXPECTED['questions']
+CATEGORY_POSTBACKS = tuple(d for d in QUESTIONS['category']['quick_reply_postbacks']
+                           if d.startswith('cat='))
 
 
 def new_user_id():
@@ -399,15 +405,20 @@ def line_violations(path, method, headers, body, access_token):
     """What LINE's Messaging API would refuse in a reply or push (the limits it documents)."""
     v = []
     endpoint = ENDPOINTS.get(path)
-    if method != 'POST' or endpoint is None:
+    if endpoint is None or method != EXPECTED[endpoint]['method']:
         return ['%s %s is not a Messaging API endpoint the router should call' % (method, path)]
-    if headers.get('authorization') != 'Bearer ' + access_token:
+    want = EXPECTED[endpoint]['headers']
+    if headers.get('authorization') != want['authorization'].replace('{{ACCESS_TOKEN}}',
+                                                                     access_token):
         v.append('Authorization is %r, not "Bearer <channel access token>"'
                  % headers.get('authorization'))
-    if not (headers.get('content-type') or '').lower().startswith('application/json'):
+    if not (headers.get('content-type') or '').lower().startswith(want['content-type']):
         v.append('Content-Type is %r' % headers.get('content-type'))
     if not isinstance(body, dict):
         return v + ['the body is not a JSON object']
+    for key in EXPECTED[endpoint]['body']:
+        if key not in body:
+            v.append('no "%s" in the body' % key)
     if endpoint == 'reply':
         if not isinstance(body.get('replyToken'), str) or not body['replyToken']:
             v.append('replyToken missing')
@@ -798,27 +809,33 @@ class LineTest(harness.RouterTest):
                 text = text.replace(a, '')
             self.assertFalse(has_thai(text), '%s: expected English, got %r' % (msg, text))
 
+    def assertQuestion(self, messages, question, msg=''):
+        """messages offer the buttons expected-calls.json lists for question."""
+        want = QUESTIONS[question]
+        shown = json.dumps(messages, ensure_ascii=False)
+        quick = postbacks(messages, quick_only=True)
+        for d in want.get('quick_reply_postbacks', []):
+            self.assertIn(d, quick, '%s: no quick-reply postback %r in %s' % (msg, d, shown))
+        for d in want.get('postbacks', []):
+            self.assertIn(d, postbacks(messages), '%s: no postback %r in %s' % (msg, d, shown))
+        types = [a.get('type') for a in quick_reply_actions(messages)]
+        for t in want.get('quick_reply_actions', []):
+            self.assertIn(t, types, '%s: no quick-reply %s action in %s' % (msg, t, shown))
+
     def assertAsksCategory(self, messages, lang, msg='the category question'):
-        data = postbacks(messages, quick_only=True)
-        for d in CATEGORY_POSTBACKS + ('cancel',):
-            self.assertIn(d, data, '%s: quick replies %r lack the postback %r'
-                          % (msg, data, d))
+        self.assertQuestion(messages, 'category', msg)
         self.assertFalse(has_location_action(messages), msg)
         self.assertEqual(tracking_codes(messages), [], msg)
         self.assertLang(messages, lang, msg=msg)
 
     def assertAsksLocation(self, messages, lang, msg='the location question'):
-        self.assertTrue(has_location_action(messages),
-                        '%s: no quick-reply location action in %s'
-                        % (msg, json.dumps(messages, ensure_ascii=False)))
+        self.assertQuestion(messages, 'location', msg)
         self.assertFalse(set(postbacks(messages)) & set(CATEGORY_POSTBACKS),
                          '%s: asks the category again: %r' % (msg, messages))
         self.assertLang(messages, lang, msg=msg)
 
     def assertAsksDetails(self, messages, lang, msg='the "anything else?" question'):
-        self.assertIn('skip', postbacks(messages, quick_only=True),
-                      '%s: no "skip" quick reply in %s'
-                      % (msg, json.dumps(messages, ensure_ascii=False)))
+        self.assertQuestion(messages, 'details', msg)
         self.assertFalse(has_location_action(messages), msg)
         self.assertFalse(set(postbacks(messages)) & set(CATEGORY_POSTBACKS), msg)
         self.assertEqual(tracking_codes(messages), [], msg)

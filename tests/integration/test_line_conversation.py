@@ -5,7 +5,6 @@ case; free text that pre-selects the category; a location sent first; cancelling
 greeting; asking the status by keyword or by typing the code. Replies never echo the description
 or the address."""
 
-import json
 import secrets
 
 import harness
@@ -79,8 +78,7 @@ class LineConversationTest(LineTest):
         story = 'ช่วยด้วย ถูกขังอยู่ในห้อง'
         self.env.note_pii(story)
         m = self.say(u.text(story))
-        self.assertIn('cat=detention', postbacks(m), 'no one-tap confirmation of detention: %s'
-                      % json.dumps(m, ensure_ascii=False))
+        self.assertQuestion(m, 'confirm_detention', 'one-tap confirmation of the free text')
         self.assertEqual(tracking_codes(m), [])
         self.assertLang(m, 'th', msg='the confirmation')
         self.assertAsksLocation(self.say(u.postback('cat=detention')), 'th')
@@ -99,8 +97,7 @@ class LineConversationTest(LineTest):
         story_en = 'Please help, my landlord locked me in the storeroom'
         self.env.note_pii(story_en)
         m = self.say(en.text(story_en))
-        self.assertIn('cat=detention', postbacks(m), 'English free text: %s'
-                      % json.dumps(m, ensure_ascii=False))
+        self.assertQuestion(m, 'confirm_detention', 'English free text')
         self.assertLang(m, 'en', msg='the English confirmation')
         self.assertNotEchoed([m], [story_en, 'storeroom'])
 
@@ -164,8 +161,7 @@ class LineConversationTest(LineTest):
         """Adding the account: a greeting with a report button; tapping it asks the category."""
         u = self.new_user('th')
         m = self.say(u.follow())
-        self.assertIn('report', postbacks(m), 'no "report" postback in the greeting: %s'
-                      % json.dumps(m, ensure_ascii=False))
+        self.assertQuestion(m, 'greeting', 'the follow greeting')
         self.assertEqual(tracking_codes(m), [])
         self.assertLang(m, 'th', msg='the greeting')
         self.assertAsksCategory(self.say(u.postback('report')), 'th', 'after tapping report')
