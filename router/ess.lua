@@ -791,7 +791,8 @@ end
 
 -- ess_outbox_claim P limit lease_ms: the messages due now, oldest first, each leased (its due
 -- time pushed lease_ms ahead) so that one router process sends it while the others skip it.
--- {"items": [{id, kind, payload, attempts, retry_key}]}
+-- {"items": [{id, kind, payload, attempts, retry_key}], "next_ms": ms until the next message
+-- is due, or -1 when none is queued}
 local function outbox_claim(keys, a)
     local P, limit, lease = a[1], tonumber(a[2]), tonumber(a[3])
     local now = now_ms()
@@ -807,7 +808,11 @@ local function outbox_claim(keys, a)
             redis.call('ZREM', P .. 'outbox:due', id)
         end
     end
-    return cjson.encode({items = items})
+    local next_ms = -1
+    local first = redis.call('ZRANGE', P .. 'outbox:due', 0, 0, 'WITHSCORES')
+    if first[2] then next_ms = math.max(0, tonumber(first[2]) - now) end
+    if #items == 0 then return '{"items":[],"next_ms":' .. next_ms .. '}' end
+    return cjson.encode({items = items, next_ms = next_ms})
 end
 
 -- ess_outbox_done P id: delivered (or given up on: then reason is kept in the dead list).
@@ -832,8 +837,11 @@ local function outbox_retry(keys, a)
     local P, id, delay = a[1], a[2], tonumber(a[3])
     local key = P .. 'outbox:item:' .. id
     if redis.call('EXISTS', key) == 0 then return cjson.encode({ok = false}) end
-    redis.call('HINCRBY', key, 'attempts', 1)
-    if a[4] and a[4] ~= '' then redis.call('HSET', key, 'kind', a[4], 'payload', a[5]) end
+    if a[4] and a[4] ~= '' then -- a new kind of message: its attempts start again
+        redis.call('HSET', key, 'kind', a[4], 'payload', a[5], 'attempts', 0)
+    else
+        redis.call('HINCRBY', key, 'attempts', 1)
+    end
     redis.call('ZADD', P .. 'outbox:due', now_ms() + delay, id)
     return cjson.encode({ok = true})
 end

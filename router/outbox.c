@@ -265,7 +265,7 @@ static void on_claimed(enum store_status status, const char *data, size_t len, v
 {
     struct outbox *ob = arg;
     cJSON *reply = NULL;
-    const cJSON *item;
+    const cJSON *item, *next_ms;
     int n = 0;
 
     ob->claiming = 0;
@@ -301,6 +301,13 @@ static void on_claimed(enum store_status status, const char *data, size_t len, v
         }
         send_one(ob, s);
         n++;
+    }
+    next_ms = cJSON_GetObjectItemCaseSensitive(reply, "next_ms");
+    if (cJSON_IsNumber(next_ms) && next_ms->valuedouble >= 0 && next_ms->valuedouble < TICK_MS) {
+        /* wake when the next message is due rather than at the next tick */
+        long ms = (long)next_ms->valuedouble;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        event_add(ob->kick, &tv);
     }
     cJSON_Delete(reply);
     if (ob->again || n == CLAIM_LIMIT) { /* more may be due */

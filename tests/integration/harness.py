@@ -886,6 +886,23 @@ class Env:
         return self.http('GET', '/v1/track/' + urllib.parse.quote(code, safe=''), router=router)
 
 
+def status_changes(view_or_timeline):
+    """The timeline entries that record a status change: entries the daemon adds as annotations
+    (they carry an "event" key, e.g. a dispatch attempt) are left out, so that comparisons do not
+    depend on when such an annotation lands."""
+    tl = view_or_timeline.get('timeline', []) if isinstance(view_or_timeline, dict) \
+        else view_or_timeline
+    return [e for e in tl if not (isinstance(e, dict) and 'event' in e)]
+
+
+def stable_view(view):
+    """A case view without its annotations and the updated_at they move (for equality checks)."""
+    v = dict(view)
+    v['timeline'] = status_changes(view)
+    v.pop('updated_at', None)
+    return v
+
+
 def wait_until(fn, timeout=15.0, interval=0.05, message='condition'):
     """Polls fn() until it returns a truthy value; returns it. AssertionError after timeout."""
     deadline = time.monotonic() + scaled(timeout)

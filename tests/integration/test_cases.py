@@ -43,7 +43,7 @@ class CaseViewTest(RouterTest):
         self.assertTime(view['created_at'])
         self.assertTime(view['updated_at'])
         self.assertGreaterEqual(view['updated_at'], view['created_at'])
-        tl = view['timeline']
+        tl = harness.status_changes(view)
         self.assertEqual([e['status'] for e in tl], ['received', 'assigned'], tl)
         self.assertEqual(tl[0]['by'], 'op-17')
         self.assertEqual(tl[1]['by'], 'router')
@@ -58,7 +58,8 @@ class CaseViewTest(RouterTest):
         view = env.case(a['case_id'])
         self.assertEqual(view['status'], 'queued')
         self.assertIsNone(view['team'])
-        self.assertEqual([e['status'] for e in view['timeline']], ['received', 'queued'])
+        self.assertEqual([e['status'] for e in harness.status_changes(view)],
+                         ['received', 'queued'])
 
     def test_case_read_permissions(self):
         env = self.env
@@ -100,7 +101,7 @@ class TransitionTest(RouterTest):
             self.assertEqual(r.body.get('case_id'), cid)
             self.assertEqual(env.case(cid)['status'], status)
         view = env.case(cid)
-        tl = view['timeline']
+        tl = harness.status_changes(view)
         self.assertEqual([e['status'] for e in tl],
                          ['received', 'assigned', 'acknowledged', 'en_route', 'on_scene',
                           'resolved', 'closed'], tl)

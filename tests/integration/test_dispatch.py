@@ -202,7 +202,7 @@ class AckTimeoutTest(RouterTest):
 
         # team-b does not acknowledge either: after 2 attempts the case goes to the queue
         def escalated():
-            tl = [e['status'] for e in env.case(cid)['timeline']]
+            tl = [e['status'] for e in harness.status_changes(env.case(cid))]
             return tl if 'queued' in tl[tl.index('reassigned'):] else None
         tl = wait_until(escalated, 15, 0.1, 'escalated to the queue after max_attempts')
         self.assertLessEqual(tl[:tl.index('queued', tl.index('reassigned'))].count('assigned'), 2,

@@ -5,6 +5,7 @@ case; free text that pre-selects the category; a location sent first; cancelling
 greeting; asking the status by keyword or by typing the code. Replies never echo the description
 or the address."""
 
+import json
 import secrets
 
 import harness
@@ -165,6 +166,46 @@ class LineConversationTest(LineTest):
         self.assertEqual(tracking_codes(m), [])
         self.assertLang(m, 'th', msg='the greeting')
         self.assertAsksCategory(self.say(u.postback('report')), 'th', 'after tapping report')
+
+    def test_longest_line_text_answered(self):
+        """LINE lets a text message hold 5000 characters (15000 bytes in Thai): such a message
+        is a message like any other, answered as a first message and, at the last step, made
+        into the case (its description at most shortened), never silently dropped."""
+        long_th = ('มีเสียงผู้หญิงร้องขอให้ช่วยจากบ้านหลังที่สามทุกคืน ' * 120)[:5000]
+        self.assertEqual(len(long_th), 5000)
+        self.env.note_pii(long_th)
+        with self.subTest('first message'):
+            u = self.new_user('th')
+            m = self.say(u.text(long_th))
+            self.assertLang(m, 'th', msg='reply to a 5000-character first message')
+        with self.subTest('details'):
+            u = self.new_user('th')
+            self.say(u.text('สวัสดีค่ะ'))
+            self.say(u.postback('cat=threat'))
+            place = self.new_place()
+            self.assertAsksDetails(self.say(u.location(*place)), 'th')
+            code = self.assertCreated(self.say(u.text(long_th)), 'th',
+                                      msg='reply to 5000 characters of details')
+            case = self.case_by_code(code)
+            self.assertTrue((case.get('description') or '').startswith(long_th[:300]),
+                            'the description is the text sent')
+
+    def test_location_without_address(self):
+        """LINE's location message may carry no address (nor title): the report goes on and the
+        case has the coordinates."""
+        u = self.new_user('th')
+        lat, lon, _ = self.new_place()
+        self.say(u.text('สวัสดีค่ะ'))
+        self.say(u.postback('cat=threat'))
+        ev = u.location(lat, lon, '')
+        loc = json.loads(ev.json)
+        del loc['message']['address'], loc['message']['title']
+        ev.json = json.dumps(loc, ensure_ascii=False, separators=(',', ':'))
+        self.assertAsksDetails(self.say(ev), 'th', 'after a location without address')
+        code = self.assertCreated(self.say(u.postback('skip')), 'th')
+        case = self.case_by_code(code)
+        self.assertAlmostEqual(case['location']['lat'], lat, places=6)
+        self.assertAlmostEqual(case['location']['lon'], lon, places=6)
 
     def test_status_by_keyword_and_by_code(self):
         """สถานะ gives the reporter's case status (and follows it as it moves); anyone typing the

@@ -97,14 +97,23 @@ class LineDeliveryTest(LineTest):
                          'pushed again after LINE said 409 (already accepted)')
 
     def test_push_4xx_not_retried(self):
-        self.fake.script('reply', 400)
-        self.fake.script('push', 403)
-        u = self.new_user()
-        self.start_conversation(u)
-        pushes = self.wait_pushes(u, 1)
-        self.assertEqual(pushes[0].status, 403)
-        self.assertEqual([r for r in self.fake.quiet_for(QUIET) if r.to == u.user_id], [],
-                         'a push refused with 403 was retried')
+        """A push refused with a 4xx other than 409 (400, 403, 429: LINE asks for retries only
+        after a 5xx or a timeout) is not tried again."""
+        refusals = (400, 403, 429)
+        self.fake.script('reply', *[400] * len(refusals))
+        self.fake.script('push', *refusals)
+        users = [self.new_user() for _ in refusals]
+        self.deliver(*[u.text('สวัสดีค่ะ') for u in users])
+        self.fake.wait_for(lambda reqs: len([r for r in reqs if r.endpoint == 'push'])
+                           >= len(refusals), 15, 'one push per user')
+        self.fake.quiet_for(QUIET)
+        tries = {u.user_id: [r.status for r in self.pushes_to(u)] for u in users}
+        for u in users:
+            statuses = tries[u.user_id]
+            with self.subTest(first_answer=statuses[0]):
+                self.assertIn(statuses[0], refusals)
+                self.assertEqual(len(statuses), 1, 'a push answered %d was tried again: %r'
+                                 % (statuses[0], statuses))
         self.assertEqual(self.env.http('GET', '/healthz').status, 200)
 
     def test_push_timeout_retried_with_same_key(self):

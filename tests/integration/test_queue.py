@@ -32,7 +32,7 @@ class QueueTest(RouterTest):
         self.assertDistance(view['team']['distance_km'], harness.haversine_km(
             a['_request']['location']['lat'], a['_request']['location']['lon'],
             env.teams['late']['lat'], env.teams['late']['lon']))
-        statuses = [e['status'] for e in view['timeline']]
+        statuses = [e['status'] for e in harness.status_changes(view)]
         self.assertIn('queued', statuses)
         self.assertLess(statuses.index('queued'), len(statuses) - 1 - statuses[::-1].index('assigned'),
                         'queued comes before assigned: %r' % statuses)
