@@ -232,6 +232,8 @@ static int create_send(struct create_job *job)
     argv[argc++] = lat;
     argv[argc++] = lon;
     argv[argc++] = in->operator_id ? in->operator_id : incident_channel_code(in->channel);
+    argv[argc++] = rules_category_label(job->call->router->rules, d->category, "th");
+    argv[argc++] = rules_category_label(job->call->router->rules, d->category, "en");
 #define OPTIONAL_FIELD(name, value)                                                               \
     if (value) {                                                                                  \
         argv[argc++] = name;                                                                      \

@@ -18,8 +18,9 @@ Keys (P = prefix):
   P case:<id>            hash  the case record (times in ms since the epoch)
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
-  P track:<code>         hash  the public view: case_id category status updated_at team_name
-                               timeline (JSON [{status, at}]), read by the router directly
+  P track:<code>         hash  the public e-Tracking view, kept whole: view (the JSON answer of
+                               GET /v1/track, served as it is), and its parts case_id category
+                               label_th label_en status updated_at team_name timeline
   P call:<call_id>       str   case id (idempotent hotline calls)
   P cases:open           zset  case id -> created ms, while not resolved or closed
   P cases:status:<s>     zset  case id -> created ms, by current status
@@ -135,11 +136,61 @@ local function outbox_add(P, kind, payload, due, id)
     return id
 end
 
--- The public view's timeline with one more status (a JSON array kept as a string).
+-- A JSON string literal of s.
+local function json_str(s)
+    return '"' .. string.gsub(s, '[%c"\\]', function(ch)
+        if ch == '"' then return '\\"' end
+        if ch == '\\' then return '\\\\' end
+        return string.format('\\u%04x', string.byte(ch))
+    end) .. '"'
+end
+
+-- RFC 3339 UTC with milliseconds, as the router writes times ("2026-11-21T03:04:05.123Z").
+local function iso_time(ms)
+    ms = math.floor(tonumber(ms))
+    local secs = math.floor(ms / 1000)
+    local days, rest = math.floor(secs / 86400), secs % 86400
+    local z = days + 719468 -- civil date from days since 1970-01-01 (H. Hinnant's algorithm)
+    local era = math.floor(z / 146097)
+    local doe = z - era * 146097
+    local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) -
+        math.floor(doe / 146096)) / 365)
+    local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+    local mp = math.floor((5 * doy + 2) / 153)
+    local d = doy - math.floor((153 * mp + 2) / 5) + 1
+    local m = mp < 10 and mp + 3 or mp - 9
+    local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+    return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, math.floor(rest / 3600),
+        math.floor(rest % 3600 / 60), rest % 60, ms % 1000)
+end
+
+-- The public timeline (a JSON array kept as a string) with one more status.
 local function public_timeline_add(json, status, at)
-    local entry = '{"status":"' .. status .. '","at":' .. string.format('%d', at) .. '}'
+    local entry = '{"status":"' .. status .. '","at":"' .. iso_time(at) .. '"}'
     if json == nil or json == false or json == '' or json == '[]' then return '[' .. entry .. ']' end
     return string.sub(json, 1, -2) .. ',' .. entry .. ']'
+end
+
+-- The answer of GET /v1/track/{code} (DESIGN.md), which holds nothing personal by construction.
+local function public_view(code, category, label_th, label_en, status, updated_at, team_name,
+                           timeline)
+    local team = 'null'
+    if team_name and team_name ~= '' then team = '{"name":' .. json_str(team_name) .. '}' end
+    return '{"tracking_code":"' .. code .. '","category":"' .. category ..
+        '","category_label":{"th":' .. json_str(label_th) .. ',"en":' .. json_str(label_en) ..
+        '},"status":"' .. status .. '","updated_at":"' .. iso_time(updated_at) .. '","team":' ..
+        team .. ',"timeline":' .. timeline .. '}'
+end
+
+-- Brings the public view of a case up to date with a new status.
+local function public_update(P, c, status, at)
+    local tkey = P .. 'track:' .. c.tracking_code
+    local f = redis.call('HMGET', tkey, 'label_th', 'label_en', 'timeline')
+    local timeline = public_timeline_add(f[3], status, at)
+    local team = c.team_name or ''
+    redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name', team, 'timeline',
+        timeline, 'view', public_view(c.tracking_code, c.category, f[1] or '', f[2] or '', status,
+            at, team, timeline))
 end
 
 -- The reporter of a LINE case hears of its progress (the assignment made while the case is
@@ -178,12 +229,7 @@ local function record_status(P, case_id, c, status, at, by, note)
     end
     c.updated_at = at
     redis.call('HSET', key, 'status', status, 'updated_at', at)
-    if c.tracking_code and c.tracking_code ~= '' then
-        local tkey = P .. 'track:' .. c.tracking_code
-        redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name',
-            c.team_name or '', 'timeline',
-            public_timeline_add(redis.call('HGET', tkey, 'timeline'), status, at))
-    end
+    if c.tracking_code and c.tracking_code ~= '' then public_update(P, c, status, at) end
     log_event(P, case_id, {{'status', status}, {'category', c.category},
         {'priority', c.priority}, {'team_id', c.team_id or ''}, {'by', by},
         {'at', tostring(at)}})
@@ -486,7 +532,8 @@ local function summary_array(created, case_id, c)
 end
 
 -- ess_case_create P case_id tracking_code call_id category priority priority_rank skills
---   prefer_skill radii ack_timeout_s max_attempts dispatch channel lat lon by [field value]...
+--   prefer_skill radii ack_timeout_s max_attempts dispatch channel lat lon by label_th label_en
+--   [field value]...
 -- Stores a new case, assigned to the nearest suitable team or queued, with its timeline, case
 -- log entries, public view and dispatch, in one step and with one write per key.
 -- Answers {"created"|"exists", case_id, SUMMARY_FIELDS...}, or {"err", "track_collision"} to ask
@@ -510,8 +557,8 @@ local function case_create(keys, a)
         ack_timeout_s = a[11], max_attempts = a[12], dispatch = a[13], channel = a[14],
         lat = a[15], lon = a[16], created_at = now, updated_at = now, attempts = 0,
         team_id = '', team_name = '', distance_km = '', queue_reason = ''}
-    local by = a[17]
-    for i = 18, #a - 1, 2 do c[a[i]] = a[i + 1] end
+    local by, label_th, label_en = a[17], a[18], a[19]
+    for i = 20, #a - 1, 2 do c[a[i]] = a[i + 1] end
     local second = {at = now, by = 'router'}
     local hit = nil
     if c.dispatch == '1' then
@@ -554,9 +601,11 @@ local function case_create(keys, a)
     else
         redis.call('ZADD', P .. 'queue', tonumber(c.priority_rank) * PRIORITY_SCALE + now, case_id)
     end
-    redis.call('HSET', tkey, 'category', c.category, 'status', c.status, 'updated_at', now,
-        'team_name', c.team_name, 'timeline', public_timeline_add(public_timeline_add(nil,
-            'received', now), c.status, now))
+    local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
+    redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
+        'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'timeline', timeline,
+        'view', public_view(code, c.category, label_th, label_en, c.status, now, c.team_name,
+            timeline))
     return summary_array(true, case_id, c)
 end
 

@@ -1,9 +1,11 @@
 /* e-Tracking: GET /v1/track/{code}, the public status of a case by its tracking code, with no
- * personal data; and the same lookup for the LINE bot's "status" answer. The public facts live
- * in their own Redis hash (kept by ess.lua at every status change), so a lookup is one HMGET. */
+ * personal data; and the same lookup for the LINE bot's "status" answer. The public view lives
+ * in its own Redis hash, rendered whole by ess.lua at every status change, so a lookup is one
+ * HMGET and the answer is served as stored. */
 #ifndef ESS_ROUTER_TRACK_H
 #define ESS_ROUTER_TRACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct http_call;
@@ -13,8 +15,9 @@ struct track_view {
     int found; /* 0: no case has this code (the other fields are empty) */
     const char *category;
     const char *status;
-    const char *team_name;     /* "" when no team holds or held it */
-    const char *timeline_json; /* JSON array of {"status", "at" (ms)} */
+    const char *team_name; /* "" when no team holds or held it */
+    const char *view;      /* the whole public view, JSON (DESIGN: GET /v1/track/{code}) */
+    size_t view_len;
     int64_t updated_at_ms;
 };
 
