@@ -45,7 +45,7 @@ enum line_source_type {
 
 #define LINE_ID_MAX 64        /* user, group, room and webhook event ids */
 #define LINE_TOKEN_MAX 256    /* reply tokens */
-#define LINE_TEXT_MAX 5000    /* LINE's own limit on a text message */
+#define LINE_TEXT_MAX 20000   /* bytes: LINE allows 5000 characters, up to 4 bytes each */
 #define LINE_POSTBACK_MAX 300 /* LINE's own limit on postback data */
 #define LINE_MAX_EVENTS 100
 
