@@ -818,27 +818,28 @@ static void test_limits(void)
         }
     }
 
-    /* Thai text at the limit counts bytes: 1666 three-byte characters fit, 1667 do not. */
+    /* LINE allows 5000 characters: 5000 Thai ones (15000 bytes) are a message like any other;
+     * past LINE_TEXT_MAX bytes (6667 three-byte characters) the event is OTHER. */
     {
-        char *value = malloc(3 * 1667 + 1);
+        char *value = malloc(3 * 6667 + 1);
         struct line_webhook hook = {NULL, 0};
         char err[128];
         char *body;
 
         if (value == NULL) abort();
-        for (size_t i = 0; i < 1667; i++) memcpy(value + 3 * i, "ก", 3);
-        value[3 * 1666] = '\0';
+        for (size_t i = 0; i < 6667; i++) memcpy(value + 3 * i, "ก", 3);
+        value[3 * 5000] = '\0';
         body = format1(limits[0].fmt, value);
         CHECK(parse(body, &hook, err, sizeof(err)) == 0 && hook.events[0].text != NULL &&
-                  strlen(hook.events[0].text) == 4998,
-              "Thai text of 4998 bytes is accepted");
+                  strlen(hook.events[0].text) == 15000,
+              "Thai text of 5000 characters (15000 bytes) is accepted");
         line_webhook_free(&hook);
         free(body);
-        memcpy(value + 3 * 1666, "ก", 3);
-        value[3 * 1667] = '\0';
+        memcpy(value + 3 * 5000, "ก", 3);
+        value[3 * 6667] = '\0';
         body = format1(limits[0].fmt, value);
         CHECK(parse(body, &hook, err, sizeof(err)) == 0 && hook.events[0].type == LINE_EVENT_OTHER,
-              "Thai text of 5001 bytes makes the event OTHER");
+              "Thai text of 20001 bytes makes the event OTHER");
         line_webhook_free(&hook);
         free(body);
         free(value);
