@@ -41,9 +41,13 @@ int cases_id_valid(const char *id)
     return 1;
 }
 
-/* A ULID: 48 bits of milliseconds then 80 random bits, so case ids sort by creation time. */
+/* A ULID: 48 bits of milliseconds then 80 random bits, so case ids sort by creation time. Within
+ * one millisecond (or if the clock steps back) the random part of the previous id is incremented
+ * instead, so this process's ids are strictly increasing (a monotonic ULID). */
 static int case_id_new(char out[CASE_ID_LEN + 1])
 {
+    static uint64_t last_ms;
+    static uint8_t last_random[10];
     uint8_t bytes[16];
     struct timespec ts;
     uint64_t ms;
@@ -51,8 +55,15 @@ static int case_id_new(char out[CASE_ID_LEN + 1])
 
     clock_gettime(CLOCK_REALTIME, &ts);
     ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    if (ms <= last_ms) {
+        ms = last_ms;
+        for (i = 9; i >= 0 && ++last_random[i] == 0; i--) continue;
+    } else {
+        if (random_bytes(last_random, sizeof last_random) != 0) return -1;
+        last_ms = ms;
+    }
     for (i = 0; i < 6; i++) bytes[i] = (uint8_t)(ms >> (40 - 8 * i));
-    if (random_bytes(bytes + 6, 10) != 0) return -1;
+    memcpy(bytes + 6, last_random, sizeof last_random);
     /* 128 bits as 26 characters of 5 bits, the first holding only the top 3 bits. */
     for (i = 0; i < CASE_ID_LEN; i++) {
         int value = 0, b;

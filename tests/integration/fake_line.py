@@ -21,9 +21,8 @@ import time
 import harness
 
 FIXTURES = os.path.join(harness.HERE, 'fixtures', 'line')
-SDK_WEBHOOK = os.environ.get('ESS_LINE_SDK_WEBHOOK') or os.path.normpath(
-    os.path.join(harness.REPO_ROOT, '..', 'shared', 'line', 'line-bot-sdk-python-webhook.json'))
-
+# LINE's SDK's own test webhook (line/line-bot-sdk-python, tests/v3/text/webhook.json), unchanged.
+SDK_WEBHOOK = os.path.join(FIXTURES, 'line-bot-sdk-python-webhook.json')
 
 # Past the router's 10 s client timeout.
 HANG_SECONDS = 13.0

@@ -178,10 +178,14 @@ BATTERY = [
      ('body_too_large',)),
     ('body of 1 MiB', 'POST', I, big_body(1024 * 1024), {'raw_send': True}, 413,
      ('body_too_large',)),
+    # A Content-Length past the 8 MiB hard limit is refused by libevent 2.1 itself, before the
+    # router sees the request, with its own HTML page (it has no error callback before 2.2): the
+    # status is still 413 and the daemon stays healthy. Known limitation, said in the README.
     ('Content-Length of 10 GB', 'POST', I, None, {'raw': (
         b'POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {op}\r\n'
         b'Content-Type: application/json\r\nContent-Length: 10000000000\r\n'
-        b'Connection: close\r\n\r\n{"category": "threat"')}, 413, ('body_too_large',)),
+        b'Connection: close\r\n\r\n{"category": "threat"'), 'status_only': True}, 413,
+     ('body_too_large',)),
     ('chunked body over 64 KiB', 'POST', I, None, {'raw': (
         b'POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {op}\r\n'
         b'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n'
@@ -381,7 +385,10 @@ class MalformedRequestBattery(SharedRouterTest):
 
         def test(self):
             r = self.send(method, path, body, opts)
-            self.assertErrorBody(r, status, codes, name)
+            if opts.get('status_only'):
+                self.assertStatus(r, status, name)
+            else:
+                self.assertErrorBody(r, status, codes, name)
             self.assertTrue(harness.http_request(self.env.router.port, 'GET', '/healthz').status
                             == 200, 'the daemon is healthy after: ' + name)
         test.__doc__ = name

@@ -181,6 +181,34 @@ class LineDeliveryTest(LineTest):
             self.assertOneRetryKey(pushes)
             self.assertEqual(pushes[-1].messages, done[0].messages)
 
+    def test_two_routers_deliver_each_message_once(self):
+        """Two router processes on one Redis share the waiting messages: after LINE comes back,
+        every message is delivered once, whichever process took the webhook."""
+        env = self.env
+        routers = [env.router, env.add_router(name='router2')]
+        self.fake.down(503)
+        users = [self.new_user() for _ in range(6)]
+        events = [u.text('สวัสดีค่ะ') for u in users]
+        for i, ev in enumerate(events):
+            self.deliver(ev, router=routers[i % 2])
+
+        def mine(reqs, ev):
+            return [r for r in reqs if r.reply_token == ev.reply_token
+                    or (r.endpoint == 'push' and r.to == ev.user_id)]
+
+        self.fake.wait_for(lambda reqs: all(mine(reqs, ev) for ev in events), 10,
+                           'a first try of every message')
+        time.sleep(1.0)
+        self.fake.up()
+        self.fake.wait_for(lambda reqs: all([r for r in mine(reqs, ev) if r.ok] for ev in events),
+                           30, 'every message delivered')
+        self.fake.quiet_for(2.0)
+        reqs = self.fake.requests()
+        for ev in events:
+            ok = [r for r in mine(reqs, ev) if r.ok]
+            self.assertEqual(len(ok), 1, 'delivered %d times: %r' % (len(ok), ok))
+            self.assertAsksCategory(ok[0].messages, 'th')
+
     def test_message_in_flight_at_shutdown_survives_restart(self):
         """SIGTERM while a send hangs: the router still exits cleanly, and the message (never
         answered) is sent by the next router, once LINE is back."""

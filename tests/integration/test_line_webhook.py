@@ -7,12 +7,14 @@ order."""
 
 import hmac
 import json
+import threading
 import time
 
 import harness
 from harness import RouterTest
 import fake_line
-from fake_line import LineTest, LineUser, Raw, fill, load_fixture, sign, webhook_body
+from fake_line import (LineTest, LineUser, Raw, fill, load_fixture, sign, tracking_codes,
+                       webhook_body)
 
 MIB = 1024 * 1024
 VECTOR_SECRET, VECTOR_BODY, VECTOR_SIGNATURE = fake_line.PUBLISHED_VECTORS[0]
@@ -290,6 +292,47 @@ class LineWebhookTest(LineTest):
                              % (e.event_id, len(sent), sent))
         self.assertEqual(self.fake.pushes(), [])
         self.assertEqual(self.env.list_cases(), [])
+
+    def test_duplicate_deliveries_at_once_to_two_routers(self):
+        """The network duplicates a webhook and the copies reach two router processes on the same
+        Redis at the same moment: each event is still answered once, and the last step of a
+        report creates one case."""
+        env = self.env
+        other = env.add_router(name='router2')
+        users = [self.new_user() for _ in range(4)]
+        place = self.new_place()
+        for u in users[2:]:
+            self.say(u.postback('cat=threat'))
+            self.say(u.location(*place))
+        steps = [[u.text('สวัสดีค่ะ') for u in users[:2]]
+                 + [u.postback('skip') for u in users[2:]]]
+        for ev in steps[0]:
+            body = webhook_body([ev])
+            answers = [None, None]
+
+            def post(i, router):
+                answers[i] = self.post_webhook(body, router=router)
+
+            threads = [threading.Thread(target=post, args=(i, r))
+                       for i, r in enumerate((env.router, other))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(harness.scaled(20))
+            for r in answers:
+                self.assertIsNotNone(r)
+                self.assertWebhookOK(r, 'a duplicated webhook')
+            self.fake.wait_reply(ev)
+        self.settle()
+        for ev in steps[0]:
+            sent = [q for q in self.fake.requests() if q.reply_token == ev.reply_token
+                    or (q.endpoint == 'push' and q.to == ev.user_id)]
+            self.assertEqual(len(sent), 1, 'a duplicated %s event answered %d times: %r'
+                             % (ev.kind, len(sent), sent))
+        codes = [tracking_codes(self.fake.wait_reply(ev).messages) for ev in steps[0][2:]]
+        cases = env.list_cases()
+        self.assertEqual(len(cases), 2, 'one case per report, whatever the duplicates: %r' % cases)
+        self.assertEqual(sorted(c['tracking_code'] for c in cases), sorted(sum(codes, [])))
 
     def test_first_seen_redelivery_is_answered(self):
         """Repeats are dropped by webhookEventId, not by the redelivery flag: an event LINE
