@@ -90,9 +90,11 @@ static long backoff_ms(int attempts)
     return d - d / 4 + (long)(rand() % (int)(d / 2 + 1)); /* ±25 % jitter */
 }
 
+/* LINE asks for retries after a 5xx or a timeout only; a 4xx (429 included: it also means the
+ * monthly quota is spent) will not succeed by being sent again. */
 static int retryable(const struct client_response *res)
 {
-    return res->status == 0 || res->status == 429 || res->status >= 500;
+    return res->status == 0 || res->status >= 500;
 }
 
 /* A reply or push as a push: {"to", "messages"}. NULL when the payload has no user. */

@@ -300,7 +300,6 @@ static int matches(const struct line_event *ev, const struct expect *e)
 
 static void test_sdk_body(void)
 {
-    const char *shared = getenv("ESS_SHARED_ROOT");
     const char *root = getenv("ESS_SOURCE_ROOT");
     char path[4096];
     size_t len;
@@ -310,11 +309,10 @@ static void test_sdk_body(void)
     int all_match = 1, same_id = 1, location_only_once = 1, text_only_text = 1;
     size_t ntext = 0, npostback = 0, nother = 0;
 
-    if (shared != NULL)
-        snprintf(path, sizeof(path), "%s/line/line-bot-sdk-python-webhook.json", shared);
-    else
-        snprintf(path, sizeof(path), "%s/../shared/line/line-bot-sdk-python-webhook.json",
-                 root != NULL ? root : ".");
+    /* The repository keeps an unchanged copy (tests/integration/fixtures/line/README.md). */
+    snprintf(path, sizeof(path),
+             "%s/tests/integration/fixtures/line/line-bot-sdk-python-webhook.json",
+             root != NULL ? root : ".");
     body = slurp(path, &len);
     CHECK(body != NULL, "LINE's SDK webhook.json is readable");
     if (body == NULL) return;
