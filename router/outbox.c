@@ -19,7 +19,7 @@
 
 #define TICK_MS 1000
 #define CLAIM_LIMIT 32
-#define LEASE_MS 30000
+#define LEASE_MS 15000 /* longer than a send (10 s): a message is never sent twice at once */
 #define MAX_IN_FLIGHT 64
 #define SEND_TIMEOUT_MS 10000
 #define REPLY_ATTEMPTS 2       /* then the reply becomes a push */
