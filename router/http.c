@@ -193,27 +193,6 @@ const char *http_refusal(const cJSON *reply)
     return cJSON_IsString(err) ? err->valuestring : NULL;
 }
 
-/* 1 when no array or object in s[0..len) nests deeper than max (strings are skipped). */
-static int json_depth_ok(const char *s, size_t len, int max)
-{
-    int depth = 0, in_string = 0;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) return 0;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return 1;
-}
-
 cJSON *http_body_object(struct http_call *call)
 {
     const char *end = NULL;
@@ -226,8 +205,17 @@ cJSON *http_body_object(struct http_call *call)
         http_reply_error(call, 400, "invalid_utf8", "The request body is not valid UTF-8.");
         return NULL;
     }
-    if (!json_depth_ok(call->body, call->body_len, MAX_JSON_DEPTH)) {
+    switch (text_json_scan(call->body, call->body_len, MAX_JSON_DEPTH, NULL)) {
+    case TEXT_JSON_OK:
+        break;
+    case TEXT_JSON_TOO_DEEP:
         http_reply_error(call, 400, "too_deep", "The JSON body nests too deeply.");
+        return NULL;
+    case TEXT_JSON_NUL:
+        http_reply_error(call, 400, "invalid_json", "Strings must not contain the NUL character.");
+        return NULL;
+    default:
+        http_reply_error(call, 400, "invalid_json", "The request body is not valid JSON.");
         return NULL;
     }
     doc = cJSON_ParseWithLengthOpts(call->body, call->body_len, &end, 0);

@@ -1,10 +1,12 @@
-/* UTF-8 validation and the folding of free text for keyword matching (rules/text.h). Pure code:
- * the only allocation is the folded copy text_fold returns. The decoder is strict (RFC 3629):
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
+/* UTF-8 validation, the folding of free text for keyword matching, and the raw scan of JSON
+ * bodies before parsing (rules/text.h). Pure code: the only allocation is the folded copy
+ * text_fold returns. The decoder is strict (RFC 3629): no overlong forms, no surrogates,
+ * nothing above U+10FFFF. */
 #include "text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Decodes one scalar value at s[0..len) (len >= 1). Returns its length in bytes (1..4) and
  * stores the code point in *cp, or 0 when the bytes at s do not start a well-formed sequence. */
@@ -141,4 +143,33 @@ char *text_fold(const char *s, size_t len, size_t *out_len)
     if (out_len != NULL)
         *out_len = o;
     return out;
+}
+
+enum text_json_result text_json_scan(const char *body, size_t len, int max_depth, char *rewrite)
+{
+    int depth = 0;
+    int in_string = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = body[i];
+
+        if (in_string) {
+            if (c == '\\') {
+                if (len - i > 5 && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0) {
+                    if (rewrite == NULL) return TEXT_JSON_NUL;
+                    memcpy(rewrite + i + 2, "FFFD", 4);
+                }
+                i++; /* skip the escaped character; \uXXXX digits are harmless */
+            } else if (c == '"') {
+                in_string = 0;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth) return TEXT_JSON_TOO_DEEP;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0) return TEXT_JSON_UNBALANCED;
+        }
+    }
+    return TEXT_JSON_OK;
 }

@@ -15,4 +15,18 @@ int text_utf8_valid(const char *s, size_t len);
  * length when out_len is not NULL. NULL only when memory runs out. */
 char *text_fold(const char *s, size_t len, size_t *out_len);
 
+enum text_json_result {
+    TEXT_JSON_OK = 0,
+    TEXT_JSON_TOO_DEEP,   /* arrays/objects nest deeper than allowed */
+    TEXT_JSON_UNBALANCED, /* a closing bracket without its opening one */
+    TEXT_JSON_NUL         /* a \u0000 escape, which a C string cannot hold */
+};
+
+/* Scans raw JSON bytes once, before a parser sees them, so that a hostile body never drives the
+ * parser's recursion: refuses nesting deeper than max_depth (strings are skipped) and reports
+ * \u0000 escapes. With rewrite non-NULL (body itself or a writable copy of it), each \u0000 is
+ * rewritten there as \uFFFD, the replacement character, instead of being reported. The scan only
+ * needs to be exact for bodies a JSON parser accepts; the parser refuses the rest afterwards. */
+enum text_json_result text_json_scan(const char *body, size_t len, int max_depth, char *rewrite);
+
 #endif

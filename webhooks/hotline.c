@@ -27,39 +27,20 @@ static int hotline_fail(struct hotline_error *err, const char *code, const char 
     return -1;
 }
 
-/* Scans the raw body once, outside and inside strings, before cJSON sees it: refuses nesting
- * deeper than HOTLINE_MAX_DEPTH (so a hostile body never drives cJSON's recursion) and the
- * escape \u0000, which would silently cut a C string short. The scan only needs to be exact
- * for bodies cJSON would accept; anything else is refused by the parser afterwards. */
+/* Refuses, before cJSON sees it, a body nested deeper than HOTLINE_MAX_DEPTH or holding the
+ * escape \u0000, which would silently cut a C string short (text_json_scan). */
 static int hotline_scan(const char *body, size_t len, struct hotline_error *err)
 {
-    int depth = 0;
-    int in_string = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = body[i];
-
-        if (in_string) {
-            if (c == '\\') {
-                if (len - i > 5 && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0)
-                    return hotline_fail(err, "invalid_json", "",
-                                        "Strings must not contain the NUL character.");
-                i++; /* skip the escaped character; \uXXXX digits are harmless */
-            } else if (c == '"') {
-                in_string = 0;
-            }
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > HOTLINE_MAX_DEPTH)
-                return hotline_fail(err, "too_deep", "",
-                                    "The body is nested more than 8 levels deep.");
-        } else if (c == '}' || c == ']') {
-            if (--depth < 0)
-                return hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
-        }
+    switch (text_json_scan(body, len, HOTLINE_MAX_DEPTH, NULL)) {
+    case TEXT_JSON_OK:
+        return 0;
+    case TEXT_JSON_TOO_DEEP:
+        return hotline_fail(err, "too_deep", "", "The body is nested more than 8 levels deep.");
+    case TEXT_JSON_NUL:
+        return hotline_fail(err, "invalid_json", "", "Strings must not contain the NUL character.");
+    default:
+        return hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
     }
-    return 0;
 }
 
 /* 1 for the characters trimmed from both ends of a string: ASCII white space and the Unicode

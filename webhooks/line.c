@@ -90,37 +90,19 @@ static int line_fail(char *err, size_t errlen, const char *message)
     return -1;
 }
 
-/* Scans the raw body (a NUL-terminated, writable copy of len bytes) once before cJSON sees it:
- * refuses nesting deeper than LINE_MAX_DEPTH, so that a hostile body never drives cJSON's
- * recursion, and rewrites the escape \u0000, which a C string cannot hold, as \uFFFD (the
- * replacement character) so that a string is never silently cut short. The scan only needs to
- * be exact for bodies cJSON accepts; anything else is refused by the parser afterwards. */
+/* Refuses, before cJSON sees it, a body (a writable copy of len bytes) nested deeper than
+ * LINE_MAX_DEPTH, and rewrites the escape \u0000, which a C string cannot hold, as \uFFFD so that
+ * a string is never silently cut short and the other events of the request survive. */
 static int line_scan(char *body, size_t len, char *err, size_t errlen)
 {
-    int depth = 0;
-    int in_string = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = body[i];
-
-        if (in_string) {
-            if (c == '\\') {
-                if (len - i > 5 && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0)
-                    memcpy(body + i + 2, "FFFD", 4);
-                i++; /* skip the escaped character; \uXXXX digits are harmless */
-            } else if (c == '"') {
-                in_string = 0;
-            }
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > LINE_MAX_DEPTH)
-                return line_fail(err, errlen, "The body is nested more than 16 levels deep.");
-        } else if (c == '}' || c == ']') {
-            if (--depth < 0) return line_fail(err, errlen, "The body is not valid JSON.");
-        }
+    switch (text_json_scan(body, len, LINE_MAX_DEPTH, body)) {
+    case TEXT_JSON_OK:
+        return 0;
+    case TEXT_JSON_TOO_DEEP:
+        return line_fail(err, errlen, "The body is nested more than 16 levels deep.");
+    default:
+        return line_fail(err, errlen, "The body is not valid JSON.");
     }
-    return 0;
 }
 
 /* Finds the member `name` of obj (case-sensitively). Returns 0 with *item set, or NULL when
