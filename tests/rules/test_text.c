@@ -109,10 +109,36 @@ static void test_fold(void)
     free(f);
 }
 
+static void test_json_scan(void)
+{
+    char deep[64], copy[64];
+    const char *nul = "{\"a\":\"x\\u0000y\"}";
+    const char *braces_in_string = "{\"a\":\"{{{{{{{{{{[[[[[[[\"}";
+    int i;
+
+    for (i = 0; i < 9; i++) deep[i] = '[';
+    for (i = 0; i < 9; i++) deep[9 + i] = ']';
+    deep[18] = '\0';
+    CHECK(text_json_scan(deep + 1, 16, 8, NULL) == TEXT_JSON_OK,
+          "8 levels of nesting pass a limit of 8");
+    CHECK(text_json_scan(deep, 18, 8, NULL) == TEXT_JSON_TOO_DEEP, "9 levels refused at a limit of 8");
+    CHECK(text_json_scan(braces_in_string, strlen(braces_in_string), 2, NULL) == TEXT_JSON_OK,
+          "brackets inside strings do not count");
+    CHECK(text_json_scan("]", 1, 8, NULL) == TEXT_JSON_UNBALANCED, "a stray closing bracket");
+    CHECK(text_json_scan(nul, strlen(nul), 8, NULL) == TEXT_JSON_NUL, "\\u0000 reported");
+    snprintf(copy, sizeof copy, "%s", nul);
+    CHECK(text_json_scan(copy, strlen(copy), 8, copy) == TEXT_JSON_OK &&
+              strstr(copy, "\\uFFFD") != NULL && strstr(copy, "\\u0000") == NULL,
+          "\\u0000 rewritten as \\uFFFD when asked");
+    CHECK(text_json_scan("{\"a\":\"\\\\u0000\"}", 13, 8, NULL) == TEXT_JSON_OK,
+          "an escaped backslash before u0000 is not a NUL escape");
+}
+
 int main(void)
 {
     test_valid();
     test_invalid();
     test_fold();
+    test_json_scan();
     return tap_done();
 }
