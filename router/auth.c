@@ -48,7 +48,8 @@ int auth_team_id_valid(const char *id, size_t len)
     if (len == 0 || len > AUTH_TEAM_ID_MAX) return 0;
     for (i = 0; i < len; i++) {
         char c = id[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
         if (!ok) return 0;
     }
     return 1;
@@ -99,8 +100,7 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
 int auth_team_token_derive(const char *key, const char *team_id, const char *nonce, char *out,
                            size_t outlen)
 {
-    static const char b64url[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char mac[32];
     unsigned int maclen = 0;
     char msg[AUTH_TEAM_ID_MAX + 96];

@@ -22,8 +22,8 @@ enum auth_role {
 
 struct auth {
     enum auth_role role;
-    char team_id[AUTH_TEAM_ID_MAX + 1];    /* AUTH_TEAM only */
-    char token_hash[AUTH_HASH_HEX + 1];    /* AUTH_TEAM only: hex SHA-256 of the whole token */
+    char team_id[AUTH_TEAM_ID_MAX + 1]; /* AUTH_TEAM only */
+    char token_hash[AUTH_HASH_HEX + 1]; /* AUTH_TEAM only: hex SHA-256 of the whole token */
 };
 
 /* Reads an Authorization header value (NULL when absent) into out. */

@@ -4,12 +4,12 @@
 
 #include <cjson/cJSON.h>
 #include <event2/http.h>
-#include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include "config.h"
@@ -125,10 +125,9 @@ static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
 static int create_send(struct create_job *job);
 
 /* The fields of ess_case_create's flat answer after its first two (kind, case id). */
-static const char *const summary_fields[] = {"tracking_code", "category",   "priority",
-                                             "status",        "team_id",    "team_name",
-                                             "distance_km",   "created_at", "updated_at",
-                                             "queue_reason",  "channel"};
+static const char *const summary_fields[] = {
+    "tracking_code", "category",   "priority",   "status",       "team_id", "team_name",
+    "distance_km",   "created_at", "updated_at", "queue_reason", "channel"};
 #define NSUMMARY (sizeof summary_fields / sizeof summary_fields[0])
 
 /* {"created": bool, "case": {...}} or {"err": code} from the flat answer; NULL if malformed. */
@@ -145,7 +144,8 @@ static cJSON *create_reply_json(const struct store_item *items, size_t n)
     }
     if (n != 2 + NSUMMARY || items[0].data == NULL) return NULL;
     reply = cJSON_CreateObject();
-    cJSON_AddBoolToObject(reply, "created", items[0].len == 7 && !memcmp(items[0].data, "created", 7));
+    cJSON_AddBoolToObject(reply, "created",
+                          items[0].len == 7 && !memcmp(items[0].data, "created", 7));
     c = cJSON_AddObjectToObject(reply, "case");
     for (i = 0; i < 2 + NSUMMARY - 1; i++) {
         const struct store_item *it = &items[i + 1];
@@ -245,10 +245,10 @@ static int create_send(struct create_job *job)
     argv[argc++] = in->operator_id ? in->operator_id : incident_channel_code(in->channel);
     argv[argc++] = rules_category_label(job->call->router->rules, d->category, "th");
     argv[argc++] = rules_category_label(job->call->router->rules, d->category, "en");
-#define OPTIONAL_FIELD(name, value)                                                               \
-    if (value) {                                                                                  \
-        argv[argc++] = name;                                                                      \
-        argv[argc++] = value;                                                                     \
+#define OPTIONAL_FIELD(name, value)                                                                \
+    if (value) {                                                                                   \
+        argv[argc++] = name;                                                                       \
+        argv[argc++] = value;                                                                      \
     }
     OPTIONAL_FIELD("description", in->description)
     OPTIONAL_FIELD("address", in->address)
@@ -362,9 +362,9 @@ void cases_get(struct http_call *call)
     http_fcall(call, "ess_case_get", 1, 4, argv, NULL, on_case_view);
 }
 
-static const char *const statuses[] = {"received", "queued",   "assigned", "reassigned",
+static const char *const statuses[] = {"received",     "queued",   "assigned", "reassigned",
                                        "acknowledged", "en_route", "on_scene", "resolved",
-                                       "closed",   NULL};
+                                       "closed",       NULL};
 
 static int status_known(const char *s)
 {
@@ -380,8 +380,7 @@ static void on_case_list(struct http_call *call, cJSON *reply)
     cJSON *list = cJSON_AddArrayToObject(doc, "cases");
     const cJSON *c;
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(reply, "cases"))
-    {
+    cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive(reply, "cases")) {
         cJSON_AddItemToArray(list, views_case_summary(c));
     }
     if (cJSON_IsNumber(next) && next->valuedouble >= 0) {
@@ -419,7 +418,8 @@ void cases_list(struct http_call *call)
     const char *problem = NULL;
 
     TAILQ_INIT(&params);
-    if (query && evhttp_parse_query_str(query, &params) != 0) problem = "The query string is malformed.";
+    if (query && evhttp_parse_query_str(query, &params) != 0)
+        problem = "The query string is malformed.";
     status = evhttp_find_header(&params, "status");
     category = evhttp_find_header(&params, "category");
     limit_s = evhttp_find_header(&params, "limit");
@@ -453,7 +453,8 @@ static void on_case_changed(struct http_call *call, cJSON *reply)
 {
     const char *refusal = http_refusal(reply);
     if (refusal == NULL) {
-        const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "status"));
+        const char *status =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "status"));
         log_info("case %s: status %s (%s)", call->params[0], status ? status : "?",
                  metrics_route_name(call->route));
     }

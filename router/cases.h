@@ -23,8 +23,8 @@ void cases_post_assign(struct http_call *call);   /* operator */
  * "case": summary} or a refusal), which it owns, and must end or continue the call. Redis being
  * unavailable is answered here (503) and on_created is not called. */
 void cases_create(struct http_call *call, const struct incident *incident, const char *call_id,
-                  const char *line_lang, void (*on_created)(struct http_call *call,
-                                                            struct cJSON *reply));
+                  const char *line_lang,
+                  void (*on_created)(struct http_call *call, struct cJSON *reply));
 
 /* 1 when id looks like a case id (26 Crockford base32 characters). */
 int cases_id_valid(const char *id);

@@ -21,18 +21,18 @@
 #define CONFIG_SHOWN_VALUE_MAX 80 /* how much of a bad value an error message repeats */
 
 enum setting_kind {
-    SETTING_LISTEN,     /* HOST:PORT or [IPv6]:PORT -> listen_host, listen_port */
-    SETTING_REDIS_URL,  /* redis://[[user]:password@]host[:port][/db] -> redis_* */
-    SETTING_KEY_PREFIX, /* min..max characters of [A-Za-z0-9:_.-] */
-    SETTING_PATH,       /* a non-empty file name */
-    SETTING_TOKEN,      /* optional: "" turns the feature off; no inner blanks */
-    SETTING_TOKEN_LIST, /* comma-separated tokens -> operator_tokens */
-    SETTING_HTTP_BASE,  /* http:// or https:// URL, trailing slashes removed */
+    SETTING_LISTEN,        /* HOST:PORT or [IPv6]:PORT -> listen_host, listen_port */
+    SETTING_REDIS_URL,     /* redis://[[user]:password@]host[:port][/db] -> redis_* */
+    SETTING_KEY_PREFIX,    /* min..max characters of [A-Za-z0-9:_.-] */
+    SETTING_PATH,          /* a non-empty file name */
+    SETTING_TOKEN,         /* optional: "" turns the feature off; no inner blanks */
+    SETTING_TOKEN_LIST,    /* comma-separated tokens -> operator_tokens */
+    SETTING_HTTP_BASE,     /* http:// or https:// URL, trailing slashes removed */
     SETTING_HTTP_OPTIONAL, /* the same, or "" for none */
-    SETTING_LOG_LEVEL,  /* debug, info, warn, error -> int */
-    SETTING_INT,        /* decimal in min..max -> int */
-    SETTING_SIZE,       /* decimal in min..max -> size_t */
-    SETTING_BOOL,       /* 1/0, true/false, yes/no, on/off -> int */
+    SETTING_LOG_LEVEL,     /* debug, info, warn, error -> int */
+    SETTING_INT,           /* decimal in min..max -> int */
+    SETTING_SIZE,          /* decimal in min..max -> size_t */
+    SETTING_BOOL,          /* 1/0, true/false, yes/no, on/off -> int */
 };
 
 struct setting {
@@ -50,57 +50,138 @@ struct setting {
 #define FIELD(name) offsetof(struct config, name)
 
 static const struct setting config_settings[] = {
-    {.env = "ESS_LISTEN", .flag = "listen", .metavar = "HOST:PORT", .def = "127.0.0.1:8080",
-     .kind = SETTING_LISTEN, .min = 0, .max = 65535,
+    {.env = "ESS_LISTEN",
+     .flag = "listen",
+     .metavar = "HOST:PORT",
+     .def = "127.0.0.1:8080",
+     .kind = SETTING_LISTEN,
+     .min = 0,
+     .max = 65535,
      .help = "address and port of the HTTP server ([::1]:8080 for IPv6; port 0 picks a free one)"},
-    {.env = "ESS_REDIS_URL", .flag = "redis-url", .metavar = "URL",
-     .def = "redis://127.0.0.1:6379/0", .kind = SETTING_REDIS_URL, .min = 0,
+    {.env = "ESS_REDIS_URL",
+     .flag = "redis-url",
+     .metavar = "URL",
+     .def = "redis://127.0.0.1:6379/0",
+     .kind = SETTING_REDIS_URL,
+     .min = 0,
      .max = CONFIG_REDIS_MAX_DB,
      .help = "the Redis server, redis://[[user]:password@]host[:port][/db]"},
-    {.env = "ESS_KEY_PREFIX", .flag = "key-prefix", .metavar = "PREFIX", .def = "ess:",
-     .kind = SETTING_KEY_PREFIX, .min = 1, .max = 64, .offset = FIELD(key_prefix),
+    {.env = "ESS_KEY_PREFIX",
+     .flag = "key-prefix",
+     .metavar = "PREFIX",
+     .def = "ess:",
+     .kind = SETTING_KEY_PREFIX,
+     .min = 1,
+     .max = 64,
+     .offset = FIELD(key_prefix),
      .help = "prefix of every Redis key (1-64 characters of A-Z a-z 0-9 : _ . -)"},
-    {.env = "ESS_RULES", .flag = "rules", .metavar = "PATH", .def = "rules/rules.json",
-     .kind = SETTING_PATH, .offset = FIELD(rules_path), .help = "the rule table (JSON)"},
-    {.env = "ESS_ADMIN_TOKEN", .flag = "admin-token", .metavar = "TOKEN", .def = "",
-     .kind = SETTING_TOKEN, .secret = 1, .offset = FIELD(admin_token),
+    {.env = "ESS_RULES",
+     .flag = "rules",
+     .metavar = "PATH",
+     .def = "rules/rules.json",
+     .kind = SETTING_PATH,
+     .offset = FIELD(rules_path),
+     .help = "the rule table (JSON)"},
+    {.env = "ESS_ADMIN_TOKEN",
+     .flag = "admin-token",
+     .metavar = "TOKEN",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .secret = 1,
+     .offset = FIELD(admin_token),
      .help = "bearer token of the admin API; unset: admin API off"},
-    {.env = "ESS_OPERATOR_TOKENS", .flag = "operator-tokens", .metavar = "TOKEN,...", .def = "",
-     .kind = SETTING_TOKEN_LIST, .secret = 1,
+    {.env = "ESS_OPERATOR_TOKENS",
+     .flag = "operator-tokens",
+     .metavar = "TOKEN,...",
+     .def = "",
+     .kind = SETTING_TOKEN_LIST,
+     .secret = 1,
      .help = "comma-separated bearer tokens of hotline operators; unset: operator API off"},
-    {.env = "LINE_CHANNEL_SECRET", .flag = "line-channel-secret", .metavar = "SECRET",
-     .def = "", .kind = SETTING_TOKEN, .secret = 1, .offset = FIELD(line_channel_secret),
+    {.env = "LINE_CHANNEL_SECRET",
+     .flag = "line-channel-secret",
+     .metavar = "SECRET",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .secret = 1,
+     .offset = FIELD(line_channel_secret),
      .help = "LINE channel secret, verifies X-Line-Signature; unset: LINE webhook off"},
-    {.env = "LINE_CHANNEL_ACCESS_TOKEN", .flag = "line-channel-access-token",
-     .metavar = "TOKEN", .def = "", .kind = SETTING_TOKEN, .secret = 1,
+    {.env = "LINE_CHANNEL_ACCESS_TOKEN",
+     .flag = "line-channel-access-token",
+     .metavar = "TOKEN",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .secret = 1,
      .offset = FIELD(line_channel_access_token),
      .help = "LINE channel access token, authorises replies and pushes"},
-    {.env = "LINE_API_BASE", .flag = "line-api-base", .metavar = "URL",
-     .def = "https://api.line.me", .kind = SETTING_HTTP_BASE, .offset = FIELD(line_api_base),
+    {.env = "LINE_API_BASE",
+     .flag = "line-api-base",
+     .metavar = "URL",
+     .def = "https://api.line.me",
+     .kind = SETTING_HTTP_BASE,
+     .offset = FIELD(line_api_base),
      .help = "where LINE replies and pushes go (http:// or https://)"},
-    {.env = "ESS_TOKEN_SECRET", .flag = "token-secret", .metavar = "SECRET", .def = "",
-     .kind = SETTING_TOKEN, .secret = 1, .offset = FIELD(token_secret),
+    {.env = "ESS_TOKEN_SECRET",
+     .flag = "token-secret",
+     .metavar = "SECRET",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .secret = 1,
+     .offset = FIELD(token_secret),
      .help = "key team tokens are derived from; unset: a random one kept in Redis"},
-    {.env = "ESS_SUPERVISOR_WEBHOOK", .flag = "supervisor-webhook", .metavar = "URL", .def = "",
-     .kind = SETTING_HTTP_OPTIONAL, .offset = FIELD(supervisor_webhook),
+    {.env = "ESS_SUPERVISOR_WEBHOOK",
+     .flag = "supervisor-webhook",
+     .metavar = "URL",
+     .def = "",
+     .kind = SETTING_HTTP_OPTIONAL,
+     .offset = FIELD(supervisor_webhook),
      .help = "where escalated cases are announced (POST of JSON); unset: nowhere"},
-    {.env = "ESS_SUPERVISOR_LINE_TO", .flag = "supervisor-line-to", .metavar = "ID", .def = "",
-     .kind = SETTING_TOKEN, .offset = FIELD(supervisor_line_to),
+    {.env = "ESS_SUPERVISOR_LINE_TO",
+     .flag = "supervisor-line-to",
+     .metavar = "ID",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .offset = FIELD(supervisor_line_to),
      .help = "LINE group told of escalated cases; unset: none"},
-    {.env = "ESS_LOG_LEVEL", .flag = "log-level", .metavar = "LEVEL", .def = "info",
-     .kind = SETTING_LOG_LEVEL, .offset = FIELD(log_level),
+    {.env = "ESS_LOG_LEVEL",
+     .flag = "log-level",
+     .metavar = "LEVEL",
+     .def = "info",
+     .kind = SETTING_LOG_LEVEL,
+     .offset = FIELD(log_level),
      .help = "least severe level logged: debug, info, warn or error"},
-    {.env = "ESS_MAX_BODY_BYTES", .flag = "max-body-bytes", .metavar = "BYTES", .def = "65536",
-     .kind = SETTING_SIZE, .min = 1024, .max = 1048576, .offset = FIELD(max_body_bytes),
+    {.env = "ESS_MAX_BODY_BYTES",
+     .flag = "max-body-bytes",
+     .metavar = "BYTES",
+     .def = "65536",
+     .kind = SETTING_SIZE,
+     .min = 1024,
+     .max = 1048576,
+     .offset = FIELD(max_body_bytes),
      .help = "largest request body accepted"},
-    {.env = "ESS_REQUEST_TIMEOUT_S", .flag = "request-timeout", .metavar = "SECONDS",
-     .def = "10", .kind = SETTING_INT, .min = 1, .max = 300, .offset = FIELD(request_timeout_s),
+    {.env = "ESS_REQUEST_TIMEOUT_S",
+     .flag = "request-timeout",
+     .metavar = "SECONDS",
+     .def = "10",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 300,
+     .offset = FIELD(request_timeout_s),
      .help = "read/write timeout of a client connection"},
-    {.env = "ESS_DRAIN_TIMEOUT_S", .flag = "drain-timeout", .metavar = "SECONDS", .def = "10",
-     .kind = SETTING_INT, .min = 0, .max = 300, .offset = FIELD(drain_timeout_s),
+    {.env = "ESS_DRAIN_TIMEOUT_S",
+     .flag = "drain-timeout",
+     .metavar = "SECONDS",
+     .def = "10",
+     .kind = SETTING_INT,
+     .min = 0,
+     .max = 300,
+     .offset = FIELD(drain_timeout_s),
      .help = "how long SIGTERM waits for requests in flight"},
-    {.env = "ESS_REUSE_PORT", .flag = "reuse-port", .metavar = "BOOL", .def = "0",
-     .kind = SETTING_BOOL, .offset = FIELD(reuse_port),
+    {.env = "ESS_REUSE_PORT",
+     .flag = "reuse-port",
+     .metavar = "BOOL",
+     .def = "0",
+     .kind = SETTING_BOOL,
+     .offset = FIELD(reuse_port),
      .help = "SO_REUSEPORT, so several processes share the port (1/0, true/false, yes/no)"},
 };
 
@@ -262,8 +343,7 @@ static int config_parse_host_port(const char *s, size_t n, int default_port, lon
             config_set_reason(why, whylen, "the port is missing (expected HOST:PORT)");
             return -1;
         }
-    } else if (rest[0] != ':' ||
-               config_parse_port(rest + 1, restlen - 1, min_port, &p) != 0) {
+    } else if (rest[0] != ':' || config_parse_port(rest + 1, restlen - 1, min_port, &p) != 0) {
         snprintf(why, whylen, "the port must be a number from %ld to 65535", min_port);
         return -1;
     }
@@ -439,8 +519,7 @@ static int config_apply_token_list(struct config *cfg, const char *v, size_t n, 
 
         if (itemlen > 0) {
             if (config_has_blank_or_control(item, itemlen)) {
-                snprintf(why, whylen, "token %zu holds a blank or a control character",
-                         count + 1);
+                snprintf(why, whylen, "token %zu holds a blank or a control character", count + 1);
                 goto cleanup;
             }
             tokens[count] = config_strndup(item, itemlen);

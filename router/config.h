@@ -15,22 +15,22 @@ struct config {
     int redis_port;
     char *redis_password; /* "" when none */
     int redis_db;
-    char *key_prefix;  /* ESS_KEY_PREFIX */
-    char *rules_path;  /* ESS_RULES */
-    char *admin_token; /* ESS_ADMIN_TOKEN; "" = admin API off */
+    char *key_prefix;       /* ESS_KEY_PREFIX */
+    char *rules_path;       /* ESS_RULES */
+    char *admin_token;      /* ESS_ADMIN_TOKEN; "" = admin API off */
     char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed */
     size_t noperator_tokens;
-    char *line_channel_secret;       /* "" = LINE webhook off */
+    char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
-    char *line_api_base;             /* no trailing slash */
-    char *token_secret;              /* ESS_TOKEN_SECRET; "" = kept in Redis */
-    char *supervisor_webhook;        /* ESS_SUPERVISOR_WEBHOOK; "" = none */
-    char *supervisor_line_to;        /* ESS_SUPERVISOR_LINE_TO; "" = none */
-    int log_level;                   /* enum log_level; ESS_LOG_LEVEL */
-    size_t max_body_bytes;           /* ESS_MAX_BODY_BYTES, default 65536 */
-    int request_timeout_s;           /* ESS_REQUEST_TIMEOUT_S: read/write timeout of a client */
-    int drain_timeout_s;             /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
-    int reuse_port;                  /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
+    char *line_api_base;      /* no trailing slash */
+    char *token_secret;       /* ESS_TOKEN_SECRET; "" = kept in Redis */
+    char *supervisor_webhook; /* ESS_SUPERVISOR_WEBHOOK; "" = none */
+    char *supervisor_line_to; /* ESS_SUPERVISOR_LINE_TO; "" = none */
+    int log_level;            /* enum log_level; ESS_LOG_LEVEL */
+    size_t max_body_bytes;    /* ESS_MAX_BODY_BYTES, default 65536 */
+    int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: read/write timeout of a client */
+    int drain_timeout_s;      /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
+    int reuse_port;           /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
 };
 
 enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };

@@ -76,8 +76,8 @@ static void on_recorded(enum store_status status, const char *data, size_t len, 
 static void record(struct delivery *d, const char *note)
 {
     const char *argv[3] = {d->case_id, d->team_id, note};
-    if (store_fcall(d->router->store, "ess_dispatch_result", 0, 3, argv, NULL, on_recorded,
-                    NULL) != 0)
+    if (store_fcall(d->router->store, "ess_dispatch_result", 0, 3, argv, NULL, on_recorded, NULL) !=
+        0)
         log_warn("dispatch: an attempt's outcome could not be recorded");
 }
 
@@ -309,9 +309,9 @@ static void on_escalation_case(enum store_status status, const char *data, size_
             headers[nheaders++] = sig_header;
         }
         snprintf(d->channel, sizeof d->channel, "webhook");
-        if (body == NULL || client_post(d->router->client, cfg->supervisor_webhook, headers,
-                                        nheaders, body, strlen(body), SEND_TIMEOUT_MS,
-                                        on_escalation_sent, d) == NULL)
+        if (body == NULL ||
+            client_post(d->router->client, cfg->supervisor_webhook, headers, nheaders, body,
+                        strlen(body), SEND_TIMEOUT_MS, on_escalation_sent, d) == NULL)
             finish(d, DELIVERY_GIVE_UP, "the supervisor webhook was refused");
         free(body);
     } else if (cfg->supervisor_line_to[0]) {
@@ -319,7 +319,8 @@ static void on_escalation_case(enum store_status status, const char *data, size_
         cJSON *m = cJSON_CreateObject();
         char text[300];
         snprintf(text, sizeof text,
-                 "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs manual "
+                 "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs "
+                 "manual "
                  "assignment: %s",
                  str(c, "tracking_code"), str(c, "category"), str(c, "priority"), d->reason);
         cJSON_AddStringToObject(m, "type", "text");

@@ -8,9 +8,9 @@ struct cJSON;
 struct router;
 
 enum delivery_outcome {
-    DELIVERY_DONE = 0,  /* delivered, or no longer needed (the team lost the case) */
-    DELIVERY_RETRY,     /* try again after delay_ms */
-    DELIVERY_GIVE_UP    /* reason says why */
+    DELIVERY_DONE = 0, /* delivered, or no longer needed (the team lost the case) */
+    DELIVERY_RETRY,    /* try again after delay_ms */
+    DELIVERY_GIVE_UP   /* reason says why */
 };
 
 /* Called once per delivery attempt. reason is valid only inside the callback. */
@@ -19,8 +19,9 @@ typedef void (*delivery_cb)(enum delivery_outcome outcome, long delay_ms, const 
 
 /* Delivers a "dispatch" outbox message: {"case_id", "team_id", "attempt", "notify",
  * "token_nonce"} and the case's facts as they were when the team was claimed (ess.lua's
- * queue_dispatch). payload is only read during the call. attempts counts earlier tries; retry_key identifies this message across them
- * (X-ESS-Delivery and X-Line-Retry-Key). cb is called exactly once, later, from the loop. */
+ * queue_dispatch). payload is only read during the call. attempts counts earlier tries; retry_key
+ * identifies this message across them (X-ESS-Delivery and X-Line-Retry-Key). cb is called exactly
+ * once, later, from the loop. */
 void dispatch_deliver(struct router *router, const struct cJSON *payload, int attempts,
                       const char *retry_key, delivery_cb cb, void *arg);
 

@@ -90,8 +90,8 @@ static void send_and_free(struct http_call *call, int status, const char *conten
     http_call_free(call);
 }
 
-void http_reply_text(struct http_call *call, int status, const char *content_type,
-                     const char *text, size_t len)
+void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,
+                     size_t len)
 {
     send_and_free(call, status, content_type, text, len);
 }

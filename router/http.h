@@ -27,7 +27,7 @@ struct http_call {
     const char *body; /* the request body, valid while req is; not NUL-terminated */
     size_t body_len;
     char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1]; /* percent-decoded path segments */
-    void *data;                 /* the handler's own state, freed with data_free */
+    void *data; /* the handler's own state, freed with data_free */
     void (*data_free)(void *data);
     void (*on_reply)(struct http_call *call, struct cJSON *reply); /* see http_fcall */
 };
@@ -43,8 +43,8 @@ void http_call_free(struct http_call *call);
 /* Each of these ends the call: answers (when the client is still there), counts the request in
  * the metrics and frees the call. */
 void http_reply_json(struct http_call *call, int status, struct cJSON *doc); /* takes doc */
-void http_reply_text(struct http_call *call, int status, const char *content_type,
-                     const char *text, size_t len);
+void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,
+                     size_t len);
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message);
 
 /* Answers a failed Redis call: 503 redis_unavailable, or 500 internal for a Redis error. */

@@ -29,13 +29,13 @@
 /* The request's progress through its events. */
 struct linebot_state {
     struct line_webhook webhook;
-    size_t next;                 /* the event being handled */
-    size_t handled;              /* events that got an answer queued */
+    size_t next;    /* the event being handled */
+    size_t handled; /* events that got an answer queued */
     struct chat_state chat;
     struct chat_outcome outcome;
     char user_key[AUTH_HASH_HEX + 1];
-    cJSON *messages;             /* what to reply to the current event */
-    int group_event;             /* the current event is a team's accept button: no chat state */
+    cJSON *messages; /* what to reply to the current event */
+    int group_event; /* the current event is a team's accept button: no chat state */
 };
 
 static void linebot_state_free(void *p)

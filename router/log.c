@@ -30,10 +30,14 @@ int log_level_parse(const char *name)
 static const char *log_level_label(enum log_level level)
 {
     switch (level) {
-    case LOG_LEVEL_DEBUG: return "DEBUG";
-    case LOG_LEVEL_INFO: return "INFO";
-    case LOG_LEVEL_WARN: return "WARN";
-    case LOG_LEVEL_ERROR: return "ERROR";
+    case LOG_LEVEL_DEBUG:
+        return "DEBUG";
+    case LOG_LEVEL_INFO:
+        return "INFO";
+    case LOG_LEVEL_WARN:
+        return "WARN";
+    case LOG_LEVEL_ERROR:
+        return "ERROR";
     }
     return "ERROR";
 }

@@ -13,9 +13,9 @@ int log_level_parse(const char *name);
 
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_AT(level, ...)                                                                        \
-    do {                                                                                          \
-        if ((level) >= log_min_level) log_write((level), __VA_ARGS__);                            \
+#define LOG_AT(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) >= log_min_level) log_write((level), __VA_ARGS__);                             \
     } while (0)
 #define log_debug(...) LOG_AT(LOG_LEVEL_DEBUG, __VA_ARGS__)
 #define log_info(...) LOG_AT(LOG_LEVEL_INFO, __VA_ARGS__)

@@ -20,26 +20,20 @@
 
 /* Upper bounds of the assignment histogram in seconds, as doubles and as rendered; +Inf is the
  * last bucket, implied by the count. */
-static const double metrics_bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                               0.1,    0.25,  0.5,    1,     2.5};
+static const double metrics_bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                               0.05,   0.1,   0.25,   0.5,   1,    2.5};
 static const char *const metrics_bucket_labels[] = {
     "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
 };
 #define METRICS_NBUCKETS (sizeof metrics_bucket_bounds / sizeof metrics_bucket_bounds[0])
 
 static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
-    [METRICS_ROUTE_INCIDENTS] = "incidents",
-    [METRICS_ROUTE_CASE_GET] = "case_get",
-    [METRICS_ROUTE_CASE_LIST] = "case_list",
-    [METRICS_ROUTE_CASE_STATUS] = "case_status",
-    [METRICS_ROUTE_CASE_ACK] = "case_ack",
-    [METRICS_ROUTE_CASE_ASSIGN] = "case_assign",
-    [METRICS_ROUTE_TEAM_PUT] = "team_put",
-    [METRICS_ROUTE_TEAM_POSITION] = "team_position",
-    [METRICS_ROUTE_TRACK] = "track",
-    [METRICS_ROUTE_LINE_WEBHOOK] = "line_webhook",
-    [METRICS_ROUTE_HEALTHZ] = "healthz",
-    [METRICS_ROUTE_METRICS] = "metrics",
+    [METRICS_ROUTE_INCIDENTS] = "incidents", [METRICS_ROUTE_CASE_GET] = "case_get",
+    [METRICS_ROUTE_CASE_LIST] = "case_list", [METRICS_ROUTE_CASE_STATUS] = "case_status",
+    [METRICS_ROUTE_CASE_ACK] = "case_ack",   [METRICS_ROUTE_CASE_ASSIGN] = "case_assign",
+    [METRICS_ROUTE_TEAM_PUT] = "team_put",   [METRICS_ROUTE_TEAM_POSITION] = "team_position",
+    [METRICS_ROUTE_TRACK] = "track",         [METRICS_ROUTE_LINE_WEBHOOK] = "line_webhook",
+    [METRICS_ROUTE_HEALTHZ] = "healthz",     [METRICS_ROUTE_METRICS] = "metrics",
     [METRICS_ROUTE_OTHER] = "other",
 };
 
@@ -190,10 +184,9 @@ char *metrics_render(size_t *len)
     for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
         for (int s = 0; s < METRICS_NSTATUS; s++) {
             if (metrics.requests[r][s] == 0) continue;
-            metrics_buf_printf(&b,
-                               "ess_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
-                               metrics_route_names[r], s + METRICS_STATUS_MIN,
-                               metrics.requests[r][s]);
+            metrics_buf_printf(
+                &b, "ess_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                metrics_route_names[r], s + METRICS_STATUS_MIN, metrics.requests[r][s]);
         }
     }
 

@@ -22,8 +22,8 @@
 #define LEASE_MS 15000 /* longer than a send (10 s): a message is never sent twice at once */
 #define MAX_IN_FLIGHT 64
 #define SEND_TIMEOUT_MS 10000
-#define REPLY_ATTEMPTS 2       /* then the reply becomes a push */
-#define PUSH_ATTEMPTS 20       /* then the message is given up on */
+#define REPLY_ATTEMPTS 2 /* then the reply becomes a push */
+#define PUSH_ATTEMPTS 20 /* then the message is given up on */
 #define BACKOFF_MAX_MS 60000
 #define NO_TOKEN_DELAY_MS 60000
 
@@ -65,7 +65,8 @@ static void on_report(enum store_status status, const char *data, size_t len, vo
 static void report_done(struct sending *s, const char *dead_reason)
 {
     const char *argv[2] = {s->id, dead_reason ? dead_reason : ""};
-    if (dead_reason) log_warn("outbox: gave up on message %s (%s): %s", s->id, s->kind, dead_reason);
+    if (dead_reason)
+        log_warn("outbox: gave up on message %s (%s): %s", s->id, s->kind, dead_reason);
     store_fcall(s->outbox->router->store, "ess_outbox_done", 0, 2, argv, NULL, on_report, NULL);
 }
 
@@ -206,8 +207,7 @@ static void send_one(struct outbox *ob, struct sending *s)
         if (s->kind[0] == 'd')
             dispatch_deliver(ob->router, s->payload, s->attempts, s->retry_key, on_delivered, s);
         else
-            dispatch_escalation(ob->router, s->payload, s->attempts, s->retry_key, on_delivered,
-                                s);
+            dispatch_escalation(ob->router, s->payload, s->attempts, s->retry_key, on_delivered, s);
         return;
     }
     if (cfg->line_channel_access_token[0] == '\0') {
@@ -251,8 +251,8 @@ static void send_one(struct outbox *ob, struct sending *s)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", cfg->line_channel_access_token);
     headers[nheaders++] = auth;
     headers[nheaders++] = "Content-Type: application/json; charset=utf-8";
-    if (client_post(ob->router->client, url, headers, nheaders, body, strlen(body),
-                    SEND_TIMEOUT_MS, on_sent, s) == NULL) {
+    if (client_post(ob->router->client, url, headers, nheaders, body, strlen(body), SEND_TIMEOUT_MS,
+                    on_sent, s) == NULL) {
         report_retry(s, backoff_ms(s->attempts), NULL, NULL);
         sending_free(s);
     } else {
@@ -276,8 +276,7 @@ static void on_claimed(enum store_status status, const char *data, size_t len, v
         return;
     }
     if (status == STORE_OK && data) reply = cJSON_ParseWithLength(data, len);
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(reply, "items"))
-    {
+    cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive(reply, "items")) {
         struct sending *s = calloc(1, sizeof *s);
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "id"));
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "kind"));

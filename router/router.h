@@ -17,7 +17,7 @@ struct router {
     struct store *store;
     struct client *client; /* outbound HTTP (LINE, team webhooks) */
     struct outbox *outbox; /* queued outgoing messages; kick it after queueing */
-    unsigned inflight; /* HTTP calls started and not yet ended (for a graceful stop) */
+    unsigned inflight;     /* HTTP calls started and not yet ended (for a graceful stop) */
 };
 
 #endif

@@ -17,9 +17,9 @@
 #include <sys/socket.h>
 
 #include "cases.h"
-#include "linebot.h"
 #include "config.h"
 #include "http.h"
+#include "linebot.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -68,7 +68,8 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_POST, "v1/incidents", METRICS_ROUTE_INCIDENTS, OPERATOR, BODY_JSON, cases_post_incident},
+    {EVHTTP_REQ_POST, "v1/incidents", METRICS_ROUTE_INCIDENTS, OPERATOR, BODY_JSON,
+     cases_post_incident},
     {EVHTTP_REQ_GET, "v1/cases", METRICS_ROUTE_CASE_LIST, OPERATOR, BODY_NONE, cases_list},
     {EVHTTP_REQ_GET, "v1/cases/*", METRICS_ROUTE_CASE_GET, OPERATOR | TEAM, BODY_NONE, cases_get},
     {EVHTTP_REQ_POST, "v1/cases/*/status", METRICS_ROUTE_CASE_STATUS, OPERATOR | TEAM, BODY_JSON,
@@ -220,8 +221,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
         size_t limit = srv->router->cfg->max_body_bytes;
-        const char *ct =
-            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+        const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
         if (route->body == BODY_SIGNED && limit < LINE_MAX_BODY) limit = LINE_MAX_BODY;
         if (len > limit) {
             http_reply_error(call, 413, "body_too_large", "The request body is too large.");
@@ -260,7 +260,8 @@ struct text_buf {
     size_t len, cap;
 };
 
-static void buf_printf(struct text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct text_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void buf_printf(struct text_buf *b, const char *fmt, ...)
 {
@@ -300,15 +301,15 @@ static void on_stats(struct http_call *call, cJSON *reply)
     if (!http_refusal(reply)) {
         buf_printf(&b, "# HELP ess_cases Cases by category and current status (all routers).\n"
                        "# TYPE ess_cases gauge\n");
-        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(reply, "stats"))
-        {
+        cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(reply, "stats")) {
             const char *bar = strchr(s->string, '|');
             if (bar == NULL || !cJSON_IsString(s)) continue;
             buf_printf(&b, "ess_cases{category=\"%.*s\",status=\"%s\"} %s\n",
                        (int)(bar - s->string), s->string, bar + 1, s->valuestring);
         }
-        buf_printf(&b, "# HELP ess_queue_length Cases waiting in the operators' queue.\n"
-                       "# TYPE ess_queue_length gauge\ness_queue_length %.0f\n",
+        buf_printf(&b,
+                   "# HELP ess_queue_length Cases waiting in the operators' queue.\n"
+                   "# TYPE ess_queue_length gauge\ness_queue_length %.0f\n",
                    cJSON_IsNumber(queue) ? queue->valuedouble : 0);
     }
     cJSON_Delete(reply);
@@ -361,8 +362,10 @@ static struct evconnlistener *listen_on(struct event_base *base, const struct co
                                     (int)ai->ai_addrlen);
     freeaddrinfo(res);
     if (l == NULL)
-        snprintf(err, errlen, "ESS_LISTEN: cannot listen on %s:%d (in use, or not an address of "
-                 "this machine)", cfg->listen_host, cfg->listen_port);
+        snprintf(err, errlen,
+                 "ESS_LISTEN: cannot listen on %s:%d (in use, or not an address of "
+                 "this machine)",
+                 cfg->listen_host, cfg->listen_port);
     return l;
 }
 
@@ -382,8 +385,8 @@ struct server *server_new(struct router *router, char *err, size_t errlen)
     struct server *srv = calloc(1, sizeof *srv);
     struct evconnlistener *listener;
     struct timeval timeout = {cfg->request_timeout_s, 0};
-    size_t hard_limit = cfg->max_body_bytes * 2 > HARD_BODY_LIMIT ? cfg->max_body_bytes * 2
-                                                                  : HARD_BODY_LIMIT;
+    size_t hard_limit =
+        cfg->max_body_bytes * 2 > HARD_BODY_LIMIT ? cfg->max_body_bytes * 2 : HARD_BODY_LIMIT;
 
     if (srv == NULL || (srv->http = evhttp_new(router->base)) == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -141,8 +141,8 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         set_state(s, LINK_UP);
         s->backoff_ms = BACKOFF_MIN_MS;
         if (s->ever_up) metrics_count_redis_reconnect();
-        log_info("redis: %s %s:%d/%d, functions loaded", s->ever_up ? "reconnected to" : "connected to",
-                 s->host, s->port, s->db);
+        log_info("redis: %s %s:%d/%d, functions loaded",
+                 s->ever_up ? "reconnected to" : "connected to", s->host, s->port, s->db);
         s->ever_up = 1;
     }
 }
@@ -380,14 +380,18 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     char num[32];
     if (s->ac == ac) track_reply(s);
     if (reply == NULL) {
-        if (p->cb) p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
-        else p->array_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        if (p->cb)
+            p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        else
+            p->array_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
     } else if (reply->type == REDIS_REPLY_ERROR) {
         struct store_item err = {reply->str, reply->len};
         log_error("redis: command failed: %.*s", (int)reply->len, reply->str);
         metrics_count_redis_error();
-        if (p->cb) p->cb(STORE_ERROR, reply->str, reply->len, p->arg);
-        else p->array_cb(STORE_ERROR, &err, 1, p->arg);
+        if (p->cb)
+            p->cb(STORE_ERROR, reply->str, reply->len, p->arg);
+        else
+            p->array_cb(STORE_ERROR, &err, 1, p->arg);
     } else if (p->array_cb) {
         deliver_array(p, reply);
     } else if (reply->type == REDIS_REPLY_INTEGER) {
@@ -446,8 +450,8 @@ int store_fcall(struct store *s, const char *name, int read_only, int argc, cons
     return fcall(s, name, read_only, argc, argv, argvlen, cb, NULL, arg);
 }
 
-int store_fcall_array(struct store *s, const char *name, int read_only, int argc,
-                      const char **argv, const size_t *argvlen, store_array_cb cb, void *arg)
+int store_fcall_array(struct store *s, const char *name, int read_only, int argc, const char **argv,
+                      const size_t *argvlen, store_array_cb cb, void *arg)
 {
     return fcall(s, name, read_only, argc, argv, argvlen, NULL, cb, arg);
 }

@@ -37,8 +37,7 @@ static void on_expired(struct sweep *sw, const cJSON *reply)
 {
     const cJSON *e;
     int n = 0;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(reply, "expired"))
-    {
+    cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(reply, "expired")) {
         const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "new_team"));
         log_info("case %s: team %s did not acknowledge in time; now %s%s%s",
                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "case_id")),
@@ -122,8 +121,8 @@ struct sweep *sweep_start(struct router *router)
     struct sweep *sw = calloc(1, sizeof *sw);
     if (sw == NULL) return NULL;
     sw->router = router;
-    sw->deadlines = job_start(sw, "ess_deadlines_expire", DEADLINE_BATCH, DEADLINE_INTERVAL_MS,
-                              on_expired);
+    sw->deadlines =
+        job_start(sw, "ess_deadlines_expire", DEADLINE_BATCH, DEADLINE_INTERVAL_MS, on_expired);
     sw->queue = job_start(sw, "ess_queue_sweep", NULL, QUEUE_INTERVAL_MS, on_swept);
     if (sw->deadlines == NULL || sw->queue == NULL) {
         sweep_stop(sw);

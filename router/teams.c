@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "auth.h"
-#include "http.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "random.h"
 #include "router.h"
@@ -25,8 +25,8 @@
 #define MAX_LINE_TO 64
 #define TOKEN_SIZE 128
 
-int teams_token_for(const struct router *router, const char *team_id, const char *nonce,
-                    char *out, size_t outlen)
+int teams_token_for(const struct router *router, const char *team_id, const char *nonce, char *out,
+                    size_t outlen)
 {
     const char *key = router->cfg->token_secret[0] ? router->cfg->token_secret
                                                    : store_token_secret(router->store);
@@ -60,8 +60,7 @@ static int read_skills(const cJSON *arr, char *out, size_t outlen)
     const cJSON *s;
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MAX_SKILLS)
         return -1;
-    cJSON_ArrayForEach(s, arr)
-    {
+    cJSON_ArrayForEach (s, arr) {
         if (!cJSON_IsString(s) || !skill_valid(s->valuestring)) return -1;
         names[n++] = s->valuestring;
     }
@@ -150,13 +149,11 @@ static void on_team_put(struct http_call *call, cJSON *reply)
     if (token_set) cJSON_AddStringToObject(doc, "token", st->token);
     cJSON_AddItemToObject(doc, "active_cases",
                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "active"), 1));
-    cJSON_AddItemToObject(doc, "assigned_cases",
-                          cJSON_CreateArray());
+    cJSON_AddItemToObject(doc, "assigned_cases", cJSON_CreateArray());
     {
         const cJSON *id;
         cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "assigned_cases");
-        cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(reply, "assigned"))
-        {
+        cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "assigned")) {
             if (cJSON_IsString(id)) cJSON_AddItemToArray(arr, cJSON_CreateString(id->valuestring));
         }
     }
@@ -191,7 +188,8 @@ static const char *team_input_read(const cJSON *body, struct team_input *in, int
                cJSON_GetObjectItemCaseSensitive(body, "lat") == NULL ||
                cJSON_GetObjectItemCaseSensitive(body, "lon") == NULL;
     if (!cJSON_IsString(name) || name->valuestring[0] == '\0' ||
-        strlen(name->valuestring) > MAX_NAME || !text_utf8_valid(name->valuestring, strlen(name->valuestring)))
+        strlen(name->valuestring) > MAX_NAME ||
+        !text_utf8_valid(name->valuestring, strlen(name->valuestring)))
         return "name is required: a string of 1 to 200 bytes.";
     in->name = name->valuestring;
     if (read_skills(cJSON_GetObjectItemCaseSensitive(body, "skills"), in->skills,
@@ -293,8 +291,7 @@ static void on_position(struct http_call *call, cJSON *reply)
     cJSON_AddItemToObject(doc, "capacity",
                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "capacity"), 1));
     arr = cJSON_AddArrayToObject(doc, "assigned_cases");
-    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(reply, "assigned"))
-    {
+    cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "assigned")) {
         if (cJSON_IsString(id)) cJSON_AddItemToArray(arr, cJSON_CreateString(id->valuestring));
     }
     cJSON_Delete(reply);

@@ -26,8 +26,7 @@ static void copy_item(const struct store_item *item, char *out, size_t outlen)
     out[n] = '\0';
 }
 
-static void on_lookup(enum store_status status, const struct store_item *items, size_t n,
-                      void *arg)
+static void on_lookup(enum store_status status, const struct store_item *items, size_t n, void *arg)
 {
     struct lookup *l = arg;
     struct http_call *call = l->call;

@@ -50,8 +50,10 @@ static void add_time(cJSON *obj, const char *name, const cJSON *raw, const char 
 
 static void add_string_or_null(cJSON *obj, const char *name, const char *value)
 {
-    if (value[0] == '\0') cJSON_AddNullToObject(obj, name);
-    else cJSON_AddStringToObject(obj, name, value);
+    if (value[0] == '\0')
+        cJSON_AddNullToObject(obj, name);
+    else
+        cJSON_AddStringToObject(obj, name, value);
 }
 
 static void add_team(cJSON *obj, const cJSON *raw)
@@ -72,8 +74,7 @@ static cJSON *timeline(const cJSON *raw, int with_actor)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(raw, "timeline"))
-    {
+    cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(raw, "timeline")) {
         cJSON *item;
         /* Entries that are not status changes (dispatch attempts) are for operators only. */
         if (!with_actor && field(e, "event")[0] != '\0') continue;

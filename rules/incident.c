@@ -6,30 +6,24 @@
 #include <string.h>
 
 static const char *const incident_category_codes[INCIDENT_CATEGORY_COUNT] = {
-    [INCIDENT_THREAT] = "threat",
-    [INCIDENT_DETENTION] = "detention",
-    [INCIDENT_ABUSE_RISK] = "abuse_risk",
-    [INCIDENT_MENTAL_CRISIS] = "mental_crisis",
-    [INCIDENT_GATHERING] = "gathering",
-    [INCIDENT_OTHER] = "other",
+    [INCIDENT_THREAT] = "threat",         [INCIDENT_DETENTION] = "detention",
+    [INCIDENT_ABUSE_RISK] = "abuse_risk", [INCIDENT_MENTAL_CRISIS] = "mental_crisis",
+    [INCIDENT_GATHERING] = "gathering",   [INCIDENT_OTHER] = "other",
 };
 
 const char *incident_category_code(int category)
 {
-    if (category < 0 || category >= INCIDENT_CATEGORY_COUNT)
-        return NULL;
+    if (category < 0 || category >= INCIDENT_CATEGORY_COUNT) return NULL;
     return incident_category_codes[category];
 }
 
 int incident_category_parse(const char *s, size_t len)
 {
-    if (s == NULL)
-        return INCIDENT_CATEGORY_NONE;
+    if (s == NULL) return INCIDENT_CATEGORY_NONE;
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
         const char *code = incident_category_codes[c];
 
-        if (strlen(code) == len && memcmp(code, s, len) == 0)
-            return c;
+        if (strlen(code) == len && memcmp(code, s, len) == 0) return c;
     }
     return INCIDENT_CATEGORY_NONE;
 }
@@ -47,8 +41,7 @@ const char *incident_channel_code(enum incident_channel channel)
 
 void incident_clear(struct incident *incident)
 {
-    if (incident == NULL)
-        return;
+    if (incident == NULL) return;
     free(incident->call_id);
     free(incident->description);
     free(incident->address);

@@ -36,15 +36,12 @@ static size_t text_decode(const unsigned char *s, size_t len, uint32_t *cp)
     } else {
         return 0; /* continuation byte, C0/C1 (always overlong) or F5..FF */
     }
-    if (len < need)
-        return 0;
+    if (len < need) return 0;
     for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xC0u) != 0x80u)
-            return 0;
+        if ((s[i] & 0xC0u) != 0x80u) return 0;
         v = (v << 6) | (s[i] & 0x3Fu);
     }
-    if (v < min || v > 0x10FFFFu || (v >= 0xD800u && v <= 0xDFFFu))
-        return 0;
+    if (v < min || v > 0x10FFFFu || (v >= 0xD800u && v <= 0xDFFFu)) return 0;
     *cp = v;
     return need;
 }
@@ -54,14 +51,12 @@ int text_utf8_valid(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
 
-    if (s == NULL)
-        return len == 0;
+    if (s == NULL) return len == 0;
     while (i < len) {
         uint32_t cp;
         size_t n = text_decode(p + i, len - i, &cp);
 
-        if (n == 0 || cp == 0)
-            return 0;
+        if (n == 0 || cp == 0) return 0;
         i += n;
     }
     return 1;
@@ -73,31 +68,23 @@ int text_utf8_valid(const char *s, size_t len)
  * ornamental punctuation ๏ ๚ ๛ is dropped. */
 static int text_fold_drops(uint32_t cp)
 {
-    if (cp <= 0x9F)
-        return 1; /* C1 controls, NEL */
-    if (cp == 0xA0 || cp == 0xAD)
-        return 1; /* no-break space, soft hyphen */
+    if (cp <= 0x9F) return 1;               /* C1 controls, NEL */
+    if (cp == 0xA0 || cp == 0xAD) return 1; /* no-break space, soft hyphen */
     if (cp >= 0xA1 && cp <= 0xBF) {
         /* Latin-1 punctuation and symbols, but not ª µ º and the superscript/fraction digits */
-        return !(cp == 0xAA || cp == 0xB5 || cp == 0xBA || cp == 0xB2 || cp == 0xB3 ||
-                 cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE));
+        return !(cp == 0xAA || cp == 0xB5 || cp == 0xBA || cp == 0xB2 || cp == 0xB3 || cp == 0xB9 ||
+                 (cp >= 0xBC && cp <= 0xBE));
     }
-    if (cp == 0xD7 || cp == 0xF7)
-        return 1; /* multiplication and division signs */
+    if (cp == 0xD7 || cp == 0xF7) return 1; /* multiplication and division signs */
     if (cp == 0x0E4F || cp == 0x0E5A || cp == 0x0E5B)
-        return 1; /* Thai fongman, angkhankhu, khomut */
-    if (cp == 0x1680 || cp == 0x180E)
-        return 1; /* Ogham space, Mongolian vowel separator */
+        return 1;                               /* Thai fongman, angkhankhu, khomut */
+    if (cp == 0x1680 || cp == 0x180E) return 1; /* Ogham space, Mongolian vowel separator */
     if (cp >= 0x2000 && cp <= 0x206F)
         return 1; /* General Punctuation: spaces, zero-width, dashes, quotes, bullets, ... */
-    if (cp >= 0x3000 && cp <= 0x3003)
-        return 1; /* ideographic space, comma, full stop, ditto */
-    if (cp >= 0x3008 && cp <= 0x3011)
-        return 1; /* CJK brackets */
-    if (cp >= 0x3014 && cp <= 0x301F)
-        return 1; /* CJK brackets and quotes */
-    if (cp == 0xFEFF)
-        return 1; /* byte order mark / zero-width no-break space */
+    if (cp >= 0x3000 && cp <= 0x3003) return 1; /* ideographic space, comma, full stop, ditto */
+    if (cp >= 0x3008 && cp <= 0x3011) return 1; /* CJK brackets */
+    if (cp >= 0x3014 && cp <= 0x301F) return 1; /* CJK brackets and quotes */
+    if (cp == 0xFEFF) return 1;                 /* byte order mark / zero-width no-break space */
     if ((cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) ||
         (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65))
         return 1; /* fullwidth ASCII punctuation and halfwidth CJK punctuation */
@@ -111,12 +98,10 @@ char *text_fold(const char *s, size_t len, size_t *out_len)
     size_t o = 0;
     size_t i = 0;
 
-    if (s == NULL)
-        len = 0;
+    if (s == NULL) len = 0;
     /* Folding never lengthens the text. */
     out = malloc(len + 1);
-    if (out == NULL)
-        return NULL;
+    if (out == NULL) return NULL;
     while (i < len) {
         uint32_t cp;
         size_t n = text_decode(p + i, len - i, &cp);
@@ -134,14 +119,12 @@ char *text_fold(const char *s, size_t len, size_t *out_len)
                 out[o++] = (char)c;
             /* every other ASCII byte is white space, punctuation, a control or NUL */
         } else if (!text_fold_drops(cp)) {
-            for (size_t k = 0; k < n; k++)
-                out[o++] = (char)p[i + k];
+            for (size_t k = 0; k < n; k++) out[o++] = (char)p[i + k];
         }
         i += n;
     }
     out[o] = '\0';
-    if (out_len != NULL)
-        *out_len = o;
+    if (out_len != NULL) *out_len = o;
     return out;
 }
 

@@ -9,15 +9,11 @@ static const char track_code_alphabet[32] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
  * -1 for any other character (U included). */
 static int track_code_value(unsigned char c)
 {
-    if (c >= 'a' && c <= 'z')
-        c = (unsigned char)(c - 'a' + 'A');
-    if (c == 'I' || c == 'L')
-        return 1;
-    if (c == 'O')
-        return 0;
+    if (c >= 'a' && c <= 'z') c = (unsigned char)(c - 'a' + 'A');
+    if (c == 'I' || c == 'L') return 1;
+    if (c == 'O') return 0;
     for (int v = 0; v < 32; v++)
-        if (track_code_alphabet[v] == (char)c)
-            return v;
+        if (track_code_alphabet[v] == (char)c) return v;
     return -1;
 }
 
@@ -51,8 +47,7 @@ static void track_code_format(const int values[8], char check, char out[TRACK_CO
     out[o++] = 'H';
     out[o++] = 'M';
     for (int i = 0; i < 9; i++) {
-        if (i % 3 == 0)
-            out[o++] = '-';
+        if (i % 3 == 0) out[o++] = '-';
         out[o++] = i < 8 ? track_code_alphabet[values[i] & 31] : check;
     }
     out[o] = '\0';
@@ -63,10 +58,8 @@ void track_code_make(const uint8_t random[5], char out[TRACK_CODE_SIZE])
     uint64_t bits = 0;
     int values[8];
 
-    for (int i = 0; i < 5; i++)
-        bits = (bits << 8) | random[i];
-    for (int i = 0; i < 8; i++)
-        values[i] = (int)((bits >> (35 - 5 * i)) & 31u);
+    for (int i = 0; i < 5; i++) bits = (bits << 8) | random[i];
+    for (int i = 0; i < 8; i++) values[i] = (int)((bits >> (35 - 5 * i)) & 31u);
     track_code_format(values, track_code_check_char(values), out);
 }
 
@@ -78,15 +71,12 @@ enum track_code_result track_code_parse(const char *in, size_t len, char out[TRA
     const unsigned char *c;
     int values[9];
 
-    if (in == NULL)
-        return TRACK_CODE_MALFORMED;
+    if (in == NULL) return TRACK_CODE_MALFORMED;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)in[i];
 
-        if (ch == '-' || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        if (n == sizeof(sig))
-            return TRACK_CODE_MALFORMED;
+        if (ch == '-' || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') continue;
+        if (n == sizeof(sig)) return TRACK_CODE_MALFORMED;
         sig[n++] = ch;
     }
     if (n == 11) {
@@ -100,12 +90,10 @@ enum track_code_result track_code_parse(const char *in, size_t len, char out[TRA
     }
     for (int i = 0; i < 9; i++) {
         values[i] = track_code_value(c[i]);
-        if (values[i] < 0)
-            return TRACK_CODE_MALFORMED;
+        if (values[i] < 0) return TRACK_CODE_MALFORMED;
     }
     if (track_code_check_char(values) != track_code_alphabet[values[8]])
         return TRACK_CODE_BAD_CHECK;
-    if (out != NULL)
-        track_code_format(values, track_code_alphabet[values[8]], out);
+    if (out != NULL) track_code_format(values, track_code_alphabet[values[8]], out);
     return TRACK_CODE_OK;
 }

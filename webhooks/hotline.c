@@ -61,8 +61,8 @@ static int hotline_is_space(const unsigned char *s, size_t len, size_t *n)
     if ((s[0] == 0xE2 || s[0] == 0xE3 || s[0] == 0xEF) && len >= 3) {
         *n = 3;
         cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        return (cp >= 0x2000 && cp <= 0x200B) || cp == 0x202F || cp == 0x205F ||
-               cp == 0x3000 || cp == 0xFEFF;
+        return (cp >= 0x2000 && cp <= 0x200B) || cp == 0x202F || cp == 0x205F || cp == 0x3000 ||
+               cp == 0xFEFF;
     }
     return 0;
 }
@@ -72,8 +72,7 @@ static size_t hotline_last_char(const unsigned char *s, size_t len)
 {
     size_t n = 1;
 
-    while (n < len && n < 4 && (s[len - n] & 0xC0u) == 0x80u)
-        n++;
+    while (n < len && n < 4 && (s[len - n] & 0xC0u) == 0x80u) n++;
     return n;
 }
 
@@ -81,14 +80,13 @@ static size_t hotline_last_char(const unsigned char *s, size_t len)
  * the member is absent or JSON null; -1 (err filled, naming `path`) when the member appears
  * more than once, since two readers of such a body may disagree about its value. *item
  * points into obj and lives as long as obj. */
-static int hotline_member(const cJSON *obj, const char *name, const char *path,
-                          const cJSON **item, struct hotline_error *err)
+static int hotline_member(const cJSON *obj, const char *name, const char *path, const cJSON **item,
+                          struct hotline_error *err)
 {
     const cJSON *found = NULL;
 
     for (const cJSON *m = obj->child; m != NULL; m = m->next) {
-        if (m->string == NULL || strcmp(m->string, name) != 0)
-            continue;
+        if (m->string == NULL || strcmp(m->string, name) != 0) continue;
         if (found != NULL)
             return hotline_fail(err, "invalid_field", path, "The field appears more than once.");
         found = m;
@@ -112,12 +110,10 @@ static int hotline_charset_ok(const char *s, size_t len, enum hotline_charset se
 
         switch (set) {
         case HOTLINE_TEXT:
-            if (c < 0x20 || c == 0x7F)
-                return 0;
+            if (c < 0x20 || c == 0x7F) return 0;
             break;
         case HOTLINE_MULTILINE:
-            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
-                return 0;
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return 0;
             break;
         case HOTLINE_CALL_ID:
             if (!(digit || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
@@ -143,10 +139,8 @@ static int hotline_string(const cJSON *obj, const char *name, const char *path, 
     char *copy;
 
     *out = NULL;
-    if (hotline_member(obj, name, path, &item, err) != 0)
-        return -1;
-    if (item == NULL)
-        return 0;
+    if (hotline_member(obj, name, path, &item, err) != 0) return -1;
+    if (item == NULL) return 0;
     if (!cJSON_IsString(item) || item->valuestring == NULL)
         return hotline_fail(err, "invalid_field", path, "The field must be a string.");
     s = (const unsigned char *)item->valuestring;
@@ -161,12 +155,10 @@ static int hotline_string(const cJSON *obj, const char *name, const char *path, 
     while (len > 0) {
         size_t last = hotline_last_char(s, len);
 
-        if (!hotline_is_space(s + len - last, last, &n) || n != last)
-            break;
+        if (!hotline_is_space(s + len - last, last, &n) || n != last) break;
         len -= last;
     }
-    if (len == 0)
-        return 0;
+    if (len == 0) return 0;
     if (len > max)
         return hotline_fail(err, "field_too_long", path, "The field is longer than allowed.");
     if (!hotline_charset_ok((const char *)s, len, set))
@@ -188,10 +180,8 @@ static int hotline_number(const cJSON *obj, const char *name, const char *path, 
 {
     const cJSON *item;
 
-    if (hotline_member(obj, name, path, &item, err) != 0)
-        return -1;
-    if (item == NULL)
-        return hotline_fail(err, "missing_field", path, "The field is required.");
+    if (hotline_member(obj, name, path, &item, err) != 0) return -1;
+    if (item == NULL) return hotline_fail(err, "missing_field", path, "The field is required.");
     if (!cJSON_IsNumber(item))
         return hotline_fail(err, "invalid_field", path, "The field must be a number.");
     if (!isfinite(item->valuedouble) || item->valuedouble < min || item->valuedouble > max)
@@ -204,8 +194,7 @@ static int hotline_number(const cJSON *obj, const char *name, const char *path, 
 static int hotline_object(const cJSON *obj, const char *name, const cJSON **item,
                           struct hotline_error *err)
 {
-    if (hotline_member(obj, name, name, item, err) != 0)
-        return -1;
+    if (hotline_member(obj, name, name, item, err) != 0) return -1;
     if (*item != NULL && !cJSON_IsObject(*item))
         return hotline_fail(err, "invalid_field", name, "The field must be an object.");
     return 0;
@@ -225,8 +214,7 @@ static int hotline_fields(const cJSON *root, struct incident *inc, struct hotlin
         goto done;
     /* A present but blank call_id is refused rather than read as "no idempotency key". */
     if (inc->call_id == NULL) {
-        if (hotline_member(root, "call_id", "call_id", &item, err) != 0)
-            goto done;
+        if (hotline_member(root, "call_id", "call_id", &item, err) != 0) goto done;
         if (item != NULL) {
             hotline_fail(err, "invalid_field", "call_id", "The field must not be blank.");
             goto done;
@@ -238,8 +226,7 @@ static int hotline_fields(const cJSON *root, struct incident *inc, struct hotlin
         goto done;
     }
     if (category == NULL) {
-        if (hotline_member(root, "category", "category", &item, err) != 0)
-            goto done;
+        if (hotline_member(root, "category", "category", &item, err) != 0) goto done;
         if (item != NULL) {
             hotline_fail(err, "invalid_field", "category", "The category is not known.");
             goto done;
@@ -260,8 +247,7 @@ static int hotline_fields(const cJSON *root, struct incident *inc, struct hotlin
                      "A description is required when no category is given.");
         goto done;
     }
-    if (hotline_object(root, "location", &location, err) != 0)
-        goto done;
+    if (hotline_object(root, "location", &location, err) != 0) goto done;
     if (location == NULL) {
         hotline_fail(err, "missing_field", "location", "The field is required.");
         goto done;
@@ -272,16 +258,14 @@ static int hotline_fields(const cJSON *root, struct incident *inc, struct hotlin
                        HOTLINE_MULTILINE, &inc->address, err) != 0)
         goto done;
     inc->has_location = 1;
-    if (hotline_object(root, "reporter", &reporter, err) != 0)
+    if (hotline_object(root, "reporter", &reporter, err) != 0) goto done;
+    if (reporter != NULL && (hotline_string(reporter, "name", "reporter.name", INCIDENT_MAX_NAME,
+                                            HOTLINE_TEXT, &inc->reporter_name, err) != 0 ||
+                             hotline_string(reporter, "phone", "reporter.phone", INCIDENT_MAX_PHONE,
+                                            HOTLINE_TEXT, &inc->reporter_phone, err) != 0))
         goto done;
-    if (reporter != NULL &&
-        (hotline_string(reporter, "name", "reporter.name", INCIDENT_MAX_NAME, HOTLINE_TEXT,
-                        &inc->reporter_name, err) != 0 ||
-         hotline_string(reporter, "phone", "reporter.phone", INCIDENT_MAX_PHONE, HOTLINE_TEXT,
-                        &inc->reporter_phone, err) != 0))
-        goto done;
-    if (hotline_string(root, "operator_id", "operator_id", INCIDENT_MAX_OPERATOR_ID,
-                       HOTLINE_TEXT, &inc->operator_id, err) != 0)
+    if (hotline_string(root, "operator_id", "operator_id", INCIDENT_MAX_OPERATOR_ID, HOTLINE_TEXT,
+                       &inc->operator_id, err) != 0)
         goto done;
     rc = 0;
 done:
@@ -303,8 +287,7 @@ int hotline_parse_incident(const char *body, size_t len, struct incident *out,
     const char *end = NULL;
     int rc = -1;
 
-    if (err == NULL)
-        err = &scratch;
+    if (err == NULL) err = &scratch;
     memset(err, 0, sizeof(*err));
     memset(&inc, 0, sizeof(inc));
     inc.channel = INCIDENT_CHANNEL_HOTLINE;
@@ -325,8 +308,7 @@ int hotline_parse_incident(const char *body, size_t len, struct incident *out,
         hotline_fail(err, "invalid_utf8", "", "The body is not valid UTF-8.");
         goto done;
     }
-    if (hotline_scan(body, len, err) != 0)
-        goto done;
+    if (hotline_scan(body, len, err) != 0) goto done;
     /* A terminated copy, so that no path inside cJSON can read past the body. */
     copy = malloc(len + 1);
     if (copy == NULL) {
@@ -352,8 +334,7 @@ int hotline_parse_incident(const char *body, size_t len, struct incident *out,
         hotline_fail(err, "not_an_object", "", "The body must be a JSON object.");
         goto done;
     }
-    if (hotline_fields(root, &inc, err) != 0)
-        goto done;
+    if (hotline_fields(root, &inc, err) != 0) goto done;
     if (out != NULL) {
         *out = inc;
         memset(&inc, 0, sizeof(inc)); /* ownership moved to out */
@@ -361,8 +342,7 @@ int hotline_parse_incident(const char *body, size_t len, struct incident *out,
     rc = 0;
 done:
     incident_clear(&inc);
-    if (rc != 0 && out != NULL)
-        *out = inc;
+    if (rc != 0 && out != NULL) *out = inc;
     cJSON_Delete(root);
     free(copy);
     return rc;

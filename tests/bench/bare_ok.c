@@ -59,7 +59,8 @@ int main(int argc, char **argv)
     }
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     sigint = evsignal_new(base, SIGINT, on_signal, base);
-    if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 || event_add(sigint, NULL) != 0)
+    if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 ||
+        event_add(sigint, NULL) != 0)
         goto done;
     fprintf(stderr, "bare_ok: listening on 127.0.0.1:%d\n", port);
     rc = event_base_dispatch(base) == -1 ? 1 : 0;

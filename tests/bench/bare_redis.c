@@ -27,7 +27,8 @@ static int parse_port(const char *s)
     return (int)v;
 }
 
-static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body, size_t len)
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body,
+                       size_t len)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
     evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
@@ -118,9 +119,11 @@ int main(int argc, char **argv)
     }
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     sigint = evsignal_new(base, SIGINT, on_signal, base);
-    if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 || event_add(sigint, NULL) != 0)
+    if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 ||
+        event_add(sigint, NULL) != 0)
         goto done;
-    fprintf(stderr, "bare_redis: listening on 127.0.0.1:%d, Redis on 127.0.0.1:%d\n", port, redis_port);
+    fprintf(stderr, "bare_redis: listening on 127.0.0.1:%d, Redis on 127.0.0.1:%d\n", port,
+            redis_port);
     rc = event_base_dispatch(base) == -1 ? 1 : 0;
 done:
     /* Pending GETs are answered 503 by on_get (NULL reply) while the context is freed. */

@@ -14,10 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Aborts (a finding) unless s is absent or a valid string of at most max bytes. */
 static void check_string(const char *s, size_t max)
 {
-    if (s == NULL)
-        return;
-    if (strlen(s) == 0 || strlen(s) > max || !text_utf8_valid(s, strlen(s)))
-        abort();
+    if (s == NULL) return;
+    if (strlen(s) == 0 || strlen(s) > max || !text_utf8_valid(s, strlen(s))) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!inc.has_location || !(inc.lat >= -90.0 && inc.lat <= 90.0) ||
             !(inc.lon >= -180.0 && inc.lon <= 180.0))
             abort();
-        if (inc.category == INCIDENT_CATEGORY_NONE && inc.description == NULL)
-            abort();
+        if (inc.category == INCIDENT_CATEGORY_NONE && inc.description == NULL) abort();
         if (inc.category != INCIDENT_CATEGORY_NONE && incident_category_code(inc.category) == NULL)
             abort();
         check_string(inc.call_id, INCIDENT_MAX_CALL_ID);
@@ -42,8 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_string(inc.reporter_name, INCIDENT_MAX_NAME);
         check_string(inc.reporter_phone, INCIDENT_MAX_PHONE);
         check_string(inc.operator_id, INCIDENT_MAX_OPERATOR_ID);
-        if (inc.reporter_line_user != NULL)
-            abort();
+        if (inc.reporter_line_user != NULL) abort();
     } else {
         if (rc != -1 || err.code[0] == '\0' || err.message[0] == '\0' ||
             memchr(err.code, '\0', sizeof(err.code)) == NULL ||

@@ -17,24 +17,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *f = text_fold(s, size, &n);
     char *f2 = NULL;
 
-    if (f == NULL)
-        abort();
-    if (n > size || strlen(f) != n || !text_utf8_valid(f, n))
-        abort();
+    if (f == NULL) abort();
+    if (n > size || strlen(f) != n || !text_utf8_valid(f, n)) abort();
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)f[i];
 
-        if (c < 0x80 && !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            abort();
+        if (c < 0x80 && !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) abort();
     }
     f2 = text_fold(f, n, &n2);
-    if (f2 == NULL || n2 != n || memcmp(f, f2, n) != 0)
-        abort();
+    if (f2 == NULL || n2 != n || memcmp(f, f2, n) != 0) abort();
     /* When nothing was dropped, folding only lower-cased ASCII letters. */
     if (valid && n == size) {
         for (size_t i = 0; i < n; i++)
-            if (f[i] != s[i] && !(s[i] >= 'A' && s[i] <= 'Z' && f[i] == s[i] - 'A' + 'a'))
-                abort();
+            if (f[i] != s[i] && !(s[i] >= 'A' && s[i] <= 'Z' && f[i] == s[i] - 'A' + 'a')) abort();
     }
     free(f2);
     free(f);

@@ -15,8 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char again[TRACK_CODE_SIZE];
     enum track_code_result r = track_code_parse((const char *)data, size, out);
 
-    if (r != TRACK_CODE_OK && r != TRACK_CODE_MALFORMED && r != TRACK_CODE_BAD_CHECK)
-        abort();
+    if (r != TRACK_CODE_OK && r != TRACK_CODE_MALFORMED && r != TRACK_CODE_BAD_CHECK) abort();
     if (r == TRACK_CODE_OK) {
         if (strlen(out) != TRACK_CODE_LEN || memcmp(out, "HM-", 3) != 0 || out[6] != '-' ||
             out[10] != '-')

@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 static const char *const all_vars[] = {
-    "ESS_LISTEN",          "ESS_REDIS_URL",         "ESS_KEY_PREFIX",
-    "ESS_RULES",           "ESS_ADMIN_TOKEN",       "ESS_OPERATOR_TOKENS",
-    "LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "LINE_API_BASE",
-    "ESS_LOG_LEVEL",       "ESS_MAX_BODY_BYTES",    "ESS_REQUEST_TIMEOUT_S",
+    "ESS_LISTEN",          "ESS_REDIS_URL",
+    "ESS_KEY_PREFIX",      "ESS_RULES",
+    "ESS_ADMIN_TOKEN",     "ESS_OPERATOR_TOKENS",
+    "LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN",
+    "LINE_API_BASE",       "ESS_LOG_LEVEL",
+    "ESS_MAX_BODY_BYTES",  "ESS_REQUEST_TIMEOUT_S",
     "ESS_DRAIN_TIMEOUT_S", "ESS_REUSE_PORT",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
@@ -105,8 +107,8 @@ static void test_defaults(void)
     CHECK(strcmp(cfg.listen_host, "127.0.0.1") == 0 && cfg.listen_port == 8080,
           "default listen is 127.0.0.1:8080");
     CHECK(strcmp(cfg.redis_url, "redis://127.0.0.1:6379/0") == 0, "default redis url");
-    CHECK(strcmp(cfg.redis_host, "127.0.0.1") == 0 && cfg.redis_port == 6379 &&
-              cfg.redis_db == 0 && strcmp(cfg.redis_password, "") == 0,
+    CHECK(strcmp(cfg.redis_host, "127.0.0.1") == 0 && cfg.redis_port == 6379 && cfg.redis_db == 0 &&
+              strcmp(cfg.redis_password, "") == 0,
           "default redis url parsed: 127.0.0.1, 6379, db 0, no password");
     CHECK(strcmp(cfg.key_prefix, "ess:") == 0, "default key prefix ess:");
     CHECK(strcmp(cfg.rules_path, "rules/rules.json") == 0, "default rules path");
@@ -393,8 +395,10 @@ static void test_tokens(void)
     config_free(&cfg);
     clear_env();
 
-    CHECK(load(&cfg, err, sizeof err, "--line-channel-secret", "abc\x01" "def", NULL) ==
-                  CONFIG_ERROR &&
+    CHECK(load(&cfg, err, sizeof err, "--line-channel-secret",
+               "abc\x01"
+               "def",
+               NULL) == CONFIG_ERROR &&
               strstr(err, "--line-channel-secret") != NULL && strstr(err, "abc") == NULL,
           "a bad channel secret flag is named, its value not shown");
     config_free(&cfg);

@@ -83,7 +83,7 @@ static void test_counts(void)
     metrics_count_case_created(INCIDENT_DETENTION);
     metrics_count_case_created(INCIDENT_DETENTION);
     metrics_count_case_created(INCIDENT_MENTAL_CRISIS);
-    metrics_count_case_created(INCIDENT_CATEGORY_NONE); /* dropped */
+    metrics_count_case_created(INCIDENT_CATEGORY_NONE);  /* dropped */
     metrics_count_case_created(INCIDENT_CATEGORY_COUNT); /* dropped */
     metrics_count_redis_error();
     metrics_count_redis_error();
@@ -129,13 +129,13 @@ static void test_histogram(void)
     char *text;
 
     metrics_reset();
-    metrics_observe_assignment(0.0003);  /* <= 0.0005 */
-    metrics_observe_assignment(0.0005);  /* exactly on a bound: in that bucket */
-    metrics_observe_assignment(0.004);   /* <= 0.005 */
-    metrics_observe_assignment(0.2);     /* <= 0.25 */
-    metrics_observe_assignment(3.0);     /* +Inf only */
-    metrics_observe_assignment(-1.0);    /* clamped to 0 */
-    metrics_observe_assignment(NAN);     /* ignored */
+    metrics_observe_assignment(0.0003);   /* <= 0.0005 */
+    metrics_observe_assignment(0.0005);   /* exactly on a bound: in that bucket */
+    metrics_observe_assignment(0.004);    /* <= 0.005 */
+    metrics_observe_assignment(0.2);      /* <= 0.25 */
+    metrics_observe_assignment(3.0);      /* +Inf only */
+    metrics_observe_assignment(-1.0);     /* clamped to 0 */
+    metrics_observe_assignment(NAN);      /* ignored */
     metrics_observe_assignment(INFINITY); /* ignored */
 
     text = render();

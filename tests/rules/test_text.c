@@ -15,8 +15,7 @@ static int folds_to(const char *s, size_t len, const char *expect)
     char *f = text_fold(s, len, &n);
     int ok = f != NULL && n == strlen(expect) && strcmp(f, expect) == 0 && f[n] == '\0';
 
-    if (!ok)
-        printf("# folded to \"%s\", expected \"%s\"\n", f != NULL ? f : "(null)", expect);
+    if (!ok) printf("# folded to \"%s\", expected \"%s\"\n", f != NULL ? f : "(null)", expect);
     free(f);
     return ok;
 }
@@ -61,11 +60,15 @@ static void test_invalid(void)
     CHECK(!VALID("\xff"), "byte FF is invalid");
     CHECK(!VALID("\xfe"), "byte FE is invalid");
     CHECK(!VALID("\x80"), "a lone continuation byte is invalid");
-    CHECK(!VALID("a\xbf" "b"), "a continuation byte between ASCII is invalid");
+    CHECK(!VALID("a\xbf"
+                 "b"),
+          "a continuation byte between ASCII is invalid");
     CHECK(!VALID("\xc3"), "a truncated two-byte sequence is invalid");
     CHECK(!VALID("\xe0\xb8"), "a truncated Thai character is invalid");
     CHECK(!VALID("\xf0\x9f\x98"), "a truncated four-byte sequence is invalid");
-    CHECK(!VALID("\xe0\xb8" "a"), "a sequence cut by ASCII is invalid");
+    CHECK(!VALID("\xe0\xb8"
+                 "a"),
+          "a sequence cut by ASCII is invalid");
     CHECK(!VALID("ถูก\xe0\xb8"), "Thai text ending in a truncated character is invalid");
     CHECK(!text_utf8_valid("\xe0\xb8\x96", 2), "the length argument is honoured");
 }
@@ -83,19 +86,44 @@ static void test_fold(void)
           "every ASCII punctuation character goes");
     CHECK(FOLDS("ABCXYZ abcxyz 0129", "abcxyzabcxyz0129"), "letters and digits stay");
     CHECK(FOLDS("ถูกขังอยู่ในห้อง ช่วยด้วย", "ถูกขังอยู่ในห้องช่วยด้วย"), "Thai: the space goes");
-    CHECK(FOLDS("ถูก\xe2\x80\x8b" "ขัง", "ถูกขัง"), "Thai: U+200B zero-width space goes");
-    CHECK(FOLDS("ถูก\xe2\x80\x8c\xe2\x80\x8d" "ขัง", "ถูกขัง"), "U+200C and U+200D go");
-    CHECK(FOLDS("\xef\xbb\xbf" "ถูกขัง", "ถูกขัง"), "a leading BOM (U+FEFF) goes");
-    CHECK(FOLDS("ถูก\xc2\xa0" "ขัง", "ถูกขัง"), "U+00A0 no-break space goes");
-    CHECK(FOLDS("ถูก\xe3\x80\x80" "ขัง", "ถูกขัง"), "U+3000 ideographic space goes");
-    CHECK(FOLDS("ช่วย\xe2\x80\x9c" "ด้วย\xe2\x80\x9d\xe2\x80\xa6", "ช่วยด้วย"),
+    CHECK(FOLDS("ถูก\xe2\x80\x8b"
+                "ขัง",
+                "ถูกขัง"),
+          "Thai: U+200B zero-width space goes");
+    CHECK(FOLDS("ถูก\xe2\x80\x8c\xe2\x80\x8d"
+                "ขัง",
+                "ถูกขัง"),
+          "U+200C and U+200D go");
+    CHECK(FOLDS("\xef\xbb\xbf"
+                "ถูกขัง",
+                "ถูกขัง"),
+          "a leading BOM (U+FEFF) goes");
+    CHECK(FOLDS("ถูก\xc2\xa0"
+                "ขัง",
+                "ถูกขัง"),
+          "U+00A0 no-break space goes");
+    CHECK(FOLDS("ถูก\xe3\x80\x80"
+                "ขัง",
+                "ถูกขัง"),
+          "U+3000 ideographic space goes");
+    CHECK(FOLDS("ช่วย\xe2\x80\x9c"
+                "ด้วย\xe2\x80\x9d\xe2\x80\xa6",
+                "ช่วยด้วย"),
           "curly quotes, ellipsis go");
     CHECK(FOLDS("ช่วย\xef\xbc\x81", "ช่วย"), "fullwidth exclamation mark goes");
-    CHECK(FOLDS("\xe0\xb9\x8f" "ช่วย\xe0\xb9\x9a", "ช่วย"), "Thai fongman and angkhankhu go");
+    CHECK(FOLDS("\xe0\xb9\x8f"
+                "ช่วย\xe0\xb9\x9a",
+                "ช่วย"),
+          "Thai fongman and angkhankhu go");
     CHECK(FOLDS("กรุงเทพฯ เด็กๆ", "กรุงเทพฯเด็กๆ"), "Thai ฯ and ๆ stay as written");
     CHECK(FOLDS("๑๒๓", "๑๒๓"), "Thai digits stay");
     CHECK(FOLDS("Café ÉTÉ", "caféÉtÉ"), "only ASCII letters are lowercased");
-    CHECK(FOLDS("a\x80" "b\xc3" "c\xe0\xb8" "d\xed\xa0\x80" "e", "abcde"),
+    CHECK(FOLDS("a\x80"
+                "b\xc3"
+                "c\xe0\xb8"
+                "d\xed\xa0\x80"
+                "e",
+                "abcde"),
           "invalid bytes are dropped, the rest kept");
     CHECK(FOLDS("ถูก\xe0\xb8", "ถูก"), "a truncated trailing character is dropped");
     CHECK(folds_to("a\0b", 3, "ab"), "NUL is dropped");
@@ -121,7 +149,8 @@ static void test_json_scan(void)
     deep[18] = '\0';
     CHECK(text_json_scan(deep + 1, 16, 8, NULL) == TEXT_JSON_OK,
           "8 levels of nesting pass a limit of 8");
-    CHECK(text_json_scan(deep, 18, 8, NULL) == TEXT_JSON_TOO_DEEP, "9 levels refused at a limit of 8");
+    CHECK(text_json_scan(deep, 18, 8, NULL) == TEXT_JSON_TOO_DEEP,
+          "9 levels refused at a limit of 8");
     CHECK(text_json_scan(braces_in_string, strlen(braces_in_string), 2, NULL) == TEXT_JSON_OK,
           "brackets inside strings do not count");
     CHECK(text_json_scan("]", 1, 8, NULL) == TEXT_JSON_UNBALANCED, "a stray closing bracket");

@@ -24,8 +24,7 @@ static void random_code(char out[TRACK_CODE_SIZE])
     uint8_t r[5];
     uint64_t x = rng_next();
 
-    for (int i = 0; i < 5; i++)
-        r[i] = (uint8_t)(x >> (8 * i));
+    for (int i = 0; i < 5; i++) r[i] = (uint8_t)(x >> (8 * i));
     track_code_make(r, out);
 }
 
@@ -114,8 +113,7 @@ static void test_substitutions(void)
                 char typo[TRACK_CODE_SIZE];
                 enum track_code_result r;
 
-                if (alphabet[a] == code[at])
-                    continue;
+                if (alphabet[a] == code[at]) continue;
                 memcpy(typo, code, sizeof(typo));
                 typo[at] = alphabet[a];
                 r = parse_result(typo, strlen(typo));
@@ -162,8 +160,7 @@ static void test_transpositions(void)
             int a = char_index(k), b = char_index(k + 1);
             char t[TRACK_CODE_SIZE];
 
-            if (code[a] == code[b])
-                continue;
+            if (code[a] == code[b]) continue;
             memcpy(t, code, sizeof(t));
             t[a] = code[b];
             t[b] = code[a];
@@ -192,8 +189,7 @@ static void test_transpositions(void)
                 int v1[8] = {5, 5, 5, 5, 5, 5, x, y};
                 int v2[8] = {5, 5, 5, 5, 5, 5, y, x};
 
-                if (x == y)
-                    continue;
+                if (x == y) continue;
                 pairs++;
                 if (track_code_check_char(v1) == track_code_check_char(v2)) {
                     missed++;
@@ -244,7 +240,8 @@ static void test_malformed(void)
         "HM-7K3_Q9X-TD8",    /* underscore */
         "HM.7K3.Q9X.TD8",    /* dots */
         "HM-7K3-Q9X-TD8 HM", /* trailing garbage */
-        ("HM-7K3-Q9X-T\xc3\x89" "8"), /* non-ASCII */
+        ("HM-7K3-Q9X-T\xc3\x89"
+         "8"), /* non-ASCII */
         "HMHM-7K3-Q9X-TD8",
     };
     char long_input[4096];

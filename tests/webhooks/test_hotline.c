@@ -12,8 +12,7 @@
 
 static int str_eq(const char *a, const char *b)
 {
-    if (a == NULL || b == NULL)
-        return a == b;
+    if (a == NULL || b == NULL) return a == b;
     return strcmp(a, b) == 0;
 }
 
@@ -37,10 +36,8 @@ static char *repeat(const char *unit, size_t n)
     size_t u = strlen(unit);
     char *s = malloc(u * n + 1);
 
-    if (s == NULL)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        memcpy(s + i * u, unit, u);
+    if (s == NULL) abort();
+    for (size_t i = 0; i < n; i++) memcpy(s + i * u, unit, u);
     s[u * n] = '\0';
     return s;
 }
@@ -51,8 +48,7 @@ static char *body_with(const char *fmt, const char *arg)
     size_t size = strlen(fmt) + strlen(arg) + 1;
     char *s = malloc(size);
 
-    if (s == NULL)
-        abort();
+    if (s == NULL) abort();
     snprintf(s, size, fmt, arg);
     return s;
 }
@@ -121,8 +117,8 @@ static void test_minimal_and_nulls(void)
           "null counts as absent everywhere");
     incident_clear(&inc);
 
-    rc = parse("{\"category\":\"other\"," LOC ",\"reporter\":{\"name\":null,\"phone\":null}}",
-               &inc, &err);
+    rc = parse("{\"category\":\"other\"," LOC ",\"reporter\":{\"name\":null,\"phone\":null}}", &inc,
+               &err);
     CHECK(rc == 0 && inc.category == INCIDENT_OTHER && inc.reporter_name == NULL &&
               inc.reporter_phone == NULL,
           "reporter with null members; category other");
@@ -249,8 +245,8 @@ static const struct bad_case bad_cases[] = {
      "category codes are case-sensitive"},
     {"{\"category\":\"\"," LOC "}", "invalid_field", "category", "empty category"},
     {"{\"category\":2," LOC "}", "invalid_field", "category", "category a number"},
-    {"{\"category\":\"threatthreatthreatthreatthreatthreat\"," LOC "}", "invalid_field",
-     "category", "long unknown category"},
+    {"{\"category\":\"threatthreatthreatthreatthreatthreat\"," LOC "}", "invalid_field", "category",
+     "long unknown category"},
     {"{\"category\":\"threat\",\"category\":\"other\"," LOC "}", "invalid_field", "category",
      "category twice"},
     {"{\"category\":\"threat\",\"location\":{\"lat\":1,\"lat\":2,\"lon\":3}}", "invalid_field",
@@ -360,8 +356,7 @@ static void check_limit(const char *fmt, const char *unit, size_t unit_count, co
     char what[160];
     int rc;
 
-    if (full == NULL)
-        abort();
+    if (full == NULL) abort();
     snprintf(full, vlen + 1, "%s%s", value, tail);
     body = body_with(fmt, full);
     rc = parse(body, &inc, &err);
@@ -371,8 +366,7 @@ static void check_limit(const char *fmt, const char *unit, size_t unit_count, co
     free(body);
 
     full = realloc(full, vlen + 2);
-    if (full == NULL)
-        abort();
+    if (full == NULL) abort();
     full[vlen] = '7';
     full[vlen + 1] = '\0';
     body = body_with(fmt, full);
@@ -385,12 +379,30 @@ static void check_limit(const char *fmt, const char *unit, size_t unit_count, co
     free(value);
 }
 
-static char *const *get_call_id(struct incident *i) { return &i->call_id; }
-static char *const *get_description(struct incident *i) { return &i->description; }
-static char *const *get_address(struct incident *i) { return &i->address; }
-static char *const *get_name(struct incident *i) { return &i->reporter_name; }
-static char *const *get_phone(struct incident *i) { return &i->reporter_phone; }
-static char *const *get_operator(struct incident *i) { return &i->operator_id; }
+static char *const *get_call_id(struct incident *i)
+{
+    return &i->call_id;
+}
+static char *const *get_description(struct incident *i)
+{
+    return &i->description;
+}
+static char *const *get_address(struct incident *i)
+{
+    return &i->address;
+}
+static char *const *get_name(struct incident *i)
+{
+    return &i->reporter_name;
+}
+static char *const *get_phone(struct incident *i)
+{
+    return &i->reporter_phone;
+}
+static char *const *get_operator(struct incident *i)
+{
+    return &i->operator_id;
+}
 
 static void test_limits(void)
 {
@@ -411,7 +423,7 @@ static void test_limits(void)
 
 static void test_codes(void)
 {
-    static const char *const codes[] = {"threat",    "detention", "abuse_risk",
+    static const char *const codes[] = {"threat",        "detention", "abuse_risk",
                                         "mental_crisis", "gathering", "other"};
     int all = 1;
 
