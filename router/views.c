@@ -7,8 +7,6 @@
 #include <string.h>
 
 #include "http.h"
-#include "incident.h"
-#include "rules.h"
 
 /* The raw field as a string ("" when absent or not a string). */
 static const char *field(const cJSON *raw, const char *name)
