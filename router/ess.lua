@@ -127,11 +127,14 @@ local function retry_key(P, id, now)
         '-8' .. string.sub(h, 18, 20) .. '-' .. string.sub(h, 21, 32)
 end
 
--- Queues a message; id may be given when it is unique by construction (a dispatch).
-local function outbox_add(P, kind, payload, due, id)
+-- Queues a message; id may be given when it is unique by construction (a dispatch). holder
+-- ("<case_id>|<team_id>", dispatches only) makes the message lapse once that team no longer
+-- waits for the case (it acknowledged, or lost it).
+local function outbox_add(P, kind, payload, due, id, holder)
     id = id or tostring(redis.call('INCR', P .. 'outbox:seq'))
     redis.call('HSET', P .. 'outbox:item:' .. id, 'kind', kind, 'payload', payload,
-        'attempts', 0, 'retry_key', retry_key(P, id, due), 'created_at', due)
+        'attempts', 0, 'retry_key', retry_key(P, id, due), 'created_at', due, 'holder',
+        holder or '')
     redis.call('ZADD', P .. 'outbox:due', due, id)
     return id
 end
@@ -417,7 +420,7 @@ local function queue_dispatch(P, case_id, c, team_id, notify, attempt, now)
         description = c.description or '', lat = c.lat, lon = c.lon, address = c.address or '',
         reporter_name = c.reporter_name or '', reporter_phone = c.reporter_phone or '',
         channel = c.channel, distance_km = c.distance_km, ack_deadline = c.ack_deadline}),
-        now, dispatch_id(case_id, attempt))
+        now, dispatch_id(case_id, attempt), case_id .. '|' .. team_id)
 end
 
 -- Assigns the case to the team hit ({id, name, distance, capacity, notify}): its slot, the
@@ -849,11 +852,17 @@ local function outbox_claim(keys, a)
     for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'outbox:due', '-inf', now, 'LIMIT', 0,
             limit)) do
         local h = hgetall(P .. 'outbox:item:' .. id)
+        if h.holder and h.holder ~= '' then
+            local case_id, team_id = string.match(h.holder, '^(.*)|(.*)$')
+            local f = redis.call('HMGET', P .. 'case:' .. case_id, 'team_id', 'status')
+            if f[1] ~= team_id or f[2] ~= 'assigned' then h.kind = nil end -- lapsed
+        end
         if h.kind then
             redis.call('ZADD', P .. 'outbox:due', now + lease, id)
             items[#items + 1] = {id = id, kind = h.kind, payload = h.payload,
                 attempts = tonumber(h.attempts), retry_key = h.retry_key}
         else
+            redis.call('DEL', P .. 'outbox:item:' .. id)
             redis.call('ZREM', P .. 'outbox:due', id)
         end
     end
@@ -945,10 +954,10 @@ local function deadlines_expire(keys, a)
             redis.call('SADD', P .. 'case:' .. case_id .. ':excluded', silent)
             record_status(P, case_id, c, 'reassigned', now, 'router',
                 'no acknowledgment from ' .. silent)
-            if tonumber(c.attempts or '0') >= tonumber(c.max_attempts or '1') then
+            -- After max_attempts, or when no other team can be had, a person decides.
+            if tonumber(c.attempts or '0') >= tonumber(c.max_attempts or '1') or
+                    not assign_case(P, case_id, c, now) then
                 escalate(P, case_id, c, 'no_acknowledgment', now)
-            else
-                assign_case(P, case_id, c, now)
             end
             out[#out + 1] = {case_id = case_id, team_id = silent, status = c.status,
                 new_team = c.team_id or ''}
