@@ -4,6 +4,10 @@
 --              categories and unique call_ids; counts assigned/queued, keeps the cases'
 --              "tracking_code case_id status" lines
 --   track      GET /v1/track/{code} over the codes in ESS_BENCH_CODES (first field of a line)
+--   line       POST of the signed LINE webhooks of ESS_BENCH_LINE_BODIES ("reply_token<TAB>
+--              signature<TAB>body" lines, tests/bench/line_bench.py), each once: thread k of
+--              ESS_BENCH_THREADS sends lines k, k+T, k+2T...; a thread that runs out starts over
+--              and counts the requests it sends again (repeats the router drops) as "wrapped"
 -- done() writes one JSON object of figures to ESS_BENCH_OUT (and the codes to ESS_BENCH_CODES).
 
 local mode = os.getenv("ESS_BENCH_MODE") or "plain"
@@ -63,6 +67,12 @@ end
 local track_requests = {}
 local track_next = 1
 
+-- LINE ----------------------------------------------------------------------------------------
+
+local line_requests = {}
+local line_next = 0
+wrapped = 0
+
 function init(args)
    math.randomseed(os.time() * 1000 + (id or 0) * 7919)
    if mode == "incidents" then
@@ -83,6 +93,21 @@ function init(args)
       end
       assert(#track_requests > 0, "no tracking codes in ESS_BENCH_CODES")
       track_next = math.random(#track_requests)
+   elseif mode == "line" then
+      local nthreads = tonumber(os.getenv("ESS_BENCH_THREADS") or "1") or 1
+      local n = 0
+      for line in io.lines(os.getenv("ESS_BENCH_LINE_BODIES")) do
+         n = n + 1
+         if (n - 1) % nthreads == (id or 1) - 1 then
+            local sig, body = line:match("^[^\t]+\t([^\t]+)\t(.+)$")
+            if sig then
+               table.insert(line_requests, wrk.format("POST", "/webhooks/line",
+                  {["Content-Type"] = "application/json; charset=utf-8", ["X-Line-Signature"] = sig},
+                  body))
+            end
+         end
+      end
+      assert(#line_requests > 0, "no webhook bodies in ESS_BENCH_LINE_BODIES")
    end
 end
 
@@ -127,6 +152,12 @@ elseif mode == "track" then
       track_next = track_next % #track_requests + 1
       return r
    end
+elseif mode == "line" then
+   function request()
+      line_next = line_next + 1
+      if line_next > #line_requests then wrapped = wrapped + 1 end
+      return line_requests[(line_next - 1) % #line_requests + 1]
+   end
 end
 
 function done(summary, latency, requests)
@@ -158,6 +189,10 @@ function done(summary, latency, requests)
       if f_codes then f_codes:close() end
       table.insert(fields, string.format('"assigned":%d,"queued":%d,"other_status":%d,"failed":%d',
                                          a, q, o, f))
+   elseif mode == "line" then
+      local w = 0
+      for _, t in ipairs(threads) do w = w + (t:get("wrapped") or 0) end
+      table.insert(fields, string.format('"wrapped":%d', w))
    end
    local line = "{" .. table.concat(fields, ",") .. "}\n"
    if out_path then
