@@ -118,7 +118,7 @@ static void on_sent(const struct client_response *res, void *arg)
     char reason[64];
     int ok = res->status >= 200 && res->status < 300;
 
-    ob->in_flight--;
+    if (ob->in_flight-- == MAX_IN_FLIGHT) outbox_kick(ob); /* room again: claim more now */
     if (res->error && strcmp(res->error, "cancelled") == 0) { /* shutting down: lease expires */
         sending_free(s);
         return;
@@ -178,7 +178,7 @@ static void on_delivered(enum delivery_outcome outcome, long delay_ms, const cha
                          void *arg)
 {
     struct sending *s = arg;
-    s->outbox->in_flight--;
+    if (s->outbox->in_flight-- == MAX_IN_FLIGHT) outbox_kick(s->outbox);
     if (reason && strcmp(reason, "cancelled") == 0) { /* stopping: the lease runs out */
         sending_free(s);
         return;

@@ -84,8 +84,9 @@ static void on_request(struct evhttp_request *req, void *arg)
         answer(req, HTTP_OK, "OK", "{}");
     } else if (cmd == EVHTTP_REQ_GET && strcmp(uri, "/count") == 0) {
         fflush(log_file);
-        snprintf(counts, sizeof counts, "{\"reply\":%lu,\"push\":%lu,\"other\":%lu,\"no_token\":%lu}",
-                 n_reply, n_push, n_other, n_no_token);
+        snprintf(counts, sizeof counts,
+                 "{\"reply\":%lu,\"push\":%lu,\"other\":%lu,\"no_token\":%lu}", n_reply, n_push,
+                 n_other, n_no_token);
         answer(req, HTTP_OK, "OK", counts);
     } else {
         n_other++;

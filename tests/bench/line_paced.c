@@ -232,7 +232,8 @@ int main(int argc, char **argv)
     }
     period_ns = 1e9 / (double)rate;
     start_ns = now_ns() + 20000000LL; /* 20 ms from now */
-    for (size_t i = 0; i < total; i++) items[i].due = start_ns + (long long)((double)i * period_ns + 0.5);
+    for (size_t i = 0; i < total; i++)
+        items[i].due = start_ns + (long long)((double)i * period_ns + 0.5);
     timer = evtimer_new(base, on_timer, NULL);
     deadline = evtimer_new(base, on_deadline, NULL);
     grace.tv_sec = seconds + GRACE_S;
@@ -243,8 +244,8 @@ int main(int argc, char **argv)
 
     for (size_t i = 0; i < total; i++) {
         const struct item *it = &items[i];
-        fprintf(out, "%s %lld %lld %lld %d %d\n", it->token, it->due, it->sent, it->done, it->status,
-                it->queued);
+        fprintf(out, "%s %lld %lld %lld %d %d\n", it->token, it->due, it->sent, it->done,
+                it->status, it->queued);
     }
     fprintf(stderr, "line_paced: %zu requests at %ld/s over %ld connections, %zu answered\n", total,
             rate, nconns, completed);
