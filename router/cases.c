@@ -222,8 +222,12 @@ static int create_send(struct create_job *job)
     snprintf(rank, sizeof rank, "%d", d->priority);
     snprintf(ack, sizeof ack, "%d", d->ack_timeout_s);
     snprintf(attempts, sizeof attempts, "%d", d->max_attempts);
-    snprintf(lat, sizeof lat, "%.7f", in->lat);
-    snprintf(lon, sizeof lon, "%.7f", in->lon);
+    if (in->has_location) { /* else "": a LINE report with a typed address only */
+        snprintf(lat, sizeof lat, "%.7f", in->lat);
+        snprintf(lon, sizeof lon, "%.7f", in->lon);
+    } else {
+        lat[0] = lon[0] = '\0';
+    }
     join_skills(d, skills, sizeof skills);
     join_radii(d, radii, sizeof radii);
 

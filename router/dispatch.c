@@ -4,6 +4,7 @@
 #include "dispatch.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,14 +134,22 @@ static char *dispatch_body(const cJSON *c)
     cJSON_AddStringToObject(doc, "priority", str(c, "priority"));
     cJSON_AddStringToObject(doc, "description", str(c, "description"));
     loc = cJSON_AddObjectToObject(doc, "location");
-    cJSON_AddNumberToObject(loc, "lat", num(c, "lat"));
-    cJSON_AddNumberToObject(loc, "lon", num(c, "lon"));
+    if (str(c, "lat")[0] || cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "lat"))) {
+        cJSON_AddNumberToObject(loc, "lat", num(c, "lat"));
+        cJSON_AddNumberToObject(loc, "lon", num(c, "lon"));
+    } else { /* a typed address only: the operator who assigned the case knows more */
+        cJSON_AddNullToObject(loc, "lat");
+        cJSON_AddNullToObject(loc, "lon");
+    }
     cJSON_AddStringToObject(loc, "address", str(c, "address"));
     rep = cJSON_AddObjectToObject(doc, "reporter");
     cJSON_AddStringToObject(rep, "name", str(c, "reporter_name"));
     cJSON_AddStringToObject(rep, "phone", str(c, "reporter_phone"));
     cJSON_AddStringToObject(rep, "channel", str(c, "channel"));
-    cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"));
+    if (str(c, "distance_km")[0])
+        cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"));
+    else
+        cJSON_AddNullToObject(doc, "distance_km");
     http_format_time((int64_t)num(c, "ack_deadline"), deadline);
     cJSON_AddStringToObject(doc, "ack_deadline", deadline);
     text = cJSON_PrintUnformatted(doc);
@@ -210,14 +219,16 @@ static void deliver(struct delivery *d, const cJSON *c)
         send_webhook(d, webhook, c, str(c, "token_nonce"));
     } else if (line_to[0]) {
         const char *category = str(c, "category");
+        int located = str(c, "lat")[0] != '\0'; /* else a typed address only: no map link */
         char deadline[32];
         http_format_time((int64_t)num(c, "ack_deadline"), deadline);
         send_line(d, line_to,
                   chat_messages_dispatch(d->router->rules, d->case_id, str(c, "tracking_code"),
                                          incident_category_parse(category, strlen(category)),
-                                         str(c, "priority"), str(c, "description"), num(c, "lat"),
-                                         num(c, "lon"), str(c, "address"), num(c, "distance_km"),
-                                         deadline),
+                                         str(c, "priority"), str(c, "description"),
+                                         located ? num(c, "lat") : NAN,
+                                         located ? num(c, "lon") : NAN, str(c, "address"),
+                                         num(c, "distance_km"), deadline),
                   on_dispatched);
     } else {
         finish(d, DELIVERY_GIVE_UP, "the team's notify channel is unreadable");
@@ -319,7 +330,8 @@ static void on_escalation_case(enum store_status status, const char *data, size_
         cJSON *m = cJSON_CreateObject();
         char text[300];
         snprintf(text, sizeof text,
-                 "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs "
+                 "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case "
+                 "needs "
                  "manual "
                  "assignment: %s",
                  str(c, "tracking_code"), str(c, "category"), str(c, "priority"), d->reason);

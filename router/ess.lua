@@ -89,6 +89,11 @@ local function refuse(code, extra)
     return cjson.encode(r)
 end
 
+-- A case reported with a typed address only (LINE on a desktop) has no coordinates.
+local function has_location(c)
+    return c.lat ~= nil and c.lat ~= '' and c.lon ~= nil and c.lon ~= ''
+end
+
 -- Great-circle distance in km (the same sphere as Redis' GEO commands).
 local function haversine_km(lat1, lon1, lat2, lon2)
     local r = 6372.797560856
@@ -363,6 +368,7 @@ end
 -- found is the nearest overall, and a small circle costs GEOSEARCH only the points inside it.
 -- With one, a team that has it wins within each radius step. Returns as first_free.
 local function find_team(P, c, excluded)
+    if not has_location(c) then return nil end -- placed by an operator, assigned by hand
     local set = set_name(c.skills)
     ensure_set(P, set)
     local key = P .. 'geo:set:' .. set
@@ -431,6 +437,7 @@ local function claim_team(P, case_id, c, hit, now, by)
     local attempts = redis.call('HINCRBY', P .. 'case:' .. case_id, 'attempts', 1)
     local deadline = now + tonumber(c.ack_timeout_s) * 1000
     c.team_id, c.team_name, c.distance_km = team_id, name, tostring(round_km(distance))
+    if not has_location(c) then c.distance_km = '' end
     redis.call('HSET', P .. 'case:' .. case_id, 'team_id', team_id, 'team_name', name,
         'distance_km', c.distance_km, 'assigned_at', now, 'ack_deadline', deadline,
         'queue_reason', '')
@@ -472,7 +479,7 @@ local function assign_case(P, case_id, c, now)
         claim_team(P, case_id, c, hit, now, 'router')
         return true
     end
-    queue_case(P, case_id, c, 'no_team_available', now)
+    queue_case(P, case_id, c, has_location(c) and 'no_team_available' or 'no_location', now)
     return false
 end
 
@@ -490,7 +497,7 @@ local function drain_for_team(P, team_id, now)
         local c = hgetall(P .. 'case:' .. case_id)
         if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' and
                 redis.call('SISMEMBER', P .. 'case:' .. case_id .. ':excluded', team_id) == 0 then
-            local ok = covers(have, set_name(c.skills))
+            local ok = has_location(c) and covers(have, set_name(c.skills))
             local radii = split_csv(c.radii)
             local max_r = tonumber(radii[#radii] or '0')
             if ok and haversine_km(tonumber(c.lat), tonumber(c.lon), tlat, tlon) <= max_r then
@@ -573,7 +580,8 @@ local function case_create(keys, a)
             c.attempts, c.assigned_at = 1, now
             c.ack_deadline = now + tonumber(c.ack_timeout_s) * 1000
         else
-            c.status, c.queue_reason = 'queued', 'no_team_available'
+            c.status = 'queued'
+            c.queue_reason = has_location(c) and 'no_team_available' or 'no_location'
         end
     else
         c.status, c.queue_reason = 'queued', 'triage'
@@ -777,7 +785,10 @@ local function case_assign(keys, a)
         release_team(P, case_id, c)
         record_status(P, case_id, c, 'reassigned', now, by)
     end
-    local d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
+    local d = 0
+    if has_location(c) then
+        d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
+    end
     claim_team(P, case_id, c, {id = team_id, name = t.name, distance = d,
         capacity = tonumber(t.capacity), notify = t.notify}, now, by)
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))

@@ -33,6 +33,16 @@ static double number(const cJSON *raw, const char *name, int *present)
     return d;
 }
 
+static void add_number_or_null(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
+{
+    int present;
+    double v = number(raw, raw_name, &present);
+    if (present)
+        cJSON_AddNumberToObject(obj, name, v);
+    else
+        cJSON_AddNullToObject(obj, name);
+}
+
 static void add_time(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
 {
     int present;
@@ -65,7 +75,7 @@ static void add_team(cJSON *obj, const cJSON *raw)
     team = cJSON_AddObjectToObject(obj, "team");
     cJSON_AddStringToObject(team, "id", id);
     cJSON_AddStringToObject(team, "name", field(raw, "team_name"));
-    cJSON_AddNumberToObject(team, "distance_km", number(raw, "distance_km", NULL));
+    add_number_or_null(team, "distance_km", raw, "distance_km");
 }
 
 static cJSON *timeline(const cJSON *raw, int with_actor)
@@ -123,8 +133,8 @@ cJSON *views_case(const cJSON *raw)
     add_string_or_null(obj, "call_id", field(raw, "call_id"));
     add_string_or_null(obj, "description", field(raw, "description"));
     loc = cJSON_AddObjectToObject(obj, "location");
-    cJSON_AddNumberToObject(loc, "lat", number(raw, "lat", NULL));
-    cJSON_AddNumberToObject(loc, "lon", number(raw, "lon", NULL));
+    add_number_or_null(loc, "lat", raw, "lat"); /* null: a typed address only (LINE) */
+    add_number_or_null(loc, "lon", raw, "lon");
     add_string_or_null(loc, "address", field(raw, "address"));
     rep = cJSON_AddObjectToObject(obj, "reporter");
     add_string_or_null(rep, "name", field(raw, "reporter_name"));

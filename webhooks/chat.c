@@ -19,7 +19,8 @@
 #define CHAT_STATE_MAX_JSON 65536
 #define CHAT_STATE_VERSION 1
 
-static const char *const chat_step_codes[] = {"idle", "category", "confirm", "location", "details"};
+static const char *const chat_step_codes[] = {"idle",     "category", "confirm",
+                                              "location", "details",  "address"};
 
 /* Words that answer a question, compared with the folded text (text_fold: ASCII lowercased,
  * blanks and punctuation removed) once a polite ending is cut off. */
@@ -231,6 +232,9 @@ static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
     case CHAT_STEP_DETAILS:
         chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
         return;
+    case CHAT_STEP_ADDRESS:
+        chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
+        return;
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
         break;
@@ -353,6 +357,10 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
             chat_ask_again(st, out);
         else
             chat_category_chosen(st, category, out);
+    } else if (strcmp(data, "address") == 0 &&
+               (st->step == CHAT_STEP_LOCATION || st->step == CHAT_STEP_ADDRESS)) {
+        st->step = CHAT_STEP_ADDRESS;
+        chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
     } else if (strcmp(data, "skip") == 0 && st->step == CHAT_STEP_DETAILS) {
         return chat_create_case(st, ev, "", 0, out);
     } else {
@@ -384,6 +392,7 @@ static void chat_on_location(struct chat_state *st, const struct line_event *ev,
         chat_ask_again(st, out);
         break;
     case CHAT_STEP_LOCATION:
+    case CHAT_STEP_ADDRESS:
     case CHAT_STEP_DETAILS:
         st->step = CHAT_STEP_DETAILS;
         chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
@@ -481,7 +490,17 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         chat_ask_again(st, out);
         break;
     case CHAT_STEP_LOCATION:
-        chat_ask_again(st, out); /* the case needs coordinates: only a location message will do */
+        chat_ask_again(st, out); /* the location button, or "type the address", will do */
+        break;
+    case CHAT_STEP_ADDRESS:
+        /* The address as typed: the case will have no coordinates, the operators place it. */
+        if (core == 0) {
+            chat_ask_again(st, out);
+            break;
+        }
+        chat_clean_copy(st->address, sizeof st->address, text, len, 0);
+        st->step = CHAT_STEP_DETAILS;
+        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
         break;
     case CHAT_STEP_DETAILS:
         if (core == 0 || chat_says(folded, flen, core, chat_words_skip))
@@ -588,6 +607,8 @@ char *chat_state_to_json(const struct chat_state *state)
              (state->address[0] == '\0' ||
               cJSON_AddStringToObject(loc, "address", state->address) != NULL);
     }
+    if (ok && !state->has_location && state->address[0] != '\0') /* typed, no coordinates */
+        ok = cJSON_AddStringToObject(root, "address", state->address) != NULL;
     if (ok && state->description[0] != '\0')
         ok = cJSON_AddStringToObject(root, "description", state->description) != NULL;
     if (ok && state->last_tracking_code[0] != '\0')
@@ -654,6 +675,8 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
         st->lat = lat->valuedouble;
         st->lon = lon->valuedouble;
         if (chat_json_string(loc, "address", st->address, sizeof(st->address)) != 0) return -1;
+    } else if (chat_json_string(root, "address", st->address, sizeof(st->address)) != 0) {
+        return -1;
     }
     if (chat_json_string(root, "description", st->description, sizeof(st->description)) != 0)
         return -1;
@@ -675,9 +698,11 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
     case CHAT_STEP_CONFIRM_CATEGORY:
         return chat_is_emergency(st->category) ? 0 : -1;
     case CHAT_STEP_LOCATION:
+    case CHAT_STEP_ADDRESS:
         return st->category != INCIDENT_CATEGORY_NONE ? 0 : -1;
     case CHAT_STEP_DETAILS:
-        return st->category != INCIDENT_CATEGORY_NONE && st->has_location ? 0 : -1;
+        return st->category != INCIDENT_CATEGORY_NONE && (st->has_location || st->address[0]) ? 0
+                                                                                              : -1;
     }
     return -1;
 }

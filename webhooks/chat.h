@@ -22,7 +22,10 @@ enum chat_step {
     CHAT_STEP_CATEGORY,         /* asked "What is happening?" */
     CHAT_STEP_CONFIRM_CATEGORY, /* free text named an emergency: asked to confirm it */
     CHAT_STEP_LOCATION,         /* asked "Where are you?" */
-    CHAT_STEP_DETAILS           /* asked "Anything else we should know?" */
+    CHAT_STEP_DETAILS,          /* asked "Anything else we should know?" */
+    CHAT_STEP_ADDRESS           /* chose to type the address (LINE on a desktop cannot share a
+                                   location): the case will have no coordinates, and the
+                                   operators place and assign it */
 };
 
 #define CHAT_ADDRESS_MAX 500
@@ -65,7 +68,8 @@ enum chat_prompt {
     CHAT_PROMPT_ASK_DETAILS,      /* optional sentence, with skip and cancel */
     CHAT_PROMPT_CANCELLED,        /* the half-finished report was dropped */
     CHAT_PROMPT_NO_CASE,          /* "status" asked, but this user has no case to look up */
-    CHAT_PROMPT_BAD_CODE          /* a tracking code with a typing mistake */
+    CHAT_PROMPT_BAD_CODE,         /* a tracking code with a typing mistake */
+    CHAT_PROMPT_ASK_ADDRESS       /* "Type the address, or a landmark near you" */
 };
 
 struct chat_outcome {

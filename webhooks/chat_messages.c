@@ -503,6 +503,15 @@ cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome 
     case CHAT_PROMPT_ASK_LOCATION:
         m = chat_prompt(CHAT_T(lang, "คุณอยู่ที่ไหนคะ? กดปุ่ม “ส่งตำแหน่ง” ด้านล่างค่ะ",
                                "Where are you? Tap “Send location” below."),
+                        1, CHAT_T(lang, "ส่งตำแหน่ง", "Send location"),
+                        CHAT_T(lang, "พิมพ์ที่อยู่แทน", "Type the address"), "address", cancel, "cancel");
+        break;
+    case CHAT_PROMPT_ASK_ADDRESS:
+        m = chat_prompt(CHAT_T(lang,
+                               "พิมพ์ที่อยู่ หรือสถานที่ใกล้ ๆ ที่คุณอยู่ได้เลยค่ะ "
+                               "เจ้าหน้าที่จะช่วยหาตำแหน่งและส่งทีมไปค่ะ",
+                               "Type the address, or a place near you. Our operators will find "
+                               "it and send a team."),
                         1, CHAT_T(lang, "ส่งตำแหน่ง", "Send location"), cancel, "cancel", NULL, NULL);
         break;
     case CHAT_PROMPT_ASK_DETAILS:

@@ -499,6 +499,61 @@ static void test_location_first(void)
     conv_free(&c);
 }
 
+/* LINE on a desktop cannot share a location: the location question offers "type the address"
+ * instead, and the case is then created without coordinates, for the operators to place. */
+static void test_typed_address(void)
+{
+    struct conv c;
+    struct line_event ev;
+    char *json;
+    struct chat_state back;
+
+    conv_init(&c);
+    ev = ev_postback("cat=detention");
+    conv_send(&c, &ev, 1);
+    CHECK(replied(&c, CHAT_PROMPT_ASK_LOCATION) && str_has(c.json, "\"data\":\"address\""),
+          "typed address: the location question offers to type the address");
+    ev = ev_text("หอพักสุขใจ ซอย 5");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "typed address: text without the button is not taken for an address");
+    ev = ev_postback("address");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_ADDRESS) &&
+              c.st.step == CHAT_STEP_ADDRESS,
+          "typed address: the button asks for the address");
+    ev = ev_text("!!!");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_ADDRESS),
+          "typed address: punctuation alone asks again");
+    ev = ev_text("หอพักสุขใจ ซอย 5 ถนนพหลโยธิน");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
+          "typed address: taken, the details asked next");
+    CHECK(!c.st.has_location && str_eq(c.st.address, "หอพักสุขใจ ซอย 5 ถนนพหลโยธิน"),
+          "typed address: kept as the address, no coordinates");
+    json = chat_state_to_json(&c.st);
+    CHECK(json != NULL && chat_state_from_json(json, strlen(json), &back) == 0 &&
+              back.step == CHAT_STEP_DETAILS && str_eq(back.address, c.st.address) &&
+              !back.has_location,
+          "typed address: the state round-trips through JSON");
+    free(json);
+    ev = ev_postback("skip");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+              !c.out.incident.has_location &&
+              str_eq(c.out.incident.address, "หอพักสุขใจ ซอย 5 ถนนพหลโยธิน"),
+          "typed address: the case is created with the address and no coordinates");
+    CHECK(c.all_valid && !str_has(c.said, "สุขใจ"), "typed address: no echo of the address");
+    conv_free(&c);
+
+    /* A location sent after choosing to type is taken as a location after all. */
+    conv_init(&c);
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    ev = ev_postback("address");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.75, 100.49, NULL);
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) && c.st.has_location,
+          "typed address: a location message still counts");
+    conv_free(&c);
+}
+
 static void test_cancel(void)
 {
     struct conv c;
@@ -1045,6 +1100,7 @@ int main(void)
         test_english_conversation();
         test_preselection();
         test_location_first();
+        test_typed_address();
         test_cancel();
         test_status();
         test_follow_unfollow_and_strays();

@@ -1,0 +1,54 @@
+"""A LINE report without coordinates: LINE on a desktop cannot share a location, so the location
+question offers to type the address instead. The case is then created like any other, with the
+address and no coordinates; nothing can measure its distance to a team, so it waits in the
+operators' queue (queue_reason "no_location") until an operator places it and assigns a team by
+hand, which dispatches as usual."""
+
+import harness
+from fake_line import LineTest, postbacks, tracking_codes
+
+
+class LineTypedAddressTest(LineTest):
+
+    def test_typed_address_reaches_the_operators_queue(self):
+        env = self.env
+        tokens = self.put_teams([('bkk-near', 0.5, 90, ['police', 'social_worker'],
+                                  'ทีมสหวิชาชีพ เขตพระนคร')])
+        u = self.new_user('th')
+        address = harness.unique_address()
+        env.note_pii(address)
+
+        self.say(u.text('สวัสดีค่ะ'))
+        asked = self.say(u.postback('cat=detention'))
+        self.assertIn('address', postbacks(asked), 'the location question offers typing the address')
+        self.say(u.postback('address'))
+        self.say(u.text(address))
+        created = self.say(u.postback('skip'))
+        codes = tracking_codes(created)
+        self.assertEqual(len(codes), 1, 'a tracking code in the reply')
+        self.assertTrue(harness.tracking_code_valid(codes[0]))
+        self.assertNotEchoed(self.fake.requests(), [address], 'typed address')
+
+        queued = [c for c in env.list_cases(status='queued') if c['tracking_code'] == codes[0]]
+        self.assertEqual(len(queued), 1, 'the case is in the operators\' queue')
+        self.assertEqual(queued[0]['queue_reason'], 'no_location')
+        case = env.case(queued[0]['case_id'])
+        self.assertEqual(case['channel'], 'line')
+        self.assertEqual(case['location']['address'], address)
+        self.assertIsNone(case['location']['lat'])
+        self.assertIsNone(case['location']['lon'])
+        self.assertIsNone(case['team'], 'no team is claimed without coordinates')
+
+        r = env.http('POST', '/v1/cases/%s/assign' % case['case_id'], {'team_id': 'bkk-near'},
+                     token=env.operator_token)
+        self.assertStatus(r, 200, 'an operator assigns it by hand')
+        self.assertEqual(r.body['status'], 'assigned')
+        self.assertEqual(r.body['team']['id'], 'bkk-near')
+        self.assertIsNone(r.body['team']['distance_km'], 'no distance without coordinates')
+        r = env.http('POST', '/v1/cases/%s/ack' % case['case_id'], token=tokens['bkk-near'])
+        self.assertStatus(r, 200, 'the team acknowledges')
+        self.assertEqual(env.track(codes[0]).body['status'], 'acknowledged')
+
+
+if __name__ == '__main__':
+    harness.main()
