@@ -257,6 +257,23 @@ static void chat_category_chosen(struct chat_state *st, int category, struct cha
     }
 }
 
+/* Text at a step that asks for the category: one typed by its code or label is chosen at once
+ * (1); otherwise *guess is the classifier's reading, INCIDENT_OTHER when the text names no
+ * emergency (0). -1 when memory runs out. */
+static int chat_category_text(const struct rules_table *rules, struct chat_state *st,
+                              const char *folded, size_t flen, size_t core, const char *text,
+                              size_t len, int *guess, struct chat_outcome *out)
+{
+    int category = INCIDENT_CATEGORY_NONE;
+    if (chat_typed_category(rules, folded, flen, core, &category) != 0) return -1;
+    if (category != INCIDENT_CATEGORY_NONE) {
+        chat_category_chosen(st, category, out);
+        return 1;
+    }
+    *guess = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
+    return 0;
+}
+
 /* Free text named an emergency: ask to confirm it, keeping the text as the report's description
  * when there is none yet. */
 static void chat_preselect(struct chat_state *st, int category, const char *text, size_t len,
@@ -426,7 +443,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     char *folded;
     char code[TRACK_CODE_SIZE];
     enum track_code_result result;
-    int category;
+    int category, chosen;
     int rc = 0;
 
     if (!text_utf8_valid(text, len)) {
@@ -457,12 +474,11 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     switch (st->step) {
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
-        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0) goto done;
-        if (category != INCIDENT_CATEGORY_NONE) {
-            chat_category_chosen(st, category, out);
+        if ((chosen = chat_category_text(rules, st, folded, flen, core, text, len, &category,
+                                         out)) != 0) {
+            rc = chosen < 0 ? -1 : 0;
             break;
         }
-        category = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
         if (chat_is_emergency(category))
             chat_preselect(st, category, text, len, out);
         else
@@ -479,12 +495,11 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
             chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
             break;
         }
-        if ((rc = chat_typed_category(rules, folded, flen, core, &category)) != 0) goto done;
-        if (category != INCIDENT_CATEGORY_NONE) {
-            chat_category_chosen(st, category, out);
+        if ((chosen = chat_category_text(rules, st, folded, flen, core, text, len, &category,
+                                         out)) != 0) {
+            rc = chosen < 0 ? -1 : 0;
             break;
         }
-        category = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
         if (chat_is_emergency(category))
             st->category = category; /* a better guess; the first text stays the description */
         chat_ask_again(st, out);
