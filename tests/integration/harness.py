@@ -120,6 +120,22 @@ def destination(lat, lon, bearing_deg, dist_km):
     return math.degrees(p2), (math.degrees(l2) + 540) % 360 - 180
 
 
+
+def short_deadline_rules(workdir, timeout_s, attempts, name='rules-short-deadlines.json'):
+    """Writes, in workdir, a copy of the default rule table whose categories all have the given
+    acknowledgment timeout and max_attempts; returns its path (for ESS_RULES)."""
+    with open(DEFAULT_RULES, encoding='utf-8') as f:
+        table = json.load(f)
+    for cat in table['categories'].values():
+        if 'ack_timeout_s' in cat:
+            cat['ack_timeout_s'] = timeout_s
+        if 'max_attempts' in cat:
+            cat['max_attempts'] = attempts
+    path = os.path.join(workdir, name)
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(table, f, ensure_ascii=False, indent=2)
+    return path
+
 def jitter(point, metres=8.0):
     """The point moved by up to a few metres, so that its printed digits are its own."""
     return destination(point[0], point[1], random.uniform(0, 360), random.uniform(2, metres) / 1000)

@@ -5,7 +5,6 @@ suitable team is claimed; after max_attempts the case goes to the operators' que
 
 import base64
 import calendar
-import copy
 import hashlib
 import hmac
 import http.server
@@ -154,21 +153,6 @@ class WebhookDispatchTest(RouterTest):
         self.assertStatus(self.env.http('GET', '/healthz'), 200)
 
 
-def fast_ack_rules(workdir, timeout_s=2, attempts=2):
-    with open(harness.DEFAULT_RULES, encoding='utf-8') as f:
-        table = json.load(f)
-    table = copy.deepcopy(table)
-    for cat in table['categories'].values():
-        if 'ack_timeout_s' in cat:
-            cat['ack_timeout_s'] = timeout_s
-        if 'max_attempts' in cat:
-            cat['max_attempts'] = attempts
-    path = os.path.join(workdir, 'rules-fast-ack.json')
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(table, f, ensure_ascii=False, indent=2)
-    return path
-
-
 class AckTimeoutTest(RouterTest):
     """Uses a copy of the default rule table with a 2 s acknowledgment timeout and 2 attempts."""
 
@@ -177,7 +161,7 @@ class AckTimeoutTest(RouterTest):
         self.env = env
         self.addCleanup(self._finish_env)
         env.redis.start()
-        env.rules = fast_ack_rules(env.workdir)
+        env.rules = harness.short_deadline_rules(env.workdir, 2, 2)
         env.router = env.add_router()
 
     def test_unacknowledged_case_goes_to_next_team_then_queue(self):

@@ -10,7 +10,6 @@ wait polls with a bound (multiplied by ESS_TEST_TIME_SCALE)."""
 
 import base64
 import calendar
-import copy
 import hashlib
 import hmac
 import http.server
@@ -125,21 +124,6 @@ def rfc3339_epoch(text):
     return base + (float(m.group(2)) if m.group(2) else 0.0)
 
 
-def fast_rules(workdir, timeout_s=ACK_TIMEOUT_S, attempts=MAX_ATTEMPTS):
-    """A copy of the rule table with short acknowledgment deadlines and few attempts."""
-    with open(harness.DEFAULT_RULES, encoding='utf-8') as f:
-        table = copy.deepcopy(json.load(f))
-    for cat in table['categories'].values():
-        if 'ack_timeout_s' in cat:
-            cat['ack_timeout_s'] = timeout_s
-        if 'max_attempts' in cat:
-            cat['max_attempts'] = attempts
-    path = os.path.join(workdir, 'rules-deadlines.json')
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(table, f, ensure_ascii=False, indent=2)
-    return path
-
-
 def statuses(view):
     return [e.get('status') for e in status_changes(view)]
 
@@ -190,7 +174,7 @@ class FastDeadlineTest(DeadlineMixin, RouterTest):
         self.env = env
         self.addCleanup(self._finish_env)
         env.redis.start()
-        env.rules = fast_rules(env.workdir)
+        env.rules = harness.short_deadline_rules(env.workdir, ACK_TIMEOUT_S, MAX_ATTEMPTS)
         env.router = env.add_router()
 
     def team(self, team_id, km, bearing, skills=POLICE_SW, **kw):
