@@ -147,7 +147,7 @@ struct cJSON *chat_messages_dispatch(const struct rules_table *rules, const char
                                      const char *address, double distance_km,
                                      const char *ack_deadline);
 
-/* The answer in a team's LINE group when its accept button was pressed (router/linebot.c):
+/* The answer in a team's LINE group when its accept button was pressed (router/api/linebot.c):
  * result 1: the case is the team's (tracking_code shown when it is one); 0: the team no longer
  * holds it (passed on after the deadline, or no such case); -1: the group is linked to no team.
  * Thai and English together, since a group has no one language. NULL when out of memory. */

@@ -1,4 +1,4 @@
-/* Tests of router/auth.c: who a bearer token says the caller is, team ids, token hashing and the
+/* Tests of router/http/auth.c: who a bearer token says the caller is, team ids, token hashing and the
  * derivation of team tokens. */
 #include <stdio.h>
 #include <string.h>

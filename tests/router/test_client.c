@@ -1,4 +1,4 @@
-/* Tests of router/client.c against a small evhttp server on 127.0.0.1 running in the same event
+/* Tests of router/out/client.c against a small evhttp server on 127.0.0.1 running in the same event
  * loop: status and body, headers sent, errors (500, timeout, refused), body cap, connection
  * reuse, 50 concurrent posts, cancel, re-entrant callbacks, client_free with transfers in flight
  * and that failure logs carry no path, query or token. */

@@ -1,4 +1,4 @@
-/* Unit tests of router/config.c: defaults, environment and flag precedence, every value parser
+/* Unit tests of router/base/config.c: defaults, environment and flag precedence, every value parser
  * (listen address, Redis URL, bounds, booleans, token lists), --help and --version, and that an
  * error message never repeats a secret. */
 #include "config.h"

@@ -1,4 +1,4 @@
-/* Unit tests of router/metrics.c: counters render as the expected Prometheus lines, only non-zero
+/* Unit tests of router/base/metrics.c: counters render as the expected Prometheus lines, only non-zero
  * request counts appear, histogram buckets are cumulative with _sum and _count, every metric has
  * its # HELP and # TYPE, and metrics_reset brings everything back to zero. */
 #include "incident.h"

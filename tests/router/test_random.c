@@ -1,4 +1,4 @@
-/* Unit tests of router/random.c: token lengths and alphabet (unpadded base64url), buffer limits,
+/* Unit tests of router/base/random.c: token lengths and alphabet (unpadded base64url), buffer limits,
  * UUID v4 format and version/variant bits, and that two draws differ. */
 #include "random.h"
 #include "tap.h"
