@@ -384,18 +384,40 @@ static void on_case_list(struct http_call *call, cJSON *reply)
     cJSON *list = cJSON_AddArrayToObject(doc, "cases");
     const cJSON *c;
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
+    int complete = list != NULL;
+
+    if (http_refusal(reply)) {
+        cJSON_Delete(doc);
+        http_reply_refusal(call, http_refusal(reply));
+        cJSON_Delete(reply);
+        return;
+    }
     cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive(reply, "cases")) {
-        cJSON_AddItemToArray(list, views_case_summary(c));
+        cJSON *summary = complete ? views_case_summary(c) : NULL;
+        if (summary == NULL || !cJSON_AddItemToArray(list, summary)) {
+            cJSON_Delete(summary);
+            complete = 0;
+        }
     }
-    if (cJSON_IsNumber(next) && next->valuedouble >= 0) {
-        char buf[24];
-        snprintf(buf, sizeof buf, "%.0f", next->valuedouble);
-        cJSON_AddStringToObject(doc, "next_cursor", buf);
-    } else {
-        cJSON_AddNullToObject(doc, "next_cursor");
-    }
+    if (complete && cJSON_IsString(next))
+        complete = cJSON_AddStringToObject(doc, "next_cursor", next->valuestring) != NULL;
+    else if (complete)
+        complete = cJSON_AddNullToObject(doc, "next_cursor") != NULL;
     cJSON_Delete(reply);
+    if (!complete) { /* out of memory: a page with a case missing would mislead */
+        cJSON_Delete(doc);
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        return;
+    }
     http_reply_json(call, 200, doc);
+}
+
+/* 1 when s has the shape of a list cursor this server gives: "<score>-<case id>", the score a
+ * whole number of at most 16 digits (a queue score is priority * 1e13 + milliseconds). */
+static int list_cursor_valid(const char *s)
+{
+    size_t digits = strspn(s, "0123456789");
+    return digits >= 1 && digits <= 16 && s[digits] == '-' && cases_id_valid(s + digits + 1);
 }
 
 /* Reads a non-negative integer query value within [min, max]; 0 on success. */
@@ -416,8 +438,8 @@ void cases_list(struct http_call *call)
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     const char *status, *category, *limit_s, *cursor_s;
-    long limit = LIST_DEFAULT, cursor = 0;
-    char limit_buf[16], cursor_buf[24];
+    long limit = LIST_DEFAULT;
+    char limit_buf[16];
     const char *argv[4];
     const char *problem = NULL;
 
@@ -433,7 +455,7 @@ void cases_list(struct http_call *call)
         problem = "Unknown category.";
     if (!problem && limit_s && query_int(limit_s, 1, LIST_MAX, &limit) != 0)
         problem = "limit must be a whole number from 1 to 200.";
-    if (!problem && cursor_s && query_int(cursor_s, 0, 1000000000L, &cursor) != 0)
+    if (!problem && cursor_s && !list_cursor_valid(cursor_s))
         problem = "cursor is not one this server gave.";
     if (problem) {
         evhttp_clear_headers(&params);
@@ -441,10 +463,9 @@ void cases_list(struct http_call *call)
         return;
     }
     snprintf(limit_buf, sizeof limit_buf, "%ld", limit);
-    snprintf(cursor_buf, sizeof cursor_buf, "%ld", cursor);
     argv[0] = status ? status : "";
     argv[1] = category ? category : "";
-    argv[2] = cursor_buf;
+    argv[2] = cursor_s ? cursor_s : "";
     argv[3] = limit_buf;
     http_fcall(call, "ess_case_list", 1, 4, argv, NULL, on_case_list);
     evhttp_clear_headers(&params);

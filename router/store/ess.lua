@@ -796,38 +796,72 @@ end
 
 -- ess_case_list P status category cursor limit (read only)
 -- Without a status: open cases, newest first. status=queued: the operators' queue order.
+-- The cursor is the (score, id) of the last case the previous page looked at ("" for the first
+-- page), and a page starts strictly after it: a case that leaves the list between two pages
+-- moves no other case, so nothing is skipped or listed twice. A sorted set orders equal scores
+-- by member, so (score, id) is a total order in both directions.
 local function case_list(keys, a)
     local P, status, category = a[1], a[2], a[3]
-    local cursor, limit = tonumber(a[4]), tonumber(a[5])
-    local key, newest_first = P .. 'cases:open', true
+    local limit = tonumber(a[5])
+    local key, rev = P .. 'cases:open', true
     if status == 'queued' then
-        key, newest_first = P .. 'queue', false
+        key, rev = P .. 'queue', false
     elseif status ~= '' then
         key = P .. 'cases:status:' .. status
     end
-    local out, pos, scanned = {}, cursor, 0
+    local cur_score, cur_id = nil, nil
+    if a[4] ~= '' then
+        local sc, id = string.match(a[4], '^(%d+)-(%w+)$')
+        if sc == nil then return refuse('bad_cursor') end
+        cur_score, cur_id = tonumber(sc), id
+    end
+    -- after(score, id): true when (score, id) comes strictly after the cursor in list order.
+    local function after(score, id)
+        if cur_score == nil then return true end
+        if rev then return score < cur_score or (score == cur_score and id < cur_id) end
+        return score > cur_score or (score == cur_score and id > cur_id)
+    end
+    local out, scanned, more = {}, 0, false
     local batch = math.max(limit, 100)
-    while #out < limit and scanned < 5000 do
-        local ids
-        if newest_first then
-            ids = redis.call('ZREVRANGE', key, pos, pos + batch - 1)
+    local skip = 0 -- members at the cursor's own score already passed over in this bound
+    while scanned < 5000 do
+        local bound = cur_score and string.format('%.0f', cur_score) or nil
+        local r
+        if rev then
+            r = redis.call('ZRANGE', key, bound or '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT',
+                skip, batch, 'WITHSCORES')
         else
-            ids = redis.call('ZRANGE', key, pos, pos + batch - 1)
+            r = redis.call('ZRANGE', key, bound or '-inf', '+inf', 'BYSCORE', 'LIMIT',
+                skip, batch, 'WITHSCORES')
         end
-        if #ids == 0 then pos = -1 break end
-        for _, id in ipairs(ids) do
-            pos = pos + 1
-            scanned = scanned + 1
-            local c = hgetall(P .. 'case:' .. id)
-            if c.status and (category == '' or c.category == category) and
-                    (status == '' or c.status == status) then
-                out[#out + 1] = summary_of(id, c)
-                if #out >= limit then break end
+        if #r == 0 then break end
+        local moved = false
+        for i = 1, #r, 2 do
+            local id, score = r[i], tonumber(r[i + 1])
+            if after(score, id) then
+                if #out >= limit then
+                    more = true
+                    break
+                end
+                cur_score, cur_id, moved = score, id, true
+                scanned = scanned + 1
+                local c = hgetall(P .. 'case:' .. id)
+                if c.status and (category == '' or c.category == category) and
+                        (status == '' or c.status == status) then
+                    out[#out + 1] = summary_of(id, c)
+                end
             end
         end
+        if more or #r < 2 * batch then break end
+        -- A full batch: go on from the new cursor, or, when the whole batch sat at the cursor's
+        -- score before it, past those members.
+        if moved then skip = 0 else skip = skip + batch end
     end
-    if pos ~= -1 and redis.call('ZCARD', key) <= pos then pos = -1 end
-    return cjson.encode({cases = out, next = pos})
+    local next_cursor = cjson.null
+    if more or (scanned >= 5000 and cur_score) then -- the scan's bound: go on from here
+        next_cursor = string.format('%.0f', cur_score) .. '-' .. cur_id
+    end
+    return cjson.encode({cases = out, next = next_cursor})
 end
 
 -- ess_stats P (read only): cases by category and status, and the queue's length.

@@ -327,6 +327,37 @@ class ListingTest(RouterTest):
             resolved = env.list_cases(status='resolved')
             self.assertEqual([c['case_id'] for c in resolved], [first_assigned['case_id']])
 
+    def test_paging_survives_cases_leaving_the_list(self):
+        """A case that leaves the list between two pages must not make the next page skip one:
+        the cursor is the last case seen, not a position."""
+        env = self.env
+        made = []
+        for i in range(7):
+            made.append(env.post_incident('other', 'ขอคำปรึกษาเรื่องหนี้สินครัวเรือน %d' % i))
+            time.sleep(0.003)
+        ids = [m['case_id'] for m in made]
+        for status in (None, 'queued'):
+            order = ids[::-1] if status is None else list(ids)  # newest first / queue order
+            with self.subTest(status=status):
+                first = env.list_page(status=status, limit=2)
+                self.assertStatus(first, 200)
+                page1 = [c['case_id'] for c in first.body['cases']]
+                self.assertEqual(page1, order[:2])
+                # the first page's newest case is closed before the second page is read
+                self.assertStatus(env.set_status(page1[0], 'closed'), 200)
+                seen, cursor = list(page1), first.body['next_cursor']
+                while cursor is not None:
+                    r = env.list_page(status=status, limit=2, cursor=cursor)
+                    self.assertStatus(r, 200)
+                    seen += [c['case_id'] for c in r.body['cases']]
+                    cursor = r.body['next_cursor']
+                    self.assertLess(len(seen), 20)
+                self.assertEqual(seen, order, 'every case listed exactly once, in order')
+                ids = [i for i in ids if i != page1[0]]
+        for bad in ('abc', '5', '0', '-1', '12-', '12-NOTACASEID', '1' * 17 + '-' + ids[0]):
+            with self.subTest(cursor=bad):
+                self.assertErrorBody(env.list_page(cursor=bad), 400, 'invalid_query')
+
     def test_limit_bounds(self):
         env = self.env
         for _ in range(3):
