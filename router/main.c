@@ -100,6 +100,9 @@ int main(int argc, char **argv)
     log_info("ess-router stopped");
 
 done:
+    /* The store stops first: pending Redis callbacks run now, told STORE_CANCELLED, while the
+     * modules they belong to (outbox, dispatch, sweep, requests) are still alive. */
+    store_stop(d.router.store);
     sweep_stop(sweep);
     server_free(d.server);
     client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */

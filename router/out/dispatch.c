@@ -304,8 +304,9 @@ static void on_escalation_case(enum store_status status, const char *data, size_
     cJSON *c = status == STORE_OK && data ? cJSON_ParseWithLength(data, len) : NULL;
     char *body;
 
-    if (c == NULL) {
-        finish(d, DELIVERY_RETRY, "case store unavailable");
+    if (c == NULL) { /* "cancelled": the router is stopping and the lease runs out */
+        finish(d, DELIVERY_RETRY,
+               status == STORE_CANCELLED ? "cancelled" : "case store unavailable");
         return;
     }
     log_warn("case %s escalated to the operators' queue (%s)", d->case_id, d->reason);

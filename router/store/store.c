@@ -36,7 +36,7 @@ struct store {
     redisAsyncContext *ac; /* NULL while down */
     enum link_state state;
     int ever_up;
-    int freeing;
+    int stopped; /* store_stop ran: no reconnecting, pending callbacks told CANCELLED */
     int backoff_ms;
     struct event *retry_timer;
     struct event *watchdog;
@@ -70,7 +70,7 @@ static void set_state(struct store *s, enum link_state state)
 static void schedule_reconnect(struct store *s)
 {
     struct timeval tv;
-    if (s->freeing) return;
+    if (s->stopped) return;
     set_state(s, LINK_DOWN);
     tv.tv_sec = s->backoff_ms / 1000;
     tv.tv_usec = (s->backoff_ms % 1000) * 1000;
@@ -298,15 +298,24 @@ struct store *store_new(struct event_base *base, const char *host, int port, con
     return s;
 }
 
-void store_free(struct store *s)
+void store_stop(struct store *s)
 {
     if (s == NULL) return;
-    s->freeing = 1;
+    s->stopped = 1;
+    if (s->retry_timer) evtimer_del(s->retry_timer);
+    if (s->watchdog) evtimer_del(s->watchdog);
     if (s->ac) {
         redisAsyncContext *ac = s->ac;
         s->ac = NULL;
-        redisAsyncFree(ac);
+        redisAsyncFree(ac); /* pending callbacks run now, told STORE_CANCELLED */
     }
+    set_state(s, LINK_DOWN);
+}
+
+void store_free(struct store *s)
+{
+    if (s == NULL) return;
+    store_stop(s);
     if (s->retry_timer) event_free(s->retry_timer);
     if (s->watchdog) event_free(s->watchdog);
     free(s->host);
@@ -380,10 +389,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     char num[32];
     if (s->ac == ac) track_reply(s);
     if (reply == NULL) {
+        enum store_status lost = s->stopped ? STORE_CANCELLED : STORE_UNAVAILABLE;
         if (p->cb)
-            p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+            p->cb(lost, NULL, 0, p->arg);
         else
-            p->array_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+            p->array_cb(lost, NULL, 0, p->arg);
     } else if (reply->type == REDIS_REPLY_ERROR) {
         struct store_item err = {reply->str, reply->len};
         log_error("redis: command failed: %.*s", (int)reply->len, reply->str);

@@ -13,7 +13,8 @@ struct store;
 enum store_status {
     STORE_OK = 0,          /* data holds the reply (a string, or an integer as text) */
     STORE_UNAVAILABLE = 1, /* not connected, or the connection was lost before the reply */
-    STORE_ERROR = 2        /* Redis answered with an error; data holds its text */
+    STORE_ERROR = 2,       /* Redis answered with an error; data holds its text */
+    STORE_CANCELLED = 3    /* the store is stopping (store_stop): no reply will come */
 };
 
 /* Called once per command. data is valid only inside the callback; it is NULL when the status
@@ -37,7 +38,12 @@ typedef void (*store_array_cb)(enum store_status status, const struct store_item
 struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
                         int db, const char *key_prefix);
 
-/* Disconnects, calling every pending callback with STORE_UNAVAILABLE, and frees. Accepts NULL. */
+/* Stops the store for good: disconnects, calling every pending callback with STORE_CANCELLED
+ * (data and items NULL), and never reconnects; later calls answer -1 as when Redis is down. Call
+ * it while the modules whose callbacks may be pending are still alive. Accepts NULL. */
+void store_stop(struct store *store);
+
+/* Stops the store (as store_stop) and frees it. Accepts NULL. */
 void store_free(struct store *store);
 
 /* 1 when connected and the function library is loaded. */
