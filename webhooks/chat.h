@@ -69,7 +69,8 @@ enum chat_prompt {
     CHAT_PROMPT_CANCELLED,        /* the half-finished report was dropped */
     CHAT_PROMPT_NO_CASE,          /* "status" asked, but this user has no case to look up */
     CHAT_PROMPT_BAD_CODE,         /* a tracking code with a typing mistake */
-    CHAT_PROMPT_ASK_ADDRESS       /* "Type the address, or a landmark near you" */
+    CHAT_PROMPT_ASK_ADDRESS,      /* "Type the address, or a landmark near you" */
+    CHAT_PROMPT_COUNT             /* how many prompts there are (not a prompt) */
 };
 
 struct chat_outcome {

@@ -482,6 +482,7 @@ cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome 
     cancel = CHAT_T(lang, "ยกเลิก", "Cancel");
     switch (outcome->prompt) {
     case CHAT_PROMPT_NONE:
+    case CHAT_PROMPT_COUNT:
         return NULL;
     case CHAT_PROMPT_GREETING:
         /* The first words anyone reads, before we know their language: both. */

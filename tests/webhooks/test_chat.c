@@ -842,25 +842,22 @@ static void check_array(cJSON *msgs, const char *what, const char *must, const c
 
 static void test_every_prompt(void)
 {
-    static const enum chat_prompt prompts[] = {
-        CHAT_PROMPT_GREETING,     CHAT_PROMPT_ASK_CATEGORY, CHAT_PROMPT_CONFIRM_CATEGORY,
-        CHAT_PROMPT_ASK_LOCATION, CHAT_PROMPT_ASK_DETAILS,  CHAT_PROMPT_CANCELLED,
-        CHAT_PROMPT_NO_CASE,      CHAT_PROMPT_BAD_CODE};
     struct chat_outcome out;
     int ok = 1;
 
     memset(&out, 0, sizeof(out));
+    /* Every prompt after CHAT_PROMPT_NONE, so that a new one is checked without being listed. */
     for (int lang = CHAT_LANG_TH; lang <= CHAT_LANG_EN; lang++) {
-        for (size_t i = 0; i < sizeof(prompts) / sizeof(prompts[0]); i++) {
+        for (int p = CHAT_PROMPT_NONE + 1; p < CHAT_PROMPT_COUNT; p++) {
             for (int cat = INCIDENT_CATEGORY_NONE; cat < INCIDENT_CATEGORY_COUNT; cat++) {
                 cJSON *msgs;
 
                 out.lang = (enum chat_lang)lang;
-                out.prompt = prompts[i];
+                out.prompt = (enum chat_prompt)p;
                 out.category = cat;
                 msgs = chat_messages(rules, &out);
                 if (msgs == NULL || !messages_valid(msgs) || quick_count(msgs) > 13) {
-                    printf("# prompt %d lang %d category %d invalid\n", (int)prompts[i], lang, cat);
+                    printf("# prompt %d lang %d category %d invalid\n", p, lang, cat);
                     ok = 0;
                 }
                 cJSON_Delete(msgs);
@@ -871,6 +868,8 @@ static void test_every_prompt(void)
               "labels ≤ 20 characters)");
     out.prompt = CHAT_PROMPT_NONE;
     CHECK(chat_messages(rules, &out) == NULL, "no messages for PROMPT_NONE");
+    out.prompt = CHAT_PROMPT_COUNT;
+    CHECK(chat_messages(rules, &out) == NULL, "no messages for CHAT_PROMPT_COUNT (not a prompt)");
     out.prompt = CHAT_PROMPT_ASK_CATEGORY;
     out.lang = CHAT_LANG_TH;
     check_array(chat_messages(NULL, &out), "ask category without a rule table", "ถูกกักขัง", NULL);
