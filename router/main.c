@@ -61,6 +61,9 @@ int main(int argc, char **argv)
         break;
     }
     log_min_level = (enum log_level)cfg.log_level;
+    if (cfg.supervisor_webhook[0] && cfg.supervisor_secret[0] == '\0')
+        log_warn("ESS_SUPERVISOR_WEBHOOK is set without ESS_SUPERVISOR_SECRET: escalation notices "
+                 "go unsigned");
     metrics_init();
     rules = rules_load_file(cfg.rules_path, err, sizeof err);
     if (rules == NULL) {

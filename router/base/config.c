@@ -142,6 +142,14 @@ static const struct setting config_settings[] = {
      .kind = SETTING_TOKEN,
      .offset = FIELD(supervisor_line_to),
      .help = "LINE group told of escalated cases; unset: none"},
+    {.env = "ESS_SUPERVISOR_SECRET",
+     .flag = "supervisor-secret",
+     .metavar = "SECRET",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .secret = 1,
+     .offset = FIELD(supervisor_secret),
+     .help = "key of the supervisor webhook's X-ESS-Signature; unset: notices go unsigned"},
     {.env = "ESS_LOG_LEVEL",
      .flag = "log-level",
      .metavar = "LEVEL",
@@ -912,5 +920,6 @@ void config_free(struct config *cfg)
     free(cfg->token_secret);
     free(cfg->supervisor_webhook);
     free(cfg->supervisor_line_to);
+    free(cfg->supervisor_secret);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -26,6 +26,7 @@ struct config {
     char *token_secret;       /* ESS_TOKEN_SECRET; "" = kept in Redis */
     char *supervisor_webhook; /* ESS_SUPERVISOR_WEBHOOK; "" = none */
     char *supervisor_line_to; /* ESS_SUPERVISOR_LINE_TO; "" = none */
+    char *supervisor_secret;  /* ESS_SUPERVISOR_SECRET; "" = notices unsigned */
     int log_level;            /* enum log_level; ESS_LOG_LEVEL */
     size_t max_body_bytes;    /* ESS_MAX_BODY_BYTES, default 65536 */
     int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: read/write timeout of a client */

@@ -45,6 +45,10 @@ static struct {
     uint64_t cases_created[INCIDENT_CATEGORY_COUNT];
     uint64_t redis_errors;
     uint64_t redis_reconnects;
+    uint64_t ack_timeouts;
+    uint64_t escalations;
+    uint64_t line_delivery_failures;
+    uint64_t team_delivery_failures;
 } metrics;
 
 static double metrics_start_time; /* seconds since the epoch; 0 until metrics_init */
@@ -101,6 +105,26 @@ void metrics_count_redis_error(void)
 void metrics_count_redis_reconnect(void)
 {
     metrics.redis_reconnects++;
+}
+
+void metrics_count_ack_timeout(void)
+{
+    metrics.ack_timeouts++;
+}
+
+void metrics_count_escalation(void)
+{
+    metrics.escalations++;
+}
+
+void metrics_count_line_delivery_failure(void)
+{
+    metrics.line_delivery_failures++;
+}
+
+void metrics_count_team_delivery_failure(void)
+{
+    metrics.team_delivery_failures++;
 }
 
 void metrics_reset(void)
@@ -215,6 +239,21 @@ char *metrics_render(size_t *len)
     metrics_header(&b, "ess_redis_reconnects_total", "counter",
                    "Times the connection to Redis was re-established.");
     metrics_buf_printf(&b, "ess_redis_reconnects_total %" PRIu64 "\n", metrics.redis_reconnects);
+
+    metrics_header(&b, "ess_ack_timeouts_total", "counter",
+                   "Claims released because the team did not acknowledge in time.");
+    metrics_buf_printf(&b, "ess_ack_timeouts_total %" PRIu64 "\n", metrics.ack_timeouts);
+    metrics_header(&b, "ess_escalations_total", "counter",
+                   "Cases escalated to the operators' queue after missed acknowledgments.");
+    metrics_buf_printf(&b, "ess_escalations_total %" PRIu64 "\n", metrics.escalations);
+    metrics_header(&b, "ess_line_delivery_failures_total", "counter",
+                   "Sends to the LINE Messaging API that failed (each attempt).");
+    metrics_buf_printf(&b, "ess_line_delivery_failures_total %" PRIu64 "\n",
+                       metrics.line_delivery_failures);
+    metrics_header(&b, "ess_team_delivery_failures_total", "counter",
+                   "Dispatch attempts to a team (webhook or LINE group) that failed.");
+    metrics_buf_printf(&b, "ess_team_delivery_failures_total %" PRIu64 "\n",
+                       metrics.team_delivery_failures);
 
     metrics_header(&b, "ess_process_start_time_seconds", "gauge",
                    "Start time of the process since the Unix epoch in seconds.");

@@ -295,6 +295,7 @@ static void on_stats(struct http_call *call, cJSON *reply)
     char *local = metrics_render(&len);
     const cJSON *s;
     const cJSON *queue = cJSON_GetObjectItemCaseSensitive(reply, "queue");
+    const cJSON *outbox = cJSON_GetObjectItemCaseSensitive(reply, "outbox");
 
     buf_printf(&b, "%.*s", (int)len, local ? local : "");
     free(local);
@@ -311,6 +312,10 @@ static void on_stats(struct http_call *call, cJSON *reply)
                    "# HELP ess_queue_length Cases waiting in the operators' queue.\n"
                    "# TYPE ess_queue_length gauge\ness_queue_length %.0f\n",
                    cJSON_IsNumber(queue) ? queue->valuedouble : 0);
+        buf_printf(&b,
+                   "# HELP ess_outbox_backlog Outgoing messages not yet delivered (all routers).\n"
+                   "# TYPE ess_outbox_backlog gauge\ness_outbox_backlog %.0f\n",
+                   cJSON_IsNumber(outbox) ? outbox->valuedouble : 0);
     }
     cJSON_Delete(reply);
     http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",

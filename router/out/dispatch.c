@@ -16,6 +16,7 @@
 #include "incident.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "store.h"
 #include "teams.h"
@@ -35,12 +36,34 @@ struct delivery {
     char team_id[72];
     char reason[48];  /* escalation reason */
     char channel[16]; /* "webhook" or "LINE" */
+    int parts;        /* sends of one notice still to finish (a supervisor notice: 1 or 2) */
+    enum delivery_outcome worst; /* of the parts finished so far */
+    char worst_reason[160];
 };
 
+/* How bad an outcome is when the parts of one notice are merged: a cancelled part (the router
+ * is stopping) first, then a retry (the whole notice is sent again), then giving up. */
+static int severity(enum delivery_outcome outcome, const char *reason)
+{
+    if (reason && strcmp(reason, "cancelled") == 0) return 3;
+    return outcome == DELIVERY_RETRY ? 2 : outcome == DELIVERY_GIVE_UP ? 1 : 0;
+}
+
+/* Reports the outcome and frees d; while other parts of the notice are being sent, only keeps
+ * the worse outcome until the last part finishes. */
 static void finish(struct delivery *d, enum delivery_outcome outcome, const char *reason)
 {
     long delay = 1000;
     int i;
+    if (d->parts > 0) {
+        if (severity(outcome, reason) >= severity(d->worst, d->worst_reason)) {
+            d->worst = outcome;
+            snprintf(d->worst_reason, sizeof d->worst_reason, "%s", reason ? reason : "");
+        }
+        if (--d->parts > 0) return;
+        outcome = d->worst;
+        reason = d->worst_reason[0] ? d->worst_reason : NULL;
+    }
     for (i = 0; i < d->attempts && delay < BACKOFF_MAX_MS; i++) delay *= 2;
     if (delay > BACKOFF_MAX_MS) delay = BACKOFF_MAX_MS;
     if (outcome == DELIVERY_RETRY && d->attempts + 1 >= MAX_ATTEMPTS) outcome = DELIVERY_GIVE_UP;
@@ -111,6 +134,10 @@ static void on_dispatched(const struct client_response *res, void *arg)
     }
     record(d, note);
     log_info("case %s: dispatch to team %s, %s", d->case_id, d->team_id, note);
+    if (!ok) {
+        metrics_count_team_delivery_failure();
+        if (strcmp(d->channel, "LINE") == 0) metrics_count_line_delivery_failure();
+    }
     if (ok)
         finish(d, DELIVERY_DONE, NULL);
     else if (transient(res))
@@ -297,12 +324,48 @@ static void on_escalation_sent(const struct client_response *res, void *arg)
         finish(d, transient(res) ? DELIVERY_RETRY : DELIVERY_GIVE_UP, "supervisor notice failed");
 }
 
+/* The LINE part of a supervisor notice: counted when it fails, then merged like the webhook's. */
+static void on_escalation_line_sent(const struct client_response *res, void *arg)
+{
+    if (!(res->error && strcmp(res->error, "cancelled") == 0) &&
+        !((res->status >= 200 && res->status < 300) || res->status == 409))
+        metrics_count_line_delivery_failure();
+    on_escalation_sent(res, arg);
+}
+
+/* POSTs the notice to ESS_SUPERVISOR_WEBHOOK, signed with ESS_SUPERVISOR_SECRET when it is set
+ * and named by X-ESS-Delivery (the same on every attempt: a notice sent again after the other
+ * channel failed can be recognised). */
+static void send_supervisor_webhook(struct delivery *d, const cJSON *c)
+{
+    const struct config *cfg = d->router->cfg;
+    const char *headers[3] = {"Content-Type: application/json; charset=utf-8", NULL, NULL};
+    char sig[LINE_SIGNATURE_SIZE], sig_header[80], delivery_header[80];
+    size_t nheaders = 1;
+    char *body = escalation_body(c, d->reason);
+
+    snprintf(delivery_header, sizeof delivery_header, "X-ESS-Delivery: %s", d->retry_key);
+    headers[nheaders++] = delivery_header;
+    if (body && cfg->supervisor_secret[0]) {
+        line_signature(cfg->supervisor_secret, strlen(cfg->supervisor_secret), body, strlen(body),
+                       sig);
+        snprintf(sig_header, sizeof sig_header, "X-ESS-Signature: %s", sig);
+        headers[nheaders++] = sig_header;
+    }
+    if (body == NULL ||
+        client_post(d->router->client, cfg->supervisor_webhook, headers, nheaders, body,
+                    strlen(body), SEND_TIMEOUT_MS, on_escalation_sent, d) == NULL)
+        finish(d, DELIVERY_GIVE_UP, "the supervisor webhook was refused");
+    free(body);
+}
+
+/* Sends the notice to the supervisors' webhook and to their LINE group, each that is set; the
+ * outcome is the worse of the two. */
 static void on_escalation_case(enum store_status status, const char *data, size_t len, void *arg)
 {
     struct delivery *d = arg;
     const struct config *cfg = d->router->cfg;
     cJSON *c = status == STORE_OK && data ? cJSON_ParseWithLength(data, len) : NULL;
-    char *body;
 
     if (c == NULL) { /* "cancelled": the router is stopping and the lease runs out */
         finish(d, DELIVERY_RETRY,
@@ -310,38 +373,28 @@ static void on_escalation_case(enum store_status status, const char *data, size_
         return;
     }
     log_warn("case %s escalated to the operators' queue (%s)", d->case_id, d->reason);
-    if (cfg->supervisor_webhook[0]) {
-        const char *headers[2] = {"Content-Type: application/json; charset=utf-8", NULL};
-        char sig[LINE_SIGNATURE_SIZE], sig_header[80];
-        size_t nheaders = 1;
-        body = escalation_body(c, d->reason);
-        if (body && cfg->admin_token[0]) { /* signed like a dispatch, keyed with the admin token */
-            line_signature(cfg->admin_token, strlen(cfg->admin_token), body, strlen(body), sig);
-            snprintf(sig_header, sizeof sig_header, "X-ESS-Signature: %s", sig);
-            headers[nheaders++] = sig_header;
-        }
-        snprintf(d->channel, sizeof d->channel, "webhook");
-        if (body == NULL ||
-            client_post(d->router->client, cfg->supervisor_webhook, headers, nheaders, body,
-                        strlen(body), SEND_TIMEOUT_MS, on_escalation_sent, d) == NULL)
-            finish(d, DELIVERY_GIVE_UP, "the supervisor webhook was refused");
-        free(body);
-    } else if (cfg->supervisor_line_to[0]) {
-        cJSON *messages = cJSON_CreateArray();
-        cJSON *m = cJSON_CreateObject();
-        char text[300];
-        snprintf(text, sizeof text,
-                 "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case "
-                 "needs "
-                 "manual "
-                 "assignment: %s",
-                 str(c, "tracking_code"), str(c, "category"), str(c, "priority"), d->reason);
-        cJSON_AddStringToObject(m, "type", "text");
-        cJSON_AddStringToObject(m, "text", text);
-        cJSON_AddItemToArray(messages, m);
-        send_line(d, cfg->supervisor_line_to, messages, on_escalation_sent);
-    } else {
+    d->parts = (cfg->supervisor_webhook[0] != '\0') + (cfg->supervisor_line_to[0] != '\0');
+    if (d->parts == 0) {
         finish(d, DELIVERY_DONE, NULL);
+    } else {
+        /* Both are started before either can finish: client_post never calls back at once. */
+        int line = cfg->supervisor_line_to[0] != '\0';
+        if (cfg->supervisor_webhook[0]) send_supervisor_webhook(d, c);
+        if (line) {
+            cJSON *messages = cJSON_CreateArray();
+            cJSON *m = cJSON_CreateObject();
+            char text[300];
+            snprintf(text, sizeof text,
+                     "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case "
+                     "needs "
+                     "manual "
+                     "assignment: %s",
+                     str(c, "tracking_code"), str(c, "category"), str(c, "priority"), d->reason);
+            cJSON_AddStringToObject(m, "type", "text");
+            cJSON_AddStringToObject(m, "text", text);
+            cJSON_AddItemToArray(messages, m);
+            send_line(d, cfg->supervisor_line_to, messages, on_escalation_line_sent);
+        }
     }
     cJSON_Delete(c);
 }

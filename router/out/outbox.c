@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "store.h"
 
@@ -124,6 +125,8 @@ static void on_sent(const struct client_response *res, void *arg)
         return;
     }
     snprintf(reason, sizeof reason, "%s %d", res->error ? res->error : "http", res->status);
+    if (!ok && !(res->status == 409 && strcmp(s->kind, "line_reply") != 0))
+        metrics_count_line_delivery_failure();
     if (strcmp(s->kind, "line_reply") == 0) {
         if (ok) {
             report_done(s, NULL);

@@ -5,8 +5,10 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "router.h"
 #include "store.h"
@@ -39,6 +41,9 @@ static void on_expired(struct sweep *sw, const cJSON *reply)
     int n = 0;
     cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(reply, "expired")) {
         const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "new_team"));
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "status"));
+        metrics_count_ack_timeout();
+        if (status && strcmp(status, "queued") == 0) metrics_count_escalation();
         log_info("case %s: team %s did not acknowledge in time; now %s%s%s",
                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "case_id")),
                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "team_id")),

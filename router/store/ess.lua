@@ -864,10 +864,12 @@ local function case_list(keys, a)
     return cjson.encode({cases = out, next = next_cursor})
 end
 
--- ess_stats P (read only): cases by category and status, and the queue's length.
+-- ess_stats P (read only): cases by category and status, the queue's length, and how many
+-- outgoing messages the outbox holds (due, waiting for a retry, or being sent).
 local function stats(keys, a)
     local P = a[1]
-    return cjson.encode({stats = hgetall(P .. 'stats'), queue = redis.call('ZCARD', P .. 'queue')})
+    return cjson.encode({stats = hgetall(P .. 'stats'), queue = redis.call('ZCARD', P .. 'queue'),
+        outbox = redis.call('ZCARD', P .. 'outbox:due')})
 end
 
 -- ess_queue_sweep P: retries queued cases (operators' queue order, bounded); a safety net

@@ -17,6 +17,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 
@@ -168,9 +170,12 @@ class FastDeadlineTest(DeadlineMixin, RouterTest):
         self.gw = Gateway()
         self.addCleanup(self.gw.close)
         extra = {}
+        self.supervisor_secret = 'sup-' + secrets.token_hex(16)
         if self.supervisor:
             extra['ESS_SUPERVISOR_WEBHOOK'] = self.gw.url('/supervisor')
+            extra['ESS_SUPERVISOR_SECRET'] = self.supervisor_secret
         env = harness.Env(extra_env=extra)
+        env.secrets.add(self.supervisor_secret)
         self.env = env
         self.addCleanup(self._finish_env)
         env.redis.start()
@@ -306,7 +311,7 @@ class EscalationTest(FastDeadlineTest):
     def test_escalation_supervisor_notice_and_manual_assign(self):
         """After max_attempts unacknowledged claims the case is queued with queue_reason
         no_acknowledgment, listed in the operators' queue, announced to the supervisors' webhook
-        (signed with the admin token), and not taken by a team that becomes available; an
+        (signed with ESS_SUPERVISOR_SECRET), and not taken by a team that becomes available; an
         operator's manual assignment dispatches it to that team."""
         env, gw = self.env, self.gw
         self.team('team-a', 1.0, 10)
@@ -339,7 +344,9 @@ class EscalationTest(FastDeadlineTest):
                            'the escalation notice to ESS_SUPERVISOR_WEBHOOK')
         n = notes[0]
         self.assertTrue(n['headers'].get('content-type', '').startswith('application/json'))
-        self.assertSigned(n, env.admin_token, 'escalation notice')
+        self.assertSigned(n, self.supervisor_secret, 'escalation notice')
+        self.assertNotEqual(n['headers'].get('x-ess-signature'), signature(env.admin_token, n['body']),
+                            'the notice is not signed with the admin token')
         body = json.loads(n['body'])
         want = {'event': 'escalation', 'case_id': cid, 'tracking_code': a['tracking_code'],
                 'category': 'detention', 'priority': a['priority'],
@@ -567,6 +574,94 @@ class TwoRoutersTest(FastDeadlineTest):
         self.assertEqual(set(per_case), set(cids))
         notices = [json.loads(r['body']).get('case_id') for r in gw.received('/supervisor')]
         self.assertEqual(sorted(notices), sorted(cids), 'one escalation notice per case')
+
+
+def metric(env, name):
+    """The value of an unlabelled metric in GET /metrics; None when it is not there."""
+    r = env.http('GET', '/metrics')
+    m = re.search(r'^%s ([0-9.e+]+)$' % re.escape(name), r.raw.decode('utf-8'), re.M)
+    return float(m.group(1)) if m else None
+
+
+class SupervisorNoticeTest(DeadlineMixin, LineTest):
+    """Escalation notices go to the supervisors' webhook and to their LINE group when both are
+    set (issue 7, defect 5); the webhook's notice is signed with ESS_SUPERVISOR_SECRET. The
+    delivery counters and the outbox backlog of /metrics move with what happens."""
+
+    def setUp(self):
+        self.gw = Gateway()
+        self.addCleanup(self.gw.close)
+        self.rules_dir = tempfile.mkdtemp(prefix='ess-rules-')
+        self.addCleanup(shutil.rmtree, self.rules_dir, True)
+        self.group = fake_line.new_group_id()
+        self.supervisor_secret = 'sup-' + secrets.token_hex(16)
+        self.env_options = {
+            'rules': harness.short_deadline_rules(self.rules_dir, ACK_TIMEOUT_S, 1),
+            'extra_env': {'ESS_SUPERVISOR_WEBHOOK': self.gw.url('/supervisor'),
+                          'ESS_SUPERVISOR_LINE_TO': self.group,
+                          'ESS_SUPERVISOR_SECRET': self.supervisor_secret}}
+        super().setUp()
+        self.env.secrets.add(self.supervisor_secret)
+
+    def group_pushes(self):
+        return [r for r in self.fake.pushes() if r.to == self.group]
+
+    def test_escalation_to_webhook_and_line_group(self):
+        """A silent team: its failed dispatch counts in ess_team_delivery_failures_total, the
+        missed deadline in ess_ack_timeouts_total and ess_escalations_total; the notice goes to
+        the webhook (signed with the supervisors' own secret) and to the LINE group. While LINE
+        fails the notice stays in the outbox (ess_outbox_backlog) and each failed push counts in
+        ess_line_delivery_failures_total; the notice is then sent again under the same
+        X-ESS-Delivery, and the group gets it once LINE is back."""
+        env, gw = self.env, self.gw
+        for name in ('ess_ack_timeouts_total', 'ess_escalations_total',
+                     'ess_team_delivery_failures_total', 'ess_line_delivery_failures_total'):
+            self.assertEqual(metric(env, name), 0, name)
+        self.assertEqual(metric(env, 'ess_outbox_backlog'), 0)
+
+        gw.script('/team-a', 500, 500, 500, 500, 500, 500, 500, 500, 500, 500)
+        self.fake.down(503)
+        env.put_team_at('team-a', 1.0, 10, POLICE_SW, notify={'webhook': gw.url('/team-a')})
+        a = env.post_incident('detention', DETENTION_TEXT)
+        self.assertAssignedTo(a, 'team-a')
+        cid = a['case_id']
+        wait_until(lambda: metric(env, 'ess_team_delivery_failures_total') >= 1, 10, 0.05,
+                   'a failed dispatch counted')
+        wait_until(lambda: env.case(cid).get('status') == 'queued', ACK_TIMEOUT_S + 8, 0.1,
+                   'the escalation')
+        self.assertEqual(metric(env, 'ess_ack_timeouts_total'), 1)
+        self.assertEqual(metric(env, 'ess_escalations_total'), 1)
+
+        notes = wait_until(lambda: gw.received('/supervisor'), 10, 0.05, 'the webhook notice')
+        n = notes[0]
+        self.assertSigned(n, self.supervisor_secret, 'escalation notice')
+        self.assertNotEqual(n['headers'].get('x-ess-signature'),
+                            signature(env.admin_token, n['body']))
+        self.assertEqual(json.loads(n['body']).get('case_id'), cid)
+        delivery = n['headers'].get('x-ess-delivery')
+        self.assertRegex(delivery or '', UUID_RE)
+        # LINE answers 503: the push fails, is counted, and the notice waits in the outbox
+        self.fake.wait_for(lambda reqs: [r for r in reqs if r.to == self.group], 10,
+                           'a push to the supervisors\' group')
+        wait_until(lambda: metric(env, 'ess_line_delivery_failures_total') >= 1, 10, 0.05,
+                   'a failed LINE push counted')
+        self.assertGreaterEqual(metric(env, 'ess_outbox_backlog'), 1)
+
+        self.fake.up()
+        p = self.fake.wait_for(lambda reqs: next(
+            (r for r in reqs if r.to == self.group and r.ok), None), 20,
+            'the notice pushed to the supervisors\' group once LINE is back')
+        text = visible_text(p.messages)
+        self.assertIn(a['tracking_code'], text)
+        self.assertNotIn(DETENTION_TEXT, text, 'no description in the group notice')
+        again = wait_until(lambda: [r for r in gw.received('/supervisor') if r is not n], 10,
+                           0.05, 'the webhook notice sent again with the LINE push')
+        for r in again:
+            self.assertEqual(r['headers'].get('x-ess-delivery'), delivery,
+                             'a notice sent again keeps its X-ESS-Delivery')
+            self.assertSigned(r, self.supervisor_secret, 'notice sent again')
+        wait_until(lambda: metric(env, 'ess_outbox_backlog') == 0, 10, 0.1,
+                   'the outbox empties once everything is delivered')
 
 
 # ---------------------------------------------------------------------------------------------

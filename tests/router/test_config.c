@@ -425,6 +425,41 @@ static void test_tokens(void)
     config_free(&cfg);
 }
 
+/* ESS_SUPERVISOR_SECRET: the key of the supervisor webhook's signature, a secret of its own. */
+static void test_supervisor_secret(void)
+{
+    static char out[16384];
+    struct config cfg;
+    char err[256];
+
+    clear_env();
+    unsetenv("ESS_SUPERVISOR_SECRET");
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && strcmp(cfg.supervisor_secret, "") == 0,
+          "no supervisor secret by default (notices unsigned)");
+    config_free(&cfg);
+    setenv("ESS_SUPERVISOR_SECRET", " sup-6f1d0c2a9b8e7d6c5b4a39281706f5e4 ", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+              strcmp(cfg.supervisor_secret, "sup-6f1d0c2a9b8e7d6c5b4a39281706f5e4") == 0,
+          "ESS_SUPERVISOR_SECRET read and trimmed");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--supervisor-secret=sup-flag", NULL) == CONFIG_OK &&
+              strcmp(cfg.supervisor_secret, "sup-flag") == 0,
+          "--supervisor-secret overrides the environment");
+    config_free(&cfg);
+    setenv("ESS_SUPERVISOR_SECRET", "two words", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_SUPERVISOR_SECRET") != NULL && strstr(err, "words") == NULL,
+          "a bad supervisor secret is named, its value not shown");
+    config_free(&cfg);
+    setenv("ESS_SUPERVISOR_SECRET", "never-shown-in-help", 1);
+    CHECK(load_captured(out, sizeof out, "--help") == CONFIG_EXIT_OK &&
+              strstr(out, "ESS_SUPERVISOR_SECRET") && strstr(out, "--supervisor-secret") &&
+              strstr(out, "never-shown-in-help") == NULL,
+          "--help lists ESS_SUPERVISOR_SECRET and never prints its value");
+    unsetenv("ESS_SUPERVISOR_SECRET");
+    clear_env();
+}
+
 static void test_help(void)
 {
     static char out[16384];
@@ -480,6 +515,7 @@ int main(void)
     test_bounds();
     test_errors();
     test_tokens();
+    test_supervisor_secret();
     test_help();
     test_log_level_parse();
     clear_env();

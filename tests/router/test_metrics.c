@@ -1,6 +1,7 @@
 /* Unit tests of router/base/metrics.c: counters render as the expected Prometheus lines, only non-zero
  * request counts appear, histogram buckets are cumulative with _sum and _count, every metric has
- * its # HELP and # TYPE, and metrics_reset brings everything back to zero. */
+ * its # HELP and # TYPE, the delivery counters (acknowledgment timeouts, escalations, LINE and
+ * team delivery failures) count, and metrics_reset brings everything back to zero. */
 #include "incident.h"
 #include "metrics.h"
 #include "tap.h"
@@ -189,6 +190,58 @@ static void test_reset(void)
     free(text);
 }
 
+static void test_delivery_counters(void)
+{
+    char *text;
+
+    metrics_reset();
+    text = render();
+    CHECK(text != NULL, "render before any delivery event succeeds");
+    if (text == NULL) return;
+    CHECK(has_line(text, "# TYPE ess_ack_timeouts_total counter") &&
+              has_line(text, "# TYPE ess_escalations_total counter") &&
+              has_line(text, "# TYPE ess_line_delivery_failures_total counter") &&
+              has_line(text, "# TYPE ess_team_delivery_failures_total counter") &&
+              strstr(text, "# HELP ess_ack_timeouts_total ") &&
+              strstr(text, "# HELP ess_escalations_total ") &&
+              strstr(text, "# HELP ess_line_delivery_failures_total ") &&
+              strstr(text, "# HELP ess_team_delivery_failures_total "),
+          "the delivery counters have their # TYPE and # HELP");
+    CHECK(has_line(text, "ess_ack_timeouts_total 0") && has_line(text, "ess_escalations_total 0") &&
+              has_line(text, "ess_line_delivery_failures_total 0") &&
+              has_line(text, "ess_team_delivery_failures_total 0"),
+          "the delivery counters render zero before anything happened");
+    free(text);
+
+    metrics_count_ack_timeout();
+    metrics_count_ack_timeout();
+    metrics_count_ack_timeout();
+    metrics_count_escalation();
+    metrics_count_line_delivery_failure();
+    metrics_count_line_delivery_failure();
+    metrics_count_team_delivery_failure();
+    metrics_count_team_delivery_failure();
+    metrics_count_team_delivery_failure();
+    metrics_count_team_delivery_failure();
+    text = render();
+    CHECK(text != NULL, "render with delivery events succeeds");
+    if (text == NULL) return;
+    CHECK(has_line(text, "ess_ack_timeouts_total 3"), "acknowledgment timeouts counted");
+    CHECK(has_line(text, "ess_escalations_total 1"), "escalations counted");
+    CHECK(has_line(text, "ess_line_delivery_failures_total 2"), "LINE delivery failures counted");
+    CHECK(has_line(text, "ess_team_delivery_failures_total 4"), "team delivery failures counted");
+    free(text);
+
+    metrics_reset();
+    text = render();
+    CHECK(text != NULL && has_line(text, "ess_ack_timeouts_total 0") &&
+              has_line(text, "ess_escalations_total 0") &&
+              has_line(text, "ess_line_delivery_failures_total 0") &&
+              has_line(text, "ess_team_delivery_failures_total 0"),
+          "reset clears the delivery counters");
+    free(text);
+}
+
 static void test_growth(void)
 {
     char *text;
@@ -219,6 +272,7 @@ int main(void)
     test_counts();
     test_histogram();
     test_reset();
+    test_delivery_counters();
     test_growth();
     return tap_done();
 }
