@@ -37,10 +37,10 @@ void metrics_observe_assignment(double seconds); /* request in to case stored an
 void metrics_count_case_created(int category);   /* enum incident_category */
 void metrics_count_redis_error(void);
 void metrics_count_redis_reconnect(void);
-void metrics_count_ack_timeout(void);            /* a claim released: no acknowledgment in time */
-void metrics_count_escalation(void);             /* a case escalated to the operators' queue */
-void metrics_count_line_delivery_failure(void);  /* a LINE API reply or push attempt failed */
-void metrics_count_team_delivery_failure(void);  /* a dispatch attempt to a team failed */
+void metrics_count_ack_timeout(void);           /* a claim released: no acknowledgment in time */
+void metrics_count_escalation(void);            /* a case escalated to the operators' queue */
+void metrics_count_line_delivery_failure(void); /* a LINE API reply or push attempt failed */
+void metrics_count_team_delivery_failure(void); /* a dispatch attempt to a team failed */
 
 /* The metrics as Prometheus text (with # HELP and # TYPE lines) in a new heap string the caller
  * frees; *len receives its length. NULL when memory runs out. */

@@ -377,7 +377,7 @@ static void on_escalation_case(enum store_status status, const char *data, size_
     if (d->parts == 0) {
         finish(d, DELIVERY_DONE, NULL);
     } else {
-        /* Both are started before either can finish: client_post never calls back at once. */
+        /* d lives until its last part finishes (a part refused at once finishes here). */
         int line = cfg->supervisor_line_to[0] != '\0';
         if (cfg->supervisor_webhook[0]) send_supervisor_webhook(d, c);
         if (line) {
@@ -385,7 +385,8 @@ static void on_escalation_case(enum store_status status, const char *data, size_
             cJSON *m = cJSON_CreateObject();
             char text[300];
             snprintf(text, sizeof text,
-                     "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case "
+                     "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / "
+                     "Case "
                      "needs "
                      "manual "
                      "assignment: %s",

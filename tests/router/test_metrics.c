@@ -1,7 +1,7 @@
-/* Unit tests of router/base/metrics.c: counters render as the expected Prometheus lines, only non-zero
- * request counts appear, histogram buckets are cumulative with _sum and _count, every metric has
- * its # HELP and # TYPE, the delivery counters (acknowledgment timeouts, escalations, LINE and
- * team delivery failures) count, and metrics_reset brings everything back to zero. */
+/* Unit tests of router/base/metrics.c: counters render as the expected Prometheus lines, only
+ * non-zero request counts appear, histogram buckets are cumulative with _sum and _count, every
+ * metric has its # HELP and # TYPE, the delivery counters (acknowledgment timeouts, escalations,
+ * LINE and team delivery failures) count, and metrics_reset brings everything back to zero. */
 #include "incident.h"
 #include "metrics.h"
 #include "tap.h"
