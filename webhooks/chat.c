@@ -57,6 +57,7 @@ static void chat_reset_report(struct chat_state *state)
     state->lon = 0.0;
     state->address[0] = '\0';
     state->description[0] = '\0';
+    state->report_id[0] = '\0';
 }
 
 static int chat_is_emergency(int category)
@@ -628,6 +629,8 @@ char *chat_state_to_json(const struct chat_state *state)
         ok = cJSON_AddStringToObject(root, "description", state->description) != NULL;
     if (ok && state->last_tracking_code[0] != '\0')
         ok = cJSON_AddStringToObject(root, "last_tracking_code", state->last_tracking_code) != NULL;
+    if (ok && state->report_id[0] != '\0')
+        ok = cJSON_AddStringToObject(root, "report_id", state->report_id) != NULL;
     if (ok) json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return json;
@@ -701,6 +704,10 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
         if (track_code_parse(word, strlen(word), code) != TRACK_CODE_OK) return -1;
         memcpy(st->last_tracking_code, code, sizeof(code));
     }
+    if (chat_json_string(root, "report_id", st->report_id, sizeof(st->report_id)) != 0 ||
+        strspn(st->report_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
+            strlen(st->report_id))
+        return -1;
     /* Each step needs what came before it. */
     switch (st->step) {
     case CHAT_STEP_IDLE:

@@ -29,6 +29,7 @@ enum chat_step {
 };
 
 #define CHAT_ADDRESS_MAX 500
+#define CHAT_REPORT_ID_MAX 40 /* [A-Za-z0-9_-] */
 
 /* One user's conversation state. Stored by the router (JSON, with an expiry) under a key derived
  * from the user id; it never holds the user id itself. The report in progress (category,
@@ -47,6 +48,11 @@ struct chat_state {
      * the details sentence is appended to it when the case is created. */
     char description[INCIDENT_MAX_DESCRIPTION + 1];
     char last_tracking_code[TRACK_CODE_SIZE]; /* the last case this user reported, or "" */
+    /* The report in progress's own id, "" when none: the router gives one to a report when it
+     * begins (a random nonce) and creates its case with it as the call_id, so that two events
+     * handled at once for the same last step cannot create two cases. Kept as read; cleared
+     * whenever the report ends (case created or cancelled). */
+    char report_id[CHAT_REPORT_ID_MAX + 1];
 };
 
 enum chat_action {

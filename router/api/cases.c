@@ -85,20 +85,54 @@ static const char *json_string(const cJSON *obj, const char *name)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Creating cases: POST /v1/incidents, and the LINE conversation through cases_create */
+/* Creating cases: the service (cases_create), and POST /v1/incidents on top of it */
 
-/* One case being created: the rule engine's decision and the ids, until the store answers. */
+#define CREATE_MAX_ARGS 64
+
+/* One case being created, until the store answers. It owns copies of everything it sends, so
+ * the caller's incident need not outlive cases_create. */
 struct create_job {
-    struct http_call *call;
-    const struct incident *incident; /* borrowed from the call's own state */
-    const char *call_id;             /* borrowed likewise; NULL: not idempotent */
-    const char *line_lang;           /* "th"/"en" for a LINE case, else NULL */
+    struct router *router;
+    cases_done_fn done;
+    void *arg;
+    uint64_t started_us;
+    int channel; /* enum incident_channel, for the log */
     struct rules_decision decision;
     char case_id[CASE_ID_LEN + 1];
-    char tracking_code[TRACK_CODE_SIZE];
+    char tracking_code[TRACK_CODE_SIZE]; /* argv points here: a new one at each try */
     int tries;
-    void (*on_created)(struct http_call *call, cJSON *reply);
+    int argc;
+    const char *argv[CREATE_MAX_ARGS]; /* ess_case_create's name value pairs */
+    char *owned[CREATE_MAX_ARGS];      /* the values copied */
+    size_t nowned;
 };
+
+static void create_job_free(struct create_job *job)
+{
+    size_t i;
+    if (job == NULL) return;
+    for (i = 0; i < job->nowned; i++) free(job->owned[i]);
+    free(job);
+}
+
+/* Appends the pair name, value (value copied unless it is the job's own; NULL: nothing). 0, or
+ * -1 when memory runs out. name is a string literal. */
+static int create_arg(struct create_job *job, const char *name, const char *value, int copy)
+{
+    char *v = NULL;
+    if (value == NULL) return 0;
+    if (job->argc + 2 > CREATE_MAX_ARGS) return -1;
+    if (copy) {
+        size_t n = strlen(value);
+        if ((v = malloc(n + 1)) == NULL) return -1;
+        memcpy(v, value, n + 1);
+        job->owned[job->nowned++] = v;
+        value = v;
+    }
+    job->argv[job->argc++] = name;
+    job->argv[job->argc++] = value;
+    return 0;
+}
 
 static void join_skills(const struct rules_decision *d, char *out, size_t outlen)
 {
@@ -122,103 +156,16 @@ static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
     }
 }
 
-static int create_send(struct create_job *job);
-
-/* The fields of ess_case_create's flat answer after its first two (kind, case id). */
-static const char *const summary_fields[] = {
-    "tracking_code", "category",   "priority",   "status",       "team_id", "team_name",
-    "distance_km",   "created_at", "updated_at", "queue_reason", "channel"};
-#define NSUMMARY (sizeof summary_fields / sizeof summary_fields[0])
-
-/* {"created": bool, "case": {...}} or {"err": code} from the flat answer; NULL if malformed. */
-static cJSON *create_reply_json(const struct store_item *items, size_t n)
+/* ess_case_create's arguments as name value pairs: ess.lua's CREATE_REQUIRED and CREATE_OPTIONAL
+ * define the names (an unknown or missing one is refused there, by name). 0 or -1 (memory). */
+static int create_args(struct create_job *job, const struct incident *in, const char *call_id,
+                       const char *line_lang)
 {
-    cJSON *reply, *c;
-    size_t i;
-    if (n == 2 && items[0].data && items[1].data && items[0].len == 3 &&
-        memcmp(items[0].data, "err", 3) == 0) {
-        reply = cJSON_CreateObject();
-        cJSON_AddItemToObject(reply, "err",
-                              cJSON_CreateString(items[1].len < 64 ? items[1].data : "unexpected"));
-        return reply;
-    }
-    if (n != 2 + NSUMMARY || items[0].data == NULL) return NULL;
-    reply = cJSON_CreateObject();
-    cJSON_AddBoolToObject(reply, "created",
-                          items[0].len == 7 && !memcmp(items[0].data, "created", 7));
-    c = cJSON_AddObjectToObject(reply, "case");
-    for (i = 0; i < 2 + NSUMMARY - 1; i++) {
-        const struct store_item *it = &items[i + 1];
-        char *v = malloc(it->len + 1);
-        if (v == NULL) break;
-        if (it->len) memcpy(v, it->data, it->len);
-        v[it->len] = '\0';
-        cJSON_AddStringToObject(c, i == 0 ? "case_id" : summary_fields[i - 1], v);
-        free(v);
-    }
-    return reply;
-}
-
-static void on_create_reply(enum store_status status, const struct store_item *items, size_t n,
-                            void *arg)
-{
-    struct create_job *job = arg;
-    struct http_call *call = job->call;
-    cJSON *reply = NULL;
-    const char *refusal;
-    const cJSON *c;
-
-    if (call->req == NULL) { /* the client went away; the case, if stored, stays stored */
-        free(job);
-        http_call_free(call);
-        return;
-    }
-    if (status != STORE_OK || (reply = create_reply_json(items, n)) == NULL) {
-        free(job);
-        http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
-        return;
-    }
-    refusal = http_refusal(reply);
-    if (refusal && strcmp(refusal, "track_collision") == 0 && ++job->tries < MAX_TRACK_TRIES) {
-        cJSON_Delete(reply);
-        if (create_send(job) != 0) {
-            free(job);
-            http_reply_store_failure(call, STORE_UNAVAILABLE);
-        }
-        return;
-    }
-    c = cJSON_GetObjectItemCaseSensitive(reply, "case");
-    if (!refusal && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"))) {
-        const char *team = json_string(c, "team_id");
-        metrics_observe_assignment((double)(http_now_us() - call->started_us) / 1e6);
-        metrics_count_case_created(job->decision.category);
-        log_info("case %s created: channel=%s category=%s%s priority=%s status=%s team=%s",
-                 job->case_id, incident_channel_code(job->incident->channel),
-                 incident_category_code(job->decision.category),
-                 job->decision.classified ? " (classified)" : "",
-                 rules_priority_code(job->decision.priority),
-                 json_string(c, "status") ? json_string(c, "status") : "?",
-                 team && team[0] ? team : "-");
-    } else if (!refusal) {
-        log_info("case %s: repeated call_id, answered with the existing case",
-                 json_string(c, "case_id") ? json_string(c, "case_id") : "?");
-    }
-    job->on_created(call, reply);
-    free(job);
-}
-
-/* Sends ess_case_create with a fresh tracking code. 0, or -1 when it could not be sent. */
-static int create_send(struct create_job *job)
-{
-    const struct incident *in = job->incident;
     const struct rules_decision *d = &job->decision;
+    const struct rules_table *rules = job->router->rules;
     char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[320], radii[128];
-    uint8_t random[5];
-    const char *argv[32];
-    int argc = 0;
+    int rc = 0;
 
-    if (random_bytes(random, sizeof random) != 0) return -1;
-    track_code_make(random, job->tracking_code);
     snprintf(rank, sizeof rank, "%d", d->priority);
     snprintf(ack, sizeof ack, "%d", d->ack_timeout_s);
     snprintf(attempts, sizeof attempts, "%d", d->max_attempts);
@@ -231,64 +178,175 @@ static int create_send(struct create_job *job)
     join_skills(d, skills, sizeof skills);
     join_radii(d, radii, sizeof radii);
 
-    argv[argc++] = job->case_id;
-    argv[argc++] = job->tracking_code;
-    argv[argc++] = job->call_id ? job->call_id : "";
-    argv[argc++] = incident_category_code(d->category);
-    argv[argc++] = rules_priority_code(d->priority);
-    argv[argc++] = rank;
-    argv[argc++] = skills;
-    argv[argc++] = d->prefer_skill;
-    argv[argc++] = radii;
-    argv[argc++] = ack;
-    argv[argc++] = attempts;
-    argv[argc++] = d->dispatch ? "1" : "0";
-    argv[argc++] = incident_channel_code(in->channel);
-    argv[argc++] = lat;
-    argv[argc++] = lon;
-    argv[argc++] = in->operator_id ? in->operator_id : incident_channel_code(in->channel);
-    argv[argc++] = rules_category_label(job->call->router->rules, d->category, "th");
-    argv[argc++] = rules_category_label(job->call->router->rules, d->category, "en");
-#define OPTIONAL_FIELD(name, value)                                                                \
-    if (value) {                                                                                   \
-        argv[argc++] = name;                                                                       \
-        argv[argc++] = value;                                                                      \
+    rc |= create_arg(job, "case_id", job->case_id, 0);
+    rc |= create_arg(job, "tracking_code", job->tracking_code, 0);
+    rc |= create_arg(job, "call_id", call_id, 1);
+    rc |= create_arg(job, "category", incident_category_code(d->category), 0);
+    rc |= create_arg(job, "priority", rules_priority_code(d->priority), 0);
+    rc |= create_arg(job, "priority_rank", rank, 1);
+    rc |= create_arg(job, "skills", skills, 1);
+    rc |= create_arg(job, "prefer_skill", d->prefer_skill, 0); /* job->decision's own */
+    rc |= create_arg(job, "radii", radii, 1);
+    rc |= create_arg(job, "ack_timeout_s", ack, 1);
+    rc |= create_arg(job, "max_attempts", attempts, 1);
+    rc |= create_arg(job, "dispatch", d->dispatch ? "1" : "0", 0);
+    rc |= create_arg(job, "channel", incident_channel_code(in->channel), 0);
+    rc |= create_arg(job, "lat", lat, 1);
+    rc |= create_arg(job, "lon", lon, 1);
+    rc |= create_arg(job, "by",
+                     in->operator_id ? in->operator_id : incident_channel_code(in->channel), 1);
+    rc |= create_arg(job, "label_th", rules_category_label(rules, d->category, "th"), 0);
+    rc |= create_arg(job, "label_en", rules_category_label(rules, d->category, "en"), 0);
+    rc |= create_arg(job, "description", in->description, 1);
+    rc |= create_arg(job, "address", in->address, 1);
+    rc |= create_arg(job, "reporter_name", in->reporter_name, 1);
+    rc |= create_arg(job, "reporter_phone", in->reporter_phone, 1);
+    rc |= create_arg(job, "reporter_line_user", in->reporter_line_user, 1);
+    rc |= create_arg(job, "operator_id", in->operator_id, 1);
+    rc |= create_arg(job, "line_lang", line_lang, 1);
+    return rc ? -1 : 0;
+}
+
+/* The summary object of ess_case_create's flat answer (kind, case id, then name value pairs);
+ * NULL when it is malformed or memory runs out. */
+static cJSON *create_summary(const struct store_item *items, size_t n)
+{
+    cJSON *c;
+    size_t i;
+    if (n < 2 || n % 2 != 0) return NULL;
+    if ((c = cJSON_CreateObject()) == NULL) return NULL;
+    for (i = 0; i < n; i += 2) {
+        const struct store_item *name = i == 0 ? NULL : &items[i];
+        const struct store_item *value = &items[i + 1];
+        char key[32], *v;
+        int ok;
+        if (name && (name->data == NULL || name->len == 0 || name->len >= sizeof key)) break;
+        if (value->data == NULL || (v = malloc(value->len + 1)) == NULL) break;
+        if (value->len) memcpy(v, value->data, value->len);
+        v[value->len] = '\0';
+        if (name) {
+            memcpy(key, name->data, name->len);
+            key[name->len] = '\0';
+        }
+        ok = cJSON_AddStringToObject(c, name ? key : "case_id", v) != NULL;
+        free(v);
+        if (!ok) break;
     }
-    OPTIONAL_FIELD("description", in->description)
-    OPTIONAL_FIELD("address", in->address)
-    OPTIONAL_FIELD("reporter_name", in->reporter_name)
-    OPTIONAL_FIELD("reporter_phone", in->reporter_phone)
-    OPTIONAL_FIELD("reporter_line_user", in->reporter_line_user)
-    OPTIONAL_FIELD("operator_id", in->operator_id)
-    OPTIONAL_FIELD("line_lang", job->line_lang)
-#undef OPTIONAL_FIELD
-    return store_fcall_array(job->call->router->store, "ess_case_create", 0, argc, argv, NULL,
+    if (i < n) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int item_is(const struct store_item *it, const char *s)
+{
+    return it->data && it->len == strlen(s) && memcmp(it->data, s, it->len) == 0;
+}
+
+static int create_send(struct create_job *job);
+
+/* Ends the job: calls done and frees the job. */
+static void create_finish(struct create_job *job, enum cases_result result, cJSON *summary)
+{
+    cases_done_fn done = job->done;
+    void *arg = job->arg;
+    create_job_free(job);
+    done(arg, result, summary);
+}
+
+static void on_create_reply(enum store_status status, const struct store_item *items, size_t n,
+                            void *arg)
+{
+    struct create_job *job = arg;
+    enum cases_result result;
+    cJSON *summary = NULL;
+    const char *team;
+
+    if (status != STORE_OK || n < 2) {
+        if (status == STORE_ERROR)
+            log_error("case %s: the store refused to create it", job->case_id);
+        create_finish(
+            job, status == STORE_OK || status == STORE_ERROR ? CASES_FAILED : CASES_UNAVAILABLE,
+            NULL);
+        return;
+    }
+    if (item_is(&items[0], "err")) {
+        if (n == 2 && item_is(&items[1], "track_collision") && ++job->tries < MAX_TRACK_TRIES) {
+            if (create_send(job) != 0) create_finish(job, CASES_UNAVAILABLE, NULL);
+            return;
+        }
+        log_error("case %s: the store refused to create it: %.*s", job->case_id,
+                  items[1].data && items[1].len < 64 ? (int)items[1].len : 1,
+                  items[1].data && items[1].len < 64 ? items[1].data : "?");
+        create_finish(job, CASES_FAILED, NULL);
+        return;
+    }
+    if (item_is(&items[0], "created")) {
+        result = CASES_CREATED;
+    } else if (item_is(&items[0], "exists")) {
+        result = CASES_EXISTS;
+    } else if (item_is(&items[0], "conflict")) {
+        result = CASES_CALL_ID_CONFLICT;
+    } else {
+        log_error("case %s: unexpected answer from ess_case_create", job->case_id);
+        create_finish(job, CASES_FAILED, NULL);
+        return;
+    }
+    if ((summary = create_summary(items, n)) == NULL) {
+        log_error("case %s: the answer of ess_case_create could not be read", job->case_id);
+        create_finish(job, CASES_FAILED, NULL);
+        return;
+    }
+    team = json_string(summary, "team_id");
+    if (result == CASES_CREATED) {
+        metrics_observe_assignment((double)(http_now_us() - job->started_us) / 1e6);
+        metrics_count_case_created(job->decision.category);
+        log_info("case %s created: channel=%s category=%s%s priority=%s status=%s team=%s",
+                 job->case_id, incident_channel_code(job->channel),
+                 incident_category_code(job->decision.category),
+                 job->decision.classified ? " (classified)" : "",
+                 rules_priority_code(job->decision.priority),
+                 json_string(summary, "status") ? json_string(summary, "status") : "?",
+                 team && team[0] ? team : "-");
+    } else {
+        log_info("case %s: repeated call_id, %s", json_string(summary, "case_id"),
+                 result == CASES_EXISTS ? "answered with the existing case"
+                                        : "with other content: refused");
+    }
+    create_finish(job, result, summary);
+}
+
+/* Sends ess_case_create with a fresh tracking code. 0, or -1 when it could not be sent. */
+static int create_send(struct create_job *job)
+{
+    uint8_t random[5];
+    if (random_bytes(random, sizeof random) != 0) return -1;
+    track_code_make(random, job->tracking_code);
+    return store_fcall_array(job->router->store, "ess_case_create", 0, job->argc, job->argv, NULL,
                              on_create_reply, job);
 }
 
-void cases_create(struct http_call *call, const struct incident *incident, const char *call_id,
-                  const char *line_lang, void (*on_created)(struct http_call *call, cJSON *reply))
+void cases_create(struct router *router, const struct incident *incident, const char *call_id,
+                  const char *line_lang, cases_done_fn done, void *arg)
 {
     struct create_job *job = calloc(1, sizeof *job);
     if (job == NULL) {
-        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        done(arg, CASES_FAILED, NULL);
         return;
     }
-    job->call = call;
-    job->incident = incident;
-    job->call_id = call_id;
-    job->line_lang = line_lang;
-    job->on_created = on_created;
-    if (rules_decide(call->router->rules, incident, &job->decision) != 0 ||
-        case_id_new(job->case_id) != 0) {
-        free(job);
-        http_reply_error(call, 500, "internal", "The case could not be prepared.");
+    job->router = router;
+    job->done = done;
+    job->arg = arg;
+    job->started_us = http_now_us();
+    job->channel = incident->channel;
+    if (rules_decide(router->rules, incident, &job->decision) != 0 ||
+        case_id_new(job->case_id) != 0 || create_args(job, incident, call_id, line_lang) != 0) {
+        log_error("a case could not be prepared (out of memory or randomness)");
+        create_finish(job, CASES_FAILED, NULL);
         return;
     }
-    if (create_send(job) != 0) {
-        free(job);
-        http_reply_store_failure(call, STORE_UNAVAILABLE);
-    }
+    if (create_send(job) != 0) create_finish(job, CASES_UNAVAILABLE, NULL);
 }
 
 static void incident_free(void *p)
@@ -297,17 +355,45 @@ static void incident_free(void *p)
     free(p);
 }
 
-static void on_incident_created(struct http_call *call, cJSON *reply)
+static void on_incident_created(void *arg, enum cases_result result, cJSON *summary)
 {
-    const char *refusal = http_refusal(reply);
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "case");
-    if (refusal || !cJSON_IsObject(c)) {
-        http_reply_refusal(call, refusal ? refusal : "unexpected");
-    } else {
-        int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
-        http_reply_json(call, created ? 201 : 200, views_case_summary(c));
+    struct http_call *call = arg;
+    char message[160];
+    cJSON *doc, *err;
+
+    if (call->req == NULL) { /* the client went away; the case, if stored, stays stored */
+        cJSON_Delete(summary);
+        http_call_free(call);
+        return;
     }
-    cJSON_Delete(reply);
+    switch (result) {
+    case CASES_CREATED:
+    case CASES_EXISTS:
+        http_reply_json(call, result == CASES_CREATED ? 201 : 200, views_case_summary(summary));
+        break;
+    case CASES_CALL_ID_CONFLICT:
+        snprintf(message, sizeof message,
+                 "This call_id was already used for case %s, with other content; nothing was "
+                 "created. A new report needs a new call_id.",
+                 json_string(summary, "case_id"));
+        doc = cJSON_CreateObject();
+        err = cJSON_AddObjectToObject(doc, "error");
+        if (err == NULL || !cJSON_AddStringToObject(err, "code", "call_id_conflict") ||
+            !cJSON_AddStringToObject(err, "message", message) ||
+            !cJSON_AddStringToObject(err, "case_id", json_string(summary, "case_id"))) {
+            cJSON_Delete(doc);
+            doc = NULL; /* http_reply_json answers 500 */
+        }
+        http_reply_json(call, 409, doc);
+        break;
+    case CASES_UNAVAILABLE:
+        http_reply_store_failure(call, STORE_UNAVAILABLE);
+        break;
+    default:
+        http_reply_error(call, 500, "internal", "The case could not be created.");
+        break;
+    }
+    cJSON_Delete(summary);
 }
 
 void cases_post_incident(struct http_call *call)
@@ -328,7 +414,7 @@ void cases_post_incident(struct http_call *call)
         http_reply_error(call, 400, err.code, message);
         return;
     }
-    cases_create(call, incident, incident->call_id, NULL, on_incident_created);
+    cases_create(call->router, incident, incident->call_id, NULL, on_incident_created, call);
 }
 
 /* ------------------------------------------------------------------------------------------ */

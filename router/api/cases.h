@@ -7,6 +7,7 @@
 struct cJSON;
 struct http_call;
 struct incident;
+struct router;
 
 void cases_post_incident(struct http_call *call); /* operator */
 void cases_get(struct http_call *call);           /* operator, or the team holding the case */
@@ -15,16 +16,33 @@ void cases_post_status(struct http_call *call);   /* operator, or the team holdi
 void cases_post_ack(struct http_call *call);      /* the team holding the case */
 void cases_post_assign(struct http_call *call);   /* operator */
 
-/* Creates and routes a case from a normalised incident, as every channel does: the rule engine
- * decides, ess_case_create stores it, assigns or queues it, atomically. call_id (NULL: none)
- * makes it idempotent; line_lang ("th"/"en", NULL for other channels) is kept for the
- * reporter's progress messages. incident, call_id and line_lang are borrowed and must stay valid
- * until on_created runs. on_created(call, reply) gets the store's answer ({"created": bool,
- * "case": summary} or a refusal), which it owns, and must end or continue the call. Redis being
- * unavailable is answered here (503) and on_created is not called. */
-void cases_create(struct http_call *call, const struct incident *incident, const char *call_id,
-                  const char *line_lang,
-                  void (*on_created)(struct http_call *call, struct cJSON *reply));
+/* How creating a case ended. */
+enum cases_result {
+    CASES_CREATED = 0,      /* a new case */
+    CASES_EXISTS,           /* call_id was used before with the same content: that case */
+    CASES_CALL_ID_CONFLICT, /* call_id was used before with other content: that case, unchanged;
+                               nothing was created */
+    CASES_UNAVAILABLE,      /* Redis is not reachable, or the store is stopping: nothing stored,
+                               or not known to be */
+    CASES_FAILED            /* out of memory, or Redis refused or answered oddly (logged) */
+};
+
+/* summary: {"case_id", and ess.lua's SUMMARY_FIELDS, all strings} for CREATED, EXISTS and
+ * CALL_ID_CONFLICT, else NULL; done owns it. */
+typedef void (*cases_done_fn)(void *arg, enum cases_result result, struct cJSON *summary);
+
+/* The one way every channel (hotline console, LINE, tests) creates a case from a normalised
+ * incident: the rule engine decides, ess_case_create stores it, assigns or queues it, atomically.
+ * call_id (NULL: none) makes it idempotent (see enum cases_result); line_lang ("th"/"en", NULL for
+ * other channels) is kept for the reporter's progress messages. incident, call_id and line_lang
+ * are only read during this call (what is needed is copied). done(arg, ...) is called exactly
+ * once, possibly before cases_create returns (CASES_UNAVAILABLE or CASES_FAILED when the request
+ * could not be sent): the caller must not use arg after the call unless done has not run, and
+ * keeps arg valid until done runs. There is no cancelling: the store answers every request it
+ * took (store_stop answers the pending ones as cancelled, seen here as CASES_UNAVAILABLE), so an
+ * HTTP caller whose client went away frees its call in done (call->req is NULL then). */
+void cases_create(struct router *router, const struct incident *incident, const char *call_id,
+                  const char *line_lang, cases_done_fn done, void *arg);
 
 /* 1 when id looks like a case id (26 Crockford base32 characters). */
 int cases_id_valid(const char *id);

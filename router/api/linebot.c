@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "cases.h"
@@ -17,6 +18,7 @@
 #include "line.h"
 #include "log.h"
 #include "outbox.h"
+#include "random.h"
 #include "router.h"
 #include "rules.h"
 #include "track.h"
@@ -25,6 +27,12 @@
  * report in progress holds its description and location: kept an hour, then dropped. */
 #define IDLE_STATE_TTL_S "604800"
 #define REPORT_STATE_TTL_S "3600"
+/* How long a webhookEventId is remembered (dedupe); an event older than this by its timestamp
+ * could be a replay no longer recognised, so it is ignored. */
+#define DEDUPE_WINDOW_S 86400
+/* Times one event is handled again because another event of the same user was committed first
+ * (compare-and-set on the state); then the request is answered 503 and LINE redelivers. */
+#define MAX_CONFLICTS 8
 
 /* The request's progress through its events. */
 struct linebot_state {
@@ -34,8 +42,12 @@ struct linebot_state {
     struct chat_state chat;
     struct chat_outcome outcome;
     char user_key[AUTH_HASH_HEX + 1];
-    cJSON *messages; /* what to reply to the current event */
-    int group_event; /* the current event is a team's accept button: no chat state */
+    char version[24]; /* the state's version as read by ess_line_begin */
+    int conflicts;    /* compare-and-set failures of the current event */
+    size_t no_id;     /* events skipped: no webhookEventId */
+    size_t too_old;   /* events skipped: older than the dedupe window */
+    cJSON *messages;  /* what to reply to the current event */
+    int group_event;  /* the current event is a team's accept button: no chat state */
 };
 
 static void linebot_state_free(void *p)
@@ -56,23 +68,39 @@ static struct line_event *current(struct http_call *call)
     return &st->webhook.events[st->next];
 }
 
-static void finish_event(struct http_call *call)
+/* Forgets what the current event produced; advance: go on to the next event, else handle the
+ * same one again. */
+static void finish_event(struct http_call *call, int advance)
 {
     struct linebot_state *st = call->data;
     chat_outcome_clear(&st->outcome);
     cJSON_Delete(st->messages);
     st->messages = NULL;
     st->group_event = 0;
-    st->next++;
+    if (advance) {
+        st->next++;
+        st->conflicts = 0;
+    }
     next_event(call);
 }
 
 static void on_committed(struct http_call *call, cJSON *reply)
 {
     struct linebot_state *st = call->data;
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) st->handled++;
+    int conflict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "conflict"));
+    if (!conflict && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) st->handled++;
     cJSON_Delete(reply);
-    finish_event(call);
+    if (conflict) { /* another event of this user was stored first: read its state, again */
+        if (++st->conflicts >= MAX_CONFLICTS) {
+            log_warn("line: one user's state kept changing under an event; LINE will redeliver");
+            http_reply_error(call, 503, "busy", "Try again shortly.");
+            return;
+        }
+        log_debug("line: state changed meanwhile, event handled again");
+        finish_event(call, 0);
+        return;
+    }
+    finish_event(call, 1);
 }
 
 /* Stores the state, marks the event handled and queues the reply, in one step. */
@@ -82,8 +110,9 @@ static void commit(struct http_call *call)
     struct line_event *ev = current(call);
     char *state = st->group_event ? strdup("") : chat_state_to_json(&st->chat);
     char *payload = NULL;
-    const char *argv[6];
-    int argc = 4;
+    char dedupe[16];
+    const char *argv[8];
+    int argc = 6;
 
     if (state == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -97,10 +126,13 @@ static void commit(struct http_call *call)
         payload = cJSON_PrintUnformatted(p);
         cJSON_Delete(p);
     }
+    snprintf(dedupe, sizeof dedupe, "%d", DEDUPE_WINDOW_S);
     argv[0] = ev->webhook_event_id;
     argv[1] = st->user_key;
-    argv[2] = state;
-    argv[3] = st->chat.step == CHAT_STEP_IDLE ? IDLE_STATE_TTL_S : REPORT_STATE_TTL_S;
+    argv[2] = st->version;
+    argv[3] = state;
+    argv[4] = st->chat.step == CHAT_STEP_IDLE ? IDLE_STATE_TTL_S : REPORT_STATE_TTL_S;
+    argv[5] = dedupe;
     if (payload) {
         argv[argc++] = "line_reply";
         argv[argc++] = payload;
@@ -122,22 +154,33 @@ static void on_status(struct http_call *call, const struct track_view *v)
     commit(call);
 }
 
-static void on_case_created(struct http_call *call, cJSON *reply)
+/* The report's case: new (CREATED), or already created under the report's id by another event
+ * of the same report (EXISTS: a redelivery or a second tap; CALL_ID_CONFLICT: another message at
+ * the last step got there first). Either way the report is filed and this is its code. */
+static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
 {
+    struct http_call *call = arg;
     struct linebot_state *st = call->data;
-    const cJSON *c = cJSON_GetObjectItemCaseSensitive(reply, "case");
-    const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "tracking_code"));
-    const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "team_name"));
-    const char *refusal = http_refusal(reply);
+    const char *code =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "tracking_code"));
+    const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "team_name"));
 
-    if (refusal || code == NULL) {
-        cJSON_Delete(reply);
-        http_reply_refusal(call, refusal ? refusal : "unexpected");
+    if (call->req == NULL) { /* LINE went away; the case, if stored, stays stored */
+        cJSON_Delete(summary);
+        http_call_free(call);
+        return;
+    }
+    if (result == CASES_UNAVAILABLE || code == NULL) {
+        cJSON_Delete(summary);
+        if (result == CASES_UNAVAILABLE)
+            http_reply_store_failure(call, STORE_UNAVAILABLE);
+        else
+            http_reply_error(call, 500, "internal", "The case could not be created.");
         return;
     }
     snprintf(st->chat.last_tracking_code, sizeof st->chat.last_tracking_code, "%s", code);
     st->messages = chat_messages_created(st->outcome.lang, code, team ? team : "");
-    cJSON_Delete(reply);
+    cJSON_Delete(summary);
     commit(call);
 }
 
@@ -170,7 +213,7 @@ static void on_group_begun(struct http_call *call, cJSON *reply)
     int dup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"));
     cJSON_Delete(reply);
     if (dup || !cases_id_valid(ev->postback_data + 4)) {
-        finish_event(call);
+        finish_event(call, 1);
         return;
     }
     argv[0] = ev->postback_data + 4;
@@ -183,29 +226,41 @@ static void on_begun(struct http_call *call, cJSON *reply)
     struct linebot_state *st = call->data;
     struct line_event *ev = current(call);
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(reply, "state");
+    const char *version = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "version"));
+    char report_id[CHAT_REPORT_ID_MAX + 1];
 
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) {
         log_debug("line: event already handled, dropped");
         cJSON_Delete(reply);
-        finish_event(call);
+        finish_event(call, 1);
         return;
     }
+    snprintf(st->version, sizeof st->version, "%s", version ? version : "0");
     if (cJSON_IsString(state))
         chat_state_from_json(state->valuestring, strlen(state->valuestring), &st->chat);
     else
         chat_state_init(&st->chat);
     cJSON_Delete(reply);
 
+    /* The report's id, its call_id: one per report, so that whichever event of it creates the
+     * case, a second one gets the same case. */
+    if (st->chat.report_id[0] == '\0' &&
+        random_token(st->chat.report_id, sizeof st->chat.report_id, 18) != 0) {
+        http_reply_error(call, 500, "internal", "No randomness for a report id.");
+        return;
+    }
+    memcpy(report_id, st->chat.report_id, sizeof report_id);
     if (chat_handle(call->router->rules, &st->chat, ev, &st->outcome) != 0) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         return;
     }
+    if (st->chat.step == CHAT_STEP_IDLE) st->chat.report_id[0] = '\0'; /* no report open */
     switch (st->outcome.action) {
     case CHAT_ACTION_CREATE_CASE: {
-        char call_id[LINE_ID_MAX + 8];
-        snprintf(call_id, sizeof call_id, "line:%s", ev->webhook_event_id);
-        cases_create(call, &st->outcome.incident, ev->webhook_event_id[0] ? call_id : NULL,
-                     st->outcome.lang == CHAT_LANG_EN ? "en" : "th", on_case_created);
+        char call_id[CHAT_REPORT_ID_MAX + 8];
+        snprintf(call_id, sizeof call_id, "line:%s", report_id);
+        cases_create(call->router, &st->outcome.incident, call_id,
+                     st->outcome.lang == CHAT_LANG_EN ? "en" : "th", on_case_created, call);
         return;
     }
     case CHAT_ACTION_STATUS:
@@ -225,9 +280,25 @@ static void on_begun(struct http_call *call, cJSON *reply)
 static void next_event(struct http_call *call)
 {
     struct linebot_state *st = call->data;
+    struct timespec now;
+    int64_t oldest_ms;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    oldest_ms =
+        (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - (int64_t)DEDUPE_WINDOW_S * 1000;
     while (st->next < st->webhook.nevents) {
         struct line_event *ev = current(call);
         const char *argv[2];
+        /* No id: it could not be deduplicated, so a replay of a signed body would be handled
+         * again. Too old: its id may have been forgotten already. Skipped, counted. */
+        if (ev->webhook_event_id[0] == '\0' || ev->timestamp < oldest_ms) {
+            if (ev->webhook_event_id[0] == '\0')
+                st->no_id++;
+            else
+                st->too_old++;
+            st->next++;
+            continue;
+        }
         if (!ev->standby && ev->type == LINE_EVENT_POSTBACK && ev->source != LINE_SOURCE_USER &&
             ev->group_id[0] && ev->postback_data && strncmp(ev->postback_data, "ack=", 4) == 0) {
             st->group_event = 1; /* a team's accept button in its LINE group */
@@ -248,6 +319,9 @@ static void next_event(struct http_call *call)
         http_fcall(call, "ess_line_begin", 1, 2, argv, NULL, on_begun);
         return;
     }
+    if (st->no_id > 0 || st->too_old > 0)
+        log_warn("line: %zu event(s) without a webhookEventId and %zu older than %d s skipped",
+                 st->no_id, st->too_old, DEDUPE_WINDOW_S);
     if (st->handled > 0) {
         log_info("line: %zu event(s) received, %zu answered", st->webhook.nevents, st->handled);
         outbox_kick(call->router->outbox);

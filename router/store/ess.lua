@@ -21,7 +21,8 @@ Keys (P = prefix):
   P track:<code>         hash  the public e-Tracking view, kept whole: view (the JSON answer of
                                GET /v1/track, served as it is), and its parts case_id category
                                label_th label_en status updated_at team_name timeline
-  P call:<call_id>       str   case id (idempotent hotline calls)
+  P call:<call_id>       str   "<case id> <SHA-1 of the content>" (idempotent calls; LINE reports
+                               use "line:<report id>")
   P cases:open           zset  case id -> created ms, while not resolved or closed
   P cases:status:<s>     zset  case id -> created ms, by current status
   P queue                zset  case id -> priority * 1e13 + created ms (operators' queue)
@@ -33,7 +34,8 @@ Keys (P = prefix):
                                (ids: "d:<case>:<attempt>" for dispatches, else a counter)
   P outbox:dead          list  JSON of messages given up on (kind, attempts, last error)
   P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
-  P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe, 1 day)
+  P line:version:<hash>  str   the number of commits of that state (compare-and-set), same expiry
+  P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe window)
   P team:line:<group>    str   the team whose notify.line_to is that LINE group
   P secret               str   the key team tokens are derived from (unless configured)
 ]]
@@ -521,54 +523,97 @@ local function case_view(P, case_id, c)
     return cjson.encode(c)
 end
 
+-- A case's summary (lists, and the answer of ess_case_create): its id and these fields. The one
+-- list of them: the router builds its summaries from the names it is given.
+local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
+    'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
+
 local function summary_of(case_id, c)
-    return {case_id = case_id, tracking_code = c.tracking_code, category = c.category,
-        priority = c.priority, status = c.status, channel = c.channel,
-        created_at = c.created_at, updated_at = c.updated_at, team_id = c.team_id,
-        team_name = c.team_name, distance_km = c.distance_km, queue_reason = c.queue_reason}
+    local s = {case_id = case_id}
+    for _, f in ipairs(SUMMARY_FIELDS) do s[f] = c[f] end
+    return s
 end
 
 ---------------------------------------------------------------------------------------------
 -- Functions
 
--- The flat answer of ess_case_create (kept cheap: it runs for every incident).
-local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
-    'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
-
-local function summary_array(created, case_id, c)
-    local out = {created and 'created' or 'exists', case_id}
-    for _, f in ipairs(SUMMARY_FIELDS) do out[#out + 1] = tostring(c[f] or '') end
+-- The flat answer of ess_case_create (kept cheap: it runs for every incident): kind, case id,
+-- then each of SUMMARY_FIELDS as name, value.
+local function summary_array(kind, case_id, c)
+    local out = {kind, case_id}
+    for _, f in ipairs(SUMMARY_FIELDS) do
+        out[#out + 1] = f
+        out[#out + 1] = tostring(c[f] or '')
+    end
     return out
 end
 
--- ess_case_create P case_id tracking_code call_id category priority priority_rank skills
---   prefer_skill radii ack_timeout_s max_attempts dispatch channel lat lon by label_th label_en
---   [field value]...
+-- ess_case_create's arguments, defined here once: the router sends them as name value pairs
+-- (router/api/cases.c), and a name missing or unknown is refused with that name, so the two sides
+-- cannot drift apart silently. All but CREATE_CONTROL are kept in the case's hash.
+local CREATE_REQUIRED = {'case_id', 'tracking_code', 'category', 'priority', 'priority_rank',
+    'skills', 'prefer_skill', 'radii', 'ack_timeout_s', 'max_attempts', 'dispatch', 'channel',
+    'lat', 'lon', 'by', 'label_th', 'label_en'}
+local CREATE_OPTIONAL = {'call_id', 'description', 'address', 'reporter_name', 'reporter_phone',
+    'reporter_line_user', 'operator_id', 'line_lang'}
+local CREATE_ARGS = {} -- built with plain loops: ipairs is not reachable while the library loads
+for i = 1, #CREATE_REQUIRED do CREATE_ARGS[CREATE_REQUIRED[i]] = true end
+for i = 1, #CREATE_OPTIONAL do CREATE_ARGS[CREATE_OPTIONAL[i]] = true end
+local CREATE_CONTROL = {'case_id', 'by', 'label_th', 'label_en'}
+-- What a repeated call_id must repeat: the report's content, not who typed it or when.
+local CONTENT_FIELDS = {'channel', 'category', 'description', 'lat', 'lon', 'address',
+    'reporter_name', 'reporter_phone', 'reporter_line_user'}
+
+local function content_digest(c)
+    local parts = {}
+    for _, f in ipairs(CONTENT_FIELDS) do
+        local v = c[f] or ''
+        parts[#parts + 1] = #v .. ':' .. v
+    end
+    return redis.sha1hex(table.concat(parts, '|'))
+end
+
+-- ess_case_create P (name value)... with the names of CREATE_REQUIRED and CREATE_OPTIONAL.
 -- Stores a new case, assigned to the nearest suitable team or queued, with its timeline, case
--- log entries, public view and dispatch, in one step and with one write per key.
--- Answers {"created"|"exists", case_id, SUMMARY_FIELDS...}, or {"err", "track_collision"} to ask
--- for another tracking code.
+-- log entries, public view and dispatch, in one step and with one write per key. A call_id is
+-- kept with the digest of the content (P call:<call_id> = "<case_id> <digest>"): a repeat with the
+-- same content answers that case as "exists", one with other content as "conflict" (nothing
+-- written either way).
+-- Answers {"created"|"exists"|"conflict", case_id, (SUMMARY_FIELDS name, value)...}, or
+-- {"err", "track_collision"} to ask for another tracking code, or {"err", "bad_argument:<name>"}.
 local function case_create(keys, a)
-    local P, case_id, code, call_id = a[1], a[2], a[3], a[4]
+    local P = a[1]
+    local c = {}
+    for i = 2, #a, 2 do
+        if not CREATE_ARGS[a[i]] or a[i + 1] == nil or c[a[i]] ~= nil then
+            return {'err', 'bad_argument:' .. string.sub(a[i], 1, 32)}
+        end
+        c[a[i]] = a[i + 1]
+    end
+    for _, f in ipairs(CREATE_REQUIRED) do
+        if c[f] == nil then return {'err', 'bad_argument:' .. f} end
+    end
+    local case_id, code, call_id = c.case_id, c.tracking_code, c.call_id or ''
+    local by, label_th, label_en = c.by, c.label_th, c.label_en
+    for _, f in ipairs(CREATE_CONTROL) do c[f] = nil end
+    local digest = content_digest(c)
     if call_id ~= '' then
         local existing = redis.call('GET', P .. 'call:' .. call_id)
         if existing then
-            return summary_array(false, existing, hgetall(P .. 'case:' .. existing))
+            local id, was = string.match(existing, '^(%S+) (%x+)$')
+            id = id or existing -- kept before digests were: taken as the same content
+            local kind = (was == nil or was == digest) and 'exists' or 'conflict'
+            return summary_array(kind, id, hgetall(P .. 'case:' .. id))
         end
     end
     local tkey = P .. 'track:' .. code
     if redis.call('HSETNX', tkey, 'case_id', case_id) == 0 then
         return {'err', 'track_collision'}
     end
-    if call_id ~= '' then redis.call('SET', P .. 'call:' .. call_id, case_id) end
+    if call_id ~= '' then redis.call('SET', P .. 'call:' .. call_id, case_id .. ' ' .. digest) end
     local now = now_ms()
-    local c = {tracking_code = code, call_id = call_id, category = a[5], priority = a[6],
-        priority_rank = a[7], skills = a[8], prefer_skill = a[9], radii = a[10],
-        ack_timeout_s = a[11], max_attempts = a[12], dispatch = a[13], channel = a[14],
-        lat = a[15], lon = a[16], created_at = now, updated_at = now, attempts = 0,
-        team_id = '', team_name = '', distance_km = '', queue_reason = ''}
-    local by, label_th, label_en = a[17], a[18], a[19]
-    for i = 20, #a - 1, 2 do c[a[i]] = a[i + 1] end
+    c.call_id, c.created_at, c.updated_at, c.attempts = call_id, now, now, 0
+    c.team_id, c.team_name, c.distance_km, c.queue_reason = '', '', '', ''
     local second = {at = now, by = 'router'}
     local hit = nil
     if c.dispatch == '1' then
@@ -617,7 +662,7 @@ local function case_create(keys, a)
         'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'timeline', timeline,
         'view', public_view(code, c.category, label_th, label_en, c.status, now, c.team_name,
             timeline))
-    return summary_array(true, case_id, c)
+    return summary_array('created', case_id, c)
 end
 
 -- ess_team_put P team_id name skills lat lon capacity available notify token_hash rotate
@@ -952,26 +997,41 @@ local function outbox_retry(keys, a)
 end
 
 -- ess_line_begin P event_id user_key (read only): whether the LINE event was handled already,
--- and the user's conversation state. {"dup": bool, "state": string or false}
+-- the user's conversation state, and its version (its number of commits, "0" for none), which
+-- ess_line_commit checks. {"dup": bool, "state": string or false, "version": string}
 local function line_begin(keys, a)
     local P, event_id, user_key = a[1], a[2], a[3]
     local dup = event_id ~= '' and redis.call('EXISTS', P .. 'line:event:' .. event_id) == 1
-    return cjson.encode({dup = dup, state = redis.call('GET', P .. 'line:state:' .. user_key)})
+    return cjson.encode({dup = dup, state = redis.call('GET', P .. 'line:state:' .. user_key),
+        version = redis.call('GET', P .. 'line:version:' .. user_key) or '0'})
 end
 
--- ess_line_commit P event_id user_key state state_ttl_s [kind payload]...: marks the event
--- handled, stores the state and queues the messages, all or nothing. {"dup": true} when another
--- process handled the same event first (then nothing is written).
+-- ess_line_commit P event_id user_key version state state_ttl_s dedupe_s [kind payload]...:
+-- marks the event handled (for dedupe_s seconds), stores the state and queues the messages, all
+-- or nothing. {"dup": true} when another process handled the same event first, {"conflict":
+-- true} when the state is no longer the version the event was handled against (another event
+-- of the user was committed meanwhile: handle it again); then nothing is written. An empty state
+-- (a group's event) is neither checked nor written.
 local function line_commit(keys, a)
-    local P, event_id, user_key, state, ttl = a[1], a[2], a[3], a[4], tonumber(a[5])
-    if event_id ~= '' and redis.call('SET', P .. 'line:event:' .. event_id, '1', 'NX', 'EX',
-            86400) == false then
+    local P, event_id, user_key, version, state = a[1], a[2], a[3], a[4], a[5]
+    local ttl, dedupe = tonumber(a[6]), tonumber(a[7])
+    local ekey = P .. 'line:event:' .. event_id
+    if event_id ~= '' and redis.call('EXISTS', ekey) == 1 then
         return cjson.encode({dup = true})
     end
-    if state ~= '' then redis.call('SET', P .. 'line:state:' .. user_key, state, 'EX', ttl) end
+    if state ~= '' then
+        local vkey = P .. 'line:version:' .. user_key
+        if (redis.call('GET', vkey) or '0') ~= version then
+            return cjson.encode({conflict = true})
+        end
+        redis.call('SET', P .. 'line:state:' .. user_key, state, 'EX', ttl)
+        redis.call('INCR', vkey)
+        redis.call('EXPIRE', vkey, ttl)
+    end
+    if event_id ~= '' then redis.call('SET', ekey, '1', 'EX', dedupe) end
     local now = now_ms()
     local ids = {}
-    for i = 6, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    for i = 8, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
     return cjson.encode({dup = false, queued = #ids})
 end
 

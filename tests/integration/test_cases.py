@@ -401,15 +401,48 @@ class IdempotencyTest(RouterTest):
         for key in ('case_id', 'tracking_code', 'category', 'priority', 'status'):
             self.assertEqual(r1.body[key], r2.body[key], key)
         self.assertEqual(r1.body['team'], r2.body['team'])
-        # a changed body with the same call_id is still the same call
-        body2 = dict(body, description='ข้อความอื่น', category='threat')
-        r3 = env.post_incident_raw(body2)
-        self.assertStatus(r3, 200)
+        # the same content sent again by another operator is still the same call
+        r3 = env.post_incident_raw(dict(body, operator_id='op-18'), token=env.operator_tokens[1])
+        self.assertStatus(r3, 200, 'the same content from another operator')
         self.assertEqual(r3.body['case_id'], r1.body['case_id'])
         cases = env.list_cases()
         self.assertEqual(len(cases), 1, 'one case for one call_id')
         self.assertEqual(len(env.list_cases(status='assigned')), 1,
                          'the repeat did not claim a second team slot')
+
+    def test_reused_call_id_with_other_content(self):
+        """The same call_id with another category, description, location or reporter: 409
+        call_id_conflict naming the case the call_id belongs to, and nothing created or changed;
+        the original content again still answers 200."""
+        env = self.env
+        env.put_team_at('t1', 2.0, 80, POLICE_SW, capacity=5)
+        body = env.incident_body(category='detention', description='มีคนถูกกักตัวไว้ในโกดังสินค้า')
+        r1 = env.post_incident_raw(body)
+        self.assertStatus(r1, 201)
+        case_id = r1.body['case_id']
+        before = env.case(case_id)
+        moved = dict(body['location'], lat=body['location']['lat'] + 0.01)
+        variants = [
+            ('another category', dict(body, category='threat')),
+            ('another description', dict(body, description='ถูกขังไว้ในห้องใต้ดิน')),
+            ('another location', dict(body, location=moved)),
+            ('another address', dict(body, location=dict(body['location'],
+                                                          address=harness.unique_address()))),
+            ('another reporter', dict(body, reporter={'name': harness.unique_name(),
+                                                      'phone': harness.unique_phone()})),
+            ('no reporter', {k: v for k, v in body.items() if k != 'reporter'}),
+        ]
+        for name, b in variants:
+            with self.subTest(name):
+                r = env.post_incident_raw(b)
+                self.assertErrorBody(r, 409, 'call_id_conflict', name)
+                self.assertEqual(r.body['error'].get('case_id'), case_id, name)
+                self.assertIn(case_id, r.body['error']['message'], 'the message names the case')
+        self.assertEqual([c['case_id'] for c in env.list_cases()], [case_id], 'nothing created')
+        self.assertEqual(env.case(case_id), before, 'the case is unchanged')
+        r = env.post_incident_raw(body)
+        self.assertStatus(r, 200, 'the original content again')
+        self.assertEqual(r.body['case_id'], case_id)
 
     def test_concurrent_repeats(self):
         env = self.env
