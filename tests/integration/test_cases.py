@@ -444,6 +444,36 @@ class IdempotencyTest(RouterTest):
         self.assertStatus(r, 200, 'the original content again')
         self.assertEqual(r.body['case_id'], case_id)
 
+    def test_create_contract_refuses_unknown_and_missing_names(self):
+        """ess_case_create's arguments are name value pairs that ess.lua defines once: a name
+        the router does not send, or one it would send misspelt, is refused by name and nothing
+        is written (so the router and ess.lua cannot drift apart silently)."""
+        env = self.env
+        P = env.router.prefix
+        base = ['case_id', '01JDTESTCONTRACT0000000000', 'tracking_code', 'HM-7K3-Q9X-TD4',
+                'category', 'threat', 'priority', 'P2', 'priority_rank', '2',
+                'skills', 'police', 'prefer_skill', '', 'radii', '5', 'ack_timeout_s', '120',
+                'max_attempts', '3', 'dispatch', '1', 'channel', 'hotline', 'lat', '13.75',
+                'lon', '100.5', 'by', 'op-17', 'label_th', 'x', 'label_en', 'x']
+
+        def written():
+            return sorted(k for pattern in ('case:*', 'track:*', 'cases:*', 'queue')
+                          for k in env.redis.keys(P + pattern))
+
+        before = written()
+        cases = [('an unknown name', base + ['descripton', 'typo'], 'bad_argument:descripton'),
+                 ('a missing name', base[:-2], 'bad_argument:label_en'),
+                 ('a name twice', base + ['category', 'abuse_risk'], 'bad_argument:category'),
+                 ('a name without value', base + ['address'], 'bad_argument:address')]
+        for name, args, want in cases:
+            with self.subTest(name):
+                got = env.redis.command('FCALL', 'ess_case_create', '0', P, *args)
+                self.assertEqual([x.decode() if isinstance(x, bytes) else x for x in got],
+                                 ['err', want])
+        self.assertEqual(written(), before, 'nothing written')
+        ok = env.redis.command('FCALL', 'ess_case_create', '0', P, *base)
+        self.assertEqual(ok[0], b'created', 'the same arguments, well formed: %r' % ok)
+
     def test_concurrent_repeats(self):
         env = self.env
         env.put_team_at('t1', 2.0, 80, POLICE_SW, capacity=20)

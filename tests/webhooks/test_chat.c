@@ -972,7 +972,8 @@ static int states_equal(const struct chat_state *a, const struct chat_state *b)
     return a->step == b->step && a->lang == b->lang && a->category == b->category &&
            a->has_location == b->has_location && a->lat == b->lat && a->lon == b->lon &&
            strcmp(a->address, b->address) == 0 && strcmp(a->description, b->description) == 0 &&
-           strcmp(a->last_tracking_code, b->last_tracking_code) == 0;
+           strcmp(a->last_tracking_code, b->last_tracking_code) == 0 &&
+           strcmp(a->report_id, b->report_id) == 0;
 }
 
 static int is_fresh(const struct chat_state *s)
@@ -1008,6 +1009,9 @@ static void test_state_json(void)
         "{\"description\":\"\\udc00\",\"step\":\"category\"}",
         "{\"step\":\"idle\"",
         "{\"step\":\"idle\"}   trailing",
+        "{\"step\":\"category\",\"report_id\":12}",
+        "{\"step\":\"category\",\"report_id\":\"a b\"}",
+        "{\"step\":\"category\",\"report_id\":\"0123456789012345678901234567890123456789x\"}",
     };
     const char *future = "{\"step\":\"category\",\"future\":[1]}";
     struct chat_state s, t;
@@ -1024,6 +1028,7 @@ static void test_state_json(void)
     snprintf(s.address, sizeof(s.address), "%s", "ถนน \"ราชดำเนิน\"\n");
     snprintf(s.description, sizeof(s.description), "%s", "ช่วยด้วย\tขังไว้ \\ ในห้อง");
     snprintf(s.last_tracking_code, sizeof(s.last_tracking_code), "%s", CODE);
+    snprintf(s.report_id, sizeof(s.report_id), "%s", "Qx-7_k2");
     json = chat_state_to_json(&s);
     CHECK(json != NULL && chat_state_from_json(json, strlen(json), &t) == 0 && states_equal(&s, &t),
           "state JSON: a full state round-trips");
@@ -1067,6 +1072,37 @@ static void test_state_json(void)
         CHECK(chat_state_from_json(big, 60000, &t) == -1 && is_fresh(&t),
               "state JSON: deep nesting is refused without a crash");
         free(big);
+    }
+
+    /* The report's id is kept while the report goes on, and dropped when it ends. */
+    {
+        struct line_event pb = ev_postback("cat=threat"), skip = ev_postback("skip");
+        struct line_event cancel = ev_postback("cancel");
+        struct line_event loc = ev_location(13.75, 100.5, NULL);
+        struct chat_outcome out;
+        struct chat_state r;
+
+        chat_state_init(&r);
+        r.step = CHAT_STEP_CATEGORY;
+        snprintf(r.report_id, sizeof(r.report_id), "%s", "rid-1");
+        memset(&out, 0, sizeof(out));
+        CHECK(chat_handle(NULL, &r, &pb, &out) == 0 && strcmp(r.report_id, "rid-1") == 0,
+              "report id: kept when the category is chosen");
+        chat_outcome_clear(&out);
+        CHECK(chat_handle(NULL, &r, &loc, &out) == 0 && r.step == CHAT_STEP_DETAILS &&
+                  strcmp(r.report_id, "rid-1") == 0,
+              "report id: kept when the location is sent");
+        chat_outcome_clear(&out);
+        CHECK(chat_handle(NULL, &r, &skip, &out) == 0 && out.action == CHAT_ACTION_CREATE_CASE &&
+                  r.report_id[0] == '\0',
+              "report id: dropped once the case is to be created");
+        chat_outcome_clear(&out);
+        r.step = CHAT_STEP_CATEGORY;
+        snprintf(r.report_id, sizeof(r.report_id), "%s", "rid-2");
+        CHECK(chat_handle(NULL, &r, &cancel, &out) == 0 && r.step == CHAT_STEP_IDLE &&
+                  r.report_id[0] == '\0',
+              "report id: dropped when the report is cancelled");
+        chat_outcome_clear(&out);
     }
 
     /* A garbage state in the store: the conversation starts over, never crashes. */
