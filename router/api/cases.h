@@ -37,8 +37,8 @@ typedef void (*cases_done_fn)(void *arg, enum cases_result result, struct cJSON 
  * other channels) is kept for the reporter's progress messages. incident, call_id and line_lang
  * are only read during this call (what is needed is copied). done(arg, ...) is called exactly
  * once, possibly before cases_create returns (CASES_UNAVAILABLE or CASES_FAILED when the request
- * could not be sent): the caller must not use arg after the call unless done has not run, and
- * keeps arg valid until done runs. There is no cancelling: the store answers every request it
+ * could not be sent), so the caller does not touch arg after calling (done may have ended it);
+ * arg stays valid until done runs. There is no cancelling: the store answers every request it
  * took (store_stop answers the pending ones as cancelled, seen here as CASES_UNAVAILABLE), so an
  * HTTP caller whose client went away frees its call in done (call->req is NULL then). */
 void cases_create(struct router *router, const struct incident *incident, const char *call_id,
