@@ -60,15 +60,6 @@ struct match {
     uint32_t pat;        /* index into the matcher's patterns */
 };
 
-/* The length of the UTF-8 sequence that starts with byte b (1 for a stray continuation). */
-static size_t cp_len(unsigned char b)
-{
-    if (b < 0xC0) return 1;
-    if (b < 0xE0) return 2;
-    if (b < 0xF0) return 3;
-    return 4;
-}
-
 /* The low byte of the code point at s[0..len) (valid UTF-8). */
 static uint32_t cp_low(const unsigned char *s, size_t len)
 {
@@ -80,12 +71,12 @@ static uint32_t cp_low(const unsigned char *s, size_t len)
  * or the last bucket when it has only one. */
 static uint32_t bucket_of(const unsigned char *s, size_t len)
 {
-    size_t a = cp_len(s[0]);
+    size_t a = text_utf8_char_len(s[0]);
     size_t b;
 
     if (a > len) a = len;
     if (a == len) return RULES_BUCKETS - 1;
-    b = cp_len(s[a]);
+    b = text_utf8_char_len(s[a]);
     if (a + b > len) b = len - a;
     return ((cp_low(s, a) << 8 | cp_low(s + a, b)) * 2654435761u >> 20) % (RULES_BUCKETS - 1);
 }
@@ -396,7 +387,7 @@ static void find_matches(struct scan *s)
         const unsigned char *here = (const unsigned char *)s->f + i;
 
         if ((*here & 0xC0) == 0x80) continue; /* not the start of a code point */
-        if (i + cp_len(*here) < s->n) match_bucket(s, bucket_of(here, s->n - i), i);
+        if (i + text_utf8_char_len(*here) < s->n) match_bucket(s, bucket_of(here, s->n - i), i);
         match_bucket(s, RULES_BUCKETS - 1, i);
     }
 }

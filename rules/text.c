@@ -1,6 +1,6 @@
-/* UTF-8 validation, the folding of free text for keyword matching, and the raw scan of JSON
- * bodies before parsing (rules/text.h). Pure code: the only allocation is the folded copy
- * text_fold returns. The decoder is strict (RFC 3629): no overlong forms, no surrogates,
+/* UTF-8 validation, decoding and cutting, UTF-16 counting, the folding of free text for keyword
+ * matching, the raw scan of JSON bodies before parsing, percent-decoding and string copies
+ * (rules/text.h). Pure code: the only allocations are the copies it returns. The decoder is strict (RFC 3629): no overlong forms, no surrogates,
  * nothing above U+10FFFF. */
 #include "text.h"
 
@@ -155,4 +155,124 @@ enum text_json_result text_json_scan(const char *body, size_t len, int max_depth
         }
     }
     return TEXT_JSON_OK;
+}
+
+size_t text_utf8_char_len(unsigned char b)
+{
+    if (b >= 0xC2 && b <= 0xDF) return 2;
+    if (b >= 0xE0 && b <= 0xEF) return 3;
+    if (b >= 0xF0 && b <= 0xF4) return 4;
+    return 1;
+}
+
+size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+    if (s == NULL || len == 0) return 0;
+    return text_decode((const unsigned char *)s, len, cp);
+}
+
+size_t text_utf8_last_start(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = len - 1;
+
+    while (i > 0 && len - i < 4 && (p[i] & 0xC0u) == 0x80u) i--;
+    return i;
+}
+
+size_t text_utf8_complete(const char *s, size_t len)
+{
+    size_t start;
+
+    if (len == 0) return 0;
+    start = text_utf8_last_start(s, len);
+    return start + text_utf8_char_len((unsigned char)s[start]) > len ? start : len;
+}
+
+size_t text_utf16_units(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t units = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if ((p[i] & 0xC0u) == 0x80u) continue;
+        units += p[i] >= 0xF0 ? 2 : 1;
+    }
+    return units;
+}
+
+size_t text_utf16_prefix(const char *s, size_t max_units)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t units = 0;
+    size_t i = 0;
+
+    while (p[i] != '\0') {
+        size_t n = text_utf8_char_len(p[i]);
+        size_t u = n == 4 ? 2 : 1;
+
+        if (units + u > max_units) break;
+        for (size_t k = 1; k < n; k++)
+            if (p[i + k] == '\0') return i; /* a truncated sequence: stop before it */
+        units += u;
+        i += n;
+    }
+    return i;
+}
+
+static int text_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int text_hex_byte(const char *p)
+{
+    int hi = text_hex_digit(p[0]);
+    int lo = hi < 0 ? -1 : text_hex_digit(p[1]);
+
+    return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
+}
+
+char *text_percent_decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    size_t o = 0;
+
+    if (out == NULL) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        int v;
+
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        v = n - i < 3 ? -1 : text_hex_byte(s + i + 1);
+        if (v <= 0) { /* a bad escape, or %00 */
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)v;
+        i += 2;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *text_dup_len(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+
+    if (d == NULL) return NULL;
+    if (n > 0) memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *text_dup(const char *s)
+{
+    if (s == NULL) s = "";
+    return text_dup_len(s, strlen(s));
 }

@@ -1,9 +1,11 @@
-/* Text helpers shared by the parsers and the classifier: UTF-8 validation and the folding of free
- * text into a form keywords can be matched against. Pure, no allocation unless stated. */
+/* Text helpers shared by every layer: UTF-8 validation, decoding and cutting, UTF-16 counting,
+ * the folding of free text into a form keywords can be matched against, percent-decoding and
+ * string copies. Pure, no allocation unless stated. */
 #ifndef ESS_RULES_TEXT_H
 #define ESS_RULES_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF)
  * without NUL bytes, else 0. */
@@ -14,6 +16,46 @@ int text_utf8_valid(const char *s, size_t len);
  * and other letters kept as written. Invalid UTF-8 bytes are dropped. *out_len receives the
  * length when out_len is not NULL. NULL only when memory runs out. */
 char *text_fold(const char *s, size_t len, size_t *out_len);
+
+/* The length a UTF-8 sequence announces with its first byte b: 1 for ASCII and for bytes that
+ * cannot start a sequence (continuation bytes, C0, C1, F5..FF), else 2..4. */
+size_t text_utf8_char_len(unsigned char b);
+
+/* Decodes the well-formed scalar value at s[0..len) (len >= 1): its length in bytes (1..4),
+ * with the code point in *cp, or 0 when the bytes at s are not a well-formed sequence (an
+ * overlong, a surrogate, past U+10FFFF, or cut short by len). */
+size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* The offset in s[0..len) (len >= 1) where its last character starts: len - 1 less the
+ * continuation bytes before it (at most three). */
+size_t text_utf8_last_start(const char *s, size_t len);
+
+/* The length of s[0..len) without a last character that len cut short, so that the prefix
+ * never ends inside a UTF-8 sequence. */
+size_t text_utf8_complete(const char *s, size_t len);
+
+/* The length of UTF-8 text s[0..len) in UTF-16 code units, the way LINE and JavaScript count
+ * characters: one per character, two above U+FFFF. */
+size_t text_utf16_units(const char *s, size_t len);
+
+/* The byte length of the longest prefix of s (UTF-8, NUL-terminated) within max_units UTF-16
+ * code units, cut at a character boundary; a sequence cut short by the NUL is left out. */
+size_t text_utf16_prefix(const char *s, size_t max_units);
+
+/* The byte that the two hex digits at p[0], p[1] spell, or -1. Reads p[1] only when p[0] is a
+ * hex digit, so p may be a NUL-terminated string of any length. */
+int text_hex_byte(const char *p);
+
+/* Percent-decodes s[0..n) into a new NUL-terminated heap string the caller frees; NULL on an
+ * escape without two hex digits, on %00 (a C string cannot hold it) or when memory runs out. */
+char *text_percent_decode(const char *s, size_t n);
+
+/* A NUL-terminated heap copy of s[0..n) (s may hold no NUL in it) the caller frees; NULL when
+ * memory runs out. */
+char *text_dup_len(const char *s, size_t n);
+
+/* A heap copy of the string s (NULL reads as "") the caller frees; NULL when memory runs out. */
+char *text_dup(const char *s);
 
 enum text_json_result {
     TEXT_JSON_OK = 0,

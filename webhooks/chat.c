@@ -71,15 +71,6 @@ static int chat_location_valid(double lat, double lon)
            lon <= 180.0;
 }
 
-/* The byte length of a UTF-8 character from its lead byte (the text is valid UTF-8). */
-static size_t chat_char_len(unsigned char c)
-{
-    if (c < 0x80) return 1;
-    if (c >= 0xF0) return 4;
-    if (c >= 0xE0) return 3;
-    return 2;
-}
-
 static int chat_is_blank(unsigned char c)
 {
     return c == ' ' || (c >= '\t' && c <= '\r');
@@ -98,7 +89,7 @@ static size_t chat_clean_copy(char *dst, size_t cap, const char *src, size_t len
     while (len > 0 && chat_is_blank(s[len - 1])) len--;
     while (i < len && chat_is_blank(s[i])) i++;
     while (i < len) {
-        size_t n = chat_char_len(s[i]);
+        size_t n = text_utf8_char_len(s[i]);
         unsigned char c = s[i];
 
         if (n > len - i) break;

@@ -6,6 +6,7 @@
 
 #include "incident.h"
 #include "rules.h"
+#include "text.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -26,52 +27,15 @@
 
 /* ---- text helpers ---- */
 
-/* LINE counts characters in UTF-16 code units: one per character, two above U+FFFF. */
-static size_t chat_units(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t units = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        if ((p[i] & 0xC0u) == 0x80u) continue;
-        units += p[i] >= 0xF0 ? 2 : 1;
-    }
-    return units;
-}
-
-/* The byte length of the longest prefix of s (valid UTF-8, NUL-terminated) within max_units
- * characters as LINE counts them, cut at a character boundary. */
-static size_t chat_prefix(const char *s, size_t max_units)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t units = 0;
-    size_t i = 0;
-
-    while (p[i] != '\0') {
-        size_t n = p[i] < 0x80 ? 1 : p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : 2;
-        size_t u = n == 4 ? 2 : 1;
-
-        if (units + u > max_units) break;
-        for (size_t k = 1; k < n; k++)
-            if (p[i + k] == '\0') return i; /* a truncated sequence: stop before it */
-        units += u;
-        i += n;
-    }
-    return i;
-}
-
-/* Copies at most max_units characters of src (NULL reads as "") into dst (cap bytes). */
+/* Copies at most max_units characters of src (NULL reads as "") into dst (cap bytes); LINE
+ * counts characters in UTF-16 code units. */
 static void chat_clip(char *dst, size_t cap, const char *src, size_t max_units)
 {
     size_t n;
 
     if (src == NULL) src = "";
-    n = chat_prefix(src, max_units);
-    if (n > cap - 1) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0u) == 0x80u)
-            n--; /* cut by bytes: back to a character boundary */
-    }
+    n = text_utf16_prefix(src, max_units);
+    if (n > cap - 1) n = text_utf8_complete(src, cap - 1); /* cut by bytes */
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
@@ -127,7 +91,7 @@ static char *chat_buf_take(struct chat_buf *b)
 static cJSON *chat_text_message(const char *text)
 {
     cJSON *msg = cJSON_CreateObject();
-    size_t n = chat_prefix(text, CHAT_TEXT_MAX);
+    size_t n = text_utf16_prefix(text, CHAT_TEXT_MAX);
     char *cut;
 
     if (msg == NULL) return NULL;
@@ -269,7 +233,7 @@ static const char *chat_button_label(const struct rules_table *rules, int catego
 {
     const char *label = chat_label(rules, category, lang);
 
-    if (chat_units(label, strlen(label)) <= CHAT_LABEL_MAX) return label;
+    if (text_utf16_units(label, strlen(label)) <= CHAT_LABEL_MAX) return label;
     return CHAT_T(lang, chat_short_th[category], chat_short_en[category]);
 }
 

@@ -67,15 +67,6 @@ static int hotline_is_space(const unsigned char *s, size_t len, size_t *n)
     return 0;
 }
 
-/* The length of the last UTF-8 character of s[0..len) (len >= 1, valid UTF-8). */
-static size_t hotline_last_char(const unsigned char *s, size_t len)
-{
-    size_t n = 1;
-
-    while (n < len && n < 4 && (s[len - n] & 0xC0u) == 0x80u) n++;
-    return n;
-}
-
 /* Finds the member `name` of obj (case-sensitively). Returns 0 with *item set, or NULL when
  * the member is absent or JSON null; -1 (err filled, naming `path`) when the member appears
  * more than once, since two readers of such a body may disagree about its value. *item
@@ -153,7 +144,7 @@ static int hotline_string(const cJSON *obj, const char *name, const char *path, 
         len -= n;
     }
     while (len > 0) {
-        size_t last = hotline_last_char(s, len);
+        size_t last = len - text_utf8_last_start((const char *)s, len);
 
         if (!hotline_is_space(s + len - last, last, &n) || n != last) break;
         len -= last;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -726,8 +727,7 @@ static void config_show_value(const struct setting *s, const char *raw, char *ou
     }
     if (i < n) {
         /* Do not end in the middle of a UTF-8 sequence. */
-        while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80) o--;
-        if (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0) o--;
+        o = text_utf8_complete(out, o);
         if (o + 3 < outlen) {
             memcpy(out + o, "...", 3);
             o += 3;

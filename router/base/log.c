@@ -4,10 +4,13 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "text.h"
 
 enum log_level log_min_level = LOG_LEVEL_INFO;
 
@@ -40,35 +43,6 @@ static const char *log_level_label(enum log_level level)
         return "ERROR";
     }
     return "ERROR";
-}
-
-/* The length (2..4) of the well-formed UTF-8 sequence that starts at s[0..n) with a lead byte
- * >= 0x80, 0 when it is malformed; *need receives how many bytes the lead byte announces. */
-static size_t log_utf8_len(const unsigned char *s, size_t n, size_t *need)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        *need = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        *need = 3;
-        if (c == 0xE0) lo = 0xA0; /* no overlongs */
-        if (c == 0xED) hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        *need = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F; /* nothing past U+10FFFF */
-    } else {
-        *need = 1;
-        return 0;
-    }
-    if (n < *need) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < *need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    }
-    return *need;
 }
 
 /* Writes the printable form of the message msg[0..n) to out[0..cap) and returns its length.
@@ -104,21 +78,16 @@ static size_t log_escape(char *out, size_t cap, const char *msg, size_t n, int c
             piece = (const char *)&s[i];
             plen = 1;
         } else {
-            size_t need;
-            size_t len = log_utf8_len(&s[i], n - i, &need);
+            uint32_t cp = 0;
+            size_t len = text_utf8_decode(msg + i, n - i, &cp);
 
-            if (len == 0 && cut_input && i + need > n) break; /* cut by vsnprintf */
+            if (len == 0 && cut_input && i + text_utf8_char_len(c) > n) break; /* cut by vsnprintf */
             if (len == 0) {
                 plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
-            } else if (len == 2 && c == 0xC2 && s[i + 1] <= 0x9F) {
-                /* C1 control characters */
-                plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", (unsigned)s[i + 1]);
-                take = 2;
-            } else if (len == 3 && c == 0xE2 && s[i + 1] == 0x80 &&
-                       (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-                /* U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR */
-                plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", 0x2000u + (s[i + 2] - 0x80u));
-                take = 3;
+            } else if (cp <= 0x9F || cp == 0x2028 || cp == 0x2029) {
+                /* C1 control characters, U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR */
+                plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+                take = len;
             } else {
                 piece = (const char *)&s[i];
                 plen = len;

@@ -3,6 +3,7 @@
 #include "tap.h"
 #include "text.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,11 +164,97 @@ static void test_json_scan(void)
           "an escaped backslash before u0000 is not a NUL escape");
 }
 
+static void test_utf8_cut(void)
+{
+    uint32_t cp = 0;
+
+    CHECK(text_utf8_char_len('a') == 1 && text_utf8_char_len(0xC3) == 2 &&
+              text_utf8_char_len(0xE0) == 3 && text_utf8_char_len(0xF0) == 4,
+          "char_len: lead bytes announce 1 to 4 bytes");
+    CHECK(text_utf8_char_len(0x80) == 1 && text_utf8_char_len(0xC0) == 1 &&
+              text_utf8_char_len(0xC1) == 1 && text_utf8_char_len(0xF5) == 1 &&
+              text_utf8_char_len(0xFF) == 1,
+          "char_len: continuation, C0, C1 and F5..FF bytes count as one");
+    CHECK(text_utf8_decode("\xe0\xb8\x81", 3, &cp) == 3 && cp == 0x0E01, "decode: Thai ko kai");
+    CHECK(text_utf8_decode("\xf0\x9f\x98\x80", 4, &cp) == 4 && cp == 0x1F600, "decode: an emoji");
+    CHECK(text_utf8_decode("\xe0\xb8", 2, &cp) == 0, "decode: a sequence cut short is refused");
+    CHECK(text_utf8_decode("\xc0\xaf", 2, &cp) == 0, "decode: an overlong is refused");
+    CHECK(text_utf8_decode("\xed\xa0\x80", 3, &cp) == 0, "decode: a surrogate is refused");
+    CHECK(text_utf8_decode("\xf4\x90\x80\x80", 4, &cp) == 0, "decode: past U+10FFFF is refused");
+    CHECK(text_utf8_decode("", 0, &cp) == 0, "decode: nothing decodes to nothing");
+
+    CHECK(text_utf8_last_start("ab", 2) == 1, "last_start: ASCII");
+    CHECK(text_utf8_last_start("a\xe0\xb8\x81", 4) == 1, "last_start: a Thai letter");
+    CHECK(text_utf8_last_start("\xf0\x9f\x98\x80", 4) == 0, "last_start: an emoji");
+    CHECK(text_utf8_last_start("a\x80\x80\x80\x80", 5) == 1,
+          "last_start: backs over at most three continuation bytes");
+
+    CHECK(text_utf8_complete("a\xe0\xb8\x81", 4) == 4, "complete: a whole last letter stays");
+    CHECK(text_utf8_complete("a\xe0\xb8\x81", 3) == 1, "complete: a cut letter is left out");
+    CHECK(text_utf8_complete("a\xe0\xb8\x81", 2) == 1, "complete: a lone lead byte is left out");
+    CHECK(text_utf8_complete("\xf0\x9f\x98", 3) == 0, "complete: a cut emoji is left out");
+    CHECK(text_utf8_complete("", 0) == 0, "complete: the empty string");
+}
+
+static void test_utf16(void)
+{
+    CHECK(text_utf16_units("abc", 3) == 3, "units: ASCII counts one each");
+    CHECK(text_utf16_units("\xe0\xb8\x81\xe0\xb8\x82", 6) == 2, "units: Thai counts one each");
+    CHECK(text_utf16_units("a\xf0\x9f\x98\x80", 5) == 3, "units: an emoji counts two");
+    CHECK(text_utf16_prefix("abcdef", 4) == 4, "prefix: ASCII is cut at the limit");
+    CHECK(text_utf16_prefix("ab", 4) == 2, "prefix: a short text is whole");
+    CHECK(text_utf16_prefix("a\xf0\x9f\x98\x80", 2) == 1,
+          "prefix: an emoji that would pass the limit is left out whole");
+    CHECK(text_utf16_prefix("a\xf0\x9f\x98\x80", 3) == 5, "prefix: an emoji within the limit");
+    CHECK(text_utf16_prefix("\xe0\xb8\x81\xe0\xb8", 5) == 3,
+          "prefix: a sequence cut short by the NUL is left out");
+}
+
+static void test_percent(void)
+{
+    char *s;
+
+    CHECK(text_hex_byte("41") == 0x41 && text_hex_byte("fF") == 0xFF && text_hex_byte("00") == 0,
+          "hex_byte: upper, lower and zero");
+    CHECK(text_hex_byte("g1") == -1 && text_hex_byte("1g") == -1, "hex_byte: a non-hex digit");
+    CHECK(text_hex_byte("") == -1 && text_hex_byte("4") == -1, "hex_byte: stops at the NUL");
+
+    s = text_percent_decode("p%40ss%2Fw%25rd", 15);
+    CHECK(s != NULL && strcmp(s, "p@ss/w%rd") == 0, "percent_decode: escapes are decoded");
+    free(s);
+    s = text_percent_decode("abc%41", 3);
+    CHECK(s != NULL && strcmp(s, "abc") == 0, "percent_decode: only n bytes are read");
+    free(s);
+    CHECK(text_percent_decode("a%4", 3) == NULL, "percent_decode: a short escape is refused");
+    CHECK(text_percent_decode("a%zz", 4) == NULL, "percent_decode: a non-hex escape is refused");
+    CHECK(text_percent_decode("a%00b", 5) == NULL, "percent_decode: %00 is refused");
+    s = text_percent_decode("", 0);
+    CHECK(s != NULL && s[0] == '\0', "percent_decode: the empty string");
+    free(s);
+}
+
+static void test_dup(void)
+{
+    char *s = text_dup("ทีม");
+    CHECK(s != NULL && strcmp(s, "ทีม") == 0, "dup: a copy");
+    free(s);
+    s = text_dup(NULL);
+    CHECK(s != NULL && s[0] == '\0', "dup: NULL reads as the empty string");
+    free(s);
+    s = text_dup_len("abcdef", 3);
+    CHECK(s != NULL && strcmp(s, "abc") == 0, "dup_len: n bytes and a NUL");
+    free(s);
+}
+
 int main(void)
 {
     test_valid();
     test_invalid();
     test_fold();
     test_json_scan();
+    test_utf8_cut();
+    test_utf16();
+    test_percent();
+    test_dup();
     return tap_done();
 }
