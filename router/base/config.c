@@ -367,39 +367,6 @@ static int config_parse_host_port(const char *s, size_t n, int default_port, lon
     return 0;
 }
 
-static int config_hex_value(char c)
-{
-    if (config_is_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes s[0..n) into a new heap string the caller frees; NULL on a bad or NUL escape
- * or when memory runs out. */
-static char *config_percent_decode(const char *s, size_t n)
-{
-    char *out = malloc(n + 1);
-    size_t o = 0;
-
-    if (out == NULL) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        if (n - i < 3 || config_hex_value(s[i + 1]) < 0 || config_hex_value(s[i + 2]) < 0 ||
-            (s[i + 1] == '0' && s[i + 2] == '0')) {
-            free(out);
-            return NULL;
-        }
-        out[o++] = (char)(config_hex_value(s[i + 1]) * 16 + config_hex_value(s[i + 2]));
-        i += 2;
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* Parses redis://[[user]:password@]host[:port][/db] into the redis_* fields of cfg. The user
  * name, when given, is accepted and not kept. Fields are only replaced when all of it is valid. */
 static int config_apply_redis_url(struct config *cfg, const char *v, size_t n, char *why,
@@ -436,7 +403,7 @@ static int config_apply_redis_url(struct config *cfg, const char *v, size_t n, c
             config_set_reason(why, whylen, "the user info must be :password or user:password");
             goto cleanup;
         }
-        password = config_percent_decode(colon + 1, (size_t)(at - colon - 1));
+        password = text_percent_decode(colon + 1, (size_t)(at - colon - 1));
         if (password == NULL) {
             config_set_reason(why, whylen, "bad %-escape in the password");
             goto cleanup;

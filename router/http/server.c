@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "store.h"
+#include "text.h"
 #include "teams.h"
 #include "track.h"
 
@@ -87,21 +88,6 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, BODY_NONE, metrics_get},
 };
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* The byte of two hex digits at p, or -1. */
-static int hex_pair(const char *p)
-{
-    int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
-    return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
-}
-
 /* Splits path into at most MAX_SEGMENTS percent-decoded segments, each cut at
  * HTTP_MAX_PARAM_LEN bytes. -1 when it has more, an empty segment, a bad escape, or a decoded
  * byte that is a control character. */
@@ -121,7 +107,7 @@ static int split_path(const char *path, char seg[][HTTP_MAX_PARAM_LEN + 1], int 
         while (*p && *p != '/') {
             unsigned char c = (unsigned char)*p;
             if (c == '%') {
-                int v = hex_pair(p + 1);
+                int v = text_hex_byte(p + 1);
                 if (v < 0) return -1;
                 c = (unsigned char)v;
                 p += 2;
