@@ -22,13 +22,12 @@
 #include "linebot.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "router.h"
 #include "store.h"
-#include "text.h"
 #include "teams.h"
 #include "track.h"
 
-#define MAX_SEGMENTS 6
 #define MAX_HEADERS_BYTES 16384
 /* Bodies up to this size are read and refused with a JSON 413 when over max_body_bytes; beyond
  * it libevent 2.1 refuses by itself, with an HTML 413 (it has no error callback before 2.2). */
@@ -88,69 +87,6 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, BODY_NONE, metrics_get},
 };
 
-/* Splits path into at most MAX_SEGMENTS percent-decoded segments, each cut at
- * HTTP_MAX_PARAM_LEN bytes. -1 when it has more, an empty segment, a bad escape, or a decoded
- * byte that is a control character. */
-static int split_path(const char *path, char seg[][HTTP_MAX_PARAM_LEN + 1], int *nseg)
-{
-    const char *p = path;
-    int n = 0;
-    if (*p != '/') return -1;
-    p++;
-    if (*p == '\0') {
-        *nseg = 0;
-        return 0;
-    }
-    for (;;) {
-        size_t len = 0;
-        if (n == MAX_SEGMENTS) return -1;
-        while (*p && *p != '/') {
-            unsigned char c = (unsigned char)*p;
-            if (c == '%') {
-                int v = text_hex_byte(p + 1);
-                if (v < 0) return -1;
-                c = (unsigned char)v;
-                p += 2;
-            }
-            if (c < 0x20 || c == 0x7f) return -1;
-            /* An over-long segment is kept cut: no id is that long, so every validator refuses
-             * it with the answer that suits its route (a 400 for a tracking code, say). */
-            if (len < HTTP_MAX_PARAM_LEN) seg[n][len++] = (char)c;
-            p++;
-        }
-        seg[n][len] = '\0';
-        if (len == 0) return -1;
-        n++;
-        if (*p == '\0') break;
-        p++;
-        if (*p == '\0') break; /* a trailing slash is tolerated */
-    }
-    *nseg = n;
-    return 0;
-}
-
-/* Matches segments against a pattern, collecting the "*" segments into params. */
-static int route_matches(const char *pattern, char seg[][HTTP_MAX_PARAM_LEN + 1], int nseg,
-                         char params[][HTTP_MAX_PARAM_LEN + 1])
-{
-    int i = 0, np = 0;
-    const char *p = pattern;
-    while (*p) {
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (i >= nseg) return 0;
-        if (len == 1 && p[0] == '*') {
-            if (np < HTTP_MAX_PARAMS) memcpy(params[np++], seg[i], HTTP_MAX_PARAM_LEN + 1);
-        } else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
-            return 0;
-        }
-        i++;
-        p += len;
-        if (*p == '/') p++;
-    }
-    return i == nseg;
-}
-
 static int is_json_type(const char *ct)
 {
     static const char want[] = "application/json";
@@ -161,13 +97,17 @@ static int is_json_type(const char *ct)
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+/* Path segments become call->params as they are. */
+_Static_assert(ROUTE_SEGMENT_MAX == HTTP_MAX_PARAM_LEN && ROUTE_MAX_PARAMS == HTTP_MAX_PARAMS,
+               "route.h and http.h must agree on path parameters");
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct server *srv = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    char seg[MAX_SEGMENTS][HTTP_MAX_PARAM_LEN + 1];
+    char seg[ROUTE_MAX_SEGMENTS][HTTP_MAX_PARAM_LEN + 1];
     char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1];
     const struct route *route = NULL;
     int nseg = 0, path_known = 0;
@@ -175,9 +115,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
     struct http_call *call;
 
     memset(params, 0, sizeof params);
-    if (path && split_path(path, seg, &nseg) == 0) {
+    if (path && route_split(path, seg, &nseg) == 0) {
         for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-            if (!route_matches(routes[i].pattern, seg, nseg, params)) continue;
+            if (!route_match(routes[i].pattern, seg, nseg, params)) continue;
             path_known = 1;
             if (routes[i].method == method ||
                 (method == EVHTTP_REQ_HEAD && routes[i].method == EVHTTP_REQ_GET)) {
