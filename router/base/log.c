@@ -45,10 +45,7 @@ static const char *log_level_label(enum log_level level)
     return "ERROR";
 }
 
-/* Writes the printable form of the message msg[0..n) to out[0..cap) and returns its length.
- * Sets *cut when it had to stop early because out was full. cut_input says msg itself was
- * truncated, so an incomplete UTF-8 sequence at its end is dropped rather than escaped. */
-static size_t log_escape(char *out, size_t cap, const char *msg, size_t n, int cut_input, int *cut)
+size_t log_escape(char *out, size_t cap, const char *msg, size_t n, int cut_input, int *cut)
 {
     const unsigned char *s = (const unsigned char *)msg;
     size_t pos = 0, i = 0;
