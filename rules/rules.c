@@ -377,9 +377,8 @@ static int read_label(struct loader *ld, const cJSON *obj, const char *key, char
     len = strlen(v->valuestring);
     if (len == 0 || len > RULES_MAX_LABEL_LEN || !text_utf8_valid(v->valuestring, len))
         return fail(ld, "expected 1 to %d bytes of UTF-8", RULES_MAX_LABEL_LEN);
-    *out = malloc(len + 1);
+    *out = text_dup_len(v->valuestring, len);
     if (*out == NULL) return fail(ld, "out of memory");
-    memcpy(*out, v->valuestring, len + 1);
     pop(ld);
     return 0;
 }

@@ -295,15 +295,6 @@ static void chat_status_last(const struct chat_state *st, struct chat_outcome *o
     memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
 }
 
-static char *chat_strdup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-
-    if (d != NULL) memcpy(d, s, n + 1);
-    return d;
-}
-
 /* Fills out->incident from the report and the details sentence (text[0..len), may be empty),
  * appended to the description kept from the first message, and resets the report. -1 when
  * memory runs out. */
@@ -333,8 +324,8 @@ static int chat_create_case(struct chat_state *st, const struct line_event *ev, 
         desc = NULL;
     }
     free(desc);
-    if (st->address[0] != '\0' && (inc->address = chat_strdup(st->address)) == NULL) return -1;
-    if (ev->user_id[0] != '\0' && (inc->reporter_line_user = chat_strdup(ev->user_id)) == NULL)
+    if (st->address[0] != '\0' && (inc->address = text_dup(st->address)) == NULL) return -1;
+    if (ev->user_id[0] != '\0' && (inc->reporter_line_user = text_dup(ev->user_id)) == NULL)
         return -1;
     out->action = CHAT_ACTION_CREATE_CASE;
     chat_reset_report(st);

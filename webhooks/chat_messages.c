@@ -95,13 +95,11 @@ static cJSON *chat_text_message(const char *text)
     char *cut;
 
     if (msg == NULL) return NULL;
-    cut = malloc(n + 1);
+    cut = text_dup_len(text, n);
     if (cut == NULL) {
         cJSON_Delete(msg);
         return NULL;
     }
-    memcpy(cut, text, n);
-    cut[n] = '\0';
     if (cJSON_AddStringToObject(msg, "type", "text") == NULL ||
         cJSON_AddStringToObject(msg, "text", cut) == NULL) {
         cJSON_Delete(msg);

@@ -155,11 +155,9 @@ static int hotline_string(const cJSON *obj, const char *name, const char *path, 
     if (!hotline_charset_ok((const char *)s, len, set))
         return hotline_fail(err, "invalid_field", path,
                             "The field contains characters that are not allowed.");
-    copy = malloc(len + 1);
+    copy = text_dup_len((const char *)s, len);
     if (copy == NULL)
         return hotline_fail(err, "out_of_memory", path, "The server ran out of memory.");
-    memcpy(copy, s, len);
-    copy[len] = '\0';
     *out = copy;
     return 0;
 }

@@ -168,10 +168,8 @@ static int line_dup(const cJSON *obj, const char *name, size_t max, char **out)
     *out = NULL;
     if (line_string(obj, name, max, &s, &n) != 0) return -1;
     if (s == NULL || n == 0) return 0;
-    *out = malloc(n + 1);
-    if (*out == NULL) return -1;
-    memcpy(*out, s, n + 1);
-    return 0;
+    *out = text_dup_len(s, n);
+    return *out != NULL ? 0 : -1;
 }
 
 /* Reads the optional object member `name` of obj into *item (NULL when absent or null). */

@@ -123,9 +123,7 @@ static int create_arg(struct create_job *job, const char *name, const char *valu
     if (value == NULL) return 0;
     if (job->argc + 2 > CREATE_MAX_ARGS) return -1;
     if (copy) {
-        size_t n = strlen(value);
-        if ((v = malloc(n + 1)) == NULL) return -1;
-        memcpy(v, value, n + 1);
+        if ((v = text_dup(value)) == NULL) return -1;
         job->owned[job->nowned++] = v;
         value = v;
     }
@@ -221,9 +219,7 @@ static cJSON *create_summary(const struct store_item *items, size_t n)
         char key[32], *v;
         int ok;
         if (name && (name->data == NULL || name->len == 0 || name->len >= sizeof key)) break;
-        if (value->data == NULL || (v = malloc(value->len + 1)) == NULL) break;
-        if (value->len) memcpy(v, value->data, value->len);
-        v[value->len] = '\0';
+        if (value->data == NULL || (v = text_dup_len(value->data, value->len)) == NULL) break;
         if (name) {
             memcpy(key, name->data, name->len);
             key[name->len] = '\0';

@@ -212,17 +212,6 @@ static int config_is_alnum(char c)
     return config_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* A new heap copy of s[0..n); NULL when memory runs out. */
-static char *config_strndup(const char *s, size_t n)
-{
-    char *copy = malloc(n + 1);
-
-    if (copy == NULL) return NULL;
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    return copy;
-}
-
 /* Narrows s[0..*len) to its part without surrounding blanks; returns the new start. */
 static const char *config_trim(const char *s, size_t *len)
 {
@@ -267,7 +256,7 @@ static void config_set_reason(char *why, size_t whylen, const char *reason)
 /* Replaces the string field *slot with s[0..n). 0, or -1 when memory runs out (slot untouched). */
 static int config_set_string(char **slot, const char *s, size_t n)
 {
-    char *copy = config_strndup(s, n);
+    char *copy = text_dup_len(s, n);
 
     if (copy == NULL) return -1;
     free(*slot);
@@ -356,7 +345,7 @@ static int config_parse_host_port(const char *s, size_t n, int default_port, lon
         snprintf(why, whylen, "the port must be a number from %ld to 65535", min_port);
         return -1;
     }
-    copy = config_strndup(h, hlen);
+    copy = text_dup_len(h, hlen);
     if (copy == NULL) {
         config_set_reason(why, whylen, "out of memory");
         return -1;
@@ -409,7 +398,7 @@ static int config_apply_redis_url(struct config *cfg, const char *v, size_t n, c
             goto cleanup;
         }
     } else {
-        password = config_strndup("", 0);
+        password = text_dup_len("", 0);
         if (password == NULL) {
             config_set_reason(why, whylen, "out of memory");
             goto cleanup;
@@ -432,7 +421,7 @@ static int config_apply_redis_url(struct config *cfg, const char *v, size_t n, c
         }
         db = (int)d;
     }
-    url = config_strndup(v, n);
+    url = text_dup_len(v, n);
     if (url == NULL) {
         config_set_reason(why, whylen, "out of memory");
         goto cleanup;
@@ -498,7 +487,7 @@ static int config_apply_token_list(struct config *cfg, const char *v, size_t n, 
                 snprintf(why, whylen, "token %zu holds a blank or a control character", count + 1);
                 goto cleanup;
             }
-            tokens[count] = config_strndup(item, itemlen);
+            tokens[count] = text_dup_len(item, itemlen);
             if (tokens[count] == NULL) {
                 config_set_reason(why, whylen, "out of memory");
                 goto cleanup;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "random.h"
+#include "text.h"
 
 extern const char store_lua_source[];
 extern const unsigned long store_lua_source_len;
@@ -266,14 +267,6 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s ? s : "");
-    char *d = malloc(n + 1);
-    if (d) memcpy(d, s ? s : "", n + 1);
-    return d;
-}
-
 struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
                         int db, const char *key_prefix)
 {
@@ -284,9 +277,9 @@ struct store *store_new(struct event_base *base, const char *host, int port, con
     s->port = port;
     s->db = db;
     s->backoff_ms = BACKOFF_MIN_MS;
-    s->host = dup_str(host);
-    s->password = dup_str(password);
-    s->prefix = dup_str(key_prefix);
+    s->host = text_dup(host);
+    s->password = text_dup(password);
+    s->prefix = text_dup(key_prefix);
     s->retry_timer = evtimer_new(base, on_retry, s);
     s->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, s);
     if (!s->host || !s->password || !s->prefix || !s->retry_timer || !s->watchdog) {
