@@ -292,7 +292,17 @@ static int read_priority(struct loader *ld, const cJSON *obj, const char *key, i
     return 0;
 }
 
-/* A skill name ([a-z0-9_], 1..RULES_MAX_SKILL_LEN - 1 bytes) from v, the field (pushed). */
+int rules_skill_valid(const char *s, size_t len)
+{
+    if (s == NULL || len == 0 || len >= RULES_MAX_SKILL_LEN) return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A skill name (rules_skill_valid) from v, the field (pushed). */
 static int skill_value(struct loader *ld, const cJSON *v, char out[RULES_MAX_SKILL_LEN])
 {
     const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
@@ -300,10 +310,7 @@ static int skill_value(struct loader *ld, const cJSON *v, char out[RULES_MAX_SKI
 
     if (s == NULL || len == 0 || len >= RULES_MAX_SKILL_LEN)
         return fail(ld, "expected a skill name of 1 to %d characters", RULES_MAX_SKILL_LEN - 1);
-    for (size_t i = 0; i < len; i++) {
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return fail(ld, "a skill name is made of a-z, 0-9 and _");
-    }
+    if (!rules_skill_valid(s, len)) return fail(ld, "a skill name is made of a-z, 0-9 and _");
     memcpy(out, s, len + 1);
     return 0;
 }

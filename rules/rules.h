@@ -31,6 +31,10 @@ struct rules_decision {
     int dispatch; /* 0 for "other": it waits in the operators' triage queue */
 };
 
+/* 1 when s[0..len) is a skill name: 1 to RULES_MAX_SKILL_LEN - 1 bytes of [a-z0-9_], the
+ * rule a team's skills and the rule table's skills share; else 0. */
+int rules_skill_valid(const char *s, size_t len);
+
 /* Loads a rule table. On failure returns NULL and writes to err a message naming the file, the
  * line and the field ("rules/rules.json:12: categories.threat.priority: expected \"P1\".."). The
  * table is owned by the caller and freed with rules_free(). */

@@ -14,12 +14,12 @@
 #include "log.h"
 #include "random.h"
 #include "router.h"
+#include "rules.h"
 #include "store.h"
 #include "text.h"
 
 #define MAX_NAME 200
-#define MAX_SKILLS 8
-#define MAX_SKILL_LEN 31
+#define MAX_SKILLS RULES_MAX_SKILLS
 #define MAX_CAPACITY 100
 #define MAX_URL 500
 #define MAX_LINE_TO 64
@@ -37,16 +37,6 @@ struct team_state {
     char token[TOKEN_SIZE];
 };
 
-static int skill_valid(const char *s)
-{
-    size_t i, n = strlen(s);
-    if (n == 0 || n > MAX_SKILL_LEN) return 0;
-    for (i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' || (s[i] >= '0' && s[i] <= '9')))
-            return 0;
-    return 1;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -61,7 +51,7 @@ static int read_skills(const cJSON *arr, char *out, size_t outlen)
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MAX_SKILLS)
         return -1;
     cJSON_ArrayForEach (s, arr) {
-        if (!cJSON_IsString(s) || !skill_valid(s->valuestring)) return -1;
+        if (!cJSON_IsString(s) || !rules_skill_valid(s->valuestring, strlen(s->valuestring))) return -1;
         names[n++] = s->valuestring;
     }
     qsort(names, n, sizeof names[0], cmp_str);
@@ -167,7 +157,7 @@ static void on_team_put(struct http_call *call, cJSON *reply)
 /* A team record as the admin sent it, validated. */
 struct team_input {
     const char *name; /* borrowed from the body */
-    char skills[MAX_SKILLS * (MAX_SKILL_LEN + 1) + 1];
+    char skills[MAX_SKILLS * RULES_MAX_SKILL_LEN + 1];
     double lat, lon, capacity;
     int available, rotate;
     char *notify; /* canonical JSON, heap, or NULL */

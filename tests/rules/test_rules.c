@@ -417,8 +417,25 @@ static void test_priority_codes(void)
           "priority codes P1..P4, P? otherwise");
 }
 
+static void test_skill_names(void)
+{
+    char longest[RULES_MAX_SKILL_LEN + 1];
+
+    memset(longest, 'a', sizeof longest);
+    CHECK(rules_skill_valid("social_worker", 13), "a skill name of a-z and _");
+    CHECK(rules_skill_valid("k9_unit2", 8), "digits are allowed");
+    CHECK(rules_skill_valid(longest, RULES_MAX_SKILL_LEN - 1), "the longest skill name");
+    CHECK(!rules_skill_valid(longest, RULES_MAX_SKILL_LEN), "one byte more is refused");
+    CHECK(!rules_skill_valid("", 0) && !rules_skill_valid(NULL, 0), "an empty name is refused");
+    CHECK(!rules_skill_valid("Police", 6), "capitals are refused");
+    CHECK(!rules_skill_valid("first aid", 9), "spaces are refused");
+    CHECK(!rules_skill_valid("a-b", 3), "dashes are refused");
+    CHECK(!rules_skill_valid("ab", 3), "a NUL inside the length is refused");
+}
+
 int main(void)
 {
+    test_skill_names();
     test_broken_tables();
     test_decide_small_table();
     test_shipped_table();
