@@ -4,6 +4,7 @@
 #include "chat.h"
 
 #include "incident.h"
+#include "json.h"
 #include "line.h"
 #include "rules.h"
 #include "text.h"
@@ -17,6 +18,7 @@
 /* The state's JSON is written by chat_state_to_json(); anything longer was not. The description
  * (4000 bytes) escaped as \uXXXX at worst, the address and the rest fit well within. */
 #define CHAT_STATE_MAX_JSON 65536
+#define CHAT_STATE_MAX_DEPTH 4 /* the state is one object holding one location object */
 #define CHAT_STATE_VERSION 1
 
 static const char *const chat_step_codes[] = {"idle",     "category", "confirm",
@@ -714,8 +716,7 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
 int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
 {
     struct chat_state *st;
-    const char *end = NULL;
-    cJSON *root;
+    cJSON *root = NULL;
     int rc = -1;
 
     if (state == NULL) return -1;
@@ -724,10 +725,9 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
     st = malloc(sizeof(*st));
     if (st == NULL) return -1;
     chat_state_init(st);
-    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    /* Only blanks may follow the object (a NUL or trailing bytes mean it was not ours). */
-    while (root != NULL && end < json + len && chat_is_blank((unsigned char)*end)) end++;
-    if (root != NULL && end == json + len && chat_state_read(root, st) == 0) {
+    /* A NUL, trailing bytes or deep nesting mean it was not ours. */
+    if (json_parse_object(json, len, CHAT_STATE_MAX_DEPTH, 0, &root) == JSON_PARSE_OK &&
+        chat_state_read(root, st) == 0) {
         *state = *st;
         rc = 0;
     }

@@ -4,6 +4,7 @@
 #include "hotline.h"
 
 #include "incident.h"
+#include "json.h"
 #include "text.h"
 
 #include <cjson/cJSON.h>
@@ -27,17 +28,26 @@ static int hotline_fail(struct hotline_error *err, const char *code, const char 
     return -1;
 }
 
-/* Refuses, before cJSON sees it, a body nested deeper than HOTLINE_MAX_DEPTH or holding the
- * escape \u0000, which would silently cut a C string short (text_json_scan). */
-static int hotline_scan(const char *body, size_t len, struct hotline_error *err)
+/* Parses body into the object *root (json_parse_object: a body nested deeper than
+ * HOTLINE_MAX_DEPTH or holding the escape \u0000, which would silently cut a C string short, is
+ * refused before cJSON sees it). 0, or -1 with err filled. */
+static int hotline_parse(const char *body, size_t len, cJSON **root, struct hotline_error *err)
 {
-    switch (text_json_scan(body, len, HOTLINE_MAX_DEPTH, NULL)) {
-    case TEXT_JSON_OK:
+    switch (json_parse_object(body, len, HOTLINE_MAX_DEPTH, 0, root)) {
+    case JSON_PARSE_OK:
         return 0;
-    case TEXT_JSON_TOO_DEEP:
+    case JSON_PARSE_EMPTY:
+        return hotline_fail(err, "invalid_json", "", "The body is empty.");
+    case JSON_PARSE_NOT_UTF8:
+        return hotline_fail(err, "invalid_utf8", "", "The body is not valid UTF-8.");
+    case JSON_PARSE_TOO_DEEP:
         return hotline_fail(err, "too_deep", "", "The body is nested more than 8 levels deep.");
-    case TEXT_JSON_NUL:
+    case JSON_PARSE_NUL:
         return hotline_fail(err, "invalid_json", "", "Strings must not contain the NUL character.");
+    case JSON_PARSE_NOT_OBJECT:
+        return hotline_fail(err, "not_an_object", "", "The body must be a JSON object.");
+    case JSON_PARSE_NO_MEMORY:
+        return hotline_fail(err, "out_of_memory", "", "The server ran out of memory.");
     default:
         return hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
     }
@@ -74,15 +84,8 @@ static int hotline_is_space(const unsigned char *s, size_t len, size_t *n)
 static int hotline_member(const cJSON *obj, const char *name, const char *path, const cJSON **item,
                           struct hotline_error *err)
 {
-    const cJSON *found = NULL;
-
-    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
-        if (m->string == NULL || strcmp(m->string, name) != 0) continue;
-        if (found != NULL)
-            return hotline_fail(err, "invalid_field", path, "The field appears more than once.");
-        found = m;
-    }
-    *item = (found != NULL && !cJSON_IsNull(found)) ? found : NULL;
+    if (json_member(obj, name, item) != 0)
+        return hotline_fail(err, "invalid_field", path, "The field appears more than once.");
     return 0;
 }
 
@@ -271,9 +274,7 @@ int hotline_parse_incident(const char *body, size_t len, struct incident *out,
 {
     struct hotline_error scratch;
     struct incident inc;
-    char *copy = NULL;
     cJSON *root = NULL;
-    const char *end = NULL;
     int rc = -1;
 
     if (err == NULL) err = &scratch;
@@ -285,44 +286,11 @@ int hotline_parse_incident(const char *body, size_t len, struct incident *out,
         hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
         goto done;
     }
-    if (len == 0) {
-        hotline_fail(err, "invalid_json", "", "The body is empty.");
-        goto done;
-    }
-    if (memchr(body, '\0', len) != NULL) {
+    if (len > 0 && memchr(body, '\0', len) != NULL) {
         hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
         goto done;
     }
-    if (!text_utf8_valid(body, len)) {
-        hotline_fail(err, "invalid_utf8", "", "The body is not valid UTF-8.");
-        goto done;
-    }
-    if (hotline_scan(body, len, err) != 0) goto done;
-    /* A terminated copy, so that no path inside cJSON can read past the body. */
-    copy = malloc(len + 1);
-    if (copy == NULL) {
-        hotline_fail(err, "out_of_memory", "", "The server ran out of memory.");
-        goto done;
-    }
-    memcpy(copy, body, len);
-    copy[len] = '\0';
-    root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-    if (root == NULL) {
-        hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
-        goto done;
-    }
-    /* Only white space may follow the value. */
-    while (end != NULL && end < copy + len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if (end == NULL || end != copy + len) {
-        hotline_fail(err, "invalid_json", "", "The body is not valid JSON.");
-        goto done;
-    }
-    if (!cJSON_IsObject(root)) {
-        hotline_fail(err, "not_an_object", "", "The body must be a JSON object.");
-        goto done;
-    }
+    if (hotline_parse(body, len, &root, err) != 0) goto done;
     if (hotline_fields(root, &inc, err) != 0) goto done;
     if (out != NULL) {
         *out = inc;
@@ -333,6 +301,5 @@ done:
     incident_clear(&inc);
     if (rc != 0 && out != NULL) *out = inc;
     cJSON_Delete(root);
-    free(copy);
     return rc;
 }

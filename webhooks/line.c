@@ -3,6 +3,7 @@
  * no I/O, no logging. An odd event costs only itself: it is kept as LINE_EVENT_OTHER. */
 #include "line.h"
 
+#include "json.h"
 #include "text.h"
 
 #include <cjson/cJSON.h>
@@ -90,36 +91,28 @@ static int line_fail(char *err, size_t errlen, const char *message)
     return -1;
 }
 
-/* Refuses, before cJSON sees it, a body (a writable copy of len bytes) nested deeper than
- * LINE_MAX_DEPTH, and rewrites the escape \u0000, which a C string cannot hold, as \uFFFD so that
- * a string is never silently cut short and the other events of the request survive. */
-static int line_scan(char *body, size_t len, char *err, size_t errlen)
+/* Parses body into the object *root (json_parse_object: a body nested deeper than
+ * LINE_MAX_DEPTH is refused before cJSON sees it, and the escape \u0000, which a C string cannot
+ * hold, is read as U+FFFD so that a string is never silently cut short and the other events of
+ * the request survive). 0, or -1 with err filled. */
+static int line_parse(const char *body, size_t len, cJSON **root, char *err, size_t errlen)
 {
-    switch (text_json_scan(body, len, LINE_MAX_DEPTH, body)) {
-    case TEXT_JSON_OK:
+    switch (json_parse_object(body, len, LINE_MAX_DEPTH, JSON_PARSE_REWRITE_NUL, root)) {
+    case JSON_PARSE_OK:
         return 0;
-    case TEXT_JSON_TOO_DEEP:
+    case JSON_PARSE_EMPTY:
+        return line_fail(err, errlen, "The body is empty.");
+    case JSON_PARSE_NOT_UTF8:
+        return line_fail(err, errlen, "The body is not valid UTF-8.");
+    case JSON_PARSE_TOO_DEEP:
         return line_fail(err, errlen, "The body is nested more than 16 levels deep.");
+    case JSON_PARSE_NOT_OBJECT:
+        return line_fail(err, errlen, "The body is not a JSON object.");
+    case JSON_PARSE_NO_MEMORY:
+        return line_fail(err, errlen, "The server ran out of memory.");
     default:
         return line_fail(err, errlen, "The body is not valid JSON.");
     }
-}
-
-/* Finds the member `name` of obj (case-sensitively). Returns 0 with *item set, or NULL when
- * the member is absent or JSON null; -1 when it appears more than once, since two readers of
- * such a body may disagree about its value. *item points into obj and lives as long as obj. */
-static int line_member(const cJSON *obj, const char *name, const cJSON **item)
-{
-    const cJSON *found = NULL;
-
-    *item = NULL;
-    for (const cJSON *m = obj->child; m != NULL; m = m->next) {
-        if (m->string == NULL || strcmp(m->string, name) != 0) continue;
-        if (found != NULL) return -1;
-        found = m;
-    }
-    if (found != NULL && !cJSON_IsNull(found)) *item = found;
-    return 0;
 }
 
 /* Reads the optional string member `name` of obj. Sets *s (pointing into obj) and *n, or *s
@@ -131,7 +124,7 @@ static int line_string(const cJSON *obj, const char *name, size_t max, const cha
 
     *s = NULL;
     *n = 0;
-    if (line_member(obj, name, &item) != 0) return -1;
+    if (json_member(obj, name, &item) != 0) return -1;
     if (item == NULL) return 0;
     if (!cJSON_IsString(item) || item->valuestring == NULL) return -1;
     *n = strlen(item->valuestring);
@@ -175,7 +168,7 @@ static int line_dup(const cJSON *obj, const char *name, size_t max, char **out)
 /* Reads the optional object member `name` of obj into *item (NULL when absent or null). */
 static int line_object(const cJSON *obj, const char *name, const cJSON **item)
 {
-    if (line_member(obj, name, item) != 0) return -1;
+    if (json_member(obj, name, item) != 0) return -1;
     return (*item != NULL && !cJSON_IsObject(*item)) ? -1 : 0;
 }
 
@@ -184,7 +177,7 @@ static int line_number(const cJSON *obj, const char *name, double min, double ma
 {
     const cJSON *item;
 
-    if (line_member(obj, name, &item) != 0 || item == NULL || !cJSON_IsNumber(item)) return -1;
+    if (json_member(obj, name, &item) != 0 || item == NULL || !cJSON_IsNumber(item)) return -1;
     if (!isfinite(item->valuedouble) || item->valuedouble < min || item->valuedouble > max)
         return -1;
     *out = item->valuedouble;
@@ -255,7 +248,7 @@ static int line_event_fields(const cJSON *obj, struct line_event *ev)
     size_t n;
 
     if (!cJSON_IsObject(obj)) return -1;
-    if (line_member(obj, "timestamp", &item) != 0 || item == NULL || !cJSON_IsNumber(item) ||
+    if (json_member(obj, "timestamp", &item) != 0 || item == NULL || !cJSON_IsNumber(item) ||
         !(item->valuedouble >= 0.0 && item->valuedouble <= 9007199254740992.0) ||
         (double)(int64_t)item->valuedouble != item->valuedouble)
         return -1;
@@ -280,7 +273,7 @@ static int line_event_fields(const cJSON *obj, struct line_event *ev)
     if (item != NULL) {
         const cJSON *flag;
 
-        if (line_member(item, "isRedelivery", &flag) != 0 || (flag != NULL && !cJSON_IsBool(flag)))
+        if (json_member(item, "isRedelivery", &flag) != 0 || (flag != NULL && !cJSON_IsBool(flag)))
             return -1;
         ev->redelivery = cJSON_IsTrue(flag);
     }
@@ -339,11 +332,9 @@ int line_webhook_parse(const char *body, size_t len, struct line_webhook *out, c
                        size_t errlen)
 {
     struct line_webhook hook = {NULL, 0};
-    char *copy = NULL;
     cJSON *root = NULL;
     const cJSON *events;
     const cJSON *item;
-    const char *end = NULL;
     size_t n = 0;
     int rc = -1;
 
@@ -352,42 +343,8 @@ int line_webhook_parse(const char *body, size_t len, struct line_webhook *out, c
         out->nevents = 0;
     }
     if (err != NULL && errlen > 0) err[0] = '\0';
-    if (body == NULL || len == 0) {
-        line_fail(err, errlen, "The body is empty.");
-        goto done;
-    }
-    if (!text_utf8_valid(body, len)) {
-        line_fail(err, errlen, "The body is not valid UTF-8.");
-        goto done;
-    }
-    /* A terminated, writable copy: the scan may rewrite escapes, and no path inside cJSON can
-     * read past the body. */
-    copy = malloc(len + 1);
-    if (copy == NULL) {
-        line_fail(err, errlen, "The server ran out of memory.");
-        goto done;
-    }
-    memcpy(copy, body, len);
-    copy[len] = '\0';
-    if (line_scan(copy, len, err, errlen) != 0) goto done;
-    root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-    if (root == NULL) {
-        line_fail(err, errlen, "The body is not valid JSON.");
-        goto done;
-    }
-    /* Only white space may follow the value. */
-    while (end != NULL && end < copy + len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if (end == NULL || end != copy + len) {
-        line_fail(err, errlen, "The body is not valid JSON.");
-        goto done;
-    }
-    if (!cJSON_IsObject(root)) {
-        line_fail(err, errlen, "The body is not a JSON object.");
-        goto done;
-    }
-    if (line_member(root, "events", &events) != 0) {
+    if (line_parse(body, len, &root, err, errlen) != 0) goto done;
+    if (json_member(root, "events", &events) != 0) {
         line_fail(err, errlen, "The body has more than one \"events\" member.");
         goto done;
     }
@@ -422,7 +379,6 @@ int line_webhook_parse(const char *body, size_t len, struct line_webhook *out, c
 done:
     line_webhook_free(&hook);
     cJSON_Delete(root);
-    free(copy);
     return rc;
 }
 

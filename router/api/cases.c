@@ -16,6 +16,7 @@
 #include "hotline.h"
 #include "http.h"
 #include "incident.h"
+#include "json.h"
 #include "log.h"
 #include "random.h"
 #include "router.h"
@@ -76,12 +77,6 @@ static int case_id_new(char out[CASE_ID_LEN + 1])
     }
     out[CASE_ID_LEN] = '\0';
     return 0;
-}
-
-static const char *json_string(const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -294,7 +289,7 @@ static void on_create_reply(enum store_status status, const struct store_item *i
         create_finish(job, CASES_FAILED, NULL);
         return;
     }
-    team = json_string(summary, "team_id");
+    team = json_string(summary, "team_id", NULL);
     if (result == CASES_CREATED) {
         metrics_observe_assignment((double)(http_now_us() - job->started_us) / 1e6);
         metrics_count_case_created(job->decision.category);
@@ -303,10 +298,10 @@ static void on_create_reply(enum store_status status, const struct store_item *i
                  incident_category_code(job->decision.category),
                  job->decision.classified ? " (classified)" : "",
                  rules_priority_code(job->decision.priority),
-                 json_string(summary, "status") ? json_string(summary, "status") : "?",
+                 json_string(summary, "status", "?"),
                  team && team[0] ? team : "-");
     } else {
-        log_info("case %s: repeated call_id, %s", json_string(summary, "case_id"),
+        log_info("case %s: repeated call_id, %s", json_string(summary, "case_id", NULL),
                  result == CASES_EXISTS ? "answered with the existing case"
                                         : "with other content: refused");
     }
@@ -371,12 +366,12 @@ static void on_incident_created(void *arg, enum cases_result result, cJSON *summ
         snprintf(message, sizeof message,
                  "This call_id was already used for case %s, with other content; nothing was "
                  "created. A new report needs a new call_id.",
-                 json_string(summary, "case_id"));
+                 json_string(summary, "case_id", NULL));
         doc = cJSON_CreateObject();
         err = cJSON_AddObjectToObject(doc, "error");
         if (err == NULL || !cJSON_AddStringToObject(err, "code", "call_id_conflict") ||
             !cJSON_AddStringToObject(err, "message", message) ||
-            !cJSON_AddStringToObject(err, "case_id", json_string(summary, "case_id"))) {
+            !cJSON_AddStringToObject(err, "case_id", json_string(summary, "case_id", NULL))) {
             cJSON_Delete(doc);
             doc = NULL; /* http_reply_json answers 500 */
         }
@@ -635,7 +630,7 @@ void cases_post_assign(struct http_call *call)
         return;
     }
     if ((body = http_body_object(call)) == NULL) return;
-    team = json_string(body, "team_id");
+    team = json_string(body, "team_id", NULL);
     if (team == NULL || !auth_team_id_valid(team, strlen(team))) {
         int missing = cJSON_GetObjectItemCaseSensitive(body, "team_id") == NULL;
         http_reply_error(call, 400, missing ? "missing_field" : "invalid_field",

@@ -7,36 +7,12 @@
 #include <string.h>
 
 #include "http.h"
-
-/* The raw field as a string ("" when absent or not a string). */
-static const char *field(const cJSON *raw, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(raw, name);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* A raw field holding a number or a numeric string; NaN-free: 0 when absent. */
-static double number(const cJSON *raw, const char *name, int *present)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(raw, name);
-    char *end = NULL;
-    double d;
-    if (present) *present = 0;
-    if (cJSON_IsNumber(v)) {
-        if (present) *present = 1;
-        return v->valuedouble;
-    }
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') return 0;
-    d = strtod(v->valuestring, &end);
-    if (end == v->valuestring || *end != '\0') return 0;
-    if (present) *present = 1;
-    return d;
-}
+#include "json.h"
 
 static void add_number_or_null(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
 {
     int present;
-    double v = number(raw, raw_name, &present);
+    double v = json_number(raw, raw_name, &present);
     if (present)
         cJSON_AddNumberToObject(obj, name, v);
     else
@@ -46,7 +22,7 @@ static void add_number_or_null(cJSON *obj, const char *name, const cJSON *raw, c
 static void add_time(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
 {
     int present;
-    double ms = number(raw, raw_name, &present);
+    double ms = json_number(raw, raw_name, &present);
     char buf[32];
     if (!present) {
         cJSON_AddNullToObject(obj, name);
@@ -66,7 +42,7 @@ static void add_string_or_null(cJSON *obj, const char *name, const char *value)
 
 static void add_team(cJSON *obj, const cJSON *raw)
 {
-    const char *id = field(raw, "team_id");
+    const char *id = json_string(raw, "team_id", "");
     cJSON *team;
     if (id[0] == '\0') {
         cJSON_AddNullToObject(obj, "team");
@@ -74,7 +50,7 @@ static void add_team(cJSON *obj, const cJSON *raw)
     }
     team = cJSON_AddObjectToObject(obj, "team");
     cJSON_AddStringToObject(team, "id", id);
-    cJSON_AddStringToObject(team, "name", field(raw, "team_name"));
+    cJSON_AddStringToObject(team, "name", json_string(raw, "team_name", ""));
     add_number_or_null(team, "distance_km", raw, "distance_km");
 }
 
@@ -85,16 +61,16 @@ static cJSON *timeline(const cJSON *raw, int with_actor)
     cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(raw, "timeline")) {
         cJSON *item;
         /* Entries that are not status changes (dispatch attempts) are for operators only. */
-        if (!with_actor && field(e, "event")[0] != '\0') continue;
+        if (!with_actor && json_string(e, "event", "")[0] != '\0') continue;
         item = cJSON_CreateObject();
-        cJSON_AddStringToObject(item, "status", field(e, "status"));
+        cJSON_AddStringToObject(item, "status", json_string(e, "status", ""));
         add_time(item, "at", e, "at");
         if (with_actor) {
-            if (field(e, "event")[0] != '\0')
-                cJSON_AddStringToObject(item, "event", field(e, "event"));
-            cJSON_AddStringToObject(item, "by", field(e, "by"));
-            if (field(e, "note")[0] != '\0')
-                cJSON_AddStringToObject(item, "note", field(e, "note"));
+            if (json_string(e, "event", "")[0] != '\0')
+                cJSON_AddStringToObject(item, "event", json_string(e, "event", ""));
+            cJSON_AddStringToObject(item, "by", json_string(e, "by", ""));
+            if (json_string(e, "note", "")[0] != '\0')
+                cJSON_AddStringToObject(item, "note", json_string(e, "note", ""));
         }
         cJSON_AddItemToArray(out, item);
     }
@@ -103,12 +79,12 @@ static cJSON *timeline(const cJSON *raw, int with_actor)
 
 static void add_common(cJSON *obj, const cJSON *raw)
 {
-    cJSON_AddStringToObject(obj, "case_id", field(raw, "case_id"));
-    cJSON_AddStringToObject(obj, "tracking_code", field(raw, "tracking_code"));
-    cJSON_AddStringToObject(obj, "channel", field(raw, "channel"));
-    cJSON_AddStringToObject(obj, "category", field(raw, "category"));
-    cJSON_AddStringToObject(obj, "priority", field(raw, "priority"));
-    cJSON_AddStringToObject(obj, "status", field(raw, "status"));
+    cJSON_AddStringToObject(obj, "case_id", json_string(raw, "case_id", ""));
+    cJSON_AddStringToObject(obj, "tracking_code", json_string(raw, "tracking_code", ""));
+    cJSON_AddStringToObject(obj, "channel", json_string(raw, "channel", ""));
+    cJSON_AddStringToObject(obj, "category", json_string(raw, "category", ""));
+    cJSON_AddStringToObject(obj, "priority", json_string(raw, "priority", ""));
+    cJSON_AddStringToObject(obj, "status", json_string(raw, "status", ""));
 }
 
 cJSON *views_case_summary(const cJSON *raw)
@@ -116,7 +92,7 @@ cJSON *views_case_summary(const cJSON *raw)
     cJSON *obj = cJSON_CreateObject();
     add_common(obj, raw);
     add_team(obj, raw);
-    add_string_or_null(obj, "queue_reason", field(raw, "queue_reason"));
+    add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""));
     add_time(obj, "created_at", raw, "created_at");
     add_time(obj, "updated_at", raw, "updated_at");
     return obj;
@@ -130,23 +106,23 @@ cJSON *views_case(const cJSON *raw)
     double attempts;
 
     add_common(obj, raw);
-    add_string_or_null(obj, "call_id", field(raw, "call_id"));
-    add_string_or_null(obj, "description", field(raw, "description"));
+    add_string_or_null(obj, "call_id", json_string(raw, "call_id", ""));
+    add_string_or_null(obj, "description", json_string(raw, "description", ""));
     loc = cJSON_AddObjectToObject(obj, "location");
     add_number_or_null(loc, "lat", raw, "lat"); /* null: a typed address only (LINE) */
     add_number_or_null(loc, "lon", raw, "lon");
-    add_string_or_null(loc, "address", field(raw, "address"));
+    add_string_or_null(loc, "address", json_string(raw, "address", ""));
     rep = cJSON_AddObjectToObject(obj, "reporter");
-    add_string_or_null(rep, "name", field(raw, "reporter_name"));
-    add_string_or_null(rep, "phone", field(raw, "reporter_phone"));
-    if (field(raw, "reporter_line_user")[0] != '\0')
-        cJSON_AddStringToObject(rep, "line_user_id", field(raw, "reporter_line_user"));
-    add_string_or_null(obj, "operator_id", field(raw, "operator_id"));
+    add_string_or_null(rep, "name", json_string(raw, "reporter_name", ""));
+    add_string_or_null(rep, "phone", json_string(raw, "reporter_phone", ""));
+    if (json_string(raw, "reporter_line_user", "")[0] != '\0')
+        cJSON_AddStringToObject(rep, "line_user_id", json_string(raw, "reporter_line_user", ""));
+    add_string_or_null(obj, "operator_id", json_string(raw, "operator_id", ""));
     add_team(obj, raw);
-    add_string_or_null(obj, "queue_reason", field(raw, "queue_reason"));
-    attempts = number(raw, "attempts", &present);
+    add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""));
+    attempts = json_number(raw, "attempts", &present);
     cJSON_AddNumberToObject(obj, "attempts", present ? attempts : 0);
-    if (field(raw, "team_id")[0] != '\0' && strcmp(field(raw, "status"), "assigned") == 0)
+    if (json_string(raw, "team_id", "")[0] != '\0' && strcmp(json_string(raw, "status", ""), "assigned") == 0)
         add_time(obj, "ack_deadline", raw, "ack_deadline");
     add_time(obj, "created_at", raw, "created_at");
     add_time(obj, "updated_at", raw, "updated_at");

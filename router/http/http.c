@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json.h"
 #include "log.h"
 #include "router.h"
 #include "text.h"
@@ -189,53 +190,38 @@ void http_fcall(struct http_call *call, const char *name, int read_only, int arg
 
 const char *http_refusal(const cJSON *reply)
 {
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(reply, "err");
-    return cJSON_IsString(err) ? err->valuestring : NULL;
+    return json_string(reply, "err", NULL);
 }
 
 cJSON *http_body_object(struct http_call *call)
 {
-    const char *end = NULL;
-    cJSON *doc;
-    if (call->body_len == 0) {
+    cJSON *doc = NULL;
+
+    switch (json_parse_object(call->body, call->body_len, MAX_JSON_DEPTH, 0, &doc)) {
+    case JSON_PARSE_OK:
+        return doc;
+    case JSON_PARSE_EMPTY:
         http_reply_error(call, 400, "invalid_json", "The request body is empty.");
         return NULL;
-    }
-    if (!text_utf8_valid(call->body, call->body_len)) {
+    case JSON_PARSE_NOT_UTF8:
         http_reply_error(call, 400, "invalid_utf8", "The request body is not valid UTF-8.");
         return NULL;
-    }
-    switch (text_json_scan(call->body, call->body_len, MAX_JSON_DEPTH, NULL)) {
-    case TEXT_JSON_OK:
-        break;
-    case TEXT_JSON_TOO_DEEP:
+    case JSON_PARSE_TOO_DEEP:
         http_reply_error(call, 400, "too_deep", "The JSON body nests too deeply.");
         return NULL;
-    case TEXT_JSON_NUL:
+    case JSON_PARSE_NUL:
         http_reply_error(call, 400, "invalid_json", "Strings must not contain the NUL character.");
+        return NULL;
+    case JSON_PARSE_NOT_OBJECT:
+        http_reply_error(call, 400, "not_an_object", "The request body must be a JSON object.");
+        return NULL;
+    case JSON_PARSE_NO_MEMORY:
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
         return NULL;
     default:
         http_reply_error(call, 400, "invalid_json", "The request body is not valid JSON.");
         return NULL;
     }
-    doc = cJSON_ParseWithLengthOpts(call->body, call->body_len, &end, 0);
-    while (doc != NULL && end < call->body + call->body_len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if (doc != NULL && end != call->body + call->body_len) { /* trailing garbage */
-        cJSON_Delete(doc);
-        doc = NULL;
-    }
-    if (doc == NULL) {
-        http_reply_error(call, 400, "invalid_json", "The request body is not valid JSON.");
-        return NULL;
-    }
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        http_reply_error(call, 400, "not_an_object", "The request body must be a JSON object.");
-        return NULL;
-    }
-    return doc;
 }
 
 int http_require_role(struct http_call *call, unsigned allowed_roles)

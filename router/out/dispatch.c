@@ -14,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "incident.h"
+#include "json.h"
 #include "line.h"
 #include "log.h"
 #include "metrics.h"
@@ -71,18 +72,16 @@ static void finish(struct delivery *d, enum delivery_outcome outcome, const char
     free(d);
 }
 
+/* Short names for the case's fields, read with rules/json's getters: a string ("" when absent)
+ * and a number given as a JSON number or as text (Redis hash fields are text). */
 static const char *str(const cJSON *obj, const char *name)
 {
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
-    return s ? s : "";
+    return json_string(obj, name, "");
 }
 
-/* A number given as a JSON number or as text (Redis hash fields are text). */
 static double num(const cJSON *obj, const char *name)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (cJSON_IsNumber(v)) return v->valuedouble;
-    return cJSON_IsString(v) && v->valuestring[0] ? strtod(v->valuestring, NULL) : 0;
+    return json_number(obj, name, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -1,7 +1,12 @@
-/* Unit tests of rules/text.c: strict UTF-8 validation at every boundary (overlongs, surrogates,
- * truncation, > U+10FFFF, NUL) and the folding of Thai and English free text for matching. */
+/* Unit tests of rules/text.c and rules/json.c: strict UTF-8 validation at every boundary
+ * (overlongs, surrogates, truncation, > U+10FFFF, NUL), decoding, cutting and UTF-16 counting, the
+ * folding of Thai and English free text for matching, percent-decoding, copies, and parsing
+ * untrusted JSON bodies with the typed getters. */
+#include "json.h"
 #include "tap.h"
 #include "text.h"
+
+#include <cjson/cJSON.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -246,6 +251,82 @@ static void test_dup(void)
     free(s);
 }
 
+/* Parses the bytes of lit from a heap buffer of exactly their length (no NUL after them), so that
+ * a sanitizer build catches any read past the body. */
+static enum json_parse_result parse_exact(const char *lit, size_t len, int flags, cJSON **out)
+{
+    char *body = malloc(len > 0 ? len : 1);
+    enum json_parse_result r;
+
+    if (body == NULL) return JSON_PARSE_NO_MEMORY;
+    memcpy(body, lit, len);
+    r = json_parse_object(body, len, 3, flags, out);
+    free(body);
+    return r;
+}
+
+#define PARSE(lit, flags, out) parse_exact((lit), sizeof(lit) - 1, (flags), (out))
+
+static void test_json_parse(void)
+{
+    cJSON *doc = NULL;
+    const cJSON *item = NULL;
+
+    CHECK(PARSE("{\"a\": \"x\", \"n\": 12}", 0, &doc) == JSON_PARSE_OK && cJSON_IsObject(doc),
+          "parse: an object");
+    cJSON_Delete(doc);
+    CHECK(PARSE(" {\"a\": 1} \r\n\t", 0, &doc) == JSON_PARSE_OK, "parse: white space around it");
+    cJSON_Delete(doc);
+    CHECK(PARSE("{\"a\": 1}", 0, &doc) == JSON_PARSE_OK && doc != NULL,
+          "parse: a body that is not NUL-terminated");
+    cJSON_Delete(doc);
+    doc = (cJSON *)1;
+    CHECK(json_parse_object(NULL, 0, 3, 0, &doc) == JSON_PARSE_EMPTY && doc == NULL,
+          "parse: no body is empty, and *out is NULL");
+    CHECK(PARSE("{\"a\": \"\xff\"}", 0, &doc) == JSON_PARSE_NOT_UTF8, "parse: invalid UTF-8");
+    CHECK(PARSE("{\"a\": 1}\0", 0, &doc) == JSON_PARSE_NOT_UTF8, "parse: a raw NUL byte");
+    CHECK(PARSE("{\"a\": [[[1]]]}", 0, &doc) == JSON_PARSE_TOO_DEEP, "parse: nested too deeply");
+    CHECK(PARSE("{\"a\": [[1]]}", 0, &doc) == JSON_PARSE_OK, "parse: nested as deep as allowed");
+    cJSON_Delete(doc);
+    CHECK(PARSE("{\"a\": \"x\\u0000y\"}", 0, &doc) == JSON_PARSE_NUL && doc == NULL,
+          "parse: a \\u0000 escape is refused");
+    CHECK(PARSE("{\"a\": \"x\\u0000y\"}", JSON_PARSE_REWRITE_NUL, &doc) == JSON_PARSE_OK &&
+              strcmp(json_string(doc, "a", ""), "x\xef\xbf\xbdy") == 0,
+          "parse: with REWRITE_NUL a \\u0000 escape reads as U+FFFD");
+    cJSON_Delete(doc);
+    CHECK(PARSE("{\"a\": 1} x", 0, &doc) == JSON_PARSE_INVALID, "parse: trailing bytes");
+    CHECK(PARSE("{\"a\": 1", 0, &doc) == JSON_PARSE_INVALID, "parse: an object cut short");
+    CHECK(PARSE("}{", 0, &doc) == JSON_PARSE_INVALID, "parse: unbalanced brackets");
+    CHECK(PARSE("[1, 2]", 0, &doc) == JSON_PARSE_NOT_OBJECT && doc == NULL, "parse: an array");
+    CHECK(PARSE("\"text\"", 0, &doc) == JSON_PARSE_NOT_OBJECT, "parse: a string");
+    CHECK(PARSE("12", 0, &doc) == JSON_PARSE_NOT_OBJECT, "parse: a bare number");
+
+    doc = cJSON_Parse("{\"s\": \"ok\", \"n\": 2.5, \"t\": \"17\", \"bad\": \"17x\", "
+                      "\"e\": \"\", \"z\": null, \"d\": 1, \"d\": 2, \"o\": {}}");
+    CHECK(doc != NULL, "getters: a document to read");
+    if (doc == NULL) return;
+    CHECK(strcmp(json_string(doc, "s", NULL), "ok") == 0, "string: a string member");
+    CHECK(json_string(doc, "n", NULL) == NULL && strcmp(json_string(doc, "x", "-"), "-") == 0,
+          "string: a number or a missing member gives the fallback");
+    {
+        int present = -1;
+
+        CHECK(json_number(doc, "n", &present) == 2.5 && present == 1, "number: a JSON number");
+        CHECK(json_number(doc, "t", &present) == 17 && present == 1, "number: a numeric string");
+        CHECK(json_number(doc, "bad", &present) == 0 && present == 0,
+              "number: a string that is not wholly a number");
+        CHECK(json_number(doc, "e", &present) == 0 && present == 0, "number: an empty string");
+        CHECK(json_number(doc, "x", &present) == 0 && present == 0, "number: a missing member");
+        CHECK(json_number(doc, "o", NULL) == 0, "number: an object, present may be NULL");
+    }
+    CHECK(json_member(doc, "s", &item) == 0 && cJSON_IsString(item), "member: found");
+    CHECK(json_member(doc, "z", &item) == 0 && item == NULL, "member: null reads as absent");
+    CHECK(json_member(doc, "x", &item) == 0 && item == NULL, "member: absent");
+    CHECK(json_member(doc, "d", &item) == -1 && item == NULL, "member: a duplicate is refused");
+    CHECK(json_member(doc, "S", &item) == 0 && item == NULL, "member: names are case-sensitive");
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     test_valid();
@@ -256,5 +337,6 @@ int main(void)
     test_utf16();
     test_percent();
     test_dup();
+    test_json_parse();
     return tap_done();
 }

@@ -1,0 +1,101 @@
+/* Untrusted JSON in, typed members out (rules/json.h). */
+#include "json.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+enum json_parse_result json_parse_object(const char *body, size_t len, int max_depth, int flags,
+                                         cJSON **out)
+{
+    enum json_parse_result rc;
+    const char *end = NULL;
+    char *copy = NULL;
+    cJSON *root = NULL;
+
+    *out = NULL;
+    if (body == NULL || len == 0) return JSON_PARSE_EMPTY;
+    if (!text_utf8_valid(body, len)) return JSON_PARSE_NOT_UTF8;
+    /* A terminated, writable copy: the scan may rewrite escapes, and no path inside cJSON can
+     * read past the body. */
+    copy = text_dup_len(body, len);
+    if (copy == NULL) return JSON_PARSE_NO_MEMORY;
+    switch (text_json_scan(copy, len, max_depth, (flags & JSON_PARSE_REWRITE_NUL) ? copy : NULL)) {
+    case TEXT_JSON_OK:
+        break;
+    case TEXT_JSON_TOO_DEEP:
+        rc = JSON_PARSE_TOO_DEEP;
+        goto done;
+    case TEXT_JSON_NUL:
+        rc = JSON_PARSE_NUL;
+        goto done;
+    default:
+        rc = JSON_PARSE_INVALID;
+        goto done;
+    }
+    root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+    if (root == NULL) {
+        rc = JSON_PARSE_INVALID;
+        goto done;
+    }
+    /* Only white space may follow the value. */
+    while (end != NULL && end < copy + len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (end == NULL || end != copy + len) {
+        rc = JSON_PARSE_INVALID;
+        goto done;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = JSON_PARSE_NOT_OBJECT;
+        goto done;
+    }
+    *out = root;
+    root = NULL;
+    rc = JSON_PARSE_OK;
+done:
+    cJSON_Delete(root);
+    free(copy);
+    return rc;
+}
+
+int json_member(const cJSON *obj, const char *name, const cJSON **item)
+{
+    const cJSON *found = NULL;
+
+    *item = NULL;
+    for (const cJSON *m = obj != NULL ? obj->child : NULL; m != NULL; m = m->next) {
+        if (m->string == NULL || strcmp(m->string, name) != 0) continue;
+        if (found != NULL) return -1;
+        found = m;
+    }
+    if (found != NULL && !cJSON_IsNull(found)) *item = found;
+    return 0;
+}
+
+const char *json_string(const cJSON *obj, const char *name, const char *absent)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    return cJSON_IsString(v) && v->valuestring != NULL ? v->valuestring : absent;
+}
+
+double json_number(const cJSON *obj, const char *name, int *present)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char *end = NULL;
+    double d;
+
+    if (present != NULL) *present = 0;
+    if (cJSON_IsNumber(v)) {
+        if (present != NULL) *present = 1;
+        return v->valuedouble;
+    }
+    if (!cJSON_IsString(v) || v->valuestring == NULL || v->valuestring[0] == '\0') return 0;
+    d = strtod(v->valuestring, &end);
+    if (end == v->valuestring || *end != '\0') return 0;
+    if (present != NULL) *present = 1;
+    return d;
+}
