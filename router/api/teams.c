@@ -25,14 +25,6 @@
 #define MAX_LINE_TO 64
 #define TOKEN_SIZE 128
 
-int teams_token_for(const struct router *router, const char *team_id, const char *nonce, char *out,
-                    size_t outlen)
-{
-    const char *key = router->cfg->token_secret[0] ? router->cfg->token_secret
-                                                   : store_token_secret(router->store);
-    return auth_team_token_derive(key, team_id, nonce, out, outlen);
-}
-
 struct team_state {
     char token[TOKEN_SIZE];
 };
@@ -228,7 +220,7 @@ void teams_put(struct http_call *call)
     st = problem ? NULL : calloc(1, sizeof *st);
     if (st != NULL && random_token(nonce, sizeof nonce, 16) != 0) nonce[0] = '\0';
     if (problem || st == NULL || nonce[0] == '\0' ||
-        teams_token_for(call->router, id, nonce, st->token, sizeof st->token) != 0) {
+        auth_team_token_for(call->router, id, nonce, st->token, sizeof st->token) != 0) {
         free(st);
         free(in.notify);
         cJSON_Delete(body);

@@ -11,10 +11,4 @@ struct router;
 void teams_put(struct http_call *call);           /* admin */
 void teams_post_position(struct http_call *call); /* the team itself */
 
-/* Derives the token of the team whose nonce is given (see auth_team_token_derive), keyed with
- * ESS_TOKEN_SECRET or else the key kept in Redis. 0, or -1 when no key is known yet (Redis has
- * not been reached since start) or out is too small. */
-int teams_token_for(const struct router *router, const char *team_id, const char *nonce, char *out,
-                    size_t outlen);
-
 #endif

@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "config.h"
+#include "router.h"
+#include "store.h"
 
 #define TOKEN_MAX 512
 
@@ -125,4 +127,12 @@ int auth_team_token_derive(const char *key, const char *team_id, const char *non
     secret[o] = '\0';
     n = snprintf(out, outlen, "%s.%s", team_id, secret);
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+int auth_team_token_for(const struct router *router, const char *team_id, const char *nonce,
+                        char *out, size_t outlen)
+{
+    const char *key = router->cfg->token_secret[0] ? router->cfg->token_secret
+                                                   : store_token_secret(router->store);
+    return auth_team_token_derive(key, team_id, nonce, out, outlen);
 }

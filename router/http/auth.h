@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct config;
+struct router;
 
 enum auth_role {
     AUTH_NONE = 0, /* no Authorization header */
@@ -41,5 +42,12 @@ void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1])
  * makes a new token (rotation). 0, or -1 (no key, or out too small). */
 int auth_team_token_derive(const char *key, const char *team_id, const char *nonce, char *out,
                            size_t outlen);
+
+/* Derives the token of the team whose nonce is given (auth_team_token_derive), keyed with
+ * ESS_TOKEN_SECRET or else the key kept in Redis: what the team API issues and what dispatches
+ * to the team are signed with. 0, or -1 when no key is known yet (Redis has not been reached
+ * since start) or out is too small. */
+int auth_team_token_for(const struct router *router, const char *team_id, const char *nonce,
+                        char *out, size_t outlen);
 
 #endif

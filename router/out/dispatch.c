@@ -11,6 +11,7 @@
 
 #include "chat.h"
 #include "client.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "incident.h"
@@ -20,7 +21,6 @@
 #include "metrics.h"
 #include "router.h"
 #include "store.h"
-#include "teams.h"
 
 #define SEND_TIMEOUT_MS 5000
 #define MAX_ATTEMPTS 10
@@ -190,7 +190,7 @@ static void send_webhook(struct delivery *d, const char *url, const cJSON *c, co
     char *body = dispatch_body(c);
 
     snprintf(d->channel, sizeof d->channel, "webhook");
-    if (body == NULL || teams_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
+    if (body == NULL || auth_team_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
         free(body);
         finish(d, DELIVERY_RETRY, "token key not loaded");
         return;
