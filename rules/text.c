@@ -4,7 +4,9 @@
  * nothing above U+10FFFF. */
 #include "text.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,4 +277,73 @@ char *text_dup(const char *s)
 {
     if (s == NULL) s = "";
     return text_dup_len(s, strlen(s));
+}
+
+/* Makes room for n more bytes and the NUL. 0, or -1 (failed set) when memory runs out. */
+static int text_buf_reserve(struct text_buf *b, size_t n)
+{
+    size_t cap;
+    char *p;
+
+    if (b->failed) return -1;
+    if (b->len + n + 1 <= b->cap) return 0;
+    cap = b->cap ? b->cap : 256;
+    while (b->len + n + 1 > cap) cap *= 2;
+    p = realloc(b->s, cap);
+    if (p == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    b->s = p;
+    b->cap = cap;
+    return 0;
+}
+
+void text_buf_add(struct text_buf *b, const char *s)
+{
+    size_t n;
+
+    if (b->failed || s == NULL) return;
+    n = strlen(s);
+    if (text_buf_reserve(b, n) != 0) return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void text_buf_printf(struct text_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed) return;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if (text_buf_reserve(b, (size_t)n) != 0) return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *text_buf_take(struct text_buf *b)
+{
+    char *s = b->s;
+
+    if (b->failed) {
+        free(s);
+        s = NULL;
+    } else if (s == NULL) {
+        s = malloc(1);
+        if (s != NULL) s[0] = '\0';
+    }
+    b->s = NULL;
+    b->len = b->cap = 0;
+    b->failed = 0;
+    return s;
 }

@@ -57,6 +57,25 @@ char *text_dup_len(const char *s, size_t n);
 /* A heap copy of the string s (NULL reads as "") the caller frees; NULL when memory runs out. */
 char *text_dup(const char *s);
 
+/* A growing string, zero-initialised by the caller ({0}): appends never fail on their own; a
+ * failed allocation is remembered, turns later appends into no-ops and is reported by
+ * text_buf_take(). s is NUL-terminated whenever it is not NULL. */
+struct text_buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+};
+
+/* Appends the string s (NULL appends nothing). */
+void text_buf_add(struct text_buf *b, const char *s);
+
+/* Appends what printf would write. */
+void text_buf_printf(struct text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The string built so far ("" when nothing was added), which the caller now owns and frees; NULL
+ * (the buffer freed) when an allocation failed. The buffer is empty afterwards. */
+char *text_buf_take(struct text_buf *b);
+
 enum text_json_result {
     TEXT_JSON_OK = 0,
     TEXT_JSON_TOO_DEEP,   /* arrays/objects nest deeper than allowed */

@@ -327,6 +327,29 @@ static void test_json_parse(void)
     cJSON_Delete(doc);
 }
 
+static void test_buf(void)
+{
+    struct text_buf b = {0};
+    char *s;
+    int ok = 1;
+
+    s = text_buf_take(&b);
+    CHECK(s != NULL && s[0] == '\0', "buf: nothing added gives the empty string");
+    free(s);
+    text_buf_add(&b, "เคส ");
+    text_buf_add(&b, NULL);
+    text_buf_printf(&b, "%s-%03d", "HM", 7);
+    s = text_buf_take(&b);
+    CHECK(s != NULL && strcmp(s, "เคส HM-007") == 0, "buf: strings and printf appended");
+    CHECK(b.s == NULL && b.len == 0, "buf: empty after take");
+    free(s);
+    for (int i = 0; i < 1000; i++) text_buf_printf(&b, "%04d,", i);
+    s = text_buf_take(&b);
+    if (s == NULL || strlen(s) != 5000 || strncmp(s + 4995, "0999,", 5) != 0) ok = 0;
+    CHECK(ok, "buf: grows past its first allocation");
+    free(s);
+}
+
 int main(void)
 {
     test_valid();
@@ -338,5 +361,6 @@ int main(void)
     test_percent();
     test_dup();
     test_json_parse();
+    test_buf();
     return tap_done();
 }
