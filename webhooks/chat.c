@@ -1,6 +1,6 @@
 /* The citizen's LINE conversation (webhooks/chat.h): the state machine from (state, event) to
  * (new state, prompt, action), and the state's JSON form as the router stores it. Pure: no I/O;
- * the texts the user reads are in chat_messages.c. */
+ * the texts the user reads are in citizen_messages.c. */
 #include "chat.h"
 
 #include "incident.h"

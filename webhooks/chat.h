@@ -1,6 +1,6 @@
 /* The citizen's conversation with the LINE Official Account (DESIGN.md, "The LINE
  * conversation"): a pure state machine from (state, event) to (new state, what to say, what to
- * do), and the LINE messages that say it, in Thai or English, every question with quick-reply
+ * do); webhooks/citizen_messages.h says it, in Thai or English, every question with quick-reply
  * buttons. No I/O: the router loads and stores the state and carries out the action. */
 #ifndef ESS_WEBHOOKS_CHAT_H
 #define ESS_WEBHOOKS_CHAT_H
@@ -57,11 +57,11 @@ struct chat_state {
 
 enum chat_action {
     CHAT_ACTION_NONE = 0,    /* nothing to say (unfollow, a group or standby event, "ack=…") */
-    CHAT_ACTION_REPLY,       /* reply with chat_messages(outcome) */
+    CHAT_ACTION_REPLY,       /* reply with citizen_messages(outcome) */
     CHAT_ACTION_CREATE_CASE, /* create the case from outcome.incident, then reply with
-                               chat_messages_created() */
+                               citizen_messages_created() */
     CHAT_ACTION_STATUS       /* look up outcome.tracking_code, then reply with
-                                chat_messages_status() */
+                                citizen_messages_status() */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -118,46 +118,5 @@ int chat_handle(const struct rules_table *rules, struct chat_state *state,
                 const struct line_event *event, struct chat_outcome *out);
 
 void chat_outcome_clear(struct chat_outcome *out); /* frees the incident; accepts NULL */
-
-/* The LINE message objects (a JSON array of 1..5, for line_reply_body) for a prompt. rules give
- * the category labels (built-in ones when NULL); a label longer than LINE's 20 characters is
- * shortened on its button. A new array the caller owns; NULL for CHAT_PROMPT_NONE or when out of
- * memory. */
-struct cJSON *chat_messages(const struct rules_table *rules, const struct chat_outcome *outcome);
-
-/* The reply once the case is created: the tracking code, and whether a team is on its way
- * (team_name non-empty) or the operators are finding one, then the code alone (easy to copy)
- * with a "status" button. Never echoes the description or the address. NULL when tracking_code
- * is not a code or memory runs out; strings are only read, NULL reads as "". */
-struct cJSON *chat_messages_created(enum chat_lang lang, const char *tracking_code,
-                                    const char *team_name);
-
-/* The answer to a status question: the case's category label, status in words, the team's name
- * when there is one, and when it last changed (updated_at in RFC 3339 UTC, shown in Thailand's
- * time). found 0: no case has that code. NULL when out of memory. */
-struct cJSON *chat_messages_status(const struct rules_table *rules, enum chat_lang lang, int found,
-                                   const char *tracking_code, int category, const char *status,
-                                   const char *updated_at, const char *team_name);
-
-/* The push a reporter gets when the case moves: assigned, acknowledged, en_route, on_scene,
- * resolved (others give NULL, as does running out of memory). */
-struct cJSON *chat_messages_progress(enum chat_lang lang, const char *tracking_code,
-                                     const char *status, const char *team_name);
-
-/* The dispatch a team's LINE group gets (issue 4): the facts a team needs (this one may carry
- * the description and address), a map link, the deadline in Thailand's time, then a buttons
- * template with an accept button whose postback data is "ack=<case_id>". distance_km < 0: not
- * shown. NULL when case_id is not 1..296 bytes of [A-Za-z0-9_-] or memory runs out. */
-struct cJSON *chat_messages_dispatch(const struct rules_table *rules, const char *case_id,
-                                     const char *tracking_code, int category, const char *priority,
-                                     const char *description, double lat, double lon,
-                                     const char *address, double distance_km,
-                                     const char *ack_deadline);
-
-/* The answer in a team's LINE group when its accept button was pressed (router/api/linebot.c):
- * result 1: the case is the team's (tracking_code shown when it is one); 0: the team no longer
- * holds it (passed on after the deadline, or no such case); -1: the group is linked to no team.
- * Thai and English together, since a group has no one language. NULL when out of memory. */
-struct cJSON *chat_messages_team_ack(int result, const char *tracking_code);
 
 #endif

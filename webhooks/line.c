@@ -427,3 +427,14 @@ char *line_push_body(const char *to, const struct cJSON *messages)
 {
     return line_message_body("to", to, messages);
 }
+
+int line_push_target_valid(const char *to)
+{
+    size_t n = to != NULL ? strlen(to) : 0;
+
+    if (n < 2 || n > LINE_PUSH_TARGET_MAX || (to[0] != 'C' && to[0] != 'U' && to[0] != 'R'))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((to[i] >= '0' && to[i] <= '9') || (to[i] >= 'a' && to[i] <= 'f'))) return 0;
+    return 1;
+}

@@ -102,4 +102,10 @@ char *line_reply_body(const char *reply_token, const struct cJSON *messages);
 /* The body of POST /v2/bot/message/push: {"to": to, "messages": messages}. As above. */
 char *line_push_body(const char *to, const struct cJSON *messages);
 
+#define LINE_PUSH_TARGET_MAX 64
+
+/* 1 when to can be the "to" of a push: a group (C…), user (U…) or room (R…) id, the letter then
+ * lowercase hex, at most LINE_PUSH_TARGET_MAX bytes in all; else 0 (NULL included). */
+int line_push_target_valid(const char *to);
+
 #endif

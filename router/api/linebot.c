@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cases.h"
 #include "chat.h"
+#include "citizen_messages.h"
 #include "config.h"
 #include "http.h"
 #include "incident.h"
@@ -21,6 +22,7 @@
 #include "random.h"
 #include "router.h"
 #include "rules.h"
+#include "team_messages.h"
 #include "track.h"
 
 /* An idle state holds only the user's last tracking code: kept a week, so "status" finds it. A
@@ -145,12 +147,10 @@ static void commit(struct http_call *call)
 static void on_status(struct http_call *call, const struct track_view *v)
 {
     struct linebot_state *st = call->data;
-    char when[32] = "";
-    if (v->found) http_format_time(v->updated_at_ms, when);
-    st->messages = chat_messages_status(
+    st->messages = citizen_messages_status(
         call->router->rules, st->outcome.lang, v->found, st->outcome.tracking_code,
         v->found ? incident_category_parse(v->category, strlen(v->category)) : INCIDENT_OTHER,
-        v->status, when, v->team_name);
+        v->status, v->found ? v->updated_at_ms : 0, v->team_name);
     commit(call);
 }
 
@@ -179,7 +179,7 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
         return;
     }
     snprintf(st->chat.last_tracking_code, sizeof st->chat.last_tracking_code, "%s", code);
-    st->messages = chat_messages_created(st->outcome.lang, code, team ? team : "");
+    st->messages = citizen_messages_created(st->outcome.lang, code, team ? team : "");
     cJSON_Delete(summary);
     commit(call);
 }
@@ -195,12 +195,12 @@ static void on_group_ack(struct http_call *call, cJSON *reply)
 
     if (refusal == NULL) {
         log_info("case %s: acknowledged by team %s in its LINE group", case_id, team ? team : "?");
-        st->messages = chat_messages_team_ack(1, code ? code : "");
+        st->messages = team_messages_ack(1, code ? code : "");
     } else if (strcmp(refusal, "unauthorized") == 0) {
         log_warn("line: an accept button pressed in a group no team is linked to");
-        st->messages = chat_messages_team_ack(-1, "");
+        st->messages = team_messages_ack(-1, "");
     } else {
-        st->messages = chat_messages_team_ack(0, "");
+        st->messages = team_messages_ack(0, "");
     }
     cJSON_Delete(reply);
     commit(call);
@@ -267,7 +267,7 @@ static void on_begun(struct http_call *call, cJSON *reply)
         track_lookup(call, st->outcome.tracking_code, on_status);
         return;
     case CHAT_ACTION_REPLY:
-        st->messages = chat_messages(call->router->rules, &st->outcome);
+        st->messages = citizen_messages(call->router->rules, &st->outcome);
         break;
     default:
         break;

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "line.h"
 #include "log.h"
 #include "random.h"
 #include "router.h"
@@ -22,7 +23,6 @@
 #define MAX_SKILLS RULES_MAX_SKILLS
 #define MAX_CAPACITY 100
 #define MAX_URL 500
-#define MAX_LINE_TO 64
 #define TOKEN_SIZE 128
 
 struct team_state {
@@ -77,15 +77,6 @@ static int url_valid(const char *u)
     return 1;
 }
 
-static int line_to_valid(const char *s)
-{
-    size_t i, n = strlen(s);
-    if (n < 2 || n > MAX_LINE_TO || (s[0] != 'C' && s[0] != 'U' && s[0] != 'R')) return 0;
-    for (i = 1; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-    return 1;
-}
-
 /* Reads "notify" into its canonical JSON (or "" when absent). 0 or -1. */
 static int read_notify(const cJSON *v, char **out)
 {
@@ -102,7 +93,7 @@ static int read_notify(const cJSON *v, char **out)
         if (!cJSON_IsString(webhook) || !url_valid(webhook->valuestring)) goto fail;
         cJSON_AddStringToObject(canon, "webhook", webhook->valuestring);
     } else {
-        if (!cJSON_IsString(line_to) || !line_to_valid(line_to->valuestring)) goto fail;
+        if (!cJSON_IsString(line_to) || !line_push_target_valid(line_to->valuestring)) goto fail;
         cJSON_AddStringToObject(canon, "line_to", line_to->valuestring);
     }
     *out = cJSON_PrintUnformatted(canon);

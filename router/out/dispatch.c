@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
-#include "client.h"
 #include "auth.h"
+#include "client.h"
 #include "config.h"
 #include "http.h"
 #include "incident.h"
@@ -21,6 +20,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "store.h"
+#include "team_messages.h"
 
 #define SEND_TIMEOUT_MS 5000
 #define MAX_ATTEMPTS 10
@@ -246,15 +246,13 @@ static void deliver(struct delivery *d, const cJSON *c)
     } else if (line_to[0]) {
         const char *category = str(c, "category");
         int located = str(c, "lat")[0] != '\0'; /* else a typed address only: no map link */
-        char deadline[32];
-        http_format_time((int64_t)num(c, "ack_deadline"), deadline);
         send_line(d, line_to,
-                  chat_messages_dispatch(d->router->rules, d->case_id, str(c, "tracking_code"),
+                  team_messages_dispatch(d->router->rules, d->case_id, str(c, "tracking_code"),
                                          incident_category_parse(category, strlen(category)),
                                          str(c, "priority"), str(c, "description"),
                                          located ? num(c, "lat") : NAN,
                                          located ? num(c, "lon") : NAN, str(c, "address"),
-                                         num(c, "distance_km"), deadline),
+                                         num(c, "distance_km"), (int64_t)num(c, "ack_deadline")),
                   on_dispatched);
     } else {
         finish(d, DELIVERY_GIVE_UP, "the team's notify channel is unreadable");
@@ -380,20 +378,10 @@ static void on_escalation_case(enum store_status status, const char *data, size_
         int line = cfg->supervisor_line_to[0] != '\0';
         if (cfg->supervisor_webhook[0]) send_supervisor_webhook(d, c);
         if (line) {
-            cJSON *messages = cJSON_CreateArray();
-            cJSON *m = cJSON_CreateObject();
-            char text[300];
-            snprintf(text, sizeof text,
-                     "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / "
-                     "Case "
-                     "needs "
-                     "manual "
-                     "assignment: %s",
-                     str(c, "tracking_code"), str(c, "category"), str(c, "priority"), d->reason);
-            cJSON_AddStringToObject(m, "type", "text");
-            cJSON_AddStringToObject(m, "text", text);
-            cJSON_AddItemToArray(messages, m);
-            send_line(d, cfg->supervisor_line_to, messages, on_escalation_line_sent);
+            send_line(d, cfg->supervisor_line_to,
+                      team_messages_escalation(str(c, "tracking_code"), str(c, "category"),
+                                               str(c, "priority"), d->reason),
+                      on_escalation_line_sent);
         }
     }
     cJSON_Delete(c);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat.h"
+#include "citizen_messages.h"
 #include "client.h"
 #include "config.h"
 #include "dispatch.h"
@@ -167,7 +167,7 @@ static cJSON *progress_push(const cJSON *payload)
     const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to"));
     cJSON *messages, *push;
     if (!code || !status || !to) return NULL;
-    messages = chat_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
+    messages = citizen_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
                                       code, status, team ? team : "");
     if (messages == NULL) return NULL;
     push = cJSON_CreateObject();

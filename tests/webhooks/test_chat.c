@@ -1,12 +1,14 @@
-/* Unit tests of webhooks/chat.c and chat_messages.c: whole LINE conversations in Thai and
+/* Unit tests of webhooks/chat.c, citizen_messages.c and team_messages.c: whole LINE conversations in Thai and
  * English driven through chat_handle() with hand-built events, each ending in a case within five
  * user actions; pre-selection, location first, skip, cancel, status, follow, stray input; the
  * LINE limits and the no-echo rule on every message; the state's JSON form. */
 #include "chat.h"
+#include "citizen_messages.h"
 #include "incident.h"
 #include "line.h"
 #include "rules.h"
 #include "tap.h"
+#include "team_messages.h"
 #include "text.h"
 #include "track_code.h"
 
@@ -231,17 +233,17 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
     if (rc != 0) return rc;
     switch (c->out.action) {
     case CHAT_ACTION_REPLY:
-        c->msgs = chat_messages(rules, &c->out);
+        c->msgs = citizen_messages(rules, &c->out);
         break;
     case CHAT_ACTION_CREATE_CASE:
         /* The router creates the case, then stores its code and replies. */
         snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
-        c->msgs = chat_messages_created(c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
+        c->msgs = citizen_messages_created(c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
         break;
     case CHAT_ACTION_STATUS:
         c->msgs =
-            chat_messages_status(rules, c->out.lang, 1, c->out.tracking_code, INCIDENT_DETENTION,
-                                 "en_route", "2026-11-21T03:04:05Z", "ทีมสหวิชาชีพ เขตพระนคร");
+            citizen_messages_status(rules, c->out.lang, 1, c->out.tracking_code, INCIDENT_DETENTION,
+                                 "en_route", 1795230245000, "ทีมสหวิชาชีพ เขตพระนคร");
         break;
     case CHAT_ACTION_NONE:
         break;
@@ -855,7 +857,7 @@ static void test_every_prompt(void)
                 out.lang = (enum chat_lang)lang;
                 out.prompt = (enum chat_prompt)p;
                 out.category = cat;
-                msgs = chat_messages(rules, &out);
+                msgs = citizen_messages(rules, &out);
                 if (msgs == NULL || !messages_valid(msgs) || quick_count(msgs) > 13) {
                     printf("# prompt %d lang %d category %d invalid\n", p, lang, cat);
                     ok = 0;
@@ -867,12 +869,12 @@ static void test_every_prompt(void)
     CHECK(ok, "every prompt in both languages is valid for LINE (quick replies ≤ 13, "
               "labels ≤ 20 characters)");
     out.prompt = CHAT_PROMPT_NONE;
-    CHECK(chat_messages(rules, &out) == NULL, "no messages for PROMPT_NONE");
+    CHECK(citizen_messages(rules, &out) == NULL, "no messages for PROMPT_NONE");
     out.prompt = CHAT_PROMPT_COUNT;
-    CHECK(chat_messages(rules, &out) == NULL, "no messages for CHAT_PROMPT_COUNT (not a prompt)");
+    CHECK(citizen_messages(rules, &out) == NULL, "no messages for CHAT_PROMPT_COUNT (not a prompt)");
     out.prompt = CHAT_PROMPT_ASK_CATEGORY;
     out.lang = CHAT_LANG_TH;
-    check_array(chat_messages(NULL, &out), "ask category without a rule table", "ถูกกักขัง", NULL);
+    check_array(citizen_messages(NULL, &out), "ask category without a rule table", "ถูกกักขัง", NULL);
 }
 
 static void test_created_status_progress(void)
@@ -882,55 +884,55 @@ static void test_created_status_progress(void)
     static const char *const silent[] = {"received", "queued", "reassigned", "closed", "bogus"};
     int ok = 1;
 
-    check_array(chat_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร"),
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร"),
                 "created TH with a team", "ทีมสหวิชาชีพ เขตพระนคร", NULL);
-    check_array(chat_messages_created(CHAT_LANG_TH, CODE, ""), "created TH without a team",
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, ""), "created TH without a team",
                 "เจ้าหน้าที่กำลังหาทีม", NULL);
-    check_array(chat_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"), "created EN with a team",
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"), "created EN with a team",
                 "Help is on the way: BKK team 3", NULL);
-    check_array(chat_messages_created(CHAT_LANG_EN, CODE, NULL), "created EN without a team",
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, NULL), "created EN without a team",
                 "Our operators are finding the nearest team", NULL);
-    check_array(chat_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
 
-    check_array(chat_messages_status(rules, CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
-                                     "acknowledged", "2026-11-21T03:04:05Z", "ทีม A"),
+    check_array(citizen_messages_status(rules, CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
+                                     "acknowledged", 1795230245000, "ทีม A"),
                 "status TH", "21 พ.ย. 2569 10:04 น.", NULL);
-    check_array(chat_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION, "on_scene",
-                                     "2026-12-31T20:30:00.123Z", ""),
+    check_array(citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION, "on_scene",
+                                     1798749000123, ""),
                 "status EN across the new year in Thai time", "1 Jan 2027, 03:30", NULL);
     check_array(
-        chat_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", "", ""),
+        citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", 0, ""),
         "status EN queued", "Waiting for a free team", NULL);
     check_array(
-        chat_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", NULL, NULL),
+        citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", 0, NULL),
         "status EN closed, label", "Threatened", NULL);
-    check_array(chat_messages_status(rules, CHAT_LANG_TH, 0, CODE, INCIDENT_OTHER, "", "", ""),
+    check_array(citizen_messages_status(rules, CHAT_LANG_TH, 0, CODE, INCIDENT_OTHER, "", 0, ""),
                 "status TH not found", "ไม่พบ", NULL);
 
     for (size_t i = 0; i < 5; i++) {
         for (int lang = CHAT_LANG_TH; lang <= CHAT_LANG_EN; lang++) {
-            cJSON *m = chat_messages_progress((enum chat_lang)lang, CODE, progress[i], "ทีม A");
+            cJSON *m = citizen_messages_progress((enum chat_lang)lang, CODE, progress[i], "ทีม A");
             char *json = m ? cJSON_PrintUnformatted(m) : NULL;
 
             if (m == NULL || !messages_valid(m) || !str_has(json, CODE)) ok = 0;
             free(json);
             cJSON_Delete(m);
         }
-        if (chat_messages_progress(CHAT_LANG_TH, CODE, silent[i], "") != NULL) ok = 0;
+        if (citizen_messages_progress(CHAT_LANG_TH, CODE, silent[i], "") != NULL) ok = 0;
     }
     CHECK(ok, "progress: a push for assigned..resolved in both languages, none for the others");
-    check_array(chat_messages_progress(CHAT_LANG_EN, CODE, "en_route", ""), "progress EN",
+    check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "en_route", ""), "progress EN",
                 "on the way", NULL);
-    check_array(chat_messages_progress(CHAT_LANG_TH, CODE, "resolved", ""), "progress TH",
+    check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "resolved", ""), "progress TH",
                 "เรียบร้อย", NULL);
 }
 
 static void test_dispatch(void)
 {
     const char *id = "01JC4W9Z6D8E7F5G3H2J1K0M9N";
-    cJSON *m = chat_messages_dispatch(rules, id, CODE, INCIDENT_DETENTION, "P1",
+    cJSON *m = team_messages_dispatch(rules, id, CODE, INCIDENT_DETENTION, "P1",
                                       "ลูกสาวถูกแฟนขังไว้ในห้อง", 13.7563, 100.5018, "เขตพระนคร กรุงเทพฯ",
-                                      2.34, "2026-11-21T03:05:05Z");
+                                      2.34, 1795230305000);
     char *json = m ? cJSON_PrintUnformatted(m) : NULL;
     const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 1), "template");
     const cJSON *act = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tmpl, "actions"), 0);
@@ -949,20 +951,20 @@ static void test_dispatch(void)
           "dispatch: an accept button with postback ack=<case_id>");
     free(json);
     cJSON_Delete(m);
-    CHECK(chat_messages_dispatch(rules, "bad id\"", CODE, 0, "P1", "", 0, 0, "", 1, "") == NULL,
+    CHECK(team_messages_dispatch(rules, "bad id\"", CODE, 0, "P1", "", 0, 0, "", 1, 0) == NULL,
           "dispatch: a case id unfit for postback data is refused");
-    m = chat_messages_dispatch(rules, id, CODE, INCIDENT_OTHER, "P4", NULL, 13.0, 100.0, NULL, -1.0,
-                               NULL);
+    m = team_messages_dispatch(rules, id, CODE, INCIDENT_OTHER, "P4", NULL, 13.0, 100.0, NULL, -1.0,
+                               0);
     CHECK(m != NULL && messages_valid(m), "dispatch: without description, address, distance");
     cJSON_Delete(m);
 }
 
 static void test_team_ack(void)
 {
-    check_array(chat_messages_team_ack(1, CODE), "team ack accepted", CODE, NULL);
-    check_array(chat_messages_team_ack(1, NULL), "team ack accepted, no code", "accepted", NULL);
-    check_array(chat_messages_team_ack(0, ""), "team ack too late", "no longer", NULL);
-    check_array(chat_messages_team_ack(-1, ""), "team ack unlinked group", "not linked", NULL);
+    check_array(team_messages_ack(1, CODE), "team ack accepted", CODE, NULL);
+    check_array(team_messages_ack(1, NULL), "team ack accepted, no code", "accepted", NULL);
+    check_array(team_messages_ack(0, ""), "team ack too late", "no longer", NULL);
+    check_array(team_messages_ack(-1, ""), "team ack unlinked group", "not linked", NULL);
 }
 
 /* ---- the state as JSON ---- */

@@ -1,0 +1,40 @@
+/* The citizen's LINE messages: what the conversation of webhooks/chat.h says at each prompt,
+ * the reply once a case is created, status answers and progress pushes, in Thai or English,
+ * every question with quick-reply buttons. Built with webhooks/line_messages.h. Pure: no I/O. */
+#ifndef ESS_WEBHOOKS_CITIZEN_MESSAGES_H
+#define ESS_WEBHOOKS_CITIZEN_MESSAGES_H
+
+#include <stdint.h>
+
+#include "chat.h"
+
+struct cJSON;
+struct rules_table;
+
+/* The LINE message objects (a JSON array of 1..5, for line_reply_body) for a prompt. rules give
+ * the category labels (built-in ones when NULL); a label longer than LINE's 20 characters is
+ * shortened on its button. A new array the caller owns; NULL for CHAT_PROMPT_NONE or when out of
+ * memory. */
+struct cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outcome *outcome);
+
+/* The reply once the case is created: the tracking code, and whether a team is on its way
+ * (team_name non-empty) or the operators are finding one, then the code alone (easy to copy)
+ * with a "status" button. Never echoes the description or the address. NULL when tracking_code
+ * is not a code or memory runs out; strings are only read, NULL reads as "". */
+struct cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
+                                       const char *team_name);
+
+/* The answer to a status question: the case's category label, status in words, the team's name
+ * when there is one, and when it last changed (updated_at_ms, milliseconds since 1970; <= 0:
+ * not shown), in Thailand's time. found 0: no case has that code. NULL when out of memory. */
+struct cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang lang,
+                                      int found, const char *tracking_code, int category,
+                                      const char *status, int64_t updated_at_ms,
+                                      const char *team_name);
+
+/* The push a reporter gets when the case moves: assigned, acknowledged, en_route, on_scene,
+ * resolved (others give NULL, as does running out of memory). */
+struct cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
+                                        const char *status, const char *team_name);
+
+#endif
