@@ -4,6 +4,7 @@
 #include "metrics.h"
 
 #include "incident.h"
+#include "text.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -132,52 +133,6 @@ void metrics_reset(void)
     memset(&metrics, 0, sizeof metrics);
 }
 
-/* A growing text buffer; after one allocation failure every append is a no-op and failed is 1. */
-struct metrics_buf {
-    char *data;
-    size_t len, cap;
-    int failed;
-};
-
-static void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed) return;
-    va_start(ap, fmt);
-    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n >= b->cap - b->len) {
-        size_t cap = b->cap;
-        char *grown;
-
-        while (cap - b->len <= (size_t)n) cap *= 2;
-        grown = realloc(b->data, cap);
-        if (grown == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-        va_start(ap, fmt);
-        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= b->cap - b->len) {
-            b->failed = 1;
-            return;
-        }
-    }
-    b->len += (size_t)n;
-}
-
 /* Writes v in the shortest of %.15g / %.17g that reads back as v. */
 static void metrics_format_double(char *out, size_t outlen, double v)
 {
@@ -185,30 +140,28 @@ static void metrics_format_double(char *out, size_t outlen, double v)
     if (strtod(out, NULL) != v) snprintf(out, outlen, "%.17g", v);
 }
 
-static void metrics_header(struct metrics_buf *b, const char *name, const char *type,
+static void metrics_header(struct text_buf *b, const char *name, const char *type,
                            const char *help)
 {
-    metrics_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    text_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 char *metrics_render(size_t *len)
 {
-    struct metrics_buf b = {.data = NULL, .len = 0, .cap = 4096, .failed = 0};
+    struct text_buf b = {0};
     char num[64];
     uint64_t cumulative = 0;
-    char *out = NULL;
+    size_t n;
+    char *out;
 
     if (metrics_start_time == 0) metrics_init();
-    b.data = malloc(b.cap);
-    if (b.data == NULL) goto cleanup;
-    b.data[0] = '\0';
 
     metrics_header(&b, "ess_http_requests_total", "counter",
                    "HTTP requests answered, by route and status code.");
     for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
         for (int s = 0; s < METRICS_NSTATUS; s++) {
             if (metrics.requests[r][s] == 0) continue;
-            metrics_buf_printf(
+            text_buf_printf(
                 &b, "ess_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
                 metrics_route_names[r], s + METRICS_STATUS_MIN, metrics.requests[r][s]);
         }
@@ -218,53 +171,50 @@ char *metrics_render(size_t *len)
                    "Time from an incident's arrival to its case stored and assigned.");
     for (size_t i = 0; i < METRICS_NBUCKETS; i++) {
         cumulative += metrics.buckets[i];
-        metrics_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
+        text_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
                            metrics_bucket_labels[i], cumulative);
     }
     cumulative += metrics.buckets[METRICS_NBUCKETS];
-    metrics_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cumulative);
+    text_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cumulative);
     metrics_format_double(num, sizeof num, metrics.assignment_sum);
-    metrics_buf_printf(&b, "ess_assignment_seconds_sum %s\n", num);
-    metrics_buf_printf(&b, "ess_assignment_seconds_count %" PRIu64 "\n", metrics.assignment_count);
+    text_buf_printf(&b, "ess_assignment_seconds_sum %s\n", num);
+    text_buf_printf(&b, "ess_assignment_seconds_count %" PRIu64 "\n", metrics.assignment_count);
 
     metrics_header(&b, "ess_cases_created_total", "counter", "Cases created, by category.");
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
-        metrics_buf_printf(&b, "ess_cases_created_total{category=\"%s\"} %" PRIu64 "\n",
+        text_buf_printf(&b, "ess_cases_created_total{category=\"%s\"} %" PRIu64 "\n",
                            incident_category_code(c), metrics.cases_created[c]);
     }
 
     metrics_header(&b, "ess_redis_errors_total", "counter",
                    "Redis commands that failed or answered with an error.");
-    metrics_buf_printf(&b, "ess_redis_errors_total %" PRIu64 "\n", metrics.redis_errors);
+    text_buf_printf(&b, "ess_redis_errors_total %" PRIu64 "\n", metrics.redis_errors);
     metrics_header(&b, "ess_redis_reconnects_total", "counter",
                    "Times the connection to Redis was re-established.");
-    metrics_buf_printf(&b, "ess_redis_reconnects_total %" PRIu64 "\n", metrics.redis_reconnects);
+    text_buf_printf(&b, "ess_redis_reconnects_total %" PRIu64 "\n", metrics.redis_reconnects);
 
     metrics_header(&b, "ess_ack_timeouts_total", "counter",
                    "Claims released because the team did not acknowledge in time.");
-    metrics_buf_printf(&b, "ess_ack_timeouts_total %" PRIu64 "\n", metrics.ack_timeouts);
+    text_buf_printf(&b, "ess_ack_timeouts_total %" PRIu64 "\n", metrics.ack_timeouts);
     metrics_header(&b, "ess_escalations_total", "counter",
                    "Cases escalated to the operators' queue after missed acknowledgments.");
-    metrics_buf_printf(&b, "ess_escalations_total %" PRIu64 "\n", metrics.escalations);
+    text_buf_printf(&b, "ess_escalations_total %" PRIu64 "\n", metrics.escalations);
     metrics_header(&b, "ess_line_delivery_failures_total", "counter",
                    "Sends to the LINE Messaging API that failed (each attempt).");
-    metrics_buf_printf(&b, "ess_line_delivery_failures_total %" PRIu64 "\n",
-                       metrics.line_delivery_failures);
+    text_buf_printf(&b, "ess_line_delivery_failures_total %" PRIu64 "\n",
+                    metrics.line_delivery_failures);
     metrics_header(&b, "ess_team_delivery_failures_total", "counter",
                    "Dispatch attempts to a team (webhook or LINE group) that failed.");
-    metrics_buf_printf(&b, "ess_team_delivery_failures_total %" PRIu64 "\n",
-                       metrics.team_delivery_failures);
+    text_buf_printf(&b, "ess_team_delivery_failures_total %" PRIu64 "\n",
+                    metrics.team_delivery_failures);
 
     metrics_header(&b, "ess_process_start_time_seconds", "gauge",
                    "Start time of the process since the Unix epoch in seconds.");
     snprintf(num, sizeof num, "%.3f", metrics_start_time);
-    metrics_buf_printf(&b, "ess_process_start_time_seconds %s\n", num);
+    text_buf_printf(&b, "ess_process_start_time_seconds %s\n", num);
 
-    if (b.failed) goto cleanup;
-    out = b.data;
-    b.data = NULL;
-    if (len != NULL) *len = b.len;
-cleanup:
-    free(b.data);
+    n = b.len;
+    out = text_buf_take(&b);
+    if (out != NULL && len != NULL) *len = n;
     return out;
 }
