@@ -1,7 +1,7 @@
 /* UTF-8 validation, decoding and cutting, UTF-16 counting, the folding of free text for keyword
  * matching, the raw scan of JSON bodies before parsing, percent-decoding and string copies
- * (rules/text.h). Pure code: the only allocations are the copies it returns. The decoder is strict (RFC 3629): no overlong forms, no surrogates,
- * nothing above U+10FFFF. */
+ * (rules/text.h). Pure code: the only allocations are the copies it returns. The decoder is strict
+ * (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
 #include "text.h"
 
 #include <stdarg.h>

@@ -70,7 +70,8 @@ struct text_buf {
 void text_buf_add(struct text_buf *b, const char *s);
 
 /* Appends what printf would write. */
-void text_buf_printf(struct text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void text_buf_printf(struct text_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The string built so far ("" when nothing was added), which the caller now owns and frees; NULL
  * (the buffer freed) when an allocation failed. The buffer is empty afterwards. */

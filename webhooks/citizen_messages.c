@@ -18,7 +18,7 @@
 
 /* The label for a button: the table's when it fits LINE's 20 characters, else the short form. */
 static const char *citizen_button_label(const struct rules_table *rules, int category,
-                                     enum chat_lang lang)
+                                        enum chat_lang lang)
 {
     const char *label = words_category_label(rules, category, lang);
 
@@ -58,14 +58,16 @@ static cJSON *citizen_ask_category(const struct rules_table *rules, enum chat_la
 
     for (int c = INCIDENT_THREAT; c < INCIDENT_CATEGORY_COUNT && m != NULL; c++) {
         snprintf(data, sizeof(data), "cat=%s", incident_category_code(c));
-        if (line_messages_quick(m, line_messages_postback(citizen_button_label(rules, c, lang), data,
-                                        words_category_label(rules, c, lang))) != 0) {
+        if (line_messages_quick(
+                m, line_messages_postback(citizen_button_label(rules, c, lang), data,
+                                          words_category_label(rules, c, lang))) != 0) {
             cJSON_Delete(m);
             m = NULL;
         }
     }
-    if (m != NULL && line_messages_quick(m, line_messages_postback(WORDS_T(lang, "ยกเลิก", "Cancel"), "cancel",
-                                                 WORDS_T(lang, "ยกเลิก", "Cancel"))) != 0) {
+    if (m != NULL &&
+        line_messages_quick(m, line_messages_postback(WORDS_T(lang, "ยกเลิก", "Cancel"), "cancel",
+                                                      WORDS_T(lang, "ยกเลิก", "Cancel"))) != 0) {
         cJSON_Delete(m);
         m = NULL;
     }
@@ -87,12 +89,13 @@ static cJSON *citizen_confirm(const struct rules_table *rules, enum chat_lang la
     m = line_messages_text(text);
     free(text);
     snprintf(data, sizeof(data), "cat=%s", incident_category_code(category));
-    if (line_messages_quick(m, line_messages_postback(WORDS_T(lang, "ใช่", "Yes"), data, WORDS_T(lang, "ใช่", "Yes"))) !=
-            0 ||
-        line_messages_quick(m, line_messages_postback(WORDS_T(lang, "เลือกประเภทอื่น", "Choose another"), "choose",
-                                    WORDS_T(lang, "เลือกประเภทอื่น", "Choose another"))) != 0 ||
+    if (line_messages_quick(m, line_messages_postback(WORDS_T(lang, "ใช่", "Yes"), data,
+                                                      WORDS_T(lang, "ใช่", "Yes"))) != 0 ||
+        line_messages_quick(
+            m, line_messages_postback(WORDS_T(lang, "เลือกประเภทอื่น", "Choose another"), "choose",
+                                      WORDS_T(lang, "เลือกประเภทอื่น", "Choose another"))) != 0 ||
         line_messages_quick(m, line_messages_postback(WORDS_T(lang, "ยกเลิก", "Cancel"), "cancel",
-                                    WORDS_T(lang, "ยกเลิก", "Cancel"))) != 0) {
+                                                      WORDS_T(lang, "ยกเลิก", "Cancel"))) != 0) {
         cJSON_Delete(m);
         return NULL;
     }
@@ -102,15 +105,18 @@ static cJSON *citizen_confirm(const struct rules_table *rules, enum chat_lang la
 /* A text with up to two postback buttons (label == NULL: none) and, when with_location, the
  * location action first. The label is also the displayText. */
 static cJSON *citizen_prompt(const char *text, int with_location, const char *location_label,
-                          const char *label1, const char *data1, const char *label2,
-                          const char *data2)
+                             const char *label1, const char *data1, const char *label2,
+                             const char *data2)
 {
     cJSON *m = line_messages_text(text);
 
     if (m == NULL) return NULL;
-    if ((with_location && line_messages_quick(m, line_messages_location_action(location_label)) != 0) ||
-        (label1 != NULL && line_messages_quick(m, line_messages_postback(label1, data1, label1)) != 0) ||
-        (label2 != NULL && line_messages_quick(m, line_messages_postback(label2, data2, label2)) != 0)) {
+    if ((with_location &&
+         line_messages_quick(m, line_messages_location_action(location_label)) != 0) ||
+        (label1 != NULL &&
+         line_messages_quick(m, line_messages_postback(label1, data1, label1)) != 0) ||
+        (label2 != NULL &&
+         line_messages_quick(m, line_messages_postback(label2, data2, label2)) != 0)) {
         cJSON_Delete(m);
         return NULL;
     }
@@ -133,10 +139,10 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
     case CHAT_PROMPT_GREETING:
         /* The first words anyone reads, before we know their language: both. */
         m = citizen_prompt("สวัสดีค่ะ ที่นี่ ESS Help Me รับแจ้งเหตุฉุกเฉินทางสังคมค่ะ "
-                        "กดปุ่ม “แจ้งเหตุ” หรือพิมพ์เล่าสั้น ๆ ว่าเกิดอะไรขึ้นได้เลยค่ะ\n\n"
-                        "Hello, this is ESS Help Me. To report a social emergency, tap "
-                        "“Report” or tell us in a few words what is happening.",
-                        0, NULL, "แจ้งเหตุ / Report", "report", "สถานะ / Status", "status");
+                           "กดปุ่ม “แจ้งเหตุ” หรือพิมพ์เล่าสั้น ๆ ว่าเกิดอะไรขึ้นได้เลยค่ะ\n\n"
+                           "Hello, this is ESS Help Me. To report a social emergency, tap "
+                           "“Report” or tell us in a few words what is happening.",
+                           0, NULL, "แจ้งเหตุ / Report", "report", "สถานะ / Status", "status");
         break;
     case CHAT_PROMPT_ASK_CATEGORY:
         m = citizen_ask_category(rules, lang);
@@ -149,47 +155,51 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
         break;
     case CHAT_PROMPT_ASK_LOCATION:
         m = citizen_prompt(WORDS_T(lang, "คุณอยู่ที่ไหนคะ? กดปุ่ม “ส่งตำแหน่ง” ด้านล่างค่ะ",
-                               "Where are you? Tap “Send location” below."),
-                        1, WORDS_T(lang, "ส่งตำแหน่ง", "Send location"),
-                        WORDS_T(lang, "พิมพ์ที่อยู่แทน", "Type the address"), "address", cancel, "cancel");
+                                   "Where are you? Tap “Send location” below."),
+                           1, WORDS_T(lang, "ส่งตำแหน่ง", "Send location"),
+                           WORDS_T(lang, "พิมพ์ที่อยู่แทน", "Type the address"), "address", cancel,
+                           "cancel");
         break;
     case CHAT_PROMPT_ASK_ADDRESS:
         m = citizen_prompt(WORDS_T(lang,
-                               "พิมพ์ที่อยู่ หรือสถานที่ใกล้ ๆ ที่คุณอยู่ได้เลยค่ะ "
-                               "เจ้าหน้าที่จะช่วยหาตำแหน่งและส่งทีมไปค่ะ",
-                               "Type the address, or a place near you. Our operators will find "
-                               "it and send a team."),
-                        1, WORDS_T(lang, "ส่งตำแหน่ง", "Send location"), cancel, "cancel", NULL, NULL);
+                                   "พิมพ์ที่อยู่ หรือสถานที่ใกล้ ๆ ที่คุณอยู่ได้เลยค่ะ "
+                                   "เจ้าหน้าที่จะช่วยหาตำแหน่งและส่งทีมไปค่ะ",
+                                   "Type the address, or a place near you. Our operators will find "
+                                   "it and send a team."),
+                           1, WORDS_T(lang, "ส่งตำแหน่ง", "Send location"), cancel, "cancel", NULL,
+                           NULL);
         break;
     case CHAT_PROMPT_ASK_DETAILS:
         m = citizen_prompt(WORDS_T(lang, "มีอะไรที่เราควรรู้เพิ่มไหมคะ? พิมพ์สั้น ๆ หนึ่งประโยค หรือกด “ข้าม” ค่ะ",
-                               "Anything else we should know? Type a sentence, or skip."),
-                        0, NULL, WORDS_T(lang, "ข้าม", "Skip"), "skip", cancel, "cancel");
+                                   "Anything else we should know? Type a sentence, or skip."),
+                           0, NULL, WORDS_T(lang, "ข้าม", "Skip"), "skip", cancel, "cancel");
         break;
     case CHAT_PROMPT_CANCELLED:
-        m = citizen_prompt(WORDS_T(lang, "ยกเลิกการแจ้งเหตุแล้วค่ะ ถ้าต้องการความช่วยเหลือ ส่งข้อความมาได้ทุกเมื่อค่ะ",
-                               "Report cancelled. Message us any time you need help."),
-                        0, NULL, WORDS_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
+        m = citizen_prompt(WORDS_T(lang,
+                                   "ยกเลิกการแจ้งเหตุแล้วค่ะ ถ้าต้องการความช่วยเหลือ ส่งข้อความมาได้ทุกเมื่อค่ะ",
+                                   "Report cancelled. Message us any time you need help."),
+                           0, NULL, WORDS_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
         break;
     case CHAT_PROMPT_NO_CASE:
         m = citizen_prompt(WORDS_T(lang,
-                               "ยังไม่พบเคสที่คุณแจ้งไว้ค่ะ ถ้ามีรหัสติดตาม (เช่น HM-7K3-Q9X-TD8) "
-                               "พิมพ์ส่งมาได้เลยค่ะ",
-                               "We have no report from you yet. If you have a tracking code "
-                               "(like HM-7K3-Q9X-TD8), send it here."),
-                        0, NULL, WORDS_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
+                                   "ยังไม่พบเคสที่คุณแจ้งไว้ค่ะ ถ้ามีรหัสติดตาม (เช่น HM-7K3-Q9X-TD8) "
+                                   "พิมพ์ส่งมาได้เลยค่ะ",
+                                   "We have no report from you yet. If you have a tracking code "
+                                   "(like HM-7K3-Q9X-TD8), send it here."),
+                           0, NULL, WORDS_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
         break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,
-                                     "รหัสติดตามนี้ไม่ถูกต้องค่ะ อาจพิมพ์ผิด ลองตรวจสอบแล้วส่งใหม่อีกครั้งนะคะ",
-                                     "That tracking code is not right: there may be a typo. "
-                                     "Please check it and send it again."));
+                                       "รหัสติดตามนี้ไม่ถูกต้องค่ะ อาจพิมพ์ผิด ลองตรวจสอบแล้วส่งใหม่อีกครั้งนะคะ",
+                                       "That tracking code is not right: there may be a typo. "
+                                       "Please check it and send it again."));
         break;
     }
     return line_messages_array(&m, 1);
 }
 
-cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code, const char *team_name)
+cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
+                                const char *team_name)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -201,7 +211,7 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code, 
     line_messages_clip(team, sizeof(team), team_name, CITIZEN_NAME_MAX);
     if (code[0] == '\0') return NULL;
     text_buf_add(&b, WORDS_T(lang, "รับแจ้งเหตุแล้วค่ะ รหัสติดตามของคุณคือ ",
-                        "We have your report. Your tracking code is "));
+                             "We have your report. Your tracking code is "));
     text_buf_add(&b, code);
     text_buf_add(&b, "\n");
     if (team[0] != '\0') {
@@ -209,10 +219,10 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code, 
         text_buf_add(&b, team);
     } else {
         text_buf_add(&b, WORDS_T(lang, "เจ้าหน้าที่กำลังหาทีมที่อยู่ใกล้ที่สุดให้ค่ะ",
-                            "Our operators are finding the nearest team."));
+                                 "Our operators are finding the nearest team."));
     }
     text_buf_add(&b, WORDS_T(lang, "\nส่งรหัสนี้มาได้ทุกเมื่อเพื่อดูสถานะค่ะ",
-                        "\nSend this code any time to check the status."));
+                             "\nSend this code any time to check the status."));
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m[0] = line_messages_text(text);
@@ -220,8 +230,9 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code, 
     /* The code alone, easy to copy, with a button for later. */
     m[1] = line_messages_text(code);
     if (m[1] != NULL &&
-        line_messages_quick(m[1], line_messages_postback(WORDS_T(lang, "ดูสถานะ", "Check status"), "status",
-                                       WORDS_T(lang, "ดูสถานะ", "Check status"))) != 0) {
+        line_messages_quick(
+            m[1], line_messages_postback(WORDS_T(lang, "ดูสถานะ", "Check status"), "status",
+                                         WORDS_T(lang, "ดูสถานะ", "Check status"))) != 0) {
         cJSON_Delete(m[1]);
         m[1] = NULL;
     }
@@ -229,8 +240,8 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code, 
 }
 
 cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang lang, int found,
-                            const char *tracking_code, int category, const char *status,
-                            int64_t updated_at_ms, const char *team_name)
+                               const char *tracking_code, int category, const char *status,
+                               int64_t updated_at_ms, const char *team_name)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -272,7 +283,7 @@ cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang l
 }
 
 cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code, const char *status,
-                              const char *team_name)
+                                 const char *team_name)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -307,7 +318,7 @@ cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
         text_buf_add(&b, who);
         text_buf_add(&b, sep);
         text_buf_add(&b, WORDS_T(lang, "รับเรื่องแล้ว กำลังเตรียมไปช่วยค่ะ",
-                            "accepted your case and is getting ready."));
+                                 "accepted your case and is getting ready."));
     } else if (strcmp(status, "en_route") == 0) {
         text_buf_add(&b, who);
         text_buf_add(&b, sep);
@@ -318,7 +329,7 @@ cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
         text_buf_add(&b, WORDS_T(lang, "ถึงที่เกิดเหตุแล้วค่ะ", "has arrived."));
     } else if (strcmp(status, "resolved") == 0) {
         text_buf_add(&b, WORDS_T(lang, "ให้ความช่วยเหลือเรียบร้อยแล้วค่ะ ขอบคุณที่แจ้งเรานะคะ",
-                            "resolved. Thank you for letting us know."));
+                                 "resolved. Thank you for letting us know."));
     } else {
         free(text_buf_take(&b));
         return NULL;

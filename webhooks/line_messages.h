@@ -34,8 +34,8 @@ struct cJSON *line_messages_text(const char *text);
 int line_messages_quick(struct cJSON *msg, struct cJSON *action);
 
 /* A postback action: label cut to 20 characters, displayText (display; "" leaves it out) to 300;
- * data must fit LINE_POSTBACK_MAX bytes. A new object; NULL when data does not fit, or when memory runs
- * out. */
+ * data must fit LINE_POSTBACK_MAX bytes. A new object; NULL when data does not fit, or when memory
+ * runs out. */
 struct cJSON *line_messages_postback(const char *label, const char *data, const char *display);
 
 /* The quick-reply action that opens LINE's location picker. A new object; NULL when out of

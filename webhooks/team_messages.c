@@ -131,11 +131,11 @@ cJSON *team_messages_ack(int result, const char *tracking_code)
         text_buf_add(&b, "accepted. Thank you.");
     } else if (result == 0) {
         text_buf_add(&b, "รับเคสนี้ไม่ได้แล้วค่ะ เคสอาจถูกส่งต่อให้ทีมอื่นเพราะเลยเวลารับเคส\n"
-                     "This case can no longer be accepted: it may have passed to another team "
-                     "after the deadline.");
+                         "This case can no longer be accepted: it may have passed to another team "
+                         "after the deadline.");
     } else {
         text_buf_add(&b, "กลุ่มนี้ยังไม่ได้เชื่อมกับทีมใดค่ะ กรุณาติดต่อผู้ดูแลระบบ\n"
-                     "This group is not linked to a team. Please contact the administrator.");
+                         "This group is not linked to a team. Please contact the administrator.");
     }
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
@@ -152,7 +152,8 @@ cJSON *team_messages_escalation(const char *tracking_code, const char *category,
     char *text;
 
     text_buf_printf(&b,
-                    "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs manual "
+                    "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs "
+                    "manual "
                     "assignment: %s",
                     tracking_code != NULL ? tracking_code : "", category != NULL ? category : "",
                     priority != NULL ? priority : "", reason != NULL ? reason : "");

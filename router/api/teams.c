@@ -43,7 +43,8 @@ static int read_skills(const cJSON *arr, char *out, size_t outlen)
     if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > MAX_SKILLS)
         return -1;
     cJSON_ArrayForEach (s, arr) {
-        if (!cJSON_IsString(s) || !rules_skill_valid(s->valuestring, strlen(s->valuestring))) return -1;
+        if (!cJSON_IsString(s) || !rules_skill_valid(s->valuestring, strlen(s->valuestring)))
+            return -1;
         names[n++] = s->valuestring;
     }
     qsort(names, n, sizeof names[0], cmp_str);

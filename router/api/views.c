@@ -122,7 +122,8 @@ cJSON *views_case(const cJSON *raw)
     add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""));
     attempts = json_number(raw, "attempts", &present);
     cJSON_AddNumberToObject(obj, "attempts", present ? attempts : 0);
-    if (json_string(raw, "team_id", "")[0] != '\0' && strcmp(json_string(raw, "status", ""), "assigned") == 0)
+    if (json_string(raw, "team_id", "")[0] != '\0' &&
+        strcmp(json_string(raw, "status", ""), "assigned") == 0)
         add_time(obj, "ack_deadline", raw, "ack_deadline");
     add_time(obj, "created_at", raw, "created_at");
     add_time(obj, "updated_at", raw, "updated_at");

@@ -78,7 +78,8 @@ size_t log_escape(char *out, size_t cap, const char *msg, size_t n, int cut_inpu
             uint32_t cp = 0;
             size_t len = text_utf8_decode(msg + i, n - i, &cp);
 
-            if (len == 0 && cut_input && i + text_utf8_char_len(c) > n) break; /* cut by vsnprintf */
+            if (len == 0 && cut_input && i + text_utf8_char_len(c) > n)
+                break; /* cut by vsnprintf */
             if (len == 0) {
                 plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
             } else if (cp <= 0x9F || cp == 0x2028 || cp == 0x2029) {

@@ -140,8 +140,7 @@ static void metrics_format_double(char *out, size_t outlen, double v)
     if (strtod(out, NULL) != v) snprintf(out, outlen, "%.17g", v);
 }
 
-static void metrics_header(struct text_buf *b, const char *name, const char *type,
-                           const char *help)
+static void metrics_header(struct text_buf *b, const char *name, const char *type, const char *help)
 {
     text_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -161,9 +160,8 @@ char *metrics_render(size_t *len)
     for (int r = 0; r < METRICS_ROUTE_COUNT; r++) {
         for (int s = 0; s < METRICS_NSTATUS; s++) {
             if (metrics.requests[r][s] == 0) continue;
-            text_buf_printf(
-                &b, "ess_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
-                metrics_route_names[r], s + METRICS_STATUS_MIN, metrics.requests[r][s]);
+            text_buf_printf(&b, "ess_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                            metrics_route_names[r], s + METRICS_STATUS_MIN, metrics.requests[r][s]);
         }
     }
 
@@ -172,7 +170,7 @@ char *metrics_render(size_t *len)
     for (size_t i = 0; i < METRICS_NBUCKETS; i++) {
         cumulative += metrics.buckets[i];
         text_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
-                           metrics_bucket_labels[i], cumulative);
+                        metrics_bucket_labels[i], cumulative);
     }
     cumulative += metrics.buckets[METRICS_NBUCKETS];
     text_buf_printf(&b, "ess_assignment_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cumulative);
@@ -183,7 +181,7 @@ char *metrics_render(size_t *len)
     metrics_header(&b, "ess_cases_created_total", "counter", "Cases created, by category.");
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
         text_buf_printf(&b, "ess_cases_created_total{category=\"%s\"} %" PRIu64 "\n",
-                           incident_category_code(c), metrics.cases_created[c]);
+                        incident_category_code(c), metrics.cases_created[c]);
     }
 
     metrics_header(&b, "ess_redis_errors_total", "counter",

@@ -190,7 +190,8 @@ static void send_webhook(struct delivery *d, const char *url, const cJSON *c, co
     char *body = dispatch_body(c);
 
     snprintf(d->channel, sizeof d->channel, "webhook");
-    if (body == NULL || auth_team_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
+    if (body == NULL ||
+        auth_team_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
         free(body);
         finish(d, DELIVERY_RETRY, "token key not loaded");
         return;

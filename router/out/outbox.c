@@ -167,8 +167,9 @@ static cJSON *progress_push(const cJSON *payload)
     const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to"));
     cJSON *messages, *push;
     if (!code || !status || !to) return NULL;
-    messages = citizen_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
-                                      code, status, team ? team : "");
+    messages =
+        citizen_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
+                                  code, status, team ? team : "");
     if (messages == NULL) return NULL;
     push = cJSON_CreateObject();
     cJSON_AddStringToObject(push, "to", to);

@@ -35,7 +35,9 @@ static void test_escape(void)
     CHECK(escapes_to("a\0b", 3, 256, 0, "a\\x00b", 0), "a NUL byte as \\x00");
     CHECK(ESC("\xc2\x85", "\\u0085"), "a C1 control (NEL) as \\u0085");
     CHECK(ESC("\xc2\x9f\xc2\xa0", "\\u009f\xc2\xa0"), "C1 ends at U+009F; U+00A0 is kept");
-    CHECK(ESC("a\xe2\x80\xa8" "b\xe2\x80\xa9", "a\\u2028b\\u2029"),
+    CHECK(ESC("a\xe2\x80\xa8"
+              "b\xe2\x80\xa9",
+              "a\\u2028b\\u2029"),
           "line and paragraph separators as \\u2028, \\u2029");
     CHECK(ESC("\xe2\x80\xa7", "\xe2\x80\xa7"), "U+2027 next to them is kept");
     CHECK(ESC("\xff\xfe", "\\xff\\xfe"), "bytes that are never UTF-8 as \\xHH");

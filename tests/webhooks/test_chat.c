@@ -1,7 +1,7 @@
-/* Unit tests of webhooks/chat.c, citizen_messages.c and team_messages.c: whole LINE conversations in Thai and
- * English driven through chat_handle() with hand-built events, each ending in a case within five
- * user actions; pre-selection, location first, skip, cancel, status, follow, stray input; the
- * LINE limits and the no-echo rule on every message; the state's JSON form. */
+/* Unit tests of webhooks/chat.c, citizen_messages.c and team_messages.c: whole LINE conversations
+ * in Thai and English driven through chat_handle() with hand-built events, each ending in a case
+ * within five user actions; pre-selection, location first, skip, cancel, status, follow, stray
+ * input; the LINE limits and the no-echo rule on every message; the state's JSON form. */
 #include "chat.h"
 #include "citizen_messages.h"
 #include "incident.h"
@@ -243,7 +243,7 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
     case CHAT_ACTION_STATUS:
         c->msgs =
             citizen_messages_status(rules, c->out.lang, 1, c->out.tracking_code, INCIDENT_DETENTION,
-                                 "en_route", 1795230245000, "ทีมสหวิชาชีพ เขตพระนคร");
+                                    "en_route", 1795230245000, "ทีมสหวิชาชีพ เขตพระนคร");
         break;
     case CHAT_ACTION_NONE:
         break;
@@ -888,17 +888,17 @@ static void test_created_status_progress(void)
                 "created TH with a team", "ทีมสหวิชาชีพ เขตพระนคร", NULL);
     check_array(citizen_messages_created(CHAT_LANG_TH, CODE, ""), "created TH without a team",
                 "เจ้าหน้าที่กำลังหาทีม", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"), "created EN with a team",
-                "Help is on the way: BKK team 3", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"),
+                "created EN with a team", "Help is on the way: BKK team 3", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, NULL), "created EN without a team",
                 "Our operators are finding the nearest team", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
 
     check_array(citizen_messages_status(rules, CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
-                                     "acknowledged", 1795230245000, "ทีม A"),
+                                        "acknowledged", 1795230245000, "ทีม A"),
                 "status TH", "21 พ.ย. 2569 10:04 น.", NULL);
-    check_array(citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION, "on_scene",
-                                     1798749000123, ""),
+    check_array(citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION,
+                                        "on_scene", 1798749000123, ""),
                 "status EN across the new year in Thai time", "1 Jan 2027, 03:30", NULL);
     check_array(
         citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", 0, ""),
@@ -930,9 +930,9 @@ static void test_created_status_progress(void)
 static void test_dispatch(void)
 {
     const char *id = "01JC4W9Z6D8E7F5G3H2J1K0M9N";
-    cJSON *m = team_messages_dispatch(rules, id, CODE, INCIDENT_DETENTION, "P1",
-                                      "ลูกสาวถูกแฟนขังไว้ในห้อง", 13.7563, 100.5018, "เขตพระนคร กรุงเทพฯ",
-                                      2.34, 1795230305000);
+    cJSON *m =
+        team_messages_dispatch(rules, id, CODE, INCIDENT_DETENTION, "P1", "ลูกสาวถูกแฟนขังไว้ในห้อง",
+                               13.7563, 100.5018, "เขตพระนคร กรุงเทพฯ", 2.34, 1795230305000);
     char *json = m ? cJSON_PrintUnformatted(m) : NULL;
     const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 1), "template");
     const cJSON *act = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(tmpl, "actions"), 0);
