@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,23 +59,13 @@ static int hotline_parse(const char *body, size_t len, cJSON **root, struct hotl
  * U+FEFF). Stores the byte length of the character in *n. s[0..len) is valid UTF-8. */
 static int hotline_is_space(const unsigned char *s, size_t len, size_t *n)
 {
-    unsigned cp;
+    uint32_t cp = 0;
 
-    if (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')) {
-        *n = 1;
-        return 1;
-    }
-    if (s[0] == 0xC2 && len >= 2) {
-        *n = 2;
-        return s[1] == 0xA0;
-    }
-    if ((s[0] == 0xE2 || s[0] == 0xE3 || s[0] == 0xEF) && len >= 3) {
-        *n = 3;
-        cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        return (cp >= 0x2000 && cp <= 0x200B) || cp == 0x202F || cp == 0x205F || cp == 0x3000 ||
-               cp == 0xFEFF;
-    }
-    return 0;
+    *n = text_utf8_decode((const char *)s, len, &cp);
+    if (*n == 0) return 0;
+    return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xA0 ||
+           (cp >= 0x2000 && cp <= 0x200B) || cp == 0x202F || cp == 0x205F || cp == 0x3000 ||
+           cp == 0xFEFF;
 }
 
 /* Finds the member `name` of obj (case-sensitively). Returns 0 with *item set, or NULL when
