@@ -75,6 +75,24 @@ int json_member(const cJSON *obj, const char *name, const cJSON **item)
     return 0;
 }
 
+int json_text(const cJSON *obj, const char *name, size_t max, const char **s, size_t *n)
+{
+    const cJSON *item;
+
+    *s = NULL;
+    *n = 0;
+    if (json_member(obj, name, &item) != 0) return -1;
+    if (item == NULL) return 0;
+    if (!cJSON_IsString(item) || item->valuestring == NULL) return -1;
+    *n = strlen(item->valuestring);
+    if (*n > max || !text_utf8_valid(item->valuestring, *n)) {
+        *n = 0;
+        return -1;
+    }
+    *s = item->valuestring;
+    return 0;
+}
+
 const char *json_string(const cJSON *obj, const char *name, const char *absent)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);

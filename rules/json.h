@@ -33,6 +33,12 @@ enum json_parse_result json_parse_object(const char *body, size_t len, int max_d
  * disagree about its value (*item is then NULL). *item lives as long as obj. */
 int json_member(const struct cJSON *obj, const char *name, const struct cJSON **item);
 
+/* Reads the optional string member `name` of obj (json_member): 0 with *s (pointing into obj,
+ * living as long as it) and *n, its length, or *s NULL and *n 0 when the member is absent or
+ * null; -1 when it appears twice, is not a string, is longer than max bytes or is not valid
+ * UTF-8 (a \u escape of a lone surrogate). */
+int json_text(const struct cJSON *obj, const char *name, size_t max, const char **s, size_t *n);
+
 /* The string member `name` of obj (first match), or `absent` when it is missing or not a
  * string. The string lives as long as obj. */
 const char *json_string(const struct cJSON *obj, const char *name, const char *absent);

@@ -620,18 +620,16 @@ char *chat_state_to_json(const struct chat_state *state)
     return json;
 }
 
-/* Copies the string member name of obj into dst (cap bytes) when present. Returns 0 (absent or
- * copied), -1 when it is not a string, not valid UTF-8 or longer than cap - 1 bytes. */
+/* Copies the string member name of obj into dst (cap bytes) when present. Returns 0 (absent,
+ * null or copied), -1 when it is given twice, not a string, not valid UTF-8 or longer than
+ * cap - 1 bytes (json_text). */
 static int chat_json_string(const cJSON *obj, const char *name, char *dst, size_t cap)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+    const char *s;
     size_t n;
 
-    if (item == NULL) return 0;
-    if (!cJSON_IsString(item) || item->valuestring == NULL) return -1;
-    n = strlen(item->valuestring);
-    if (n >= cap || !text_utf8_valid(item->valuestring, n)) return -1;
-    memcpy(dst, item->valuestring, n + 1);
+    if (json_text(obj, name, cap - 1, &s, &n) != 0) return -1;
+    if (s != NULL) memcpy(dst, s, n + 1);
     return 0;
 }
 

@@ -115,24 +115,6 @@ static int line_parse(const char *body, size_t len, cJSON **root, char *err, siz
     }
 }
 
-/* Reads the optional string member `name` of obj. Sets *s (pointing into obj) and *n, or *s
- * NULL when the member is absent or null. -1 when it is duplicated, not a string, longer than
- * max bytes or not valid UTF-8. */
-static int line_string(const cJSON *obj, const char *name, size_t max, const char **s, size_t *n)
-{
-    const cJSON *item;
-
-    *s = NULL;
-    *n = 0;
-    if (json_member(obj, name, &item) != 0) return -1;
-    if (item == NULL) return 0;
-    if (!cJSON_IsString(item) || item->valuestring == NULL) return -1;
-    *n = strlen(item->valuestring);
-    if (*n > max || !text_utf8_valid(item->valuestring, *n)) return -1;
-    *s = item->valuestring;
-    return 0;
-}
-
 /* Reads the optional identifier member `name` of obj (a user, group or room id, a webhook
  * event id, a reply token) into out[max + 1]; "" when absent. Identifiers are printable ASCII
  * without spaces (they end up in Redis keys and LINE API calls); -1 for anything else. */
@@ -142,7 +124,7 @@ static int line_id(const cJSON *obj, const char *name, char *out, size_t max)
     size_t n;
 
     out[0] = '\0';
-    if (line_string(obj, name, max, &s, &n) != 0) return -1;
+    if (json_text(obj, name, max, &s, &n) != 0) return -1;
     if (s == NULL) return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7F) return -1;
@@ -152,14 +134,14 @@ static int line_id(const cJSON *obj, const char *name, char *out, size_t max)
 }
 
 /* Reads the optional string member `name` of obj into a new heap string *out the caller frees
- * (NULL when absent, null or empty). -1 as line_string(), or when memory runs out. */
+ * (NULL when absent, null or empty). -1 as json_text(), or when memory runs out. */
 static int line_dup(const cJSON *obj, const char *name, size_t max, char **out)
 {
     const char *s;
     size_t n;
 
     *out = NULL;
-    if (line_string(obj, name, max, &s, &n) != 0) return -1;
+    if (json_text(obj, name, max, &s, &n) != 0) return -1;
     if (s == NULL || n == 0) return 0;
     *out = text_dup_len(s, n);
     return *out != NULL ? 0 : -1;
@@ -193,7 +175,7 @@ static int line_source(const cJSON *source, struct line_event *ev)
 
     ev->source = LINE_SOURCE_OTHER;
     if (source == NULL) return 0;
-    if (line_string(source, "type", LINE_ID_MAX, &type, &n) != 0 ||
+    if (json_text(source, "type", LINE_ID_MAX, &type, &n) != 0 ||
         line_id(source, "userId", ev->user_id, LINE_ID_MAX) != 0)
         return -1;
     if (type == NULL) return 0;
@@ -220,8 +202,7 @@ static int line_message(const cJSON *message, struct line_event *ev)
     const char *type;
     size_t n;
 
-    if (message == NULL || line_string(message, "type", LINE_ID_MAX, &type, &n) != 0 ||
-        type == NULL)
+    if (message == NULL || json_text(message, "type", LINE_ID_MAX, &type, &n) != 0 || type == NULL)
         return -1;
     if (strcmp(type, "text") == 0) {
         ev->message = LINE_MESSAGE_TEXT;
@@ -253,7 +234,7 @@ static int line_event_fields(const cJSON *obj, struct line_event *ev)
         (double)(int64_t)item->valuedouble != item->valuedouble)
         return -1;
     ev->timestamp = (int64_t)item->valuedouble;
-    if (line_string(obj, "type", LINE_ID_MAX, &s, &n) != 0 || s == NULL) return -1;
+    if (json_text(obj, "type", LINE_ID_MAX, &s, &n) != 0 || s == NULL) return -1;
     if (strcmp(s, "message") == 0)
         ev->type = LINE_EVENT_MESSAGE;
     else if (strcmp(s, "postback") == 0)
@@ -264,7 +245,7 @@ static int line_event_fields(const cJSON *obj, struct line_event *ev)
         ev->type = LINE_EVENT_UNFOLLOW;
     else
         ev->type = LINE_EVENT_OTHER;
-    if (line_string(obj, "mode", LINE_ID_MAX, &s, &n) != 0) return -1;
+    if (json_text(obj, "mode", LINE_ID_MAX, &s, &n) != 0) return -1;
     ev->standby = s != NULL && strcmp(s, "standby") == 0;
     if (line_id(obj, "webhookEventId", ev->webhook_event_id, LINE_ID_MAX) != 0 ||
         line_id(obj, "replyToken", ev->reply_token, LINE_TOKEN_MAX) != 0)

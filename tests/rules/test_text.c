@@ -324,6 +324,29 @@ static void test_json_parse(void)
     CHECK(json_member(doc, "x", &item) == 0 && item == NULL, "member: absent");
     CHECK(json_member(doc, "d", &item) == -1 && item == NULL, "member: a duplicate is refused");
     CHECK(json_member(doc, "S", &item) == 0 && item == NULL, "member: names are case-sensitive");
+    {
+        const char *s = "x";
+        size_t n = 9;
+
+        CHECK(json_text(doc, "s", 2, &s, &n) == 0 && s != NULL && strcmp(s, "ok") == 0 && n == 2,
+              "text: a string within its limit");
+        CHECK(json_text(doc, "s", 1, &s, &n) == -1 && s == NULL && n == 0,
+              "text: one byte over the limit is refused");
+        CHECK(json_text(doc, "z", 9, &s, &n) == 0 && s == NULL && n == 0, "text: null is absent");
+        CHECK(json_text(doc, "x", 9, &s, &n) == 0 && s == NULL, "text: a missing member");
+        CHECK(json_text(doc, "n", 9, &s, &n) == -1, "text: a number is refused");
+        CHECK(json_text(doc, "d", 9, &s, &n) == -1, "text: a duplicate is refused");
+    }
+    cJSON_Delete(doc);
+    doc = cJSON_CreateObject();
+    {
+        const char *s;
+        size_t n;
+
+        CHECK(cJSON_AddStringToObject(doc, "s", "a\xff") != NULL &&
+                  json_text(doc, "s", 9, &s, &n) == -1 && s == NULL,
+              "text: a string that is not valid UTF-8 is refused");
+    }
     cJSON_Delete(doc);
 }
 
