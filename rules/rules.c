@@ -736,14 +736,12 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
                  line_of(json, (size_t)(nul - json)));
         goto fail;
     }
-    copy = malloc(len + 1);
+    copy = text_dup_len(json, len);
     t = calloc(1, sizeof(*t));
     if (copy == NULL || t == NULL) {
         snprintf(err, errlen, "%s: out of memory", name);
         goto fail;
     }
-    memcpy(copy, json, len);
-    copy[len] = '\0';
     /* With the terminating NUL counted, cJSON also refuses anything after the value. */
     root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
     if (root == NULL) {

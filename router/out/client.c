@@ -3,6 +3,7 @@
  * tell curl what happened and complete finished transfers after curl_multi_info_read. */
 #include "client.h"
 #include "log.h"
+#include "text.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -413,10 +414,8 @@ struct client_request *client_post(struct client *c, const char *url, const char
     list = curl_slist_append(r->headers, "Expect:");
     if (list == NULL) goto done;
     r->headers = list;
-    r->body = malloc(body_len + 1);
+    r->body = text_dup_len(body, body_len);
     if (r->body == NULL) goto done;
-    if (body_len > 0) memcpy(r->body, body, body_len);
-    r->body[body_len] = '\0';
     r->easy = curl_easy_init();
     if (r->easy == NULL || client_setup(r, url, body_len, timeout_ms) != 0) goto done;
     if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) goto done;
