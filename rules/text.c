@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Decodes one scalar value at s[0..len) (len >= 1). Returns its length in bytes (1..4) and
  * stores the code point in *cp, or 0 when the bytes at s do not start a well-formed sequence. */
@@ -261,6 +262,22 @@ char *text_percent_decode(const char *s, size_t n)
     }
     out[o] = '\0';
     return out;
+}
+
+void text_time_rfc3339(int64_t ms, char out[TEXT_TIME_SIZE])
+{
+    time_t secs;
+    struct tm tm;
+    size_t n;
+
+    if (ms < 0) ms = 0;
+    secs = (time_t)(ms / 1000);
+    if (gmtime_r(&secs, &tm) == NULL ||
+        (n = strftime(out, TEXT_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+        snprintf(out, TEXT_TIME_SIZE, "%s", "0000-00-00T00:00:00.000Z");
+        return;
+    }
+    snprintf(out + n, TEXT_TIME_SIZE - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
 char *text_dup_len(const char *s, size_t n)

@@ -50,6 +50,12 @@ int text_hex_byte(const char *p);
  * escape without two hex digits, on %00 (a C string cannot hold it) or when memory runs out. */
 char *text_percent_decode(const char *s, size_t n);
 
+#define TEXT_TIME_SIZE 32
+
+/* Writes the time ms (milliseconds since 1970; a negative one reads as 0) as RFC 3339 UTC with
+ * milliseconds, "2026-11-21T03:04:05.123Z", into out. */
+void text_time_rfc3339(int64_t ms, char out[TEXT_TIME_SIZE]);
+
 /* A NUL-terminated heap copy of s[0..n) (s may hold no NUL in it) the caller frees; NULL when
  * memory runs out. */
 char *text_dup_len(const char *s, size_t n);

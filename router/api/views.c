@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "json.h"
+#include "text.h"
 
 static void add_number_or_null(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
 {
@@ -28,7 +29,7 @@ static void add_time(cJSON *obj, const char *name, const cJSON *raw, const char 
         cJSON_AddNullToObject(obj, name);
         return;
     }
-    http_format_time((int64_t)ms, buf);
+    text_time_rfc3339((int64_t)ms, buf);
     cJSON_AddStringToObject(obj, name, buf);
 }
 

@@ -107,20 +107,15 @@ size_t log_escape(char *out, size_t cap, const char *msg, size_t n, int cut_inpu
 static size_t log_prefix(char *out, size_t cap, enum log_level level)
 {
     struct timespec ts;
-    struct tm tm;
-    char when[32];
+    char when[TEXT_TIME_SIZE];
     int n;
 
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
         ts.tv_sec = time(NULL);
         ts.tv_nsec = 0;
     }
-    if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-        snprintf(when, sizeof when, "%s", "0000-00-00T00:00:00");
-    }
-    n = snprintf(out, cap, "%s.%03ldZ %s ", when, (long)(ts.tv_nsec / 1000000),
-                 log_level_label(level));
+    text_time_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when);
+    n = snprintf(out, cap, "%s %s ", when, log_level_label(level));
     if (n < 0 || (size_t)n >= cap) return 0;
     return (size_t)n;
 }

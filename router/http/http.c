@@ -24,18 +24,6 @@ uint64_t http_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void http_format_time(int64_t ms, char buf[32])
-{
-    time_t secs;
-    struct tm tm;
-    size_t n;
-    if (ms < 0) ms = 0;
-    secs = (time_t)(ms / 1000);
-    gmtime_r(&secs, &tm);
-    n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
-
 static void on_client_gone(struct evhttp_connection *evcon, void *arg)
 {
     struct http_call *call = arg;

@@ -73,9 +73,6 @@ struct cJSON *http_body_object(struct http_call *call);
  * Returns 1 when the call was answered. */
 int http_require_role(struct http_call *call, unsigned allowed_roles);
 
-/* Formats milliseconds since the epoch as RFC 3339 UTC with milliseconds into buf (32 bytes). */
-void http_format_time(int64_t ms, char buf[32]);
-
 /* Microseconds of a monotonic clock. */
 uint64_t http_now_us(void);
 

@@ -21,6 +21,7 @@
 #include "router.h"
 #include "store.h"
 #include "team_messages.h"
+#include "text.h"
 
 #define SEND_TIMEOUT_MS 5000
 #define MAX_ATTEMPTS 10
@@ -152,7 +153,7 @@ static void on_dispatched(const struct client_response *res, void *arg)
 static char *dispatch_body(const cJSON *c)
 {
     cJSON *doc = cJSON_CreateObject(), *loc, *rep;
-    char deadline[32];
+    char deadline[TEXT_TIME_SIZE];
     char *text;
     cJSON_AddStringToObject(doc, "case_id", str(c, "case_id"));
     cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code"));
@@ -176,7 +177,7 @@ static char *dispatch_body(const cJSON *c)
         cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"));
     else
         cJSON_AddNullToObject(doc, "distance_km");
-    http_format_time((int64_t)num(c, "ack_deadline"), deadline);
+    text_time_rfc3339((int64_t)num(c, "ack_deadline"), deadline);
     cJSON_AddStringToObject(doc, "ack_deadline", deadline);
     text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
@@ -294,7 +295,7 @@ void dispatch_deliver(struct router *router, const cJSON *payload, int attempts,
 static char *escalation_body(const cJSON *c, const char *reason)
 {
     cJSON *doc = cJSON_CreateObject();
-    char created[32];
+    char created[TEXT_TIME_SIZE];
     char *text;
     cJSON_AddStringToObject(doc, "event", "escalation");
     cJSON_AddStringToObject(doc, "case_id", str(c, "case_id"));
@@ -303,7 +304,7 @@ static char *escalation_body(const cJSON *c, const char *reason)
     cJSON_AddStringToObject(doc, "priority", str(c, "priority"));
     cJSON_AddStringToObject(doc, "reason", reason);
     cJSON_AddNumberToObject(doc, "attempts", num(c, "attempts"));
-    http_format_time((int64_t)num(c, "created_at"), created);
+    text_time_rfc3339((int64_t)num(c, "created_at"), created);
     cJSON_AddStringToObject(doc, "created_at", created);
     text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);

@@ -350,6 +350,20 @@ static void test_json_parse(void)
     cJSON_Delete(doc);
 }
 
+static void test_time(void)
+{
+    char t[TEXT_TIME_SIZE];
+
+    text_time_rfc3339(1795230245123LL, t);
+    CHECK(strcmp(t, "2026-11-21T03:04:05.123Z") == 0, "time: RFC 3339 UTC with milliseconds");
+    text_time_rfc3339(1709164800000LL, t);
+    CHECK(strcmp(t, "2024-02-29T00:00:00.000Z") == 0, "time: a leap day at midnight");
+    text_time_rfc3339(0, t);
+    CHECK(strcmp(t, "1970-01-01T00:00:00.000Z") == 0, "time: the epoch");
+    text_time_rfc3339(-1, t);
+    CHECK(strcmp(t, "1970-01-01T00:00:00.000Z") == 0, "time: a negative time reads as 0");
+}
+
 static void test_buf(void)
 {
     struct text_buf b = {0};
@@ -385,5 +399,6 @@ int main(void)
     test_dup();
     test_json_parse();
     test_buf();
+    test_time();
     return tap_done();
 }
