@@ -152,7 +152,8 @@ cJSON *team_messages_escalation(const char *tracking_code, const char *category,
     char *text;
 
     text_buf_printf(&b,
-                    "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs "
+                    "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case "
+                    "needs "
                     "manual "
                     "assignment: %s",
                     tracking_code != NULL ? tracking_code : "", category != NULL ? category : "",

@@ -297,8 +297,7 @@ static void on_create_reply(enum store_status status, const struct store_item *i
                  job->case_id, incident_channel_code(job->channel),
                  incident_category_code(job->decision.category),
                  job->decision.classified ? " (classified)" : "",
-                 rules_priority_code(job->decision.priority),
-                 json_string(summary, "status", "?"),
+                 rules_priority_code(job->decision.priority), json_string(summary, "status", "?"),
                  team && team[0] ? team : "-");
     } else {
         log_info("case %s: repeated call_id, %s", json_string(summary, "case_id", NULL),

@@ -871,7 +871,8 @@ static void test_every_prompt(void)
     out.prompt = CHAT_PROMPT_NONE;
     CHECK(citizen_messages(rules, &out) == NULL, "no messages for PROMPT_NONE");
     out.prompt = CHAT_PROMPT_COUNT;
-    CHECK(citizen_messages(rules, &out) == NULL, "no messages for CHAT_PROMPT_COUNT (not a prompt)");
+    CHECK(citizen_messages(rules, &out) == NULL,
+          "no messages for CHAT_PROMPT_COUNT (not a prompt)");
     out.prompt = CHAT_PROMPT_ASK_CATEGORY;
     out.lang = CHAT_LANG_TH;
     check_array(citizen_messages(NULL, &out), "ask category without a rule table", "ถูกกักขัง", NULL);
