@@ -122,11 +122,16 @@ static void commit(struct http_call *call)
     }
     if (st->messages && cJSON_GetArraySize(st->messages) > 0 && ev->reply_token[0]) {
         cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "reply_token", ev->reply_token);
-        cJSON_AddStringToObject(p, "to", st->group_event ? ev->group_id : ev->user_id);
-        cJSON_AddItemReferenceToObject(p, "messages", st->messages);
-        payload = cJSON_PrintUnformatted(p);
+        if (p && cJSON_AddStringToObject(p, "reply_token", ev->reply_token) &&
+            cJSON_AddStringToObject(p, "to", st->group_event ? ev->group_id : ev->user_id) &&
+            cJSON_AddItemReferenceToObject(p, "messages", st->messages))
+            payload = cJSON_PrintUnformatted(p);
         cJSON_Delete(p);
+        if (payload == NULL) { /* nothing stored: LINE sends the event again */
+            free(state);
+            http_reply_error(call, 500, "internal", "The server ran out of memory.");
+            return;
+        }
     }
     snprintf(dedupe, sizeof dedupe, "%d", DEDUPE_WINDOW_S);
     argv[0] = ev->webhook_event_id;

@@ -10,124 +10,151 @@
 #include "json.h"
 #include "text.h"
 
-static void add_number_or_null(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
+/* Every adder below clears *ok when memory runs out, so that a view with a field missing is never
+ * answered: the public functions then return NULL. */
+#define CHECK_ADDED(expr) (*ok &= (expr) != NULL)
+
+static void add_number_or_null(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name,
+                               int *ok)
 {
     int present;
     double v = json_number(raw, raw_name, &present);
     if (present)
-        cJSON_AddNumberToObject(obj, name, v);
+        CHECK_ADDED(cJSON_AddNumberToObject(obj, name, v));
     else
-        cJSON_AddNullToObject(obj, name);
+        CHECK_ADDED(cJSON_AddNullToObject(obj, name));
 }
 
-static void add_time(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name)
+static void add_time(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name, int *ok)
 {
     int present;
     double ms = json_number(raw, raw_name, &present);
     char buf[32];
     if (!present) {
-        cJSON_AddNullToObject(obj, name);
+        CHECK_ADDED(cJSON_AddNullToObject(obj, name));
         return;
     }
     text_time_rfc3339((int64_t)ms, buf);
-    cJSON_AddStringToObject(obj, name, buf);
+    CHECK_ADDED(cJSON_AddStringToObject(obj, name, buf));
 }
 
-static void add_string_or_null(cJSON *obj, const char *name, const char *value)
+static void add_string(cJSON *obj, const char *name, const char *value, int *ok)
+{
+    CHECK_ADDED(cJSON_AddStringToObject(obj, name, value));
+}
+
+static void add_string_or_null(cJSON *obj, const char *name, const char *value, int *ok)
 {
     if (value[0] == '\0')
-        cJSON_AddNullToObject(obj, name);
+        CHECK_ADDED(cJSON_AddNullToObject(obj, name));
     else
-        cJSON_AddStringToObject(obj, name, value);
+        add_string(obj, name, value, ok);
 }
 
-static void add_team(cJSON *obj, const cJSON *raw)
+static void add_team(cJSON *obj, const cJSON *raw, int *ok)
 {
     const char *id = json_string(raw, "team_id", "");
     cJSON *team;
     if (id[0] == '\0') {
-        cJSON_AddNullToObject(obj, "team");
+        CHECK_ADDED(cJSON_AddNullToObject(obj, "team"));
         return;
     }
-    team = cJSON_AddObjectToObject(obj, "team");
-    cJSON_AddStringToObject(team, "id", id);
-    cJSON_AddStringToObject(team, "name", json_string(raw, "team_name", ""));
-    add_number_or_null(team, "distance_km", raw, "distance_km");
+    CHECK_ADDED(team = cJSON_AddObjectToObject(obj, "team"));
+    add_string(team, "id", id, ok);
+    add_string(team, "name", json_string(raw, "team_name", ""), ok);
+    add_number_or_null(team, "distance_km", raw, "distance_km", ok);
 }
 
-static cJSON *timeline(const cJSON *raw, int with_actor)
+static cJSON *timeline(const cJSON *raw, int with_actor, int *ok)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *e;
+    CHECK_ADDED(out);
     cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(raw, "timeline")) {
         cJSON *item;
         /* Entries that are not status changes (dispatch attempts) are for operators only. */
         if (!with_actor && json_string(e, "event", "")[0] != '\0') continue;
-        item = cJSON_CreateObject();
-        cJSON_AddStringToObject(item, "status", json_string(e, "status", ""));
-        add_time(item, "at", e, "at");
+        CHECK_ADDED(item = cJSON_CreateObject());
+        add_string(item, "status", json_string(e, "status", ""), ok);
+        add_time(item, "at", e, "at", ok);
         if (with_actor) {
             if (json_string(e, "event", "")[0] != '\0')
-                cJSON_AddStringToObject(item, "event", json_string(e, "event", ""));
-            cJSON_AddStringToObject(item, "by", json_string(e, "by", ""));
+                add_string(item, "event", json_string(e, "event", ""), ok);
+            add_string(item, "by", json_string(e, "by", ""), ok);
             if (json_string(e, "note", "")[0] != '\0')
-                cJSON_AddStringToObject(item, "note", json_string(e, "note", ""));
+                add_string(item, "note", json_string(e, "note", ""), ok);
         }
-        cJSON_AddItemToArray(out, item);
+        if (item == NULL || !cJSON_AddItemToArray(out, item)) {
+            cJSON_Delete(item);
+            *ok = 0;
+        }
     }
     return out;
 }
 
-static void add_common(cJSON *obj, const cJSON *raw)
+static void add_common(cJSON *obj, const cJSON *raw, int *ok)
 {
-    cJSON_AddStringToObject(obj, "case_id", json_string(raw, "case_id", ""));
-    cJSON_AddStringToObject(obj, "tracking_code", json_string(raw, "tracking_code", ""));
-    cJSON_AddStringToObject(obj, "channel", json_string(raw, "channel", ""));
-    cJSON_AddStringToObject(obj, "category", json_string(raw, "category", ""));
-    cJSON_AddStringToObject(obj, "priority", json_string(raw, "priority", ""));
-    cJSON_AddStringToObject(obj, "status", json_string(raw, "status", ""));
+    add_string(obj, "case_id", json_string(raw, "case_id", ""), ok);
+    add_string(obj, "tracking_code", json_string(raw, "tracking_code", ""), ok);
+    add_string(obj, "channel", json_string(raw, "channel", ""), ok);
+    add_string(obj, "category", json_string(raw, "category", ""), ok);
+    add_string(obj, "priority", json_string(raw, "priority", ""), ok);
+    add_string(obj, "status", json_string(raw, "status", ""), ok);
+}
+
+/* obj when every field went in, else NULL (obj freed). */
+static cJSON *complete_or_null(cJSON *obj, int ok)
+{
+    if (ok) return obj;
+    cJSON_Delete(obj);
+    return NULL;
 }
 
 cJSON *views_case_summary(const cJSON *raw)
 {
     cJSON *obj = cJSON_CreateObject();
-    add_common(obj, raw);
-    add_team(obj, raw);
-    add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""));
-    add_time(obj, "created_at", raw, "created_at");
-    add_time(obj, "updated_at", raw, "updated_at");
-    return obj;
+    int ok = obj != NULL;
+    add_common(obj, raw, &ok);
+    add_team(obj, raw, &ok);
+    add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""), &ok);
+    add_time(obj, "created_at", raw, "created_at", &ok);
+    add_time(obj, "updated_at", raw, "updated_at", &ok);
+    return complete_or_null(obj, ok);
 }
 
 cJSON *views_case(const cJSON *raw)
 {
     cJSON *obj = cJSON_CreateObject();
-    cJSON *loc, *rep;
-    int present;
+    cJSON *loc, *rep, *tl;
+    int present, ok = obj != NULL;
     double attempts;
 
-    add_common(obj, raw);
-    add_string_or_null(obj, "call_id", json_string(raw, "call_id", ""));
-    add_string_or_null(obj, "description", json_string(raw, "description", ""));
-    loc = cJSON_AddObjectToObject(obj, "location");
-    add_number_or_null(loc, "lat", raw, "lat"); /* null: a typed address only (LINE) */
-    add_number_or_null(loc, "lon", raw, "lon");
-    add_string_or_null(loc, "address", json_string(raw, "address", ""));
-    rep = cJSON_AddObjectToObject(obj, "reporter");
-    add_string_or_null(rep, "name", json_string(raw, "reporter_name", ""));
-    add_string_or_null(rep, "phone", json_string(raw, "reporter_phone", ""));
+    add_common(obj, raw, &ok);
+    add_string_or_null(obj, "call_id", json_string(raw, "call_id", ""), &ok);
+    add_string_or_null(obj, "description", json_string(raw, "description", ""), &ok);
+    ok &= (loc = cJSON_AddObjectToObject(obj, "location")) != NULL;
+    add_number_or_null(loc, "lat", raw, "lat", &ok); /* null: a typed address only (LINE) */
+    add_number_or_null(loc, "lon", raw, "lon", &ok);
+    add_string_or_null(loc, "address", json_string(raw, "address", ""), &ok);
+    ok &= (rep = cJSON_AddObjectToObject(obj, "reporter")) != NULL;
+    add_string_or_null(rep, "name", json_string(raw, "reporter_name", ""), &ok);
+    add_string_or_null(rep, "phone", json_string(raw, "reporter_phone", ""), &ok);
     if (json_string(raw, "reporter_line_user", "")[0] != '\0')
-        cJSON_AddStringToObject(rep, "line_user_id", json_string(raw, "reporter_line_user", ""));
-    add_string_or_null(obj, "operator_id", json_string(raw, "operator_id", ""));
-    add_team(obj, raw);
-    add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""));
+        add_string(rep, "line_user_id", json_string(raw, "reporter_line_user", ""), &ok);
+    add_string_or_null(obj, "operator_id", json_string(raw, "operator_id", ""), &ok);
+    add_team(obj, raw, &ok);
+    add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""), &ok);
     attempts = json_number(raw, "attempts", &present);
-    cJSON_AddNumberToObject(obj, "attempts", present ? attempts : 0);
+    ok &= cJSON_AddNumberToObject(obj, "attempts", present ? attempts : 0) != NULL;
     if (json_string(raw, "team_id", "")[0] != '\0' &&
         strcmp(json_string(raw, "status", ""), "assigned") == 0)
-        add_time(obj, "ack_deadline", raw, "ack_deadline");
-    add_time(obj, "created_at", raw, "created_at");
-    add_time(obj, "updated_at", raw, "updated_at");
-    cJSON_AddItemToObject(obj, "timeline", timeline(raw, 1));
-    return obj;
+        add_time(obj, "ack_deadline", raw, "ack_deadline", &ok);
+    add_time(obj, "created_at", raw, "created_at", &ok);
+    add_time(obj, "updated_at", raw, "updated_at", &ok);
+    tl = timeline(raw, 1, &ok);
+    if (tl == NULL || !cJSON_AddItemToObject(obj, "timeline", tl)) {
+        cJSON_Delete(tl);
+        ok = 0;
+    }
+    return complete_or_null(obj, ok);
 }
