@@ -60,6 +60,11 @@ int main(int argc, char **argv)
     default:
         break;
     }
+    if (config_check_required(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "ess-router: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     log_min_level = (enum log_level)cfg.log_level;
     if (cfg.supervisor_webhook[0] && cfg.supervisor_secret[0] == '\0')
         log_warn("ESS_SUPERVISOR_WEBHOOK is set without ESS_SUPERVISOR_SECRET: escalation notices "
@@ -83,6 +88,7 @@ int main(int argc, char **argv)
     if (d.router.store == NULL) goto done;
     d.router.client = client_new(d.router.base);
     if (d.router.client == NULL) goto done;
+    client_set_allowed_nets(d.router.client, &cfg.webhook_allow_nets);
     d.router.outbox = outbox_start(&d.router);
     if (d.router.outbox == NULL) goto done;
     d.server = server_new(&d.router, err, sizeof err);

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "line.h"
 #include "log.h"
+#include "netaddr.h"
 #include "random.h"
 #include "router.h"
 #include "rules.h"
@@ -70,12 +71,12 @@ static int read_coord(const cJSON *v, double limit, double *out)
 static int url_valid(const char *u)
 {
     size_t i, n = strlen(u);
+    int loopback;
     if (n > MAX_URL) return 0;
-    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0) return 0;
-    if (n <= (strncmp(u, "https://", 8) == 0 ? 8u : 7u)) return 0;
     for (i = 0; i < n; i++)
         if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f) return 0;
-    return 1;
+    /* https only: personal data travels in a dispatch; plain http for loopback gateways */
+    return net_webhook_url_check(u, &loopback) == 0;
 }
 
 /* Reads "notify" into its canonical JSON (or "" when absent). 0 or -1. */
@@ -113,6 +114,12 @@ static void on_team_put(struct http_call *call, cJSON *reply)
     int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
     int token_set = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "token_set"));
 
+    if (refusal && strcmp(refusal, "line_to_taken") == 0) {
+        http_reply_error(call, 409, "line_to_taken",
+                         "Another team already receives its cases in this LINE group.");
+        cJSON_Delete(reply);
+        return;
+    }
     if (refusal) {
         http_reply_refusal(call, refusal);
         cJSON_Delete(reply);
@@ -187,7 +194,8 @@ static const char *team_input_read(const cJSON *body, struct team_input *in, int
         return "rotate_token must be true or false.";
     in->rotate = cJSON_IsTrue(rotate);
     if (read_notify(cJSON_GetObjectItemCaseSensitive(body, "notify"), &in->notify) != 0)
-        return "notify must be {\"webhook\": an http(s) URL} or {\"line_to\": a LINE group id}.";
+        return "notify must be {\"webhook\": an https:// URL (http:// only to 127.0.0.1, "
+               "localhost or [::1])} or {\"line_to\": a LINE group id}.";
     return NULL;
 }
 

@@ -20,6 +20,7 @@
 #define CONFIG_REDIS_MAX_DB 15
 #define CONFIG_MAX_HOST 253
 #define CONFIG_SHOWN_VALUE_MAX 80 /* how much of a bad value an error message repeats */
+#define CONFIG_SECRET_FILE_MAX 4096
 
 enum setting_kind {
     SETTING_LISTEN,        /* HOST:PORT or [IPv6]:PORT -> listen_host, listen_port */
@@ -34,6 +35,8 @@ enum setting_kind {
     SETTING_INT,           /* decimal in min..max -> int */
     SETTING_SIZE,          /* decimal in min..max -> size_t */
     SETTING_BOOL,          /* 1/0, true/false, yes/no, on/off -> int */
+    SETTING_PATH_OPTIONAL, /* a file name, or "" for none */
+    SETTING_NETS,          /* comma-separated addresses and CIDRs -> struct net_list */
 };
 
 struct setting {
@@ -42,7 +45,8 @@ struct setting {
     const char *metavar; /* what the value looks like, for --help */
     const char *def;     /* default as it would be written; "" = none */
     enum setting_kind kind;
-    long min, max; /* bounds of SETTING_INT, SETTING_SIZE, lengths of SETTING_KEY_PREFIX */
+    long min, max; /* bounds of SETTING_INT, SETTING_SIZE, lengths of SETTING_KEY_PREFIX; min:
+                      the shortest SETTING_TOKEN(_LIST) value (each token) when set */
     int secret;    /* never repeated in messages or help */
     size_t offset; /* the field of struct config, for the kinds that fill a single field */
     const char *help;
@@ -88,16 +92,28 @@ static const struct setting config_settings[] = {
      .metavar = "TOKEN",
      .def = "",
      .kind = SETTING_TOKEN,
+     .min = 32,
      .secret = 1,
      .offset = FIELD(admin_token),
-     .help = "bearer token of the admin API; unset: admin API off"},
+     .help = "bearer token of the admin API, at least 32 characters; unset: admin API off"},
     {.env = "ESS_OPERATOR_TOKENS",
      .flag = "operator-tokens",
      .metavar = "TOKEN,...",
      .def = "",
      .kind = SETTING_TOKEN_LIST,
+     .min = 32,
      .secret = 1,
-     .help = "comma-separated bearer tokens of hotline operators; unset: operator API off"},
+     .help = "comma-separated bearer tokens of hotline operators, each at least 32 characters; "
+             "unset: operator API off"},
+    {.env = "ESS_METRICS_TOKEN",
+     .flag = "metrics-token",
+     .metavar = "TOKEN",
+     .def = "",
+     .kind = SETTING_TOKEN,
+     .min = 32,
+     .secret = 1,
+     .offset = FIELD(metrics_token),
+     .help = "bearer token /metrics requires, at least 32 characters; unset: /metrics is open"},
     {.env = "LINE_CHANNEL_SECRET",
      .flag = "line-channel-secret",
      .metavar = "SECRET",
@@ -126,9 +142,26 @@ static const struct setting config_settings[] = {
      .metavar = "SECRET",
      .def = "",
      .kind = SETTING_TOKEN,
+     .min = 32,
      .secret = 1,
      .offset = FIELD(token_secret),
-     .help = "key team tokens are derived from; unset: a random one kept in Redis"},
+     .help = "key team tokens are derived from, at least 32 characters (required: this or "
+             "ESS_TOKEN_SECRET_FILE)"},
+    {.env = "ESS_TOKEN_SECRET_FILE",
+     .flag = "token-secret-file",
+     .metavar = "PATH",
+     .def = "",
+     .kind = SETTING_PATH_OPTIONAL,
+     .offset = FIELD(token_secret_file),
+     .help = "a file holding ESS_TOKEN_SECRET (readable by the router only)"},
+    {.env = "ESS_WEBHOOK_ALLOW_NETS",
+     .flag = "webhook-allow-nets",
+     .metavar = "CIDR,...",
+     .def = "",
+     .kind = SETTING_NETS,
+     .offset = FIELD(webhook_allow_nets),
+     .help = "private networks team webhooks may reach (e.g. 10.20.0.0/16); unset: public "
+             "addresses only"},
     {.env = "ESS_SUPERVISOR_WEBHOOK",
      .flag = "supervisor-webhook",
      .metavar = "URL",
@@ -175,7 +208,32 @@ static const struct setting config_settings[] = {
      .min = 1,
      .max = 300,
      .offset = FIELD(request_timeout_s),
-     .help = "read/write timeout of a client connection"},
+     .help = "a request's deadline, from when its connection is ready for it to its last byte"},
+    {.env = "ESS_MAX_CONNECTIONS",
+     .flag = "max-connections",
+     .metavar = "N",
+     .def = "1000",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 100000,
+     .offset = FIELD(max_connections),
+     .help = "client connections open at once; more are closed as they come"},
+    {.env = "ESS_TRACK_RATE_PER_MIN",
+     .flag = "track-rate-per-min",
+     .metavar = "N",
+     .def = "30",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 100000,
+     .offset = FIELD(track_rate_per_min),
+     .help = "tracking-code lookups per client address and minute (all routers together)"},
+    {.env = "ESS_TRUSTED_PROXIES",
+     .flag = "trusted-proxies",
+     .metavar = "CIDR,...",
+     .def = "",
+     .kind = SETTING_NETS,
+     .offset = FIELD(trusted_proxies),
+     .help = "proxies whose X-Forwarded-For names the client (its last address); unset: none"},
     {.env = "ESS_DRAIN_TIMEOUT_S",
      .flag = "drain-timeout",
      .metavar = "SECONDS",
@@ -464,8 +522,8 @@ static void config_free_tokens(char **tokens, size_t n)
 
 /* Splits v[0..n) on commas into cfg->operator_tokens: blanks around items trimmed, empty items
  * dropped. The old list is replaced only when all of it is valid. */
-static int config_apply_token_list(struct config *cfg, const char *v, size_t n, char *why,
-                                   size_t whylen)
+static int config_apply_token_list(struct config *cfg, const char *v, size_t n, size_t min,
+                                   char *why, size_t whylen)
 {
     char **tokens = NULL;
     size_t count = 0, cap = 1, i = 0;
@@ -485,6 +543,13 @@ static int config_apply_token_list(struct config *cfg, const char *v, size_t n, 
         if (itemlen > 0) {
             if (config_has_blank_or_control(item, itemlen)) {
                 snprintf(why, whylen, "token %zu holds a blank or a control character", count + 1);
+                goto cleanup;
+            }
+            if (itemlen < min) {
+                snprintf(why, whylen,
+                         "token %zu must be at least %zu characters long (make one with: openssl rand "
+                         "-hex 32)",
+                         count + 1, min);
                 goto cleanup;
             }
             tokens[count] = text_dup_len(item, itemlen);
@@ -569,7 +634,8 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
     long num;
 
     if (n == 0 && s->kind != SETTING_TOKEN && s->kind != SETTING_TOKEN_LIST &&
-        s->kind != SETTING_HTTP_OPTIONAL) {
+        s->kind != SETTING_HTTP_OPTIONAL && s->kind != SETTING_PATH_OPTIONAL &&
+        s->kind != SETTING_NETS) {
         config_set_reason(why, whylen, "must not be empty");
         return -1;
     }
@@ -593,6 +659,7 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
         }
         break;
     case SETTING_PATH:
+    case SETTING_PATH_OPTIONAL:
         for (size_t i = 0; i < n; i++) {
             if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F) {
                 config_set_reason(why, whylen, "control characters are not allowed");
@@ -605,9 +672,21 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
             config_set_reason(why, whylen, "must not hold blanks or control characters");
             return -1;
         }
+        if (n > 0 && n < (size_t)s->min) {
+            snprintf(why, whylen,
+                     "must be at least %ld characters long (make one with: openssl rand -hex 32)",
+                     s->min);
+            return -1;
+        }
         break;
     case SETTING_TOKEN_LIST:
-        return config_apply_token_list(cfg, v, n, why, whylen);
+        return config_apply_token_list(cfg, v, n, (size_t)s->min, why, whylen);
+    case SETTING_NETS: {
+        struct net_list list;
+        if (net_list_parse(v, n, &list, why, whylen) != 0) return -1;
+        *(struct net_list *)(base + s->offset) = list;
+        return 0;
+    }
     case SETTING_HTTP_BASE:
         return config_apply_http_base((char **)(base + s->offset), v, n, why, whylen);
     case SETTING_HTTP_OPTIONAL:
@@ -795,6 +874,50 @@ void config_print_help(const char *prog)
     config_write_help(stdout, prog);
 }
 
+/* Reads the token secret from cfg->token_secret_file: its first line, blanks around it removed.
+ * Messages name the file, never its content. */
+static int config_read_secret_file(struct config *cfg, char *err, size_t errlen)
+{
+    static const char *const var = "ESS_TOKEN_SECRET_FILE";
+    char buf[CONFIG_SECRET_FILE_MAX + 1];
+    size_t n, len;
+    const char *v;
+    FILE *f;
+
+    if (cfg->token_secret[0] != '\0') {
+        snprintf(err, errlen, "%s: set ESS_TOKEN_SECRET or ESS_TOKEN_SECRET_FILE, not both", var);
+        return -1;
+    }
+    f = fopen(cfg->token_secret_file, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot read %s", var, cfg->token_secret_file);
+        return -1;
+    }
+    n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (n > CONFIG_SECRET_FILE_MAX) {
+        snprintf(err, errlen, "%s: %s is too long for a secret", var, cfg->token_secret_file);
+        return -1;
+    }
+    buf[n] = '\0';
+    len = strcspn(buf, "\n");
+    v = config_trim(buf, &len);
+    if (len < 32 || config_has_blank_or_control(v, len)) {
+        snprintf(err, errlen,
+                 "%s: %s must hold one line of at least 32 characters without blanks (make one "
+                 "with: openssl rand -hex 32)",
+                 var, cfg->token_secret_file);
+        memset(buf, 0, sizeof buf);
+        return -1;
+    }
+    if (config_set_string(&cfg->token_secret, v, len) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(buf, 0, sizeof buf);
+    return 0;
+}
+
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     char scratch[8];
@@ -856,7 +979,23 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
         snprintf(source, sizeof source, "--%s", s->flag);
         if (config_apply_from(cfg, s, source, value, err, errlen) != 0) return CONFIG_ERROR;
     }
+    if (cfg->token_secret_file[0] != '\0' &&
+        config_read_secret_file(cfg, err, errlen) != 0)
+        return CONFIG_ERROR;
     return CONFIG_OK;
+}
+
+int config_check_required(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->token_secret == NULL || cfg->token_secret[0] == '\0') {
+        snprintf(err, errlen,
+                 "ESS_TOKEN_SECRET or ESS_TOKEN_SECRET_FILE is required: the key team tokens are "
+                 "derived from, at least 32 characters, kept outside Redis (make one with: "
+                 "openssl rand -hex 32 > token-secret; chmod 600 token-secret; then set "
+                 "ESS_TOKEN_SECRET_FILE=$PWD/token-secret)");
+        return -1;
+    }
+    return 0;
 }
 
 void config_free(struct config *cfg)
@@ -874,6 +1013,8 @@ void config_free(struct config *cfg)
     free(cfg->line_channel_access_token);
     free(cfg->line_api_base);
     free(cfg->token_secret);
+    free(cfg->token_secret_file);
+    free(cfg->metrics_token);
     free(cfg->supervisor_webhook);
     free(cfg->supervisor_line_to);
     free(cfg->supervisor_secret);

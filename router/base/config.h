@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "netaddr.h"
+
 /* Every string is heap-owned by the struct and freed by config_free(); "" means unset. */
 struct config {
     char *listen_host; /* ESS_LISTEN host part */
@@ -20,16 +22,22 @@ struct config {
     char *admin_token;      /* ESS_ADMIN_TOKEN; "" = admin API off */
     char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed */
     size_t noperator_tokens;
+    char *metrics_token; /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */
     char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
     char *line_api_base;      /* no trailing slash */
-    char *token_secret;       /* ESS_TOKEN_SECRET; "" = kept in Redis */
+    char *token_secret;       /* ESS_TOKEN_SECRET, or read from ESS_TOKEN_SECRET_FILE */
+    char *token_secret_file;  /* ESS_TOKEN_SECRET_FILE; "" = none */
+    struct net_list webhook_allow_nets; /* ESS_WEBHOOK_ALLOW_NETS: team webhooks may reach */
     char *supervisor_webhook; /* ESS_SUPERVISOR_WEBHOOK; "" = none */
     char *supervisor_line_to; /* ESS_SUPERVISOR_LINE_TO; "" = none */
     char *supervisor_secret;  /* ESS_SUPERVISOR_SECRET; "" = notices unsigned */
     int log_level;            /* enum log_level; ESS_LOG_LEVEL */
     size_t max_body_bytes;    /* ESS_MAX_BODY_BYTES, default 65536 */
-    int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: read/write timeout of a client */
+    int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: a request's deadline from its start */
+    int max_connections;      /* ESS_MAX_CONNECTIONS: client connections open at once */
+    int track_rate_per_min;   /* ESS_TRACK_RATE_PER_MIN: lookups per client address */
+    struct net_list trusted_proxies; /* ESS_TRUSTED_PROXIES: their X-Forwarded-For is believed */
     int drain_timeout_s;      /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
     int reuse_port;           /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
 };
@@ -40,6 +48,10 @@ enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
  * --help or --version to stdout; CONFIG_ERROR with a message naming the setting and its bad value
  * in err (never the value of a secret). cfg must be freed with config_free() in every case. */
 enum config_result config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Checks what the daemon cannot run without (the key team tokens are derived from). 0, or -1
+ * with a message saying what to set in err. */
+int config_check_required(const struct config *cfg, char *err, size_t errlen);
 
 /* Prints the usage text listing every setting with its variable, flag and default. */
 void config_print_help(const char *prog);

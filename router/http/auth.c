@@ -11,7 +11,6 @@
 
 #include "config.h"
 #include "router.h"
-#include "store.h"
 
 #define TOKEN_MAX 512
 
@@ -99,6 +98,18 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
     auth_token_hash(token, len, out->token_hash);
 }
 
+int auth_bearer_matches(const char *authorization, const char *token)
+{
+    const char *t;
+    size_t len;
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0) return 0;
+    t = authorization + 7;
+    while (*t == ' ') t++;
+    len = strlen(t);
+    while (len > 0 && t[len - 1] == ' ') len--;
+    return len > 0 && len <= TOKEN_MAX && token_equal(t, len, token);
+}
+
 int auth_team_token_derive(const char *key, const char *team_id, const char *nonce, char *out,
                            size_t outlen)
 {
@@ -132,7 +143,5 @@ int auth_team_token_derive(const char *key, const char *team_id, const char *non
 int auth_team_token_for(const struct router *router, const char *team_id, const char *nonce,
                         char *out, size_t outlen)
 {
-    const char *key = router->cfg->token_secret[0] ? router->cfg->token_secret
-                                                   : store_token_secret(router->store);
-    return auth_team_token_derive(key, team_id, nonce, out, outlen);
+    return auth_team_token_derive(router->cfg->token_secret, team_id, nonce, out, outlen);
 }

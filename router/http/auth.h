@@ -36,6 +36,10 @@ int auth_team_id_valid(const char *id, size_t len);
 /* Writes the hex SHA-256 of token[0..len) and its NUL to hex (65 bytes). */
 void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1]);
 
+/* 1 when an Authorization header value is "Bearer <token>" (scheme in any case, blanks around
+ * the token), compared in constant time; 0 otherwise, also when token is NULL or "". */
+int auth_bearer_matches(const char *authorization, const char *token);
+
 /* Derives a team's token, "<team_id>.<43 characters of base64url>" =
  * HMAC-SHA256(key, "<team_id>:<nonce>"), into out. The router keeps only the token's hash and
  * the nonce, and derives the token again to sign the team's dispatches with it. A new nonce
@@ -44,9 +48,8 @@ int auth_team_token_derive(const char *key, const char *team_id, const char *non
                            size_t outlen);
 
 /* Derives the token of the team whose nonce is given (auth_team_token_derive), keyed with
- * ESS_TOKEN_SECRET or else the key kept in Redis: what the team API issues and what dispatches
- * to the team are signed with. 0, or -1 when no key is known yet (Redis has not been reached
- * since start) or out is too small. */
+ * ESS_TOKEN_SECRET (required at start-up; never kept in Redis): what the team API issues and
+ * what dispatches to the team are signed with. 0, or -1 when out is too small. */
 int auth_team_token_for(const struct router *router, const char *team_id, const char *nonce,
                         char *out, size_t outlen);
 

@@ -251,6 +251,14 @@ static void on_stats(struct http_call *call, cJSON *reply)
 
 static void metrics_get(struct http_call *call)
 {
+    const char *want = call->router->cfg->metrics_token;
+    if (want[0] != '\0' &&
+        !auth_bearer_matches(
+            evhttp_find_header(evhttp_request_get_input_headers(call->req), "Authorization"),
+            want)) {
+        http_reply_error(call, 401, "unauthorized", "/metrics needs its bearer token.");
+        return;
+    }
     if (store_is_up(call->router->store)) {
         http_fcall(call, "ess_stats", 1, 0, NULL, NULL, on_stats);
         return;

@@ -3,6 +3,7 @@
  * tell curl what happened and complete finished transfers after curl_multi_info_read. */
 #include "client.h"
 #include "log.h"
+#include "netaddr.h"
 #include "text.h"
 
 #include <curl/curl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 /* Idle connections kept for reuse across all hosts (LINE's API and the teams' webhooks). */
 #define CLIENT_MAX_CONNECTS 64L
@@ -36,6 +38,7 @@ struct client {
     int dispatching;  /* > 0 while client_check_done runs callbacks */
     int closing;      /* client_free has started: no new transfers */
     int free_pending; /* client_free ran inside a callback: release once dispatching ends */
+    struct net_list allow; /* private networks transfers may reach besides public addresses */
 };
 
 struct client_request {
@@ -49,6 +52,8 @@ struct client_request {
     client_cb cb;
     void *arg;
     int in_callback; /* its callback is running: client_cancel must not free it */
+    int names_loopback; /* the URL's host is a loopback one: loopback addresses may be reached */
+    int refused;        /* a resolved address was refused by the address policy */
     char origin[CLIENT_ORIGIN_MAX];
     struct client_request *prev, *next;
 };
@@ -194,7 +199,7 @@ static void client_check_done(struct client *c)
             if (r->resp) res.body = r->resp;
             res.body_len = r->resp_len;
         } else {
-            res.error = client_error_text(code);
+            res.error = r->refused ? "address refused" : client_error_text(code);
             res.timed_out = code == CURLE_OPERATION_TIMEDOUT;
             log_warn("POST to %s failed: %s", r->origin, res.error);
         }
@@ -360,6 +365,23 @@ void client_free(struct client *c)
     client_release(c);
 }
 
+/* Opens the socket of a new connection when the address curl resolved is one transfers may
+ * reach (public; loopback when the URL named a loopback host; or in the allowed networks). This
+ * runs after name resolution, so a name that resolves to a private address is refused too. */
+static curl_socket_t client_open_socket(void *clientp, curlsocktype purpose,
+                                        struct curl_sockaddr *address)
+{
+    struct client_request *r = clientp;
+    struct net_cidr a;
+
+    if (purpose != CURLSOCKTYPE_IPCXN || net_cidr_from_sockaddr(&address->addr, &a) != 0 ||
+        !net_webhook_address_allowed(&a, r->names_loopback, &r->c->allow)) {
+        r->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype, address->protocol);
+}
+
 /* Sets every option of one POST on r->easy; url, headers and body are already r's. */
 static int client_setup(struct client_request *r, const char *url, size_t body_len, int timeout_ms)
 {
@@ -382,7 +404,9 @@ static int client_setup(struct client_request *r, const char *url, size_t body_l
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, client_write_cb) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK) {
+        curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, client_open_socket) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r) != CURLE_OK) {
         return -1;
     }
     return 0;
@@ -403,6 +427,7 @@ struct client_request *client_post(struct client *c, const char *url, const char
     r->cb = cb;
     r->arg = arg;
     if (client_origin(url, r->origin, sizeof r->origin) != 0) goto done;
+    (void)net_webhook_url_check(url, &r->names_loopback); /* only the host's kind is wanted */
     for (size_t i = 0; i < nheaders; i++) {
         /* A CR or LF would let a value inject further headers or a second request. */
         if (headers[i] == NULL || strpbrk(headers[i], "\r\n") != NULL) goto done;
@@ -435,6 +460,11 @@ void client_cancel(struct client_request *r)
     if (r == NULL || r->in_callback) return;
     client_detach(r);
     client_request_free(r);
+}
+
+void client_set_allowed_nets(struct client *c, const struct net_list *allow)
+{
+    if (c && allow) c->allow = *allow;
 }
 
 size_t client_in_flight(const struct client *c)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 struct event_base;
+struct net_list;
 
 struct client;         /* one per event loop */
 struct client_request; /* one transfer in flight */
@@ -53,6 +54,12 @@ struct client_request *client_post(struct client *c, const char *url, const char
 /* Aborts a transfer in flight and frees r; its callback is NOT called. Accepts NULL. Called
  * on a request whose callback is running, it does nothing. */
 void client_cancel(struct client_request *r);
+
+/* Every transfer connects only to public addresses, to loopback ones when its URL names a
+ * loopback host (127.0.0.1, localhost, [::1]), and to the networks of allow (copied; by default
+ * none): checked on the resolved address of each new connection (an "address refused" error
+ * otherwise), so neither a name nor a redirect reaches the cloud metadata service or the LAN. */
+void client_set_allowed_nets(struct client *c, const struct net_list *allow);
 
 /* The number of transfers started and not yet completed or cancelled. */
 size_t client_in_flight(const struct client *c);

@@ -37,7 +37,8 @@ Keys (P = prefix):
   P line:version:<hash>  str   the number of commits of that state (compare-and-set), same expiry
   P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe window)
   P team:line:<group>    str   the team whose notify.line_to is that LINE group
-  P secret               str   the key team tokens are derived from (unless configured)
+  P secret               str   (older versions) the team-token key; no longer read or written:
+                               the router warns at connect while it is there
 ]]
 
 local MAX_LOG_LEN = 1000000
@@ -668,7 +669,8 @@ end
 -- ess_team_put P team_id name skills lat lon capacity available notify token_hash rotate
 --   token_nonce
 -- Creates or updates a team; the token's hash and the nonce it was derived from are stored on
--- creation or when rotate is "1".
+-- creation or when rotate is "1". A LINE group (notify.line_to) belongs to one team at most:
+-- {"err": "line_to_taken"} when another team has it, and nothing changes.
 -- {"created": bool, "token_set": bool, "assigned": [case ids drained from the queue]}.
 local function team_put(keys, a)
     local P, team_id = a[1], a[2]
@@ -692,8 +694,15 @@ local function team_put(keys, a)
     end
     local old_group = old and line_group(old.notify)
     local new_group = line_group(a[9])
-    if old_group and old_group ~= new_group then redis.call('DEL', P .. 'team:line:' .. old_group) end
-    if new_group then redis.call('SET', P .. 'team:line:' .. new_group, team_id) end
+    local line_key = P .. 'team:line:'
+    if new_group then
+        local holder = redis.call('GET', line_key .. new_group)
+        if holder and holder ~= team_id then return refuse('line_to_taken') end
+    end
+    if old_group and old_group ~= new_group and redis.call('GET', line_key .. old_group) == team_id then
+        redis.call('DEL', line_key .. old_group)
+    end
+    if new_group then redis.call('SET', line_key .. new_group, team_id) end
     if created then
         fields[#fields + 1] = 'active'
         fields[#fields + 1] = 0
@@ -1100,13 +1109,6 @@ local function case_ack_group(keys, a)
     return cjson.encode({team_id = team_id, status = c.status, tracking_code = c.tracking_code})
 end
 
--- ess_token_secret P candidate: the key team tokens are derived from, created on first use.
-local function token_secret(keys, a)
-    local P = a[1]
-    redis.call('SET', P .. 'secret', a[2], 'NX')
-    return redis.call('GET', P .. 'secret')
-end
-
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -1125,4 +1127,3 @@ redis.register_function('ess_line_commit', line_commit)
 redis.register_function('ess_deadlines_expire', deadlines_expire)
 redis.register_function('ess_dispatch_result', dispatch_result)
 redis.register_function('ess_case_ack_group', case_ack_group)
-redis.register_function('ess_token_secret', token_secret)

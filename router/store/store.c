@@ -13,7 +13,6 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "random.h"
 #include "text.h"
 
 extern const char store_lua_source[];
@@ -44,7 +43,6 @@ struct store {
     uint64_t state_since_ms; /* when the link entered its state */
     unsigned outstanding;    /* commands sent, reply not yet seen */
     uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
-    char token_secret[64];   /* from ess_token_secret, once loaded */
 };
 
 /* One command in flight; freed by its reply callback. Exactly one of cb, array_cb is set. */
@@ -119,26 +117,24 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     if (strcmp(step, "FUNCTION LOAD") == 0) {
-        /* The key team tokens are derived from: made once, shared by every router process. */
-        char candidate[64];
-        const char *argv[] = {"FCALL", "ess_token_secret", "0", s->prefix, candidate};
-        if (random_token(candidate, sizeof candidate, 32) != 0) {
-            redisAsyncDisconnect(ac);
-            return;
-        }
-        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"TOKEN SECRET", 5, argv, NULL);
+        /* Older versions kept the key team tokens are derived from in Redis: it must move out
+         * (whoever reads Redis or a backup could mint every team's token). Its value is never
+         * read here, only whether it is still there. */
+        char key[96]; /* ESS_KEY_PREFIX is at most 64 characters */
+        const char *argv[] = {"EXISTS", key};
+        snprintf(key, sizeof key, "%ssecret", s->prefix);
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"LEGACY SECRET", 2, argv, NULL);
         track_sent(s);
         return;
     }
-    if (strcmp(step, "TOKEN SECRET") == 0) {
-        if (reply->type != REDIS_REPLY_STRING || reply->len == 0 ||
-            reply->len >= sizeof s->token_secret) {
-            log_error("redis: the token secret is unreadable");
-            redisAsyncDisconnect(ac);
-            return;
-        }
-        memcpy(s->token_secret, reply->str, reply->len);
-        s->token_secret[reply->len] = '\0';
+    if (strcmp(step, "LEGACY SECRET") == 0) {
+        if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+            log_error("redis: %ssecret still holds the team-token key of an older version, which "
+                      "this router no longer reads. Move it out of Redis: put its value in a file "
+                      "(redis-cli GET %ssecret > token-secret; chmod 600 token-secret), start the "
+                      "routers with ESS_TOKEN_SECRET_FILE=<that file> so issued team tokens keep "
+                      "working, then delete it (redis-cli DEL %ssecret) and purge old backups",
+                      s->prefix, s->prefix, s->prefix);
         set_state(s, LINK_UP);
         s->backoff_ms = BACKOFF_MIN_MS;
         if (s->ever_up) metrics_count_redis_reconnect();
@@ -315,11 +311,6 @@ void store_free(struct store *s)
     free(s->password);
     free(s->prefix);
     free(s);
-}
-
-const char *store_token_secret(const struct store *s)
-{
-    return s != NULL && s->token_secret[0] ? s->token_secret : NULL;
 }
 
 int store_is_up(const struct store *s)

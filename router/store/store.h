@@ -49,10 +49,6 @@ void store_free(struct store *store);
 /* 1 when connected and the function library is loaded. */
 int store_is_up(const struct store *store);
 
-/* The key team tokens are derived from, as kept in Redis (created there by the first router to
- * connect); NULL until the first connection. Owned by the store. */
-const char *store_token_secret(const struct store *store);
-
 /* Calls a function of ess.lua: FCALL (or FCALL_RO when read_only) name 0 <prefix> argv...
  * argv[i] has argvlen[i] bytes (NULL argvlen: NUL-terminated strings). Returns 0 when sent (cb
  * will be called exactly once, possibly with STORE_UNAVAILABLE), -1 when Redis is not up (cb is

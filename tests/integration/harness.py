@@ -490,8 +490,9 @@ class Router:
     """One ess-router process on a free port, its stdout and stderr captured to files."""
 
     def __init__(self, workdir, redis_url, admin_token, operator_tokens, name='router',
-                 rules=None, prefix='test:', extra_env=None, args=None):
+                 rules=None, prefix='test:', extra_env=None, args=None, token_secret=None):
         self.workdir = workdir
+        self.token_secret = token_secret or 'tsk-' + secrets.token_hex(32)
         self.name = name
         self.redis_url = redis_url
         self.admin_token = admin_token
@@ -516,6 +517,7 @@ class Router:
             'ESS_RULES': self.rules,
             'ESS_ADMIN_TOKEN': self.admin_token,
             'ESS_OPERATOR_TOKENS': ','.join(self.operator_tokens),
+            'ESS_TOKEN_SECRET': self.token_secret,
             'ESS_LOG_LEVEL': 'debug',
         })
         for k, v in self.extra_env.items():
@@ -643,6 +645,7 @@ class Env:
         self.admin_token = 'adm-' + secrets.token_hex(16)
         self.operator_tokens = ['op1-' + secrets.token_hex(16), 'op2-' + secrets.token_hex(16)]
         self.operator_token = self.operator_tokens[0]
+        self.token_secret = 'tsk-' + secrets.token_hex(32)  # shared by every router of the Env
         self.rules = rules
         self.prefix = prefix
         self.extra_env = extra_env
@@ -653,7 +656,7 @@ class Env:
         self.team_coords = set()
         self.team_tokens = {}
         self.teams = {}
-        self.secrets = {self.admin_token} | set(self.operator_tokens)
+        self.secrets = {self.admin_token, self.token_secret} | set(self.operator_tokens)
 
     # life cycle
 
@@ -667,7 +670,8 @@ class Env:
         env.update(extra_env or {})
         r = Router(self.workdir, self.redis.url, self.admin_token, self.operator_tokens,
                    name=name or 'router%d' % (len(self.routers) + 1), rules=kw.get('rules', self.rules),
-                   prefix=prefix or self.prefix, extra_env=env, args=kw.get('args', self.args))
+                   prefix=prefix or self.prefix, extra_env=env, args=kw.get('args', self.args),
+                   token_secret=self.token_secret)
         self.routers.append(r)
         if start:
             r.start()

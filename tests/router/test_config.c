@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static const char *const all_vars[] = {
@@ -18,6 +19,10 @@ static const char *const all_vars[] = {
     "LINE_API_BASE",       "ESS_LOG_LEVEL",
     "ESS_MAX_BODY_BYTES",  "ESS_REQUEST_TIMEOUT_S",
     "ESS_DRAIN_TIMEOUT_S", "ESS_REUSE_PORT",
+    "ESS_METRICS_TOKEN",   "ESS_TOKEN_SECRET",
+    "ESS_TOKEN_SECRET_FILE", "ESS_WEBHOOK_ALLOW_NETS",
+    "ESS_MAX_CONNECTIONS", "ESS_TRACK_RATE_PER_MIN",
+    "ESS_TRUSTED_PROXIES",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -363,22 +368,26 @@ static void test_errors(void)
     }
 }
 
+/* A token of at least 32 characters, the shortest accepted. */
+#define LONG(t) t "-0123456789abcdef0123456789abcdef"
+
 static void test_tokens(void)
 {
     struct config cfg;
     char err[256];
 
     clear_env();
-    setenv("ESS_OPERATOR_TOKENS", " op-one , ,op-two,,\top-three ,", 1);
-    setenv("ESS_ADMIN_TOKEN", "  admin-tok \n", 1);
+    setenv("ESS_OPERATOR_TOKENS", " " LONG("op-one") " , ," LONG("op-two") ",,\t" LONG("op-three") " ,",
+           1);
+    setenv("ESS_ADMIN_TOKEN", "  " LONG("admin-tok") " \n", 1);
     setenv("LINE_CHANNEL_SECRET", " 8c570fa6dd201bb328f1c1eac23a96d8 ", 1);
     CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK, "tokens load");
     CHECK(cfg.noperator_tokens == 3, "operator tokens: three, empty items dropped");
-    CHECK(cfg.noperator_tokens == 3 && strcmp(cfg.operator_tokens[0], "op-one") == 0 &&
-              strcmp(cfg.operator_tokens[1], "op-two") == 0 &&
-              strcmp(cfg.operator_tokens[2], "op-three") == 0,
+    CHECK(cfg.noperator_tokens == 3 && strcmp(cfg.operator_tokens[0], LONG("op-one")) == 0 &&
+              strcmp(cfg.operator_tokens[1], LONG("op-two")) == 0 &&
+              strcmp(cfg.operator_tokens[2], LONG("op-three")) == 0,
           "operator tokens trimmed and in order");
-    CHECK(strcmp(cfg.admin_token, "admin-tok") == 0, "admin token trimmed");
+    CHECK(strcmp(cfg.admin_token, LONG("admin-tok")) == 0, "admin token trimmed");
     CHECK(strcmp(cfg.line_channel_secret, "8c570fa6dd201bb328f1c1eac23a96d8") == 0,
           "channel secret trimmed");
     config_free(&cfg);
@@ -389,9 +398,40 @@ static void test_tokens(void)
           "empty flags turn the operator and admin APIs off over the environment");
     config_free(&cfg);
 
-    CHECK(load(&cfg, err, sizeof err, "--operator-tokens=solo", NULL) == CONFIG_OK &&
-              cfg.noperator_tokens == 1 && strcmp(cfg.operator_tokens[0], "solo") == 0,
+    CHECK(load(&cfg, err, sizeof err, "--operator-tokens=" LONG("solo"), NULL) == CONFIG_OK &&
+              cfg.noperator_tokens == 1 && strcmp(cfg.operator_tokens[0], LONG("solo")) == 0,
           "a single operator token");
+    config_free(&cfg);
+    clear_env();
+
+    setenv("ESS_ADMIN_TOKEN", "0123456789abcdef0123456789abcde", 1); /* 31 characters */
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_ADMIN_TOKEN") != NULL && strstr(err, "at least 32") != NULL &&
+              strstr(err, "0123456789abcdef") == NULL,
+          "an admin token of 31 characters refuses to start, saying why");
+    config_free(&cfg);
+    clear_env();
+    setenv("ESS_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK, "an admin token of 32 characters loads");
+    config_free(&cfg);
+    clear_env();
+    setenv("ESS_OPERATOR_TOKENS", LONG("good") ",short-op-token", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_OPERATOR_TOKENS") != NULL && strstr(err, "token 2") != NULL &&
+              strstr(err, "short-op") == NULL,
+          "a short operator token refuses to start, naming which one");
+    config_free(&cfg);
+    clear_env();
+    setenv("ESS_METRICS_TOKEN", "metrics", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_METRICS_TOKEN") != NULL && strstr(err, "at least 32") != NULL,
+          "a short metrics token refuses to start");
+    config_free(&cfg);
+    clear_env();
+    setenv("ESS_METRICS_TOKEN", LONG("metrics"), 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+              strcmp(cfg.metrics_token, LONG("metrics")) == 0,
+          "ESS_METRICS_TOKEN loads");
     config_free(&cfg);
     clear_env();
 
@@ -460,6 +500,90 @@ static void test_supervisor_secret(void)
     clear_env();
 }
 
+static void test_token_secret(void)
+{
+    struct config cfg;
+    char err[512], path[] = "/tmp/ess-test-secret-XXXXXX";
+    int fd;
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+              config_check_required(&cfg, err, sizeof err) != 0 &&
+              strstr(err, "ESS_TOKEN_SECRET") != NULL && strstr(err, "ESS_TOKEN_SECRET_FILE"),
+          "without a token secret the daemon may not start, and the message says what to set");
+    config_free(&cfg);
+    setenv("ESS_TOKEN_SECRET", "tooshort", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_TOKEN_SECRET") != NULL && strstr(err, "tooshort") == NULL,
+          "a short token secret is refused, not shown");
+    config_free(&cfg);
+    setenv("ESS_TOKEN_SECRET", LONG("secret"), 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+              config_check_required(&cfg, err, sizeof err) == 0 &&
+              strcmp(cfg.token_secret, LONG("secret")) == 0,
+          "ESS_TOKEN_SECRET satisfies the requirement");
+    config_free(&cfg);
+
+    fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, "  " LONG("from-file") "  \n", 2 + strlen(LONG("from-file")) + 3) > 0,
+          "secret file written");
+    if (fd >= 0) close(fd);
+    setenv("ESS_TOKEN_SECRET_FILE", path, 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR && strstr(err, "not both") != NULL,
+          "ESS_TOKEN_SECRET and ESS_TOKEN_SECRET_FILE together are refused");
+    config_free(&cfg);
+    unsetenv("ESS_TOKEN_SECRET");
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+              config_check_required(&cfg, err, sizeof err) == 0 &&
+              strcmp(cfg.token_secret, LONG("from-file")) == 0,
+          "ESS_TOKEN_SECRET_FILE: its line, blanks around it removed");
+    config_free(&cfg);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd >= 0) {
+        CHECK(write(fd, "short\n", 6) == 6, "short secret written");
+        close(fd);
+    }
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR && strstr(err, path) != NULL &&
+              strstr(err, "short\n") == NULL,
+          "a secret file with a short secret is refused, naming the file");
+    config_free(&cfg);
+    unlink(path);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR && strstr(err, path) != NULL,
+          "a missing secret file is refused, naming it");
+    config_free(&cfg);
+    clear_env();
+}
+
+static void test_limits(void)
+{
+    struct config cfg;
+    char err[512];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.max_connections == 1000 &&
+              cfg.track_rate_per_min == 30 && cfg.trusted_proxies.n == 0 &&
+              cfg.webhook_allow_nets.n == 0,
+          "defaults: 1000 connections, 30 lookups a minute, no trusted proxies or allowed nets");
+    config_free(&cfg);
+    setenv("ESS_TRUSTED_PROXIES", " 10.0.0.1, fd00::/8 ,", 1);
+    setenv("ESS_WEBHOOK_ALLOW_NETS", "10.20.0.0/16", 1);
+    setenv("ESS_MAX_CONNECTIONS", "5", 1);
+    setenv("ESS_TRACK_RATE_PER_MIN", "7", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.trusted_proxies.n == 2 &&
+              cfg.trusted_proxies.nets[1].v6 && cfg.trusted_proxies.nets[1].prefix == 8 &&
+              cfg.webhook_allow_nets.n == 1 && cfg.max_connections == 5 &&
+              cfg.track_rate_per_min == 7,
+          "ESS_TRUSTED_PROXIES, ESS_WEBHOOK_ALLOW_NETS, ESS_MAX_CONNECTIONS, "
+          "ESS_TRACK_RATE_PER_MIN load");
+    config_free(&cfg);
+    clear_env();
+    CHECK(env_rejected("ESS_TRUSTED_PROXIES", "10.0.0.1,proxy.example"),
+          "a name in ESS_TRUSTED_PROXIES is refused");
+    CHECK(env_rejected("ESS_WEBHOOK_ALLOW_NETS", "10.0.0.0/33"), "a /33 is refused");
+    CHECK(env_rejected("ESS_MAX_CONNECTIONS", "0"), "ESS_MAX_CONNECTIONS 0 is refused");
+    CHECK(env_rejected("ESS_TRACK_RATE_PER_MIN", "0"), "ESS_TRACK_RATE_PER_MIN 0 is refused");
+}
+
 static void test_help(void)
 {
     static char out[16384];
@@ -516,6 +640,8 @@ int main(void)
     test_errors();
     test_tokens();
     test_supervisor_secret();
+    test_token_secret();
+    test_limits();
     test_help();
     test_log_level_parse();
     clear_env();

@@ -1,0 +1,170 @@
+"""Abuse resistance (issue 7): the team-token key lives outside Redis (required at start-up);
+admin, operator and metrics tokens of at least 32 characters; /metrics behind ESS_METRICS_TOKEN;
+one LINE group per team; team webhooks over https (http to loopback only); tracking lookups
+limited per client address in Redis; body, deadline and connection limits of the HTTP server."""
+
+import base64
+import hashlib
+import hmac
+import os
+import socket
+import subprocess
+import time
+
+import harness
+from harness import RouterTest
+
+POLICE_SW = ['police', 'social_worker']
+LONG_TOKEN = 'x' * 32
+
+
+def derive(key, team_id, nonce):
+    """A team token as auth_team_token_derive makes it from key."""
+    mac = hmac.new(key.encode(), ('%s:%s' % (team_id, nonce)).encode(), hashlib.sha256).digest()
+    return team_id + '.' + base64.urlsafe_b64encode(mac).decode().rstrip('=')
+
+
+class StartupRefusalTest(RouterTest):
+
+    def run_router(self, extra_env, timeout=15.0):
+        """Runs a daemon expected to stop by itself; returns (status, stdout + stderr)."""
+        env = self.env
+        r = harness.Router(env.workdir, env.redis.url, env.admin_token, env.operator_tokens,
+                           name='probe', extra_env=extra_env)
+        r.spawn()
+        try:
+            status = r.proc.wait(harness.scaled(timeout))
+        except subprocess.TimeoutExpired:
+            r.stop()
+            self.fail('the daemon kept running with %r' % (extra_env,))
+        text = ''
+        for path in (r.stdout_path, r.stderr_path):
+            with open(path, encoding='utf-8', errors='replace') as f:
+                text += f.read()
+        return status, text
+
+    def test_no_token_secret_refuses_to_start(self):
+        status, text = self.run_router({'ESS_TOKEN_SECRET': None})
+        self.assertNotEqual(status, 0)
+        self.assertIn('ESS_TOKEN_SECRET', text)
+        self.assertIn('ESS_TOKEN_SECRET_FILE', text, 'the message says how to give one')
+
+    def test_token_secret_file(self):
+        path = os.path.join(self.env.workdir, 'token-secret')
+        with open(path, 'w') as f:
+            f.write(self.env.token_secret + '\n')
+        r = self.env.add_router(name='from-file', extra_env={'ESS_TOKEN_SECRET': None,
+                                                             'ESS_TOKEN_SECRET_FILE': path})
+        token = self.env.put_team('t1', 13.75, 100.5, POLICE_SW)
+        self.assertStatus(r.http('POST', '/v1/teams/t1/position', {'lat': 13.7, 'lon': 100.5},
+                                 token=token), 200)
+
+    def test_short_tokens_refuse_to_start(self):
+        for name, value in (('ESS_ADMIN_TOKEN', 'admin-demo-token'),
+                            ('ESS_OPERATOR_TOKENS', LONG_TOKEN + ',op-short'),
+                            ('ESS_METRICS_TOKEN', 'metrics'),
+                            ('ESS_TOKEN_SECRET', 'secret')):
+            with self.subTest(name=name):
+                status, text = self.run_router({name: value})
+                self.assertNotEqual(status, 0)
+                self.assertIn(name, text)
+                self.assertIn('at least 32', text)
+
+
+class TokenSecretTest(RouterTest):
+
+    def test_tokens_come_from_the_configured_secret(self):
+        env = self.env
+        self.assertEqual(env.redis.keys('test:secret'), [], 'no key is made in Redis')
+        token = env.put_team('t1', 13.75, 100.5, POLICE_SW)
+        nonce = env.redis.command('HGET', 'test:team:t1', 'token_nonce').decode()
+        self.assertEqual(token, derive(env.token_secret, 't1', nonce),
+                         'the token is derived from ESS_TOKEN_SECRET')
+        self.assertStatus(env.position('t1', 13.7, 100.5), 200)
+
+    def test_key_left_in_redis_is_not_used(self):
+        env = self.env
+        legacy = 'legacy-key-' + os.urandom(16).hex()
+        env.redis.command('SET', 'test:secret', legacy)
+        env.router.stop()
+        env.router.start()
+        token = env.put_team('t1', 13.75, 100.5, POLICE_SW)
+        nonce = env.redis.command('HGET', 'test:team:t1', 'token_nonce').decode()
+        minted = derive(legacy, 't1', nonce)
+        self.assertNotEqual(minted, token)
+        self.assertErrorBody(env.position('t1', 13.7, 100.5, token=minted), 401, 'unauthorized',
+                             'a token minted with the key found in Redis')
+        self.assertStatus(env.position('t1', 13.7, 100.5, token=token), 200)
+        harness.wait_until(lambda: 'ESS_TOKEN_SECRET_FILE' in env.router.stderr_tail(200),
+                           message='the start-up message on moving the key out of Redis')
+        log = env.router.stderr_tail(200)
+        self.assertIn('test:secret', log)
+        self.assertNotIn(legacy, log)
+
+
+class MetricsTokenTest(RouterTest):
+    env_options = {'extra_env': {'ESS_METRICS_TOKEN': 'metrics-' + 'm' * 32}}
+
+    def test_metrics_needs_its_token(self):
+        env = self.env
+        self.assertErrorBody(env.http('GET', '/metrics'), 401, 'unauthorized', 'no token')
+        self.assertErrorBody(env.http('GET', '/metrics', token=env.admin_token), 401,
+                             'unauthorized', 'the admin token is not the metrics token')
+        r = env.http('GET', '/metrics', token='metrics-' + 'm' * 32)
+        self.assertStatus(r, 200)
+        self.assertIn(b'ess_', r.raw)
+        self.assertStatus(env.http('GET', '/healthz'), 200, '/healthz stays open')
+
+
+class MetricsOpenTest(RouterTest):
+
+    def test_metrics_open_without_a_token(self):
+        self.assertStatus(self.env.http('GET', '/metrics'), 200)
+
+
+class LineGroupTest(RouterTest):
+
+    def put(self, team_id, group):
+        env = self.env
+        return env.http('PUT', '/v1/teams/' + team_id,
+                        {'name': 'ทีม ' + team_id, 'skills': POLICE_SW, 'lat': 13.75, 'lon': 100.5,
+                         'notify': {'line_to': group}}, token=env.admin_token)
+
+    def test_one_group_one_team(self):
+        g1, g2 = 'C' + 'a1' * 16, 'C' + 'b2' * 16
+        self.assertStatus(self.put('t1', g1), 201)
+        self.assertErrorBody(self.put('t2', g1), 409, 'line_to_taken', 'a second team, same group')
+        self.assertEqual(self.env.redis.command('EXISTS', 'test:team:t2'), 0,
+                         'the refused team was not created')
+        self.assertStatus(self.put('t1', g1), 200, 'the team keeps its own group')
+        self.assertStatus(self.put('t1', g2), 200, 'the team moves to another group')
+        self.assertStatus(self.put('t2', g1), 201, 'the group it left is free')
+        self.assertErrorBody(self.put('t2', g2), 409, 'line_to_taken')
+        self.assertEqual(self.env.redis.command('GET', 'test:team:line:' + g1), b't2')
+        self.assertEqual(self.env.redis.command('GET', 'test:team:line:' + g2), b't1')
+
+
+class WebhookUrlTest(RouterTest):
+
+    def put(self, team_id, url):
+        env = self.env
+        return env.http('PUT', '/v1/teams/' + team_id,
+                        {'name': 'ทีม ' + team_id, 'skills': POLICE_SW, 'lat': 13.75, 'lon': 100.5,
+                         'notify': {'webhook': url}}, token=env.admin_token)
+
+    def test_refused_urls(self):
+        for url in ('http://169.254.169.254/latest/meta-data/', 'http://gw.example/t1',
+                    'http://10.0.0.5/t1', 'http://127.0.0.1@gw.example/t1', 'ftp://gw.example/'):
+            with self.subTest(url=url):
+                self.assertErrorBody(self.put('t1', url), 400, 'invalid_field')
+        self.assertEqual(self.env.redis.command('EXISTS', 'test:team:t1'), 0)
+
+    def test_accepted_urls(self):
+        for i, url in enumerate(('https://gw.example/t1', 'http://127.0.0.1:8090/t1',
+                                 'http://localhost:8090/t1', 'http://[::1]:8090/t1')):
+            with self.subTest(url=url):
+                self.assertStatus(self.put('t%d' % i, url), 201)
+
+
+if __name__ == '__main__':
+    harness.main()
