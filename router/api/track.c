@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "http.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "store.h"
 #include "track_code.h"
@@ -93,7 +95,7 @@ static void on_track(struct http_call *call, const struct track_view *v)
     http_reply_text(call, 200, "application/json; charset=utf-8", v->view, v->view_len);
 }
 
-void track_get(struct http_call *call)
+static void track_get_counted(struct http_call *call)
 {
     const char *in = call->params[0];
     /* params[1] is free on this route: it keeps the canonical code for the answer */
@@ -111,4 +113,9 @@ void track_get(struct http_call *call)
         return;
     }
     track_lookup(call, call->params[1], on_track);
+}
+
+void track_get(struct http_call *call)
+{
+    ratelimit_check(call, "track", call->router->cfg->track_rate_per_min, track_get_counted);
 }

@@ -37,6 +37,7 @@ Keys (P = prefix):
   P line:version:<hash>  str   the number of commits of that state (compare-and-set), same expiry
   P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe window)
   P team:line:<group>    str   the team whose notify.line_to is that LINE group
+  P rate:<bucket>:<h>:<n> str  requests of one client (h: hash of its address) in minute n
   P secret               str   (older versions) the team-token key; no longer read or written:
                                the router warns at connect while it is there
 ]]
@@ -1109,6 +1110,18 @@ local function case_ack_group(keys, a)
     return cjson.encode({team_id = team_id, status = c.status, tracking_code = c.tracking_code})
 end
 
+-- ess_rate_hit P name window_ms: counts one request of name (a bucket and a client) in the
+-- current fixed window; answers {count so far, ms until the window ends}.
+local function rate_hit(keys, a)
+    local P, window = a[1], tonumber(a[3])
+    local now = now_ms()
+    local slot = math.floor(now / window)
+    local key = P .. 'rate:' .. a[2] .. ':' .. slot
+    local n = redis.call('INCR', key)
+    if n == 1 then redis.call('PEXPIRE', key, window * 2) end
+    return {n, (slot + 1) * window - now}
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -1127,3 +1140,4 @@ redis.register_function('ess_line_commit', line_commit)
 redis.register_function('ess_deadlines_expire', deadlines_expire)
 redis.register_function('ess_dispatch_result', dispatch_result)
 redis.register_function('ess_case_ack_group', case_ack_group)
+redis.register_function('ess_rate_hit', rate_hit)

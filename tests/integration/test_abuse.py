@@ -166,5 +166,72 @@ class WebhookUrlTest(RouterTest):
                 self.assertStatus(self.put('t%d' % i, url), 201)
 
 
+class TrackRateTest(RouterTest):
+    """ESS_TRACK_RATE_PER_MIN (default 30) lookups per client address and minute, in Redis."""
+
+    def setUp(self):
+        super().setUp()
+        self.code = self.env.post_incident('threat', 'ถูกเจ้าหนี้นอกระบบขู่ทำร้ายร่างกาย')['tracking_code']
+
+    def fresh_minute(self):
+        """Waits, when the minute (Redis' clock, as the counter's) ends within 10 s, for the next
+        one, so that 31 lookups fall in one window."""
+        sec, usec = (int(x) for x in self.env.redis.command('TIME'))
+        left = 60 - (sec % 60) - usec / 1e6
+        if left < 10:
+            time.sleep(left + 0.2)
+
+    def lookup(self, router=None, xff=None):
+        headers = {'X-Forwarded-For': xff} if xff else None
+        if xff:
+            self.env.pii.add(xff.split(',')[-1].strip())
+        return self.env.http('GET', '/v1/track/' + self.code, headers=headers, router=router)
+
+    def assertLimited(self, r):
+        self.assertErrorBody(r, 429, 'rate_limited')
+        retry = r.headers.get('retry-after')
+        self.assertIsNotNone(retry, 'Retry-After')
+        self.assertTrue(1 <= int(retry) <= 60, retry)
+
+    def test_31st_lookup_in_a_minute_is_refused(self):
+        self.fresh_minute()
+        for i in range(30):
+            self.assertStatus(self.lookup(), 200, 'lookup %d' % (i + 1))
+        self.assertLimited(self.lookup())
+        bad = self.env.http('GET', '/v1/track/HM-000-000-000')
+        self.assertLimited(bad)
+
+    def test_untrusted_peer_forwarded_for_is_ignored(self):
+        self.fresh_minute()
+        for i in range(30):
+            self.assertStatus(self.lookup(xff='203.0.113.%d' % (i + 1)), 200)
+        self.assertLimited(self.lookup(xff='203.0.113.99'))
+
+    def test_trusted_proxy_names_the_client(self):
+        env = self.env
+        proxy = env.add_router(name='behind-proxy',
+                               extra_env={'ESS_TRUSTED_PROXIES': '10.9.9.9, 127.0.0.0/8'})
+        self.fresh_minute()
+        for i in range(30):
+            self.assertStatus(self.lookup(proxy, xff='198.51.100.7, 203.0.113.5'), 200)
+        self.assertLimited(self.lookup(proxy, xff='198.51.100.7, 203.0.113.5'))
+        self.assertLimited(self.lookup(proxy, xff='203.0.113.5'), )
+        self.assertStatus(self.lookup(proxy, xff='203.0.113.5, 203.0.113.6'), 200,
+                          'another client behind the same proxy')
+        self.assertStatus(self.lookup(proxy), 200, 'the proxy itself, without the header')
+
+    def test_two_routers_share_one_count(self):
+        env = self.env
+        second = env.add_router(name='second')
+        self.fresh_minute()
+        for i in range(15):
+            self.assertStatus(self.lookup(env.router), 200)
+            self.assertStatus(self.lookup(second), 200)
+        self.assertLimited(self.lookup(second))
+        self.assertLimited(self.lookup(env.router))
+        for key in env.redis.keys('test:rate:*'):
+            self.assertNotIn('127.0.0.1', key, 'the counter key holds no address')
+
+
 if __name__ == '__main__':
     harness.main()
