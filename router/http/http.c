@@ -24,11 +24,17 @@ uint64_t http_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+void http_call_gone(struct http_call *call)
+{
+    call->req = NULL;
+    call->conn = NULL;
+    call->conn_ended = NULL;
+}
+
 static void on_client_gone(struct evhttp_connection *evcon, void *arg)
 {
-    struct http_call *call = arg;
     (void)evcon;
-    call->req = NULL;
+    http_call_gone(arg);
 }
 
 struct http_call *http_call_new(struct evhttp_request *req, struct router *router,
@@ -50,10 +56,11 @@ struct http_call *http_call_new(struct evhttp_request *req, struct router *route
 void http_call_free(struct http_call *call)
 {
     if (call == NULL) return;
-    if (call->req) {
+    if (call->req && call->conn == NULL) {
         struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
         if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
     }
+    if (call->conn_ended) call->conn_ended(call->conn);
     if (call->data_free) call->data_free(call->data);
     if (call->router && call->router->inflight > 0) call->router->inflight--;
     free(call);

@@ -30,12 +30,21 @@ struct http_call {
     void *data; /* the handler's own state, freed with data_free */
     void (*data_free)(void *data);
     void (*on_reply)(struct http_call *call, struct cJSON *reply); /* see http_fcall */
+    /* The server's record of the connection, when it keeps one (else NULL): its close callback
+     * then stays on the connection and ends the call's req (see http_call_gone), and conn_ended
+     * is told when the call ends. */
+    void *conn;
+    void (*conn_ended)(void *conn);
 };
 
 /* Starts a call for req: watches the connection so that a client that goes away is noticed.
  * NULL when memory runs out. */
 struct http_call *http_call_new(struct evhttp_request *req, struct router *router,
                                 enum metrics_route route);
+
+/* The client of the call went away: req becomes NULL (for a close callback the server keeps on
+ * the connection; the call must then no longer point to it: conn and conn_ended are cleared). */
+void http_call_gone(struct http_call *call);
 
 /* Frees the call without answering (the client is gone). Accepts NULL. */
 void http_call_free(struct http_call *call);

@@ -1,10 +1,12 @@
-/* The HTTP server: evhttp with limits, the route table, role and body checks, /healthz,
- * /metrics, and the graceful stop. */
+/* The HTTP server: evhttp with limits (body, headers, a deadline per request, a cap on
+ * connections), the route table, role and body checks, /healthz, /metrics, and the graceful
+ * stop. */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -29,9 +31,10 @@
 #include "track.h"
 
 #define MAX_HEADERS_BYTES 16384
-/* Bodies up to this size are read and refused with a JSON 413 when over max_body_bytes; beyond
- * it libevent 2.1 refuses by itself, with an HTML 413 (it has no error callback before 2.2). */
-#define HARD_BODY_LIMIT (8 * 1024 * 1024)
+/* Bodies up to max(max_body_bytes, this) are read and refused with a JSON 413 when over
+ * max_body_bytes; beyond it libevent 2.1 refuses by itself, with an HTML 413 (it has no error
+ * callback before 2.2), as soon as it reads a Content-Length that large. */
+#define HARD_BODY_LIMIT (1024 * 1024)
 #define DRAIN_TICK_MS 50
 
 #define ROLE(r) (1u << (r))
@@ -43,8 +46,22 @@
 enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
 #define LINE_MAX_BODY (1024 * 1024) /* LINE sends up to 100 events of up to 5000 characters */
 
+/* One client connection. From its accept until a request is complete (and again from the end of
+ * a call until the next request is complete), its deadline timer runs: a client that trickles
+ * bytes is cut at ESS_REQUEST_TIMEOUT_S, however often it sends. */
+struct conn {
+    struct server *srv;
+    struct bufferevent *bev;         /* until attached: held with a reference */
+    struct evhttp_connection *evcon; /* once attached; NULL before */
+    struct event *timer;             /* first the attach, then the deadline */
+    struct http_call *call;          /* the call in flight on it, if any */
+    struct conn *prev, *next;
+};
+
 struct server {
     struct router *router;
+    struct conn *conns;  /* every connection with a record, attached or not */
+    unsigned nattached;  /* connections counted against ESS_MAX_CONNECTIONS */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -101,6 +118,127 @@ static int is_json_type(const char *ct)
 _Static_assert(ROUTE_SEGMENT_MAX == HTTP_MAX_PARAM_LEN && ROUTE_MAX_PARAMS == HTTP_MAX_PARAMS,
                "route.h and http.h must agree on path parameters");
 
+/* ------------------------------------------------------------------------------------------ */
+/* Connections: the deadline of each request and the cap on connections. libevent 2.1 has no
+ * callback for a new connection but the one that makes its bufferevent (evhttp_set_bevcb); the
+ * connection itself exists once that returns, so it is attached from the event loop right after
+ * (an active event, run in accept order, before any byte of the connection is read). */
+
+static void conn_free(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (c->evcon && srv->nattached > 0) srv->nattached--;
+    if (c->bev) bufferevent_decref(c->bev);
+    if (c->timer) event_free(c->timer);
+    free(c);
+}
+
+static void conn_deadline_start(struct conn *c)
+{
+    struct timeval tv = {c->srv->router->cfg->request_timeout_s, 0};
+    evtimer_add(c->timer, &tv);
+}
+
+/* The connection is closing (evhttp is freeing it). */
+static void conn_on_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct conn *c = arg;
+    (void)evcon;
+    if (c->call) http_call_gone(c->call);
+    conn_free(c);
+}
+
+/* Called by the call when it ends: the connection may carry the next request. */
+static void conn_call_ended(void *arg)
+{
+    struct conn *c = arg;
+    c->call = NULL;
+    conn_deadline_start(c);
+}
+
+static void conn_attach(struct conn *c)
+{
+    struct server *srv = c->srv;
+    void *evcon = NULL;
+
+    bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon); /* evhttp's argument: the connection */
+    bufferevent_decref(c->bev);
+    c->bev = NULL;
+    if (evcon == NULL) { /* already closed */
+        conn_free(c);
+        return;
+    }
+    if (srv->nattached >= (unsigned)srv->router->cfg->max_connections) {
+        log_debug("connection refused: %u connections open (ESS_MAX_CONNECTIONS)", srv->nattached);
+        conn_free(c);
+        evhttp_connection_free(evcon);
+        return;
+    }
+    c->evcon = evcon;
+    srv->nattached++;
+    evhttp_connection_set_closecb(c->evcon, conn_on_close, c);
+    conn_deadline_start(c);
+}
+
+static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->evcon == NULL) {
+        conn_attach(c);
+        return;
+    }
+    if (c->call) return; /* a handler is answering: the deadline was for the request */
+    log_debug("closing a connection whose request missed its %d s deadline",
+              c->srv->router->cfg->request_timeout_s);
+    evhttp_connection_free(c->evcon); /* runs conn_on_close */
+}
+
+/* evhttp's bufferevent for a new connection; the connection is attached to a record from the
+ * loop. Without memory for the record, the connection goes on without one. */
+static struct bufferevent *conn_new_bufferevent(struct event_base *base, void *arg)
+{
+    struct server *srv = arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    struct conn *c = bev ? calloc(1, sizeof *c) : NULL;
+
+    if (c == NULL) return bev;
+    c->timer = evtimer_new(base, conn_on_timer, c);
+    if (c->timer == NULL) {
+        free(c);
+        return bev;
+    }
+    c->srv = srv;
+    c->bev = bev;
+    bufferevent_incref(bev);
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    event_active(c->timer, EV_TIMEOUT, 1);
+    return bev;
+}
+
+/* A complete request arrived on req's connection: its deadline stops while the call runs, and
+ * the call learns through the record when the client goes away. */
+static void conn_call_started(struct server *srv, struct evhttp_request *req,
+                              struct http_call *call)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct conn *c;
+
+    for (c = srv->conns; c && (c->evcon == NULL || c->evcon != evcon); c = c->next) continue;
+    if (c == NULL || evcon == NULL) return;
+    evtimer_del(c->timer);
+    c->call = call;
+    call->conn = c;
+    call->conn_ended = conn_call_ended;
+    evhttp_connection_set_closecb(evcon, conn_on_close, c);
+}
+
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct server *srv = arg;
@@ -131,6 +269,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 500, NULL);
         return;
     }
+    conn_call_started(srv, req, call);
     if (route == NULL) {
         if (path_known)
             http_reply_error(call, 405, "method_not_allowed", "This method is not allowed here.");
@@ -324,8 +463,7 @@ struct server *server_new(struct router *router, char *err, size_t errlen)
     struct server *srv = calloc(1, sizeof *srv);
     struct evconnlistener *listener;
     struct timeval timeout = {cfg->request_timeout_s, 0};
-    size_t hard_limit =
-        cfg->max_body_bytes * 2 > HARD_BODY_LIMIT ? cfg->max_body_bytes * 2 : HARD_BODY_LIMIT;
+    size_t hard_limit = cfg->max_body_bytes > HARD_BODY_LIMIT ? cfg->max_body_bytes : HARD_BODY_LIMIT;
 
     if (srv == NULL || (srv->http = evhttp_new(router->base)) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -340,6 +478,7 @@ struct server *server_new(struct router *router, char *err, size_t errlen)
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
                                               EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(srv->http, dispatch, srv);
+    evhttp_set_bevcb(srv->http, conn_new_bufferevent, srv);
     listener = listen_on(router->base, cfg, err, errlen);
     if (listener == NULL) {
         server_free(srv);
@@ -397,6 +536,7 @@ void server_free(struct server *srv)
 {
     if (srv == NULL) return;
     if (srv->drain_timer) event_free(srv->drain_timer);
-    if (srv->http) evhttp_free(srv->http);
+    if (srv->http) evhttp_free(srv->http); /* closes every connection: their records go too */
+    while (srv->conns) conn_free(srv->conns); /* those not yet attached */
     free(srv);
 }

@@ -6,7 +6,9 @@ limited per client address in Redis; body, deadline and connection limits of the
 import base64
 import hashlib
 import hmac
+import http.client
 import os
+import select
 import socket
 import subprocess
 import time
@@ -231,6 +233,92 @@ class TrackRateTest(RouterTest):
         self.assertLimited(self.lookup(env.router))
         for key in env.redis.keys('test:rate:*'):
             self.assertNotIn('127.0.0.1', key, 'the counter key holds no address')
+
+
+def closed_by_server(sock, wait):
+    """True when the server closed sock (EOF or reset) within wait seconds; False when nothing
+    came; raises when the server sent bytes instead."""
+    ready, _, _ = select.select([sock], [], [], wait)
+    if not ready:
+        return False
+    try:
+        data = sock.recv(4096)
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    if data:
+        raise AssertionError('the server answered instead of closing: %r' % data[:200])
+    return True
+
+
+class ServerLimitsTest(RouterTest):
+
+    def test_content_length_over_1_mib_refused_at_once(self):
+        env = self.env
+        head = (b'POST /v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n'
+                b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n'
+                % (env.operator_token.encode(), 2 * 1024 * 1024))
+        r = harness.raw_request(env.router.port, head + b'{"category": "threat"', timeout=20)
+        self.assertIsNotNone(r, 'answered without waiting for a body it will not take')
+        self.assertEqual(r.status, 413)
+        self.assertStatus(env.http('GET', '/healthz'), 200)
+
+    def test_trickling_client_is_cut_at_the_deadline(self):
+        env = self.env
+        router = env.add_router(name='deadline', extra_env={'ESS_REQUEST_TIMEOUT_S': '2'})
+        sock = socket.create_connection(('127.0.0.1', router.port), timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n')
+        lines = 0
+        closed = False
+        # one header line every 0.5 s (never idle for the 2 s read timeout), for up to 15 s
+        while lines < 30 and not closed:
+            try:
+                sock.sendall(b'X-Pad-%d: a\r\n' % lines)
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            lines += 1
+            closed = closed_by_server(sock, 0.5)
+        self.assertTrue(closed, 'the connection outlived its deadline (%d lines sent)' % lines)
+        self.assertLess(lines, 30)
+        self.assertStatus(router.http('GET', '/healthz'), 200, 'the router still answers')
+
+    def test_keep_alive_requests_each_get_a_deadline(self):
+        env = self.env
+        router = env.add_router(name='keepalive', extra_env={'ESS_REQUEST_TIMEOUT_S': '2'})
+        conn = http.client.HTTPConnection('127.0.0.1', router.port, timeout=10)
+        self.addCleanup(conn.close)
+        for i in range(5):
+            conn.request('GET', '/healthz')
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200, 'request %d on one connection' % (i + 1))
+            time.sleep(0.6)  # five requests span longer than one deadline
+
+    def test_connections_over_the_cap_are_closed(self):
+        env = self.env
+        router = env.add_router(name='capped', extra_env={'ESS_MAX_CONNECTIONS': '4'})
+        idle = [socket.create_connection(('127.0.0.1', router.port), timeout=10)
+                for _ in range(4)]
+        for s in idle:
+            self.addCleanup(s.close)
+        extra = socket.create_connection(('127.0.0.1', router.port), timeout=10)
+        self.addCleanup(extra.close)
+        self.assertTrue(closed_by_server(extra, harness.scaled(10)),
+                        'a fifth connection is closed at once')
+        for s in idle:
+            self.assertFalse(closed_by_server(s, 0), 'the first four stay open')
+        for s in idle:
+            s.close()
+        def healthy():
+            try:
+                return router.http('GET', '/healthz').status == 200
+            except OSError:  # closed: the router has not yet seen the others go
+                return False
+        harness.wait_until(healthy, message='a connection is taken again once others closed')
+        for i in range(12):
+            self.assertStatus(router.http('GET', '/healthz'), 200,
+                              'request %d: closed connections no longer count' % (i + 1))
 
 
 if __name__ == '__main__':

@@ -176,9 +176,9 @@ BATTERY = [
     # size
     ('body over 64 KiB', 'POST', I, big_body(70 * 1024), {'raw_send': True}, 413,
      ('body_too_large',)),
-    ('body of 1 MiB', 'POST', I, big_body(1024 * 1024), {'raw_send': True}, 413,
+    ('body just under 1 MiB', 'POST', I, big_body(1000 * 1024), {'raw_send': True}, 413,
      ('body_too_large',)),
-    # A Content-Length past the 8 MiB hard limit is refused by libevent 2.1 itself, before the
+    # A Content-Length past the hard limit, max(ESS_MAX_BODY_BYTES, 1 MiB), is refused by libevent 2.1 itself, before the
     # router sees the request, with its own HTML page (it has no error callback before 2.2): the
     # status is still 413 and the daemon stays healthy. Known limitation, said in the README.
     ('Content-Length of 10 GB', 'POST', I, None, {'raw': (
