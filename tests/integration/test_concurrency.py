@@ -38,6 +38,8 @@ def run_threads(n, fn):
 
 
 class ConcurrencyTest(RouterTest):
+    # 40 tracking lookups from one address in test_parallel_reads_during_writes
+    env_options = {'extra_env': {'ESS_TRACK_RATE_PER_MIN': '1000'}}
 
     def test_200_concurrent_incidents(self):
         env = self.env
