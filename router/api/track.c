@@ -17,6 +17,7 @@
 struct lookup {
     struct http_call *call;
     track_cb cb;
+    struct ratelimit_ticket *ticket; /* the client's count, asked just before; NULL: none */
     char code[TRACK_CODE_SIZE];
 };
 
@@ -33,14 +34,17 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
     struct lookup *l = arg;
     struct http_call *call = l->call;
     track_cb cb = l->cb;
+    struct ratelimit_ticket *ticket = l->ticket;
     struct track_view v = {0, "", "", "", "", 0, 0};
     char category[32], state[32], team[256], updated[24];
 
     free(l);
     if (call->req == NULL) {
+        ratelimit_ticket_drop(ticket);
         http_call_free(call);
         return;
     }
+    if (ticket && !ratelimit_verdict(ticket, call)) return; /* answered: over the limit */
     if (status != STORE_OK || n != 5) {
         http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
         return;
@@ -61,17 +65,21 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
     cb(call, &v);
 }
 
-void track_lookup(struct http_call *call, const char *code, track_cb cb)
+/* track_lookup, with the verdict of ticket (taken over; may be NULL) asked before cb runs. */
+static void track_lookup_counted(struct http_call *call, const char *code, track_cb cb,
+                                 struct ratelimit_ticket *ticket)
 {
     struct lookup *l = calloc(1, sizeof *l);
     char key[128];
     const char *argv[7];
     if (l == NULL) {
+        ratelimit_ticket_drop(ticket);
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         return;
     }
     l->call = call;
     l->cb = cb;
+    l->ticket = ticket;
     snprintf(key, sizeof key, "%strack:%s", store_prefix(call->router->store), code);
     argv[0] = "HMGET";
     argv[1] = key;
@@ -82,8 +90,23 @@ void track_lookup(struct http_call *call, const char *code, track_cb cb)
     argv[6] = "team_name";
     if (store_command(call->router->store, 7, argv, NULL, on_lookup, l) != 0) {
         free(l);
+        ratelimit_ticket_drop(ticket);
         http_reply_store_failure(call, STORE_UNAVAILABLE);
     }
+}
+
+void track_lookup(struct http_call *call, const char *code, track_cb cb)
+{
+    track_lookup_counted(call, code, cb, NULL);
+}
+
+void track_lookup_limited(struct http_call *call, const char *code, track_cb cb)
+{
+    /* the count and the lookup go to Redis together: one round trip */
+    struct ratelimit_ticket *ticket =
+        ratelimit_start(call, "track", call->router->cfg->track_rate_per_min);
+    if (ticket == NULL) return; /* answered */
+    track_lookup_counted(call, code, cb, ticket);
 }
 
 static void on_track(struct http_call *call, const struct track_view *v)
@@ -95,7 +118,7 @@ static void on_track(struct http_call *call, const struct track_view *v)
     http_reply_text(call, 200, "application/json; charset=utf-8", v->view, v->view_len);
 }
 
-static void track_get_counted(struct http_call *call)
+void track_get(struct http_call *call)
 {
     const char *in = call->params[0];
     /* params[1] is free on this route: it keeps the canonical code for the answer */
@@ -112,10 +135,5 @@ static void track_get_counted(struct http_call *call)
                          "A tracking code looks like HM-7K3-Q9X-TD8.");
         return;
     }
-    track_lookup(call, call->params[1], on_track);
-}
-
-void track_get(struct http_call *call)
-{
-    ratelimit_check(call, "track", call->router->cfg->track_rate_per_min, track_get_counted);
+    track_lookup_limited(call, call->params[1], on_track);
 }

@@ -28,6 +28,11 @@ typedef void (*track_cb)(struct http_call *call, const struct track_view *view);
  * away. */
 void track_lookup(struct http_call *call, const char *code, track_cb cb);
 
+/* track_lookup for the public (GET /v1/track/{code}, the tracking page): the lookup counts against
+ * ESS_TRACK_RATE_PER_MIN of the client's address (see ratelimit.h); past it the call is answered
+ * 429 here and cb is not called. */
+void track_lookup_limited(struct http_call *call, const char *code, track_cb cb);
+
 void track_get(struct http_call *call); /* GET /v1/track/{code}: anyone */
 
 #endif

@@ -1,5 +1,6 @@
 /* Per-client request limits in a fixed one-minute window kept in Redis (INCR and PEXPIRE in one
- * function call), keyed by a hash of the client's address, shared by every router process. */
+ * function call), keyed by a hash of the client's address, shared by every router process. The
+ * count is sent just before the caller's own command, so both cost one round trip. */
 #include "ratelimit.h"
 
 #include <arpa/inet.h>
@@ -18,12 +19,6 @@
 
 #define RATELIMIT_WINDOW "60000" /* ms */
 #define RATELIMIT_XFF_MAX 4096   /* an X-Forwarded-For longer than this is not read */
-
-struct ratelimit_wait {
-    struct http_call *call;
-    int per_min;
-    void (*next)(struct http_call *call);
-};
 
 /* Parses s[0..n) (blanks around it ignored) as one address, no prefix. */
 static int ratelimit_parse_addr(const char *s, size_t n, struct net_cidr *out)
@@ -70,31 +65,22 @@ int ratelimit_client_address(struct http_call *call, const struct net_list *trus
     return inet_ntop(a.v6 ? AF_INET6 : AF_INET, a.addr, out, (socklen_t)outlen) ? 0 : -1;
 }
 
-static void ratelimit_on_hit(enum store_status status, const struct store_item *items, size_t n,
-                             void *arg)
+/* The counter's name for the call's client in bucket, into name; -1 when the client address is
+ * unknown. An IPv6 subscriber holds a whole /64: it is counted as one client. */
+static int ratelimit_name(struct http_call *call, const char *bucket, char *name, size_t len)
 {
-    struct ratelimit_wait *w = arg;
-    struct http_call *call = w->call;
-    int per_min = w->per_min;
-    void (*next)(struct http_call *) = w->next;
-    long count, left_ms;
-    char retry[24];
+    struct net_cidr a;
+    char hash[AUTH_HASH_HEX + 1];
+    if (ratelimit_client(call, &call->router->cfg->trusted_proxies, &a) != 0) return -1;
+    auth_token_hash((const char *)a.addr, a.v6 ? 8 : 4, hash);
+    snprintf(name, len, "%s:%.32s", bucket, hash);
+    return 0;
+}
 
-    free(w);
-    if (call->req == NULL) {
-        http_call_free(call);
-        return;
-    }
-    if (status != STORE_OK || n != 2 || items[0].data == NULL || items[1].data == NULL) {
-        http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
-        return;
-    }
-    count = strtol(items[0].data, NULL, 10);
-    left_ms = strtol(items[1].data, NULL, 10);
-    if (count <= per_min) {
-        next(call);
-        return;
-    }
+/* Answers 429 with Retry-After (seconds until the window ends, from left_ms). */
+static void ratelimit_refuse(struct http_call *call, long left_ms)
+{
+    char retry[24];
     if (left_ms < 1) left_ms = 1;
     if (left_ms > 60000) left_ms = 60000;
     snprintf(retry, sizeof retry, "%ld", (left_ms + 999) / 1000);
@@ -103,34 +89,84 @@ static void ratelimit_on_hit(enum store_status status, const struct store_item *
                      "Too many lookups from your address. Please wait a minute, then try again.");
 }
 
-void ratelimit_check(struct http_call *call, const char *bucket, int per_min,
-                     void (*next)(struct http_call *call))
+enum { TICKET_PENDING, TICKET_ANSWERED, TICKET_DROPPED };
+
+struct ratelimit_ticket {
+    int state;
+    int per_min;
+    enum store_status status;
+    long count, left_ms;
+};
+
+static void ratelimit_on_ticket(enum store_status status, const struct store_item *items,
+                                size_t n, void *arg)
 {
-    struct net_cidr a;
-    struct ratelimit_wait *w;
-    char hash[AUTH_HASH_HEX + 1], name[96];
+    struct ratelimit_ticket *t = arg;
+    if (t->state == TICKET_DROPPED) {
+        free(t);
+        return;
+    }
+    t->state = TICKET_ANSWERED;
+    t->status = status;
+    if (status == STORE_OK && (n != 2 || items[0].data == NULL || items[1].data == NULL))
+        t->status = STORE_ERROR;
+    if (t->status == STORE_OK) {
+        t->count = strtol(items[0].data, NULL, 10);
+        t->left_ms = strtol(items[1].data, NULL, 10);
+    }
+}
+
+struct ratelimit_ticket *ratelimit_start(struct http_call *call, const char *bucket, int per_min)
+{
+    struct ratelimit_ticket *t;
+    char name[96];
     const char *argv[2];
 
-    if (ratelimit_client(call, &call->router->cfg->trusted_proxies, &a) != 0) {
+    if (ratelimit_name(call, bucket, name, sizeof name) != 0) {
         http_reply_error(call, 400, "bad_request", "The client address is unknown.");
-        return;
+        return NULL;
     }
-    /* An IPv6 subscriber holds a whole /64: count it as one client. */
-    auth_token_hash((const char *)a.addr, a.v6 ? 8 : 4, hash);
-    snprintf(name, sizeof name, "%s:%.32s", bucket, hash);
-    w = calloc(1, sizeof *w);
-    if (w == NULL) {
+    t = calloc(1, sizeof *t);
+    if (t == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
-        return;
+        return NULL;
     }
-    w->call = call;
-    w->per_min = per_min;
-    w->next = next;
+    t->per_min = per_min;
     argv[0] = name;
     argv[1] = RATELIMIT_WINDOW;
-    if (store_fcall_array(call->router->store, "ess_rate_hit", 0, 2, argv, NULL, ratelimit_on_hit,
-                          w) != 0) {
-        free(w);
+    if (store_fcall_array(call->router->store, "ess_rate_hit", 0, 2, argv, NULL,
+                          ratelimit_on_ticket, t) != 0) {
+        free(t);
         http_reply_store_failure(call, STORE_UNAVAILABLE);
+        return NULL;
     }
+    return t;
+}
+
+int ratelimit_verdict(struct ratelimit_ticket *t, struct http_call *call)
+{
+    if (t->state != TICKET_ANSWERED) { /* not expected: one connection answers in order */
+        t->state = TICKET_DROPPED;
+        http_reply_store_failure(call, STORE_UNAVAILABLE);
+        return 0;
+    }
+    if (t->status != STORE_OK) {
+        http_reply_store_failure(call, t->status);
+        free(t);
+        return 0;
+    }
+    if (t->count <= t->per_min) {
+        free(t);
+        return 1;
+    }
+    ratelimit_refuse(call, t->left_ms);
+    free(t);
+    return 0;
+}
+
+void ratelimit_ticket_drop(struct ratelimit_ticket *t)
+{
+    if (t == NULL) return;
+    if (t->state == TICKET_ANSWERED) free(t);
+    else t->state = TICKET_DROPPED;
 }

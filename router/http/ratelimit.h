@@ -9,6 +9,7 @@
 
 struct http_call;
 struct net_list;
+struct ratelimit_ticket;
 
 #define RATELIMIT_ADDR_MAX 64 /* room for any IPv4 or IPv6 address as text */
 
@@ -19,12 +20,20 @@ int ratelimit_client_address(struct http_call *call, const struct net_list *trus
                              size_t outlen);
 
 /* Counts one request of the call's client in bucket (a short name such as "track") for the
- * current minute. Within per_min, next(call) continues the call; past it, the call is answered
- * 429 rate_limited with Retry-After (seconds until the minute ends). IPv6 clients are counted by
- * their /64, which one subscriber usually holds whole. Redis being unavailable is answered 503
- * and a client gone meanwhile is freed; next is then not called. bucket must be a static
- * string. */
-void ratelimit_check(struct http_call *call, const char *bucket, int per_min,
-                     void (*next)(struct http_call *call));
+ * current minute, pipelined with the caller's own Redis command so that both cost one round
+ * trip: ratelimit_start sends the count and returns at once; the caller sends its command right
+ * after, and in that command's callback (which runs after the count's: one connection answers
+ * in order) asks ratelimit_verdict. IPv6 clients are counted by their /64, which one subscriber
+ * usually holds whole. NULL when the call was answered already (Redis not up: 503; no client
+ * address: 400; out of memory: 500). */
+struct ratelimit_ticket *ratelimit_start(struct http_call *call, const char *bucket, int per_min);
+
+/* 1: within per_min, go on with the call. 0: the call was answered (429 rate_limited with
+ * Retry-After, the seconds until the minute ends; or 503/500 when the count failed) and ended. Frees the ticket. The call's client must still be
+ * there (call->req != NULL). */
+int ratelimit_verdict(struct ratelimit_ticket *ticket, struct http_call *call);
+
+/* Gives up a ticket without a verdict (the call ended another way). Accepts NULL. */
+void ratelimit_ticket_drop(struct ratelimit_ticket *ticket);
 
 #endif

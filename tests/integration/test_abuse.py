@@ -189,8 +189,8 @@ class TrackRateTest(RouterTest):
             self.env.pii.add(xff.split(',')[-1].strip())
         return self.env.http('GET', '/v1/track/' + self.code, headers=headers, router=router)
 
-    def assertLimited(self, r):
-        self.assertErrorBody(r, 429, 'rate_limited')
+    def assertLimited(self, r, msg=None):
+        self.assertErrorBody(r, 429, 'rate_limited', msg)
         retry = r.headers.get('retry-after')
         self.assertIsNotNone(retry, 'Retry-After')
         self.assertTrue(1 <= int(retry) <= 60, retry)
@@ -200,8 +200,9 @@ class TrackRateTest(RouterTest):
         for i in range(30):
             self.assertStatus(self.lookup(), 200, 'lookup %d' % (i + 1))
         self.assertLimited(self.lookup())
-        bad = self.env.http('GET', '/v1/track/HM-000-000-000')
-        self.assertLimited(bad)
+        self.assertLimited(self.lookup(), 'and the next')
+        self.assertErrorBody(self.env.http('GET', '/v1/track/HM-7K3'), 400,
+                             'invalid_tracking_code', 'a malformed code needs no lookup')
 
     def test_untrusted_peer_forwarded_for_is_ignored(self):
         self.fresh_minute()
