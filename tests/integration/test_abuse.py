@@ -236,6 +236,32 @@ class TrackRateTest(RouterTest):
             self.assertNotIn('127.0.0.1', key, 'the counter key holds no address')
 
 
+class WebhookAddressTest(RouterTest):
+
+    def test_name_that_resolves_to_loopback_is_not_reached(self):
+        """https://127.1:PORT is a name (not how a loopback host is written), so it passes the URL
+        check; it resolves to 127.0.0.1, which the connection check refuses."""
+        env = self.env
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        env.put_team_at('t1', 2.0, 10, POLICE_SW,
+                        notify={'webhook': 'https://127.1:%d/hook' % port})
+        a = env.post_incident('detention', 'มีคนถูกกักตัวไว้ในโกดังสินค้า')
+
+        def refused():
+            r = env.get_case(a['case_id'])
+            notes = [e.get('note', '') for e in r.body.get('timeline', [])
+                     if isinstance(e, dict) and e.get('event') == 'dispatch']
+            return [n for n in notes if 'address refused' in n]
+        harness.wait_until(refused, 20, 0.1, 'a dispatch attempt refused by address')
+        with self.assertRaises(BlockingIOError, msg='no connection reached the listener'):
+            listener.accept()
+
+
 def closed_by_server(sock, wait):
     """True when the server closed sock (EOF or reset) within wait seconds; False when nothing
     came; raises when the server sent bytes instead."""
