@@ -546,10 +546,11 @@ static int config_apply_token_list(struct config *cfg, const char *v, size_t n, 
                 goto cleanup;
             }
             if (itemlen < min) {
-                snprintf(why, whylen,
-                         "token %zu must be at least %zu characters long (make one with: openssl rand "
-                         "-hex 32)",
-                         count + 1, min);
+                snprintf(
+                    why, whylen,
+                    "token %zu must be at least %zu characters long (make one with: openssl rand "
+                    "-hex 32)",
+                    count + 1, min);
                 goto cleanup;
             }
             tokens[count] = text_dup_len(item, itemlen);
@@ -979,8 +980,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
         snprintf(source, sizeof source, "--%s", s->flag);
         if (config_apply_from(cfg, s, source, value, err, errlen) != 0) return CONFIG_ERROR;
     }
-    if (cfg->token_secret_file[0] != '\0' &&
-        config_read_secret_file(cfg, err, errlen) != 0)
+    if (cfg->token_secret_file[0] != '\0' && config_read_secret_file(cfg, err, errlen) != 0)
         return CONFIG_ERROR;
     return CONFIG_OK;
 }

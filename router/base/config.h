@@ -22,7 +22,7 @@ struct config {
     char *admin_token;      /* ESS_ADMIN_TOKEN; "" = admin API off */
     char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed */
     size_t noperator_tokens;
-    char *metrics_token; /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */
+    char *metrics_token;       /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */
     char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
     char *line_api_base;      /* no trailing slash */

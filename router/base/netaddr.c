@@ -144,14 +144,14 @@ struct net_range {
 };
 
 static const struct net_range net_ranges[] = {
-    {"0.0.0.0/8", NET_UNSPECIFIED},   {"127.0.0.0/8", NET_LOOPBACK},
-    {"10.0.0.0/8", NET_PRIVATE},      {"172.16.0.0/12", NET_PRIVATE},
-    {"192.168.0.0/16", NET_PRIVATE},  {"100.64.0.0/10", NET_PRIVATE},
-    {"198.18.0.0/15", NET_PRIVATE},   {"192.0.0.0/24", NET_PRIVATE},
+    {"0.0.0.0/8", NET_UNSPECIFIED},     {"127.0.0.0/8", NET_LOOPBACK},
+    {"10.0.0.0/8", NET_PRIVATE},        {"172.16.0.0/12", NET_PRIVATE},
+    {"192.168.0.0/16", NET_PRIVATE},    {"100.64.0.0/10", NET_PRIVATE},
+    {"198.18.0.0/15", NET_PRIVATE},     {"192.0.0.0/24", NET_PRIVATE},
     {"169.254.0.0/16", NET_LINK_LOCAL}, {"224.0.0.0/4", NET_MULTICAST},
-    {"240.0.0.0/4", NET_RESERVED},    {"::/128", NET_UNSPECIFIED},
-    {"::1/128", NET_LOOPBACK},        {"fc00::/7", NET_PRIVATE},
-    {"fec0::/10", NET_PRIVATE},       {"fe80::/10", NET_LINK_LOCAL},
+    {"240.0.0.0/4", NET_RESERVED},      {"::/128", NET_UNSPECIFIED},
+    {"::1/128", NET_LOOPBACK},          {"fc00::/7", NET_PRIVATE},
+    {"fec0::/10", NET_PRIVATE},         {"fe80::/10", NET_LINK_LOCAL},
     {"ff00::/8", NET_MULTICAST},
 };
 

@@ -41,8 +41,7 @@ static int ratelimit_client(struct http_call *call, const struct net_list *trust
     ev_uint16_t port = 0;
     const char *xff, *last;
 
-    if (call->req == NULL || (evcon = evhttp_request_get_connection(call->req)) == NULL)
-        return -1;
+    if (call->req == NULL || (evcon = evhttp_request_get_connection(call->req)) == NULL) return -1;
     evhttp_connection_get_peer(evcon, &peer, &port);
     if (peer == NULL || ratelimit_parse_addr(peer, strlen(peer), out) != 0) return -1;
     if (!net_list_contains(trusted, out)) return 0;
@@ -98,8 +97,8 @@ struct ratelimit_ticket {
     long count, left_ms;
 };
 
-static void ratelimit_on_ticket(enum store_status status, const struct store_item *items,
-                                size_t n, void *arg)
+static void ratelimit_on_ticket(enum store_status status, const struct store_item *items, size_t n,
+                                void *arg)
 {
     struct ratelimit_ticket *t = arg;
     if (t->state == TICKET_DROPPED) {
@@ -167,6 +166,8 @@ int ratelimit_verdict(struct ratelimit_ticket *t, struct http_call *call)
 void ratelimit_ticket_drop(struct ratelimit_ticket *t)
 {
     if (t == NULL) return;
-    if (t->state == TICKET_ANSWERED) free(t);
-    else t->state = TICKET_DROPPED;
+    if (t->state == TICKET_ANSWERED)
+        free(t);
+    else
+        t->state = TICKET_DROPPED;
 }

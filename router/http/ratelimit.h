@@ -29,8 +29,8 @@ int ratelimit_client_address(struct http_call *call, const struct net_list *trus
 struct ratelimit_ticket *ratelimit_start(struct http_call *call, const char *bucket, int per_min);
 
 /* 1: within per_min, go on with the call. 0: the call was answered (429 rate_limited with
- * Retry-After, the seconds until the minute ends; or 503/500 when the count failed) and ended. Frees the ticket. The call's client must still be
- * there (call->req != NULL). */
+ * Retry-After, the seconds until the minute ends; or 503/500 when the count failed) and ended.
+ * Frees the ticket. The call's client must still be there (call->req != NULL). */
 int ratelimit_verdict(struct ratelimit_ticket *ticket, struct http_call *call);
 
 /* Gives up a ticket without a verdict (the call ended another way). Accepts NULL. */

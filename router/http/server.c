@@ -60,8 +60,8 @@ struct conn {
 
 struct server {
     struct router *router;
-    struct conn *conns;  /* every connection with a record, attached or not */
-    unsigned nattached;  /* connections counted against ESS_MAX_CONNECTIONS */
+    struct conn *conns; /* every connection with a record, attached or not */
+    unsigned nattached; /* connections counted against ESS_MAX_CONNECTIONS */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -127,8 +127,10 @@ _Static_assert(ROUTE_SEGMENT_MAX == HTTP_MAX_PARAM_LEN && ROUTE_MAX_PARAMS == HT
 static void conn_free(struct conn *c)
 {
     struct server *srv = c->srv;
-    if (c->prev) c->prev->next = c->next;
-    else srv->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->evcon && srv->nattached > 0) srv->nattached--;
     if (c->bev) bufferevent_decref(c->bev);
@@ -463,7 +465,8 @@ struct server *server_new(struct router *router, char *err, size_t errlen)
     struct server *srv = calloc(1, sizeof *srv);
     struct evconnlistener *listener;
     struct timeval timeout = {cfg->request_timeout_s, 0};
-    size_t hard_limit = cfg->max_body_bytes > HARD_BODY_LIMIT ? cfg->max_body_bytes : HARD_BODY_LIMIT;
+    size_t hard_limit =
+        cfg->max_body_bytes > HARD_BODY_LIMIT ? cfg->max_body_bytes : HARD_BODY_LIMIT;
 
     if (srv == NULL || (srv->http = evhttp_new(router->base)) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -536,7 +539,7 @@ void server_free(struct server *srv)
 {
     if (srv == NULL) return;
     if (srv->drain_timer) event_free(srv->drain_timer);
-    if (srv->http) evhttp_free(srv->http); /* closes every connection: their records go too */
+    if (srv->http) evhttp_free(srv->http);    /* closes every connection: their records go too */
     while (srv->conns) conn_free(srv->conns); /* those not yet attached */
     free(srv);
 }

@@ -5,23 +5,33 @@
 #include "log.h"
 #include "tap.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 static const char *const all_vars[] = {
-    "ESS_LISTEN",          "ESS_REDIS_URL",
-    "ESS_KEY_PREFIX",      "ESS_RULES",
-    "ESS_ADMIN_TOKEN",     "ESS_OPERATOR_TOKENS",
-    "LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN",
-    "LINE_API_BASE",       "ESS_LOG_LEVEL",
-    "ESS_MAX_BODY_BYTES",  "ESS_REQUEST_TIMEOUT_S",
-    "ESS_DRAIN_TIMEOUT_S", "ESS_REUSE_PORT",
-    "ESS_METRICS_TOKEN",   "ESS_TOKEN_SECRET",
-    "ESS_TOKEN_SECRET_FILE", "ESS_WEBHOOK_ALLOW_NETS",
-    "ESS_MAX_CONNECTIONS", "ESS_TRACK_RATE_PER_MIN",
+    "ESS_LISTEN",
+    "ESS_REDIS_URL",
+    "ESS_KEY_PREFIX",
+    "ESS_RULES",
+    "ESS_ADMIN_TOKEN",
+    "ESS_OPERATOR_TOKENS",
+    "LINE_CHANNEL_SECRET",
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "LINE_API_BASE",
+    "ESS_LOG_LEVEL",
+    "ESS_MAX_BODY_BYTES",
+    "ESS_REQUEST_TIMEOUT_S",
+    "ESS_DRAIN_TIMEOUT_S",
+    "ESS_REUSE_PORT",
+    "ESS_METRICS_TOKEN",
+    "ESS_TOKEN_SECRET",
+    "ESS_TOKEN_SECRET_FILE",
+    "ESS_WEBHOOK_ALLOW_NETS",
+    "ESS_MAX_CONNECTIONS",
+    "ESS_TRACK_RATE_PER_MIN",
     "ESS_TRUSTED_PROXIES",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
@@ -377,8 +387,8 @@ static void test_tokens(void)
     char err[256];
 
     clear_env();
-    setenv("ESS_OPERATOR_TOKENS", " " LONG("op-one") " , ," LONG("op-two") ",,\t" LONG("op-three") " ,",
-           1);
+    setenv("ESS_OPERATOR_TOKENS",
+           " " LONG("op-one") " , ," LONG("op-two") ",,\t" LONG("op-three") " ,", 1);
     setenv("ESS_ADMIN_TOKEN", "  " LONG("admin-tok") " \n", 1);
     setenv("LINE_CHANNEL_SECRET", " 8c570fa6dd201bb328f1c1eac23a96d8 ", 1);
     CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK, "tokens load");
@@ -525,7 +535,8 @@ static void test_token_secret(void)
     config_free(&cfg);
 
     fd = mkstemp(path);
-    CHECK(fd >= 0 && write(fd, "  " LONG("from-file") "  \n", 2 + strlen(LONG("from-file")) + 3) > 0,
+    CHECK(fd >= 0 &&
+              write(fd, "  " LONG("from-file") "  \n", 2 + strlen(LONG("from-file")) + 3) > 0,
           "secret file written");
     if (fd >= 0) close(fd);
     setenv("ESS_TOKEN_SECRET_FILE", path, 1);
