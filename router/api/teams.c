@@ -202,7 +202,7 @@ static const char *team_input_read(const cJSON *body, struct team_input *in, int
 void teams_put(struct http_call *call)
 {
     const char *id = call->params[0];
-    struct team_state *st;
+    struct team_state *st = NULL;
     struct team_input in;
     const char *problem;
     cJSON *body;
@@ -216,21 +216,24 @@ void teams_put(struct http_call *call)
         return;
     }
     if ((body = http_body_object(call)) == NULL) return;
-    problem = team_input_read(body, &in, &missing);
-    st = problem ? NULL : calloc(1, sizeof *st);
-    if (st != NULL && random_token(nonce, sizeof nonce, 16) != 0) nonce[0] = '\0';
-    if (problem || st == NULL || nonce[0] == '\0' ||
-        auth_team_token_for(call->router, id, nonce, st->token, sizeof st->token) != 0) {
-        free(st);
-        free(in.notify);
-        cJSON_Delete(body);
-        if (problem)
-            http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
-        else if (!store_is_up(call->router->store))
-            http_reply_store_failure(call, STORE_UNAVAILABLE);
-        else
-            http_reply_error(call, 500, "internal", "Could not issue a token.");
-        return;
+    /* Four ways to fail before the store is asked, each answered for what it is. */
+    if ((problem = team_input_read(body, &in, &missing)) != NULL) {
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
+        goto fail;
+    }
+    if ((st = calloc(1, sizeof *st)) == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        goto fail;
+    }
+    if (random_token(nonce, sizeof nonce, 16) != 0) {
+        log_error("team %s: no random bytes for a token nonce", id);
+        http_reply_error(call, 500, "internal", "Could not draw random bytes for a token.");
+        goto fail;
+    }
+    if (auth_team_token_for(call->router, id, nonce, st->token, sizeof st->token) != 0) {
+        log_error("team %s: the token could not be derived", id);
+        http_reply_error(call, 500, "internal", "Could not issue a token.");
+        goto fail;
     }
     call->data = st;
     call->data_free = free;
@@ -250,6 +253,9 @@ void teams_put(struct http_call *call)
     argv[9] = in.rotate ? "1" : "0";
     argv[10] = nonce;
     http_fcall(call, "ess_team_put", 0, 11, argv, NULL, on_team_put);
+    st = NULL; /* the call owns it now */
+fail:
+    free(st);
     free(in.notify);
     cJSON_Delete(body);
 }
