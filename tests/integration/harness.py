@@ -944,6 +944,172 @@ def wait_until(fn, timeout=15.0, interval=0.05, message='condition'):
 
 
 # ---------------------------------------------------------------------------------------------
+# A proxy between one router and Redis, for tests that need an exact interleaving
+
+class RedisProxy:
+    """A TCP proxy on loopback for one router's Redis connections; point the router's
+    ESS_REDIS_URL at .url. Commands are read whole (RESP arrays), so nothing is split.
+
+    hold_commands(word): the next command naming word, and every command after it, are kept
+    (not sent to Redis) until release(); holding() says whether one is kept.
+    hold_replies_after(word): once a command naming word has gone to Redis, every byte Redis
+    answers is kept from the router until release(); held_reply_bytes() counts them.
+    drop(): closes the connections to Redis, discarding what is kept: the router sees its
+    connection lost with the kept commands unanswered."""
+
+    def __init__(self, redis_port):
+        self.redis_port = redis_port
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self._lock = threading.Condition()
+        self._hold_word = None        # bytes: the command that starts keeping commands
+        self._held = None             # commands kept, while keeping them
+        self._reply_word = None       # bytes: the command after which replies are kept
+        self._replies_held = None     # [(client socket, bytes)], while keeping replies
+        self._pairs = []              # (client, upstream)
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return 'redis://127.0.0.1:%d/0' % self.port
+
+    def hold_commands(self, word):
+        with self._lock:
+            self._hold_word = word.encode()
+
+    def holding(self):
+        with self._lock:
+            return self._held is not None
+
+    def hold_replies_after(self, word):
+        with self._lock:
+            self._reply_word = word.encode()
+
+    def held_reply_bytes(self):
+        with self._lock:
+            return sum(len(d) for _, d in self._replies_held or [])
+
+    def release(self):
+        with self._lock:
+            held, self._held, self._hold_word = self._held or [], None, None
+            replies, self._replies_held, self._reply_word = self._replies_held or [], None, None
+            for _, up in self._pairs:
+                for data in held:
+                    up.sendall(data)
+            for client, data in replies:
+                client.sendall(data)
+            self._lock.notify_all()
+
+    def drop(self):
+        with self._lock:
+            self._held, self._hold_word = None, None
+            self._replies_held, self._reply_word = None, None
+            for _, up in self._pairs:
+                try:
+                    up.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._pairs = []
+            self._lock.notify_all()
+
+    def close(self):
+        with self._lock:
+            pairs = list(self._pairs)
+        self.drop()
+        self._closed = True
+        for sockets in pairs:
+            for s in sockets:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+
+    def _accept(self):
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            up = socket.create_connection(('127.0.0.1', self.redis_port))
+            with self._lock:
+                self._pairs.append((client, up))
+            threading.Thread(target=self._pump_down, args=(up, client), daemon=True).start()
+            threading.Thread(target=self._pump_up, args=(client, up), daemon=True).start()
+
+    def _pump_down(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                with self._lock:
+                    if self._replies_held is not None:
+                        self._replies_held.append((dst, data))
+                        continue
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    @staticmethod
+    def _command_end(buf):
+        """The length of the first whole RESP array command in buf, or None."""
+        if not buf.startswith(b'*'):
+            raise ValueError('not a RESP array: %r' % buf[:40])
+        pos = buf.find(b'\r\n')
+        if pos < 0:
+            return None
+        n = int(buf[1:pos])
+        pos += 2
+        for _ in range(n):
+            end = buf.find(b'\r\n', pos)
+            if end < 0:
+                return None
+            size = int(buf[pos + 1:end])
+            pos = end + 2 + size + 2
+            if pos > len(buf):
+                return None
+        return pos
+
+    def _pump_up(self, src, dst):
+        buf = b''
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while buf:
+                    end = self._command_end(buf)
+                    if end is None:
+                        break
+                    cmd, buf = buf[:end], buf[end:]
+                    with self._lock:
+                        if self._held is None and self._hold_word and self._hold_word in cmd:
+                            self._held = []
+                        if self._held is not None:
+                            self._held.append(cmd)
+                            continue
+                        if self._reply_word and self._reply_word in cmd:
+                            self._reply_word = None
+                            self._replies_held = []
+                    dst.sendall(cmd)
+        except OSError:
+            pass
+
+# ---------------------------------------------------------------------------------------------
 # Test base classes
 
 class RouterTest(unittest.TestCase):

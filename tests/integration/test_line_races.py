@@ -5,7 +5,6 @@ is skipped). The interleavings are made exact with a proxy between one router an
 that router's conversation commit until the other router has finished."""
 
 import json
-import socket
 import threading
 
 import harness
@@ -16,143 +15,11 @@ from fake_line import LineTest, tracking_codes, webhook_body
 DAY_MS = 24 * 3600 * 1000
 
 
-class RedisProxy:
-    """A TCP proxy for one router's Redis connection. hold('ess_line_commit') makes it keep the
-    next command naming that function, and everything the router sends after it, until
-    release(); commands are read whole (RESP arrays), so nothing is split."""
-
-    def __init__(self, redis_port):
-        self.redis_port = redis_port
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(('127.0.0.1', 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-        self._lock = threading.Condition()
-        self._hold_word = None
-        self._held = None   # list of bytes kept, while holding
-        self._upstreams = []
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self):
-        return 'redis://127.0.0.1:%d/0' % self.port
-
-    def hold(self, word):
-        with self._lock:
-            self._hold_word = word.encode()
-
-    def holding(self):
-        with self._lock:
-            return self._held is not None
-
-    def release(self):
-        with self._lock:
-            held, self._held, self._hold_word = self._held or [], None, None
-            for up in self._upstreams:
-                for data in held:
-                    up.sendall(data)
-            self._lock.notify_all()
-
-    def drop(self):
-        """Closes the connections to Redis, discarding what is held: the router sees its
-        connection lost with the held commands unanswered."""
-        with self._lock:
-            self._held, self._hold_word = None, None
-            for up in self._upstreams:
-                try:
-                    up.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self._upstreams = []
-            self._lock.notify_all()
-
-    def close(self):
-        self.drop()
-        self._closed = True
-        try:
-            self.listener.close()
-        except OSError:
-            pass
-
-    def _accept(self):
-        while not self._closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            up = socket.create_connection(('127.0.0.1', self.redis_port))
-            with self._lock:
-                self._upstreams.append(up)
-            threading.Thread(target=self._pump_down, args=(up, client), daemon=True).start()
-            threading.Thread(target=self._pump_up, args=(client, up), daemon=True).start()
-
-    @staticmethod
-    def _pump_down(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.close()
-            except OSError:
-                pass
-
-    @staticmethod
-    def _command_end(buf):
-        """The length of the first whole RESP array command in buf, or None."""
-        if not buf.startswith(b'*'):
-            raise ValueError('not a RESP array: %r' % buf[:40])
-        pos = buf.find(b'\r\n')
-        if pos < 0:
-            return None
-        n = int(buf[1:pos])
-        pos += 2
-        for _ in range(n):
-            end = buf.find(b'\r\n', pos)
-            if end < 0:
-                return None
-            size = int(buf[pos + 1:end])
-            pos = end + 2 + size + 2
-            if pos > len(buf):
-                return None
-        return pos
-
-    def _pump_up(self, src, dst):
-        buf = b''
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                buf += data
-                while buf:
-                    end = self._command_end(buf)
-                    if end is None:
-                        break
-                    cmd, buf = buf[:end], buf[end:]
-                    with self._lock:
-                        if self._held is None and self._hold_word and self._hold_word in cmd:
-                            self._held = []
-                        if self._held is not None:
-                            self._held.append(cmd)
-                            continue
-                    dst.sendall(cmd)
-        except OSError:
-            pass
-
-
 class LineRaceTest(LineTest):
 
     def held_router(self):
         """A second router whose Redis connection goes through a RedisProxy."""
-        proxy = RedisProxy(self.env.redis.port)
+        proxy = harness.RedisProxy(self.env.redis.port)
         self.addCleanup(proxy.close)
         router = self.env.add_router(name='router-held', extra_env={'ESS_REDIS_URL': proxy.url})
         return router, proxy
@@ -161,7 +28,7 @@ class LineRaceTest(LineTest):
         """Posts event to router and returns once its commit is held at the proxy: (thread,
         answers) where answers gets the webhook's answer once released."""
         answers = []
-        proxy.hold('ess_line_commit')
+        proxy.hold_commands('ess_line_commit')
         body = webhook_body([event])
         t = threading.Thread(target=lambda: answers.append(
             self.post_webhook(body, router=router, timeout=harness.scaled(30))))
