@@ -267,8 +267,15 @@ static void dispatch(struct evhttp_request *req, void *arg)
         }
     }
     call = http_call_new(req, srv->router, route ? route->metric : METRICS_ROUTE_OTHER);
-    if (call == NULL) {
-        evhttp_send_error(req, 500, NULL);
+    if (call == NULL) { /* out of memory: a fixed JSON answer, built without allocating much */
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"The server ran out of memory.\"}}";
+        struct evbuffer *out = evbuffer_new();
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json; charset=utf-8");
+        if (out) evbuffer_add_reference(out, oom, sizeof oom - 1, NULL, NULL);
+        evhttp_send_reply(req, 500, NULL, out);
+        if (out) evbuffer_free(out);
         return;
     }
     conn_call_started(srv, req, call);
