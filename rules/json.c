@@ -7,6 +7,36 @@
 
 #include "text.h"
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* JSON_PARSE_OK when no object in item's tree names a member twice, JSON_PARSE_DUPLICATE when one
+ * does, JSON_PARSE_NO_MEMORY. Sorting the names keeps a body of many members O(n log n); the
+ * recursion is bounded by the depth the raw scan has already checked. */
+static enum json_parse_result unique_members(const cJSON *item)
+{
+    enum json_parse_result rc = JSON_PARSE_OK;
+    const char **names = NULL;
+    size_t n = 0, i;
+    const cJSON *m;
+
+    if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) return JSON_PARSE_OK;
+    for (m = item->child; m != NULL; m = m->next) n++;
+    if (cJSON_IsObject(item) && n > 1) {
+        if ((names = malloc(n * sizeof *names)) == NULL) return JSON_PARSE_NO_MEMORY;
+        for (i = 0, m = item->child; m != NULL; m = m->next)
+            names[i++] = m->string ? m->string : "";
+        qsort(names, n, sizeof *names, name_cmp);
+        for (i = 1; i < n && rc == JSON_PARSE_OK; i++)
+            if (strcmp(names[i - 1], names[i]) == 0) rc = JSON_PARSE_DUPLICATE;
+        free(names);
+    }
+    for (m = item->child; m != NULL && rc == JSON_PARSE_OK; m = m->next) rc = unique_members(m);
+    return rc;
+}
+
 enum json_parse_result json_parse_object(const char *body, size_t len, int max_depth, int flags,
                                          cJSON **out)
 {
@@ -52,6 +82,7 @@ enum json_parse_result json_parse_object(const char *body, size_t len, int max_d
         rc = JSON_PARSE_NOT_OBJECT;
         goto done;
     }
+    if ((flags & JSON_PARSE_UNIQUE) && (rc = unique_members(root)) != JSON_PARSE_OK) goto done;
     *out = root;
     root = NULL;
     rc = JSON_PARSE_OK;

@@ -16,11 +16,14 @@ enum json_parse_result {
     JSON_PARSE_NUL,        /* a \u0000 escape (only without JSON_PARSE_REWRITE_NUL) */
     JSON_PARSE_INVALID,    /* not JSON, or something other than white space after the value */
     JSON_PARSE_NOT_OBJECT, /* JSON, but not an object */
+    JSON_PARSE_DUPLICATE,  /* a member name twice in one object (only with JSON_PARSE_UNIQUE) */
     JSON_PARSE_NO_MEMORY
 };
 
 /* Flags of json_parse_object. */
 #define JSON_PARSE_REWRITE_NUL 1 /* read each \u0000 escape as U+FFFD instead of refusing it */
+#define JSON_PARSE_UNIQUE 2 /* refuse an object, at any depth, naming one member twice: two
+                               readers of such a body may disagree about its value */
 
 /* Parses body[0..len) (any bytes; body need not be NUL-terminated) into a JSON object. With
  * JSON_PARSE_OK, *out is the object, owned by the caller (cJSON_Delete); otherwise *out is

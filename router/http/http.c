@@ -192,7 +192,8 @@ cJSON *http_body_object(struct http_call *call)
 {
     cJSON *doc = NULL;
 
-    switch (json_parse_object(call->body, call->body_len, MAX_JSON_DEPTH, 0, &doc)) {
+    switch (
+        json_parse_object(call->body, call->body_len, MAX_JSON_DEPTH, JSON_PARSE_UNIQUE, &doc)) {
     case JSON_PARSE_OK:
         return doc;
     case JSON_PARSE_EMPTY:
@@ -209,6 +210,10 @@ cJSON *http_body_object(struct http_call *call)
         return NULL;
     case JSON_PARSE_NOT_OBJECT:
         http_reply_error(call, 400, "not_an_object", "The request body must be a JSON object.");
+        return NULL;
+    case JSON_PARSE_DUPLICATE:
+        http_reply_error(call, 400, "duplicate_member",
+                         "A member name appears twice in one object of the request body.");
         return NULL;
     case JSON_PARSE_NO_MEMORY:
         http_reply_error(call, 500, "internal", "The server ran out of memory.");

@@ -300,6 +300,19 @@ static void test_json_parse(void)
     CHECK(PARSE("[1, 2]", 0, &doc) == JSON_PARSE_NOT_OBJECT && doc == NULL, "parse: an array");
     CHECK(PARSE("\"text\"", 0, &doc) == JSON_PARSE_NOT_OBJECT, "parse: a string");
     CHECK(PARSE("12", 0, &doc) == JSON_PARSE_NOT_OBJECT, "parse: a bare number");
+    CHECK(PARSE("{\"a\": 1, \"b\": 2, \"a\": 3}", JSON_PARSE_UNIQUE, &doc) ==
+                  JSON_PARSE_DUPLICATE &&
+              doc == NULL,
+          "parse: with UNIQUE a member named twice is refused");
+    CHECK(PARSE("{\"o\": [{\"k\": 1, \"k\": 1}]}", JSON_PARSE_UNIQUE, &doc) == JSON_PARSE_DUPLICATE,
+          "parse: with UNIQUE a duplicate in a nested object is refused");
+    CHECK(PARSE("{\"a\": {\"a\": 1}, \"b\": [{\"a\": 1}, {\"a\": 2}]}", JSON_PARSE_UNIQUE, &doc) ==
+              JSON_PARSE_OK,
+          "parse: with UNIQUE one name in different objects is fine");
+    cJSON_Delete(doc);
+    CHECK(PARSE("{\"a\": 1, \"a\": 3}", 0, &doc) == JSON_PARSE_OK,
+          "parse: without UNIQUE a duplicate is left to the getters");
+    cJSON_Delete(doc);
 
     doc = cJSON_Parse("{\"s\": \"ok\", \"n\": 2.5, \"t\": \"17\", \"bad\": \"17x\", "
                       "\"e\": \"\", \"z\": null, \"d\": 1, \"d\": 2, \"o\": {}}");
