@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,4 +148,18 @@ double json_number(const cJSON *obj, const char *name, int *present)
     if (end == v->valuestring || *end != '\0') return 0;
     if (present != NULL) *present = 1;
     return d;
+}
+
+enum json_number_result json_number_in(const cJSON *obj, const char *name, double min, double max,
+                                       double *out)
+{
+    const cJSON *item;
+
+    if (json_member(obj, name, &item) != 0) return JSON_NUMBER_DUPLICATE;
+    if (item == NULL) return JSON_NUMBER_ABSENT;
+    if (!cJSON_IsNumber(item)) return JSON_NUMBER_NOT_NUMBER;
+    if (!isfinite(item->valuedouble) || item->valuedouble < min || item->valuedouble > max)
+        return JSON_NUMBER_OUT_OF_RANGE;
+    *out = item->valuedouble;
+    return JSON_NUMBER_OK;
 }

@@ -22,8 +22,9 @@ enum json_parse_result {
 
 /* Flags of json_parse_object. */
 #define JSON_PARSE_REWRITE_NUL 1 /* read each \u0000 escape as U+FFFD instead of refusing it */
-#define JSON_PARSE_UNIQUE 2 /* refuse an object, at any depth, naming one member twice: two
-                               readers of such a body may disagree about its value */
+#define JSON_PARSE_UNIQUE                                                                          \
+    2 /* refuse an object, at any depth, naming one member twice: two                              \
+         readers of such a body may disagree about its value */
 
 /* Parses body[0..len) (any bytes; body need not be NUL-terminated) into a JSON object. With
  * JSON_PARSE_OK, *out is the object, owned by the caller (cJSON_Delete); otherwise *out is
@@ -50,5 +51,19 @@ const char *json_string(const struct cJSON *obj, const char *name, const char *a
  * store keeps numbers as text). 0 when it is missing, empty or not a number; *present (when not
  * NULL) says whether it was a number. */
 double json_number(const struct cJSON *obj, const char *name, int *present);
+
+/* What json_number_in found. */
+enum json_number_result {
+    JSON_NUMBER_OK = 0,
+    JSON_NUMBER_ABSENT,      /* missing or JSON null */
+    JSON_NUMBER_DUPLICATE,   /* the member appears twice (json_member) */
+    JSON_NUMBER_NOT_NUMBER,  /* present, but not a JSON number */
+    JSON_NUMBER_OUT_OF_RANGE /* a number, but not finite or outside [min, max] */
+};
+
+/* Reads the number member `name` of obj within [min, max] into *out (left alone unless
+ * JSON_NUMBER_OK). Strings are not numbers here: this reads what a client sent. */
+enum json_number_result json_number_in(const struct cJSON *obj, const char *name, double min,
+                                       double max, double *out);
 
 #endif

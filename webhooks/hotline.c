@@ -8,7 +8,6 @@
 #include "text.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,16 +160,18 @@ static int hotline_string(const cJSON *obj, const char *name, const char *path, 
 static int hotline_number(const cJSON *obj, const char *name, const char *path, double min,
                           double max, double *out, struct hotline_error *err)
 {
-    const cJSON *item;
-
-    if (hotline_member(obj, name, path, &item, err) != 0) return -1;
-    if (item == NULL) return hotline_fail(err, "missing_field", path, "The field is required.");
-    if (!cJSON_IsNumber(item))
+    switch (json_number_in(obj, name, min, max, out)) {
+    case JSON_NUMBER_OK:
+        return 0;
+    case JSON_NUMBER_ABSENT:
+        return hotline_fail(err, "missing_field", path, "The field is required.");
+    case JSON_NUMBER_DUPLICATE:
+        return hotline_fail(err, "invalid_field", path, "The field appears more than once.");
+    case JSON_NUMBER_NOT_NUMBER:
         return hotline_fail(err, "invalid_field", path, "The field must be a number.");
-    if (!isfinite(item->valuedouble) || item->valuedouble < min || item->valuedouble > max)
+    default:
         return hotline_fail(err, "invalid_field", path, "The field is out of range.");
-    *out = item->valuedouble;
-    return 0;
+    }
 }
 
 /* Reads the optional object member `name` of obj into *item (NULL when absent or null). */

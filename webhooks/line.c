@@ -8,7 +8,6 @@
 
 #include <cjson/cJSON.h>
 #include <limits.h>
-#include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -154,18 +153,6 @@ static int line_object(const cJSON *obj, const char *name, const cJSON **item)
     return (*item != NULL && !cJSON_IsObject(*item)) ? -1 : 0;
 }
 
-/* Reads the required number member `name` of obj: finite and within [min, max]. */
-static int line_number(const cJSON *obj, const char *name, double min, double max, double *out)
-{
-    const cJSON *item;
-
-    if (json_member(obj, name, &item) != 0 || item == NULL || !cJSON_IsNumber(item)) return -1;
-    if (!isfinite(item->valuedouble) || item->valuedouble < min || item->valuedouble > max)
-        return -1;
-    *out = item->valuedouble;
-    return 0;
-}
-
 /* Fills ev from source, an event's "source" object (NULL when absent). A source of a known type
  * must carry its id: userId for a user, groupId for a group, roomId for a room. */
 static int line_source(const cJSON *source, struct line_event *ev)
@@ -209,8 +196,8 @@ static int line_message(const cJSON *message, struct line_event *ev)
         if (line_dup(message, "text", LINE_TEXT_MAX, &ev->text) != 0 || ev->text == NULL) return -1;
     } else if (strcmp(type, "location") == 0) {
         ev->message = LINE_MESSAGE_LOCATION;
-        if (line_number(message, "latitude", -90.0, 90.0, &ev->lat) != 0 ||
-            line_number(message, "longitude", -180.0, 180.0, &ev->lon) != 0 ||
+        if (json_number_in(message, "latitude", -90.0, 90.0, &ev->lat) != JSON_NUMBER_OK ||
+            json_number_in(message, "longitude", -180.0, 180.0, &ev->lon) != JSON_NUMBER_OK ||
             line_dup(message, "address", LINE_ADDRESS_MAX, &ev->address) != 0)
             return -1;
         ev->has_location = 1;

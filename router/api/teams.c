@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "json.h"
 #include "line.h"
 #include "log.h"
 #include "netaddr.h"
@@ -57,14 +58,6 @@ static int read_skills(const cJSON *arr, char *out, size_t outlen)
         if (w < 0 || (size_t)w >= outlen - used) return -1;
         used += (size_t)w;
     }
-    return 0;
-}
-
-/* Reads a coordinate: a finite number within [-limit, limit]. 0 or -1. */
-static int read_coord(const cJSON *v, double limit, double *out)
-{
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || fabs(v->valuedouble) > limit) return -1;
-    *out = v->valuedouble;
     return 0;
 }
 
@@ -176,9 +169,9 @@ static const char *team_input_read(const cJSON *body, struct team_input *in, int
     if (read_skills(cJSON_GetObjectItemCaseSensitive(body, "skills"), in->skills,
                     sizeof in->skills) != 0)
         return "skills is required: 1 to 8 names of [a-z0-9_].";
-    if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lat"), 90, &in->lat) != 0)
+    if (json_number_in(body, "lat", -90, 90, &in->lat) != JSON_NUMBER_OK)
         return "lat is required: a number from -90 to 90.";
-    if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lon"), 180, &in->lon) != 0)
+    if (json_number_in(body, "lon", -180, 180, &in->lon) != JSON_NUMBER_OK)
         return "lon is required: a number from -180 to 180.";
     *missing = 0;
     if (cap && !cJSON_IsNull(cap)) {
@@ -302,9 +295,9 @@ void teams_post_position(struct http_call *call)
     }
     if ((body = http_body_object(call)) == NULL) return;
     avail = cJSON_GetObjectItemCaseSensitive(body, "available");
-    if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lat"), 90, &lat) != 0)
+    if (json_number_in(body, "lat", -90, 90, &lat) != JSON_NUMBER_OK)
         problem = "lat is required: a number from -90 to 90.";
-    else if (read_coord(cJSON_GetObjectItemCaseSensitive(body, "lon"), 180, &lon) != 0)
+    else if (json_number_in(body, "lon", -180, 180, &lon) != JSON_NUMBER_OK)
         problem = "lon is required: a number from -180 to 180.";
     else if (avail && !cJSON_IsNull(avail) && !cJSON_IsBool(avail))
         problem = "available must be true or false.";

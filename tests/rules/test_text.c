@@ -338,6 +338,21 @@ static void test_json_parse(void)
     CHECK(json_member(doc, "d", &item) == -1 && item == NULL, "member: a duplicate is refused");
     CHECK(json_member(doc, "S", &item) == 0 && item == NULL, "member: names are case-sensitive");
     {
+        double v = -1;
+
+        CHECK(json_number_in(doc, "n", 0, 3, &v) == JSON_NUMBER_OK && v == 2.5,
+              "number_in: a number within range");
+        CHECK(json_number_in(doc, "n", 3, 4, &v) == JSON_NUMBER_OUT_OF_RANGE && v == 2.5,
+              "number_in: out of range, *out left alone");
+        CHECK(json_number_in(doc, "t", 0, 100, &v) == JSON_NUMBER_NOT_NUMBER,
+              "number_in: a numeric string is not a number");
+        CHECK(json_number_in(doc, "x", 0, 1, &v) == JSON_NUMBER_ABSENT &&
+                  json_number_in(doc, "z", 0, 1, &v) == JSON_NUMBER_ABSENT,
+              "number_in: missing or null is absent");
+        CHECK(json_number_in(doc, "d", 0, 5, &v) == JSON_NUMBER_DUPLICATE,
+              "number_in: a duplicate is refused");
+    }
+    {
         const char *s = "x";
         size_t n = 9;
 
