@@ -22,9 +22,9 @@ enum json_parse_result {
 
 /* Flags of json_parse_object. */
 #define JSON_PARSE_REWRITE_NUL 1 /* read each \u0000 escape as U+FFFD instead of refusing it */
-#define JSON_PARSE_UNIQUE                                                                          \
-    2 /* refuse an object, at any depth, naming one member twice: two                              \
-         readers of such a body may disagree about its value */
+/* Refuse an object, at any depth, that names one member twice: two readers of such a body may
+ * disagree about its value. */
+#define JSON_PARSE_UNIQUE 2
 
 /* Parses body[0..len) (any bytes; body need not be NUL-terminated) into a JSON object. With
  * JSON_PARSE_OK, *out is the object, owned by the caller (cJSON_Delete); otherwise *out is
