@@ -20,17 +20,41 @@ static void sha256(const char *data, size_t len, unsigned char out[32])
     EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1])
+static void hex32(const unsigned char d[32], char hex[AUTH_HASH_HEX + 1])
 {
     static const char digits[] = "0123456789abcdef";
-    unsigned char d[32];
     size_t i;
-    sha256(token, len, d);
     for (i = 0; i < 32; i++) {
         hex[2 * i] = digits[d[i] >> 4];
         hex[2 * i + 1] = digits[d[i] & 15];
     }
     hex[AUTH_HASH_HEX] = '\0';
+}
+
+void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1])
+{
+    unsigned char d[32];
+    sha256(token, len, d);
+    hex32(d, hex);
+}
+
+int auth_keyed_hash(const char *secret, const char *label, const void *data, size_t len,
+                    char hex[AUTH_HASH_HEX + 1])
+{
+    unsigned char key[32], mac[32];
+    unsigned int keylen = 0, maclen = 0;
+    int rc = -1;
+
+    if (secret == NULL || secret[0] == '\0') goto done;
+    if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)label, strlen(label),
+             key, &keylen) == NULL ||
+        HMAC(EVP_sha256(), key, (int)keylen, data, len, mac, &maclen) == NULL)
+        goto done;
+    hex32(mac, hex);
+    rc = 0;
+done:
+    OPENSSL_cleanse(key, sizeof key);
+    return rc;
 }
 
 /* Equal in time independent of where they differ: compares digests, so lengths leak nothing. */

@@ -36,6 +36,13 @@ int auth_team_id_valid(const char *id, size_t len);
 /* Writes the hex SHA-256 of token[0..len) and its NUL to hex (65 bytes). */
 void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1]);
 
+/* Writes to hex (65 bytes) the hex HMAC-SHA256 of data[0..len) under a key derived from secret
+ * for one use, HMAC-SHA256(secret, label): each label keys its own use, and a label holding a
+ * blank never equals a team token's message ("<team_id>:<nonce>"), so no two uses share a key.
+ * 0, or -1 when secret is NULL or "". */
+int auth_keyed_hash(const char *secret, const char *label, const void *data, size_t len,
+                    char hex[AUTH_HASH_HEX + 1]);
+
 /* 1 when an Authorization header value is "Bearer <token>" (scheme in any case, blanks around
  * the token), compared in constant time; 0 otherwise, also when token is NULL or "". */
 int auth_bearer_matches(const char *authorization, const char *token);

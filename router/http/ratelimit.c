@@ -1,5 +1,5 @@
 /* Per-client request limits in a fixed one-minute window kept in Redis (INCR and PEXPIRE in one
- * function call), keyed by a hash of the client's address, shared by every router process. The
+ * function call), keyed by an HMAC of the client's address, shared by every router process. The
  * count is sent just before the caller's own command, so both cost one round trip. */
 #include "ratelimit.h"
 
@@ -19,6 +19,7 @@
 
 #define RATELIMIT_WINDOW "60000" /* ms */
 #define RATELIMIT_XFF_MAX 4096   /* an X-Forwarded-For longer than this is not read */
+#define RATELIMIT_KEY_LABEL "ess-router rate limit key" /* auth_keyed_hash: this use's own key */
 
 /* Parses s[0..n) (blanks around it ignored) as one address, no prefix. */
 static int ratelimit_parse_addr(const char *s, size_t n, struct net_cidr *out)
@@ -65,13 +66,17 @@ int ratelimit_client_address(struct http_call *call, const struct net_list *trus
 }
 
 /* The counter's name for the call's client in bucket, into name; -1 when the client address is
- * unknown. An IPv6 subscriber holds a whole /64: it is counted as one client. */
+ * unknown. An IPv6 subscriber holds a whole /64: it is counted as one client. The address is
+ * keyed (HMAC) with a key derived from ESS_TOKEN_SECRET, which never reaches Redis: a plain hash
+ * of an IPv4 address is reversed by trying all 2^32 of them. */
 static int ratelimit_name(struct http_call *call, const char *bucket, char *name, size_t len)
 {
     struct net_cidr a;
     char hash[AUTH_HASH_HEX + 1];
     if (ratelimit_client(call, &call->router->cfg->trusted_proxies, &a) != 0) return -1;
-    auth_token_hash((const char *)a.addr, a.v6 ? 8 : 4, hash);
+    if (auth_keyed_hash(call->router->cfg->token_secret, RATELIMIT_KEY_LABEL, a.addr, a.v6 ? 8 : 4,
+                        hash) != 0)
+        return -1;
     snprintf(name, len, "%s:%.32s", bucket, hash);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* Request limits per client address and minute, counted in Redis (one round trip: ess_rate_hit)
  * so that every router process in front of one Redis shares the count. Used by the tracking-code
  * lookups (GET /v1/track/{code}, and the public page to come). Client addresses are never logged
- * and never stored as such: the counter's key holds a hash of the address. */
+ * and never stored as such: the counter's key holds an HMAC of the address under a key derived
+ * from ESS_TOKEN_SECRET, which Redis never sees (a plain hash of an IPv4 address is reversible). */
 #ifndef ESS_ROUTER_RATELIMIT_H
 #define ESS_ROUTER_RATELIMIT_H
 

@@ -235,6 +235,22 @@ class TrackRateTest(RouterTest):
         for key in env.redis.keys('test:rate:*'):
             self.assertNotIn('127.0.0.1', key, 'the counter key holds no address')
 
+    def test_counter_key_is_keyed_with_the_secret(self):
+        """A plain SHA-256 of an IPv4 address is reversed by trying all 2^32: the key is an HMAC
+        under a key derived from ESS_TOKEN_SECRET, which Redis never sees."""
+        env = self.env
+        self.fresh_minute()
+        self.assertStatus(self.lookup(), 200)
+        peer = bytes([127, 0, 0, 1])
+        plain = hashlib.sha256(peer).hexdigest()[:32]
+        sub = hmac.new(env.token_secret.encode(), b'ess-router rate limit key',
+                       hashlib.sha256).digest()
+        keyed = hmac.new(sub, peer, hashlib.sha256).hexdigest()[:32]
+        keys = env.redis.keys('test:rate:*')
+        self.assertEqual(len(keys), 1, keys)
+        self.assertNotIn(plain, keys[0], 'not a plain SHA-256 of the address')
+        self.assertTrue(keys[0].startswith('test:rate:track:%s:' % keyed), keys[0])
+
 
 class WebhookAddressTest(RouterTest):
 
