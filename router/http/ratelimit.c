@@ -3,12 +3,10 @@
  * count is sent just before the caller's own command, so both cost one round trip. */
 #include "ratelimit.h"
 
-#include <arpa/inet.h>
 #include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "auth.h"
 #include "config.h"
@@ -33,7 +31,9 @@ static int ratelimit_parse_addr(const char *s, size_t n, struct net_cidr *out)
     return net_cidr_parse(s, n, out);
 }
 
-/* The client's address as a single-address net_cidr (see ratelimit_client_address). */
+/* The client's address of the call as a single-address net_cidr: the socket peer, or, when the
+ * peer is inside trusted, the last address of X-Forwarded-For (when that is a valid address; else
+ * the peer). 0, or -1 when the connection is gone or has no peer address. */
 static int ratelimit_client(struct http_call *call, const struct net_list *trusted,
                             struct net_cidr *out)
 {
@@ -55,14 +55,6 @@ static int ratelimit_client(struct http_call *call, const struct net_list *trust
         if (ratelimit_parse_addr(last, strlen(last), &fwd) == 0) *out = fwd;
     }
     return 0;
-}
-
-int ratelimit_client_address(struct http_call *call, const struct net_list *trusted, char *out,
-                             size_t outlen)
-{
-    struct net_cidr a;
-    if (ratelimit_client(call, trusted, &a) != 0) return -1;
-    return inet_ntop(a.v6 ? AF_INET6 : AF_INET, a.addr, out, (socklen_t)outlen) ? 0 : -1;
 }
 
 /* The counter's name for the call's client in bucket, into name; -1 when the client address is

@@ -9,16 +9,7 @@
 #include <stddef.h>
 
 struct http_call;
-struct net_list;
 struct ratelimit_ticket;
-
-#define RATELIMIT_ADDR_MAX 64 /* room for any IPv4 or IPv6 address as text */
-
-/* The client's address of the call: the socket peer, or, when the peer is inside trusted, the
- * last address of X-Forwarded-For (when that is a valid address; else the peer). Written to out
- * as text. 0, or -1 when the connection is gone or has no peer address. */
-int ratelimit_client_address(struct http_call *call, const struct net_list *trusted, char *out,
-                             size_t outlen);
 
 /* Counts one request of the call's client in bucket (a short name such as "track") for the
  * current minute, pipelined with the caller's own Redis command so that both cost one round
