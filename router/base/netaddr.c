@@ -143,25 +143,73 @@ struct net_range {
     enum net_kind kind;
 };
 
+/* Special-purpose ranges (IANA's IPv4 and IPv6 registries); first match wins. */
 static const struct net_range net_ranges[] = {
-    {"0.0.0.0/8", NET_UNSPECIFIED},     {"127.0.0.0/8", NET_LOOPBACK},
-    {"10.0.0.0/8", NET_PRIVATE},        {"172.16.0.0/12", NET_PRIVATE},
-    {"192.168.0.0/16", NET_PRIVATE},    {"100.64.0.0/10", NET_PRIVATE},
-    {"198.18.0.0/15", NET_PRIVATE},     {"192.0.0.0/24", NET_PRIVATE},
-    {"169.254.0.0/16", NET_LINK_LOCAL}, {"224.0.0.0/4", NET_MULTICAST},
-    {"240.0.0.0/4", NET_RESERVED},      {"::/128", NET_UNSPECIFIED},
-    {"::1/128", NET_LOOPBACK},          {"fc00::/7", NET_PRIVATE},
-    {"fec0::/10", NET_PRIVATE},         {"fe80::/10", NET_LINK_LOCAL},
+    {"0.0.0.0/8", NET_UNSPECIFIED},
+    {"127.0.0.0/8", NET_LOOPBACK},
+    {"10.0.0.0/8", NET_PRIVATE},
+    {"172.16.0.0/12", NET_PRIVATE},
+    {"192.168.0.0/16", NET_PRIVATE},
+    {"100.64.0.0/10", NET_PRIVATE}, /* carrier-grade NAT */
+    {"198.18.0.0/15", NET_PRIVATE}, /* benchmarking */
+    {"192.0.0.0/24", NET_PRIVATE},  /* IETF protocol assignments */
+    {"169.254.0.0/16", NET_LINK_LOCAL},
+    {"192.0.2.0/24", NET_DOCUMENTATION},
+    {"198.51.100.0/24", NET_DOCUMENTATION},
+    {"203.0.113.0/24", NET_DOCUMENTATION},
+    {"192.88.99.0/24", NET_RESERVED}, /* the former 6to4 relay anycast */
+    {"224.0.0.0/4", NET_MULTICAST},
+    {"240.0.0.0/4", NET_RESERVED}, /* 255.255.255.255 included */
+    {"::/128", NET_UNSPECIFIED},
+    {"::1/128", NET_LOOPBACK},
+    {"64:ff9b:1::/48", NET_PRIVATE}, /* local-use NAT64: reaches the domain's own IPv4 */
+    {"2001::/32", NET_TUNNEL},       /* Teredo: the IPv4 it reaches is hidden in the address */
+    {"2001:db8::/32", NET_DOCUMENTATION},
+    {"100::/64", NET_RESERVED}, /* discard-only */
+    {"fc00::/7", NET_PRIVATE},
+    {"fec0::/10", NET_PRIVATE},
+    {"fe80::/10", NET_LINK_LOCAL},
     {"ff00::/8", NET_MULTICAST},
 };
 
+/* IPv6 forms that carry an IPv4 address which a translator, relay or tunnel then reaches: the
+ * offset of the IPv4 address in the IPv6 one. */
+static const struct {
+    const char *cidr;
+    size_t at;
+} net_embeds[] = {
+    {"64:ff9b::/96", 12},    /* NAT64, the well-known prefix */
+    {"2002::/16", 2},        /* 6to4 */
+    {"::ffff:0:0:0/96", 12}, /* IPv4-translated (SIIT) */
+    {"::/96", 12},           /* IPv4-compatible (:: and ::1 matched before) */
+};
+
+static int net_in_text(const char *cidr, const struct net_cidr *addr)
+{
+    struct net_cidr net;
+    return net_cidr_parse(cidr, strlen(cidr), &net) == 0 && net_in(&net, addr);
+}
+
+/* The kind by the ranges alone, without looking inside embedding forms. */
+static enum net_kind net_kind_direct(const struct net_cidr *addr)
+{
+    for (size_t i = 0; i < sizeof net_ranges / sizeof net_ranges[0]; i++)
+        if (net_in_text(net_ranges[i].cidr, addr)) return net_ranges[i].kind;
+    return NET_PUBLIC;
+}
+
 enum net_kind net_kind_of(const struct net_cidr *addr)
 {
-    for (size_t i = 0; i < sizeof net_ranges / sizeof net_ranges[0]; i++) {
-        struct net_cidr net;
-        if (net_cidr_parse(net_ranges[i].cidr, strlen(net_ranges[i].cidr), &net) == 0 &&
-            net_in(&net, addr))
-            return net_ranges[i].kind;
+    enum net_kind kind = net_kind_direct(addr);
+    if (kind != NET_PUBLIC || !addr->v6) return kind;
+    for (size_t i = 0; i < sizeof net_embeds / sizeof net_embeds[0]; i++) {
+        if (net_in_text(net_embeds[i].cidr, addr)) {
+            struct net_cidr v4;
+            memset(&v4, 0, sizeof v4);
+            memcpy(v4.addr, addr->addr + net_embeds[i].at, 4);
+            v4.prefix = 32;
+            return net_kind_direct(&v4);
+        }
     }
     return NET_PUBLIC;
 }
@@ -172,7 +220,8 @@ int net_webhook_address_allowed(const struct net_cidr *addr, int url_names_loopb
     enum net_kind kind = net_kind_of(addr);
     if (net_list_contains(allow, addr)) return 1;
     if (kind == NET_PUBLIC) return 1;
-    return kind == NET_LOOPBACK && url_names_loopback;
+    /* loopback itself, not an IPv6 form that embeds a loopback IPv4 address */
+    return url_names_loopback && net_kind_direct(addr) == NET_LOOPBACK;
 }
 
 /* 1 when host[0..n) (brackets removed) is a loopback host name or address. */
@@ -181,7 +230,7 @@ static int net_host_is_loopback(const char *host, size_t n)
     struct net_cidr a;
     if (n == 9 && strncasecmp(host, "localhost", 9) == 0) return 1;
     if (memchr(host, '/', n) != NULL || net_cidr_parse(host, n, &a) != 0) return 0;
-    return net_kind_of(&a) == NET_LOOPBACK;
+    return net_kind_direct(&a) == NET_LOOPBACK;
 }
 
 int net_webhook_url_check(const char *url, int *names_loopback)

@@ -107,6 +107,58 @@ static void test_kinds(void)
         {"8.8.8.8", NET_PUBLIC},
         {"2001:4860:4860::8888", NET_PUBLIC},
         {"::ffff:169.254.169.254", NET_LINK_LOCAL},
+        /* the IPv4 special-purpose ranges */
+        {"0.1.2.3", NET_UNSPECIFIED},
+        {"10.255.255.255", NET_PRIVATE},
+        {"100.127.255.254", NET_PRIVATE},
+        {"100.128.0.1", NET_PUBLIC},
+        {"127.255.255.255", NET_LOOPBACK},
+        {"169.254.0.1", NET_LINK_LOCAL},
+        {"172.15.255.255", NET_PUBLIC},
+        {"192.0.0.9", NET_PRIVATE},
+        {"192.0.2.1", NET_DOCUMENTATION},
+        {"192.88.99.1", NET_RESERVED},
+        {"192.168.255.255", NET_PRIVATE},
+        {"198.18.0.1", NET_PRIVATE},
+        {"198.19.255.255", NET_PRIVATE},
+        {"198.20.0.1", NET_PUBLIC},
+        {"198.51.100.7", NET_DOCUMENTATION},
+        {"203.0.113.9", NET_DOCUMENTATION},
+        {"239.255.255.255", NET_MULTICAST},
+        {"240.0.0.1", NET_RESERVED},
+        /* the IPv6 special-purpose ranges */
+        {"fc00::1", NET_PRIVATE},
+        {"fdff:ffff::1", NET_PRIVATE},
+        {"febf::1", NET_LINK_LOCAL},
+        {"fec0::1", NET_PRIVATE},
+        {"ff0e::1", NET_MULTICAST},
+        {"2001:db8::1", NET_DOCUMENTATION},
+        {"100::1", NET_RESERVED},
+        {"100:0:0:1::1", NET_PUBLIC},
+        /* Teredo: refused whatever it hides */
+        {"2001::1", NET_TUNNEL},
+        {"2001:0:4136:e378:8000:63bf:3fff:fdd2", NET_TUNNEL},
+        /* NAT64, well-known prefix: the kind of the IPv4 address it carries */
+        {"64:ff9b::a9fe:a9fe", NET_LINK_LOCAL},
+        {"64:ff9b::127.0.0.1", NET_LOOPBACK},
+        {"64:ff9b::10.0.0.1", NET_PRIVATE},
+        {"64:ff9b::0.0.0.0", NET_UNSPECIFIED},
+        {"64:ff9b::8.8.8.8", NET_PUBLIC},
+        /* local-use NAT64 reaches the domain's own network: private */
+        {"64:ff9b:1::8.8.8.8", NET_PRIVATE},
+        {"64:ff9b:1:ffff::1", NET_PRIVATE},
+        /* 6to4 */
+        {"2002:a9fe:a9fe::1", NET_LINK_LOCAL},
+        {"2002:7f00:1::", NET_LOOPBACK},
+        {"2002:c0a8:101::1", NET_PRIVATE},
+        {"2002:0808:0808::1", NET_PUBLIC},
+        /* IPv4-compatible (deprecated) and IPv4-translated */
+        {"::169.254.169.254", NET_LINK_LOCAL},
+        {"::127.0.0.1", NET_LOOPBACK},
+        {"::10.1.2.3", NET_PRIVATE},
+        {"::8.8.8.8", NET_PUBLIC},
+        {"::ffff:0:10.0.0.1", NET_PRIVATE},
+        {"::ffff:0:8.8.8.8", NET_PUBLIC},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct net_cidr a = addr(cases[i].a);
@@ -121,7 +173,20 @@ static void test_policy(void)
     int lo = -1;
 
     net_list_parse("10.20.0.0/16", 12, &allow, why, sizeof why);
-    CHECK(allowed("203.0.113.9", 0, NULL), "a public address is reached");
+    CHECK(allowed("8.8.8.8", 0, NULL), "a public address is reached");
+    CHECK(allowed("2001:4860:4860::8888", 0, NULL), "a public IPv6 address is reached");
+    CHECK(!allowed("203.0.113.9", 0, NULL), "a documentation address is refused");
+    CHECK(!allowed("2001:db8::1", 0, NULL), "an IPv6 documentation address is refused");
+    CHECK(!allowed("64:ff9b::a9fe:a9fe", 0, NULL), "the metadata address through NAT64 is refused");
+    CHECK(!allowed("2002:a9fe:a9fe::1", 0, NULL), "the metadata address through 6to4 is refused");
+    CHECK(!allowed("::169.254.169.254", 0, NULL), "IPv4-compatible metadata is refused");
+    CHECK(!allowed("2001::1", 0, NULL), "Teredo is refused");
+    CHECK(!allowed("64:ff9b:1::8.8.8.8", 0, NULL), "local-use NAT64 is refused");
+    CHECK(allowed("64:ff9b::8.8.8.8", 0, NULL), "a public address through NAT64 is reached");
+    CHECK(allowed("2002:0808:0808::1", 0, NULL), "a public 6to4 address is reached");
+    CHECK(!allowed("64:ff9b::127.0.0.1", 1, NULL),
+          "loopback through NAT64 is refused even with a loopback URL");
+    CHECK(!allowed("::127.0.0.1", 1, NULL), "IPv4-compatible loopback too");
     CHECK(!allowed("169.254.169.254", 0, NULL), "the cloud metadata address is refused");
     CHECK(!allowed("169.254.169.254", 1, NULL), "link-local stays refused with a loopback URL");
     CHECK(!allowed("10.20.1.1", 0, NULL), "a private address is refused");
@@ -140,6 +205,8 @@ static void test_policy(void)
     CHECK(url_ok("http://LOCALHOST/t1", &lo) && lo == 1, "host names are case-blind");
     CHECK(url_ok("http://[::1]:8090/t1", &lo) && lo == 1, "http to [::1]");
     CHECK(url_ok("https://127.0.0.1/x", &lo) && lo == 1, "https to loopback names loopback");
+    CHECK(!url_ok("http://[::127.0.0.1]/x", NULL), "an IPv4-compatible loopback is not loopback");
+    CHECK(!url_ok("http://[64:ff9b::7f00:1]/x", NULL), "nor is one through NAT64");
     CHECK(!url_ok("http://169.254.169.254/latest/meta-data", NULL), "http to metadata refused");
     CHECK(!url_ok("http://gw.example/bkk-03", NULL), "plain http to a name refused");
     CHECK(!url_ok("http://10.0.0.1/x", NULL), "plain http to a private address refused");
