@@ -392,6 +392,10 @@ static int client_setup(struct client_request *r, const char *url, size_t body_l
     if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        /* never a proxy, whatever http_proxy/https_proxy/ALL_PROXY say: the address check of
+         * client_open_socket must see the target's address, not a proxy's */
+        curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*") != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||

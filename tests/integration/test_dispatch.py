@@ -10,6 +10,7 @@ import hmac
 import http.server
 import json
 import os
+import socket
 import threading
 import time
 
@@ -151,6 +152,36 @@ class WebhookDispatchTest(RouterTest):
             self.assertLess(time.monotonic() - t0, harness.scaled(2.0),
                             'the answer does not wait for the dispatch')
         self.assertStatus(self.env.http('GET', '/healthz'), 200)
+
+
+class NoProxyTest(RouterTest):
+    """The router never uses a proxy: with http_proxy, https_proxy and ALL_PROXY in its environment
+    it still connects to the gateway itself (else the address check would judge the proxy's
+    address, not the gateway's)."""
+
+    def setUp(self):
+        self.gateway = FakeGateway()
+        self.addCleanup(self.gateway.close)
+        self.proxy = socket.socket()
+        self.addCleanup(self.proxy.close)
+        self.proxy.bind(('127.0.0.1', 0))
+        self.proxy.listen(8)
+        self.proxy.setblocking(False)
+        url = 'http://127.0.0.1:%d' % self.proxy.getsockname()[1]
+        self.env_options = {'extra_env': {
+            'http_proxy': url, 'https_proxy': url, 'HTTPS_PROXY': url, 'ALL_PROXY': url,
+            'all_proxy': url, 'no_proxy': None, 'NO_PROXY': None}}
+        super().setUp()
+
+    def test_webhook_delivered_directly(self):
+        env, gw = self.env, self.gateway
+        env.put_team_at('t1', 2.0, 10, POLICE_SW, notify={'webhook': gw.url('/t1')})
+        a = env.post_incident('detention', 'มีคนถูกกักตัวไว้ในโกดังสินค้า')
+        self.assertAssignedTo(a, 't1')
+        reqs = wait_until(lambda: gw.received('/t1'), 15, 0.05, 'the dispatch POST')
+        self.assertEqual(json.loads(reqs[0]['body'])['case_id'], a['case_id'])
+        with self.assertRaises(BlockingIOError, msg='nothing reached the proxy'):
+            self.proxy.accept()
 
 
 class AckTimeoutTest(RouterTest):
