@@ -36,6 +36,7 @@ struct config {
     size_t max_body_bytes;    /* ESS_MAX_BODY_BYTES, default 65536 */
     int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: a request's deadline from its start */
     int max_connections;      /* ESS_MAX_CONNECTIONS: client connections open at once */
+    int max_conns_per_client; /* ESS_MAX_CONNECTIONS_PER_CLIENT: from one address; 0 = any */
     int track_rate_per_min;   /* ESS_TRACK_RATE_PER_MIN: lookups per client address */
     struct net_list trusted_proxies; /* ESS_TRUSTED_PROXIES: their X-Forwarded-For is believed */
     int drain_timeout_s;      /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */

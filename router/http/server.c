@@ -12,6 +12,7 @@
 #include <event2/listener.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include "linebot.h"
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
+#include "random.h"
 #include "route.h"
 #include "router.h"
 #include "store.h"
@@ -55,13 +58,27 @@ struct conn {
     struct evhttp_connection *evcon; /* once attached; NULL before */
     struct event *timer;             /* first the attach, then the deadline */
     struct http_call *call;          /* the call in flight on it, if any */
+    struct conn_client *client;      /* its client's count, once attached; NULL: not counted */
     struct conn *prev, *next;
+};
+
+/* The connections open from one client address (the socket peer; IPv6: its /64), for
+ * ESS_MAX_CONNECTIONS_PER_CLIENT. */
+#define CONN_KEY_LEN 9 /* IPv4: 4 bytes, IPv6: 8 (its /64), and which of the two */
+struct conn_client {
+    struct conn_client *next; /* in its bucket */
+    unsigned char key[CONN_KEY_LEN];
+    unsigned n;
 };
 
 struct server {
     struct router *router;
     struct conn *conns; /* every connection with a record, attached or not */
     unsigned nattached; /* connections counted against ESS_MAX_CONNECTIONS */
+
+    struct conn_client **clients; /* hash table of client counts; NULL when there is no cap */
+    size_t nbuckets;              /* a power of two */
+    uint64_t seed;                /* random: a client cannot choose addresses sharing a bucket */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -124,9 +141,58 @@ _Static_assert(ROUTE_SEGMENT_MAX == HTTP_MAX_PARAM_LEN && ROUTE_MAX_PARAMS == HT
  * connection itself exists once that returns, so it is attached from the event loop right after
  * (an active event, run in accept order, before any byte of the connection is read). */
 
+static size_t conn_client_bucket(const struct server *srv, const unsigned char *key)
+{
+    uint64_t h = srv->seed ^ 0xcbf29ce484222325u; /* FNV-1a from a random basis, then mixed */
+    for (size_t i = 0; i < CONN_KEY_LEN; i++) h = (h ^ key[i]) * 0x100000001b3u;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    return (size_t)h & (srv->nbuckets - 1);
+}
+
+/* Counts evcon's connection for its client in c->client. 0, or -1 when that client has
+ * ESS_MAX_CONNECTIONS_PER_CLIENT open already. Without a cap, a peer address or memory for the
+ * count, the connection goes on uncounted. */
+static int conn_client_take(struct conn *c, struct evhttp_connection *evcon)
+{
+    struct server *srv = c->srv;
+    const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
+    unsigned char key[CONN_KEY_LEN] = {0};
+    struct conn_client *e;
+    struct net_cidr a;
+    size_t b;
+
+    if (srv->clients == NULL || sa == NULL || net_cidr_from_sockaddr(sa, &a) != 0) return 0;
+    key[0] = (unsigned char)a.v6;
+    memcpy(key + 1, a.addr, a.v6 ? 8 : 4);
+    b = conn_client_bucket(srv, key);
+    for (e = srv->clients[b]; e && memcmp(e->key, key, CONN_KEY_LEN) != 0; e = e->next) continue;
+    if (e == NULL) {
+        if ((e = calloc(1, sizeof *e)) == NULL) return 0;
+        memcpy(e->key, key, CONN_KEY_LEN);
+        e->next = srv->clients[b];
+        srv->clients[b] = e;
+    }
+    if (e->n >= (unsigned)srv->router->cfg->max_conns_per_client) return -1;
+    e->n++;
+    c->client = e;
+    return 0;
+}
+
+static void conn_client_release(struct server *srv, struct conn_client *e)
+{
+    struct conn_client **p;
+    if (e == NULL || --e->n > 0) return;
+    for (p = &srv->clients[conn_client_bucket(srv, e->key)]; *p != e; p = &(*p)->next) continue;
+    *p = e->next;
+    free(e);
+}
+
 static void conn_free(struct conn *c)
 {
     struct server *srv = c->srv;
+    conn_client_release(srv, c->client);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -175,6 +241,14 @@ static void conn_attach(struct conn *c)
     }
     if (srv->nattached >= (unsigned)srv->router->cfg->max_connections) {
         log_debug("connection refused: %u connections open (ESS_MAX_CONNECTIONS)", srv->nattached);
+        conn_free(c);
+        evhttp_connection_free(evcon);
+        return;
+    }
+    if (conn_client_take(c, evcon) != 0) {
+        log_debug("connection refused: %d connections open from its client "
+                  "(ESS_MAX_CONNECTIONS_PER_CLIENT)",
+                  srv->router->cfg->max_conns_per_client);
         conn_free(c);
         evhttp_connection_free(evcon);
         return;
@@ -481,6 +555,16 @@ struct server *server_new(struct router *router, char *err, size_t errlen)
         return NULL;
     }
     srv->router = router;
+    if (cfg->max_conns_per_client > 0) {
+        srv->nbuckets = 64;
+        while (srv->nbuckets < (size_t)cfg->max_connections) srv->nbuckets *= 2;
+        srv->clients = calloc(srv->nbuckets, sizeof *srv->clients);
+        if (srv->clients == NULL || random_bytes(&srv->seed, sizeof srv->seed) != 0) {
+            snprintf(err, errlen, "out of memory or randomness for the connection counts");
+            server_free(srv);
+            return NULL;
+        }
+    }
     evhttp_set_timeout_tv(srv->http, &timeout);
     evhttp_set_max_headers_size(srv->http, MAX_HEADERS_BYTES);
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)hard_limit);
@@ -548,5 +632,6 @@ void server_free(struct server *srv)
     if (srv->drain_timer) event_free(srv->drain_timer);
     if (srv->http) evhttp_free(srv->http);    /* closes every connection: their records go too */
     while (srv->conns) conn_free(srv->conns); /* those not yet attached */
+    free(srv->clients);                       /* empty now: every count was released */
     free(srv);
 }

@@ -363,6 +363,38 @@ class ServerLimitsTest(RouterTest):
             self.assertStatus(router.http('GET', '/healthz'), 200,
                               'request %d: closed connections no longer count' % (i + 1))
 
+    def test_connections_over_the_per_client_cap_are_closed(self):
+        env = self.env
+        # a deadline far past the waits below: only the cap can close a connection here
+        router = env.add_router(name='per-client',
+                                extra_env={'ESS_MAX_CONNECTIONS_PER_CLIENT': '3',
+                                           'ESS_REQUEST_TIMEOUT_S': '120'})
+
+        def connect(source):
+            s = socket.create_connection(('127.0.0.1', router.port), timeout=10,
+                                         source_address=(source, 0))
+            self.addCleanup(s.close)
+            return s
+        idle = [connect('127.0.0.1') for _ in range(3)]
+        extra = connect('127.0.0.1')
+        self.assertTrue(closed_by_server(extra, harness.scaled(10)),
+                        'a fourth connection from one address is closed at once')
+        other = connect('127.0.0.2')
+        other.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        other.settimeout(harness.scaled(10))
+        self.assertTrue(other.recv(64).startswith(b'HTTP/1.1 200'),
+                        'another address is served meanwhile')
+        for s in idle:
+            self.assertFalse(closed_by_server(s, 0), 'the first three stay open')
+        idle[0].close()
+
+        def healthy():
+            try:
+                return router.http('GET', '/healthz').status == 200
+            except OSError:  # closed: the router has not yet seen the other go
+                return False
+        harness.wait_until(healthy, message='a connection is taken again once one closed')
+
 
 if __name__ == '__main__':
     harness.main()

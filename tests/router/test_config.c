@@ -31,6 +31,7 @@ static const char *const all_vars[] = {
     "ESS_TOKEN_SECRET_FILE",
     "ESS_WEBHOOK_ALLOW_NETS",
     "ESS_MAX_CONNECTIONS",
+    "ESS_MAX_CONNECTIONS_PER_CLIENT",
     "ESS_TRACK_RATE_PER_MIN",
     "ESS_TRUSTED_PROXIES",
 };
@@ -572,26 +573,30 @@ static void test_limits(void)
 
     clear_env();
     CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.max_connections == 1000 &&
-              cfg.track_rate_per_min == 30 && cfg.trusted_proxies.n == 0 &&
-              cfg.webhook_allow_nets.n == 0,
-          "defaults: 1000 connections, 30 lookups a minute, no trusted proxies or allowed nets");
+              cfg.max_conns_per_client == 32 && cfg.track_rate_per_min == 30 &&
+              cfg.trusted_proxies.n == 0 && cfg.webhook_allow_nets.n == 0,
+          "defaults: 1000 connections, 32 per client, 30 lookups a minute, no trusted proxies "
+          "or allowed nets");
     config_free(&cfg);
     setenv("ESS_TRUSTED_PROXIES", " 10.0.0.1, fd00::/8 ,", 1);
     setenv("ESS_WEBHOOK_ALLOW_NETS", "10.20.0.0/16", 1);
     setenv("ESS_MAX_CONNECTIONS", "5", 1);
+    setenv("ESS_MAX_CONNECTIONS_PER_CLIENT", "0", 1);
     setenv("ESS_TRACK_RATE_PER_MIN", "7", 1);
     CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.trusted_proxies.n == 2 &&
               cfg.trusted_proxies.nets[1].v6 && cfg.trusted_proxies.nets[1].prefix == 8 &&
               cfg.webhook_allow_nets.n == 1 && cfg.max_connections == 5 &&
-              cfg.track_rate_per_min == 7,
+              cfg.max_conns_per_client == 0 && cfg.track_rate_per_min == 7,
           "ESS_TRUSTED_PROXIES, ESS_WEBHOOK_ALLOW_NETS, ESS_MAX_CONNECTIONS, "
-          "ESS_TRACK_RATE_PER_MIN load");
+          "ESS_MAX_CONNECTIONS_PER_CLIENT (0: no cap), ESS_TRACK_RATE_PER_MIN load");
     config_free(&cfg);
     clear_env();
     CHECK(env_rejected("ESS_TRUSTED_PROXIES", "10.0.0.1,proxy.example"),
           "a name in ESS_TRUSTED_PROXIES is refused");
     CHECK(env_rejected("ESS_WEBHOOK_ALLOW_NETS", "10.0.0.0/33"), "a /33 is refused");
     CHECK(env_rejected("ESS_MAX_CONNECTIONS", "0"), "ESS_MAX_CONNECTIONS 0 is refused");
+    CHECK(env_rejected("ESS_MAX_CONNECTIONS_PER_CLIENT", "-1"),
+          "a negative ESS_MAX_CONNECTIONS_PER_CLIENT is refused");
     CHECK(env_rejected("ESS_TRACK_RATE_PER_MIN", "0"), "ESS_TRACK_RATE_PER_MIN 0 is refused");
 }
 
