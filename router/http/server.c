@@ -59,6 +59,7 @@ struct conn {
     struct event *timer;             /* first the attach, then the deadline */
     struct http_call *call;          /* the call in flight on it, if any */
     struct conn_client *client;      /* its client's count, once attached; NULL: not counted */
+    evutil_socket_t fd;              /* its socket once attached (srv->by_fd), else -1 */
     struct conn *prev, *next;
 };
 
@@ -79,6 +80,8 @@ struct server {
     struct conn_client **clients; /* hash table of client counts; NULL when there is no cap */
     size_t nbuckets;              /* a power of two */
     uint64_t seed;                /* random: a client cannot choose addresses sharing a bucket */
+    struct conn **by_fd;          /* attached records by socket: a request finds its own in O(1) */
+    size_t by_fd_len;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int port;
@@ -189,9 +192,31 @@ static void conn_client_release(struct server *srv, struct conn_client *e)
     free(e);
 }
 
+/* Files c under its socket in srv->by_fd. 0, or -1 without memory (c is then not found by
+ * conn_call_started: its requests run without deadline bookkeeping, as without a record). */
+static int conn_index(struct server *srv, struct conn *c, evutil_socket_t fd)
+{
+    if (fd < 0) return -1;
+    if ((size_t)fd >= srv->by_fd_len) {
+        size_t len = srv->by_fd_len ? srv->by_fd_len : 64;
+        struct conn **grown;
+        while (len <= (size_t)fd) len *= 2;
+        grown = realloc(srv->by_fd, len * sizeof *grown);
+        if (grown == NULL) return -1;
+        memset(grown + srv->by_fd_len, 0, (len - srv->by_fd_len) * sizeof *grown);
+        srv->by_fd = grown;
+        srv->by_fd_len = len;
+    }
+    srv->by_fd[fd] = c;
+    c->fd = fd;
+    return 0;
+}
+
 static void conn_free(struct conn *c)
 {
     struct server *srv = c->srv;
+    if (c->fd >= 0 && (size_t)c->fd < srv->by_fd_len && srv->by_fd[c->fd] == c)
+        srv->by_fd[c->fd] = NULL;
     conn_client_release(srv, c->client);
     if (c->prev)
         c->prev->next = c->next;
@@ -255,6 +280,7 @@ static void conn_attach(struct conn *c)
     }
     c->evcon = evcon;
     srv->nattached++;
+    conn_index(srv, c, bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)));
     evhttp_connection_set_closecb(c->evcon, conn_on_close, c);
     conn_deadline_start(c);
 }
@@ -290,6 +316,7 @@ static struct bufferevent *conn_new_bufferevent(struct event_base *base, void *a
     }
     c->srv = srv;
     c->bev = bev;
+    c->fd = -1;
     bufferevent_incref(bev);
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
@@ -304,10 +331,13 @@ static void conn_call_started(struct server *srv, struct evhttp_request *req,
                               struct http_call *call)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    evutil_socket_t fd;
     struct conn *c;
 
-    for (c = srv->conns; c && (c->evcon == NULL || c->evcon != evcon); c = c->next) continue;
-    if (c == NULL || evcon == NULL) return;
+    if (evcon == NULL) return;
+    fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    c = fd >= 0 && (size_t)fd < srv->by_fd_len ? srv->by_fd[fd] : NULL;
+    if (c == NULL || c->evcon != evcon) return;
     evtimer_del(c->timer);
     c->call = call;
     call->conn = c;
@@ -633,5 +663,6 @@ void server_free(struct server *srv)
     if (srv->http) evhttp_free(srv->http);    /* closes every connection: their records go too */
     while (srv->conns) conn_free(srv->conns); /* those not yet attached */
     free(srv->clients);                       /* empty now: every count was released */
+    free(srv->by_fd);
     free(srv);
 }
