@@ -11,7 +11,6 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "router.h"
 #include "store.h"
 #include "teams.h"
+#include "text.h"
 #include "track.h"
 
 #define MAX_HEADERS_BYTES 16384
@@ -433,72 +433,60 @@ static void healthz(struct http_call *call)
     http_reply_json(call, up ? 200 : 503, doc);
 }
 
-struct text_buf {
-    char *data;
-    size_t len, cap;
-};
-
-static void buf_printf(struct text_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(struct text_buf *b, const char *fmt, ...)
+/* Answers /metrics with text (which this takes and frees); NULL, a render that ran out of memory,
+ * answers 500 rather than a 200 with series missing. */
+static void reply_metrics(struct http_call *call, char *text, size_t len)
 {
-    va_list ap;
-    int n;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < room && b->data) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            size_t cap = (b->cap + (size_t)n + 1) * 2;
-            char *d = realloc(b->data, cap);
-            if (d == NULL) return;
-            b->data = d;
-            b->cap = cap;
-        }
+    if (text == NULL) {
+        log_error("/metrics: out of memory while rendering");
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        return;
     }
+    http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
 }
 
 /* Appends the gauges kept in Redis to the process's own metrics and answers. */
 static void on_stats(struct http_call *call, cJSON *reply)
 {
     struct text_buf b = {0};
-    size_t len = 0;
+    size_t len = 0, total;
     char *local = metrics_render(&len);
+    char *text;
     const cJSON *s;
     const cJSON *queue = cJSON_GetObjectItemCaseSensitive(reply, "queue");
     const cJSON *outbox = cJSON_GetObjectItemCaseSensitive(reply, "outbox");
 
-    buf_printf(&b, "%.*s", (int)len, local ? local : "");
+    if (local == NULL) { /* the process's own series are missing: no partial answer */
+        cJSON_Delete(reply);
+        reply_metrics(call, NULL, 0);
+        return;
+    }
+    text_buf_add(&b, local);
     free(local);
     if (!http_refusal(reply)) {
-        buf_printf(&b, "# HELP ess_cases Cases by category and current status (all routers).\n"
-                       "# TYPE ess_cases gauge\n");
+        text_buf_printf(&b, "# HELP ess_cases Cases by category and current status (all routers).\n"
+                            "# TYPE ess_cases gauge\n");
         cJSON_ArrayForEach (s, cJSON_GetObjectItemCaseSensitive(reply, "stats")) {
             const char *bar = strchr(s->string, '|');
             if (bar == NULL || !cJSON_IsString(s)) continue;
-            buf_printf(&b, "ess_cases{category=\"%.*s\",status=\"%s\"} %s\n",
-                       (int)(bar - s->string), s->string, bar + 1, s->valuestring);
+            text_buf_printf(&b, "ess_cases{category=\"%.*s\",status=\"%s\"} %s\n",
+                            (int)(bar - s->string), s->string, bar + 1, s->valuestring);
         }
-        buf_printf(&b,
-                   "# HELP ess_queue_length Cases waiting in the operators' queue.\n"
-                   "# TYPE ess_queue_length gauge\ness_queue_length %.0f\n",
-                   cJSON_IsNumber(queue) ? queue->valuedouble : 0);
-        buf_printf(&b,
-                   "# HELP ess_outbox_backlog Outgoing messages not yet delivered (all routers).\n"
-                   "# TYPE ess_outbox_backlog gauge\ness_outbox_backlog %.0f\n",
-                   cJSON_IsNumber(outbox) ? outbox->valuedouble : 0);
+        text_buf_printf(&b,
+                        "# HELP ess_queue_length Cases waiting in the operators' queue.\n"
+                        "# TYPE ess_queue_length gauge\ness_queue_length %.0f\n",
+                        cJSON_IsNumber(queue) ? queue->valuedouble : 0);
+        text_buf_printf(&b,
+                        "# HELP ess_outbox_backlog Outgoing messages not yet delivered (all "
+                        "routers).\n"
+                        "# TYPE ess_outbox_backlog gauge\ness_outbox_backlog %.0f\n",
+                        cJSON_IsNumber(outbox) ? outbox->valuedouble : 0);
     }
     cJSON_Delete(reply);
-    http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
-                    b.len);
-    free(b.data);
+    total = b.len;
+    text = text_buf_take(&b);
+    reply_metrics(call, text, total);
 }
 
 static void metrics_get(struct http_call *call)
@@ -518,9 +506,7 @@ static void metrics_get(struct http_call *call)
     {
         size_t len = 0;
         char *text = metrics_render(&len);
-        http_reply_text(call, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "",
-                        text ? len : 0);
-        free(text);
+        reply_metrics(call, text, len);
     }
 }
 
