@@ -72,31 +72,91 @@ static int url_valid(const char *u)
     return net_webhook_url_check(u, &loopback) == 0;
 }
 
-/* Reads "notify" into its canonical JSON (or "" when absent). 0 or -1. */
-static int read_notify(const cJSON *v, char **out)
+enum teams_notify_result teams_notify_read(const cJSON *v, char **out)
 {
     const cJSON *webhook, *line_to;
-    cJSON *canon;
+    cJSON *canon = NULL;
+    enum teams_notify_result result = TEAMS_NOTIFY_INVALID;
+
     *out = NULL;
-    if (v == NULL || cJSON_IsNull(v)) return 0;
-    if (!cJSON_IsObject(v)) return -1;
+    if (v == NULL || cJSON_IsNull(v)) return TEAMS_NOTIFY_OK;
+    if (!cJSON_IsObject(v)) return TEAMS_NOTIFY_INVALID;
     webhook = cJSON_GetObjectItemCaseSensitive(v, "webhook");
     line_to = cJSON_GetObjectItemCaseSensitive(v, "line_to");
-    if ((webhook != NULL) == (line_to != NULL)) return -1;
-    canon = cJSON_CreateObject();
+    if ((webhook != NULL) == (line_to != NULL)) return TEAMS_NOTIFY_INVALID;
     if (webhook) {
-        if (!cJSON_IsString(webhook) || !url_valid(webhook->valuestring)) goto fail;
-        cJSON_AddStringToObject(canon, "webhook", webhook->valuestring);
+        if (!cJSON_IsString(webhook) || !url_valid(webhook->valuestring)) goto done;
     } else {
-        if (!cJSON_IsString(line_to) || !line_push_target_valid(line_to->valuestring)) goto fail;
-        cJSON_AddStringToObject(canon, "line_to", line_to->valuestring);
+        if (!cJSON_IsString(line_to) || !line_push_target_valid(line_to->valuestring)) goto done;
     }
-    *out = cJSON_PrintUnformatted(canon);
+    result = TEAMS_NOTIFY_NO_MEMORY; /* valid: from here only memory can fail */
+    if ((canon = cJSON_CreateObject()) == NULL) goto done;
+    if (webhook ? !cJSON_AddStringToObject(canon, "webhook", webhook->valuestring)
+                : !cJSON_AddStringToObject(canon, "line_to", line_to->valuestring))
+        goto done;
+    if ((*out = cJSON_PrintUnformatted(canon)) == NULL) goto done;
+    result = TEAMS_NOTIFY_OK;
+done:
     cJSON_Delete(canon);
-    return *out ? 0 : -1;
-fail:
-    cJSON_Delete(canon);
-    return -1;
+    return result;
+}
+
+/* Adds a copy of reply's member name (null when reply lacks it) to doc as key. 0, or -1 when
+ * memory ran out. */
+static int add_copy(cJSON *doc, const char *key, const cJSON *reply, const char *name)
+{
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(reply, name);
+    cJSON *item = src ? cJSON_Duplicate(src, 1) : cJSON_CreateNull();
+    if (item == NULL) return -1;
+    if (!cJSON_AddItemToObject(doc, key, item)) {
+        cJSON_Delete(item);
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds "assigned_cases": the strings of reply's "assigned". 0, or -1 when memory ran out. */
+static int add_assigned(cJSON *doc, const cJSON *reply)
+{
+    const cJSON *id;
+    cJSON *arr = cJSON_AddArrayToObject(doc, "assigned_cases");
+    if (arr == NULL) return -1;
+    cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "assigned")) {
+        cJSON *s;
+        if (!cJSON_IsString(id)) continue;
+        if ((s = cJSON_CreateString(id->valuestring)) == NULL) return -1;
+        if (!cJSON_AddItemToArray(arr, s)) {
+            cJSON_Delete(s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+cJSON *teams_put_answer(const char *team_id, const char *token, const cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (doc == NULL || !cJSON_AddStringToObject(doc, "team_id", team_id) ||
+        (token != NULL && !cJSON_AddStringToObject(doc, "token", token)) ||
+        add_copy(doc, "active_cases", reply, "active") != 0 || add_assigned(doc, reply) != 0) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+cJSON *teams_position_answer(const char *team_id, const cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (doc == NULL || !cJSON_AddStringToObject(doc, "team_id", team_id) ||
+        !cJSON_AddBoolToObject(
+            doc, "available", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "available"))) ||
+        add_copy(doc, "active_cases", reply, "active") != 0 ||
+        add_copy(doc, "capacity", reply, "capacity") != 0 || add_assigned(doc, reply) != 0) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 static void on_team_put(struct http_call *call, cJSON *reply)
@@ -118,23 +178,21 @@ static void on_team_put(struct http_call *call, cJSON *reply)
         cJSON_Delete(reply);
         return;
     }
-    doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "team_id", call->params[0]);
-    if (token_set) cJSON_AddStringToObject(doc, "token", st->token);
-    cJSON_AddItemToObject(doc, "active_cases",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "active"), 1));
-    cJSON_AddItemToObject(doc, "assigned_cases", cJSON_CreateArray());
-    {
-        const cJSON *id;
-        cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "assigned_cases");
-        cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "assigned")) {
-            if (cJSON_IsString(id)) cJSON_AddItemToArray(arr, cJSON_CreateString(id->valuestring));
-        }
-    }
+    doc = teams_put_answer(call->params[0], token_set ? st->token : NULL, reply);
     log_info("team %s %s%s", call->params[0], created ? "created" : "updated",
              token_set && !created ? ", token rotated" : "");
     cJSON_Delete(reply);
     memset(st->token, 0, sizeof st->token);
+    if (doc == NULL) {
+        /* The team is stored (only the token's hash is kept, so the token is lost): the admin
+         * puts the team again with "rotate_token": true to get a new one. */
+        log_error("team %s: stored, but the answer ran out of memory%s", call->params[0],
+                  token_set ? "; rotate its token" : "");
+        http_reply_error(call, 500, "internal",
+                         "The team was stored but the answer ran out of memory; put it again "
+                         "with rotate_token to get a token.");
+        return;
+    }
     http_reply_json(call, created ? 201 : 200, doc);
 }
 
@@ -147,14 +205,18 @@ struct team_input {
     char *notify; /* canonical JSON, heap, or NULL */
 };
 
+/* team_input_read's answer when memory ran out (500, not a 400). */
+static const char team_input_no_memory[] = "The server ran out of memory.";
+
 /* Validates body into in. NULL, or the sentence to answer with (400 invalid_field, or
- * missing_field when *missing). */
+ * missing_field when *missing; 500 when it is team_input_no_memory). */
 static const char *team_input_read(const cJSON *body, struct team_input *in, int *missing)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(body, "capacity");
     const cJSON *avail = cJSON_GetObjectItemCaseSensitive(body, "available");
     const cJSON *rotate = cJSON_GetObjectItemCaseSensitive(body, "rotate_token");
+    enum teams_notify_result notify;
 
     memset(in, 0, sizeof *in);
     in->capacity = 1;
@@ -186,7 +248,9 @@ static const char *team_input_read(const cJSON *body, struct team_input *in, int
     if (rotate && !cJSON_IsNull(rotate) && !cJSON_IsBool(rotate))
         return "rotate_token must be true or false.";
     in->rotate = cJSON_IsTrue(rotate);
-    if (read_notify(cJSON_GetObjectItemCaseSensitive(body, "notify"), &in->notify) != 0)
+    notify = teams_notify_read(cJSON_GetObjectItemCaseSensitive(body, "notify"), &in->notify);
+    if (notify == TEAMS_NOTIFY_NO_MEMORY) return team_input_no_memory;
+    if (notify != TEAMS_NOTIFY_OK)
         return "notify must be {\"webhook\": an https:// URL (http:// only to 127.0.0.1, "
                "localhost or [::1])} or {\"line_to\": a LINE group id}.";
     return NULL;
@@ -210,7 +274,11 @@ void teams_put(struct http_call *call)
     }
     if ((body = http_body_object(call)) == NULL) return;
     /* Four ways to fail before the store is asked, each answered for what it is. */
-    if ((problem = team_input_read(body, &in, &missing)) != NULL) {
+    if ((problem = team_input_read(body, &in, &missing)) == team_input_no_memory) {
+        http_reply_error(call, 500, "internal", problem);
+        goto fail;
+    }
+    if (problem != NULL) {
         http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
         goto fail;
     }
@@ -256,27 +324,15 @@ fail:
 static void on_position(struct http_call *call, cJSON *reply)
 {
     const char *refusal = http_refusal(reply);
-    cJSON *doc, *arr;
-    const cJSON *id;
+    cJSON *doc;
     if (refusal) {
         http_reply_refusal(call, strcmp(refusal, "not_found") == 0 ? "team_not_found" : refusal);
         cJSON_Delete(reply);
         return;
     }
-    doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "team_id", call->params[0]);
-    cJSON_AddBoolToObject(doc, "available",
-                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "available")));
-    cJSON_AddItemToObject(doc, "active_cases",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "active"), 1));
-    cJSON_AddItemToObject(doc, "capacity",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "capacity"), 1));
-    arr = cJSON_AddArrayToObject(doc, "assigned_cases");
-    cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "assigned")) {
-        if (cJSON_IsString(id)) cJSON_AddItemToArray(arr, cJSON_CreateString(id->valuestring));
-    }
+    doc = teams_position_answer(call->params[0], reply);
     cJSON_Delete(reply);
-    http_reply_json(call, 200, doc);
+    http_reply_json(call, 200, doc); /* NULL (out of memory) answers 500 */
 }
 
 void teams_post_position(struct http_call *call)
