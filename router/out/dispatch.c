@@ -149,37 +149,36 @@ static void on_dispatched(const struct client_response *res, void *arg)
 /* ------------------------------------------------------------------------------------------ */
 /* Dispatch */
 
-/* DESIGN's dispatch JSON, from the case hash. A new string the caller frees. */
-static char *dispatch_body(const cJSON *c)
+char *dispatch_body(const cJSON *c)
 {
-    cJSON *doc = cJSON_CreateObject(), *loc, *rep;
+    cJSON *doc = cJSON_CreateObject(), *loc = NULL, *rep = NULL;
     char deadline[TEXT_TIME_SIZE];
-    char *text;
-    cJSON_AddStringToObject(doc, "case_id", str(c, "case_id"));
-    cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code"));
-    cJSON_AddStringToObject(doc, "category", str(c, "category"));
-    cJSON_AddStringToObject(doc, "priority", str(c, "priority"));
-    cJSON_AddStringToObject(doc, "description", str(c, "description"));
-    loc = cJSON_AddObjectToObject(doc, "location");
-    if (str(c, "lat")[0] || cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "lat"))) {
-        cJSON_AddNumberToObject(loc, "lat", num(c, "lat"));
-        cJSON_AddNumberToObject(loc, "lon", num(c, "lon"));
-    } else { /* a typed address only: the operator who assigned the case knows more */
-        cJSON_AddNullToObject(loc, "lat");
-        cJSON_AddNullToObject(loc, "lon");
-    }
-    cJSON_AddStringToObject(loc, "address", str(c, "address"));
-    rep = cJSON_AddObjectToObject(doc, "reporter");
-    cJSON_AddStringToObject(rep, "name", str(c, "reporter_name"));
-    cJSON_AddStringToObject(rep, "phone", str(c, "reporter_phone"));
-    cJSON_AddStringToObject(rep, "channel", str(c, "channel"));
-    if (str(c, "distance_km")[0])
-        cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"));
-    else
-        cJSON_AddNullToObject(doc, "distance_km");
+    char *text = NULL;
+    int located = str(c, "lat")[0] || cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "lat"));
+
     text_time_rfc3339((int64_t)num(c, "ack_deadline"), deadline);
-    cJSON_AddStringToObject(doc, "ack_deadline", deadline);
+    if (doc == NULL || !cJSON_AddStringToObject(doc, "case_id", str(c, "case_id")) ||
+        !cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code")) ||
+        !cJSON_AddStringToObject(doc, "category", str(c, "category")) ||
+        !cJSON_AddStringToObject(doc, "priority", str(c, "priority")) ||
+        !cJSON_AddStringToObject(doc, "description", str(c, "description")) ||
+        (loc = cJSON_AddObjectToObject(doc, "location")) == NULL ||
+        !(located ? cJSON_AddNumberToObject(loc, "lat", num(c, "lat"))
+                  : cJSON_AddNullToObject(loc, "lat")) ||
+        !(located ? cJSON_AddNumberToObject(loc, "lon", num(c, "lon"))
+                  : cJSON_AddNullToObject(loc, "lon")) ||
+        !cJSON_AddStringToObject(loc, "address", str(c, "address")) ||
+        (rep = cJSON_AddObjectToObject(doc, "reporter")) == NULL ||
+        !cJSON_AddStringToObject(rep, "name", str(c, "reporter_name")) ||
+        !cJSON_AddStringToObject(rep, "phone", str(c, "reporter_phone")) ||
+        !cJSON_AddStringToObject(rep, "channel", str(c, "channel")) ||
+        !(str(c, "distance_km")[0]
+              ? cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"))
+              : cJSON_AddNullToObject(doc, "distance_km")) ||
+        !cJSON_AddStringToObject(doc, "ack_deadline", deadline))
+        goto done;
     text = cJSON_PrintUnformatted(doc);
+done:
     cJSON_Delete(doc);
     return text;
 }
@@ -191,8 +190,11 @@ static void send_webhook(struct delivery *d, const char *url, const cJSON *c, co
     char *body = dispatch_body(c);
 
     snprintf(d->channel, sizeof d->channel, "webhook");
-    if (body == NULL ||
-        auth_team_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
+    if (body == NULL) { /* the outbox keeps the message for a later attempt */
+        finish(d, DELIVERY_RETRY, "out of memory");
+        return;
+    }
+    if (auth_team_token_for(d->router, d->team_id, nonce, token, sizeof token) != 0) {
         free(body);
         finish(d, DELIVERY_RETRY, "token key not loaded");
         return;
@@ -220,9 +222,13 @@ static void send_line(struct delivery *d, const char *to, cJSON *messages, clien
 
     cJSON_Delete(messages);
     snprintf(d->channel, sizeof d->channel, "LINE");
-    if (cfg->line_channel_access_token[0] == '\0' || body == NULL) {
+    if (cfg->line_channel_access_token[0] == '\0') {
         free(body);
         finish(d, DELIVERY_GIVE_UP, "LINE_CHANNEL_ACCESS_TOKEN is not set");
+        return;
+    }
+    if (body == NULL) { /* memory ran out rendering it: the outbox tries again later */
+        finish(d, DELIVERY_RETRY, "out of memory");
         return;
     }
     snprintf(url, sizeof url, "%s/v2/bot/message/push", cfg->line_api_base);
@@ -239,9 +245,16 @@ static void send_line(struct delivery *d, const char *to, cJSON *messages, clien
 
 static void deliver(struct delivery *d, const cJSON *c)
 {
-    cJSON *notify = cJSON_Parse(str(c, "notify"));
-    const char *webhook = str(notify, "webhook");
-    const char *line_to = str(notify, "line_to");
+    const char *raw = str(c, "notify");
+    cJSON *notify = NULL;
+    const char *webhook, *line_to;
+
+    if (json_parse_object(raw, strlen(raw), 4, 0, &notify) == JSON_PARSE_NO_MEMORY) {
+        finish(d, DELIVERY_RETRY, "out of memory");
+        return;
+    }
+    webhook = str(notify, "webhook");
+    line_to = str(notify, "line_to");
 
     if (webhook[0]) {
         send_webhook(d, webhook, c, str(c, "token_nonce"));
@@ -291,22 +304,24 @@ void dispatch_deliver(struct router *router, const cJSON *payload, int attempts,
 /* ------------------------------------------------------------------------------------------ */
 /* Escalation */
 
-/* What supervisors are told: the case's reference facts, nothing personal. */
-static char *escalation_body(const cJSON *c, const char *reason)
+char *dispatch_escalation_body(const cJSON *c, const char *reason)
 {
     cJSON *doc = cJSON_CreateObject();
     char created[TEXT_TIME_SIZE];
-    char *text;
-    cJSON_AddStringToObject(doc, "event", "escalation");
-    cJSON_AddStringToObject(doc, "case_id", str(c, "case_id"));
-    cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code"));
-    cJSON_AddStringToObject(doc, "category", str(c, "category"));
-    cJSON_AddStringToObject(doc, "priority", str(c, "priority"));
-    cJSON_AddStringToObject(doc, "reason", reason);
-    cJSON_AddNumberToObject(doc, "attempts", num(c, "attempts"));
+    char *text = NULL;
+
     text_time_rfc3339((int64_t)num(c, "created_at"), created);
-    cJSON_AddStringToObject(doc, "created_at", created);
+    if (doc == NULL || !cJSON_AddStringToObject(doc, "event", "escalation") ||
+        !cJSON_AddStringToObject(doc, "case_id", str(c, "case_id")) ||
+        !cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code")) ||
+        !cJSON_AddStringToObject(doc, "category", str(c, "category")) ||
+        !cJSON_AddStringToObject(doc, "priority", str(c, "priority")) ||
+        !cJSON_AddStringToObject(doc, "reason", reason) ||
+        !cJSON_AddNumberToObject(doc, "attempts", num(c, "attempts")) ||
+        !cJSON_AddStringToObject(doc, "created_at", created))
+        goto done;
     text = cJSON_PrintUnformatted(doc);
+done:
     cJSON_Delete(doc);
     return text;
 }
@@ -341,7 +356,7 @@ static void send_supervisor_webhook(struct delivery *d, const cJSON *c)
     const char *headers[3] = {"Content-Type: application/json; charset=utf-8", NULL, NULL};
     char sig[LINE_SIGNATURE_SIZE], sig_header[80], delivery_header[80];
     size_t nheaders = 1;
-    char *body = escalation_body(c, d->reason);
+    char *body = dispatch_escalation_body(c, d->reason);
 
     snprintf(delivery_header, sizeof delivery_header, "X-ESS-Delivery: %s", d->retry_key);
     headers[nheaders++] = delivery_header;
@@ -351,9 +366,10 @@ static void send_supervisor_webhook(struct delivery *d, const cJSON *c)
         snprintf(sig_header, sizeof sig_header, "X-ESS-Signature: %s", sig);
         headers[nheaders++] = sig_header;
     }
-    if (body == NULL ||
-        client_post(d->router->client, cfg->supervisor_webhook, headers, nheaders, body,
-                    strlen(body), SEND_TIMEOUT_MS, on_escalation_sent, d) == NULL)
+    if (body == NULL) /* the outbox sends the notice again later */
+        finish(d, DELIVERY_RETRY, "out of memory");
+    else if (client_post(d->router->client, cfg->supervisor_webhook, headers, nheaders, body,
+                         strlen(body), SEND_TIMEOUT_MS, on_escalation_sent, d) == NULL)
         finish(d, DELIVERY_GIVE_UP, "the supervisor webhook was refused");
     free(body);
 }

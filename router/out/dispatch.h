@@ -25,6 +25,15 @@ typedef void (*delivery_cb)(enum delivery_outcome outcome, long delay_ms, const 
 void dispatch_deliver(struct router *router, const struct cJSON *payload, int attempts,
                       const char *retry_key, delivery_cb cb, void *arg);
 
+/* DESIGN's dispatch JSON (the body a team's webhook receives, signed), from a "dispatch"
+ * payload or case hash c (only read; fields as text or numbers). A new string the caller
+ * frees, or NULL when memory runs out: never a dispatch with a fact missing. */
+char *dispatch_body(const struct cJSON *c);
+
+/* The supervisors' escalation notice for case c (only read): its reference facts and reason,
+ * nothing personal. A new string the caller frees, or NULL when memory runs out. */
+char *dispatch_escalation_body(const struct cJSON *c, const char *reason);
+
 /* Delivers an "escalation" outbox message ({"case_id", "reason"}) to ESS_SUPERVISOR_WEBHOOK
  * and/or ESS_SUPERVISOR_LINE_TO (done at once when neither is set). As above. */
 void dispatch_escalation(struct router *router, const struct cJSON *payload, int attempts,
