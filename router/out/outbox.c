@@ -71,12 +71,17 @@ static void report_done(struct sending *s, const char *dead_reason)
     store_fcall(s->outbox->router->store, "ess_outbox_done", 0, 2, argv, NULL, on_report, NULL);
 }
 
-/* Schedules another attempt; kind/payload replace the message's when kind is not NULL. */
+/* Schedules another attempt; kind/payload replace the message's when kind is not NULL (when
+ * memory runs out printing payload, the message is kept as it was and tried again). */
 static void report_retry(struct sending *s, long delay_ms, const char *kind, const cJSON *payload)
 {
     char delay[24];
     char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
     const char *argv[4] = {s->id, delay, kind ? kind : "", text ? text : ""};
+    if (kind && payload && text == NULL) {
+        log_warn("outbox: message %s kept as it was: out of memory", s->id);
+        kind = NULL;
+    }
     snprintf(delay, sizeof delay, "%ld", delay_ms);
     store_fcall(s->outbox->router->store, "ess_outbox_retry", 0, kind ? 4 : 2, argv, NULL,
                 on_report, NULL);
@@ -99,17 +104,30 @@ static int retryable(const struct client_response *res)
     return res->status == 0 || res->status >= 500;
 }
 
-/* A reply or push as a push: {"to", "messages"}. NULL when the payload has no user. */
-static cJSON *as_push(const cJSON *payload)
+/* {"to": to, "messages": messages (taken, also when this fails)} in *out. */
+static enum outbox_build push_of(const char *to, cJSON *messages, cJSON **out)
+{
+    cJSON *push = cJSON_CreateObject();
+    if (push == NULL || !cJSON_AddStringToObject(push, "to", to) ||
+        !cJSON_AddItemToObject(push, "messages", messages)) {
+        cJSON_Delete(push);
+        cJSON_Delete(messages);
+        return OUTBOX_BUILD_NO_MEMORY;
+    }
+    *out = push;
+    return OUTBOX_BUILD_OK;
+}
+
+enum outbox_build outbox_as_push(const cJSON *payload, cJSON **out)
 {
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(payload, "to");
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(payload, "messages");
-    cJSON *push;
-    if (!cJSON_IsString(to) || to->valuestring[0] == '\0' || !cJSON_IsArray(messages)) return NULL;
-    push = cJSON_CreateObject();
-    cJSON_AddStringToObject(push, "to", to->valuestring);
-    cJSON_AddItemToObject(push, "messages", cJSON_Duplicate(messages, 1));
-    return push;
+    cJSON *copy;
+    *out = NULL;
+    if (!cJSON_IsString(to) || to->valuestring[0] == '\0' || !cJSON_IsArray(messages))
+        return OUTBOX_BUILD_NOTHING;
+    if ((copy = cJSON_Duplicate(messages, 1)) == NULL) return OUTBOX_BUILD_NO_MEMORY;
+    return push_of(to->valuestring, copy, out);
 }
 
 static void on_sent(const struct client_response *res, void *arg)
@@ -131,11 +149,16 @@ static void on_sent(const struct client_response *res, void *arg)
         if (ok) {
             report_done(s, NULL);
         } else if (res->status == 400 || (retryable(res) && s->attempts + 1 >= REPLY_ATTEMPTS)) {
-            cJSON *push = as_push(s->payload); /* the reply token expired: push instead */
-            if (push) {
+            cJSON *push = NULL; /* the reply token expired: push instead */
+            enum outbox_build built = outbox_as_push(s->payload, &push);
+            if (built == OUTBOX_BUILD_OK) {
                 log_info("outbox: reply %s failed (%s), falling back to a push", s->id, reason);
                 report_retry(s, 0, "line_push", push);
                 cJSON_Delete(push);
+            } else if (built == OUTBOX_BUILD_NO_MEMORY) {
+                log_warn("outbox: reply %s failed (%s); out of memory for its push, retried later",
+                         s->id, reason);
+                report_retry(s, backoff_ms(s->attempts), NULL, NULL);
             } else {
                 report_done(s, reason);
             }
@@ -156,8 +179,7 @@ static void on_sent(const struct client_response *res, void *arg)
     sending_free(s);
 }
 
-/* Renders a progress notice into the push it becomes. NULL when there is nothing to say. */
-static cJSON *progress_push(const cJSON *payload)
+enum outbox_build outbox_progress_push(const cJSON *payload, cJSON **out)
 {
     const char *lang = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "lang"));
     const char *code =
@@ -165,16 +187,16 @@ static cJSON *progress_push(const cJSON *payload)
     const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "status"));
     const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "team_name"));
     const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to"));
-    cJSON *messages, *push;
-    if (!code || !status || !to) return NULL;
+    cJSON *messages;
+    *out = NULL;
+    if (!code || !status || !to) return OUTBOX_BUILD_NOTHING;
+    /* ess.lua queues only the statuses citizen_messages_progress has words for (PROGRESS), so
+     * NULL here is memory running out. */
     messages =
         citizen_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
                                   code, status, team ? team : "");
-    if (messages == NULL) return NULL;
-    push = cJSON_CreateObject();
-    cJSON_AddStringToObject(push, "to", to);
-    cJSON_AddItemToObject(push, "messages", messages);
-    return push;
+    if (messages == NULL) return OUTBOX_BUILD_NO_MEMORY;
+    return push_of(to, messages, out);
 }
 
 /* The outcome of a dispatch or an escalation notice (dispatch.c decides; the outbox records). */
@@ -203,6 +225,7 @@ static void send_one(struct outbox *ob, struct sending *s)
     const char *headers[4];
     size_t nheaders = 0;
     char *body = NULL;
+    const char *target; /* the reply token or the user, in s->payload */
     int is_reply = strcmp(s->kind, "line_reply") == 0;
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(s->payload, "messages");
 
@@ -223,9 +246,18 @@ static void send_one(struct outbox *ob, struct sending *s)
         return;
     }
     if (strcmp(s->kind, "progress") == 0) {
-        cJSON *push = progress_push(s->payload);
-        if (push == NULL) {
-            report_done(s, NULL); /* a status nobody is told about */
+        cJSON *push = NULL;
+        enum outbox_build built = outbox_progress_push(s->payload, &push);
+        if (built != OUTBOX_BUILD_OK) {
+            if (built == OUTBOX_BUILD_NOTHING) {
+                report_done(s, "malformed message");
+            } else if (s->attempts + 1 < PUSH_ATTEMPTS) {
+                log_warn("outbox: progress notice %s not rendered: out of memory, retried later",
+                         s->id);
+                report_retry(s, backoff_ms(s->attempts), NULL, NULL);
+            } else {
+                report_done(s, "out of memory rendering it");
+            }
             sending_free(s);
             return;
         }
@@ -235,20 +267,26 @@ static void send_one(struct outbox *ob, struct sending *s)
         messages = cJSON_GetObjectItemCaseSensitive(push, "messages");
     }
     if (is_reply) {
-        const char *token =
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->payload, "reply_token"));
-        body = token ? line_reply_body(token, messages) : NULL;
+        target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->payload, "reply_token"));
+        body = target ? line_reply_body(target, messages) : NULL;
         snprintf(url, sizeof url, "%s/v2/bot/message/reply", cfg->line_api_base);
     } else {
-        const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->payload, "to"));
-        body = to ? line_push_body(to, messages) : NULL;
+        target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s->payload, "to"));
+        body = target ? line_push_body(target, messages) : NULL;
         snprintf(url, sizeof url, "%s/v2/bot/message/push", cfg->line_api_base);
         snprintf(key, sizeof key, "X-Line-Retry-Key: %s", s->retry_key);
         headers[nheaders++] = key;
     }
-    if (body == NULL || !cJSON_IsArray(messages)) {
+    if (target == NULL || !cJSON_IsArray(messages) || cJSON_GetArraySize(messages) < 1 ||
+        cJSON_GetArraySize(messages) > 5) {
         free(body);
         report_done(s, "malformed message");
+        sending_free(s);
+        return;
+    }
+    if (body == NULL) { /* a whole message, but memory ran out printing it */
+        log_warn("outbox: message %s not printed: out of memory, retried later", s->id);
+        report_retry(s, backoff_ms(s->attempts), NULL, NULL);
         sending_free(s);
         return;
     }

@@ -5,8 +5,15 @@
 #ifndef ESS_ROUTER_OUTBOX_H
 #define ESS_ROUTER_OUTBOX_H
 
+struct cJSON;
 struct router;
 struct outbox;
+
+enum outbox_build {
+    OUTBOX_BUILD_OK = 0,
+    OUTBOX_BUILD_NOTHING,  /* the payload lacks what the message needs: nothing to send */
+    OUTBOX_BUILD_NO_MEMORY /* memory ran out: try again later */
+};
 
 /* Starts polling the outbox on router's loop (router->store, router->client, router->cfg and
  * router->rules must be set). NULL on allocation failure. */
@@ -14,6 +21,13 @@ struct outbox *outbox_start(struct router *router);
 
 /* Something was queued: look at the outbox now rather than at the next tick. Accepts NULL. */
 void outbox_kick(struct outbox *outbox);
+
+/* The push a LINE message becomes, from its outbox payload (only read): a reply whose token
+ * expired ({"to", "messages"} copied) or a progress notice ({"to", "lang", "tracking_code",
+ * "status", "team_name"} rendered). With OUTBOX_BUILD_OK *out is a whole push {"to",
+ * "messages"} the caller owns; otherwise *out is NULL. */
+enum outbox_build outbox_as_push(const struct cJSON *payload, struct cJSON **out);
+enum outbox_build outbox_progress_push(const struct cJSON *payload, struct cJSON **out);
 
 /* Stops polling and frees. Transfers in flight must have been cancelled first (client_free);
  * what they carried stays in Redis and is sent again once its lease runs out. Accepts NULL. */
