@@ -23,6 +23,7 @@
 #include "router.h"
 #include "rules.h"
 #include "team_messages.h"
+#include "text.h"
 #include "track.h"
 
 /* An idle state holds only the user's last tracking code: kept a week, so "status" finds it. A
@@ -110,7 +111,7 @@ static void commit(struct http_call *call)
 {
     struct linebot_state *st = call->data;
     struct line_event *ev = current(call);
-    char *state = st->group_event ? strdup("") : chat_state_to_json(&st->chat);
+    char *state = st->group_event ? text_dup("") : chat_state_to_json(&st->chat);
     char *payload = NULL;
     char dedupe[16];
     const char *argv[8];
