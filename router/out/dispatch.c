@@ -73,18 +73,6 @@ static void finish(struct delivery *d, enum delivery_outcome outcome, const char
     free(d);
 }
 
-/* Short names for the case's fields, read with rules/json's getters: a string ("" when absent)
- * and a number given as a JSON number or as text (Redis hash fields are text). */
-static const char *str(const cJSON *obj, const char *name)
-{
-    return json_string(obj, name, "");
-}
-
-static double num(const cJSON *obj, const char *name)
-{
-    return json_number(obj, name, NULL);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Recording outcomes */
 
@@ -154,26 +142,27 @@ char *dispatch_body(const cJSON *c)
     cJSON *doc = cJSON_CreateObject(), *loc = NULL, *rep = NULL;
     char deadline[TEXT_TIME_SIZE];
     char *text = NULL;
-    int located = str(c, "lat")[0] || cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "lat"));
+    int located =
+        json_string(c, "lat", "")[0] || cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "lat"));
 
-    text_time_rfc3339((int64_t)num(c, "ack_deadline"), deadline);
-    if (doc == NULL || !cJSON_AddStringToObject(doc, "case_id", str(c, "case_id")) ||
-        !cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code")) ||
-        !cJSON_AddStringToObject(doc, "category", str(c, "category")) ||
-        !cJSON_AddStringToObject(doc, "priority", str(c, "priority")) ||
-        !cJSON_AddStringToObject(doc, "description", str(c, "description")) ||
+    text_time_rfc3339((int64_t)json_number(c, "ack_deadline", NULL), deadline);
+    if (doc == NULL || !cJSON_AddStringToObject(doc, "case_id", json_string(c, "case_id", "")) ||
+        !cJSON_AddStringToObject(doc, "tracking_code", json_string(c, "tracking_code", "")) ||
+        !cJSON_AddStringToObject(doc, "category", json_string(c, "category", "")) ||
+        !cJSON_AddStringToObject(doc, "priority", json_string(c, "priority", "")) ||
+        !cJSON_AddStringToObject(doc, "description", json_string(c, "description", "")) ||
         (loc = cJSON_AddObjectToObject(doc, "location")) == NULL ||
-        !(located ? cJSON_AddNumberToObject(loc, "lat", num(c, "lat"))
+        !(located ? cJSON_AddNumberToObject(loc, "lat", json_number(c, "lat", NULL))
                   : cJSON_AddNullToObject(loc, "lat")) ||
-        !(located ? cJSON_AddNumberToObject(loc, "lon", num(c, "lon"))
+        !(located ? cJSON_AddNumberToObject(loc, "lon", json_number(c, "lon", NULL))
                   : cJSON_AddNullToObject(loc, "lon")) ||
-        !cJSON_AddStringToObject(loc, "address", str(c, "address")) ||
+        !cJSON_AddStringToObject(loc, "address", json_string(c, "address", "")) ||
         (rep = cJSON_AddObjectToObject(doc, "reporter")) == NULL ||
-        !cJSON_AddStringToObject(rep, "name", str(c, "reporter_name")) ||
-        !cJSON_AddStringToObject(rep, "phone", str(c, "reporter_phone")) ||
-        !cJSON_AddStringToObject(rep, "channel", str(c, "channel")) ||
-        !(str(c, "distance_km")[0]
-              ? cJSON_AddNumberToObject(doc, "distance_km", num(c, "distance_km"))
+        !cJSON_AddStringToObject(rep, "name", json_string(c, "reporter_name", "")) ||
+        !cJSON_AddStringToObject(rep, "phone", json_string(c, "reporter_phone", "")) ||
+        !cJSON_AddStringToObject(rep, "channel", json_string(c, "channel", "")) ||
+        !(json_string(c, "distance_km", "")[0]
+              ? cJSON_AddNumberToObject(doc, "distance_km", json_number(c, "distance_km", NULL))
               : cJSON_AddNullToObject(doc, "distance_km")) ||
         !cJSON_AddStringToObject(doc, "ack_deadline", deadline))
         goto done;
@@ -245,7 +234,7 @@ static void send_line(struct delivery *d, const char *to, cJSON *messages, clien
 
 static void deliver(struct delivery *d, const cJSON *c)
 {
-    const char *raw = str(c, "notify");
+    const char *raw = json_string(c, "notify", "");
     cJSON *notify = NULL;
     const char *webhook, *line_to;
 
@@ -253,22 +242,24 @@ static void deliver(struct delivery *d, const cJSON *c)
         finish(d, DELIVERY_RETRY, "out of memory");
         return;
     }
-    webhook = str(notify, "webhook");
-    line_to = str(notify, "line_to");
+    webhook = json_string(notify, "webhook", "");
+    line_to = json_string(notify, "line_to", "");
 
     if (webhook[0]) {
-        send_webhook(d, webhook, c, str(c, "token_nonce"));
+        send_webhook(d, webhook, c, json_string(c, "token_nonce", ""));
     } else if (line_to[0]) {
-        const char *category = str(c, "category");
-        int located = str(c, "lat")[0] != '\0'; /* else a typed address only: no map link */
-        send_line(d, line_to,
-                  team_messages_dispatch(d->router->rules, d->case_id, str(c, "tracking_code"),
-                                         incident_category_parse(category, strlen(category)),
-                                         str(c, "priority"), str(c, "description"),
-                                         located ? num(c, "lat") : NAN,
-                                         located ? num(c, "lon") : NAN, str(c, "address"),
-                                         num(c, "distance_km"), (int64_t)num(c, "ack_deadline")),
-                  on_dispatched);
+        const char *category = json_string(c, "category", "");
+        int located =
+            json_string(c, "lat", "")[0] != '\0'; /* else a typed address only: no map link */
+        send_line(
+            d, line_to,
+            team_messages_dispatch(
+                d->router->rules, d->case_id, json_string(c, "tracking_code", ""),
+                incident_category_parse(category, strlen(category)), json_string(c, "priority", ""),
+                json_string(c, "description", ""), located ? json_number(c, "lat", NULL) : NAN,
+                located ? json_number(c, "lon", NULL) : NAN, json_string(c, "address", ""),
+                json_number(c, "distance_km", NULL), (int64_t)json_number(c, "ack_deadline", NULL)),
+            on_dispatched);
     } else {
         finish(d, DELIVERY_GIVE_UP, "the team's notify channel is unreadable");
     }
@@ -296,8 +287,8 @@ void dispatch_deliver(struct router *router, const cJSON *payload, int attempts,
         cb(DELIVERY_RETRY, 1000, "out of memory", arg);
         return;
     }
-    snprintf(d->case_id, sizeof d->case_id, "%s", str(payload, "case_id"));
-    snprintf(d->team_id, sizeof d->team_id, "%s", str(payload, "team_id"));
+    snprintf(d->case_id, sizeof d->case_id, "%s", json_string(payload, "case_id", ""));
+    snprintf(d->team_id, sizeof d->team_id, "%s", json_string(payload, "team_id", ""));
     deliver(d, payload);
 }
 
@@ -310,14 +301,14 @@ char *dispatch_escalation_body(const cJSON *c, const char *reason)
     char created[TEXT_TIME_SIZE];
     char *text = NULL;
 
-    text_time_rfc3339((int64_t)num(c, "created_at"), created);
+    text_time_rfc3339((int64_t)json_number(c, "created_at", NULL), created);
     if (doc == NULL || !cJSON_AddStringToObject(doc, "event", "escalation") ||
-        !cJSON_AddStringToObject(doc, "case_id", str(c, "case_id")) ||
-        !cJSON_AddStringToObject(doc, "tracking_code", str(c, "tracking_code")) ||
-        !cJSON_AddStringToObject(doc, "category", str(c, "category")) ||
-        !cJSON_AddStringToObject(doc, "priority", str(c, "priority")) ||
+        !cJSON_AddStringToObject(doc, "case_id", json_string(c, "case_id", "")) ||
+        !cJSON_AddStringToObject(doc, "tracking_code", json_string(c, "tracking_code", "")) ||
+        !cJSON_AddStringToObject(doc, "category", json_string(c, "category", "")) ||
+        !cJSON_AddStringToObject(doc, "priority", json_string(c, "priority", "")) ||
         !cJSON_AddStringToObject(doc, "reason", reason) ||
-        !cJSON_AddNumberToObject(doc, "attempts", num(c, "attempts")) ||
+        !cJSON_AddNumberToObject(doc, "attempts", json_number(c, "attempts", NULL)) ||
         !cJSON_AddStringToObject(doc, "created_at", created))
         goto done;
     text = cJSON_PrintUnformatted(doc);
@@ -397,8 +388,9 @@ static void on_escalation_case(enum store_status status, const char *data, size_
         if (cfg->supervisor_webhook[0]) send_supervisor_webhook(d, c);
         if (line) {
             send_line(d, cfg->supervisor_line_to,
-                      team_messages_escalation(str(c, "tracking_code"), str(c, "category"),
-                                               str(c, "priority"), d->reason),
+                      team_messages_escalation(json_string(c, "tracking_code", ""),
+                                               json_string(c, "category", ""),
+                                               json_string(c, "priority", ""), d->reason),
                       on_escalation_line_sent);
         }
     }
@@ -414,8 +406,8 @@ void dispatch_escalation(struct router *router, const cJSON *payload, int attemp
         cb(DELIVERY_RETRY, 1000, "out of memory", arg);
         return;
     }
-    snprintf(d->case_id, sizeof d->case_id, "%s", str(payload, "case_id"));
-    snprintf(d->reason, sizeof d->reason, "%s", str(payload, "reason"));
+    snprintf(d->case_id, sizeof d->case_id, "%s", json_string(payload, "case_id", ""));
+    snprintf(d->reason, sizeof d->reason, "%s", json_string(payload, "reason", ""));
     argv[0] = d->case_id;
     argv[1] = "operator";
     argv[2] = "";
