@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "auth.h"
 #include "client.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "ratelimit.h"
 #include "router.h"
 #include "rules.h"
 #include "server.h"
@@ -86,6 +88,11 @@ int main(int argc, char **argv)
     d.router.store = store_new(d.router.base, cfg.redis_host, cfg.redis_port, cfg.redis_password,
                                cfg.redis_db, cfg.key_prefix);
     if (d.router.store == NULL) goto done;
+    d.router.address_key = auth_keyed_new(cfg.token_secret, RATELIMIT_KEY_LABEL);
+    if (d.router.address_key == NULL) {
+        log_error("could not make the key for client addresses (out of memory?)");
+        goto done;
+    }
     d.router.client = client_new(d.router.base);
     if (d.router.client == NULL) goto done;
     client_set_allowed_nets(d.router.client, &cfg.webhook_allow_nets);
@@ -117,6 +124,7 @@ done:
     client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */
     outbox_stop(d.router.outbox);
     store_free(d.router.store);
+    auth_keyed_free(d.router.address_key);
     if (d.sigterm) event_free(d.sigterm);
     if (d.sigint) event_free(d.sigint);
     if (d.router.base) event_base_free(d.router.base);

@@ -8,6 +8,7 @@ struct rules_table;
 struct store;
 struct client;
 struct outbox;
+struct auth_keyed;
 
 /* Borrowed pointers, all owned by main() and alive until the loop has stopped. */
 struct router {
@@ -15,9 +16,10 @@ struct router {
     const struct config *cfg;
     const struct rules_table *rules;
     struct store *store;
-    struct client *client; /* outbound HTTP (LINE, team webhooks) */
-    struct outbox *outbox; /* queued outgoing messages; kick it after queueing */
-    unsigned inflight;     /* HTTP calls started and not yet ended (for a graceful stop) */
+    struct client *client;          /* outbound HTTP (LINE, team webhooks) */
+    struct outbox *outbox;          /* queued outgoing messages; kick it after queueing */
+    struct auth_keyed *address_key; /* keys client addresses for per-client counts in Redis */
+    unsigned inflight;              /* HTTP calls started and not yet ended (for a graceful stop) */
 };
 
 #endif

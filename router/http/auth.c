@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -38,23 +39,74 @@ void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1])
     hex32(d, hex);
 }
 
-int auth_keyed_hash(const char *secret, const char *label, const void *data, size_t len,
-                    char hex[AUTH_HASH_HEX + 1])
-{
-    unsigned char key[32], mac[32];
-    unsigned int keylen = 0, maclen = 0;
-    int rc = -1;
+struct auth_keyed {
+    EVP_MD_CTX *inner;   /* SHA-256 after (key XOR ipad) */
+    EVP_MD_CTX *outer;   /* SHA-256 after (key XOR opad) */
+    EVP_MD_CTX *scratch; /* copied from one of them for each hash */
+};
 
-    if (secret == NULL || secret[0] == '\0') goto done;
+void auth_keyed_free(struct auth_keyed *k)
+{
+    if (k == NULL) return;
+    EVP_MD_CTX_free(k->inner);
+    EVP_MD_CTX_free(k->outer);
+    EVP_MD_CTX_free(k->scratch);
+    free(k);
+}
+
+struct auth_keyed *auth_keyed_new(const char *secret, const char *label)
+{
+    enum { BLOCK = 64 }; /* SHA-256's block: the HMAC key is padded to it (RFC 2104) */
+    unsigned char key[32], ipad[BLOCK], opad[BLOCK];
+    unsigned int keylen = 0;
+    struct auth_keyed *k = NULL, *out = NULL;
+    size_t i;
+
+    if (secret == NULL || secret[0] == '\0') return NULL;
     if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)label, strlen(label),
              key, &keylen) == NULL ||
-        HMAC(EVP_sha256(), key, (int)keylen, data, len, mac, &maclen) == NULL)
+        keylen != sizeof key)
         goto done;
-    hex32(mac, hex);
-    rc = 0;
+    for (i = 0; i < BLOCK; i++) {
+        unsigned char b = i < sizeof key ? key[i] : 0;
+        ipad[i] = b ^ 0x36;
+        opad[i] = b ^ 0x5c;
+    }
+    if ((k = calloc(1, sizeof *k)) == NULL) goto done;
+    k->inner = EVP_MD_CTX_new();
+    k->outer = EVP_MD_CTX_new();
+    k->scratch = EVP_MD_CTX_new();
+    if (k->inner == NULL || k->outer == NULL || k->scratch == NULL ||
+        EVP_DigestInit_ex(k->inner, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(k->inner, ipad, sizeof ipad) != 1 ||
+        EVP_DigestInit_ex(k->outer, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(k->outer, opad, sizeof opad) != 1)
+        goto done;
+    out = k;
+    k = NULL;
 done:
+    auth_keyed_free(k);
     OPENSSL_cleanse(key, sizeof key);
-    return rc;
+    OPENSSL_cleanse(ipad, sizeof ipad);
+    OPENSSL_cleanse(opad, sizeof opad);
+    return out;
+}
+
+int auth_keyed_hex(struct auth_keyed *k, const void *data, size_t len, char hex[AUTH_HASH_HEX + 1])
+{
+    unsigned char inner[32], mac[32];
+    unsigned int n = 0;
+
+    hex[0] = '\0';
+    if (k == NULL || EVP_MD_CTX_copy_ex(k->scratch, k->inner) != 1 ||
+        EVP_DigestUpdate(k->scratch, data, len) != 1 ||
+        EVP_DigestFinal_ex(k->scratch, inner, &n) != 1 ||
+        EVP_MD_CTX_copy_ex(k->scratch, k->outer) != 1 ||
+        EVP_DigestUpdate(k->scratch, inner, sizeof inner) != 1 ||
+        EVP_DigestFinal_ex(k->scratch, mac, &n) != 1)
+        return -1;
+    hex32(mac, hex);
+    return 0;
 }
 
 /* Equal in time independent of where they differ: compares digests, so lengths leak nothing. */

@@ -36,12 +36,21 @@ int auth_team_id_valid(const char *id, size_t len);
 /* Writes the hex SHA-256 of token[0..len) and its NUL to hex (65 bytes). */
 void auth_token_hash(const char *token, size_t len, char hex[AUTH_HASH_HEX + 1]);
 
-/* Writes to hex (65 bytes) the hex HMAC-SHA256 of data[0..len) under a key derived from secret
- * for one use, HMAC-SHA256(secret, label): each label keys its own use, and a label holding a
- * blank never equals a team token's message ("<team_id>:<nonce>"), so no two uses share a key.
- * 0, or -1 when secret is NULL or "". */
-int auth_keyed_hash(const char *secret, const char *label, const void *data, size_t len,
-                    char hex[AUTH_HASH_HEX + 1]);
+/* A keyed hash for one use, made once and used for every request: HMAC-SHA256 under a key derived
+ * from secret for that use, HMAC-SHA256(secret, label). Each label keys its own use, and a label
+ * holding a blank never equals a team token's message ("<team_id>:<nonce>"), so no two uses
+ * share a key. The digest states of the HMAC's inner and outer keys are computed once, so each
+ * hash costs two short digests instead of a full HMAC set-up. */
+struct auth_keyed;
+
+/* A new keyed hash the caller frees with auth_keyed_free; NULL when secret is NULL or "" or
+ * memory runs out. secret and label are not kept. */
+struct auth_keyed *auth_keyed_new(const char *secret, const char *label);
+void auth_keyed_free(struct auth_keyed *k); /* NULL: nothing */
+
+/* Writes to hex (65 bytes) the hex HMAC-SHA256 of data[0..len) under k's key. 0, or -1 (then hex
+ * is ""). k's scratch state changes: not for use from two threads at once. */
+int auth_keyed_hex(struct auth_keyed *k, const void *data, size_t len, char hex[AUTH_HASH_HEX + 1]);
 
 /* 1 when an Authorization header value is "Bearer <token>" (scheme in any case, blanks around
  * the token), compared in constant time; 0 otherwise, also when token is NULL or "". */

@@ -17,7 +17,6 @@
 
 #define RATELIMIT_WINDOW "60000" /* ms */
 #define RATELIMIT_XFF_MAX 4096   /* an X-Forwarded-For longer than this is not read */
-#define RATELIMIT_KEY_LABEL "ess-router rate limit key" /* auth_keyed_hash: this use's own key */
 
 /* Parses s[0..n) (blanks around it ignored) as one address, no prefix. */
 static int ratelimit_parse_addr(const char *s, size_t n, struct net_cidr *out)
@@ -66,9 +65,7 @@ static int ratelimit_name(struct http_call *call, const char *bucket, char *name
     struct net_cidr a;
     char hash[AUTH_HASH_HEX + 1];
     if (ratelimit_client(call, &call->router->cfg->trusted_proxies, &a) != 0) return -1;
-    if (auth_keyed_hash(call->router->cfg->token_secret, RATELIMIT_KEY_LABEL, a.addr, a.v6 ? 8 : 4,
-                        hash) != 0)
-        return -1;
+    if (auth_keyed_hex(call->router->address_key, a.addr, a.v6 ? 8 : 4, hash) != 0) return -1;
     snprintf(name, len, "%s:%.32s", bucket, hash);
     return 0;
 }

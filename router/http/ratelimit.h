@@ -11,6 +11,10 @@
 struct http_call;
 struct ratelimit_ticket;
 
+/* The label of the key client addresses are hashed with (auth_keyed_new(ESS_TOKEN_SECRET, this)),
+ * made once by main.c as router->address_key. */
+#define RATELIMIT_KEY_LABEL "ess-router rate limit key"
+
 /* Counts one request of the call's client in bucket (a short name such as "track") for the
  * current minute, pipelined with the caller's own Redis command so that both cost one round
  * trip: ratelimit_start sends the count and returns at once; the caller sends its command right

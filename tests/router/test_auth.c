@@ -1,5 +1,7 @@
-/* Tests of router/http/auth.c: who a bearer token says the caller is, team ids, token hashing and the
- * derivation of team tokens. */
+/* Tests of router/http/auth.c: who a bearer token says the caller is, team ids, token hashing and
+ * the derivation of team tokens. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,10 +101,51 @@ static void test_tokens(void)
           "SHA-256 of the empty string");
 }
 
+/* hex of HMAC-SHA256(HMAC-SHA256(secret, label), data), by OpenSSL's one-shot HMAC. */
+static void reference_keyed(const char *secret, const char *label, const void *data, size_t len,
+                            char hex[AUTH_HASH_HEX + 1])
+{
+    unsigned char key[32], mac[32];
+    unsigned int n = 0, i;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)label, strlen(label),
+         key, &n);
+    HMAC(EVP_sha256(), key, n, data, len, mac, &n);
+    for (i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void test_keyed_hash(void)
+{
+    const char *secret = "0123456789abcdef0123456789abcdef-secret";
+    const unsigned char v4[4] = {127, 0, 0, 1}, v6[8] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1};
+    struct auth_keyed *k = auth_keyed_new(secret, "ess-router rate limit key");
+    struct auth_keyed *other = auth_keyed_new(secret, "another use");
+    char got[AUTH_HASH_HEX + 1], want[AUTH_HASH_HEX + 1], again[AUTH_HASH_HEX + 1];
+
+    CHECK(k != NULL && other != NULL, "keyed hash: made from a secret and a label");
+    CHECK(auth_keyed_new(NULL, "x") == NULL && auth_keyed_new("", "x") == NULL,
+          "keyed hash: no secret, no hash");
+    reference_keyed(secret, "ess-router rate limit key", v4, sizeof v4, want);
+    CHECK(auth_keyed_hex(k, v4, sizeof v4, got) == 0 && strcmp(got, want) == 0,
+          "keyed hash: HMAC-SHA256 under HMAC-SHA256(secret, label), as OpenSSL computes it");
+    CHECK(auth_keyed_hex(k, v4, sizeof v4, again) == 0 && strcmp(again, got) == 0,
+          "keyed hash: the same input, the same hash, time after time");
+    reference_keyed(secret, "ess-router rate limit key", v6, sizeof v6, want);
+    CHECK(auth_keyed_hex(k, v6, sizeof v6, got) == 0 && strcmp(got, want) == 0,
+          "keyed hash: another input");
+    CHECK(auth_keyed_hex(other, v6, sizeof v6, again) == 0 && strcmp(again, got) != 0,
+          "keyed hash: another label keys another hash");
+    CHECK(auth_keyed_hex(NULL, v4, sizeof v4, got) == -1 && got[0] == '\0',
+          "keyed hash: none made, none given");
+    auth_keyed_free(k);
+    auth_keyed_free(other);
+    auth_keyed_free(NULL);
+}
+
 int main(void)
 {
     test_identify();
     test_team_ids();
     test_tokens();
+    test_keyed_hash();
     return tap_done();
 }
