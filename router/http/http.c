@@ -110,8 +110,14 @@ void http_reply_error(struct http_call *call, int status, const char *code, cons
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON *err = cJSON_AddObjectToObject(doc, "error");
-    cJSON_AddStringToObject(err, "code", code);
-    cJSON_AddStringToObject(err, "message", message);
+    if (err == NULL || !cJSON_AddStringToObject(err, "code", code) ||
+        !cJSON_AddStringToObject(err, "message", message)) {
+        /* out of memory: never an error without its code; http_reply_json(NULL) answers the
+         * fixed 500 body */
+        cJSON_Delete(doc);
+        http_reply_json(call, 500, NULL);
+        return;
+    }
     if (status == 401 && call->req) {
         evhttp_add_header(evhttp_request_get_output_headers(call->req), "WWW-Authenticate",
                           "Bearer realm=\"ess-router\"");

@@ -423,12 +423,17 @@ static void healthz(struct http_call *call)
 {
     int up = store_is_up(call->router->store);
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "status", up ? "ok" : "degraded");
-    cJSON_AddStringToObject(doc, "redis", up ? "up" : "down");
-    if (!up) {
+    int whole = cJSON_AddStringToObject(doc, "status", up ? "ok" : "degraded") &&
+                cJSON_AddStringToObject(doc, "redis", up ? "up" : "down");
+    if (whole && !up) {
         cJSON *err = cJSON_AddObjectToObject(doc, "error");
-        cJSON_AddStringToObject(err, "code", "redis_unavailable");
-        cJSON_AddStringToObject(err, "message", "The case store is unreachable; reconnecting.");
+        whole =
+            cJSON_AddStringToObject(err, "code", "redis_unavailable") &&
+            cJSON_AddStringToObject(err, "message", "The case store is unreachable; reconnecting.");
+    }
+    if (!whole) { /* out of memory: the fixed 500 body, never a 200 without its status */
+        cJSON_Delete(doc);
+        doc = NULL;
     }
     http_reply_json(call, up ? 200 : 503, doc);
 }
