@@ -237,33 +237,35 @@ static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
     chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
 }
 
-/* The category is known: on to the location, or straight to the details when the location came
- * first. */
-static void chat_category_chosen(struct chat_state *st, int category, struct chat_outcome *out)
+static int chat_create_case(struct chat_state *st, const struct line_event *ev,
+                            struct chat_outcome *out);
+
+/* The category is known: on to the location, or the case at once when the location came first.
+ * -1 when memory runs out. */
+static int chat_category_chosen(struct chat_state *st, const struct line_event *ev, int category,
+                                struct chat_outcome *out)
 {
     st->category = category;
-    if (st->has_location) {
-        st->step = CHAT_STEP_DETAILS;
-        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
-    } else {
-        st->step = CHAT_STEP_LOCATION;
-        chat_reply(out, CHAT_PROMPT_ASK_LOCATION);
-    }
+    if (st->has_location) return chat_create_case(st, ev, out);
+    st->step = CHAT_STEP_LOCATION;
+    chat_reply(out, CHAT_PROMPT_ASK_LOCATION);
+    return 0;
 }
 
 /* Text at a step that asks for the category: one typed by its code or label is chosen at once
  * (1); otherwise *guess is the classifier's reading, INCIDENT_OTHER when the text names no
  * emergency (0). -1 when memory runs out. */
 static int chat_category_text(const struct rules_table *rules, struct chat_state *st,
-                              const char *folded, size_t flen, size_t core, const char *text,
-                              size_t len, int *guess, struct chat_outcome *out)
+                              const struct line_event *ev, const char *folded, size_t flen,
+                              size_t core, int *guess, struct chat_outcome *out)
 {
+    const char *text = ev->text;
+    size_t len = strlen(text);
     int category = INCIDENT_CATEGORY_NONE;
+
     if (chat_typed_category(rules, folded, flen, core, &category) != 0) return -1;
-    if (category != INCIDENT_CATEGORY_NONE) {
-        chat_category_chosen(st, category, out);
-        return 1;
-    }
+    if (category != INCIDENT_CATEGORY_NONE)
+        return chat_category_chosen(st, ev, category, out) != 0 ? -1 : 1;
     *guess = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
     return 0;
 }
@@ -297,40 +299,48 @@ static void chat_status_last(const struct chat_state *st, struct chat_outcome *o
     memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
 }
 
-/* Fills out->incident from the report and the details sentence (text[0..len), may be empty),
- * appended to the description kept from the first message, and resets the report. -1 when
- * memory runs out. */
-static int chat_create_case(struct chat_state *st, const struct line_event *ev, const char *text,
-                            size_t len, struct chat_outcome *out)
+/* Fills out->incident from the report (category, location or typed address, the description
+ * kept from the first message) and goes on to "anything else?": the report's content and id are
+ * dropped, the router stores the new case's code. -1 when memory runs out. */
+static int chat_create_case(struct chat_state *st, const struct line_event *ev,
+                            struct chat_outcome *out)
 {
     struct incident *inc = &out->incident;
-    char *desc = malloc(INCIDENT_MAX_DESCRIPTION + 1);
-    size_t n;
 
-    if (desc == NULL) return -1;
-    n = strlen(st->description);
-    memcpy(desc, st->description, n + 1);
-    if (len > 0 && n + 2 <= INCIDENT_MAX_DESCRIPTION) {
-        if (n > 0) desc[n++] = '\n';
-        n += chat_clean_copy(desc + n, INCIDENT_MAX_DESCRIPTION + 1 - n, text, len, 1);
-        if (n > 0 && desc[n - 1] == '\n')
-            desc[--n] = '\0'; /* the details were blank after cleaning */
-    }
     inc->channel = INCIDENT_CHANNEL_LINE;
     inc->category = st->category;
     inc->has_location = st->has_location;
     inc->lat = st->lat;
     inc->lon = st->lon;
-    if (n > 0) {
-        inc->description = desc;
-        desc = NULL;
-    }
-    free(desc);
+    if (st->description[0] != '\0' && (inc->description = text_dup(st->description)) == NULL)
+        return -1;
     if (st->address[0] != '\0' && (inc->address = text_dup(st->address)) == NULL) return -1;
     if (ev->user_id[0] != '\0' && (inc->reporter_line_user = text_dup(ev->user_id)) == NULL)
         return -1;
     out->action = CHAT_ACTION_CREATE_CASE;
     chat_reset_report(st);
+    st->step = CHAT_STEP_DETAILS;
+    return 0;
+}
+
+/* The answer to "anything else?" (text[0..len), valid UTF-8) as a note on the created case, or
+ * nothing when it is blank after cleaning; the questions end either way. -1 when memory runs
+ * out. */
+static int chat_add_note(struct chat_state *st, const char *text, size_t len,
+                         struct chat_outcome *out)
+{
+    char *note = malloc(INCIDENT_MAX_DESCRIPTION + 1);
+
+    if (note == NULL) return -1;
+    chat_reset_report(st);
+    if (chat_clean_copy(note, INCIDENT_MAX_DESCRIPTION + 1, text, len, 1) == 0) {
+        free(note);
+        chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
+        return 0;
+    }
+    out->note = note;
+    out->action = CHAT_ACTION_NOTE;
+    out->prompt = CHAT_PROMPT_NOTE_ADDED;
     return 0;
 }
 
@@ -355,28 +365,29 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
     } else if (strncmp(data, "cat=", 4) == 0) {
         int category = incident_category_parse(data + 4, strlen(data + 4));
 
-        if (category == INCIDENT_CATEGORY_NONE)
-            chat_ask_again(st, out);
+        if (category == INCIDENT_CATEGORY_NONE || st->step == CHAT_STEP_DETAILS)
+            chat_ask_again(st, out); /* unknown, or an old button of the report just filed */
         else
-            chat_category_chosen(st, category, out);
+            return chat_category_chosen(st, ev, category, out);
     } else if (strcmp(data, "address") == 0 &&
                (st->step == CHAT_STEP_LOCATION || st->step == CHAT_STEP_ADDRESS)) {
         st->step = CHAT_STEP_ADDRESS;
         chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
     } else if (strcmp(data, "skip") == 0 && st->step == CHAT_STEP_DETAILS) {
-        return chat_create_case(st, ev, "", 0, out);
+        chat_reset_report(st);
+        chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
     } else {
         chat_ask_again(st, out); /* an old or unknown button: never an error */
     }
     return 0;
 }
 
-static void chat_on_location(struct chat_state *st, const struct line_event *ev,
-                             struct chat_outcome *out)
+static int chat_on_location(struct chat_state *st, const struct line_event *ev,
+                            struct chat_outcome *out)
 {
-    if (!chat_location_valid(ev->lat, ev->lon)) {
-        chat_ask_again(st, out);
-        return;
+    if (!chat_location_valid(ev->lat, ev->lon) || st->step == CHAT_STEP_DETAILS) {
+        chat_ask_again(st, out); /* after the case: "anything else?" again, no second case */
+        return 0;
     }
     st->has_location = 1;
     st->lat = ev->lat;
@@ -396,10 +407,9 @@ static void chat_on_location(struct chat_state *st, const struct line_event *ev,
     case CHAT_STEP_LOCATION:
     case CHAT_STEP_ADDRESS:
     case CHAT_STEP_DETAILS:
-        st->step = CHAT_STEP_DETAILS;
-        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
-        break;
+        return chat_create_case(st, ev, out);
     }
+    return 0;
 }
 
 /* 1 when the folded text is meant as a tracking code: it parses (well or with a bad check
@@ -459,8 +469,8 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     switch (st->step) {
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
-        if ((chosen = chat_category_text(rules, st, folded, flen, core, text, len, &category,
-                                         out)) != 0) {
+        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) !=
+            0) {
             rc = chosen < 0 ? -1 : 0;
             break;
         }
@@ -471,7 +481,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         break;
     case CHAT_STEP_CONFIRM_CATEGORY:
         if (chat_says(folded, flen, core, chat_words_yes)) {
-            chat_category_chosen(st, st->category, out);
+            rc = chat_category_chosen(st, ev, st->category, out);
             break;
         }
         if (chat_says(folded, flen, core, chat_words_no)) {
@@ -480,8 +490,8 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
             chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
             break;
         }
-        if ((chosen = chat_category_text(rules, st, folded, flen, core, text, len, &category,
-                                         out)) != 0) {
+        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) !=
+            0) {
             rc = chosen < 0 ? -1 : 0;
             break;
         }
@@ -499,14 +509,15 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
             break;
         }
         chat_clean_copy(st->address, sizeof st->address, text, len, 0);
-        st->step = CHAT_STEP_DETAILS;
-        chat_reply(out, CHAT_PROMPT_ASK_DETAILS);
+        rc = chat_create_case(st, ev, out);
         break;
     case CHAT_STEP_DETAILS:
-        if (core == 0 || chat_says(folded, flen, core, chat_words_skip))
-            rc = chat_create_case(st, ev, "", 0, out);
-        else
-            rc = chat_create_case(st, ev, text, len, out);
+        if (core == 0 || chat_says(folded, flen, core, chat_words_skip)) {
+            chat_reset_report(st);
+            chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
+        } else {
+            rc = chat_add_note(st, text, len, out);
+        }
         break;
     }
 done:
@@ -532,9 +543,8 @@ static int chat_step_event(const struct rules_table *rules, struct chat_state *s
         if (ev->message == LINE_MESSAGE_TEXT && ev->text != NULL)
             return chat_on_text(rules, st, ev, out);
         if (ev->message == LINE_MESSAGE_LOCATION && ev->has_location)
-            chat_on_location(st, ev, out);
-        else
-            chat_ask_again(st, out); /* a sticker, an image…: the question again */
+            return chat_on_location(st, ev, out);
+        chat_ask_again(st, out); /* a sticker, an image…: the question again */
         return 0;
     case LINE_EVENT_OTHER:
         break;
@@ -572,6 +582,7 @@ void chat_outcome_clear(struct chat_outcome *out)
 {
     if (out == NULL) return;
     incident_clear(&out->incident);
+    free(out->note);
     memset(out, 0, sizeof(*out));
     out->category = INCIDENT_CATEGORY_NONE;
     out->incident.category = INCIDENT_CATEGORY_NONE;
@@ -704,9 +715,11 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
     case CHAT_STEP_LOCATION:
     case CHAT_STEP_ADDRESS:
         return st->category != INCIDENT_CATEGORY_NONE ? 0 : -1;
-    case CHAT_STEP_DETAILS:
-        return st->category != INCIDENT_CATEGORY_NONE && (st->has_location || st->address[0]) ? 0
-                                                                                              : -1;
+    case CHAT_STEP_DETAILS: /* after the case: its code, and no report content */
+        return st->last_tracking_code[0] != '\0' && st->category == INCIDENT_CATEGORY_NONE &&
+                       !st->has_location && st->address[0] == '\0' && st->description[0] == '\0'
+                   ? 0
+                   : -1;
     }
     return -1;
 }

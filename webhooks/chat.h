@@ -22,7 +22,8 @@ enum chat_step {
     CHAT_STEP_CATEGORY,         /* asked "What is happening?" */
     CHAT_STEP_CONFIRM_CATEGORY, /* free text named an emergency: asked to confirm it */
     CHAT_STEP_LOCATION,         /* asked "Where are you?" */
-    CHAT_STEP_DETAILS,          /* asked "Anything else we should know?" */
+    CHAT_STEP_DETAILS,          /* the case was created (last_tracking_code): asked "Anything
+                                   else we should know?", whose answer becomes a note on it */
     CHAT_STEP_ADDRESS           /* chose to type the address (LINE on a desktop cannot share a
                                    location): the case will have no coordinates, and the
                                    operators place and assign it */
@@ -60,8 +61,10 @@ enum chat_action {
     CHAT_ACTION_REPLY,       /* reply with citizen_messages(outcome) */
     CHAT_ACTION_CREATE_CASE, /* create the case from outcome.incident, then reply with
                                citizen_messages_created() */
-    CHAT_ACTION_STATUS       /* look up outcome.tracking_code, then reply with
+    CHAT_ACTION_STATUS,      /* look up outcome.tracking_code, then reply with
                                 citizen_messages_status() */
+    CHAT_ACTION_NOTE         /* add outcome.note to the case of state.last_tracking_code as the
+                                reporter's note, then reply with citizen_messages(outcome) */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -76,6 +79,8 @@ enum chat_prompt {
     CHAT_PROMPT_NO_CASE,          /* "status" asked, but this user has no case to look up */
     CHAT_PROMPT_BAD_CODE,         /* a tracking code with a typing mistake */
     CHAT_PROMPT_ASK_ADDRESS,      /* "Type the address, or a landmark near you" */
+    CHAT_PROMPT_NOTE_ADDED,       /* the answer to "anything else?" was added to the case */
+    CHAT_PROMPT_DETAILS_SKIPPED,  /* "anything else?" skipped: thanks, the report is filed */
     CHAT_PROMPT_COUNT             /* how many prompts there are (not a prompt) */
 };
 
@@ -88,6 +93,7 @@ struct chat_outcome {
     struct incident incident;            /* for CREATE_CASE: channel line, category, location,
                                             description, reporter_line_user; owned, freed by
                                             chat_outcome_clear() */
+    char *note; /* for NOTE: the reporter's words, cleaned; owned, freed by chat_outcome_clear() */
 };
 
 /* Starts a fresh state (idle, Thai, nothing known). */
@@ -108,8 +114,10 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * CHAT_ACTION_NONE and leave the state alone). rules (may be NULL: no pre-selection) classify
  * free text to pre-select a category and give the labels a typed category may match. out is
  * overwritten (clear a previous outcome first); event is only read. The user id is copied into
- * outcome.incident only for CREATE_CASE, after which the state is idle again (language and
- * last_tracking_code kept). Text commands: "ยกเลิก"/"cancel" (postback "cancel"),
+ * outcome.incident only for CREATE_CASE, which comes as soon as the report has a category and a
+ * location or a typed address; the state then asks "anything else?" (CHAT_STEP_DETAILS, the
+ * report's content and id dropped; the router stores the new case's code in
+ * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again). Text commands: "ยกเลิก"/"cancel" (postback "cancel"),
  * "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback "status"), a tracking code (lenient;
  * needs a digit or the HM prefix, and the prefix while the details are asked); the language
  * follows the letters of each text but a code. Returns 0 (out filled, state updated in place),

@@ -188,6 +188,16 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                                    "(like HM-7K3-Q9X-TD8), send it here."),
                            0, NULL, WORDS_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
         break;
+    case CHAT_PROMPT_NOTE_ADDED:
+        m = citizen_prompt(WORDS_T(lang, "เพิ่มข้อมูลนี้ในเรื่องที่คุณแจ้งแล้วค่ะ ขอบคุณค่ะ",
+                                   "Thank you. We added this to your report."),
+                           0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
+        break;
+    case CHAT_PROMPT_DETAILS_SKIPPED:
+        m = citizen_prompt(WORDS_T(lang, "ขอบคุณค่ะ เราได้รับเรื่องของคุณแล้วค่ะ",
+                                   "Thank you. We have your report."),
+                           0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
+        break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,
                                        "รหัสติดตามนี้ไม่ถูกต้องค่ะ อาจพิมพ์ผิด ลองตรวจสอบแล้วส่งใหม่อีกครั้งนะคะ",
@@ -334,6 +344,27 @@ cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
         free(text_buf_take(&b));
         return NULL;
     }
+    text = text_buf_take(&b);
+    if (text == NULL) return NULL;
+    m = line_messages_text(text);
+    free(text);
+    return line_messages_array(&m, 1);
+}
+
+cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code)
+{
+    struct text_buf b = {0};
+    char code[TRACK_CODE_SIZE];
+    cJSON *m;
+    char *text;
+
+    words_code(tracking_code, code);
+    if (code[0] == '\0') return NULL;
+    text_buf_add(&b, WORDS_T(lang, "เราได้รับเรื่องที่คุณแจ้งแล้วค่ะ รหัสติดตาม ",
+                             "We have received your report. Your tracking code is "));
+    text_buf_add(&b, code);
+    text_buf_add(&b, WORDS_T(lang, "\nเจ้าหน้าที่กำลังดูเรื่องของคุณอยู่ค่ะ",
+                             "\nAn operator is looking at it now."));
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m = line_messages_text(text);

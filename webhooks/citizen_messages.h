@@ -24,6 +24,11 @@ struct cJSON *citizen_messages(const struct rules_table *rules, const struct cha
 struct cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
                                        const char *team_name);
 
+/* The push to a reporter whose report stopped before its location (ESS_LINE_ABANDON_S) and
+ * became a case all the same: received, its tracking code, an operator is looking at it. NULL
+ * when tracking_code is not a code or memory runs out. */
+struct cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code);
+
 /* The answer to a status question: the case's category label, status in words, the team's name
  * when there is one, and when it last changed (updated_at_ms, milliseconds since 1970; <= 0:
  * not shown), in Thailand's time. found 0: no case has that code. NULL when out of memory. */

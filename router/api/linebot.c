@@ -113,9 +113,9 @@ static void commit(struct http_call *call)
     struct line_event *ev = current(call);
     char *state = st->group_event ? text_dup("") : chat_state_to_json(&st->chat);
     char *payload = NULL;
-    char dedupe[16];
-    const char *argv[8];
-    int argc = 6;
+    char dedupe[16], abandon[16] = "";
+    const char *argv[12];
+    int argc = 10;
 
     if (state == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -141,6 +141,16 @@ static void commit(struct http_call *call)
     argv[3] = state;
     argv[4] = st->chat.step == CHAT_STEP_IDLE ? IDLE_STATE_TTL_S : REPORT_STATE_TTL_S;
     argv[5] = dedupe;
+    /* A report with a category and no location yet becomes a case if left there (sweep.c). */
+    if (!st->group_event && (st->chat.step == CHAT_STEP_CONFIRM_CATEGORY ||
+                             st->chat.step == CHAT_STEP_LOCATION ||
+                             st->chat.step == CHAT_STEP_ADDRESS))
+        snprintf(abandon, sizeof abandon, "%d", call->router->cfg->line_abandon_s);
+    argv[6] = abandon;
+    argv[7] = abandon[0] ? ev->user_id : "";
+    /* The answer to "anything else?": a note on the case, in the same step as the state. */
+    argv[8] = st->outcome.action == CHAT_ACTION_NOTE ? st->chat.last_tracking_code : "";
+    argv[9] = st->outcome.action == CHAT_ACTION_NOTE && st->outcome.note ? st->outcome.note : "";
     if (payload) {
         argv[argc++] = "line_reply";
         argv[argc++] = payload;
@@ -187,6 +197,17 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
     snprintf(st->chat.last_tracking_code, sizeof st->chat.last_tracking_code, "%s", code);
     st->messages = citizen_messages_created(st->outcome.lang, code, team ? team : "");
     cJSON_Delete(summary);
+    if (st->messages != NULL) { /* then "anything else?", which adds to the case */
+        struct chat_outcome ask = {.action = CHAT_ACTION_REPLY,
+                                   .prompt = CHAT_PROMPT_ASK_DETAILS,
+                                   .lang = st->outcome.lang};
+        cJSON *more = citizen_messages(call->router->rules, &ask);
+        cJSON *m;
+
+        while (more != NULL && (m = cJSON_DetachItemFromArray(more, 0)) != NULL)
+            if (!cJSON_AddItemToArray(st->messages, m)) cJSON_Delete(m);
+        cJSON_Delete(more);
+    }
     commit(call);
 }
 
@@ -273,6 +294,7 @@ static void on_begun(struct http_call *call, cJSON *reply)
         track_lookup(call, st->outcome.tracking_code, on_status);
         return;
     case CHAT_ACTION_REPLY:
+    case CHAT_ACTION_NOTE:
         st->messages = citizen_messages(call->router->rules, &st->outcome);
         break;
     default:

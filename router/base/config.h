@@ -26,6 +26,7 @@ struct config {
     char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
     char *line_api_base;      /* no trailing slash */
+    int line_abandon_s; /* ESS_LINE_ABANDON_S: a report stopped before its location is filed */
     char *token_secret;       /* ESS_TOKEN_SECRET, or read from ESS_TOKEN_SECRET_FILE */
     char *token_secret_file;  /* ESS_TOKEN_SECRET_FILE; "" = none */
     struct net_list webhook_allow_nets; /* ESS_WEBHOOK_ALLOW_NETS: team webhooks may reach */

@@ -1,5 +1,6 @@
-/* Periodic upkeep: two timers, each calling one store function when Redis is up and its previous
- * call has answered, and logging what changed. */
+/* Periodic upkeep: timers, each calling one store function when Redis is up and its previous
+ * call has answered, and logging what changed; LINE reports left before their location become
+ * cases here. */
 #include "sweep.h"
 
 #include <cjson/cJSON.h>
@@ -7,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cases.h"
+#include "chat.h"
+#include "citizen_messages.h"
+#include "incident.h"
+#include "line_messages.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -15,7 +21,10 @@
 
 #define DEADLINE_INTERVAL_MS 500
 #define QUEUE_INTERVAL_MS 5000
+#define ABANDON_INTERVAL_MS 1000
 #define DEADLINE_BATCH "100"
+#define ABANDON_BATCH "20"
+#define LINE_USER_MAX 64 /* LINE user ids are "U" and 32 hex digits */
 
 /* One periodic store call. */
 struct job {
@@ -33,6 +42,17 @@ struct sweep {
     struct router *router;
     struct job *deadlines;
     struct job *queue;
+    struct job *abandoned;
+};
+
+/* One LINE report being filed after it was left before its location; owned by the calls it
+ * goes through, freed by the last. Holds the router only (the sweep may stop meanwhile). */
+struct abandoned {
+    struct router *router;
+    char user_key[80];
+    char report_id[CHAT_REPORT_ID_MAX + 1];
+    char line_user[LINE_USER_MAX + 1];
+    enum chat_lang lang;
 };
 
 static void on_expired(struct sweep *sw, const cJSON *reply)
@@ -61,6 +81,110 @@ static void on_swept(struct sweep *sw, const cJSON *reply)
         log_info("queue sweep assigned %d queued case(s)", n);
         outbox_kick(sw->router->outbox);
     }
+}
+
+static void on_abandon_done(enum store_status status, const char *data, size_t len, void *arg)
+{
+    struct router *router = arg;
+    (void)data;
+    (void)len;
+    if (status == STORE_OK) outbox_kick(router->outbox);
+}
+
+/* Tells the store that the report is filed as the case of code ("": not waiting any more), with
+ * the reporter's push when the case is new. Frees ab. */
+static void abandoned_finish(struct abandoned *ab, const char *code, int created)
+{
+    char *push = NULL;
+    const char *argv[4];
+
+    if (created) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON *messages = citizen_messages_abandoned(ab->lang, code);
+
+        if (p && messages && cJSON_AddStringToObject(p, "to", ab->line_user) &&
+            cJSON_AddItemToObject(p, "messages", messages)) {
+            messages = NULL;
+            push = cJSON_PrintUnformatted(p);
+        }
+        cJSON_Delete(messages);
+        cJSON_Delete(p);
+        if (push == NULL) log_warn("line: no memory for a reporter's push; the case stands");
+    }
+    argv[0] = ab->user_key;
+    argv[1] = ab->report_id;
+    argv[2] = code;
+    argv[3] = push ? push : "";
+    store_fcall(ab->router->store, "ess_line_abandon_done", 0, 4, argv, NULL, on_abandon_done,
+                ab->router);
+    free(push);
+    free(ab);
+}
+
+static void on_abandoned_case(void *arg, enum cases_result result, cJSON *summary)
+{
+    struct abandoned *ab = arg;
+    const char *code =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "tracking_code"));
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "case_id"));
+
+    if (code == NULL || (result != CASES_CREATED && result != CASES_EXISTS &&
+                         result != CASES_CALL_ID_CONFLICT)) {
+        /* Taken again when its lease ends. */
+        log_warn("line: a report left before its location could not be filed yet; retried");
+        free(ab);
+    } else {
+        if (result == CASES_CREATED)
+            log_info("case %s: a LINE report left before its location, filed", id ? id : "?");
+        abandoned_finish(ab, code, result == CASES_CREATED);
+    }
+    cJSON_Delete(summary);
+}
+
+/* One report whose wait is over: its case (queued, no_location), created under the report's id
+ * so that a location arriving at the same moment gives the same case. */
+static void abandoned_file(struct router *router, const cJSON *e)
+{
+    const char *user_key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "user_key"));
+    const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "state"));
+    const char *who = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "line_user"));
+    struct abandoned *ab;
+    struct chat_state chat;
+    struct incident inc = {.category = INCIDENT_CATEGORY_NONE};
+    char call_id[CHAT_REPORT_ID_MAX + 8];
+
+    if (user_key == NULL || state == NULL || who == NULL || strlen(user_key) >= 80 ||
+        strlen(who) > LINE_USER_MAX)
+        return;
+    ab = calloc(1, sizeof *ab);
+    if (ab == NULL) return; /* taken again when its lease ends */
+    ab->router = router;
+    memcpy(ab->user_key, user_key, strlen(user_key) + 1);
+    memcpy(ab->line_user, who, strlen(who) + 1);
+    if (chat_state_from_json(state, strlen(state), &chat) == 0)
+        memcpy(ab->report_id, chat.report_id, sizeof ab->report_id);
+    if (chat.report_id[0] == '\0' || chat.category == INCIDENT_CATEGORY_NONE ||
+        (chat.step != CHAT_STEP_CONFIRM_CATEGORY && chat.step != CHAT_STEP_LOCATION &&
+         chat.step != CHAT_STEP_ADDRESS)) {
+        abandoned_finish(ab, "", 0); /* no longer waiting */
+        return;
+    }
+    ab->lang = chat.lang;
+    inc.channel = INCIDENT_CHANNEL_LINE;
+    inc.category = chat.category;
+    inc.description = chat.description[0] ? chat.description : NULL;
+    inc.reporter_line_user = ab->line_user;
+    snprintf(call_id, sizeof call_id, "line:%s", chat.report_id);
+    /* inc's strings are only read during the call; done frees ab. */
+    cases_create(router, &inc, call_id, chat.lang == CHAT_LANG_EN ? "en" : "th",
+                 on_abandoned_case, ab);
+}
+
+static void on_abandon_due(struct sweep *sw, const cJSON *reply)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(reply, "due"))
+        abandoned_file(sw->router, e);
 }
 
 static void on_reply(enum store_status status, const char *data, size_t len, void *arg)
@@ -129,7 +253,9 @@ struct sweep *sweep_start(struct router *router)
     sw->deadlines =
         job_start(sw, "ess_deadlines_expire", DEADLINE_BATCH, DEADLINE_INTERVAL_MS, on_expired);
     sw->queue = job_start(sw, "ess_queue_sweep", NULL, QUEUE_INTERVAL_MS, on_swept);
-    if (sw->deadlines == NULL || sw->queue == NULL) {
+    sw->abandoned = job_start(sw, "ess_line_abandon_take", ABANDON_BATCH, ABANDON_INTERVAL_MS,
+                              on_abandon_due);
+    if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL) {
         sweep_stop(sw);
         return NULL;
     }
@@ -141,5 +267,6 @@ void sweep_stop(struct sweep *sw)
     if (sw == NULL) return;
     job_stop(sw->deadlines);
     job_stop(sw->queue);
+    job_stop(sw->abandoned);
     free(sw);
 }

@@ -36,6 +36,10 @@ Keys (P = prefix):
   P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
   P line:version:<hash>  str   the number of commits of that state (compare-and-set), same expiry
   P line:event:<id>      str   "1" once a LINE webhook event was handled (dedupe window)
+  P line:abandon         zset  LINE user key hash -> when its report, stopped after the category
+                               and before a location, becomes a case (ESS_LINE_ABANDON_S)
+  P line:who:<hash>      str   that user's LINE user id while the report waits (the case's
+                               reporter and the push's recipient), same expiry as the state
   P team:line:<group>    str   the team whose notify.line_to is that LINE group
   P rate:<bucket>:<h>:<n> str  requests of one client (h: hash of its address) in minute n
   P secret               str   (older versions) the team-token key; no longer read or written:
@@ -1016,19 +1020,41 @@ local function line_begin(keys, a)
         version = redis.call('GET', P .. 'line:version:' .. user_key) or '0'})
 end
 
--- ess_line_commit P event_id user_key version state state_ttl_s dedupe_s [kind payload]...:
--- marks the event handled (for dedupe_s seconds), stores the state and queues the messages, all
--- or nothing. {"dup": true} when another process handled the same event first, {"conflict":
--- true} when the state is no longer the version the event was handled against (another event
--- of the user was committed meanwhile: handle it again); then nothing is written. An empty state
--- (a group's event) is neither checked nor written.
+-- Appends the reporter's own words (a LINE user's answer to "anything else?") to the case's
+-- timeline with the author "reporter": operators and the team holding the case read it in
+-- GET /v1/cases/{id}; the public view and the case log never carry the text. false when there is
+-- no such case.
+local function case_note_add(P, case_id, text, now)
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return false end
+    record_event(P, case_id, c, 'note', text, now, 'reporter')
+    return true
+end
+
+-- ess_case_note P case_id text: case_note_add on its own. {"ok": bool}
+local function case_note(keys, a)
+    return cjson.encode({ok = case_note_add(a[1], a[2], a[3], now_ms())})
+end
+
+-- ess_line_commit P event_id user_key version state state_ttl_s dedupe_s abandon_s line_user
+-- note_code note [kind payload]...: marks the event handled (for dedupe_s seconds), stores the
+-- state and queues the messages, all or nothing. abandon_s (not ""): the report waits for its
+-- location, and becomes a case after abandon_s seconds unless another commit says otherwise
+-- (line:abandon, with line_user kept for it); "": no report waits. note_code (not ""): note is
+-- added to the case of that tracking code (case_note_add). {"dup": true} when another process
+-- handled the same event first, {"conflict": true} when the state is no longer the version the
+-- event was handled against (another event of the user was committed meanwhile: handle it
+-- again); then nothing is written. An empty state (a group's event) is neither checked nor
+-- written, and the other arguments of the user are ignored.
 local function line_commit(keys, a)
     local P, event_id, user_key, version, state = a[1], a[2], a[3], a[4], a[5]
     local ttl, dedupe = tonumber(a[6]), tonumber(a[7])
+    local abandon_s, line_user, note_code, note = a[8], a[9], a[10], a[11]
     local ekey = P .. 'line:event:' .. event_id
     if event_id ~= '' and redis.call('EXISTS', ekey) == 1 then
         return cjson.encode({dup = true})
     end
+    local now = now_ms()
     if state ~= '' then
         local vkey = P .. 'line:version:' .. user_key
         if (redis.call('GET', vkey) or '0') ~= version then
@@ -1037,12 +1063,72 @@ local function line_commit(keys, a)
         redis.call('SET', P .. 'line:state:' .. user_key, state, 'EX', ttl)
         redis.call('INCR', vkey)
         redis.call('EXPIRE', vkey, ttl)
+        if abandon_s ~= '' then
+            redis.call('ZADD', P .. 'line:abandon', now + tonumber(abandon_s) * 1000, user_key)
+            redis.call('SET', P .. 'line:who:' .. user_key, line_user, 'EX', ttl)
+        else
+            redis.call('ZREM', P .. 'line:abandon', user_key)
+            redis.call('DEL', P .. 'line:who:' .. user_key)
+        end
+        if note_code ~= '' then
+            local case_id = redis.call('HGET', P .. 'track:' .. note_code, 'case_id')
+            if case_id then case_note_add(P, case_id, note, now) end
+        end
     end
     if event_id ~= '' then redis.call('SET', ekey, '1', 'EX', dedupe) end
-    local now = now_ms()
     local ids = {}
-    for i = 8, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    for i = 12, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
     return cjson.encode({dup = false, queued = #ids})
+end
+
+local ABANDON_LEASE_MS = 30000
+
+-- ess_line_abandon_take P limit: the reports whose wait for a location is over, each leased for
+-- ABANDON_LEASE_MS (taken again after that unless ess_line_abandon_done ran: a router that
+-- stopped half-way loses nothing; two routers never take the same one at once). Entries whose
+-- state or user expired are dropped. {"due": [{user_key, state, line_user}]}
+local function line_abandon_take(keys, a)
+    local P, limit = a[1], tonumber(a[2])
+    local now = now_ms()
+    local out = {}
+    for _, user_key in ipairs(redis.call('ZRANGEBYSCORE', P .. 'line:abandon', '-inf', now,
+            'LIMIT', 0, limit)) do
+        local state = redis.call('GET', P .. 'line:state:' .. user_key)
+        local who = redis.call('GET', P .. 'line:who:' .. user_key)
+        if state and who then
+            redis.call('ZADD', P .. 'line:abandon', now + ABANDON_LEASE_MS, user_key)
+            out[#out + 1] = {user_key = user_key, state = state, line_user = who}
+        else
+            redis.call('ZREM', P .. 'line:abandon', user_key)
+            redis.call('DEL', P .. 'line:who:' .. user_key)
+        end
+    end
+    return cjson.encode({due = out})
+end
+
+-- ess_line_abandon_done P user_key report_id code push: the waiting report report_id became the
+-- case of tracking code code ("": it was no longer waiting). While the user's state is still
+-- that report, it stops waiting and remembers the code (its version moves on, so an event of
+-- the user handled meanwhile is handled again); push (not ""): a line_push payload queued.
+-- {"ok": true}
+local function line_abandon_done(keys, a)
+    local P, user_key, report_id, code, push = a[1], a[2], a[3], a[4], a[5]
+    local skey = P .. 'line:state:' .. user_key
+    local raw = redis.call('GET', skey)
+    local ok, st = false, nil
+    if raw then ok, st = pcall(cjson.decode, raw) end
+    if not raw or not ok or type(st) ~= 'table' or (st.report_id or '') == report_id then
+        redis.call('ZREM', P .. 'line:abandon', user_key)
+        redis.call('DEL', P .. 'line:who:' .. user_key)
+    end
+    if ok and type(st) == 'table' and (st.report_id or '') == report_id and code ~= '' and
+            st.last_tracking_code ~= code then
+        st.last_tracking_code = code
+        redis.call('SET', skey, cjson.encode(st), 'KEEPTTL')
+        redis.call('INCR', P .. 'line:version:' .. user_key)
+    end
+    if push ~= '' then outbox_add(P, 'line_push', push, now_ms()) end
+    return cjson.encode({ok = true})
 end
 
 -- The case leaves the automatic search and waits for an operator, who is told.
@@ -1137,6 +1223,9 @@ redis.register_function('ess_outbox_done', outbox_done)
 redis.register_function('ess_outbox_retry', outbox_retry)
 redis.register_function{function_name = 'ess_line_begin', callback = line_begin, flags = {'no-writes'}}
 redis.register_function('ess_line_commit', line_commit)
+redis.register_function('ess_line_abandon_take', line_abandon_take)
+redis.register_function('ess_line_abandon_done', line_abandon_done)
+redis.register_function('ess_case_note', case_note)
 redis.register_function('ess_deadlines_expire', deadlines_expire)
 redis.register_function('ess_dispatch_result', dispatch_result)
 redis.register_function('ess_case_ack_group', case_ack_group)

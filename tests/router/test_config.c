@@ -21,6 +21,7 @@ static const char *const all_vars[] = {
     "LINE_CHANNEL_SECRET",
     "LINE_CHANNEL_ACCESS_TOKEN",
     "LINE_API_BASE",
+    "ESS_LINE_ABANDON_S",
     "ESS_LOG_LEVEL",
     "ESS_MAX_BODY_BYTES",
     "ESS_REQUEST_TIMEOUT_S",
@@ -600,6 +601,28 @@ static void test_limits(void)
     CHECK(env_rejected("ESS_TRACK_RATE_PER_MIN", "0"), "ESS_TRACK_RATE_PER_MIN 0 is refused");
 }
 
+static void test_line_abandon(void)
+{
+    struct config cfg;
+    char err[512];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.line_abandon_s == 120,
+          "ESS_LINE_ABANDON_S defaults to 120 s");
+    config_free(&cfg);
+    setenv("ESS_LINE_ABANDON_S", "2", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.line_abandon_s == 2,
+          "ESS_LINE_ABANDON_S loads");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--line-abandon=30", NULL) == CONFIG_OK &&
+              cfg.line_abandon_s == 30,
+          "--line-abandon overrides ESS_LINE_ABANDON_S");
+    config_free(&cfg);
+    clear_env();
+    CHECK(env_rejected("ESS_LINE_ABANDON_S", "0"), "ESS_LINE_ABANDON_S 0 is refused");
+    CHECK(env_rejected("ESS_LINE_ABANDON_S", "86401"), "ESS_LINE_ABANDON_S over a day is refused");
+}
+
 static void test_help(void)
 {
     static char out[16384];
@@ -658,6 +681,7 @@ int main(void)
     test_supervisor_secret();
     test_token_secret();
     test_limits();
+    test_line_abandon();
     test_help();
     test_log_level_parse();
     clear_env();

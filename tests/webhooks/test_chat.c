@@ -168,9 +168,11 @@ static int messages_valid(const cJSON *msgs)
 }
 
 /* The quick-reply item of the first message whose postback data is data, or NULL. */
+/* The quick-reply item with that data on the last message (LINE shows only the last one's). */
 static const cJSON *quick_with_data(const cJSON *msgs, const char *data)
 {
-    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(msgs, 0), "quickReply");
+    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1), "quickReply");
     const cJSON *it;
 
     cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(qr, "items")) {
@@ -235,10 +237,22 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
     case CHAT_ACTION_REPLY:
         c->msgs = citizen_messages(rules, &c->out);
         break;
-    case CHAT_ACTION_CREATE_CASE:
-        /* The router creates the case, then stores its code and replies. */
+    case CHAT_ACTION_CREATE_CASE: {
+        /* The router creates the case, then stores its code and replies, asking for more. */
+        struct chat_outcome ask = {.action = CHAT_ACTION_REPLY,
+                                   .prompt = CHAT_PROMPT_ASK_DETAILS,
+                                   .lang = c->out.lang};
+        cJSON *more = citizen_messages(rules, &ask);
+
         snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
         c->msgs = citizen_messages_created(c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
+        if (c->msgs != NULL && more != NULL)
+            cJSON_AddItemToArray(c->msgs, cJSON_DetachItemFromArray(more, 0));
+        cJSON_Delete(more);
+        break;
+    }
+    case CHAT_ACTION_NOTE:
+        c->msgs = citizen_messages(rules, &c->out);
         break;
     case CHAT_ACTION_STATUS:
         c->msgs =
@@ -306,13 +320,8 @@ static void test_thai_conversation(void)
           "TH: state holds the category");
 
     ev = ev_location(13.7563, 100.5018, addr);
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
-          "TH: location sent: asks for details");
-    CHECK(quick_with_data(c.msgs, "skip") != NULL, "TH: details can be skipped");
-
-    ev = ev_text(desc);
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
-          "TH: the sentence creates the case");
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
+          "TH: the location creates the case at once");
     CHECK(c.taps <= 5, "TH: five taps at most");
     CHECK(c.out.incident.channel == INCIDENT_CHANNEL_LINE &&
               c.out.incident.category == INCIDENT_DETENTION,
@@ -320,13 +329,23 @@ static void test_thai_conversation(void)
     CHECK(c.out.incident.has_location && c.out.incident.lat == 13.7563 &&
               c.out.incident.lon == 100.5018 && str_eq(c.out.incident.address, addr),
           "TH: incident location and address");
-    CHECK(str_eq(c.out.incident.description, desc), "TH: incident description");
+    CHECK(c.out.incident.description == NULL, "TH: no description (tapped, not typed)");
     CHECK(str_eq(c.out.incident.reporter_line_user, USER_ID), "TH: reporter_line_user");
-    CHECK(c.st.step == CHAT_STEP_IDLE && c.st.category == INCIDENT_CATEGORY_NONE &&
-              !c.st.has_location && c.st.description[0] == '\0' && c.st.address[0] == '\0',
-          "TH: state back to idle, report forgotten");
+    CHECK(c.st.step == CHAT_STEP_DETAILS && c.st.category == INCIDENT_CATEGORY_NONE &&
+              !c.st.has_location && c.st.description[0] == '\0' && c.st.address[0] == '\0' &&
+              c.st.report_id[0] == '\0',
+          "TH: then asks for more, the report's content forgotten");
     CHECK(str_has(c.json, CODE) && str_has(c.json, "ทีมสหวิชาชีพ"),
           "TH: the reply carries the code and the team");
+    CHECK(quick_with_data(c.msgs, "skip") != NULL && str_has(c.json, "มีอะไรที่เราควรรู้เพิ่มไหม"),
+          "TH: and asks anything else, which can be skipped");
+
+    ev = ev_text(desc);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+              c.out.prompt == CHAT_PROMPT_NOTE_ADDED && str_eq(c.out.note, desc),
+          "TH: the sentence becomes a note on the case");
+    CHECK(c.st.step == CHAT_STEP_IDLE && str_eq(c.st.last_tracking_code, CODE),
+          "TH: then idle, the code kept");
     CHECK(c.all_valid, "TH: every reply valid for LINE");
     CHECK(str_has(c.said, "ส่งตำแหน่ง") && str_has(c.said, "ข้าม") && str_has(c.said, CODE),
           "TH: the transcript holds every reply (the no-echo check below is not vacuous)");
@@ -357,18 +376,18 @@ static void test_english_conversation(void)
               str_has(c.json, "Where are you?"),
           "EN: asks where");
     ev = ev_location(18.7883, 98.9853, "Nimman Road, Chiang Mai");
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
-              str_has(c.json, "Anything else we should know?"),
-          "EN: asks for details");
-    ev = ev_text(desc);
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE, "EN: case");
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE, "EN: case");
     CHECK(c.taps <= 5, "EN: five taps at most");
     CHECK(c.out.incident.category == INCIDENT_THREAT && c.out.incident.lat == 18.7883 &&
-              str_eq(c.out.incident.description, desc) &&
               str_eq(c.out.incident.address, "Nimman Road, Chiang Mai"),
-          "EN: category, location, description");
-    CHECK(c.out.lang == CHAT_LANG_EN && str_has(c.json, "Your tracking code is"),
-          "EN: the code in English");
+          "EN: category, location");
+    CHECK(c.out.lang == CHAT_LANG_EN && str_has(c.json, "Your tracking code is") &&
+              str_has(c.json, "Anything else we should know?"),
+          "EN: the code in English, then anything else");
+    ev = ev_text(desc);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+              str_eq(c.out.note, desc) && str_has(c.json, "We added this to your report"),
+          "EN: the sentence is a note");
     CHECK(c.all_valid, "EN: every reply valid for LINE");
     CHECK(!str_has(c.said, "knife") && !str_has(c.said, "Nimman"),
           "EN: no reply echoes the description or the address");
@@ -396,14 +415,16 @@ static void test_preselection(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
           "pre-selection: yes asks where");
     ev = ev_location(13.7, 100.5, "");
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS), "details asked");
-    ev = ev_postback("skip");
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
-          "pre-selection: skip creates the case");
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
+          "pre-selection: the location creates the case");
     CHECK(c.taps <= 5, "pre-selection: five taps at most");
     CHECK(c.out.incident.category == INCIDENT_DETENTION &&
               str_eq(c.out.incident.description, first) && c.out.incident.address == NULL,
           "pre-selection: the first text is the description, no address");
+    ev = ev_postback("skip");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
+              c.st.step == CHAT_STEP_IDLE,
+          "pre-selection: skip ends the questions");
     CHECK(c.all_valid && !str_has(c.said, "ขังอยู่ในห้อง"), "pre-selection: replies valid, no echo");
     conv_free(&c);
 
@@ -420,12 +441,14 @@ static void test_preselection(void)
     ev = ev_postback("cat=threat");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION), "EN: where");
     ev = ev_location(13.7, 100.5, "Soi 5");
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS), "EN: details");
-    ev = ev_text("he has a knife");
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
               c.out.incident.category == INCIDENT_THREAT &&
-              str_eq(c.out.incident.description, "Help, I'm locked in my room\nhe has a knife"),
-          "pre-selection EN: chosen category, details appended to the first text");
+              str_eq(c.out.incident.description, "Help, I'm locked in my room"),
+          "pre-selection EN: chosen category, the first text the description");
+    ev = ev_text("he has a knife");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+              str_eq(c.out.note, "he has a knife"),
+          "pre-selection EN: the details a note");
     conv_free(&c);
 
     /* Typed yes, polite. */
@@ -475,15 +498,16 @@ static void test_location_first(void)
           "location first: kept, the category asked next");
     CHECK(c.st.has_location && c.st.step == CHAT_STEP_CATEGORY, "location first: state");
     ev = ev_postback("cat=gathering");
-    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
-          "location first: after the category, straight to details");
-    ev = ev_text("ข้าม");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
-          "location first: a typed skip creates the case");
+          "location first: the category creates the case at once");
     CHECK(c.taps <= 4, "location first: four taps");
     CHECK(c.out.incident.category == INCIDENT_GATHERING && c.out.incident.lat == 13.75 &&
               c.out.incident.description == NULL && str_eq(c.out.incident.address, "ซอยรามบุตรี"),
           "location first: category, location, no description");
+    ev = ev_text("ข้าม");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
+              c.st.step == CHAT_STEP_IDLE,
+          "location first: a typed skip ends the questions");
     CHECK(c.all_valid && !str_has(c.said, "รามบุตรี"), "location first: no echo of the address");
     conv_free(&c);
 
@@ -496,8 +520,9 @@ static void test_location_first(void)
               c.out.category == INCIDENT_THREAT,
           "location first, then free text: confirmation");
     ev = ev_text("yes");
-    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
-          "location first, confirmed: straight to details");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+              c.out.incident.category == INCIDENT_THREAT,
+          "location first, confirmed: the case at once");
     conv_free(&c);
 }
 
@@ -525,22 +550,18 @@ static void test_typed_address(void)
     ev = ev_text("!!!");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_ADDRESS),
           "typed address: punctuation alone asks again");
-    ev = ev_text("หอพักสุขใจ ซอย 5 ถนนพหลโยธิน");
-    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
-          "typed address: taken, the details asked next");
-    CHECK(!c.st.has_location && str_eq(c.st.address, "หอพักสุขใจ ซอย 5 ถนนพหลโยธิน"),
-          "typed address: kept as the address, no coordinates");
     json = chat_state_to_json(&c.st);
     CHECK(json != NULL && chat_state_from_json(json, strlen(json), &back) == 0 &&
-              back.step == CHAT_STEP_DETAILS && str_eq(back.address, c.st.address) &&
-              !back.has_location,
+              back.step == CHAT_STEP_ADDRESS && back.category == INCIDENT_DETENTION,
           "typed address: the state round-trips through JSON");
     free(json);
-    ev = ev_postback("skip");
+    ev = ev_text("หอพักสุขใจ ซอย 5 ถนนพหลโยธิน");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
               !c.out.incident.has_location &&
               str_eq(c.out.incident.address, "หอพักสุขใจ ซอย 5 ถนนพหลโยธิน"),
-          "typed address: the case is created with the address and no coordinates");
+          "typed address: the case is created at once with the address and no coordinates");
+    CHECK(c.st.step == CHAT_STEP_DETAILS && c.st.address[0] == '\0',
+          "typed address: then anything else, the address forgotten");
     CHECK(c.all_valid && !str_has(c.said, "สุขใจ"), "typed address: no echo of the address");
     conv_free(&c);
 
@@ -551,7 +572,8 @@ static void test_typed_address(void)
     ev = ev_postback("address");
     conv_send(&c, &ev, 1);
     ev = ev_location(13.75, 100.49, NULL);
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) && c.st.has_location,
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+              c.out.incident.has_location,
           "typed address: a location message still counts");
     conv_free(&c);
 }
@@ -614,9 +636,9 @@ static void test_status(void)
     conv_send(&c, &ev, 1);
     ev = ev_location(13.7, 100.5, NULL);
     conv_send(&c, &ev, 2);
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE, "status: a case was created");
     ev = ev_postback("skip");
     conv_send(&c, &ev, 1);
-    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE, "status: a case was created");
     ev = ev_text("สถานะ");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
               str_eq(c.out.tracking_code, CODE),
@@ -700,14 +722,23 @@ static void test_follow_unfollow_and_strays(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NONE &&
               c.st.step == CHAT_STEP_LOCATION,
           "ack postback: NONE, state untouched");
+    ev = ev_location(200.0, 100.5, NULL);
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
+              !c.st.has_location,
+          "a location out of range is ignored");
     ev = ev_location(13.7, 100.5, NULL);
     conv_send(&c, &ev, 2);
     ev = ev_sticker();
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
-          "sticker at the details: asked again, no case");
-    ev = ev_location(200.0, 100.5, NULL);
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) && c.st.lat == 13.7,
-          "a location out of range is ignored");
+          "sticker at the details: asked again, no second case");
+    ev = ev_location(13.8, 100.6, NULL);
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
+              !c.st.has_location,
+          "a location once the case exists: no second case");
+    ev = ev_postback("cat=threat");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
+              c.st.category == INCIDENT_CATEGORY_NONE,
+          "an old category button once the case exists: no second report");
 
     snprintf(c.st.last_tracking_code, sizeof(c.st.last_tracking_code), "%s", CODE);
     ev = ev_base(LINE_EVENT_UNFOLLOW);
@@ -775,13 +806,12 @@ static void test_limits(void)
               text_utf8_valid(c.st.address, strlen(c.st.address)),
           "a long address is cut to CHAT_ADDRESS_MAX bytes at a character boundary");
     ev = ev_text(text);
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE,
-          "a 5000-character sentence creates the case");
-    CHECK(c.out.incident.description != NULL &&
-              strlen(c.out.incident.description) <= INCIDENT_MAX_DESCRIPTION &&
-              strlen(c.out.incident.description) > INCIDENT_MAX_DESCRIPTION - 3 &&
-              text_utf8_valid(c.out.incident.description, strlen(c.out.incident.description)),
-          "the description is cut to INCIDENT_MAX_DESCRIPTION bytes, valid UTF-8");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE,
+          "a 5000-character sentence is a note");
+    CHECK(c.out.note != NULL && strlen(c.out.note) <= INCIDENT_MAX_DESCRIPTION &&
+              strlen(c.out.note) > INCIDENT_MAX_DESCRIPTION - 3 &&
+              text_utf8_valid(c.out.note, strlen(c.out.note)),
+          "the note is cut to INCIDENT_MAX_DESCRIPTION bytes, valid UTF-8");
     conv_free(&c);
 
     /* A long first text, then details: the sum stays within the limit. */
@@ -794,12 +824,10 @@ static void test_limits(void)
     ev = ev_postback("cat=detention");
     conv_send(&c, &ev, 1);
     ev = ev_location(13.7, 100.5, NULL);
-    conv_send(&c, &ev, 2);
-    ev = ev_text("more details");
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
               strlen(c.out.incident.description) <= INCIDENT_MAX_DESCRIPTION &&
               text_utf8_valid(c.out.incident.description, strlen(c.out.incident.description)),
-          "first text and details together within the limit");
+          "the long first text is the description, within the limit");
     CHECK(c.all_valid, "limits: replies valid");
     conv_free(&c);
 
@@ -809,13 +837,15 @@ static void test_limits(void)
     conv_send(&c, &ev, 1);
     ev = ev_location(13.7, 100.5, "line1\nline2");
     conv_send(&c, &ev, 2);
-    CHECK(str_eq(c.st.address, "line1 line2"), "an address keeps to one line");
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE &&
+              str_eq(c.out.incident.address, "line1 line2") &&
+              c.out.incident.category == INCIDENT_OTHER,
+          "an address keeps to one line; category other");
     ev = ev_text("a\x01"
                  "b\nc\x7f");
     conv_send(&c, &ev, 1);
-    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && str_eq(c.out.incident.description, "ab\nc") &&
-              c.out.incident.category == INCIDENT_OTHER,
-          "control characters dropped, newlines kept; category other");
+    CHECK(c.out.action == CHAT_ACTION_NOTE && str_eq(c.out.note, "ab\nc"),
+          "control characters dropped from a note, newlines kept");
     conv_free(&c);
     free(text);
     free(addr);
@@ -1022,7 +1052,7 @@ static void test_state_json(void)
     int ok = 1;
 
     chat_state_init(&s);
-    s.step = CHAT_STEP_DETAILS;
+    s.step = CHAT_STEP_LOCATION;
     s.lang = CHAT_LANG_EN;
     s.category = INCIDENT_ABUSE_RISK;
     s.has_location = 1;
@@ -1038,6 +1068,19 @@ static void test_state_json(void)
     CHECK(json != NULL && !str_has(json, USER_ID) && !str_has(json, "\"U"),
           "state JSON: no user id in it");
     free(json);
+    chat_state_init(&s);
+    s.step = CHAT_STEP_DETAILS;
+    snprintf(s.last_tracking_code, sizeof(s.last_tracking_code), "%s", CODE);
+    json = chat_state_to_json(&s);
+    CHECK(json != NULL && chat_state_from_json(json, strlen(json), &t) == 0 && states_equal(&s, &t),
+          "state JSON: anything else after the case round-trips");
+    free(json);
+    CHECK(chat_state_from_json("{\"step\":\"details\",\"category\":\"threat\",\"location\":"
+                               "{\"lat\":13.7,\"lon\":100.5}}",
+                               strlen("{\"step\":\"details\",\"category\":\"threat\","
+                                      "\"location\":{\"lat\":13.7,\"lon\":100.5}}"),
+                               &t) == -1,
+          "state JSON: details with a report and no case (an older state) is refused");
 
     chat_state_init(&s);
     json = chat_state_to_json(&s);
@@ -1092,13 +1135,12 @@ static void test_state_json(void)
         CHECK(chat_handle(NULL, &r, &pb, &out) == 0 && strcmp(r.report_id, "rid-1") == 0,
               "report id: kept when the category is chosen");
         chat_outcome_clear(&out);
-        CHECK(chat_handle(NULL, &r, &loc, &out) == 0 && r.step == CHAT_STEP_DETAILS &&
-                  strcmp(r.report_id, "rid-1") == 0,
-              "report id: kept when the location is sent");
-        chat_outcome_clear(&out);
-        CHECK(chat_handle(NULL, &r, &skip, &out) == 0 && out.action == CHAT_ACTION_CREATE_CASE &&
-                  r.report_id[0] == '\0',
+        CHECK(chat_handle(NULL, &r, &loc, &out) == 0 && out.action == CHAT_ACTION_CREATE_CASE &&
+                  r.step == CHAT_STEP_DETAILS && r.report_id[0] == '\0',
               "report id: dropped once the case is to be created");
+        chat_outcome_clear(&out);
+        CHECK(chat_handle(NULL, &r, &skip, &out) == 0 && r.step == CHAT_STEP_IDLE,
+              "report id: skip then ends the questions");
         chat_outcome_clear(&out);
         r.step = CHAT_STEP_CATEGORY;
         snprintf(r.report_id, sizeof(r.report_id), "%s", "rid-2");
