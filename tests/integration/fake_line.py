@@ -873,10 +873,20 @@ class LineTest(harness.RouterTest):
         return {tid: self.env.put_team_at(tid, km, bearing, skills, origin=origin, name=name)
                 for tid, km, bearing, skills, name in layout}
 
+    def assertCreatedAsksMore(self, messages, lang, team_name=None, msg='the location\'s reply'):
+        """The case-created reply followed by "anything else?" (skip offered, last message).
+        Returns the code."""
+        code = self.assertCreated(messages, lang, team_name, msg)
+        self.assertQuestion(messages[-1:], 'details', msg)
+        self.assertFalse(has_location_action(messages), msg)
+        self.assertFalse(set(postbacks(messages)) & set(CATEGORY_POSTBACKS), msg)
+        return code
+
     def report(self, user, category, place, details=None, first=None, team_name=None):
         """A whole report, tapping only the buttons offered: a first message, the category, the
-        location, then details (a sentence) or skip. Checks every question and counts the
-        user's actions (at most five). Returns the tracking code."""
+        location (which creates the case), then details (a sentence, a note on the case) or skip.
+        Checks every question and counts the user's actions (at most five). Returns the tracking
+        code."""
         lang = user.lang
         if first is None:
             first = 'สวัสดีค่ะ' if lang == 'th' else 'Hi, I need to report something'
@@ -890,14 +900,15 @@ class LineTest(harness.RouterTest):
         lat, lon, addr = place
         m = self.say(user.location(lat, lon, addr))
         taps += 1
-        self.assertAsksDetails(m, lang)
+        code = self.assertCreatedAsksMore(m, lang, team_name)
         if details is None:
             m = self.say(user.postback('skip'))
         else:
             self.env.note_pii(details)
             m = self.say(user.text(details))
         taps += 1
-        code = self.assertCreated(m, lang, team_name)
+        self.assertEqual(tracking_codes(m), [], 'the answer to "anything else?" repeats no code')
+        self.assertLang(m, lang, msg='the answer to "anything else?"')
         self.assertLessEqual(taps, 5, 'a report takes at most five taps')
         return code
 

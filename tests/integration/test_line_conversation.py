@@ -55,7 +55,8 @@ class LineConversationTest(LineTest):
 
     def test_english_conversation(self):
         """An English first message: every question and the code in English; the sentence
-        typed at the last step becomes the description, never sent back."""
+        typed after the code ("anything else?") is a note on the case's timeline by the
+        reporter, for operators only, never sent back nor public."""
         self.put_teams(TEAMS_EN)
         u = self.new_user('en')
         place = self.new_place()
@@ -67,8 +68,13 @@ class LineConversationTest(LineTest):
         case = self.case_by_code(code)
         self.assertEqual(case['channel'], 'line')
         self.assertEqual(case['category'], 'mental_crisis')
-        self.assertIn(details, case.get('description') or '', 'the sentence is the description')
+        notes = [e for e in case['timeline'] if e.get('by') == 'reporter']
+        self.assertEqual([e.get('note') for e in notes], [details],
+                         'the sentence is a reporter note on the timeline: %r' % case['timeline'])
         self.assertRouted(case, 'bkk-mh', place)
+        r = self.env.http('GET', '/v1/track/%s' % code)
+        self.assertNotIn(details, r.raw.decode('utf-8'), 'the note in the public view')
+        self.assertNotIn('reporter', r.raw.decode('utf-8'), 'the note in the public view')
         self.assertNotEchoed(self.fake.requests(), [details, place[2]], 'English conversation')
 
     def test_free_text_preselects_category(self):
@@ -84,9 +90,9 @@ class LineConversationTest(LineTest):
         self.assertLang(m, 'th', msg='the confirmation')
         self.assertAsksLocation(self.say(u.postback('cat=detention')), 'th')
         place = self.new_place()
-        self.assertAsksDetails(self.say(u.location(*place)), 'th')
-        code = self.assertCreated(self.say(u.postback('skip')), 'th',
-                                  team_name='ทีมสหวิชาชีพ เขตพระนคร')
+        code = self.assertCreatedAsksMore(self.say(u.location(*place)), 'th',
+                                          team_name='ทีมสหวิชาชีพ เขตพระนคร')
+        self.assertEqual(tracking_codes(self.say(u.postback('skip'))), [])
         case = self.case_by_code(code)
         self.assertEqual(case['category'], 'detention')
         self.assertIn('ถูกขังอยู่ในห้อง', case.get('description') or '',
@@ -103,16 +109,16 @@ class LineConversationTest(LineTest):
         self.assertNotEchoed([m], [story_en, 'storeroom'])
 
     def test_location_first(self):
-        """A location sent before anything else is kept: the category is asked next, then
-        straight to "anything else?", and the case has that location."""
+        """A location sent before anything else is kept: the category is asked next, which
+        creates the case at once (the location is not asked again), and the case has that
+        location."""
         self.put_teams(TEAMS_TH)
         u = self.new_user('th')
         place = self.new_place()
         self.assertAsksCategory(self.say(u.location(*place)), 'th', 'reply to a first location')
-        self.assertAsksDetails(self.say(u.postback('cat=threat')), 'th',
-                               'category after the location (not asked again)')
-        code = self.assertCreated(self.say(u.postback('skip')), 'th',
-                                  team_name='ทีมสหวิชาชีพ เขตพระนคร')
+        code = self.assertCreatedAsksMore(self.say(u.postback('cat=threat')), 'th',
+                                          team_name='ทีมสหวิชาชีพ เขตพระนคร',
+                                          msg='category after the location (not asked again)')
         case = self.case_by_code(code)
         self.assertEqual(case['category'], 'threat')
         self.assertAlmostEqual(case['location']['lat'], place[0], places=6)
@@ -136,11 +142,11 @@ class LineConversationTest(LineTest):
             place = self.new_place()
             self.assertAsksCategory(self.say(u.location(*place)), 'th',
                                     'a location after cancelling starts a new report')
-        with self.subTest('cancel postback at the details step'):
+        with self.subTest('cancel postback at the typed-address step'):
             u = self.new_user('th')
             self.say(u.text('สวัสดีค่ะ'))
             self.say(u.postback('cat=gathering'))
-            self.assertAsksDetails(self.say(u.location(*self.new_place())), 'th')
+            self.say(u.postback('address'))
             m = self.say(u.postback('cancel'))
             self.assertEqual(tracking_codes(m), [])
             sentence = 'บ้านสีฟ้าหลังที่สาม ซอย %s' % secrets.token_hex(3)
@@ -169,8 +175,8 @@ class LineConversationTest(LineTest):
 
     def test_longest_line_text_answered(self):
         """LINE lets a text message hold 5000 characters (15000 bytes in Thai): such a message
-        is a message like any other, answered as a first message and, at the last step, made
-        into the case (its description at most shortened), never silently dropped."""
+        is a message like any other, answered as a first message and, after the case, added to
+        it as the reporter's note (at most shortened), never silently dropped."""
         long_th = ('มีเสียงผู้หญิงร้องขอให้ช่วยจากบ้านหลังที่สามทุกคืน ' * 120)[:5000]
         self.assertEqual(len(long_th), 5000)
         self.env.note_pii(long_th)
@@ -183,12 +189,13 @@ class LineConversationTest(LineTest):
             self.say(u.text('สวัสดีค่ะ'))
             self.say(u.postback('cat=threat'))
             place = self.new_place()
-            self.assertAsksDetails(self.say(u.location(*place)), 'th')
-            code = self.assertCreated(self.say(u.text(long_th)), 'th',
-                                      msg='reply to 5000 characters of details')
+            code = self.assertCreatedAsksMore(self.say(u.location(*place)), 'th')
+            self.assertLang(self.say(u.text(long_th)), 'th',
+                            msg='reply to 5000 characters of details')
             case = self.case_by_code(code)
-            self.assertTrue((case.get('description') or '').startswith(long_th[:300]),
-                            'the description is the text sent')
+            notes = [e.get('note') or '' for e in case['timeline'] if e.get('by') == 'reporter']
+            self.assertTrue(len(notes) == 1 and notes[0].startswith(long_th[:300]),
+                            'the note is the text sent: %r' % [n[:40] for n in notes])
 
     def test_location_without_address(self):
         """LINE's location message may carry no address (nor title): the report goes on and the
@@ -201,8 +208,7 @@ class LineConversationTest(LineTest):
         loc = json.loads(ev.json)
         del loc['message']['address'], loc['message']['title']
         ev.json = json.dumps(loc, ensure_ascii=False, separators=(',', ':'))
-        self.assertAsksDetails(self.say(ev), 'th', 'after a location without address')
-        code = self.assertCreated(self.say(u.postback('skip')), 'th')
+        code = self.assertCreatedAsksMore(self.say(ev), 'th', msg='after a location without address')
         case = self.case_by_code(code)
         self.assertAlmostEqual(case['location']['lat'], lat, places=6)
         self.assertAlmostEqual(case['location']['lon'], lon, places=6)
