@@ -36,22 +36,21 @@ class LineRaceTest(LineTest):
         wait_until(proxy.holding, harness.scaled(10), message='the held router reaches its commit')
         return t, answers
 
-    def to_details(self, user, place, router=None):
-        """Walks user to the last question (details) on router."""
+    def to_location(self, user):
+        """Walks user to the last question before the case: the location."""
         self.say(user.text('สวัสดีค่ะ'))
         self.say(user.postback('cat=threat'))
-        self.deliver(user.location(*place), router=router)
 
     def test_last_step_twice_on_two_routers_creates_one_case(self):
-        """A double tap on the last button: the first tap's router has created the case and waits
-        to store the conversation; the second tap, on another router, reads the same step. One
-        case, and the second tap's reply carries its code."""
+        """The location sent twice at once: the first one's router has created the case and waits
+        to store the conversation; the second, on another router, reads the same step. One
+        case, and the second one's reply carries its code."""
         env = self.env
         held, proxy = self.held_router()
         u = self.new_user()
         place = self.new_place()
-        self.to_details(u, place)
-        first, second = u.postback('skip'), u.postback('skip')
+        self.to_location(u)
+        first, second = u.location(*place), u.location(*place)
         t, answers = self.post_held(held, proxy, first)
         codes = tracking_codes(self.say(second))
         proxy.release()
@@ -69,7 +68,7 @@ class LineRaceTest(LineTest):
     def test_interleaved_steps_on_two_routers_lose_nothing(self):
         """One user's category (on one router) and location (on another) handled at once: the
         router that stores second sees the first one's state and handles its event again, so
-        the report keeps both and the last step creates the case with both."""
+        the report keeps both and the case is created with both."""
         env = self.env
         held, proxy = self.held_router()
         u = self.new_user()
@@ -82,9 +81,8 @@ class LineRaceTest(LineTest):
         t.join(harness.scaled(30))
         self.assertEqual(len(answers), 1, 'the held webhook was answered')
         self.assertWebhookOK(answers[0], 'the held webhook')
-        self.assertAsksDetails(self.fake.wait_reply(category).messages, 'th',
-                               'the category, handled again after the location')
-        code = self.assertCreated(self.say(u.postback('skip')), 'th')
+        code = self.assertCreatedAsksMore(self.fake.wait_reply(category).messages, 'th',
+                                          msg='the category, handled again after the location')
         case = self.case_by_code(code)
         self.assertEqual(case['category'], 'threat')
         self.assertAlmostEqual(case['location']['lat'], lat, places=6)
@@ -98,30 +96,28 @@ class LineRaceTest(LineTest):
         env = self.env
         held, proxy = self.held_router()
         u = self.new_user()
-        place = self.new_place()
-        self.to_details(u, place)
-        details = 'ประตูห้อง %s ถูกล็อกจากด้านนอก' % harness.unique_name()
-        env.note_pii(details)
-        last = u.text(details)
+        lat, lon, addr = self.new_place()
+        self.to_location(u)
+        last = u.location(lat, lon, addr)
         t, answers = self.post_held(held, proxy, last)
         proxy.drop()
         t.join(harness.scaled(30))
         self.assertEqual(len(answers), 1)
         self.assertNotEqual(answers[0].status, 200, 'the commit was lost: %r' % answers[0])
         self.assertEqual(len(env.list_cases()), 1, 'the case was stored before the commit')
-        code = self.assertCreated(self.say(last.redelivered()), 'th', msg='the redelivery')
+        code = self.assertCreatedAsksMore(self.say(last.redelivered()), 'th', msg='the redelivery')
         cases = env.list_cases()
         self.assertEqual([c['tracking_code'] for c in cases], [code], 'still one case')
-        self.assertIn(details, self.case_by_code(code).get('description') or '')
+        self.assertAlmostEqual(self.case_by_code(code)['location']['lat'], lat, places=6)
 
     def test_concurrent_last_steps_on_one_router(self):
-        """Several users each tap the last button twice at once: one case per user."""
+        """Several users each send their location twice at once: one case per user."""
         env = self.env
         users = [self.new_user() for _ in range(4)]
         place = self.new_place()
         for u in users:
-            self.to_details(u, place)
-        taps = [(u.postback('skip'), u.postback('skip')) for u in users]
+            self.to_location(u)
+        taps = [(u.location(*place), u.location(*place)) for u in users]
         bodies = [webhook_body([ev]) for pair in taps for ev in pair]
         answers = [None] * len(bodies)
         barrier = threading.Barrier(len(bodies))
