@@ -45,8 +45,8 @@ struct chat_state {
     int has_location;
     double lat, lon;
     char address[CHAT_ADDRESS_MAX + 1];
-    /* The first message when it named an emergency (the report in the user's words), "" else;
-     * the details sentence is appended to it when the case is created. */
+    /* The first message when it named an emergency (the report in the user's words), "" else:
+     * the case's description. */
     char description[INCIDENT_MAX_DESCRIPTION + 1];
     char last_tracking_code[TRACK_CODE_SIZE]; /* the last case this user reported, or "" */
     /* The report in progress's own id, "" when none: the router gives one to a report when it
@@ -60,7 +60,7 @@ enum chat_action {
     CHAT_ACTION_NONE = 0,    /* nothing to say (unfollow, a group or standby event, "ack=…") */
     CHAT_ACTION_REPLY,       /* reply with citizen_messages(outcome) */
     CHAT_ACTION_CREATE_CASE, /* create the case from outcome.incident, then reply with
-                               citizen_messages_created() */
+                               citizen_messages_created() and CHAT_PROMPT_ASK_DETAILS */
     CHAT_ACTION_STATUS,      /* look up outcome.tracking_code, then reply with
                                 citizen_messages_status() */
     CHAT_ACTION_NOTE         /* add outcome.note to the case of state.last_tracking_code as the

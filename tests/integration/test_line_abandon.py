@@ -112,6 +112,13 @@ class LineAbandonTest(LineTest):
         self.assertEqual(len(env.list_cases()), 1, 'the note made no case')
         log = env.redis.command('XRANGE', env.prefix + 'log', '-', '+')
         self.assertNotIn(note, repr(log), 'the note in the case log')
+        # The same store function on its own (for notes that come later).
+        more = 'อีกข้อความหนึ่ง %s' % harness.unique_name()
+        env.note_pii(more)
+        env.redis.command('FCALL', 'ess_case_note', '0', env.prefix, case['case_id'], more)
+        notes = [e.get('note') for e in env.case(case['case_id'])['timeline']
+                 if e.get('by') == 'reporter']
+        self.assertEqual(notes, [note, more], 'ess_case_note appends a reporter note')
 
     def test_location_racing_the_abandon_timer_gives_one_case(self):
         """The location creates the case on one router and waits to store the conversation; the
