@@ -469,8 +469,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     switch (st->step) {
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
-        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) !=
-            0) {
+        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) != 0) {
             rc = chosen < 0 ? -1 : 0;
             break;
         }
@@ -490,8 +489,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
             chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
             break;
         }
-        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) !=
-            0) {
+        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) != 0) {
             rc = chosen < 0 ? -1 : 0;
             break;
         }

@@ -117,11 +117,12 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * outcome.incident only for CREATE_CASE, which comes as soon as the report has a category and a
  * location or a typed address; the state then asks "anything else?" (CHAT_STEP_DETAILS, the
  * report's content and id dropped; the router stores the new case's code in
- * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again). Text commands: "ยกเลิก"/"cancel" (postback "cancel"),
- * "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback "status"), a tracking code (lenient;
- * needs a digit or the HM prefix, and the prefix while the details are asked); the language
- * follows the letters of each text but a code. Returns 0 (out filled, state updated in place),
- * -1 when memory runs out or an argument is NULL (state unchanged). */
+ * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again). Text
+ * commands: "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status"
+ * (postback "status"), a tracking code (lenient; needs a digit or the HM prefix, and the prefix
+ * while the details are asked); the language follows the letters of each text but a code. Returns 0
+ * (out filled, state updated in place), -1 when memory runs out or an argument is NULL (state
+ * unchanged). */
 int chat_handle(const struct rules_table *rules, struct chat_state *state,
                 const struct line_event *event, struct chat_outcome *out);
 

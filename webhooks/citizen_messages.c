@@ -194,9 +194,9 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                            0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
         break;
     case CHAT_PROMPT_DETAILS_SKIPPED:
-        m = citizen_prompt(WORDS_T(lang, "ขอบคุณค่ะ เราได้รับเรื่องของคุณแล้วค่ะ",
-                                   "Thank you. We have your report."),
-                           0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
+        m = citizen_prompt(
+            WORDS_T(lang, "ขอบคุณค่ะ เราได้รับเรื่องของคุณแล้วค่ะ", "Thank you. We have your report."), 0,
+            NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
         break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,
@@ -363,8 +363,8 @@ cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code
     text_buf_add(&b, WORDS_T(lang, "เราได้รับเรื่องที่คุณแจ้งแล้วค่ะ รหัสติดตาม ",
                              "We have received your report. Your tracking code is "));
     text_buf_add(&b, code);
-    text_buf_add(&b, WORDS_T(lang, "\nเจ้าหน้าที่กำลังดูเรื่องของคุณอยู่ค่ะ",
-                             "\nAn operator is looking at it now."));
+    text_buf_add(
+        &b, WORDS_T(lang, "\nเจ้าหน้าที่กำลังดูเรื่องของคุณอยู่ค่ะ", "\nAn operator is looking at it now."));
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m = line_messages_text(text);

@@ -142,9 +142,9 @@ static void commit(struct http_call *call)
     argv[4] = st->chat.step == CHAT_STEP_IDLE ? IDLE_STATE_TTL_S : REPORT_STATE_TTL_S;
     argv[5] = dedupe;
     /* A report with a category and no location yet becomes a case if left there (sweep.c). */
-    if (!st->group_event && (st->chat.step == CHAT_STEP_CONFIRM_CATEGORY ||
-                             st->chat.step == CHAT_STEP_LOCATION ||
-                             st->chat.step == CHAT_STEP_ADDRESS))
+    if (!st->group_event &&
+        (st->chat.step == CHAT_STEP_CONFIRM_CATEGORY || st->chat.step == CHAT_STEP_LOCATION ||
+         st->chat.step == CHAT_STEP_ADDRESS))
         snprintf(abandon, sizeof abandon, "%d", call->router->cfg->line_abandon_s);
     argv[6] = abandon;
     argv[7] = abandon[0] ? ev->user_id : "";

@@ -128,8 +128,8 @@ static void on_abandoned_case(void *arg, enum cases_result result, cJSON *summar
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "tracking_code"));
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "case_id"));
 
-    if (code == NULL || (result != CASES_CREATED && result != CASES_EXISTS &&
-                         result != CASES_CALL_ID_CONFLICT)) {
+    if (code == NULL ||
+        (result != CASES_CREATED && result != CASES_EXISTS && result != CASES_CALL_ID_CONFLICT)) {
         /* Taken again when its lease ends. */
         log_warn("line: a report left before its location could not be filed yet; retried");
         free(ab);
@@ -176,8 +176,8 @@ static void abandoned_file(struct router *router, const cJSON *e)
     inc.reporter_line_user = ab->line_user;
     snprintf(call_id, sizeof call_id, "line:%s", chat.report_id);
     /* inc's strings are only read during the call; done frees ab. */
-    cases_create(router, &inc, call_id, chat.lang == CHAT_LANG_EN ? "en" : "th",
-                 on_abandoned_case, ab);
+    cases_create(router, &inc, call_id, chat.lang == CHAT_LANG_EN ? "en" : "th", on_abandoned_case,
+                 ab);
 }
 
 static void on_abandon_due(struct sweep *sw, const cJSON *reply)
@@ -253,8 +253,8 @@ struct sweep *sweep_start(struct router *router)
     sw->deadlines =
         job_start(sw, "ess_deadlines_expire", DEADLINE_BATCH, DEADLINE_INTERVAL_MS, on_expired);
     sw->queue = job_start(sw, "ess_queue_sweep", NULL, QUEUE_INTERVAL_MS, on_swept);
-    sw->abandoned = job_start(sw, "ess_line_abandon_take", ABANDON_BATCH, ABANDON_INTERVAL_MS,
-                              on_abandon_due);
+    sw->abandoned =
+        job_start(sw, "ess_line_abandon_take", ABANDON_BATCH, ABANDON_INTERVAL_MS, on_abandon_due);
     if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL) {
         sweep_stop(sw);
         return NULL;

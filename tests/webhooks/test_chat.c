@@ -239,9 +239,8 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
         break;
     case CHAT_ACTION_CREATE_CASE: {
         /* The router creates the case, then stores its code and replies, asking for more. */
-        struct chat_outcome ask = {.action = CHAT_ACTION_REPLY,
-                                   .prompt = CHAT_PROMPT_ASK_DETAILS,
-                                   .lang = c->out.lang};
+        struct chat_outcome ask = {
+            .action = CHAT_ACTION_REPLY, .prompt = CHAT_PROMPT_ASK_DETAILS, .lang = c->out.lang};
         cJSON *more = citizen_messages(rules, &ask);
 
         snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
@@ -723,8 +722,7 @@ static void test_follow_unfollow_and_strays(void)
               c.st.step == CHAT_STEP_LOCATION,
           "ack postback: NONE, state untouched");
     ev = ev_location(200.0, 100.5, NULL);
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
-              !c.st.has_location,
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) && !c.st.has_location,
           "a location out of range is ignored");
     ev = ev_location(13.7, 100.5, NULL);
     conv_send(&c, &ev, 2);
@@ -732,8 +730,7 @@ static void test_follow_unfollow_and_strays(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
           "sticker at the details: asked again, no second case");
     ev = ev_location(13.8, 100.6, NULL);
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
-              !c.st.has_location,
+    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) && !c.st.has_location,
           "a location once the case exists: no second case");
     ev = ev_postback("cat=threat");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
