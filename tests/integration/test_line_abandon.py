@@ -80,11 +80,16 @@ class LineAbandonTest(LineTest):
         self.assertEqual(len(env.list_cases()), 1, 'no second case')
         self.assertEqual(len(self.pushes_to(u)), 1, 'one push')
 
-    def test_english_abandoned_report_is_told_in_english(self):
+    def test_abandoned_report_survives_a_restart_and_is_told_in_english(self):
+        """The timer is in Redis: the router stops before the report is due and a fresh one files
+        it; the push is in the reporter's language."""
         u = self.new_user('en')
         self.say(u.text('Hi, I need to report something'))
         self.say(u.postback('cat=threat'))
         self.say(u.postback('address'))  # then never types it
+        self.env.router.stop()
+        time.sleep(harness.scaled(ABANDON_S + 0.5))  # due while no router runs
+        self.env.router.start()
         push = self.fake.wait_for(lambda reqs: self.pushes_to(u) or None, 10,
                                   'the "received" push')[0]
         self.assertLang(push.messages, 'en', msg='the English push')
