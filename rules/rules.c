@@ -452,9 +452,9 @@ static int read_word_lists(struct loader *ld, const cJSON *obj, const char *key,
 
 static int load_category(struct loader *ld, const cJSON *obj, int c)
 {
-    static const char *const keys[] = {"labels",   "priority",      "skills",
-                                       "radii_km", "ack_timeout_s", "max_attempts",
-                                       "dispatch", "keywords",      NULL};
+    static const char *const keys[] = {"labels",   "chat_label",    "priority",     "skills",
+                                       "radii_km", "ack_timeout_s", "max_attempts", "dispatch",
+                                       "keywords", NULL};
     static const char *const langs[] = {"th", "en", NULL};
     struct rules_category *cat = &ld->t->cat[c];
     const cJSON *v;
@@ -479,6 +479,16 @@ static int load_category(struct loader *ld, const cJSON *obj, int c)
         read_label(ld, v, "en", &cat->label_en) != 0)
         return -1;
     pop(ld);
+    /* The words the LINE chat shows the reporter, when they differ from the operators' label. */
+    v = member(ld, obj, "chat_label", 0, cJSON_IsObject, "an object with \"th\" and \"en\"", &err);
+    if (err) return -1;
+    if (v != NULL) {
+        push_key(ld, "chat_label");
+        if (check_keys(ld, v, langs) != 0 || read_label(ld, v, "th", &cat->chat_label_th) != 0 ||
+            read_label(ld, v, "en", &cat->chat_label_en) != 0)
+            return -1;
+        pop(ld);
+    }
     if (read_priority(ld, obj, "priority", 1, &cat->priority) != 0 ||
         read_skills(ld, obj, "skills", 1, cat->dispatch ? 1 : 0, cat->skills, &cat->nskills) != 0 ||
         read_radii(ld, obj, "radii_km", 1, cat->dispatch ? 1 : 0, cat->radii_km, &cat->nradii) !=
@@ -833,6 +843,8 @@ void rules_free(struct rules_table *table)
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
         free(table->cat[c].label_th);
         free(table->cat[c].label_en);
+        free(table->cat[c].chat_label_th);
+        free(table->cat[c].chat_label_en);
     }
     rules_matcher_free(&table->matcher);
     free(table);
@@ -912,6 +924,22 @@ const char *rules_category_label(const struct rules_table *table, int category, 
     if (strcmp(lang, "th") == 0) return table->cat[category].label_th;
     if (strcmp(lang, "en") == 0) return table->cat[category].label_en;
     return "";
+}
+
+const char *rules_category_chat_label(const struct rules_table *table, int category,
+                                      const char *lang)
+{
+    const char *label;
+
+    if (table == NULL || lang == NULL || category < 0 || category >= INCIDENT_CATEGORY_COUNT)
+        return "";
+    if (strcmp(lang, "th") == 0)
+        label = table->cat[category].chat_label_th;
+    else if (strcmp(lang, "en") == 0)
+        label = table->cat[category].chat_label_en;
+    else
+        return "";
+    return label != NULL ? label : rules_category_label(table, category, lang);
 }
 
 const char *rules_priority_code(int priority)

@@ -60,6 +60,12 @@ int rules_decide(const struct rules_table *table, const struct incident *inciden
 /* The category's label in "th" or "en"; a static empty string when unknown. Owned by the table. */
 const char *rules_category_label(const struct rules_table *table, int category, const char *lang);
 
+/* The category's label for the reporter in the LINE chat ("chat_label", optional in the table),
+ * in "th" or "en": the official label when the table gives none; a static empty string when
+ * unknown. Owned by the table. */
+const char *rules_category_chat_label(const struct rules_table *table, int category,
+                                      const char *lang);
+
 /* "P1".."P4" for 1..4; "P?" otherwise. Static strings. */
 const char *rules_priority_code(int priority);
 
