@@ -36,6 +36,12 @@ static const char *const chat_words_yes[] = {"ใช่",      "ใช่แล�
 static const char *const chat_words_no[] = {"ไม่ใช่", "ผิด", "no", "n", "nope", "wrong", NULL};
 static const char *const chat_words_skip[] = {"ข้าม",  "ไม่มี",     "ไม่มีแล้ว", "skip", "no",
                                               "none", "nothing", "nope",   NULL};
+/* Words of suicide or self-harm, found anywhere in the folded text (blanks removed): any of them
+ * puts the safety lines in the answer, whatever the step. */
+static const char *const chat_words_self_harm[] = {
+    "ฆ่าตัวตาย", "อยากตาย", "ไม่อยากมีชีวิตอยู่", "ไม่อยากอยู่แล้ว", "ทำร้ายตัวเอง", "คิดสั้น",
+    "จบชีวิต",   "killmyself", "suicid",     "endmylife",      "wanttodie", "hurtmyself",
+    "selfharm",  NULL};
 /* Polite endings cut off before matching: "ยกเลิกค่ะ" is "ยกเลิก". */
 static const char *const chat_particles[] = {"ครับผม", "ครับ", "คับ", "ค่ะ", "คะ",
                                              "ค่า",    "จ้า",  "จ้ะ", "นะ", NULL};
@@ -108,21 +114,54 @@ static size_t chat_clean_copy(char *dst, size_t cap, const char *src, size_t len
     return o;
 }
 
-/* Sets the language from a message the user typed: Thai letters (U+0E00..U+0E7F) make it Thai;
- * Latin letters without Thai make it English; anything else (digits, emoji) leaves it. */
-static void chat_detect_lang(enum chat_lang *lang, const char *s, size_t len)
+/* The language of a message the user typed (folded: text_fold of it, core bytes once polite
+ * endings are cut). The first message that has letters decides: Thai letters (U+0E00..U+0E7F)
+ * make it Thai, Latin letters without Thai English. After that it changes only on a sentence in
+ * the other language: three Latin words and no Thai, or ten Thai characters besides polite
+ * endings; "555", "ok", "help", "ครับ", "ยกเลิก" or a code leave it. */
+static void chat_decide_lang(struct chat_state *st, const char *s, size_t len, const char *folded,
+                             size_t core)
 {
     const unsigned char *p = (const unsigned char *)s;
-    int latin = 0;
+    const unsigned char *f = (const unsigned char *)folded;
+    size_t thai = 0, words = 0;
+    int in_word = 0, latin = 0;
 
     for (size_t i = 0; i < len; i++) {
-        if (p[i] == 0xE0 && i + 1 < len && (p[i + 1] == 0xB8 || p[i + 1] == 0xB9)) {
-            *lang = CHAT_LANG_TH;
-            return;
-        }
-        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')) latin = 1;
+        int letter = (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z');
+
+        if (p[i] == 0xE0 && i + 1 < len && (p[i + 1] == 0xB8 || p[i + 1] == 0xB9)) thai++;
+        if (letter && !in_word) words++;
+        in_word = letter;
+        latin |= letter;
     }
-    if (latin) *lang = CHAT_LANG_EN;
+    if (!st->lang_known) {
+        if (thai > 0 || latin) {
+            st->lang = thai > 0 ? CHAT_LANG_TH : CHAT_LANG_EN;
+            st->lang_known = 1;
+        }
+        return;
+    }
+    if (st->lang == CHAT_LANG_TH) {
+        if (thai == 0 && words >= 3) st->lang = CHAT_LANG_EN;
+        return;
+    }
+    thai = 0;
+    for (size_t i = 0; i + 1 < core; i++)
+        if (f[i] == 0xE0 && (f[i + 1] == 0xB8 || f[i + 1] == 0xB9)) thai++;
+    if (thai >= 10) st->lang = CHAT_LANG_TH;
+}
+
+/* 1 when one of words occurs anywhere in folded[0..len). */
+static int chat_word_inside(const char *folded, size_t len, const char *const *words)
+{
+    for (size_t i = 0; words[i] != NULL; i++) {
+        size_t n = strlen(words[i]);
+
+        for (size_t at = 0; n <= len && at <= len - n; at++)
+            if (memcmp(folded + at, words[i], n) == 0) return 1;
+    }
+    return 0;
 }
 
 static int chat_word_in(const char *folded, size_t len, const char *const *words)
@@ -283,8 +322,15 @@ static void chat_preselect(struct chat_state *st, int category, const char *text
     chat_reply(out, CHAT_PROMPT_CONFIRM_CATEGORY);
 }
 
+/* "Cancel": drops the report in progress. With none, and a case reported before, that case is
+ * looked up so the answer says it stays open (a sent report is never cancelled from the chat). */
 static void chat_cancel(struct chat_state *st, struct chat_outcome *out)
 {
+    if (st->step == CHAT_STEP_IDLE && st->last_tracking_code[0] != '\0') {
+        out->action = CHAT_ACTION_CANCEL_OPEN;
+        memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
+        return;
+    }
     chat_reset_report(st);
     chat_reply(out, CHAT_PROMPT_CANCELLED);
 }
@@ -456,8 +502,11 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         }
         goto done; /* a code says nothing about the language */
     }
-    chat_detect_lang(&st->lang, text, len);
     core = chat_cut_particles(folded, flen);
+    chat_decide_lang(st, text, len, folded, core);
+    if (chat_word_inside(folded, flen, chat_words_self_harm) ||
+        (rules != NULL && rules_classify(rules, text, len) == INCIDENT_MENTAL_CRISIS))
+        out->crisis = 1;
     if (chat_says(folded, flen, core, chat_words_cancel)) {
         chat_cancel(st, out);
         goto done;
@@ -571,6 +620,7 @@ int chat_handle(const struct rules_table *rules, struct chat_state *state,
         return -1;
     }
     out->lang = next->lang;
+    if (next->step != CHAT_STEP_IDLE && next->category == INCIDENT_MENTAL_CRISIS) out->crisis = 1;
     *state = *next;
     free(next);
     return 0;
@@ -606,6 +656,7 @@ char *chat_state_to_json(const struct chat_state *state)
     ok = cJSON_AddNumberToObject(root, "v", CHAT_STATE_VERSION) != NULL &&
          cJSON_AddStringToObject(root, "step", step) != NULL &&
          cJSON_AddStringToObject(root, "lang", state->lang == CHAT_LANG_EN ? "en" : "th") != NULL;
+    if (ok && state->lang_known) ok = cJSON_AddTrueToObject(root, "lang_known") != NULL;
     category = incident_category_code(state->category);
     if (ok && category != NULL) ok = cJSON_AddStringToObject(root, "category", category) != NULL;
     if (ok && state->has_location) {
@@ -648,6 +699,7 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
     char word[32] = "";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v");
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(root, "location");
+    const cJSON *known = cJSON_GetObjectItemCaseSensitive(root, "lang_known");
     char code[TRACK_CODE_SIZE];
 
     if (!cJSON_IsObject(root)) return -1;
@@ -668,6 +720,8 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
         st->lang = CHAT_LANG_EN;
     else if (word[0] != '\0' && strcmp(word, "th") != 0)
         return -1;
+    if (known != NULL && !cJSON_IsBool(known)) return -1;
+    st->lang_known = cJSON_IsTrue(known);
     word[0] = '\0';
     if (chat_json_string(root, "category", word, sizeof(word)) != 0) return -1;
     if (word[0] != '\0' &&

@@ -40,6 +40,7 @@ enum chat_step {
 struct chat_state {
     enum chat_step step;
     enum chat_lang lang;
+    int lang_known; /* 1 once a message with letters decided the language (see chat_handle) */
     int category; /* enum incident_category, or INCIDENT_CATEGORY_NONE; in CONFIRM_CATEGORY the
                      candidate read from the free text */
     int has_location;
@@ -63,8 +64,12 @@ enum chat_action {
                                citizen_messages_created() and CHAT_PROMPT_ASK_DETAILS */
     CHAT_ACTION_STATUS,      /* look up outcome.tracking_code, then reply with
                                 citizen_messages_status() */
-    CHAT_ACTION_NOTE         /* add outcome.note to the case of state.last_tracking_code as the
+    CHAT_ACTION_NOTE,        /* add outcome.note to the case of state.last_tracking_code as the
                                 reporter's note, then reply with citizen_messages(outcome) */
+    CHAT_ACTION_CANCEL_OPEN  /* "cancel" with no report in progress (idle, or "anything else?"
+                                after the case was made): look up the last case
+                                (outcome.tracking_code), then reply with
+                                citizen_messages_cancel(), which never claims to cancel a case */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -89,6 +94,8 @@ struct chat_outcome {
     enum chat_prompt prompt;
     enum chat_lang lang;
     int category;                        /* for CONFIRM_CATEGORY */
+    int crisis; /* 1: the message spoke of suicide or self-harm, the classifier read it as
+                   mental_crisis, or the report is one: the answer gives the safety lines */
     char tracking_code[TRACK_CODE_SIZE]; /* for CHAT_ACTION_STATUS (canonical form) */
     struct incident incident;            /* for CREATE_CASE: channel line, category, location,
                                             description, reporter_line_user; owned, freed by
@@ -117,12 +124,16 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * outcome.incident only for CREATE_CASE, which comes as soon as the report has a category and a
  * location or a typed address; the state then asks "anything else?" (CHAT_STEP_DETAILS, the
  * report's content and id dropped; the router stores the new case's code in
- * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again). Text
- * commands: "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status"
- * (postback "status"), a tracking code (lenient; needs a digit or the HM prefix, and the prefix
- * while the details are asked); the language follows the letters of each text but a code. Returns 0
- * (out filled, state updated in place), -1 when memory runs out or an argument is NULL (state
- * unchanged). */
+ * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again);
+ * "cancel" there gives CHAT_ACTION_CANCEL_OPEN (the case stays open). Text commands:
+ * "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback
+ * "status"), a tracking code (lenient; needs a digit or the HM prefix, and the prefix while the
+ * details are asked). The language is decided by the first text with letters and changes only on
+ * a sentence in the other language (three Latin words without Thai; ten Thai characters besides
+ * polite endings), never on a code, digits, "ok" or "ครับ". outcome.crisis is set when the text
+ * speaks of suicide or self-harm, the classifier reads it as mental_crisis, or the report in
+ * progress is one. Returns 0 (out filled, state updated in place), -1 when memory runs out or an
+ * argument is NULL (state unchanged). */
 int chat_handle(const struct rules_table *rules, struct chat_state *state,
                 const struct line_event *event, struct chat_outcome *out);
 

@@ -20,7 +20,7 @@
 static const char *citizen_button_label(const struct rules_table *rules, int category,
                                         enum chat_lang lang)
 {
-    const char *label = words_category_label(rules, category, lang);
+    const char *label = words_category_chat_label(rules, category, lang);
 
     if (text_utf16_units(label, strlen(label)) <= LINE_MSG_LABEL_MAX) return label;
     return words_category_short(category, lang);
@@ -30,8 +30,8 @@ static const struct {
     const char *code, *th, *en;
 } citizen_status_words[] = {
     {"received", "รับแจ้งแล้ว", "Received"},
-    {"queued", "รอทีมที่ว่าง เจ้าหน้าที่กำลังหาทีมให้", "Waiting for a free team"},
-    {"assigned", "ส่งต่อให้ทีมช่วยเหลือแล้ว", "Assigned to a team"},
+    {"queued", "เจ้าหน้าที่กำลังหาความช่วยเหลือให้คุณ", "An operator is finding help for you"},
+    {"assigned", "ส่งต่อให้ทีมช่วยเหลือแล้ว", "Passed to a team"},
     {"reassigned", "กำลังส่งต่อให้ทีมอื่น", "Passed to another team"},
     {"acknowledged", "ทีมรับเรื่องแล้ว", "Accepted by the team"},
     {"en_route", "ทีมกำลังเดินทางไป", "Team on the way"},
@@ -48,6 +48,18 @@ static const char *citizen_status_word(const char *status, enum chat_lang lang)
     return WORDS_T(lang, "กำลังดำเนินการ", "In progress");
 }
 
+/* The numbers that answer at once, for the first answer to a report and every answer about
+ * suicide, self-harm or a mental-health crisis. */
+static cJSON *citizen_safety_lines(enum chat_lang lang)
+{
+    return line_messages_text(WORDS_T(lang,
+                                      "ถ้าตอนนี้ไม่ปลอดภัย หรืออยากคุยกับใครสักคน โทรได้ทันทีค่ะ\n"
+                                      "191 ตำรวจ\n1300 ศูนย์ช่วยเหลือสังคม\n1323 สายด่วนสุขภาพจิต",
+                                      "If you are not safe right now, or want to talk to someone, "
+                                      "you can call at once:\n191 Police\n1300 Social help\n"
+                                      "1323 Mental health"));
+}
+
 /* ---- the citizen's prompts ---- */
 
 static cJSON *citizen_ask_category(const struct rules_table *rules, enum chat_lang lang)
@@ -58,9 +70,10 @@ static cJSON *citizen_ask_category(const struct rules_table *rules, enum chat_la
 
     for (int c = INCIDENT_THREAT; c < INCIDENT_CATEGORY_COUNT && m != NULL; c++) {
         snprintf(data, sizeof(data), "cat=%s", incident_category_code(c));
+        /* No displayText: what LINE writes into the chat as the user's message would name the
+         * category for anyone who reads the phone later. */
         if (line_messages_quick(
-                m, line_messages_postback(citizen_button_label(rules, c, lang), data,
-                                          words_category_label(rules, c, lang))) != 0) {
+                m, line_messages_postback(citizen_button_label(rules, c, lang), data, "")) != 0) {
             cJSON_Delete(m);
             m = NULL;
         }
@@ -82,7 +95,7 @@ static cJSON *citizen_confirm(const struct rules_table *rules, enum chat_lang la
     cJSON *m;
 
     text_buf_add(&b, WORDS_T(lang, "ฟังดูเหมือนเรื่อง “", "It sounds like “"));
-    text_buf_add(&b, words_category_label(rules, category, lang));
+    text_buf_add(&b, words_category_chat_label(rules, category, lang));
     text_buf_add(&b, WORDS_T(lang, "” ใช่ไหมคะ?", "”. Is that right?"));
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
@@ -205,6 +218,12 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                                        "Please check it and send it again."));
         break;
     }
+    if (outcome->crisis) {
+        /* First, so that the question and its buttons stay last, where LINE shows them. */
+        cJSON *both[2] = {citizen_safety_lines(lang), m};
+
+        return line_messages_array(both, 2);
+    }
     return line_messages_array(&m, 1);
 }
 
@@ -214,7 +233,7 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
     char team[CITIZEN_NAME_MAX * 4 + 1];
-    cJSON *m[2];
+    cJSON *m[3];
     char *text;
 
     words_code(tracking_code, code);
@@ -225,8 +244,10 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
     text_buf_add(&b, code);
     text_buf_add(&b, "\n");
     if (team[0] != '\0') {
-        text_buf_add(&b, WORDS_T(lang, "ทีมที่กำลังไปช่วยคุณ: ", "Help is on the way: "));
+        /* Not yet "on the way": the team has not accepted the case. */
+        text_buf_add(&b, WORDS_T(lang, "ส่งต่อเรื่องของคุณให้ “", "Your report has been passed to “"));
         text_buf_add(&b, team);
+        text_buf_add(&b, WORDS_T(lang, "” แล้วค่ะ", "”."));
     } else {
         text_buf_add(&b, WORDS_T(lang, "เจ้าหน้าที่กำลังหาทีมที่อยู่ใกล้ที่สุดให้ค่ะ",
                                  "Our operators are finding the nearest team."));
@@ -237,27 +258,28 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
     if (text == NULL) return NULL;
     m[0] = line_messages_text(text);
     free(text);
+    m[1] = citizen_safety_lines(lang);
     /* The code alone, easy to copy, with a button for later. */
-    m[1] = line_messages_text(code);
-    if (m[1] != NULL &&
+    m[2] = line_messages_text(code);
+    if (m[2] != NULL &&
         line_messages_quick(
-            m[1], line_messages_postback(WORDS_T(lang, "ดูสถานะ", "Check status"), "status",
+            m[2], line_messages_postback(WORDS_T(lang, "ดูสถานะ", "Check status"), "status",
                                          WORDS_T(lang, "ดูสถานะ", "Check status"))) != 0) {
-        cJSON_Delete(m[1]);
-        m[1] = NULL;
+        cJSON_Delete(m[2]);
+        m[2] = NULL;
     }
-    return line_messages_array(m, 2);
+    return line_messages_array(m, 3);
 }
 
-cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang lang, int found,
-                               const char *tracking_code, int category, const char *status,
-                               int64_t updated_at_ms, const char *team_name)
+cJSON *citizen_messages_status(enum chat_lang lang, int found, const char *tracking_code,
+                               int category, const char *status, int64_t updated_at_ms,
+                               const char *team_name)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
     char team[CITIZEN_NAME_MAX * 4 + 1];
     char when[WORDS_WHEN_SIZE];
-    cJSON *m;
+    cJSON *m[2];
     char *text;
 
     words_code(tracking_code, code);
@@ -268,13 +290,10 @@ cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang l
         text_buf_add(&b, WORDS_T(lang, " ค่ะ ลองตรวจสอบรหัสอีกครั้งนะคะ", ". Please check the code."));
     } else {
         words_when(updated_at_ms, lang, when);
-        text_buf_add(&b, WORDS_T(lang, "เคส ", "Case "));
+        /* Never the category: the phone may be read by the person who is feared. */
+        text_buf_add(&b, WORDS_T(lang, "เรื่องที่คุณแจ้ง ", "Your report "));
         text_buf_add(&b, code);
-        if (words_category_valid(category)) {
-            text_buf_add(&b, WORDS_T(lang, "\nเรื่อง: ", "\nAbout: "));
-            text_buf_add(&b, words_category_label(rules, category, lang));
-        }
-        text_buf_add(&b, WORDS_T(lang, "\nสถานะ: ", "\nStatus: "));
+        text_buf_add(&b, ": ");
         text_buf_add(&b, citizen_status_word(status, lang));
         if (team[0] != '\0') {
             text_buf_add(&b, WORDS_T(lang, "\nทีม: ", "\nTeam: "));
@@ -287,8 +306,51 @@ cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang l
     }
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
+    m[0] = line_messages_text(text);
+    free(text);
+    if (found && category == INCIDENT_MENTAL_CRISIS) {
+        m[1] = citizen_safety_lines(lang);
+        return line_messages_array(m, 2);
+    }
+    return line_messages_array(m, 1);
+}
+
+cJSON *citizen_messages_cancel(enum chat_lang lang, int found, const char *tracking_code,
+                               const char *status)
+{
+    struct text_buf b = {0};
+    char code[TRACK_CODE_SIZE];
+    cJSON *m;
+    char *text;
+    const char *talk = WORDS_T(lang, "คุยกับเจ้าหน้าที่", "Talk to a person");
+
+    words_code(tracking_code, code);
+    if (!found || code[0] == '\0' || status == NULL || strcmp(status, "resolved") == 0 ||
+        strcmp(status, "closed") == 0) {
+        struct chat_outcome done = {.action = CHAT_ACTION_REPLY,
+                                    .prompt = CHAT_PROMPT_CANCELLED,
+                                    .lang = lang};
+
+        return citizen_messages(NULL, &done); /* nothing open: nothing to keep */
+    }
+    text_buf_add(&b, WORDS_T(lang, "เรื่องที่คุณแจ้ง ", "Your report "));
+    text_buf_add(&b, code);
+    text_buf_add(&b, WORDS_T(lang,
+                             " ยังเปิดอยู่ค่ะ เจ้าหน้าที่ยังดูแลเรื่องนี้ให้คุณ "
+                             "ถ้าตอนนี้ปลอดภัยแล้ว หรืออยากคุยกับเจ้าหน้าที่ กดปุ่มด้านล่าง "
+                             "หรือพิมพ์บอกเราได้เลยค่ะ",
+                             " stays open: our operators are still looking after it. If you "
+                             "are safe now, or want to talk to a person, tap below or tell us "
+                             "here."));
+    text = text_buf_take(&b);
+    if (text == NULL) return NULL;
     m = line_messages_text(text);
     free(text);
+    /* A message action: the words reach the conversation as the reporter's own text. */
+    if (m != NULL && line_messages_quick(m, line_messages_message_action(talk, talk)) != 0) {
+        cJSON_Delete(m);
+        m = NULL;
+    }
     return line_messages_array(&m, 1);
 }
 
@@ -312,13 +374,19 @@ cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
         snprintf(who, sizeof(who), "%s", WORDS_T(lang, "ทีมช่วยเหลือ", "the team"));
     }
     if (code[0] != '\0') {
-        text_buf_add(&b, WORDS_T(lang, "เคส ", "Case "));
+        text_buf_add(&b, WORDS_T(lang, "เรื่องที่คุณแจ้ง ", "Your report "));
         text_buf_add(&b, code);
         text_buf_add(&b, ": ");
     }
     /* Thai runs words together; a quoted team name stands apart. */
     sep = lang == CHAT_LANG_EN || team[0] != '\0' ? " " : "";
-    if (strcmp(status, "assigned") == 0) {
+    if (strcmp(status, "queued") == 0) {
+        text_buf_add(&b, WORDS_T(lang,
+                                 "เจ้าหน้าที่กำลังหาความช่วยเหลือให้คุณค่ะ "
+                                 "ส่งข้อความมาที่นี่ได้ตลอดนะคะ",
+                                 "an operator is finding help for you. You can message us here "
+                                 "at any time."));
+    } else if (strcmp(status, "assigned") == 0) {
         text_buf_add(&b, WORDS_T(lang, "ส่งต่อให้", "passed to"));
         text_buf_add(&b, sep);
         text_buf_add(&b, who);

@@ -12,15 +12,17 @@ struct cJSON;
 struct rules_table;
 
 /* The LINE message objects (a JSON array of 1..5, for line_reply_body) for a prompt. rules give
- * the category labels (built-in ones when NULL); a label longer than LINE's 20 characters is
- * shortened on its button. A new array the caller owns; NULL for CHAT_PROMPT_NONE or when out of
- * memory. */
+ * the category labels as the chat words them (chat_label; built-in ones when NULL); a label
+ * longer than LINE's 20 characters is shortened on its button. Category buttons carry no
+ * displayText. outcome->crisis puts the safety lines (191, 1300, 1323) before the prompt. A new
+ * array the caller owns; NULL for CHAT_PROMPT_NONE or when out of memory. */
 struct cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outcome *outcome);
 
-/* The reply once the case is created: the tracking code, and whether a team is on its way
- * (team_name non-empty) or the operators are finding one, then the code alone (easy to copy)
- * with a "status" button. Never echoes the description or the address. NULL when tracking_code
- * is not a code or memory runs out; strings are only read, NULL reads as "". */
+/* The reply once the case is created: the tracking code, and the team it was passed to
+ * (team_name non-empty; "on its way" is said only once the team accepts) or the operators
+ * finding one, the safety lines, then the code alone (easy to copy) with a "status" button.
+ * Never echoes the description or the address. NULL when tracking_code is not a code or memory
+ * runs out; strings are only read, NULL reads as "". */
 struct cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
                                        const char *team_name);
 
@@ -29,16 +31,25 @@ struct cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking
  * when tracking_code is not a code or memory runs out. */
 struct cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code);
 
-/* The answer to a status question: the case's category label, status in words, the team's name
- * when there is one, and when it last changed (updated_at_ms, milliseconds since 1970; <= 0:
- * not shown), in Thailand's time. found 0: no case has that code. NULL when out of memory. */
-struct cJSON *citizen_messages_status(const struct rules_table *rules, enum chat_lang lang,
-                                      int found, const char *tracking_code, int category,
-                                      const char *status, int64_t updated_at_ms,
+/* The answer to a status question: "your report HM-…: status in words", the team's name when
+ * there is one, and when it last changed (updated_at_ms, milliseconds since 1970; <= 0: not
+ * shown), in Thailand's time. Never the category (the phone may be read by the person who is
+ * feared); category only decides whether the safety lines follow (mental_crisis). found 0: no
+ * case has that code. NULL when out of memory. */
+struct cJSON *citizen_messages_status(enum chat_lang lang, int found, const char *tracking_code,
+                                      int category, const char *status, int64_t updated_at_ms,
                                       const char *team_name);
 
-/* The push a reporter gets when the case moves: assigned, acknowledged, en_route, on_scene,
- * resolved (others give NULL, as does running out of memory). */
+/* The answer to "cancel" with no report in progress (CHAT_ACTION_CANCEL_OPEN), once the last
+ * case (tracking_code) was looked up: while it is open (found, status neither resolved nor
+ * closed), that it stays open, with a "talk to a person" button that sends those words as the
+ * reporter's text; otherwise the CHAT_PROMPT_CANCELLED prompt. NULL when out of memory. */
+struct cJSON *citizen_messages_cancel(enum chat_lang lang, int found, const char *tracking_code,
+                                      const char *status);
+
+/* The push a reporter gets when the case moves: queued (an operator is finding help: the router
+ * sends it once per case), assigned, acknowledged, en_route, on_scene, resolved (others give
+ * NULL, as does running out of memory). */
 struct cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
                                         const char *status, const char *team_name);
 

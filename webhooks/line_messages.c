@@ -86,6 +86,24 @@ cJSON *line_messages_postback(const char *label, const char *data, const char *d
     return a;
 }
 
+cJSON *line_messages_message_action(const char *label, const char *text)
+{
+    char l[LINE_MSG_LABEL_MAX * 4 + 1];
+    char t[LINE_MSG_MESSAGE_MAX * 4 + 1];
+    cJSON *a = cJSON_CreateObject();
+
+    line_messages_clip(l, sizeof(l), label, LINE_MSG_LABEL_MAX);
+    line_messages_clip(t, sizeof(t), text, LINE_MSG_MESSAGE_MAX);
+    if (a == NULL) return NULL;
+    if (cJSON_AddStringToObject(a, "type", "message") == NULL ||
+        cJSON_AddStringToObject(a, "label", l) == NULL ||
+        cJSON_AddStringToObject(a, "text", t) == NULL) {
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return a;
+}
+
 cJSON *line_messages_location_action(const char *label)
 {
     cJSON *a = cJSON_CreateObject();

@@ -18,6 +18,7 @@ struct cJSON;
 #define LINE_MSG_ALT_MAX 400      /* template altText */
 #define LINE_MSG_TEMPLATE_MAX 160 /* buttons template text without title or image */
 #define LINE_MSG_QUICK_MAX 13     /* quickReply.items */
+#define LINE_MSG_MESSAGE_MAX 300  /* message action text */
 
 /* Copies at most max_units characters of src (NULL reads as "") into dst (cap bytes, cap >= 1,
  * always NUL-terminated), cut at a character boundary; LINE counts characters in UTF-16 code
@@ -37,6 +38,10 @@ int line_messages_quick(struct cJSON *msg, struct cJSON *action);
  * data must fit LINE_POSTBACK_MAX bytes. A new object; NULL when data does not fit, or when memory
  * runs out. */
 struct cJSON *line_messages_postback(const char *label, const char *data, const char *display);
+
+/* A message action: tapping it sends text (cut to 300 characters) as the user's own text message;
+ * label cut to 20. A new object; NULL when out of memory. */
+struct cJSON *line_messages_message_action(const char *label, const char *text);
 
 /* The quick-reply action that opens LINE's location picker. A new object; NULL when out of
  * memory. */

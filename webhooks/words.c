@@ -29,6 +29,15 @@ const char *words_category_label(const struct rules_table *rules, int category, 
     return WORDS_T(lang, words_short_th[category], words_short_en[category]);
 }
 
+const char *words_category_chat_label(const struct rules_table *rules, int category,
+                                      enum chat_lang lang)
+{
+    const char *label = rules_category_chat_label(rules, category, WORDS_T(lang, "th", "en"));
+
+    if (label[0] != '\0') return label;
+    return WORDS_T(lang, words_short_th[category], words_short_en[category]);
+}
+
 const char *words_category_short(int category, enum chat_lang lang)
 {
     return WORDS_T(lang, words_short_th[category], words_short_en[category]);

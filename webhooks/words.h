@@ -24,6 +24,11 @@ int words_category_valid(int category);
 const char *words_category_label(const struct rules_table *rules, int category,
                                  enum chat_lang lang);
 
+/* The category as the reporter reads it in the chat: the table's chat_label (its label when it
+ * has none; NULL table: the short form). Static or owned by the table. category must be valid. */
+const char *words_category_chat_label(const struct rules_table *rules, int category,
+                                      enum chat_lang lang);
+
 /* The built-in short form of the category's label (at most LINE's 20 characters, for buttons).
  * Static. category must be valid. */
 const char *words_category_short(int category, enum chat_lang lang);

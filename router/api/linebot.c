@@ -164,9 +164,18 @@ static void on_status(struct http_call *call, const struct track_view *v)
 {
     struct linebot_state *st = call->data;
     st->messages = citizen_messages_status(
-        call->router->rules, st->outcome.lang, v->found, st->outcome.tracking_code,
+        st->outcome.lang, v->found, st->outcome.tracking_code,
         v->found ? incident_category_parse(v->category, strlen(v->category)) : INCIDENT_OTHER,
         v->status, v->found ? v->updated_at_ms : 0, v->team_name);
+    commit(call);
+}
+
+/* "Cancel" with no report in progress: the last case stays as it is; the words say so. */
+static void on_cancel_status(struct http_call *call, const struct track_view *v)
+{
+    struct linebot_state *st = call->data;
+    st->messages = citizen_messages_cancel(st->outcome.lang, v->found, st->outcome.tracking_code,
+                                           v->status);
     commit(call);
 }
 
@@ -292,6 +301,9 @@ static void on_begun(struct http_call *call, cJSON *reply)
     }
     case CHAT_ACTION_STATUS:
         track_lookup(call, st->outcome.tracking_code, on_status);
+        return;
+    case CHAT_ACTION_CANCEL_OPEN:
+        track_lookup(call, st->outcome.tracking_code, on_cancel_status);
         return;
     case CHAT_ACTION_REPLY:
     case CHAT_ACTION_NOTE:

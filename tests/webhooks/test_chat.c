@@ -11,6 +11,7 @@
 #include "team_messages.h"
 #include "text.h"
 #include "track_code.h"
+#include "words.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -167,8 +168,8 @@ static int messages_valid(const cJSON *msgs)
     return 1;
 }
 
-/* The quick-reply item of the first message whose postback data is data, or NULL. */
-/* The quick-reply item with that data on the last message (LINE shows only the last one's). */
+/* The quick-reply item of the last message (the one LINE shows quick replies for) whose postback
+ * data is data, or NULL. */
 static const cJSON *quick_with_data(const cJSON *msgs, const char *data)
 {
     const cJSON *qr = cJSON_GetObjectItemCaseSensitive(
@@ -185,9 +186,34 @@ static const cJSON *quick_with_data(const cJSON *msgs, const char *data)
 
 static int quick_count(const cJSON *msgs)
 {
-    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(msgs, 0), "quickReply");
+    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1), "quickReply");
 
     return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(qr, "items"));
+}
+
+/* 1 when a postback of msgs has a displayText (what LINE writes into the chat as the user's own
+ * message) that names a category: its label, its chat label or its short form, either language. */
+static int display_names_category(const cJSON *msgs)
+{
+    const cJSON *m, *it;
+
+    cJSON_ArrayForEach (m, msgs) {
+        cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(
+                                    cJSON_GetObjectItemCaseSensitive(m, "quickReply"), "items")) {
+            const char *d = jstr(cJSON_GetObjectItemCaseSensitive(it, "action"), "displayText");
+
+            for (int c = INCIDENT_THREAT; d != NULL && c < INCIDENT_CATEGORY_COUNT; c++) {
+                for (int l = CHAT_LANG_TH; l <= CHAT_LANG_EN; l++) {
+                    if (str_has(d, words_category_label(rules, c, (enum chat_lang)l)) ||
+                        str_has(d, words_category_chat_label(rules, c, (enum chat_lang)l)) ||
+                        str_has(d, words_category_short(c, (enum chat_lang)l)))
+                        return 1;
+                }
+            }
+        }
+    }
+    return 0;
 }
 
 /* ---- a conversation ---- */
@@ -254,9 +280,12 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
         c->msgs = citizen_messages(rules, &c->out);
         break;
     case CHAT_ACTION_STATUS:
-        c->msgs =
-            citizen_messages_status(rules, c->out.lang, 1, c->out.tracking_code, INCIDENT_DETENTION,
-                                    "en_route", 1795230245000, "ทีมสหวิชาชีพ เขตพระนคร");
+        c->msgs = citizen_messages_status(c->out.lang, 1, c->out.tracking_code, INCIDENT_DETENTION,
+                                          "en_route", 1795230245000, "ทีมสหวิชาชีพ เขตพระนคร");
+        break;
+    case CHAT_ACTION_CANCEL_OPEN:
+        /* The router looks the last case up: here it is still assigned. */
+        c->msgs = citizen_messages_cancel(c->out.lang, 1, c->out.tracking_code, "assigned");
         break;
     case CHAT_ACTION_NONE:
         break;
@@ -289,6 +318,8 @@ static int str_eq(const char *a, const char *b)
     if (a == NULL || b == NULL) return a == b;
     return strcmp(a, b) == 0;
 }
+
+static void check_array(cJSON *msgs, const char *what, const char *must, const char *must_not);
 
 /* ---- conversations ---- */
 
@@ -367,8 +398,9 @@ static void test_english_conversation(void)
     CHECK(str_has(c.json, "What is happening?") && str_has(c.json, "\"label\":\"Threatened\""),
           "EN: asked in English with English labels");
     CHECK(str_has(c.json, "\"label\":\"Sexual abuse risk\"") &&
-              str_has(c.json, "At risk of sexual abuse"),
-          "EN: a label over 20 characters is shortened on the button, whole in displayText");
+              !str_has(c.json, "At risk of sexual abuse") && !display_names_category(c.msgs),
+          "EN: a label over 20 characters is shortened on the button; no category button writes "
+          "a displayText into the chat");
 
     ev = ev_postback("cat=threat");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
@@ -608,12 +640,28 @@ static void test_cancel(void)
     conv_send(&c, &ev, 1);
     ev = ev_text("Cancel!");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED) &&
-              c.out.lang == CHAT_LANG_EN && str_has(c.json, "cancelled"),
-          "cancel: \"Cancel!\" in English");
+              c.out.lang == CHAT_LANG_TH && str_has(c.json, "ยกเลิกการแจ้งเหตุแล้ว"),
+          "cancel: \"Cancel!\" cancels the report in progress; one English word keeps Thai");
+    /* Nothing in progress, a case reported before: it is never said to be cancelled. */
     ev = ev_text("ยกเลิกค่ะ");
-    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED) &&
-              c.out.lang == CHAT_LANG_TH,
-          "cancel: \"ยกเลิกค่ะ\" switches back to Thai");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CANCEL_OPEN &&
+              str_eq(c.out.tracking_code, CODE) && c.st.step == CHAT_STEP_IDLE &&
+              str_eq(c.st.last_tracking_code, CODE),
+          "cancel with nothing in progress: the last case is looked up, the state kept");
+    CHECK(str_has(c.json, "ยังเปิดอยู่") && str_has(c.json, CODE) && !str_has(c.json, "ยกเลิกการแจ้ง") &&
+              str_has(c.json, "\"type\":\"message\",\"label\":\"คุยกับเจ้าหน้าที่\","
+                              "\"text\":\"คุยกับเจ้าหน้าที่\""),
+          "cancel with an open case: it stays open, a \"talk to a person\" button sends words");
+    c.st.lang = CHAT_LANG_EN;
+    ev = ev_postback("cancel");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CANCEL_OPEN &&
+              str_has(c.json, "stays open") && str_has(c.json, "Talk to a person") &&
+              !str_has(c.json, "cancelled"),
+          "cancel with an open case, in English, from the button");
+    check_array(citizen_messages_cancel(CHAT_LANG_EN, 1, CODE, "resolved"),
+                "cancel once the case is resolved: the plain words", "Report cancelled", NULL);
+    check_array(citizen_messages_cancel(CHAT_LANG_TH, 0, CODE, ""),
+                "cancel when the case is not found: the plain words", "ยกเลิกการแจ้งเหตุแล้ว", NULL);
     CHECK(c.all_valid, "cancel: replies valid");
     conv_free(&c);
 }
@@ -642,12 +690,19 @@ static void test_status(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
               str_eq(c.out.tracking_code, CODE),
           "status: \"สถานะ\" looks up the last code");
-    CHECK(str_has(c.json, "ทีมกำลังเดินทางไป") && str_has(c.json, "ถูกกักขัง"),
-          "status: answered in Thai with status words and category label");
+    CHECK(str_has(c.json, "ทีมกำลังเดินทางไป") && str_has(c.json, "เรื่องที่คุณแจ้ง " CODE ": ") &&
+              !str_has(c.json, "ถูกกักขัง") && !str_has(c.json, "เรื่อง:"),
+          "status: answered in Thai with status words, never the category");
     ev = ev_text(" Status? ");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
-              c.out.lang == CHAT_LANG_EN && str_has(c.json, "Team on the way"),
-          "status: \" Status? \" in English");
+              c.out.lang == CHAT_LANG_TH && str_has(c.json, "ทีมกำลังเดินทางไป"),
+          "status: \" Status? \" answered, still in Thai (one word is not a sentence)");
+    c.st.lang = CHAT_LANG_EN;
+    ev = ev_text("status");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              str_has(c.json, "Your report " CODE ": Team on the way") &&
+              !str_has(c.json, "Detained") && !str_has(c.json, "About"),
+          "status in English: never the category");
     ev = ev_text("เช็คสถานะ");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS, "status: \"เช็คสถานะ\"");
     ev = ev_text("CHECK STATUS");
@@ -908,8 +963,9 @@ static void test_every_prompt(void)
 static void test_created_status_progress(void)
 {
     static const char *const progress[] = {"assigned", "acknowledged", "en_route", "on_scene",
-                                           "resolved"};
-    static const char *const silent[] = {"received", "queued", "reassigned", "closed", "bogus"};
+                                           "resolved", "queued"};
+    static const char *const silent[] = {"received", "reassigned", "closed", "bogus", "",
+                                         "escalated"};
     int ok = 1;
 
     check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร"),
@@ -917,27 +973,33 @@ static void test_created_status_progress(void)
     check_array(citizen_messages_created(CHAT_LANG_TH, CODE, ""), "created TH without a team",
                 "เจ้าหน้าที่กำลังหาทีม", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"),
-                "created EN with a team", "Help is on the way: BKK team 3", NULL);
+                "created EN with a team", "Your report has been passed to “BKK team 3”", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, NULL), "created EN without a team",
                 "Our operators are finding the nearest team", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
 
-    check_array(citizen_messages_status(rules, CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
+    check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
                                         "acknowledged", 1795230245000, "ทีม A"),
                 "status TH", "21 พ.ย. 2569 10:04 น.", NULL);
-    check_array(citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION,
+    check_array(citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION,
                                         "on_scene", 1798749000123, ""),
                 "status EN across the new year in Thai time", "1 Jan 2027, 03:30", NULL);
     check_array(
-        citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", 0, ""),
-        "status EN queued", "Waiting for a free team", NULL);
+        citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", 0, ""),
+        "status EN queued", "An operator is finding help for you", NULL);
     check_array(
-        citizen_messages_status(rules, CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", 0, NULL),
-        "status EN closed, label", "Threatened", NULL);
-    check_array(citizen_messages_status(rules, CHAT_LANG_TH, 0, CODE, INCIDENT_OTHER, "", 0, ""),
+        citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", 0, NULL),
+        "status EN closed, no category", "Closed", "Threatened");
+    check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_MENTAL_CRISIS, "assigned",
+                                        0, ""),
+                "status TH of a mental-health case: the safety lines, no category", "1323",
+                "ผู้คลุ้มคลั่ง");
+    check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_THREAT, "assigned", 0, ""),
+                "status TH of another case: no safety lines", "ส่งต่อให้ทีม", "1323");
+    check_array(citizen_messages_status(CHAT_LANG_TH, 0, CODE, INCIDENT_OTHER, "", 0, ""),
                 "status TH not found", "ไม่พบ", NULL);
 
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < 6; i++) {
         for (int lang = CHAT_LANG_TH; lang <= CHAT_LANG_EN; lang++) {
             cJSON *m = citizen_messages_progress((enum chat_lang)lang, CODE, progress[i], "ทีม A");
             char *json = m ? cJSON_PrintUnformatted(m) : NULL;
@@ -948,7 +1010,22 @@ static void test_created_status_progress(void)
         }
         if (citizen_messages_progress(CHAT_LANG_TH, CODE, silent[i], "") != NULL) ok = 0;
     }
-    CHECK(ok, "progress: a push for assigned..resolved in both languages, none for the others");
+    CHECK(ok, "progress: a push for queued and assigned..resolved in both languages, none for the "
+              "others");
+    check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "assigned", "ทีม A"),
+                "progress EN assigned: passed, not on its way", "passed to", "on the way");
+    check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "queued", ""),
+                "progress EN queued: an operator is finding help", "an operator is finding help",
+                NULL);
+    check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "queued", ""),
+                "progress TH queued", "เจ้าหน้าที่กำลังหาความช่วยเหลือให้คุณ", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A"),
+                "created TH: passed to the team, not yet on its way", "ส่งต่อเรื่องของคุณให้ “ทีม A”",
+                "กำลังไปช่วย");
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, ""), "created TH: the safety lines",
+                "191 ตำรวจ\\n1300 ศูนย์ช่วยเหลือสังคม\\n1323 สายด่วนสุขภาพจิต", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN: the safety lines",
+                "191 Police\\n1300 Social help\\n1323 Mental health", NULL);
     check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "en_route", ""), "progress EN",
                 "on the way", NULL);
     check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "resolved", ""), "progress TH",
