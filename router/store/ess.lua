@@ -210,12 +210,17 @@ local function public_update(P, c, status, at)
 end
 
 -- The reporter of a LINE case hears of its progress (the assignment made while the case is
--- being created is told in the reply instead).
-local PROGRESS = {assigned = true, acknowledged = true, en_route = true, on_scene = true,
-    resolved = true}
+-- being created is told in the reply instead). A case that goes back to the queue (no team
+-- acknowledged, escalated, or taken off a team) is told once that an operator is finding help.
+local PROGRESS = {queued = true, assigned = true, acknowledged = true, en_route = true,
+    on_scene = true, resolved = true}
 
 local function notify_reporter(P, case_id, c, status, at)
     if c.channel ~= 'line' or not PROGRESS[status] or c.creating then return end
+    if status == 'queued' and
+        redis.call('HSETNX', P .. 'case:' .. case_id, 'line_told_queued', '1') == 0 then
+        return
+    end
     local to = c.reporter_line_user or redis.call('HGET', P .. 'case:' .. case_id,
         'reporter_line_user')
     if not to or to == '' then return end

@@ -291,7 +291,8 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
         break;
     }
     if (c->out.action != CHAT_ACTION_NONE) {
-        if (c->msgs == NULL || !messages_valid(c->msgs)) c->all_valid = 0;
+        if (c->msgs == NULL || !messages_valid(c->msgs) || display_names_category(c->msgs))
+            c->all_valid = 0;
         c->json = c->msgs ? cJSON_PrintUnformatted(c->msgs) : NULL;
         if (c->json != NULL) {
             size_t have = strlen(c->said);
@@ -835,6 +836,109 @@ static void test_language_switch(void)
     conv_free(&c);
 }
 
+/* The language is the first message's, and changes only on a sentence in the other one. */
+static void test_language_stable(void)
+{
+    static const char *const keep_th[] = {"555", "ok", "help", "HM-7K3-Q9X-TD8", "OK!!", "Yes"};
+    struct conv c;
+    struct line_event ev;
+    int ok = 1;
+
+    conv_init(&c);
+    ev = ev_text("มีคนมาขู่ที่บ้านค่ะ");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.lang == CHAT_LANG_TH && c.st.lang_known, "stable: the first message decides Thai");
+    for (size_t i = 0; i < sizeof keep_th / sizeof keep_th[0]; i++) {
+        ev = ev_text(keep_th[i]);
+        if (conv_send(&c, &ev, 1) != 0 || c.out.lang != CHAT_LANG_TH) {
+            printf("# \"%s\" switched the language\n", keep_th[i]);
+            ok = 0;
+        }
+    }
+    CHECK(ok, "stable: Thai stays Thai on \"555\", \"ok\", \"help\", a code, \"Yes\"");
+    ev = ev_text("Someone is hurting my mother");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.lang == CHAT_LANG_EN,
+          "stable: an English sentence switches to English");
+    ev = ev_text("ครับ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.lang == CHAT_LANG_EN,
+          "stable: a polite particle alone is not a sentence: English stays");
+    ev = ev_text("ยกเลิก");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.lang == CHAT_LANG_EN,
+          "stable: one Thai word stays English (and still cancels)");
+    ev = ev_text("มีคนทำร้ายแม่ของฉันค่ะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.lang == CHAT_LANG_TH,
+          "stable: a Thai sentence switches back to Thai");
+    conv_free(&c);
+
+    conv_init(&c);
+    ev = ev_text("555");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.lang == CHAT_LANG_TH && !c.st.lang_known, "stable: digits decide nothing");
+    ev = ev_text("ok");
+    conv_send(&c, &ev, 1);
+    CHECK(c.out.lang == CHAT_LANG_EN && c.st.lang_known,
+          "stable: the first message with letters decides, even one word");
+    conv_free(&c);
+}
+
+/* The numbers that answer at once: with the tracking code, and whenever the words speak of
+ * suicide, self-harm or a mental-health crisis. */
+static void test_safety_lines(void)
+{
+    static const char *const words[] = {"ไม่อยากมีชีวิตอยู่แล้ว", "อยากตายค่ะ", "ฉันจะฆ่าตัวตาย",
+                                        "I want to kill myself", "thinking about suicide"};
+    struct conv c;
+    struct line_event ev;
+    int ok = 1;
+
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        conv_init(&c);
+        ev = ev_text(words[i]);
+        if (conv_send(&c, &ev, 1) != 0 || !c.out.crisis || !str_has(c.json, "1323") ||
+            !str_has(c.json, "191") || !str_has(c.json, "1300")) {
+            printf("# no safety lines after \"%s\"\n", words[i]);
+            ok = 0;
+        }
+        conv_free(&c);
+    }
+    CHECK(ok, "safety: words of suicide or self-harm bring 191, 1300 and 1323 at once");
+
+    conv_init(&c);
+    ev = ev_text("ไม่อยากมีชีวิตอยู่แล้ว อยากฆ่าตัวตาย");
+    conv_send(&c, &ev, 1);
+    CHECK(replied(&c, CHAT_PROMPT_CONFIRM_CATEGORY) && c.out.category == INCIDENT_MENTAL_CRISIS &&
+              str_has(c.json, "ภาวะวิกฤตทางจิตใจ") && !str_has(c.json, "ผู้คลุ้มคลั่ง"),
+          "safety: the mental_crisis category is shown in the chat's own words (chat_label)");
+    CHECK(cJSON_GetArraySize(c.msgs) == 2 && quick_with_data(c.msgs, "cat=mental_crisis") != NULL,
+          "safety: the lines come first, the question and its buttons last");
+    ev = ev_postback("cat=mental_crisis");
+    conv_send(&c, &ev, 1);
+    CHECK(replied(&c, CHAT_PROMPT_ASK_LOCATION) && str_has(c.json, "1323"),
+          "safety: every answer while the report is mental_crisis");
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(&c, &ev, 2);
+    CHECK(replied(&c, CHAT_PROMPT_ASK_DETAILS) && str_has(c.json, "1323"),
+          "safety: the details question too");
+    CHECK(c.all_valid, "safety: replies valid, no category in a displayText");
+    conv_free(&c);
+
+    conv_init(&c);
+    ev = ev_text("สวัสดีค่ะ");
+    conv_send(&c, &ev, 1);
+    CHECK(!c.out.crisis && !str_has(c.json, "1323"), "safety: not on every answer");
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    CHECK(!c.out.crisis && !str_has(c.json, "1323"), "safety: not for a threat report mid-way");
+    ev = ev_text("ยกเลิก");
+    conv_send(&c, &ev, 1);
+    ev = ev_postback("report");
+    conv_send(&c, &ev, 1);
+    CHECK(replied(&c, CHAT_PROMPT_ASK_CATEGORY) && str_has(c.json, "ภาวะวิกฤตทางจิตใจ") &&
+              !str_has(c.json, "ผู้คลุ้มคลั่ง"),
+          "safety: the category menu uses the chat's wording");
+    conv_free(&c);
+}
+
 static void test_limits(void)
 {
     struct conv c;
@@ -1076,7 +1180,8 @@ static void test_team_ack(void)
 
 static int states_equal(const struct chat_state *a, const struct chat_state *b)
 {
-    return a->step == b->step && a->lang == b->lang && a->category == b->category &&
+    return a->step == b->step && a->lang == b->lang && a->lang_known == b->lang_known &&
+           a->category == b->category &&
            a->has_location == b->has_location && a->lat == b->lat && a->lon == b->lon &&
            strcmp(a->address, b->address) == 0 && strcmp(a->description, b->description) == 0 &&
            strcmp(a->last_tracking_code, b->last_tracking_code) == 0 &&
@@ -1106,6 +1211,7 @@ static void test_state_json(void)
         "{\"step\":\"idle\",\"category\":\"threat\"}",
         "{\"lang\":5}",
         "{\"lang\":\"fr\"}",
+        "{\"lang_known\":1}",
         "{\"category\":\"nope\",\"step\":\"location\"}",
         "{\"location\":{\"lat\":999,\"lon\":0},\"step\":\"category\"}",
         "{\"location\":{\"lat\":\"13\",\"lon\":100},\"step\":\"category\"}",
@@ -1128,6 +1234,7 @@ static void test_state_json(void)
     chat_state_init(&s);
     s.step = CHAT_STEP_LOCATION;
     s.lang = CHAT_LANG_EN;
+    s.lang_known = 1;
     s.category = INCIDENT_ABUSE_RISK;
     s.has_location = 1;
     s.lat = 13.756331;
@@ -1259,6 +1366,8 @@ int main(void)
         test_status();
         test_follow_unfollow_and_strays();
         test_language_switch();
+        test_language_stable();
+        test_safety_lines();
         test_limits();
         test_every_prompt();
         test_created_status_progress();

@@ -54,6 +54,15 @@ static void test_builders(void)
     CHECK(a != NULL && strcmp(jstr(a, "label"), "a label longer than ") == 0 &&
               cJSON_GetObjectItemCaseSensitive(a, "displayText") == NULL,
           "postback: label cut to 20, no displayText when empty");
+    {
+        cJSON *ma = line_messages_message_action("คุยกับเจ้าหน้าที่ ตอนนี้เลย ได้ไหม", "คุยกับเจ้าหน้าที่");
+
+        CHECK(ma != NULL && strcmp(jstr(ma, "type"), "message") == 0 &&
+                  strcmp(jstr(ma, "label"), "คุยกับเจ้าหน้าที่ ตอ") == 0 &&
+                  strcmp(jstr(ma, "text"), "คุยกับเจ้าหน้าที่") == 0,
+              "message action: label cut to 20, the text sent as the user's message");
+        cJSON_Delete(ma);
+    }
     m = line_messages_buttons("alt", "Accept?", a);
     CHECK(m != NULL && strcmp(jstr(m, "type"), "template") == 0 &&
               strcmp(jstr(m, "altText"), "alt") == 0 &&
