@@ -452,9 +452,9 @@ static int read_word_lists(struct loader *ld, const cJSON *obj, const char *key,
 
 static int load_category(struct loader *ld, const cJSON *obj, int c)
 {
-    static const char *const keys[] = {"labels",   "chat_label",    "priority",     "skills",
-                                       "radii_km", "ack_timeout_s", "max_attempts", "dispatch",
-                                       "keywords", NULL};
+    static const char *const keys[] = {
+        "labels",        "chat_label",   "priority", "skills",   "radii_km",
+        "ack_timeout_s", "max_attempts", "dispatch", "keywords", NULL};
     static const char *const langs[] = {"th", "en", NULL};
     struct rules_category *cat = &ld->t->cat[c];
     const cJSON *v;

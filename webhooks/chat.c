@@ -39,9 +39,8 @@ static const char *const chat_words_skip[] = {"ข้าม",  "ไม่มี"
 /* Words of suicide or self-harm, found anywhere in the folded text (blanks removed): any of them
  * puts the safety lines in the answer, whatever the step. */
 static const char *const chat_words_self_harm[] = {
-    "ฆ่าตัวตาย", "อยากตาย", "ไม่อยากมีชีวิตอยู่", "ไม่อยากอยู่แล้ว", "ทำร้ายตัวเอง", "คิดสั้น",
-    "จบชีวิต",   "killmyself", "suicid",     "endmylife",      "wanttodie", "hurtmyself",
-    "selfharm",  NULL};
+    "ฆ่าตัวตาย",    "อยากตาย", "ไม่อยากมีชีวิตอยู่", "ไม่อยากอยู่แล้ว", "ทำร้ายตัวเอง", "คิดสั้น",     "จบชีวิต",
+    "killmyself", "suicid",  "endmylife",    "wanttodie",   "hurtmyself", "selfharm", NULL};
 /* Polite endings cut off before matching: "ยกเลิกค่ะ" is "ยกเลิก". */
 static const char *const chat_particles[] = {"ครับผม", "ครับ", "คับ", "ค่ะ", "คะ",
                                              "ค่า",    "จ้า",  "จ้ะ", "นะ", NULL};

@@ -327,9 +327,8 @@ cJSON *citizen_messages_cancel(enum chat_lang lang, int found, const char *track
     words_code(tracking_code, code);
     if (!found || code[0] == '\0' || status == NULL || strcmp(status, "resolved") == 0 ||
         strcmp(status, "closed") == 0) {
-        struct chat_outcome done = {.action = CHAT_ACTION_REPLY,
-                                    .prompt = CHAT_PROMPT_CANCELLED,
-                                    .lang = lang};
+        struct chat_outcome done = {
+            .action = CHAT_ACTION_REPLY, .prompt = CHAT_PROMPT_CANCELLED, .lang = lang};
 
         return citizen_messages(NULL, &done); /* nothing open: nothing to keep */
     }

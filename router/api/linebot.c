@@ -174,8 +174,8 @@ static void on_status(struct http_call *call, const struct track_view *v)
 static void on_cancel_status(struct http_call *call, const struct track_view *v)
 {
     struct linebot_state *st = call->data;
-    st->messages = citizen_messages_cancel(st->outcome.lang, v->found, st->outcome.tracking_code,
-                                           v->status);
+    st->messages =
+        citizen_messages_cancel(st->outcome.lang, v->found, st->outcome.tracking_code, v->status);
     commit(call);
 }
 

@@ -361,24 +361,27 @@ static void test_chat_label(void)
     char *text = variant("\"labels\": {\"th\": \"ค\", \"en\": \"M\"}",
                          "\"labels\": {\"th\": \"ค\", \"en\": \"M\"}, "
                          "\"chat_label\": {\"th\": \"ใจ\", \"en\": \"Crisis\"}");
-    struct rules_table *t = text ? rules_load_buffer(text, strlen(text), "t.json", err, sizeof err)
-                                 : NULL;
+    struct rules_table *t =
+        text ? rules_load_buffer(text, strlen(text), "t.json", err, sizeof err) : NULL;
 
     CHECK(t != NULL, "a table with a chat_label loads");
-    CHECK(t != NULL && strcmp(rules_category_chat_label(t, INCIDENT_MENTAL_CRISIS, "th"), "ใจ") == 0 &&
+    CHECK(t != NULL &&
+              strcmp(rules_category_chat_label(t, INCIDENT_MENTAL_CRISIS, "th"), "ใจ") == 0 &&
               strcmp(rules_category_chat_label(t, INCIDENT_MENTAL_CRISIS, "en"), "Crisis") == 0 &&
               strcmp(rules_category_label(t, INCIDENT_MENTAL_CRISIS, "th"), "ค") == 0,
           "chat_label: the chat's words, the official label unchanged");
-    CHECK(t != NULL && strcmp(rules_category_chat_label(t, INCIDENT_DETENTION, "en"), "Detained") == 0 &&
+    CHECK(t != NULL &&
+              strcmp(rules_category_chat_label(t, INCIDENT_DETENTION, "en"), "Detained") == 0 &&
               strcmp(rules_category_chat_label(t, INCIDENT_DETENTION, "fr"), "") == 0 &&
               strcmp(rules_category_chat_label(NULL, INCIDENT_DETENTION, "th"), "") == 0,
           "chat_label: the official label when none is given; empty when unknown");
     rules_free(t);
     free(text);
-    check_variant_refused("\"labels\": {\"th\": \"ค\", \"en\": \"M\"}",
-                          "\"labels\": {\"th\": \"ค\", \"en\": \"M\"}, \"chat_label\": {\"th\": \"ใจ\"}",
-                          "t.json:14: categories.mental_crisis.chat_label.en: missing",
-                          "chat_label needs both languages");
+    check_variant_refused(
+        "\"labels\": {\"th\": \"ค\", \"en\": \"M\"}",
+        "\"labels\": {\"th\": \"ค\", \"en\": \"M\"}, \"chat_label\": {\"th\": \"ใจ\"}",
+        "t.json:14: categories.mental_crisis.chat_label.en: missing",
+        "chat_label needs both languages");
 }
 
 static void test_shipped_table(void)

@@ -1066,10 +1066,10 @@ static void test_every_prompt(void)
 
 static void test_created_status_progress(void)
 {
-    static const char *const progress[] = {"assigned", "acknowledged", "en_route", "on_scene",
-                                           "resolved", "queued"};
-    static const char *const silent[] = {"received", "reassigned", "closed", "bogus", "",
-                                         "escalated"};
+    static const char *const progress[] = {"assigned", "acknowledged", "en_route",
+                                           "on_scene", "resolved",     "queued"};
+    static const char *const silent[] = {"received", "reassigned", "closed",
+                                         "bogus",    "",           "escalated"};
     int ok = 1;
 
     check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร"),
@@ -1082,22 +1082,20 @@ static void test_created_status_progress(void)
                 "Our operators are finding the nearest team", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
 
-    check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION,
-                                        "acknowledged", 1795230245000, "ทีม A"),
+    check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION, "acknowledged",
+                                        1795230245000, "ทีม A"),
                 "status TH", "21 พ.ย. 2569 10:04 น.", NULL);
-    check_array(citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION,
-                                        "on_scene", 1798749000123, ""),
+    check_array(citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_DETENTION, "on_scene",
+                                        1798749000123, ""),
                 "status EN across the new year in Thai time", "1 Jan 2027, 03:30", NULL);
     check_array(
         citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_ABUSE_RISK, "queued", 0, ""),
         "status EN queued", "An operator is finding help for you", NULL);
+    check_array(citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", 0, NULL),
+                "status EN closed, no category", "Closed", "Threatened");
     check_array(
-        citizen_messages_status(CHAT_LANG_EN, 1, CODE, INCIDENT_THREAT, "closed", 0, NULL),
-        "status EN closed, no category", "Closed", "Threatened");
-    check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_MENTAL_CRISIS, "assigned",
-                                        0, ""),
-                "status TH of a mental-health case: the safety lines, no category", "1323",
-                "ผู้คลุ้มคลั่ง");
+        citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_MENTAL_CRISIS, "assigned", 0, ""),
+        "status TH of a mental-health case: the safety lines, no category", "1323", "ผู้คลุ้มคลั่ง");
     check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_THREAT, "assigned", 0, ""),
                 "status TH of another case: no safety lines", "ส่งต่อให้ทีม", "1323");
     check_array(citizen_messages_status(CHAT_LANG_TH, 0, CODE, INCIDENT_OTHER, "", 0, ""),
@@ -1121,8 +1119,8 @@ static void test_created_status_progress(void)
     check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "queued", ""),
                 "progress EN queued: an operator is finding help", "an operator is finding help",
                 NULL);
-    check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "queued", ""),
-                "progress TH queued", "เจ้าหน้าที่กำลังหาความช่วยเหลือให้คุณ", NULL);
+    check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "queued", ""), "progress TH queued",
+                "เจ้าหน้าที่กำลังหาความช่วยเหลือให้คุณ", NULL);
     check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A"),
                 "created TH: passed to the team, not yet on its way", "ส่งต่อเรื่องของคุณให้ “ทีม A”",
                 "กำลังไปช่วย");
@@ -1181,9 +1179,9 @@ static void test_team_ack(void)
 static int states_equal(const struct chat_state *a, const struct chat_state *b)
 {
     return a->step == b->step && a->lang == b->lang && a->lang_known == b->lang_known &&
-           a->category == b->category &&
-           a->has_location == b->has_location && a->lat == b->lat && a->lon == b->lon &&
-           strcmp(a->address, b->address) == 0 && strcmp(a->description, b->description) == 0 &&
+           a->category == b->category && a->has_location == b->has_location && a->lat == b->lat &&
+           a->lon == b->lon && strcmp(a->address, b->address) == 0 &&
+           strcmp(a->description, b->description) == 0 &&
            strcmp(a->last_tracking_code, b->last_tracking_code) == 0 &&
            strcmp(a->report_id, b->report_id) == 0;
 }
