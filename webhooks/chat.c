@@ -250,6 +250,15 @@ static void chat_reply(struct chat_outcome *out, enum chat_prompt prompt)
     out->prompt = prompt;
 }
 
+/* Ends "anything else?" with prompt (skipped or note added); the answer names the case's code. */
+static void chat_details_done(struct chat_state *st, struct chat_outcome *out,
+                              enum chat_prompt prompt)
+{
+    chat_reset_report(st);
+    chat_reply(out, prompt);
+    memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
+}
+
 /* Asks the question of the current step again; with no report in progress, starts one. */
 static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
 {
@@ -321,11 +330,14 @@ static void chat_preselect(struct chat_state *st, int category, const char *text
     chat_reply(out, CHAT_PROMPT_CONFIRM_CATEGORY);
 }
 
-/* "Cancel": drops the report in progress. With none, and a case reported before, that case is
- * looked up so the answer says it stays open (a sent report is never cancelled from the chat). */
+/* "Cancel": drops the report in progress. With none (idle, or "anything else?" once the case was
+ * made: the questions end), and a case reported before, that case is looked up so the answer
+ * says it stays open (a sent report is never cancelled from the chat). */
 static void chat_cancel(struct chat_state *st, struct chat_outcome *out)
 {
-    if (st->step == CHAT_STEP_IDLE && st->last_tracking_code[0] != '\0') {
+    if ((st->step == CHAT_STEP_IDLE || st->step == CHAT_STEP_DETAILS) &&
+        st->last_tracking_code[0] != '\0') {
+        chat_reset_report(st);
         out->action = CHAT_ACTION_CANCEL_OPEN;
         memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
         return;
@@ -377,15 +389,14 @@ static int chat_add_note(struct chat_state *st, const char *text, size_t len,
     char *note = malloc(INCIDENT_MAX_DESCRIPTION + 1);
 
     if (note == NULL) return -1;
-    chat_reset_report(st);
     if (chat_clean_copy(note, INCIDENT_MAX_DESCRIPTION + 1, text, len, 1) == 0) {
         free(note);
-        chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
+        chat_details_done(st, out, CHAT_PROMPT_DETAILS_SKIPPED);
         return 0;
     }
+    chat_details_done(st, out, CHAT_PROMPT_NOTE_ADDED);
     out->note = note;
     out->action = CHAT_ACTION_NOTE;
-    out->prompt = CHAT_PROMPT_NOTE_ADDED;
     return 0;
 }
 
@@ -419,8 +430,7 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
         st->step = CHAT_STEP_ADDRESS;
         chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
     } else if (strcmp(data, "skip") == 0 && st->step == CHAT_STEP_DETAILS) {
-        chat_reset_report(st);
-        chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
+        chat_details_done(st, out, CHAT_PROMPT_DETAILS_SKIPPED);
     } else {
         chat_ask_again(st, out); /* an old or unknown button: never an error */
     }
@@ -559,8 +569,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         break;
     case CHAT_STEP_DETAILS:
         if (core == 0 || chat_says(folded, flen, core, chat_words_skip)) {
-            chat_reset_report(st);
-            chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
+            chat_details_done(st, out, CHAT_PROMPT_DETAILS_SKIPPED);
         } else {
             rc = chat_add_note(st, text, len, out);
         }

@@ -96,7 +96,9 @@ struct chat_outcome {
     int category;                        /* for CONFIRM_CATEGORY */
     int crisis; /* 1: the message spoke of suicide or self-harm, the classifier read it as
                    mental_crisis, or the report is one: the answer gives the safety lines */
-    char tracking_code[TRACK_CODE_SIZE]; /* for CHAT_ACTION_STATUS (canonical form) */
+    char tracking_code[TRACK_CODE_SIZE]; /* for CHAT_ACTION_STATUS and CANCEL_OPEN (canonical
+                                            form); the case's code for NOTE_ADDED and
+                                            DETAILS_SKIPPED */
     struct incident incident;            /* for CREATE_CASE: channel line, category, location,
                                             description, reporter_line_user; owned, freed by
                                             chat_outcome_clear() */

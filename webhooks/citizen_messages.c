@@ -136,6 +136,31 @@ static cJSON *citizen_prompt(const char *text, int with_location, const char *lo
     return m;
 }
 
+/* The answer once "anything else?" ends: "เรื่องที่คุณแจ้ง {code}: " / "Your report {code}: " (the
+ * status answers' prefix; none without a code) then words, with a status button. */
+static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_code,
+                                    const char *words)
+{
+    struct text_buf b = {0};
+    char code[TRACK_CODE_SIZE];
+    cJSON *m;
+    char *text;
+
+    words_code(tracking_code, code);
+    if (code[0] != '\0') {
+        text_buf_add(&b, WORDS_T(lang, "เรื่องที่คุณแจ้ง ", "Your report "));
+        text_buf_add(&b, code);
+        text_buf_add(&b, ": ");
+    }
+    text_buf_add(&b, words);
+    text = text_buf_take(&b);
+    if (text == NULL) return NULL;
+    m = citizen_prompt(text, 0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL,
+                       NULL);
+    free(text);
+    return m;
+}
+
 cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outcome *outcome)
 {
     enum chat_lang lang;
@@ -202,14 +227,17 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                            0, NULL, WORDS_T(lang, "แจ้งเหตุ", "Report"), "report", NULL, NULL);
         break;
     case CHAT_PROMPT_NOTE_ADDED:
-        m = citizen_prompt(WORDS_T(lang, "เพิ่มข้อมูลนี้ในเรื่องที่คุณแจ้งแล้วค่ะ ขอบคุณค่ะ",
-                                   "Thank you. We added this to your report."),
-                           0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
+        m = citizen_after_details(
+            lang, outcome->tracking_code,
+            WORDS_T(lang, "เพิ่มข้อมูลนี้ให้แล้วค่ะ ขอบคุณค่ะ", "we added this. Thank you."));
         break;
     case CHAT_PROMPT_DETAILS_SKIPPED:
-        m = citizen_prompt(
-            WORDS_T(lang, "ขอบคุณค่ะ เราได้รับเรื่องของคุณแล้วค่ะ", "Thank you. We have your report."), 0,
-            NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL, NULL);
+        m = citizen_after_details(lang, outcome->tracking_code,
+                                  WORDS_T(lang,
+                                          "ขอบคุณค่ะ เจ้าหน้าที่ดูแลเรื่องนี้อยู่ "
+                                          "ส่งข้อความมาที่นี่ได้ตลอดนะคะ",
+                                          "thank you. Our operators are looking after it. You can "
+                                          "message us here at any time."));
         break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,
@@ -269,6 +297,34 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
         m[2] = NULL;
     }
     return line_messages_array(m, 3);
+}
+
+cJSON *citizen_messages_created_ask(const struct rules_table *rules, enum chat_lang lang,
+                                    const char *tracking_code, const char *team_name)
+{
+    struct chat_outcome ask = {
+        .action = CHAT_ACTION_REPLY, .prompt = CHAT_PROMPT_ASK_DETAILS, .lang = lang};
+    cJSON *all = citizen_messages_created(lang, tracking_code, team_name);
+    cJSON *more = citizen_messages(rules, &ask);
+    cJSON *m;
+
+    if (all == NULL || more == NULL) goto fail;
+    /* LINE shows the quick replies of the last message only: the question's. */
+    cJSON_ArrayForEach (m, all) {
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "quickReply");
+    }
+    while ((m = cJSON_DetachItemFromArray(more, 0)) != NULL)
+        if (!cJSON_AddItemToArray(all, m)) {
+            cJSON_Delete(m);
+            goto fail;
+        }
+    if (cJSON_GetArraySize(all) > LINE_MSG_MAX_MESSAGES) goto fail;
+    cJSON_Delete(more);
+    return all;
+fail:
+    cJSON_Delete(all);
+    cJSON_Delete(more);
+    return NULL;
 }
 
 cJSON *citizen_messages_status(enum chat_lang lang, int found, const char *tracking_code,
@@ -427,11 +483,13 @@ cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code
 
     words_code(tracking_code, code);
     if (code[0] == '\0') return NULL;
-    text_buf_add(&b, WORDS_T(lang, "เราได้รับเรื่องที่คุณแจ้งแล้วค่ะ รหัสติดตาม ",
-                             "We have received your report. Your tracking code is "));
+    text_buf_add(&b, WORDS_T(lang, "เรื่องที่คุณแจ้ง ", "Your report "));
     text_buf_add(&b, code);
-    text_buf_add(
-        &b, WORDS_T(lang, "\nเจ้าหน้าที่กำลังดูเรื่องของคุณอยู่ค่ะ", "\nAn operator is looking at it now."));
+    text_buf_add(&b, WORDS_T(lang,
+                             ": ได้รับแล้วค่ะ เจ้าหน้าที่กำลังดูเรื่องนี้อยู่ "
+                             "ส่งข้อความมาที่นี่ได้ตลอดนะคะ",
+                             ": received. An operator is looking at it now. You can message us "
+                             "here at any time."));
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m = line_messages_text(text);

@@ -26,6 +26,12 @@ struct cJSON *citizen_messages(const struct rules_table *rules, const struct cha
 struct cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
                                        const char *team_name);
 
+/* The reply once the case is made: citizen_messages_created() (safety lines included), then the
+ * CHAT_PROMPT_ASK_DETAILS question last, the only message with quick replies (LINE shows the last
+ * one's); five messages at most. NULL when tracking_code is not a code or memory runs out. */
+struct cJSON *citizen_messages_created_ask(const struct rules_table *rules, enum chat_lang lang,
+                                           const char *tracking_code, const char *team_name);
+
 /* The push to a reporter whose report stopped before its location (ESS_LINE_ABANDON_S) and
  * became a case all the same: received, its tracking code, an operator is looking at it. NULL
  * when tracking_code is not a code or memory runs out. */

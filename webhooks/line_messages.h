@@ -19,6 +19,7 @@ struct cJSON;
 #define LINE_MSG_TEMPLATE_MAX 160 /* buttons template text without title or image */
 #define LINE_MSG_QUICK_MAX 13     /* quickReply.items */
 #define LINE_MSG_MESSAGE_MAX 300  /* message action text */
+#define LINE_MSG_MAX_MESSAGES 5   /* messages in one reply or push */
 
 /* Copies at most max_units characters of src (NULL reads as "") into dst (cap bytes, cap >= 1,
  * always NUL-terminated), cut at a character boundary; LINE counts characters in UTF-16 code

@@ -204,19 +204,10 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
         return;
     }
     snprintf(st->chat.last_tracking_code, sizeof st->chat.last_tracking_code, "%s", code);
-    st->messages = citizen_messages_created(st->outcome.lang, code, team ? team : "");
+    /* the code, the team, the safety lines, then "anything else?", which adds to the case */
+    st->messages =
+        citizen_messages_created_ask(call->router->rules, st->outcome.lang, code, team ? team : "");
     cJSON_Delete(summary);
-    if (st->messages != NULL) { /* then "anything else?", which adds to the case */
-        struct chat_outcome ask = {.action = CHAT_ACTION_REPLY,
-                                   .prompt = CHAT_PROMPT_ASK_DETAILS,
-                                   .lang = st->outcome.lang};
-        cJSON *more = citizen_messages(call->router->rules, &ask);
-        cJSON *m;
-
-        while (more != NULL && (m = cJSON_DetachItemFromArray(more, 0)) != NULL)
-            if (!cJSON_AddItemToArray(st->messages, m)) cJSON_Delete(m);
-        cJSON_Delete(more);
-    }
     commit(call);
 }
 

@@ -92,7 +92,7 @@ class LineConversationTest(LineTest):
         place = self.new_place()
         code = self.assertCreatedAsksMore(self.say(u.location(*place)), 'th',
                                           team_name='ทีมสหวิชาชีพ เขตพระนคร')
-        self.assertEqual(tracking_codes(self.say(u.postback('skip'))), [])
+        self.assertEqual(tracking_codes(self.say(u.postback('skip'))), [code])
         case = self.case_by_code(code)
         self.assertEqual(case['category'], 'detention')
         self.assertIn('ถูกขังอยู่ในห้อง', case.get('description') or '',

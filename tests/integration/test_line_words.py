@@ -62,10 +62,21 @@ class LineWordsTest(LineTest):
         self.assertNoCategoryShown(m, 'the category buttons')
         m = self.say(v.postback('cat=detention'))
         self.assertNotIn('1323', visible_text(m), 'numbers mid-way through a detention report')
-        self.say(v.location(*self.new_place()))
-        m = self.say(v.postback('skip'))
+        m = self.say(v.location(*self.new_place()))
         self.assertEqual(len(tracking_codes(m)), 1, m)
         self.assertNumbers(m, 'the reply that carries the tracking code')
+        # LINE takes five messages at most and shows the quick replies of the last one only:
+        # the code and "passed to" first, the numbers before the question, the question last.
+        texts = [x.get('text', '') for x in m]
+        self.assertLessEqual(len(m), 5, m)
+        self.assertIn(tracking_codes(m)[0], texts[0])
+        self.assertIn('ส่งต่อเรื่องของคุณให้', texts[0])
+        numbers = [i for i, t in enumerate(texts) if '1323' in t]
+        self.assertTrue(numbers and numbers[0] < len(m) - 1, texts)
+        self.assertIn('มีอะไรที่เราควรรู้เพิ่มไหม', texts[-1])
+        self.assertEqual([i for i, x in enumerate(m) if 'quickReply' in x], [len(m) - 1],
+                         'quick replies on the question alone')
+        self.assertIn('skip', [a.get('data') for a in quick_reply_actions(m)])
 
     def test_language_stays(self):
         """Thai stays Thai on "555" and "ok"; an English sentence switches."""
@@ -88,7 +99,7 @@ class LineWordsTest(LineTest):
                 case = self.case_by_code(code)
                 self.assertEqual(case['status'], 'assigned', case)
                 created = [r for r in self.fake.replies() if code in visible_text(r.messages)]
-                text = visible_text(created[-1].messages)
+                text = visible_text(created[0].messages)
                 self.assertNotIn('on the way', text, 'on the way before the team accepted')
                 self.assertNotIn('กำลังไปช่วย', text, 'on the way before the team accepted')
                 m = self.say(u.text('สถานะ' if lang == 'th' else 'status'))
@@ -118,6 +129,41 @@ class LineWordsTest(LineTest):
                 self.assertIn('รับเรื่องแล้ว' if lang == 'th' else 'accepted your case',
                               visible_text(pushes[seen].messages))
                 self.assertNoCategory(pushes[seen].messages, 'the acknowledged push')
+
+
+    def test_cancel_at_anything_else(self):
+        """"Cancel" once the location made the case (the bot asks "anything else?"): the case
+        exists, so the answer says it stays open, never "report cancelled", and the case is
+        unchanged; the words are not taken as a note."""
+        for lang, team in (('th', TEAM_TH), ('en', TEAM_EN)):
+            for how in ('text', 'button'):
+                with self.subTest(lang=lang, how=how):
+                    self.put_teams([team])
+                    u = self.new_user(lang)
+                    self.say(u.text('สวัสดีค่ะ' if lang == 'th' else 'Hi, I need to report something'))
+                    self.say(u.postback('cat=detention'))
+                    code = self.assertCreatedAsksMore(self.say(u.location(*self.new_place())),
+                                                      lang)
+                    case = self.case_by_code(code)
+                    before = self.env.case(case['case_id'])
+                    if how == 'text':
+                        m = self.say(u.text('ยกเลิก' if lang == 'th' else 'cancel'))
+                    else:
+                        m = self.say(u.postback('cancel'))
+                    text = visible_text(m)
+                    self.assertIn(code, text)
+                    self.assertIn('ยังเปิดอยู่' if lang == 'th' else 'stays open', text)
+                    self.assertNotIn('ยกเลิกการแจ้งเหตุแล้ว', text)
+                    self.assertNotIn('cancelled', text)
+                    self.assertNoCategory(m, 'the answer to cancel')
+                    full = self.env.case(case['case_id'])
+                    self.assertEqual(full['status'], before['status'], 'cancel changed the case')
+                    self.assertEqual(len(full['timeline']), len(before['timeline']),
+                                     'cancel added to the case')
+                    self.assertNotIn('note', [e.get('event') for e in full.get('timeline', [])],
+                                     '"cancel" became a note')
+                    m = self.say(u.text('สถานะ' if lang == 'th' else 'status'))
+                    self.assertIn(code, visible_text(m), 'the case is still the last one')
 
 
 class LineQueuedWordsTest(LineTest):

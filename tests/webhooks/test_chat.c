@@ -263,19 +263,11 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
     case CHAT_ACTION_REPLY:
         c->msgs = citizen_messages(rules, &c->out);
         break;
-    case CHAT_ACTION_CREATE_CASE: {
+    case CHAT_ACTION_CREATE_CASE:
         /* The router creates the case, then stores its code and replies, asking for more. */
-        struct chat_outcome ask = {
-            .action = CHAT_ACTION_REPLY, .prompt = CHAT_PROMPT_ASK_DETAILS, .lang = c->out.lang};
-        cJSON *more = citizen_messages(rules, &ask);
-
         snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
-        c->msgs = citizen_messages_created(c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
-        if (c->msgs != NULL && more != NULL)
-            cJSON_AddItemToArray(c->msgs, cJSON_DetachItemFromArray(more, 0));
-        cJSON_Delete(more);
+        c->msgs = citizen_messages_created_ask(rules, c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
         break;
-    }
     case CHAT_ACTION_NOTE:
         c->msgs = citizen_messages(rules, &c->out);
         break;
@@ -370,6 +362,25 @@ static void test_thai_conversation(void)
           "TH: the reply carries the code and the team");
     CHECK(quick_with_data(c.msgs, "skip") != NULL && str_has(c.json, "มีอะไรที่เราควรรู้เพิ่มไหม"),
           "TH: and asks anything else, which can be skipped");
+    {
+        int n = cJSON_GetArraySize(c.msgs), safety = -1, quick = 0;
+
+        for (int i = 0; i < n; i++) {
+            const cJSON *m = cJSON_GetArrayItem(c.msgs, i);
+            const char *t = jstr(m, "text");
+
+            if (t != NULL && strstr(t, "1323") != NULL && safety < 0) safety = i;
+            if (cJSON_GetObjectItemCaseSensitive(m, "quickReply") != NULL) quick++;
+        }
+        CHECK(n >= 3 && n <= 5, "TH: the created reply is five messages at most");
+        CHECK(safety >= 0 && safety < n - 1 &&
+                  str_has(jstr(cJSON_GetArrayItem(c.msgs, n - 1), "text"), "มีอะไรที่เราควรรู้เพิ่มไหม") &&
+                  str_has(jstr(cJSON_GetArrayItem(c.msgs, 0), "text"), CODE) &&
+                  str_has(jstr(cJSON_GetArrayItem(c.msgs, 0), "text"), "ส่งต่อเรื่องของคุณให้"),
+              "TH: the code and passed-to first, the safety lines before the question, the "
+              "question last");
+        CHECK(quick == 1, "TH: only the question (last) carries quick replies");
+    }
 
     ev = ev_text(desc);
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
@@ -377,6 +388,9 @@ static void test_thai_conversation(void)
           "TH: the sentence becomes a note on the case");
     CHECK(c.st.step == CHAT_STEP_IDLE && str_eq(c.st.last_tracking_code, CODE),
           "TH: then idle, the code kept");
+    CHECK(str_has(c.json, "เรื่องที่คุณแจ้ง " CODE ": เพิ่มข้อมูลนี้ให้แล้วค่ะ") &&
+              quick_with_data(c.msgs, "status") != NULL,
+          "TH: the note's answer names the code like a status answer, with a status button");
     CHECK(c.all_valid, "TH: every reply valid for LINE");
     CHECK(str_has(c.said, "ส่งตำแหน่ง") && str_has(c.said, "ข้าม") && str_has(c.said, CODE),
           "TH: the transcript holds every reply (the no-echo check below is not vacuous)");
@@ -418,8 +432,8 @@ static void test_english_conversation(void)
           "EN: the code in English, then anything else");
     ev = ev_text(desc);
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
-              str_eq(c.out.note, desc) && str_has(c.json, "We added this to your report"),
-          "EN: the sentence is a note");
+              str_eq(c.out.note, desc) && str_has(c.json, "Your report " CODE ": we added this"),
+          "EN: the sentence is a note; the answer in the status answers' style");
     CHECK(c.all_valid, "EN: every reply valid for LINE");
     CHECK(!str_has(c.said, "knife") && !str_has(c.said, "Nimman"),
           "EN: no reply echoes the description or the address");
@@ -457,6 +471,8 @@ static void test_preselection(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
               c.st.step == CHAT_STEP_IDLE,
           "pre-selection: skip ends the questions");
+    CHECK(str_has(c.json, "เรื่องที่คุณแจ้ง " CODE ": ขอบคุณค่ะ") && !str_has(c.json, "ถูกกักขัง"),
+          "pre-selection: skip is thanked under the code, no category named");
     CHECK(c.all_valid && !str_has(c.said, "ขังอยู่ในห้อง"), "pre-selection: replies valid, no echo");
     conv_free(&c);
 
@@ -631,11 +647,24 @@ static void test_cancel(void)
     conv_send(&c, &ev, 2);
     ev = ev_postback("cat=threat");
     conv_send(&c, &ev, 1);
-    CHECK(c.st.step == CHAT_STEP_DETAILS, "cancel: back in details");
+    CHECK(c.st.step == CHAT_STEP_DETAILS, "cancel: the case made, anything else asked");
     ev = ev_postback("cancel");
-    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_CANCELLED) && !c.st.has_location &&
-              c.st.address[0] == '\0',
-          "cancel: the postback drops the location too");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CANCEL_OPEN &&
+              str_eq(c.out.tracking_code, CODE) && c.st.step == CHAT_STEP_IDLE &&
+              !c.st.has_location && c.st.address[0] == '\0' &&
+              str_eq(c.st.last_tracking_code, CODE),
+          "cancel at anything else: the case exists, it is looked up, the questions end");
+    CHECK(str_has(c.json, "ยังเปิดอยู่") && str_has(c.json, CODE) && !str_has(c.json, "ยกเลิกการแจ้ง"),
+          "cancel at anything else: the case stays open, never \"report cancelled\"");
+    ev = ev_location(13.7, 100.5, "x");
+    conv_send(&c, &ev, 2);
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    CHECK(c.st.step == CHAT_STEP_DETAILS, "cancel: anything else asked again");
+    ev = ev_text("ยกเลิกค่ะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CANCEL_OPEN &&
+              c.out.note == NULL && c.st.step == CHAT_STEP_IDLE && str_has(c.json, "ยังเปิดอยู่"),
+          "cancel at anything else, typed: not a note, the case stays open");
 
     ev = ev_postback("cat=threat");
     conv_send(&c, &ev, 1);
@@ -917,8 +946,9 @@ static void test_safety_lines(void)
           "safety: every answer while the report is mental_crisis");
     ev = ev_location(13.7, 100.5, NULL);
     conv_send(&c, &ev, 2);
-    CHECK(replied(&c, CHAT_PROMPT_ASK_DETAILS) && str_has(c.json, "1323"),
-          "safety: the details question too");
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && str_has(c.json, "1323") &&
+              str_has(c.json, "มีอะไรที่เราควรรู้เพิ่มไหม"),
+          "safety: the created reply and its details question too");
     CHECK(c.all_valid, "safety: replies valid, no category in a displayText");
     conv_free(&c);
 
@@ -1128,6 +1158,12 @@ static void test_created_status_progress(void)
                 "191 ตำรวจ\\n1300 ศูนย์ช่วยเหลือสังคม\\n1323 สายด่วนสุขภาพจิต", NULL);
     check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN: the safety lines",
                 "191 Police\\n1300 Social help\\n1323 Mental health", NULL);
+    check_array(citizen_messages_abandoned(CHAT_LANG_TH, CODE),
+                "abandoned TH: the status answers' prefix, received, calm",
+                "เรื่องที่คุณแจ้ง " CODE ": ได้รับแล้วค่ะ", "รับแจ้งเหตุแล้ว");
+    check_array(citizen_messages_abandoned(CHAT_LANG_EN, CODE), "abandoned EN",
+                "Your report " CODE ": received. An operator is looking at it now.", "Report");
+    CHECK(citizen_messages_abandoned(CHAT_LANG_EN, "nope") == NULL, "abandoned: no code, no push");
     check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "en_route", ""), "progress EN",
                 "on the way", NULL);
     check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "resolved", ""), "progress TH",
