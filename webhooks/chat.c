@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,7 +378,25 @@ static int chat_create_case(struct chat_state *st, const struct line_event *ev,
     out->action = CHAT_ACTION_CREATE_CASE;
     chat_reset_report(st);
     st->step = CHAT_STEP_DETAILS;
+    st->follow = 1;
     return 0;
+}
+
+/* 1 when what the user sends now goes to their open case as a note: "anything else?" is asked,
+ * or no report is in progress and the last case is open (follow). */
+static int chat_following(const struct chat_state *st)
+{
+    return st->last_tracking_code[0] != '\0' &&
+           (st->step == CHAT_STEP_DETAILS || (st->step == CHAT_STEP_IDLE && st->follow));
+}
+
+/* A note the router adds to the open case (chat_following), answered with NOTE_ADDED. note is
+ * taken (freed here when NULL handling fails). */
+static void chat_follow_note(struct chat_state *st, char *note, struct chat_outcome *out)
+{
+    chat_details_done(st, out, CHAT_PROMPT_NOTE_ADDED);
+    out->note = note;
+    out->action = CHAT_ACTION_NOTE;
 }
 
 /* The answer to "anything else?" (text[0..len), valid UTF-8) as a note on the created case, or
@@ -412,6 +431,12 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
         chat_cancel(st, out);
     } else if (strcmp(data, "status") == 0) {
         chat_status_last(st, out);
+    } else if (strcmp(data, "newreport") == 0 ||
+               (strcmp(data, "report") == 0 && chat_following(st))) {
+        chat_reset_report(st); /* the open case stays as it is; a new report begins */
+        st->follow = 0;
+        st->step = CHAT_STEP_CATEGORY;
+        chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
     } else if (strcmp(data, "report") == 0) {
         chat_ask_again(st, out); /* idle: "What is happening?"; mid-way: the current question */
     } else if (strcmp(data, "choose") == 0) {
@@ -440,6 +465,28 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
 static int chat_on_location(struct chat_state *st, const struct line_event *ev,
                             struct chat_outcome *out)
 {
+    if (chat_location_valid(ev->lat, ev->lon) && chat_following(st)) {
+        /* A new location for the open case: recorded as a note for the operators. */
+        struct text_buf b = {0};
+        char num[64];
+        char *note;
+
+        snprintf(num, sizeof num, "[location] %.6f, %.6f", ev->lat, ev->lon);
+        text_buf_add(&b, num);
+        if (ev->address != NULL && text_utf8_valid(ev->address, strlen(ev->address))) {
+            char address[CHAT_ADDRESS_MAX + 1];
+
+            if (chat_clean_copy(address, sizeof address, ev->address, strlen(ev->address), 0) >
+                0) {
+                text_buf_add(&b, " ");
+                text_buf_add(&b, address);
+            }
+        }
+        note = text_buf_take(&b);
+        if (note == NULL) return -1;
+        chat_follow_note(st, note, out);
+        return 0;
+    }
     if (!chat_location_valid(ev->lat, ev->lon) || st->step == CHAT_STEP_DETAILS) {
         chat_ask_again(st, out); /* after the case: "anything else?" again, no second case */
         return 0;
@@ -524,6 +571,10 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         chat_status_last(st, out);
         goto done;
     }
+    if (st->step == CHAT_STEP_IDLE && chat_following(st) && core > 0) {
+        rc = chat_add_note(st, text, len, out); /* the open case hears it, no new report */
+        goto done;
+    }
     switch (st->step) {
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
@@ -580,6 +631,32 @@ done:
     return rc;
 }
 
+/* An image, video, audio or file: a note "[image] id …" on the open case; with none, "received"
+ * and the question (no report in progress: "What is happening?"). -1 when memory runs out. */
+static int chat_on_media(struct chat_state *st, const struct line_event *ev,
+                         struct chat_outcome *out)
+{
+    static const char *const kinds[] = {"[image]", "[video]", "[audio]", "[file]"};
+    const char *kind = kinds[ev->message - LINE_MESSAGE_IMAGE];
+    struct text_buf b = {0};
+    char *note;
+
+    if (!chat_following(st)) {
+        chat_ask_again(st, out);
+        out->received = 1;
+        return 0;
+    }
+    text_buf_add(&b, kind);
+    if (ev->message_id[0] != '\0') {
+        text_buf_add(&b, " id ");
+        text_buf_add(&b, ev->message_id);
+    }
+    note = text_buf_take(&b);
+    if (note == NULL) return -1;
+    chat_follow_note(st, note, out);
+    return 0;
+}
+
 static int chat_step_event(const struct rules_table *rules, struct chat_state *st,
                            const struct line_event *ev, struct chat_outcome *out)
 {
@@ -599,7 +676,9 @@ static int chat_step_event(const struct rules_table *rules, struct chat_state *s
             return chat_on_text(rules, st, ev, out);
         if (ev->message == LINE_MESSAGE_LOCATION && ev->has_location)
             return chat_on_location(st, ev, out);
-        chat_ask_again(st, out); /* a sticker, an image…: the question again */
+        if (ev->message >= LINE_MESSAGE_IMAGE && ev->message <= LINE_MESSAGE_FILE)
+            return chat_on_media(st, ev, out);
+        chat_ask_again(st, out); /* a sticker…: the question again */
         return 0;
     case LINE_EVENT_OTHER:
         break;
@@ -683,6 +762,8 @@ char *chat_state_to_json(const struct chat_state *state)
         ok = cJSON_AddStringToObject(root, "last_tracking_code", state->last_tracking_code) != NULL;
     if (ok && state->report_id[0] != '\0')
         ok = cJSON_AddStringToObject(root, "report_id", state->report_id) != NULL;
+    if (ok && state->follow && state->last_tracking_code[0] != '\0')
+        ok = cJSON_AddTrueToObject(root, "follow") != NULL;
     if (ok) json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return json;
@@ -708,6 +789,7 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v");
     const cJSON *loc = cJSON_GetObjectItemCaseSensitive(root, "location");
     const cJSON *known = cJSON_GetObjectItemCaseSensitive(root, "lang_known");
+    const cJSON *follow = cJSON_GetObjectItemCaseSensitive(root, "follow");
     char code[TRACK_CODE_SIZE];
 
     if (!cJSON_IsObject(root)) return -1;
@@ -730,6 +812,8 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
         return -1;
     if (known != NULL && !cJSON_IsBool(known)) return -1;
     st->lang_known = cJSON_IsTrue(known);
+    if (follow != NULL && !cJSON_IsBool(follow)) return -1;
+    st->follow = cJSON_IsTrue(follow);
     word[0] = '\0';
     if (chat_json_string(root, "category", word, sizeof(word)) != 0) return -1;
     if (word[0] != '\0' &&
@@ -761,6 +845,7 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
         strspn(st->report_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
             strlen(st->report_id))
         return -1;
+    if (st->follow && st->last_tracking_code[0] == '\0') return -1;
     /* Each step needs what came before it. */
     switch (st->step) {
     case CHAT_STEP_IDLE:

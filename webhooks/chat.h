@@ -50,6 +50,11 @@ struct chat_state {
      * the case's description. */
     char description[INCIDENT_MAX_DESCRIPTION + 1];
     char last_tracking_code[TRACK_CODE_SIZE]; /* the last case this user reported, or "" */
+    /* 1 from the case's creation for as long as it is open: with no report in progress, what the
+     * user sends (text, a location, media) is a note on that case, not a new report. The router
+     * clears it (before chat_handle) once the case is resolved or closed; the "newreport"
+     * postback ("แจ้งเหตุใหม่" / "New report") clears it and starts a report. */
+    int follow;
     /* The report in progress's own id, "" when none: the router gives one to a report when it
      * begins (a random nonce) and creates its case with it as the call_id, so that two events
      * handled at once for the same last step cannot create two cases. Kept as read; cleared
@@ -103,6 +108,7 @@ struct chat_outcome {
                                             description, reporter_line_user; owned, freed by
                                             chat_outcome_clear() */
     char *note; /* for NOTE: the reporter's words, cleaned; owned, freed by chat_outcome_clear() */
+    int received; /* 1: a media message with no open case: say "received" before the question */
 };
 
 /* Starts a fresh state (idle, Thai, nothing known). */

@@ -139,7 +139,7 @@ static cJSON *citizen_prompt(const char *text, int with_location, const char *lo
 /* The answer once "anything else?" ends: "เรื่องที่คุณแจ้ง {code}: " / "Your report {code}: " (the
  * status answers' prefix; none without a code) then words, with a status button. */
 static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_code,
-                                    const char *words)
+                                    const char *words, int new_report)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -155,8 +155,9 @@ static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_co
     text_buf_add(&b, words);
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
-    m = citizen_prompt(text, 0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status", NULL,
-                       NULL);
+    m = citizen_prompt(text, 0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status",
+                       new_report ? WORDS_T(lang, "แจ้งเหตุใหม่", "New report") : NULL,
+                       new_report ? "newreport" : NULL);
     free(text);
     return m;
 }
@@ -229,7 +230,7 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
     case CHAT_PROMPT_NOTE_ADDED:
         m = citizen_after_details(
             lang, outcome->tracking_code,
-            WORDS_T(lang, "เพิ่มข้อมูลนี้ให้แล้วค่ะ ขอบคุณค่ะ", "we added this. Thank you."));
+            WORDS_T(lang, "เพิ่มข้อมูลนี้ให้แล้วค่ะ ขอบคุณค่ะ", "we added this. Thank you."), 1);
         break;
     case CHAT_PROMPT_DETAILS_SKIPPED:
         m = citizen_after_details(lang, outcome->tracking_code,
@@ -237,7 +238,8 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                                           "ขอบคุณค่ะ เจ้าหน้าที่ดูแลเรื่องนี้อยู่ "
                                           "ส่งข้อความมาที่นี่ได้ตลอดนะคะ",
                                           "thank you. Our operators are looking after it. You can "
-                                          "message us here at any time."));
+                                          "message us here at any time."),
+                                  0);
         break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,
@@ -246,13 +248,19 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                                        "Please check it and send it again."));
         break;
     }
-    if (outcome->crisis) {
-        /* First, so that the question and its buttons stay last, where LINE shows them. */
-        cJSON *both[2] = {citizen_safety_lines(lang), m};
+    {
+        /* The safety lines and "received" first, so that the question and its buttons stay
+         * last, where LINE shows them. */
+        cJSON *all[3];
+        int n = 0;
 
-        return line_messages_array(both, 2);
+        if (outcome->crisis) all[n++] = citizen_safety_lines(lang);
+        if (outcome->received)
+            all[n++] = line_messages_text(
+                WORDS_T(lang, "ได้รับแล้วค่ะ", "Received, thank you."));
+        all[n++] = m;
+        return line_messages_array(all, (size_t)n);
     }
-    return line_messages_array(&m, 1);
 }
 
 cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,

@@ -182,8 +182,9 @@ static int line_source(const cJSON *source, struct line_event *ev)
     return ev->group_id[0] != '\0' ? 0 : -1;
 }
 
-/* Fills ev from message, a message event's "message" object (required). Text and location
- * messages are read; every other message type is LINE_MESSAGE_OTHER. */
+/* Fills ev from message, a message event's "message" object (required). Text, location and media
+ * (image, video, audio, file) messages are read, with the message's id; every other message type
+ * is LINE_MESSAGE_OTHER. */
 static int line_message(const cJSON *message, struct line_event *ev)
 {
     const char *type;
@@ -201,10 +202,18 @@ static int line_message(const cJSON *message, struct line_event *ev)
             line_dup(message, "address", LINE_ADDRESS_MAX, &ev->address) != 0)
             return -1;
         ev->has_location = 1;
+    } else if (strcmp(type, "image") == 0) {
+        ev->message = LINE_MESSAGE_IMAGE;
+    } else if (strcmp(type, "video") == 0) {
+        ev->message = LINE_MESSAGE_VIDEO;
+    } else if (strcmp(type, "audio") == 0) {
+        ev->message = LINE_MESSAGE_AUDIO;
+    } else if (strcmp(type, "file") == 0) {
+        ev->message = LINE_MESSAGE_FILE;
     } else {
         ev->message = LINE_MESSAGE_OTHER;
     }
-    return 0;
+    return line_id(message, "id", ev->message_id, LINE_ID_MAX);
 }
 
 /* Fills ev from one element of "events". -1 when a known field has the wrong type or size;

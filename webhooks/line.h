@@ -34,7 +34,15 @@ enum line_event_type {
     LINE_EVENT_UNFOLLOW
 };
 
-enum line_message_type { LINE_MESSAGE_OTHER = 0, LINE_MESSAGE_TEXT, LINE_MESSAGE_LOCATION };
+enum line_message_type {
+    LINE_MESSAGE_OTHER = 0, /* a sticker, or a type the router does not know */
+    LINE_MESSAGE_TEXT,
+    LINE_MESSAGE_LOCATION,
+    LINE_MESSAGE_IMAGE, /* media: message_id names it, LINE keeps the content a while */
+    LINE_MESSAGE_VIDEO,
+    LINE_MESSAGE_AUDIO,
+    LINE_MESSAGE_FILE
+};
 
 enum line_source_type {
     LINE_SOURCE_OTHER = 0,
@@ -63,6 +71,7 @@ struct line_event {
     char group_id[LINE_ID_MAX + 1]; /* source.groupId or source.roomId */
     enum line_message_type message; /* LINE_EVENT_MESSAGE only */
     char *text;                     /* text message, valid UTF-8 */
+    char message_id[LINE_ID_MAX + 1]; /* message.id (printable ASCII), "" when absent */
     int has_location;
     double lat, lon;     /* location message */
     char *address;       /* location message; may be NULL */

@@ -148,7 +148,8 @@ static void commit(struct http_call *call)
         snprintf(abandon, sizeof abandon, "%d", call->router->cfg->line_abandon_s);
     argv[6] = abandon;
     argv[7] = abandon[0] ? ev->user_id : "";
-    /* The answer to "anything else?": a note on the case, in the same step as the state. */
+    /* The answer to "anything else?", or what is sent while the case is open (text, "[image] id
+     * …", "[location] …"): a note on the case, in the same step as the state. */
     argv[8] = st->outcome.action == CHAT_ACTION_NOTE ? st->chat.last_tracking_code : "";
     argv[9] = st->outcome.action == CHAT_ACTION_NOTE && st->outcome.note ? st->outcome.note : "";
     if (payload) {
@@ -248,13 +249,14 @@ static void on_group_begun(struct http_call *call, cJSON *reply)
     http_fcall(call, "ess_case_ack_group", 0, 2, argv, NULL, on_group_ack);
 }
 
+static void handle_event(struct http_call *call);
+static void on_follow_status(struct http_call *call, const struct track_view *v);
+
 static void on_begun(struct http_call *call, cJSON *reply)
 {
     struct linebot_state *st = call->data;
-    struct line_event *ev = current(call);
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(reply, "state");
     const char *version = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "version"));
-    char report_id[CHAT_REPORT_ID_MAX + 1];
 
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) {
         log_debug("line: event already handled, dropped");
@@ -268,6 +270,31 @@ static void on_begun(struct http_call *call, cJSON *reply)
     else
         chat_state_init(&st->chat);
     cJSON_Delete(reply);
+    /* Following the last case: only while it is open (resolved, closed or gone: what comes next
+     * starts a new report). */
+    if (st->chat.follow && st->chat.step == CHAT_STEP_IDLE && st->chat.last_tracking_code[0]) {
+        track_lookup(call, st->chat.last_tracking_code, on_follow_status);
+        return;
+    }
+    handle_event(call);
+}
+
+static void on_follow_status(struct http_call *call, const struct track_view *v)
+{
+    struct linebot_state *st = call->data;
+
+    if (!v->found || v->status == NULL || strcmp(v->status, "resolved") == 0 ||
+        strcmp(v->status, "closed") == 0 || strcmp(v->status, "cancelled") == 0)
+        st->chat.follow = 0;
+    handle_event(call);
+}
+
+/* Runs the conversation on the current event, its state loaded, and carries out the action. */
+static void handle_event(struct http_call *call)
+{
+    struct linebot_state *st = call->data;
+    struct line_event *ev = current(call);
+    char report_id[CHAT_REPORT_ID_MAX + 1];
 
     /* The report's id, its call_id: one per report, so that whichever event of it creates the
      * case, a second one gets the same case. */
