@@ -260,7 +260,10 @@ static void chat_details_done(struct chat_state *st, struct chat_outcome *out,
     memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
 }
 
-/* Asks the question of the current step again; with no report in progress, starts one. */
+static int chat_following(const struct chat_state *st);
+
+/* Asks the question of the current step again; with no report in progress, starts one (or, the
+ * last case open, says it is looked after). */
 static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
 {
     switch (st->step) {
@@ -278,6 +281,12 @@ static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
         chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
         return;
     case CHAT_STEP_IDLE:
+        if (chat_following(st)) { /* the open case: "we are looking after it", no new report */
+            chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
+            memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
+            return;
+        }
+        break;
     case CHAT_STEP_CATEGORY:
         break;
     }
@@ -446,7 +455,7 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
     } else if (strncmp(data, "cat=", 4) == 0) {
         int category = incident_category_parse(data + 4, strlen(data + 4));
 
-        if (category == INCIDENT_CATEGORY_NONE || st->step == CHAT_STEP_DETAILS)
+        if (category == INCIDENT_CATEGORY_NONE || chat_following(st))
             chat_ask_again(st, out); /* unknown, or an old button of the report just filed */
         else
             return chat_category_chosen(st, ev, category, out);

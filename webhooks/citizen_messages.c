@@ -239,7 +239,7 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                                           "ส่งข้อความมาที่นี่ได้ตลอดนะคะ",
                                           "thank you. Our operators are looking after it. You can "
                                           "message us here at any time."),
-                                  0);
+                                  1);
         break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,

@@ -74,6 +74,15 @@ static struct line_event ev_sticker(void)
     return ev;
 }
 
+static struct line_event ev_media(enum line_message_type type, const char *id)
+{
+    struct line_event ev = ev_base(LINE_EVENT_MESSAGE);
+
+    ev.message = type;
+    snprintf(ev.message_id, sizeof(ev.message_id), "%s", id);
+    return ev;
+}
+
 /* ---- message checks ---- */
 
 /* Characters of UTF-8 text (not bytes). */
@@ -656,6 +665,11 @@ static void test_cancel(void)
           "cancel at anything else: the case exists, it is looked up, the questions end");
     CHECK(str_has(c.json, "ยังเปิดอยู่") && str_has(c.json, CODE) && !str_has(c.json, "ยกเลิกการแจ้ง"),
           "cancel at anything else: the case stays open, never \"report cancelled\"");
+    CHECK(c.st.follow, "cancel at anything else: the open case still hears the reporter");
+    ev = ev_postback("newreport");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) && !c.st.follow &&
+              c.st.step == CHAT_STEP_CATEGORY,
+          "\"New report\": the category asked, the last case no longer followed");
     ev = ev_location(13.7, 100.5, "x");
     conv_send(&c, &ev, 2);
     ev = ev_postback("cat=threat");
@@ -666,6 +680,8 @@ static void test_cancel(void)
               c.out.note == NULL && c.st.step == CHAT_STEP_IDLE && str_has(c.json, "ยังเปิดอยู่"),
           "cancel at anything else, typed: not a note, the case stays open");
 
+    ev = ev_postback("newreport");
+    conv_send(&c, &ev, 1);
     ev = ev_postback("cat=threat");
     conv_send(&c, &ev, 1);
     ev = ev_text("Cancel!");
@@ -814,12 +830,14 @@ static void test_follow_unfollow_and_strays(void)
     ev = ev_sticker();
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
           "sticker at the details: asked again, no second case");
-    ev = ev_location(13.8, 100.6, NULL);
-    CHECK(conv_send(&c, &ev, 2) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) && !c.st.has_location,
-          "a location once the case exists: no second case");
+    ev = ev_location(13.8, 100.6, "Soi 5");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE && c.out.note != NULL &&
+              str_eq(c.out.note, "[location] 13.800000, 100.600000 Soi 5") &&
+              !c.st.has_location && c.st.step == CHAT_STEP_IDLE && c.st.follow,
+          "a location once the case exists: a note on it, no second case");
     ev = ev_postback("cat=threat");
-    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS) &&
-              c.st.category == INCIDENT_CATEGORY_NONE,
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
+              c.st.category == INCIDENT_CATEGORY_NONE && c.st.step == CHAT_STEP_IDLE,
           "an old category button once the case exists: no second report");
 
     snprintf(c.st.last_tracking_code, sizeof(c.st.last_tracking_code), "%s", CODE);
@@ -844,6 +862,86 @@ static void test_follow_unfollow_and_strays(void)
     CHECK(conv_send(&c, &ev, 0) == 0 && c.out.action == CHAT_ACTION_NONE,
           "unknown event type: NONE");
     CHECK(c.all_valid, "strays: replies valid");
+    conv_free(&c);
+}
+
+/* Issue 8, items 2 and 6: after the report, what the reporter sends goes to the open case. */
+static void test_follow_up_and_media(void)
+{
+    struct conv c;
+    struct line_event ev;
+    static const struct {
+        enum line_message_type type;
+        const char *note;
+    } media[] = {{LINE_MESSAGE_IMAGE, "[image] id 4780"},
+                 {LINE_MESSAGE_VIDEO, "[video] id 4780"},
+                 {LINE_MESSAGE_AUDIO, "[audio] id 4780"},
+                 {LINE_MESSAGE_FILE, "[file] id 4780"}};
+
+    conv_init(&c);
+    ev = ev_media(LINE_MESSAGE_IMAGE, "4780");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) && c.out.received &&
+              c.out.note == NULL && str_has(c.json, "ได้รับแล้วค่ะ") &&
+              c.st.step == CHAT_STEP_CATEGORY,
+          "media, no case: received, and what is happening asked");
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, NULL);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE && c.st.follow,
+          "follow-up: the case made, followed");
+    ev = ev_postback("skip");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow &&
+              quick_with_data(c.msgs, "newreport") != NULL,
+          "follow-up: skipped, the case still followed, a \"New report\" button");
+    ev = ev_text("เขากลับมาแล้ว ตะโกนเสียงดัง พวกเรากลัวมาก");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE && c.out.note != NULL &&
+              str_eq(c.out.note, "เขากลับมาแล้ว ตะโกนเสียงดัง พวกเรากลัวมาก") &&
+              str_eq(c.out.tracking_code, CODE) && c.out.prompt == CHAT_PROMPT_NOTE_ADDED &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow && str_has(c.json, CODE) &&
+              str_has(c.json, "แจ้งเหตุใหม่") && quick_with_data(c.msgs, "newreport") != NULL,
+          "follow-up text: a note on the open case, added, with \"New report\"");
+    ev = ev_text("สถานะ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS && c.out.note == NULL,
+          "follow-up: \"status\" still a command");
+    ev = ev_text("cancel");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CANCEL_OPEN &&
+              c.out.note == NULL && c.st.follow,
+          "follow-up: cancel is the stays-open answer, the case still followed");
+    for (size_t i = 0; i < sizeof(media) / sizeof(media[0]); i++) {
+        ev = ev_media(media[i].type, "4780");
+        CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+                  c.out.note != NULL && str_eq(c.out.note, media[i].note) &&
+                  c.out.prompt == CHAT_PROMPT_NOTE_ADDED && c.st.follow,
+              "follow-up media: a note \"[kind] id …\" on the open case, acknowledged");
+    }
+    ev = ev_sticker();
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow,
+          "follow-up sticker: looked after, no new report");
+    c.st.follow = 0; /* the router found the case resolved */
+    ev = ev_text("เขากลับมาอีกแล้ว");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_REPLY && c.out.note == NULL &&
+              c.st.step != CHAT_STEP_IDLE,
+          "the case closed: text starts a new report");
+    conv_free(&c);
+
+    conv_init(&c);
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(&c, &ev, 1);
+    ev = ev_media(LINE_MESSAGE_VIDEO, "99");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+              str_eq(c.out.note, "[video] id 99") && c.st.step == CHAT_STEP_IDLE,
+          "media at \"anything else?\": a note on the case");
+    ev = ev_postback("newreport");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) && !c.st.follow &&
+              str_eq(c.st.last_tracking_code, CODE),
+          "\"New report\": a new report begins");
+    ev = ev_text("ช่วยด้วย");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action != CHAT_ACTION_NOTE,
+          "after \"New report\": text is the new report, not a note");
     conv_free(&c);
 }
 
@@ -1399,6 +1497,7 @@ int main(void)
         test_cancel();
         test_status();
         test_follow_unfollow_and_strays();
+    test_follow_up_and_media();
         test_language_switch();
         test_language_stable();
         test_safety_lines();

@@ -245,10 +245,10 @@ struct expect {
 /* LINE's SDK webhook.json, in body order. */
 static const struct expect sdk_events[28] = {
     {LINE_EVENT_MESSAGE, LINE_MESSAGE_TEXT, E_USER, 0, SDK_TOKEN, "Hello, world", NULL, TS0},
-    {LINE_EVENT_MESSAGE, LINE_MESSAGE_OTHER, LINE_SOURCE_ROOM, "", SDK_ROOM, 0, SDK_TOKEN, NULL,
+    {LINE_EVENT_MESSAGE, LINE_MESSAGE_IMAGE, LINE_SOURCE_ROOM, "", SDK_ROOM, 0, SDK_TOKEN, NULL,
      NULL, TS0},
-    {LINE_EVENT_MESSAGE, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* video */
-    {LINE_EVENT_MESSAGE, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* audio */
+    {LINE_EVENT_MESSAGE, LINE_MESSAGE_VIDEO, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* video */
+    {LINE_EVENT_MESSAGE, LINE_MESSAGE_AUDIO, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* audio */
     {LINE_EVENT_MESSAGE, LINE_MESSAGE_LOCATION, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0},
     {LINE_EVENT_MESSAGE, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* sticker */
     {LINE_EVENT_FOLLOW, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0},
@@ -272,11 +272,11 @@ static const struct expect sdk_events[28] = {
      "0f3779fba3b349968c5d07db31eabf65", NULL, NULL, TS0}, /* memberJoined */
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, LINE_SOURCE_GROUP, "", "C4af4980629...", 0, "", NULL,
      NULL, 1462629479960LL}, /* memberLeft */
-    {LINE_EVENT_MESSAGE, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* file */
+    {LINE_EVENT_MESSAGE, LINE_MESSAGE_FILE, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* file */
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, LINE_SOURCE_GROUP, SDK_USER, SDK_GROUP, 0, "", NULL,
      NULL, 1547817848122LL},                                                       /* unsend */
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* video end */
-    {LINE_EVENT_MESSAGE, LINE_MESSAGE_OTHER, E_USER, 0, "fbf94e269485410da6b7e3a5e33283e8", NULL,
+    {LINE_EVENT_MESSAGE, LINE_MESSAGE_IMAGE, E_USER, 0, "fbf94e269485410da6b7e3a5e33283e8", NULL,
      NULL, 1627356924722LL}, /* image set */
     {LINE_EVENT_MESSAGE, LINE_MESSAGE_TEXT, E_USER, 1, SDK_TOKEN, "Hello, world", NULL, TS0},
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* edited */
@@ -334,6 +334,18 @@ static void test_sdk_body(void)
         nother += ev->type == LINE_EVENT_OTHER;
     }
     CHECK(all_match, "SDK webhook.json: every event as expected, sorted and stable");
+    {
+        int media_ids = 1;
+
+        for (size_t i = 0; i < 28; i++) {
+            const struct line_event *ev = &hook.events[i];
+
+            if (ev->message >= LINE_MESSAGE_IMAGE && ev->message <= LINE_MESSAGE_FILE &&
+                !str_eq(ev->message_id, "325708") && !str_eq(ev->message_id, "354718705033693861"))
+                media_ids = 0;
+        }
+        CHECK(media_ids, "SDK webhook.json: image, video, audio and file carry their message id");
+    }
     CHECK(same_id, "SDK webhook.json: webhookEventId everywhere");
     CHECK(location_only_once && text_only_text, "text and location only on those messages");
     CHECK(ntext == 4 && npostback == 4 && nother == 11, "4 texts, 4 postbacks, 11 others");
