@@ -213,6 +213,10 @@ class LineUser:
         return self._event('location', 'event-location.json', LATITUDE=lat, LONGITUDE=lon,
                            ADDRESS=address, TITLE=title, **kw)
 
+    def media(self, kind='image', **kw):
+        """An image, video, audio or file message (kind), its id MESSAGE_ID."""
+        return self._event('media', 'event-media.json', MEDIA=kind, **kw)
+
     def postback(self, data, **kw):
         return self._event('postback', 'event-postback.json', DATA=data, **kw)
 
