@@ -399,8 +399,8 @@ static int chat_following(const struct chat_state *st)
            (st->step == CHAT_STEP_DETAILS || (st->step == CHAT_STEP_IDLE && st->follow));
 }
 
-/* A note the router adds to the open case (chat_following), answered with NOTE_ADDED. note is
- * taken (freed here when NULL handling fails). */
+/* A note the router adds to the open case (chat_following), answered with NOTE_ADDED; the
+ * outcome takes note (chat_outcome_clear frees it). */
 static void chat_follow_note(struct chat_state *st, char *note, struct chat_outcome *out)
 {
     chat_details_done(st, out, CHAT_PROMPT_NOTE_ADDED);
@@ -485,8 +485,7 @@ static int chat_on_location(struct chat_state *st, const struct line_event *ev,
         if (ev->address != NULL && text_utf8_valid(ev->address, strlen(ev->address))) {
             char address[CHAT_ADDRESS_MAX + 1];
 
-            if (chat_clean_copy(address, sizeof address, ev->address, strlen(ev->address), 0) >
-                0) {
+            if (chat_clean_copy(address, sizeof address, ev->address, strlen(ev->address), 0) > 0) {
                 text_buf_add(&b, " ");
                 text_buf_add(&b, address);
             }

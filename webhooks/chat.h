@@ -133,7 +133,11 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * location or a typed address; the state then asks "anything else?" (CHAT_STEP_DETAILS, the
  * report's content and id dropped; the router stores the new case's code in
  * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again);
- * "cancel" there gives CHAT_ACTION_CANCEL_OPEN (the case stays open). Text commands:
+ * "cancel" there gives CHAT_ACTION_CANCEL_OPEN (the case stays open). While state.follow (the
+ * last case open, the router checks), a text, a location ("[location] lat, lon address") or media
+ * ("[image] id {message id}", [video], [audio], [file]) with no report in progress is a
+ * CHAT_ACTION_NOTE on it (CHAT_PROMPT_NOTE_ADDED); postback "newreport" starts a new report;
+ * media with no open case sets outcome.received and asks the question. Text commands:
  * "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback
  * "status"), a tracking code (lenient; needs a digit or the HM prefix, and the prefix while the
  * details are asked). The language is decided by the first text with letters and changes only on

@@ -256,8 +256,7 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
 
         if (outcome->crisis) all[n++] = citizen_safety_lines(lang);
         if (outcome->received)
-            all[n++] = line_messages_text(
-                WORDS_T(lang, "ได้รับแล้วค่ะ", "Received, thank you."));
+            all[n++] = line_messages_text(WORDS_T(lang, "ได้รับแล้วค่ะ", "Received, thank you."));
         all[n++] = m;
         return line_messages_array(all, (size_t)n);
     }

@@ -832,8 +832,8 @@ static void test_follow_unfollow_and_strays(void)
           "sticker at the details: asked again, no second case");
     ev = ev_location(13.8, 100.6, "Soi 5");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE && c.out.note != NULL &&
-              str_eq(c.out.note, "[location] 13.800000, 100.600000 Soi 5") &&
-              !c.st.has_location && c.st.step == CHAT_STEP_IDLE && c.st.follow,
+              str_eq(c.out.note, "[location] 13.800000, 100.600000 Soi 5") && !c.st.has_location &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow,
           "a location once the case exists: a note on it, no second case");
     ev = ev_postback("cat=threat");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
@@ -881,8 +881,7 @@ static void test_follow_up_and_media(void)
     conv_init(&c);
     ev = ev_media(LINE_MESSAGE_IMAGE, "4780");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) && c.out.received &&
-              c.out.note == NULL && str_has(c.json, "ได้รับแล้วค่ะ") &&
-              c.st.step == CHAT_STEP_CATEGORY,
+              c.out.note == NULL && str_has(c.json, "ได้รับแล้วค่ะ") && c.st.step == CHAT_STEP_CATEGORY,
           "media, no case: received, and what is happening asked");
     ev = ev_postback("cat=threat");
     conv_send(&c, &ev, 1);
@@ -1497,7 +1496,7 @@ int main(void)
         test_cancel();
         test_status();
         test_follow_unfollow_and_strays();
-    test_follow_up_and_media();
+        test_follow_up_and_media();
         test_language_switch();
         test_language_stable();
         test_safety_lines();

@@ -271,7 +271,7 @@ static const struct expect sdk_events[28] = {
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, LINE_SOURCE_GROUP, "", "C4af4980629...", 0,
      "0f3779fba3b349968c5d07db31eabf65", NULL, NULL, TS0}, /* memberJoined */
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, LINE_SOURCE_GROUP, "", "C4af4980629...", 0, "", NULL,
-     NULL, 1462629479960LL}, /* memberLeft */
+     NULL, 1462629479960LL},                                                        /* memberLeft */
     {LINE_EVENT_MESSAGE, LINE_MESSAGE_FILE, E_USER, 0, SDK_TOKEN, NULL, NULL, TS0}, /* file */
     {LINE_EVENT_OTHER, LINE_MESSAGE_OTHER, LINE_SOURCE_GROUP, SDK_USER, SDK_GROUP, 0, "", NULL,
      NULL, 1547817848122LL},                                                       /* unsend */
