@@ -2,6 +2,7 @@
  * and the supervisors' escalation notice carry every fact, and when memory runs out part-way a
  * body is NULL (the outbox tries again later), never a signed dispatch without its location or
  * description. The allocator fails at the n-th allocation, for every n a body makes. */
+#include "alloc_fail.h"
 #include "dispatch.h"
 #include "tap.h"
 
@@ -9,29 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char what[160];
-
-/* text, saying which way the allocator fails. */
-static const char *how(int once, const char *text)
-{
-    snprintf(what, sizeof what, "%s (%s)", text,
-             once ? "one allocation fails" : "all fail from one on");
-    return what;
-}
-
-static long allocations_left = -1; /* -1: never fail */
-static int fail_once; /* only the n-th allocation fails (memory comes back), else all from it on */
-
-static void *failing_malloc(size_t n)
-{
-    if (allocations_left == 0) {
-        if (fail_once) allocations_left = -1;
-        return NULL;
-    }
-    if (allocations_left > 0) allocations_left--;
-    return malloc(n);
-}
 
 /* A "dispatch" payload as ess.lua's queue_dispatch writes it: hash fields as text. */
 static const char payload[] =

@@ -2,6 +2,7 @@
  * with its messages, a progress notice a push with its text, and when memory runs out part-way
  * the builder says so (the outbox keeps the message and tries again later), never a push without
  * its messages. The allocator fails at the n-th allocation, for every n a push makes. */
+#include "alloc_fail.h"
 #include "outbox.h"
 #include "tap.h"
 
@@ -9,29 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char what[160];
-
-/* text, saying which way the allocator fails. */
-static const char *how(int once, const char *text)
-{
-    snprintf(what, sizeof what, "%s (%s)", text,
-             once ? "one allocation fails" : "all fail from one on");
-    return what;
-}
-
-static long allocations_left = -1; /* -1: never fail */
-static int fail_once; /* only the n-th allocation fails (memory comes back), else all from it on */
-
-static void *failing_malloc(size_t n)
-{
-    if (allocations_left == 0) {
-        if (fail_once) allocations_left = -1;
-        return NULL;
-    }
-    if (allocations_left > 0) allocations_left--;
-    return malloc(n);
-}
 
 static const char reply_payload[] =
     "{\"reply_token\":\"r1\",\"to\":\"U0123456789abcdef0123456789abcdef\",\"messages\":["

@@ -3,6 +3,7 @@
  * missing (a 201 without its token loses the token: only its hash is stored), and a valid
  * "notify" that runs out of memory is reported as such, not as invalid. The allocator fails at
  * the n-th allocation, for every n a builder makes. */
+#include "alloc_fail.h"
 #include "tap.h"
 #include "teams.h"
 
@@ -18,15 +19,6 @@ static const char *named(const char *name, const char *text)
 {
     snprintf(what, sizeof what, "%s: %s", name, text);
     return what;
-}
-
-static long allocations_left = -1; /* -1: never fail */
-
-static void *failing_malloc(size_t n)
-{
-    if (allocations_left == 0) return NULL;
-    if (allocations_left > 0) allocations_left--;
-    return malloc(n);
 }
 
 static const char put_reply[] = "{\"created\":true,\"token_set\":true,\"assigned\":[\"c1\",\"c2\"],"

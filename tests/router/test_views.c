@@ -1,21 +1,13 @@
 /* Unit tests of router/api/views.c: the case views carry the fields DESIGN gives, and when memory
  * runs out part-way a view is NULL, never a view with a field missing (which an API would answer
  * with 200). The allocator fails at the n-th allocation, for every n a view makes. */
+#include "alloc_fail.h"
 #include "tap.h"
 #include "views.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
-
-static long allocations_left = -1; /* -1: never fail */
-
-static void *failing_malloc(size_t n)
-{
-    if (allocations_left == 0) return NULL;
-    if (allocations_left > 0) allocations_left--;
-    return malloc(n);
-}
 
 static const char raw_case[] =
     "{\"case_id\":\"01JB7ZQ3V9W8X7Y6Z5A4B3C2D1\",\"tracking_code\":\"HM-7K3-Q9X-TD8\","
