@@ -145,6 +145,13 @@ static void metrics_header(struct text_buf *b, const char *name, const char *typ
     text_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter of one series: its header and its value. */
+static void metrics_counter(struct text_buf *b, const char *name, const char *help, uint64_t value)
+{
+    metrics_header(b, name, "counter", help);
+    text_buf_printf(b, "%s %" PRIu64 "\n", name, value);
+}
+
 char *metrics_render(size_t *len)
 {
     struct text_buf b = {0};
@@ -184,26 +191,22 @@ char *metrics_render(size_t *len)
                         incident_category_code(c), metrics.cases_created[c]);
     }
 
-    metrics_header(&b, "ess_redis_errors_total", "counter",
-                   "Redis commands that failed or answered with an error.");
-    text_buf_printf(&b, "ess_redis_errors_total %" PRIu64 "\n", metrics.redis_errors);
-    metrics_header(&b, "ess_redis_reconnects_total", "counter",
-                   "Times the connection to Redis was re-established.");
-    text_buf_printf(&b, "ess_redis_reconnects_total %" PRIu64 "\n", metrics.redis_reconnects);
+    metrics_counter(&b, "ess_redis_errors_total",
+                    "Redis commands that failed or answered with an error.", metrics.redis_errors);
+    metrics_counter(&b, "ess_redis_reconnects_total",
+                    "Times the connection to Redis was re-established.", metrics.redis_reconnects);
 
-    metrics_header(&b, "ess_ack_timeouts_total", "counter",
-                   "Claims released because the team did not acknowledge in time.");
-    text_buf_printf(&b, "ess_ack_timeouts_total %" PRIu64 "\n", metrics.ack_timeouts);
-    metrics_header(&b, "ess_escalations_total", "counter",
-                   "Cases escalated to the operators' queue after missed acknowledgments.");
-    text_buf_printf(&b, "ess_escalations_total %" PRIu64 "\n", metrics.escalations);
-    metrics_header(&b, "ess_line_delivery_failures_total", "counter",
-                   "Sends to the LINE Messaging API that failed (each attempt).");
-    text_buf_printf(&b, "ess_line_delivery_failures_total %" PRIu64 "\n",
+    metrics_counter(&b, "ess_ack_timeouts_total",
+                    "Claims released because the team did not acknowledge in time.",
+                    metrics.ack_timeouts);
+    metrics_counter(&b, "ess_escalations_total",
+                    "Cases escalated to the operators' queue after missed acknowledgments.",
+                    metrics.escalations);
+    metrics_counter(&b, "ess_line_delivery_failures_total",
+                    "Sends to the LINE Messaging API that failed (each attempt).",
                     metrics.line_delivery_failures);
-    metrics_header(&b, "ess_team_delivery_failures_total", "counter",
-                   "Dispatch attempts to a team (webhook or LINE group) that failed.");
-    text_buf_printf(&b, "ess_team_delivery_failures_total %" PRIu64 "\n",
+    metrics_counter(&b, "ess_team_delivery_failures_total",
+                    "Dispatch attempts to a team (webhook or LINE group) that failed.",
                     metrics.team_delivery_failures);
 
     metrics_header(&b, "ess_process_start_time_seconds", "gauge",
