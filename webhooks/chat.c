@@ -68,6 +68,14 @@ static void chat_reset_report(struct chat_state *state)
     state->report_id[0] = '\0';
 }
 
+void chat_report_filed(struct chat_state *state, const char *tracking_code)
+{
+    if (state == NULL || tracking_code == NULL) return;
+    chat_reset_report(state);
+    snprintf(state->last_tracking_code, sizeof(state->last_tracking_code), "%s", tracking_code);
+    state->follow = state->last_tracking_code[0] != '\0';
+}
+
 static int chat_is_emergency(int category)
 {
     return category >= INCIDENT_THREAT && category < INCIDENT_OTHER;
@@ -366,6 +374,22 @@ static void chat_status_last(const struct chat_state *st, struct chat_outcome *o
     memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
 }
 
+/* The location as the case's timeline shows it: "[location] lat, lon address" (address: as LINE
+ * sent it, cleaned; may be NULL). A new string, or NULL when memory runs out. */
+static char *chat_location_note(double lat, double lon, const char *address)
+{
+    struct text_buf b = {0};
+    char num[64];
+
+    snprintf(num, sizeof num, "[location] %.6f, %.6f", lat, lon);
+    text_buf_add(&b, num);
+    if (address != NULL && address[0] != '\0') {
+        text_buf_add(&b, " ");
+        text_buf_add(&b, address);
+    }
+    return text_buf_take(&b);
+}
+
 /* Fills out->incident from the report (category, location or typed address, the description
  * kept from the first message) and goes on to "anything else?": the report's content and id are
  * dropped, the router stores the new case's code. -1 when memory runs out. */
@@ -383,6 +407,8 @@ static int chat_create_case(struct chat_state *st, const struct line_event *ev,
         return -1;
     if (st->address[0] != '\0' && (inc->address = text_dup(st->address)) == NULL) return -1;
     if (ev->user_id[0] != '\0' && (inc->reporter_line_user = text_dup(ev->user_id)) == NULL)
+        return -1;
+    if (st->has_location && (out->note = chat_location_note(st->lat, st->lon, st->address)) == NULL)
         return -1;
     out->action = CHAT_ACTION_CREATE_CASE;
     chat_reset_report(st);
@@ -463,6 +489,10 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
                (st->step == CHAT_STEP_LOCATION || st->step == CHAT_STEP_ADDRESS)) {
         st->step = CHAT_STEP_ADDRESS;
         chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
+    } else if (strcmp(data, "address") == 0 && chat_following(st)) {
+        /* The old question's button, the case made meanwhile: the address typed next is a
+         * note on it (the operators place the case). */
+        chat_details_done(st, out, CHAT_PROMPT_ASK_ADDRESS);
     } else if (strcmp(data, "skip") == 0 && st->step == CHAT_STEP_DETAILS) {
         chat_details_done(st, out, CHAT_PROMPT_DETAILS_SKIPPED);
     } else {
@@ -475,24 +505,21 @@ static int chat_on_location(struct chat_state *st, const struct line_event *ev,
                             struct chat_outcome *out)
 {
     if (chat_location_valid(ev->lat, ev->lon) && chat_following(st)) {
-        /* A new location for the open case: recorded as a note for the operators. */
-        struct text_buf b = {0};
-        char num[64];
-        char *note;
+        /* A new place for the open case: it moves there (and is routed from there when it
+         * waited for one), with the place on its timeline. */
+        struct incident *inc = &out->incident;
+        char address[CHAT_ADDRESS_MAX + 1] = "";
 
-        snprintf(num, sizeof num, "[location] %.6f, %.6f", ev->lat, ev->lon);
-        text_buf_add(&b, num);
-        if (ev->address != NULL && text_utf8_valid(ev->address, strlen(ev->address))) {
-            char address[CHAT_ADDRESS_MAX + 1];
-
-            if (chat_clean_copy(address, sizeof address, ev->address, strlen(ev->address), 0) > 0) {
-                text_buf_add(&b, " ");
-                text_buf_add(&b, address);
-            }
-        }
-        note = text_buf_take(&b);
-        if (note == NULL) return -1;
-        chat_follow_note(st, note, out);
+        if (ev->address != NULL && text_utf8_valid(ev->address, strlen(ev->address)))
+            chat_clean_copy(address, sizeof address, ev->address, strlen(ev->address), 0);
+        inc->channel = INCIDENT_CHANNEL_LINE;
+        inc->has_location = 1;
+        inc->lat = ev->lat;
+        inc->lon = ev->lon;
+        if (address[0] != '\0' && (inc->address = text_dup(address)) == NULL) return -1;
+        if ((out->note = chat_location_note(ev->lat, ev->lon, address)) == NULL) return -1;
+        chat_details_done(st, out, CHAT_PROMPT_LOCATION_ADDED);
+        out->action = CHAT_ACTION_LOCATE;
         return 0;
     }
     if (!chat_location_valid(ev->lat, ev->lon) || st->step == CHAT_STEP_DETAILS) {

@@ -41,8 +41,8 @@ struct chat_state {
     enum chat_step step;
     enum chat_lang lang;
     int lang_known; /* 1 once a message with letters decided the language (see chat_handle) */
-    int category; /* enum incident_category, or INCIDENT_CATEGORY_NONE; in CONFIRM_CATEGORY the
-                     candidate read from the free text */
+    int category;   /* enum incident_category, or INCIDENT_CATEGORY_NONE; in CONFIRM_CATEGORY the
+                       candidate read from the free text */
     int has_location;
     double lat, lon;
     char address[CHAT_ADDRESS_MAX + 1];
@@ -71,10 +71,15 @@ enum chat_action {
                                 citizen_messages_status() */
     CHAT_ACTION_NOTE,        /* add outcome.note to the case of state.last_tracking_code as the
                                 reporter's note, then reply with citizen_messages(outcome) */
-    CHAT_ACTION_CANCEL_OPEN  /* "cancel" with no report in progress (idle, or "anything else?"
+    CHAT_ACTION_CANCEL_OPEN, /* "cancel" with no report in progress (idle, or "anything else?"
                                 after the case was made): look up the last case
                                 (outcome.tracking_code), then reply with
                                 citizen_messages_cancel(), which never claims to cancel a case */
+    CHAT_ACTION_LOCATE       /* a location for the case of state.last_tracking_code (followed):
+                                move it to outcome.incident's lat, lon and address (a case
+                                queued for want of a place is routed from there) with
+                                outcome.note on its timeline, then reply with
+                                citizen_messages(outcome) (CHAT_PROMPT_LOCATION_ADDED) */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -91,6 +96,7 @@ enum chat_prompt {
     CHAT_PROMPT_ASK_ADDRESS,      /* "Type the address, or a landmark near you" */
     CHAT_PROMPT_NOTE_ADDED,       /* the answer to "anything else?" was added to the case */
     CHAT_PROMPT_DETAILS_SKIPPED,  /* "anything else?" skipped: thanks, the report is filed */
+    CHAT_PROMPT_LOCATION_ADDED,   /* a location sent for the open case: it was added */
     CHAT_PROMPT_COUNT             /* how many prompts there are (not a prompt) */
 };
 
@@ -98,21 +104,31 @@ struct chat_outcome {
     enum chat_action action;
     enum chat_prompt prompt;
     enum chat_lang lang;
-    int category;                        /* for CONFIRM_CATEGORY */
-    int crisis; /* 1: the message spoke of suicide or self-harm, the classifier read it as
-                   mental_crisis, or the report is one: the answer gives the safety lines */
+    int category; /* for CONFIRM_CATEGORY */
+    int crisis;   /* 1: the message spoke of suicide or self-harm, the classifier read it as
+                     mental_crisis, or the report is one: the answer gives the safety lines */
     char tracking_code[TRACK_CODE_SIZE]; /* for CHAT_ACTION_STATUS and CANCEL_OPEN (canonical
                                             form); the case's code for NOTE_ADDED and
                                             DETAILS_SKIPPED */
     struct incident incident;            /* for CREATE_CASE: channel line, category, location,
-                                            description, reporter_line_user; owned, freed by
-                                            chat_outcome_clear() */
-    char *note; /* for NOTE: the reporter's words, cleaned; owned, freed by chat_outcome_clear() */
+                                            description, reporter_line_user; for LOCATE: the
+                                            location (has_location, lat, lon, address); owned,
+                                            freed by chat_outcome_clear() */
+    /* For NOTE: the reporter's words, cleaned. For LOCATE, and CREATE_CASE with a location: the
+     * location as the timeline shows it ("[location] lat, lon address"); the router moves the
+     * report's case there when it finds the case made already without it. Owned, freed by
+     * chat_outcome_clear(). */
+    char *note;
     int received; /* 1: a media message with no open case: say "received" before the question */
 };
 
 /* Starts a fresh state (idle, Thai, nothing known). */
 void chat_state_init(struct chat_state *state);
+
+/* The report in progress was filed as the case of tracking_code (canonical) without the
+ * reporter's last step (ESS_LINE_ABANDON_S ran out): the report's content and id are dropped, and
+ * what the user sends next goes to that case (idle, following it), as after "anything else?". */
+void chat_report_filed(struct chat_state *state, const char *tracking_code);
 
 /* Serialises state as a JSON object: a new string the caller frees (NULL when out of memory). */
 char *chat_state_to_json(const struct chat_state *state);
@@ -134,9 +150,10 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * report's content and id dropped; the router stores the new case's code in
  * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again);
  * "cancel" there gives CHAT_ACTION_CANCEL_OPEN (the case stays open). While state.follow (the
- * last case open, the router checks), a text, a location ("[location] lat, lon address") or media
- * ("[image] id {message id}", [video], [audio], [file]) with no report in progress is a
- * CHAT_ACTION_NOTE on it (CHAT_PROMPT_NOTE_ADDED); postback "newreport" starts a new report;
+ * last case open, the router checks), a text or media ("[image] id {message id}", [video], [audio],
+ * [file]) with no report in progress is a CHAT_ACTION_NOTE on it (CHAT_PROMPT_NOTE_ADDED), a
+ * location a CHAT_ACTION_LOCATE (CHAT_PROMPT_LOCATION_ADDED), and postback "address" asks for the
+ * address, whose text is then a note; postback "newreport" starts a new report;
  * media with no open case sets outcome.received and asks the question. Text commands:
  * "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback
  * "status"), a tracking code (lenient; needs a digit or the HM prefix, and the prefix while the

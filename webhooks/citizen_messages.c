@@ -232,6 +232,12 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
             lang, outcome->tracking_code,
             WORDS_T(lang, "เพิ่มข้อมูลนี้ให้แล้วค่ะ ขอบคุณค่ะ", "we added this. Thank you."), 1);
         break;
+    case CHAT_PROMPT_LOCATION_ADDED:
+        m = citizen_after_details(lang, outcome->tracking_code,
+                                  WORDS_T(lang, "ได้รับตำแหน่งของคุณแล้ว เพิ่มไว้ในเรื่องนี้แล้วค่ะ ขอบคุณค่ะ",
+                                          "we have your location and added it. Thank you."),
+                                  1);
+        break;
     case CHAT_PROMPT_DETAILS_SKIPPED:
         m = citizen_after_details(lang, outcome->tracking_code,
                                   WORDS_T(lang,

@@ -26,10 +26,6 @@
 #include "text.h"
 #include "track.h"
 
-/* An idle state holds only the user's last tracking code: kept a week, so "status" finds it. A
- * report in progress holds its description and location: kept an hour, then dropped. */
-#define IDLE_STATE_TTL_S "604800"
-#define REPORT_STATE_TTL_S "3600"
 /* How long a webhookEventId is remembered (dedupe); an event older than this by its timestamp
  * could be a replay no longer recognised, so it is ignored. */
 #define DEDUPE_WINDOW_S 86400
@@ -51,6 +47,9 @@ struct linebot_state {
     size_t too_old;   /* events skipped: older than the dedupe window */
     cJSON *messages;  /* what to reply to the current event */
     int group_event;  /* the current event is a team's accept button: no chat state */
+    /* The report's case was made already without the location this event brought (the abandon
+     * timer filed it first): the commit moves it there. */
+    int locate_created;
 };
 
 static void linebot_state_free(void *p)
@@ -80,6 +79,7 @@ static void finish_event(struct http_call *call, int advance)
     cJSON_Delete(st->messages);
     st->messages = NULL;
     st->group_event = 0;
+    st->locate_created = 0;
     if (advance) {
         st->next++;
         st->conflicts = 0;
@@ -91,7 +91,16 @@ static void on_committed(struct http_call *call, cJSON *reply)
 {
     struct linebot_state *st = call->data;
     int conflict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "conflict"));
+    const cJSON *located = cJSON_GetObjectItemCaseSensitive(reply, "located");
     if (!conflict && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) st->handled++;
+    if (cJSON_IsObject(located)) {
+        const char *team =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(located, "team_id"));
+        log_info("case %s: moved to the location its reporter sent; %s%s%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(located, "case_id")),
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(located, "status")),
+                 team && team[0] ? " with team " : "", team ? team : "");
+    }
     cJSON_Delete(reply);
     if (conflict) { /* another event of this user was stored first: read its state, again */
         if (++st->conflicts >= MAX_CONFLICTS) {
@@ -113,9 +122,12 @@ static void commit(struct http_call *call)
     struct line_event *ev = current(call);
     char *state = st->group_event ? text_dup("") : chat_state_to_json(&st->chat);
     char *payload = NULL;
-    char dedupe[16], abandon[16] = "";
-    const char *argv[12];
-    int argc = 10;
+    char dedupe[16], abandon[16] = "", lat[32] = "", lon[32] = "";
+    const struct incident *place = &st->outcome.incident;
+    int note = st->outcome.action == CHAT_ACTION_NOTE;
+    int locate = st->outcome.action == CHAT_ACTION_LOCATE || st->locate_created;
+    const char *argv[15];
+    int argc = 13;
 
     if (state == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -139,7 +151,8 @@ static void commit(struct http_call *call)
     argv[1] = st->user_key;
     argv[2] = st->version;
     argv[3] = state;
-    argv[4] = st->chat.step == CHAT_STEP_IDLE ? IDLE_STATE_TTL_S : REPORT_STATE_TTL_S;
+    argv[4] =
+        st->chat.step == CHAT_STEP_IDLE ? LINEBOT_IDLE_STATE_TTL_S : LINEBOT_REPORT_STATE_TTL_S;
     argv[5] = dedupe;
     /* A report with a category and no location yet becomes a case if left there (sweep.c). */
     if (!st->group_event &&
@@ -149,9 +162,16 @@ static void commit(struct http_call *call)
     argv[6] = abandon;
     argv[7] = abandon[0] ? ev->user_id : "";
     /* The answer to "anything else?", or what is sent while the case is open (text, "[image] id
-     * …", "[location] …"): a note on the case, in the same step as the state. */
-    argv[8] = st->outcome.action == CHAT_ACTION_NOTE ? st->chat.last_tracking_code : "";
-    argv[9] = st->outcome.action == CHAT_ACTION_NOTE && st->outcome.note ? st->outcome.note : "";
+     * …"): a note on the case; a location: the case's new place. In the same step as the state. */
+    if (locate && place->has_location) {
+        snprintf(lat, sizeof lat, "%.7f", place->lat);
+        snprintf(lon, sizeof lon, "%.7f", place->lon);
+    }
+    argv[8] = (note || lat[0]) && st->outcome.note ? st->chat.last_tracking_code : "";
+    argv[9] = (note || lat[0]) && st->outcome.note ? st->outcome.note : "";
+    argv[10] = lat;
+    argv[11] = lon;
+    argv[12] = lat[0] && place->address ? place->address : "";
     if (payload) {
         argv[argc++] = "line_reply";
         argv[argc++] = payload;
@@ -167,7 +187,8 @@ static void on_status(struct http_call *call, const struct track_view *v)
     st->messages = citizen_messages_status(
         st->outcome.lang, v->found, st->outcome.tracking_code,
         v->found ? incident_category_parse(v->category, strlen(v->category)) : INCIDENT_OTHER,
-        v->status, v->found ? v->updated_at_ms : 0, v->team_name);
+        v->status, v->found ? v->updated_at_ms : 0,
+        st->outcome.lang == CHAT_LANG_EN && v->team_name_en[0] ? v->team_name_en : v->team_name);
     commit(call);
 }
 
@@ -190,6 +211,8 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
     const char *code =
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "tracking_code"));
     const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "team_name"));
+    const char *team_en =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(summary, "team_name_en"));
 
     if (call->req == NULL) { /* LINE went away; the case, if stored, stays stored */
         cJSON_Delete(summary);
@@ -205,6 +228,11 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
         return;
     }
     snprintf(st->chat.last_tracking_code, sizeof st->chat.last_tracking_code, "%s", code);
+    /* Made by another event of the report with other content: the abandon timer, before the
+     * location came. The location this event brought is not lost. */
+    if (result == CASES_CALL_ID_CONFLICT && st->outcome.incident.has_location)
+        st->locate_created = 1;
+    if (st->outcome.lang == CHAT_LANG_EN && team_en && team_en[0]) team = team_en;
     /* the code, the team, the safety lines, then "anything else?", which adds to the case */
     st->messages =
         citizen_messages_created_ask(call->router->rules, st->outcome.lang, code, team ? team : "");
@@ -325,6 +353,7 @@ static void handle_event(struct http_call *call)
         return;
     case CHAT_ACTION_REPLY:
     case CHAT_ACTION_NOTE:
+    case CHAT_ACTION_LOCATE:
         st->messages = citizen_messages(call->router->rules, &st->outcome);
         break;
     default:

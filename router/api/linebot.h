@@ -7,6 +7,13 @@
 
 struct http_call;
 
+/* How long a citizen's conversation state is kept (seconds, as Redis takes them). An idle state
+ * holds only the user's last tracking code (and whether it is followed): kept a week, so
+ * "status" finds it. A report in progress holds its description and location: kept an hour,
+ * then dropped. */
+#define LINEBOT_IDLE_STATE_TTL_S "604800"
+#define LINEBOT_REPORT_STATE_TTL_S "3600"
+
 void linebot_webhook(struct http_call *call); /* public: the signature is the credential */
 
 #endif

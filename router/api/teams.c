@@ -198,7 +198,8 @@ static void on_team_put(struct http_call *call, cJSON *reply)
 
 /* A team record as the admin sent it, validated. */
 struct team_input {
-    const char *name; /* borrowed from the body */
+    const char *name;    /* borrowed from the body */
+    const char *name_en; /* the name the English LINE conversation shows; "" for none */
     char skills[MAX_SKILLS * RULES_MAX_SKILL_LEN + 1];
     double lat, lon, capacity;
     int available, rotate;
@@ -213,6 +214,7 @@ static const char team_input_no_memory[] = "The server ran out of memory.";
 static const char *team_input_read(const cJSON *body, struct team_input *in, int *missing)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
+    const cJSON *name_en = cJSON_GetObjectItemCaseSensitive(body, "name_en");
     const cJSON *cap = cJSON_GetObjectItemCaseSensitive(body, "capacity");
     const cJSON *avail = cJSON_GetObjectItemCaseSensitive(body, "available");
     const cJSON *rotate = cJSON_GetObjectItemCaseSensitive(body, "rotate_token");
@@ -228,6 +230,13 @@ static const char *team_input_read(const cJSON *body, struct team_input *in, int
         !text_utf8_valid(name->valuestring, strlen(name->valuestring)))
         return "name is required: a string of 1 to 200 bytes.";
     in->name = name->valuestring;
+    in->name_en = "";
+    if (name_en != NULL && !cJSON_IsNull(name_en)) {
+        if (!cJSON_IsString(name_en) || strlen(name_en->valuestring) > MAX_NAME ||
+            !text_utf8_valid(name_en->valuestring, strlen(name_en->valuestring)))
+            return "name_en, when given, is a string of up to 200 bytes.";
+        in->name_en = name_en->valuestring;
+    }
     if (read_skills(cJSON_GetObjectItemCaseSensitive(body, "skills"), in->skills,
                     sizeof in->skills) != 0)
         return "skills is required: 1 to 8 names of [a-z0-9_].";
@@ -264,7 +273,7 @@ void teams_put(struct http_call *call)
     const char *problem;
     cJSON *body;
     char lat_s[32], lon_s[32], cap_s[16], hash[AUTH_HASH_HEX + 1];
-    const char *argv[11];
+    const char *argv[12];
     char nonce[32] = "";
     int missing = 0;
 
@@ -313,7 +322,8 @@ void teams_put(struct http_call *call)
     argv[8] = hash;
     argv[9] = in.rotate ? "1" : "0";
     argv[10] = nonce;
-    http_fcall(call, "ess_team_put", 0, 11, argv, NULL, on_team_put);
+    argv[11] = in.name_en;
+    http_fcall(call, "ess_team_put", 0, 12, argv, NULL, on_team_put);
     st = NULL; /* the call owns it now */
 fail:
     free(st);

@@ -15,8 +15,9 @@ struct track_view {
     int found; /* 0: no case has this code (the other fields are empty) */
     const char *category;
     const char *status;
-    const char *team_name; /* "" when no team holds or held it */
-    const char *view;      /* the whole public view, JSON (DESIGN: GET /v1/track/{code}) */
+    const char *team_name;    /* "" when no team holds or held it */
+    const char *team_name_en; /* the team's English name, "" when it has none */
+    const char *view;         /* the whole public view, JSON (DESIGN: GET /v1/track/{code}) */
     size_t view_len;
     int64_t updated_at_ms;
 };

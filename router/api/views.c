@@ -62,6 +62,8 @@ static void add_team(cJSON *obj, const cJSON *raw, int *ok)
     CHECK_ADDED(team = cJSON_AddObjectToObject(obj, "team"));
     add_string(team, "id", id, ok);
     add_string(team, "name", json_string(raw, "team_name", ""), ok);
+    if (json_string(raw, "team_name_en", "")[0] != '\0')
+        add_string(team, "name_en", json_string(raw, "team_name_en", ""), ok);
     add_number_or_null(team, "distance_km", raw, "distance_km", ok);
 }
 

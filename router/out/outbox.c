@@ -137,7 +137,7 @@ static void on_sent(const struct client_response *res, void *arg)
     char reason[64];
     int ok = res->status >= 200 && res->status < 300;
 
-    if (ob->in_flight-- == MAX_IN_FLIGHT) outbox_kick(ob); /* room again: claim more now */
+    if (ob->in_flight-- == MAX_IN_FLIGHT) outbox_kick(ob);    /* room again: claim more now */
     if (res->error && strcmp(res->error, "cancelled") == 0) { /* shutting down: lease expires */
         sending_free(s);
         return;
@@ -186,15 +186,18 @@ enum outbox_build outbox_progress_push(const cJSON *payload, cJSON **out)
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "tracking_code"));
     const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "status"));
     const char *team = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "team_name"));
+    const char *team_en =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "team_name_en"));
     const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to"));
+    int en = lang && strcmp(lang, "en") == 0;
     cJSON *messages;
     *out = NULL;
     if (!code || !status || !to) return OUTBOX_BUILD_NOTHING;
+    if (en && team_en && team_en[0]) team = team_en;
     /* ess.lua queues only the statuses citizen_messages_progress has words for (PROGRESS), so
      * NULL here is memory running out. */
     messages =
-        citizen_messages_progress(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH,
-                                  code, status, team ? team : "");
+        citizen_messages_progress(en ? CHAT_LANG_EN : CHAT_LANG_TH, code, status, team ? team : "");
     if (messages == NULL) return OUTBOX_BUILD_NO_MEMORY;
     return push_of(to, messages, out);
 }

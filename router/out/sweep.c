@@ -13,6 +13,7 @@
 #include "citizen_messages.h"
 #include "incident.h"
 #include "line_messages.h"
+#include "linebot.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -52,7 +53,7 @@ struct abandoned {
     char user_key[80];
     char report_id[CHAT_REPORT_ID_MAX + 1];
     char line_user[LINE_USER_MAX + 1];
-    enum chat_lang lang;
+    struct chat_state chat; /* the report as it was taken */
 };
 
 static void on_expired(struct sweep *sw, const cJSON *reply)
@@ -91,16 +92,23 @@ static void on_abandon_done(enum store_status status, const char *data, size_t l
     if (status == STORE_OK) outbox_kick(router->outbox);
 }
 
-/* Tells the store that the report is filed as the case of code ("": not waiting any more), with
- * the reporter's push when the case is new. Frees ab. */
+/* Tells the store that the report is dealt with: filed as the case of code (not ""), which the
+ * conversation then follows, and the reporter told of it when the case is new (created); or no
+ * longer waiting (code ""; also when another event of the report made its case, with content of
+ * its own: that event's conversation goes on). Frees ab. */
 static void abandoned_finish(struct abandoned *ab, const char *code, int created)
 {
-    char *push = NULL;
-    const char *argv[4];
+    char *push = NULL, *filed = NULL;
+    const char *argv[6];
 
+    if (code[0] != '\0') {
+        chat_report_filed(&ab->chat, code);
+        if ((filed = chat_state_to_json(&ab->chat)) == NULL)
+            log_warn("line: no memory to point a conversation at its filed case");
+    }
     if (created) {
         cJSON *p = cJSON_CreateObject();
-        cJSON *messages = citizen_messages_abandoned(ab->lang, code);
+        cJSON *messages = citizen_messages_abandoned(ab->chat.lang, code);
 
         if (p && messages && cJSON_AddStringToObject(p, "to", ab->line_user) &&
             cJSON_AddItemToObject(p, "messages", messages)) {
@@ -113,10 +121,12 @@ static void abandoned_finish(struct abandoned *ab, const char *code, int created
     }
     argv[0] = ab->user_key;
     argv[1] = ab->report_id;
-    argv[2] = code;
-    argv[3] = push ? push : "";
-    store_fcall(ab->router->store, "ess_line_abandon_done", 0, 4, argv, NULL, on_abandon_done,
+    argv[2] = filed ? filed : "";
+    argv[3] = LINEBOT_IDLE_STATE_TTL_S;
+    argv[4] = push ? push : "";
+    store_fcall(ab->router->store, "ess_line_abandon_done", 0, 5, argv, NULL, on_abandon_done,
                 ab->router);
+    free(filed);
     free(push);
     free(ab);
 }
@@ -136,7 +146,8 @@ static void on_abandoned_case(void *arg, enum cases_result result, cJSON *summar
     } else {
         if (result == CASES_CREATED)
             log_info("case %s: a LINE report left before its location, filed", id ? id : "?");
-        abandoned_finish(ab, code, result == CASES_CREATED);
+        /* EXISTS: filed by an earlier try of this timer (same content), whose finish was lost. */
+        abandoned_finish(ab, result == CASES_CALL_ID_CONFLICT ? "" : code, result == CASES_CREATED);
     }
     cJSON_Delete(summary);
 }
@@ -149,7 +160,7 @@ static void abandoned_file(struct router *router, const cJSON *e)
     const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "state"));
     const char *who = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "line_user"));
     struct abandoned *ab;
-    struct chat_state chat;
+    struct chat_state *chat;
     struct incident inc = {.category = INCIDENT_CATEGORY_NONE};
     char call_id[CHAT_REPORT_ID_MAX + 8];
 
@@ -161,22 +172,22 @@ static void abandoned_file(struct router *router, const cJSON *e)
     ab->router = router;
     memcpy(ab->user_key, user_key, strlen(user_key) + 1);
     memcpy(ab->line_user, who, strlen(who) + 1);
-    if (chat_state_from_json(state, strlen(state), &chat) == 0)
-        memcpy(ab->report_id, chat.report_id, sizeof ab->report_id);
-    if (chat.report_id[0] == '\0' || chat.category == INCIDENT_CATEGORY_NONE ||
-        (chat.step != CHAT_STEP_CONFIRM_CATEGORY && chat.step != CHAT_STEP_LOCATION &&
-         chat.step != CHAT_STEP_ADDRESS)) {
+    chat = &ab->chat;
+    if (chat_state_from_json(state, strlen(state), chat) == 0)
+        memcpy(ab->report_id, chat->report_id, sizeof ab->report_id);
+    if (chat->report_id[0] == '\0' || chat->category == INCIDENT_CATEGORY_NONE ||
+        (chat->step != CHAT_STEP_CONFIRM_CATEGORY && chat->step != CHAT_STEP_LOCATION &&
+         chat->step != CHAT_STEP_ADDRESS)) {
         abandoned_finish(ab, "", 0); /* no longer waiting */
         return;
     }
-    ab->lang = chat.lang;
     inc.channel = INCIDENT_CHANNEL_LINE;
-    inc.category = chat.category;
-    inc.description = chat.description[0] ? chat.description : NULL;
+    inc.category = chat->category;
+    inc.description = chat->description[0] ? chat->description : NULL;
     inc.reporter_line_user = ab->line_user;
-    snprintf(call_id, sizeof call_id, "line:%s", chat.report_id);
+    snprintf(call_id, sizeof call_id, "line:%s", chat->report_id);
     /* inc's strings are only read during the call; done frees ab. */
-    cases_create(router, &inc, call_id, chat.lang == CHAT_LANG_EN ? "en" : "th", on_abandoned_case,
+    cases_create(router, &inc, call_id, chat->lang == CHAT_LANG_EN ? "en" : "th", on_abandoned_case,
                  ab);
 }
 

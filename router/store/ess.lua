@@ -7,8 +7,8 @@ argument (one deployment's keys all start with it). Answers are JSON strings (es
 on the hot path, answers a flat array); a refusal is {"err": "<code>"} and changes nothing.
 
 Keys (P = prefix):
-  P team:<id>            hash  name skills(csv) lat lon capacity active available token_hash
-                               token_nonce notify sets updated_at
+  P team:<id>            hash  name name_en skills(csv) lat lon capacity active available
+                               token_hash token_nonce notify sets updated_at
   P team:<id>:cases      set   case ids the team holds now
   P teams                set   every team id
   P skillsets            set   every required skill set a case has asked for (sorted csv, "-"
@@ -20,7 +20,8 @@ Keys (P = prefix):
   P case:<id>:excluded   set   teams that may not be claimed again for this case
   P track:<code>         hash  the public e-Tracking view, kept whole: view (the JSON answer of
                                GET /v1/track, served as it is), and its parts case_id category
-                               label_th label_en status updated_at team_name timeline
+                               label_th label_en status updated_at team_name timeline; and
+                               team_name_en (the LINE chat's English answers; not in view)
   P call:<call_id>       str   "<case id> <SHA-1 of the content>" (idempotent calls; LINE reports
                                use "line:<report id>")
   P cases:open           zset  case id -> created ms, while not resolved or closed
@@ -204,8 +205,8 @@ local function public_update(P, c, status, at)
     local f = redis.call('HMGET', tkey, 'label_th', 'label_en', 'timeline')
     local timeline = public_timeline_add(f[3], status, at)
     local team = c.team_name or ''
-    redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name', team, 'timeline',
-        timeline, 'view', public_view(c.tracking_code, c.category, f[1] or '', f[2] or '', status,
+    redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name', team,
+        'team_name_en', c.team_name_en or '', 'timeline', timeline, 'view', public_view(c.tracking_code, c.category, f[1] or '', f[2] or '', status,
             at, team, timeline))
 end
 
@@ -226,7 +227,8 @@ local function notify_reporter(P, case_id, c, status, at)
     if not to or to == '' then return end
     local lang = c.line_lang or redis.call('HGET', P .. 'case:' .. case_id, 'line_lang') or 'th'
     outbox_add(P, 'progress', cjson.encode({case_id = case_id, to = to, lang = lang,
-        status = status, tracking_code = c.tracking_code, team_name = c.team_name or ''}), at)
+        status = status, tracking_code = c.tracking_code, team_name = c.team_name or '',
+        team_name_en = c.team_name_en or ''}), at)
 end
 
 -- Appends a timeline entry, writes the case log, and moves the case between status indexes.
@@ -349,7 +351,7 @@ end
 
 -- The nearest team in the index within r km that is not excluded. The index holds only teams
 -- that qualify, so the first hits are normally the answer; COUNT bounds the reply. Returns
--- {id, name, distance, capacity, notify}, or nil.
+-- {id, name, distance, capacity, notify, name_en}, or nil.
 local function first_free(P, key, lon, lat, r, excluded)
     local count = 8
     while true do
@@ -363,11 +365,11 @@ local function first_free(P, key, lon, lat, r, excluded)
             local id = h[1]
             if not excluded[id] then
                 local f = redis.call('HMGET', P .. 'team:' .. id, 'name', 'capacity', 'active',
-                    'available', 'notify')
+                    'available', 'notify', 'name_en')
                 local cap = tonumber(f[2] or '0')
                 if f[4] == '1' and tonumber(f[3] or '0') < cap then
                     return {id = id, name = f[1], distance = tonumber(h[2]), capacity = cap,
-                        notify = f[5] or ''}
+                        notify = f[5] or '', name_en = f[6] or ''}
                 end
             end
         end
@@ -442,18 +444,19 @@ local function queue_dispatch(P, case_id, c, team_id, notify, attempt, now)
         now, dispatch_id(case_id, attempt), case_id .. '|' .. team_id)
 end
 
--- Assigns the case to the team hit ({id, name, distance, capacity, notify}): its slot, the
--- case record, the deadline, the dispatch.
+-- Assigns the case to the team hit ({id, name, name_en, distance, capacity, notify}): its
+-- slot, the case record, the deadline, the dispatch.
 local function claim_team(P, case_id, c, hit, now, by)
     local team_id, name, distance = hit.id, hit.name, hit.distance
     claim_slot(P, case_id, team_id, hit.capacity)
     local attempts = redis.call('HINCRBY', P .. 'case:' .. case_id, 'attempts', 1)
     local deadline = now + tonumber(c.ack_timeout_s) * 1000
     c.team_id, c.team_name, c.distance_km = team_id, name, tostring(round_km(distance))
+    c.team_name_en = hit.name_en or ''
     if not has_location(c) then c.distance_km = '' end
     redis.call('HSET', P .. 'case:' .. case_id, 'team_id', team_id, 'team_name', name,
-        'distance_km', c.distance_km, 'assigned_at', now, 'ack_deadline', deadline,
-        'queue_reason', '')
+        'team_name_en', c.team_name_en, 'distance_km', c.distance_km, 'assigned_at', now,
+        'ack_deadline', deadline, 'queue_reason', '')
     c.attempts, c.ack_deadline, c.queue_reason = attempts, deadline, ''
     redis.call('ZREM', P .. 'queue', case_id)
     redis.call('ZADD', P .. 'deadlines', deadline, case_id)
@@ -479,8 +482,9 @@ local function queue_case(P, case_id, c, reason, now)
     local score = tonumber(c.priority_rank) * PRIORITY_SCALE + tonumber(c.created_at)
     redis.call('ZADD', P .. 'queue', score, case_id)
     redis.call('HSET', P .. 'case:' .. case_id, 'queue_reason', reason, 'team_id', '',
-        'team_name', '', 'distance_km', '')
+        'team_name', '', 'team_name_en', '', 'distance_km', '')
     c.queue_reason, c.team_id, c.team_name, c.distance_km = reason, '', '', ''
+    c.team_name_en = ''
     if c.status ~= 'queued' then record_status(P, case_id, c, 'queued', now, 'router', reason) end
 end
 
@@ -537,7 +541,7 @@ end
 -- A case's summary (lists, and the answer of ess_case_create): its id and these fields. The one
 -- list of them: the router builds its summaries from the names it is given.
 local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
-    'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
+    'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
 
 local function summary_of(case_id, c)
     local s = {case_id = case_id}
@@ -625,6 +629,7 @@ local function case_create(keys, a)
     local now = now_ms()
     c.call_id, c.created_at, c.updated_at, c.attempts = call_id, now, now, 0
     c.team_id, c.team_name, c.distance_km, c.queue_reason = '', '', '', ''
+    c.team_name_en = ''
     local second = {at = now, by = 'router'}
     local hit = nil
     if c.dispatch == '1' then
@@ -632,6 +637,7 @@ local function case_create(keys, a)
         if hit then
             claim_slot(P, case_id, hit.id, hit.capacity)
             c.status, c.team_id, c.team_name = 'assigned', hit.id, hit.name
+            c.team_name_en = hit.name_en
             c.distance_km = tostring(round_km(hit.distance))
             c.attempts, c.assigned_at = 1, now
             c.ack_deadline = now + tonumber(c.ack_timeout_s) * 1000
@@ -670,14 +676,15 @@ local function case_create(keys, a)
     end
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
     redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
-        'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'timeline', timeline,
+        'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',
+        c.team_name_en, 'timeline', timeline,
         'view', public_view(code, c.category, label_th, label_en, c.status, now, c.team_name,
             timeline))
     return summary_array('created', case_id, c)
 end
 
 -- ess_team_put P team_id name skills lat lon capacity available notify token_hash rotate
---   token_nonce
+--   token_nonce name_en ("": none)
 -- Creates or updates a team; the token's hash and the nonce it was derived from are stored on
 -- creation or when rotate is "1". A LINE group (notify.line_to) belongs to one team at most:
 -- {"err": "line_to_taken"} when another team has it, and nothing changes.
@@ -689,8 +696,8 @@ local function team_put(keys, a)
     local created = old == nil
     local token_set = created or a[11] == '1'
     local now = now_ms()
-    local fields = {'name', a[3], 'skills', a[4], 'lat', a[5], 'lon', a[6], 'capacity', a[7],
-        'available', a[8], 'notify', a[9], 'updated_at', now}
+    local fields = {'name', a[3], 'name_en', a[13] or '', 'skills', a[4], 'lat', a[5], 'lon', a[6],
+        'capacity', a[7], 'available', a[8], 'notify', a[9], 'updated_at', now}
     if token_set then
         fields[#fields + 1] = 'token_hash'
         fields[#fields + 1] = a[10]
@@ -853,7 +860,7 @@ local function case_assign(keys, a)
     if has_location(c) then
         d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
     end
-    claim_team(P, case_id, c, {id = team_id, name = t.name, distance = d,
+    claim_team(P, case_id, c, {id = team_id, name = t.name, name_en = t.name_en, distance = d,
         capacity = tonumber(t.capacity), notify = t.notify}, now, by)
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
@@ -1041,12 +1048,60 @@ local function case_note(keys, a)
     return cjson.encode({ok = case_note_add(a[1], a[2], a[3], now_ms())})
 end
 
+-- Puts a case where its reporter or an operator (by) says it is: lat and lon (strings, as the
+-- router formats them) replace the case's, and address too when not "" (kept otherwise); note
+-- goes on the timeline as a "location" entry (operators and the holding team read it; the case
+-- log and the public view never carry it). A case waiting in the queue with automatic routing
+-- (not escalated: then a person decides, and not waiting for triage) is routed from the new
+-- place, and stays queued (no_team_available) when no team can be had. A team that holds the
+-- case keeps it, its distance measured again. Returns the case, or nil and a refusal: not_found,
+-- or invalid_transition for a resolved or closed case.
+local function case_locate(P, case_id, lat, lon, address, note, now, by)
+    local key = P .. 'case:' .. case_id
+    local c = hgetall(key)
+    if c.status == nil then return nil, 'not_found' end
+    if c.status == 'resolved' or c.status == 'closed' then return nil, 'invalid_transition' end
+    c.lat, c.lon, c.updated_at = lat, lon, now
+    local fields = {'lat', lat, 'lon', lon, 'updated_at', now}
+    if address ~= '' then
+        c.address = address
+        fields[#fields + 1] = 'address'
+        fields[#fields + 1] = address
+    end
+    if ACTIVE[c.status] and (c.team_id or '') ~= '' then
+        local t = redis.call('HMGET', P .. 'team:' .. c.team_id, 'lat', 'lon')
+        if t[1] and t[2] then
+            c.distance_km = tostring(round_km(haversine_km(tonumber(lat), tonumber(lon),
+                tonumber(t[1]), tonumber(t[2]))))
+            fields[#fields + 1] = 'distance_km'
+            fields[#fields + 1] = c.distance_km
+        end
+    end
+    redis.call('HSET', key, unpack(fields))
+    record_event(P, case_id, c, 'location', note, now, by)
+    if c.status == 'queued' and c.dispatch == '1' and c.escalated ~= '1' then
+        assign_case(P, case_id, c, now)
+    end
+    return c
+end
+
+-- ess_case_locate P case_id lat lon address note by: case_locate on its own. The case as
+-- ess_case_get answers it, or a refusal.
+local function case_locate_call(keys, a)
+    local P, case_id = a[1], a[2]
+    local c, err = case_locate(P, case_id, a[3], a[4], a[5], a[6], now_ms(), a[7])
+    if not c then return refuse(err) end
+    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+end
+
 -- ess_line_commit P event_id user_key version state state_ttl_s dedupe_s abandon_s line_user
--- note_code note [kind payload]...: marks the event handled (for dedupe_s seconds), stores the
--- state and queues the messages, all or nothing. abandon_s (not ""): the report waits for its
--- location, and becomes a case after abandon_s seconds unless another commit says otherwise
--- (line:abandon, with line_user kept for it); "": no report waits. note_code (not ""): note is
--- added to the case of that tracking code (case_note_add). {"dup": true} when another process
+-- note_code note lat lon address [kind payload]...: marks the event handled (for dedupe_s
+-- seconds), stores the state and queues the messages, all or nothing. abandon_s (not ""): the
+-- report waits for its location, and becomes a case after abandon_s seconds unless another
+-- commit says otherwise (line:abandon, with line_user kept for it); "": no report waits.
+-- note_code (not ""): the case of that tracking code gets note, as the reporter's note
+-- (case_note_add), or, with lat and lon (not ""), as its new place (case_locate, which may route
+-- it). {"dup": true} when another process
 -- handled the same event first, {"conflict": true} when the state is no longer the version the
 -- event was handled against (another event of the user was committed meanwhile: handle it
 -- again); then nothing is written. An empty state (a group's event) is neither checked nor
@@ -1055,6 +1110,7 @@ local function line_commit(keys, a)
     local P, event_id, user_key, version, state = a[1], a[2], a[3], a[4], a[5]
     local ttl, dedupe = tonumber(a[6]), tonumber(a[7])
     local abandon_s, line_user, note_code, note = a[8], a[9], a[10], a[11]
+    local case_id, located = nil, nil
     local ekey = P .. 'line:event:' .. event_id
     if event_id ~= '' and redis.call('EXISTS', ekey) == 1 then
         return cjson.encode({dup = true})
@@ -1075,15 +1131,24 @@ local function line_commit(keys, a)
             redis.call('ZREM', P .. 'line:abandon', user_key)
             redis.call('DEL', P .. 'line:who:' .. user_key)
         end
-        if note_code ~= '' then
-            local case_id = redis.call('HGET', P .. 'track:' .. note_code, 'case_id')
-            if case_id then case_note_add(P, case_id, note, now) end
-        end
     end
     if event_id ~= '' then redis.call('SET', ekey, '1', 'EX', dedupe) end
     local ids = {}
-    for i = 12, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
-    return cjson.encode({dup = false, queued = #ids})
+    for i = 15, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    -- After the reply: a push the move causes ("passed to ...") is queued behind it.
+    if state ~= '' and note_code ~= '' then
+        case_id = redis.call('HGET', P .. 'track:' .. note_code, 'case_id')
+        if case_id and a[12] ~= '' then
+            located = case_locate(P, case_id, a[12], a[13], a[14], note, now, 'reporter')
+        elseif case_id then
+            case_note_add(P, case_id, note, now)
+        end
+    end
+    local r = {dup = false, queued = #ids}
+    if located then -- for the router's log line: ids and status only
+        r.located = {case_id = case_id, status = located.status, team_id = located.team_id or ''}
+    end
+    return cjson.encode(r)
 end
 
 local ABANDON_LEASE_MS = 30000
@@ -1111,26 +1176,27 @@ local function line_abandon_take(keys, a)
     return cjson.encode({due = out})
 end
 
--- ess_line_abandon_done P user_key report_id code push: the waiting report report_id became the
--- case of tracking code code ("": it was no longer waiting). While the user's state is still
--- that report, it stops waiting and remembers the code (its version moves on, so an event of
--- the user handled meanwhile is handled again); push (not ""): a line_push payload queued.
--- {"ok": true}
+-- ess_line_abandon_done P user_key report_id filed_state filed_ttl_s push: the waiting report
+-- report_id was dealt with. While the user's state is still that report, it stops waiting, and
+-- filed_state (not "": the state the router derived for a report filed as a case, which follows
+-- that case) replaces it for filed_ttl_s seconds; its version moves on, so an event of the user
+-- handled meanwhile is handled again. push (not ""): a line_push payload queued. {"ok": true}
 local function line_abandon_done(keys, a)
-    local P, user_key, report_id, code, push = a[1], a[2], a[3], a[4], a[5]
+    local P, user_key, report_id, filed, ttl, push = a[1], a[2], a[3], a[4], a[5], a[6]
     local skey = P .. 'line:state:' .. user_key
     local raw = redis.call('GET', skey)
     local ok, st = false, nil
     if raw then ok, st = pcall(cjson.decode, raw) end
-    if not raw or not ok or type(st) ~= 'table' or (st.report_id or '') == report_id then
+    local same = ok and type(st) == 'table' and (st.report_id or '') == report_id
+    if not raw or not ok or type(st) ~= 'table' or same then
         redis.call('ZREM', P .. 'line:abandon', user_key)
         redis.call('DEL', P .. 'line:who:' .. user_key)
     end
-    if ok and type(st) == 'table' and (st.report_id or '') == report_id and code ~= '' and
-            st.last_tracking_code ~= code then
-        st.last_tracking_code = code
-        redis.call('SET', skey, cjson.encode(st), 'KEEPTTL')
-        redis.call('INCR', P .. 'line:version:' .. user_key)
+    if same and filed ~= '' then
+        local vkey = P .. 'line:version:' .. user_key
+        redis.call('SET', skey, filed, 'EX', tonumber(ttl))
+        redis.call('INCR', vkey)
+        redis.call('EXPIRE', vkey, tonumber(ttl))
     end
     if push ~= '' then outbox_add(P, 'line_push', push, now_ms()) end
     return cjson.encode({ok = true})
@@ -1231,6 +1297,7 @@ redis.register_function('ess_line_commit', line_commit)
 redis.register_function('ess_line_abandon_take', line_abandon_take)
 redis.register_function('ess_line_abandon_done', line_abandon_done)
 redis.register_function('ess_case_note', case_note)
+redis.register_function('ess_case_locate', case_locate_call)
 redis.register_function('ess_deadlines_expire', deadlines_expire)
 redis.register_function('ess_dispatch_result', dispatch_result)
 redis.register_function('ess_case_ack_group', case_ack_group)

@@ -46,6 +46,32 @@ class LineTypedAddressTest(LineTest):
         self.assertStatus(r, 200, 'the team acknowledges')
         self.assertEqual(env.track(codes[0]).body['status'], 'acknowledged')
 
+    def test_typed_address_then_a_location_routes_the_case(self):
+        """The reporter typed the address (the case waits for want of a place), then manages to
+        share a location after all: the case moves there and is routed to the nearest team;
+        the typed address stays when the location brings none."""
+        env = self.env
+        self.put_teams([('bkk-near', 0.5, 90, ['police', 'social_worker'],
+                         'ทีมสหวิชาชีพ เขตพระนคร')])
+        u = self.new_user('th')
+        address = harness.unique_address()
+        env.note_pii(address)
+        self.say(u.text('สวัสดีค่ะ'))
+        self.say(u.postback('cat=detention'))
+        self.say(u.postback('address'))
+        code = self.assertCreatedAsksMore(self.say(u.text(address)), 'th')
+        self.say(u.postback('skip'))
+        lat, lon = harness.jitter(harness.BKK)
+        env.note_pii(lat, lon)
+        m = self.say(u.location(lat, lon, ''))  # not every LINE location carries an address
+        self.assertIn(code, str(m), m)
+        case = self.case_by_code(code)
+        self.assertAlmostEqual(case['location']['lat'], lat, places=6)
+        self.assertEqual(case['location']['address'], address, 'the typed address kept')
+        self.assertEqual((case['status'], case['team']['id']), ('assigned', 'bkk-near'))
+        self.assertIsNotNone(case['team']['distance_km'])
+        self.assertEqual(case['queue_reason'] or '', '', case)
+
 
 if __name__ == '__main__':
     harness.main()

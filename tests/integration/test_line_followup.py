@@ -61,6 +61,43 @@ class LineFollowUpTest(LineTest):
         self.assertEqual(len(self.reporter_notes(code)), 2)
         del case, tokens
 
+    def test_new_location_moves_the_assigned_case_without_a_new_dispatch(self):
+        """A location sent while the case is with a team: the case's place is the new one (the
+        team reads it in its view of the case, with the distance measured again), the timeline
+        has it by "reporter", the team keeps the case and is not dispatched again, and the
+        answer names the case and offers "New report" without repeating the address."""
+        env = self.env
+        tokens = self.put_teams(TEAMS)
+        u = self.new_user('th')
+        code = self.report(u, 'detention', self.new_place(), team_name='ทีมสหวิชาชีพ เขตพระนคร')
+        case = self.case_by_code(code)
+        before = self.not_notes(code)
+        lat, lon, addr = self.new_place(origin=harness.destination(*harness.BKK, 0, 3.0))
+        m = self.say(u.location(lat, lon, addr))
+        self.assertEqual(tracking_codes(m), [code], m)
+        self.assertIn('newreport', postbacks(m, quick_only=True))
+        self.assertNotIn(addr, str(m), 'the address is not echoed')
+        r = env.get_case(case['case_id'], token=tokens['bkk-near'])
+        self.assertStatus(r, 200)
+        moved = r.body
+        self.assertAlmostEqual(moved['location']['lat'], lat, places=6)
+        self.assertAlmostEqual(moved['location']['lon'], lon, places=6)
+        self.assertEqual(moved['location'].get('address'), addr)
+        self.assertEqual((moved['status'], moved['team']['id']), ('assigned', 'bkk-near'))
+        self.assertGreater(moved['team']['distance_km'], case['team']['distance_km'] + 1,
+                           'the distance measured from the new place')
+        self.assertEqual(self.not_notes(code), before, 'no status change, no second dispatch')
+        mine = [(e.get('event'), e.get('note')) for e in moved['timeline']
+                if e.get('by') == 'reporter']
+        self.assertEqual(len(mine), 1, mine)
+        self.assertEqual(mine[0][0], 'location')
+        self.assertIn(addr, mine[0][1])
+        self.assertEqual(len(env.list_cases()), 1, 'no new case')
+        log = env.redis.command('XRANGE', env.prefix + 'log', '-', '+')
+        self.assertNotIn(addr, repr(log), 'the address in the case log')
+        r = env.track(code)
+        self.assertNotIn(addr, r.raw.decode('utf-8'), 'the address in the public view')
+
     def test_resolved_case_then_text_starts_a_report(self):
         env = self.env
         tokens = self.put_teams(TEAMS)

@@ -96,6 +96,41 @@ class LineProgressTest(LineTest):
         self.assertLang(p.messages, 'th', msg='assigned push')
         self.assertNotEchoed([p], [place[2]])
 
+    def test_english_conversation_uses_the_teams_english_name(self):
+        """A team put with name_en: the English reply, status answer and progress push name it
+        so; the Thai conversation keeps the Thai name; the case view carries both. A name_en
+        that is not a string is refused."""
+        env = self.env
+        th_name, en_name = 'ทีมสหวิชาชีพ เขตบางรัก', 'Bang Rak Social Team'
+        token = env.put_team_at('bkk-en', 1.0, 45, POLICE_SW, name=th_name,
+                                extra={'name_en': en_name})
+        r = env.http('PUT', '/v1/teams/bkk-bad', {'name': 'x', 'name_en': 7, 'skills': ['police'],
+                                                  'lat': 13.7, 'lon': 100.5},
+                     token=env.admin_token)
+        self.assertStatus(r, 400, 'name_en as a number')
+        self.assertEqual(r.body['error']['code'], 'invalid_field', r)
+
+        u = self.new_user('en')
+        code = self.report(u, 'detention', self.new_place(), team_name=en_name)
+        case = self.case_by_code(code)
+        self.assertEqual((case['team']['name'], case['team'].get('name_en')), (th_name, en_name))
+        m = self.say(u.text('status'))
+        self.assertIn(en_name, visible_text(m), 'the English status answer: %r' % m)
+        self.assertNotIn(th_name, visible_text(m))
+        self.fake.quiet_for(0.5)
+        seen = len(self.pushes_to(u))
+        self.assertStatus(env.ack(case['case_id'], token), 200)
+        p = self.next_push(u, seen, 'acknowledged')
+        self.assertIn(en_name, visible_text(p.messages), 'the English push: %r' % p.messages)
+        self.assertLang(p.messages, 'en', msg='the English push')
+        self.assertStatus(env.set_status(case['case_id'], 'resolved', token=token), 200)
+
+        t = self.new_user('th')
+        self.report(t, 'detention', self.new_place(), team_name=th_name)
+        m = self.say(t.text('สถานะ'))
+        self.assertIn(th_name, visible_text(m), 'the Thai status answer keeps the Thai name')
+        self.assertNotIn(en_name, visible_text(m))
+
     def test_router_log_has_no_line_personal_data(self):
         """After a report with a story, a status question and progress, the log (debug level)
         holds none of the user id, the story, the address or the coordinates."""

@@ -278,6 +278,7 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
         c->msgs = citizen_messages_created_ask(rules, c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
         break;
     case CHAT_ACTION_NOTE:
+    case CHAT_ACTION_LOCATE:
         c->msgs = citizen_messages(rules, &c->out);
         break;
     case CHAT_ACTION_STATUS:
@@ -831,10 +832,19 @@ static void test_follow_unfollow_and_strays(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_DETAILS),
           "sticker at the details: asked again, no second case");
     ev = ev_location(13.8, 100.6, "Soi 5");
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE && c.out.note != NULL &&
-              str_eq(c.out.note, "[location] 13.800000, 100.600000 Soi 5") && !c.st.has_location &&
-              c.st.step == CHAT_STEP_IDLE && c.st.follow,
-          "a location once the case exists: a note on it, no second case");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_LOCATE && c.out.note != NULL &&
+              str_eq(c.out.note, "[location] 13.800000, 100.600000 Soi 5") &&
+              c.out.incident.has_location && c.out.incident.lat == 13.8 &&
+              c.out.incident.lon == 100.6 && str_eq(c.out.incident.address, "Soi 5") &&
+              c.out.prompt == CHAT_PROMPT_LOCATION_ADDED && str_eq(c.out.tracking_code, CODE) &&
+              !c.st.has_location && c.st.step == CHAT_STEP_IDLE && c.st.follow &&
+              quick_with_data(c.msgs, "newreport") != NULL,
+          "a location once the case exists: the case moves there, no second case");
+    ev = ev_location(13.9, 100.7, NULL);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_LOCATE &&
+              c.out.incident.address == NULL &&
+              str_eq(c.out.note, "[location] 13.900000, 100.700000"),
+          "a location without an address: moved, the address kept as it was");
     ev = ev_postback("cat=threat");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
               c.st.category == INCIDENT_CATEGORY_NONE && c.st.step == CHAT_STEP_IDLE,
@@ -886,8 +896,9 @@ static void test_follow_up_and_media(void)
     ev = ev_postback("cat=threat");
     conv_send(&c, &ev, 1);
     ev = ev_location(13.7, 100.5, NULL);
-    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE && c.st.follow,
-          "follow-up: the case made, followed");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE && c.st.follow &&
+              str_eq(c.out.note, "[location] 13.700000, 100.500000"),
+          "follow-up: the case made, followed; the place also as a note (the case may exist)");
     ev = ev_postback("skip");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
               c.st.step == CHAT_STEP_IDLE && c.st.follow &&
@@ -941,6 +952,33 @@ static void test_follow_up_and_media(void)
     ev = ev_text("ช่วยด้วย");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action != CHAT_ACTION_NOTE,
           "after \"New report\": text is the new report, not a note");
+    conv_free(&c);
+
+    /* The abandon timer filed the report before its location: the conversation follows it. */
+    conv_init(&c);
+    ev = ev_text("ถูกขังอยู่ในห้อง ช่วยด้วย");
+    conv_send(&c, &ev, 1);
+    ev = ev_postback("cat=detention");
+    snprintf(c.st.report_id, sizeof(c.st.report_id), "r1"); /* the router gives one */
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.st.step == CHAT_STEP_LOCATION && c.st.description[0],
+          "filed: the report waits for its location");
+    chat_report_filed(&c.st, CODE);
+    CHECK(c.st.step == CHAT_STEP_IDLE && c.st.follow && c.st.report_id[0] == '\0' &&
+              c.st.description[0] == '\0' && c.st.category == INCIDENT_CATEGORY_NONE &&
+              str_eq(c.st.last_tracking_code, CODE) && c.st.lang == CHAT_LANG_TH,
+          "filed: idle, following the case, the report's content dropped");
+    ev = ev_postback("address");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_ADDRESS) &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow,
+          "filed: the old \"type the address\" button asks for it, the case still followed");
+    ev = ev_text("หน้าตลาดสด ซอย 5");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+              str_eq(c.out.note, "หน้าตลาดสด ซอย 5") && str_eq(c.out.tracking_code, CODE),
+          "filed: the address typed is a note on the case");
+    ev = ev_location(13.7, 100.5, "Soi 5");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_LOCATE &&
+              c.out.prompt == CHAT_PROMPT_LOCATION_ADDED && c.st.follow && str_has(c.json, CODE),
+          "filed: the old location button moves the case there");
     conv_free(&c);
 }
 
