@@ -600,7 +600,7 @@ void cases_post_status(struct http_call *call)
     argv[1] = status->valuestring;
     argv[2] = note_buf;
     actor_args(call, argv + 3);
-    argv[6] = call->auth.role == AUTH_TEAM ? call->auth.team_id : "operator";
+    argv[6] = http_actor(call);
     http_fcall(call, "ess_case_status", 0, 7, argv, NULL, on_case_changed);
     cJSON_Delete(body);
 }
@@ -639,7 +639,7 @@ void cases_post_assign(struct http_call *call)
     }
     argv[0] = call->params[0];
     argv[1] = team;
-    argv[2] = "operator";
+    argv[2] = http_actor(call);
     http_fcall(call, "ess_case_assign", 0, 3, argv, NULL, on_case_changed);
     cJSON_Delete(body);
 }

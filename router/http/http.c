@@ -230,6 +230,20 @@ cJSON *http_body_object(struct http_call *call)
     }
 }
 
+const char *http_actor(const struct http_call *call)
+{
+    switch (call->auth.role) {
+    case AUTH_TEAM:
+        return call->auth.team_id;
+    case AUTH_ADMIN:
+        return "admin";
+    case AUTH_OPERATOR:
+        return "operator";
+    default:
+        return "";
+    }
+}
+
 int http_require_role(struct http_call *call, unsigned allowed_roles)
 {
     enum auth_role role = call->auth.role;

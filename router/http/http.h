@@ -74,6 +74,11 @@ void http_fcall(struct http_call *call, const char *name, int read_only, int arg
 /* The refusal code of a store answer, or NULL when it is not a refusal. Owned by reply. */
 const char *http_refusal(const struct cJSON *reply);
 
+/* Who the call is made by, as the timeline and the audit record it (`by`): the team's id for a
+ * team, "admin" for the admin, and for an operator the authenticated operator ("operator" while
+ * operator tokens carry no identity). Valid for the call's lifetime. */
+const char *http_actor(const struct http_call *call);
+
 /* Parses the body as a JSON object (at most 8 levels deep, valid UTF-8). On failure answers 400
  * and returns NULL; the caller owns the result. */
 struct cJSON *http_body_object(struct http_call *call);
