@@ -19,6 +19,12 @@
 #include "server.h"
 #include "store.h"
 #include "sweep.h"
+#include "worker.h"
+
+/* Password hashes (about 90 ms and 32 MiB each) run on this many threads, with at most this many
+ * waiting or running: a burst of log-ins beyond it is answered 503 rather than queued. */
+#define ROUTER_WORKER_THREADS 2
+#define ROUTER_WORKER_QUEUE 64
 
 struct daemon {
     struct router router;
@@ -93,6 +99,11 @@ int main(int argc, char **argv)
         log_error("could not make the key for client addresses (out of memory?)");
         goto done;
     }
+    d.router.worker = worker_start(d.router.base, ROUTER_WORKER_THREADS, ROUTER_WORKER_QUEUE);
+    if (d.router.worker == NULL) {
+        log_error("could not start the password worker threads");
+        goto done;
+    }
     d.router.client = client_new(d.router.base);
     if (d.router.client == NULL) goto done;
     client_set_allowed_nets(d.router.client, &cfg.webhook_allow_nets);
@@ -119,6 +130,7 @@ done:
     /* The store stops first: pending Redis callbacks run now, told STORE_CANCELLED, while the
      * modules they belong to (outbox, dispatch, sweep, requests) are still alive. */
     store_stop(d.router.store);
+    worker_stop(d.router.worker); /* joins its threads; calls waiting on it are answered 503 */
     sweep_stop(sweep);
     server_free(d.server);
     client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */

@@ -9,6 +9,7 @@ struct store;
 struct client;
 struct outbox;
 struct auth_keyed;
+struct worker;
 
 /* Borrowed pointers, all owned by main() and alive until the loop has stopped. */
 struct router {
@@ -19,6 +20,7 @@ struct router {
     struct client *client;          /* outbound HTTP (LINE, team webhooks) */
     struct outbox *outbox;          /* queued outgoing messages; kick it after queueing */
     struct auth_keyed *address_key; /* keys client addresses for per-client counts in Redis */
+    struct worker *worker;          /* threads for the slow password hashes */
     unsigned inflight;              /* HTTP calls started and not yet ended (for a graceful stop) */
 };
 

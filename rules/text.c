@@ -296,6 +296,19 @@ char *text_dup(const char *s)
     return text_dup_len(s, strlen(s));
 }
 
+int text_id_valid(const char *s, size_t len)
+{
+    size_t i;
+    if (len == 0 || len > TEXT_ID_MAX) return 0;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
 /* Makes room for n more bytes and the NUL. 0, or -1 (failed set) when memory runs out. */
 static int text_buf_reserve(struct text_buf *b, size_t n)
 {

@@ -63,6 +63,12 @@ char *text_dup_len(const char *s, size_t n);
 /* A heap copy of the string s (NULL reads as "") the caller frees; NULL when memory runs out. */
 char *text_dup(const char *s);
 
+#define TEXT_ID_MAX 64
+
+/* 1 when s[0..len) is an identifier of the API (team and operator ids):
+ * [a-z0-9][a-z0-9_-]{0,63}. */
+int text_id_valid(const char *s, size_t len);
+
 /* A growing string, zero-initialised by the caller ({0}): appends never fail on their own; a
  * failed allocation is remembered, turns later appends into no-ops and is reported by
  * text_buf_take(). s is NUL-terminated whenever it is not NULL. */

@@ -152,7 +152,7 @@ static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
 /* ess_case_create's arguments as name value pairs: ess.lua's CREATE_REQUIRED and CREATE_OPTIONAL
  * define the names (an unknown or missing one is refused there, by name). 0 or -1 (memory). */
 static int create_args(struct create_job *job, const struct incident *in, const char *call_id,
-                       const char *line_lang)
+                       const char *line_lang, const char *by)
 {
     const struct rules_decision *d = &job->decision;
     const struct rules_table *rules = job->router->rules;
@@ -186,8 +186,7 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     rc |= create_arg(job, "channel", incident_channel_code(in->channel), 0);
     rc |= create_arg(job, "lat", lat, 1);
     rc |= create_arg(job, "lon", lon, 1);
-    rc |= create_arg(job, "by",
-                     in->operator_id ? in->operator_id : incident_channel_code(in->channel), 1);
+    rc |= create_arg(job, "by", by ? by : incident_channel_code(in->channel), 1);
     rc |= create_arg(job, "label_th", rules_category_label(rules, d->category, "th"), 0);
     rc |= create_arg(job, "label_en", rules_category_label(rules, d->category, "en"), 0);
     rc |= create_arg(job, "description", in->description, 1);
@@ -318,7 +317,7 @@ static int create_send(struct create_job *job)
 }
 
 void cases_create(struct router *router, const struct incident *incident, const char *call_id,
-                  const char *line_lang, cases_done_fn done, void *arg)
+                  const char *line_lang, const char *by, cases_done_fn done, void *arg)
 {
     struct create_job *job = calloc(1, sizeof *job);
     if (job == NULL) {
@@ -331,7 +330,7 @@ void cases_create(struct router *router, const struct incident *incident, const 
     job->started_us = http_now_us();
     job->channel = incident->channel;
     if (rules_decide(router->rules, incident, &job->decision) != 0 ||
-        case_id_new(job->case_id) != 0 || create_args(job, incident, call_id, line_lang) != 0) {
+        case_id_new(job->case_id) != 0 || create_args(job, incident, call_id, line_lang, by) != 0) {
         log_error("a case could not be prepared (out of memory or randomness)");
         create_finish(job, CASES_FAILED, NULL);
         return;
@@ -404,7 +403,9 @@ void cases_post_incident(struct http_call *call)
         http_reply_error(call, 400, err.code, message);
         return;
     }
-    cases_create(call->router, incident, incident->call_id, NULL, on_incident_created, call);
+    /* by: the authenticated caller; the body's operator_id stays the call centre's reference */
+    cases_create(call->router, incident, incident->call_id, NULL, http_actor(call),
+                 on_incident_created, call);
 }
 
 /* ------------------------------------------------------------------------------------------ */

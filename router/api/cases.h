@@ -35,14 +35,16 @@ typedef void (*cases_done_fn)(void *arg, enum cases_result result, struct cJSON 
  * incident: the rule engine decides, ess_case_create stores it, assigns or queues it, atomically.
  * call_id (NULL: none) makes it idempotent (see enum cases_result); line_lang ("th"/"en", NULL for
  * other channels) is kept for the reporter's progress messages. incident, call_id and line_lang
- * are only read during this call (what is needed is copied). done(arg, ...) is called exactly
- * once, possibly before cases_create returns (CASES_UNAVAILABLE or CASES_FAILED when the request
- * could not be sent), so the caller does not touch arg after calling (done may have ended it);
- * arg stays valid until done runs. There is no cancelling: the store answers every request it
- * took (store_stop answers the pending ones as cancelled, seen here as CASES_UNAVAILABLE), so an
- * HTTP caller whose client went away frees its call in done (call->req is NULL then). */
+ * are only read during this call (what is needed is copied). by is who the timeline's first entry
+ * names: the authenticated caller for the API, NULL for the channel's own name ("line"). done(arg,
+ * ...) is called exactly once, possibly before cases_create returns (CASES_UNAVAILABLE or
+ * CASES_FAILED when the request could not be sent), so the caller does not touch arg after calling
+ * (done may have ended it); arg stays valid until done runs. There is no cancelling: the store
+ * answers every request it took (store_stop answers the pending ones as cancelled, seen here as
+ * CASES_UNAVAILABLE), so an HTTP caller whose client went away frees its call in done (call->req is
+ * NULL then). */
 void cases_create(struct router *router, const struct incident *incident, const char *call_id,
-                  const char *line_lang, cases_done_fn done, void *arg);
+                  const char *line_lang, const char *by, cases_done_fn done, void *arg);
 
 /* 1 when id looks like a case id (26 Crockford base32 characters). */
 int cases_id_valid(const char *id);

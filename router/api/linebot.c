@@ -342,7 +342,7 @@ static void handle_event(struct http_call *call)
         char call_id[CHAT_REPORT_ID_MAX + 8];
         snprintf(call_id, sizeof call_id, "line:%s", report_id);
         cases_create(call->router, &st->outcome.incident, call_id,
-                     st->outcome.lang == CHAT_LANG_EN ? "en" : "th", on_case_created, call);
+                     st->outcome.lang == CHAT_LANG_EN ? "en" : "th", NULL, on_case_created, call);
         return;
     }
     case CHAT_ACTION_STATUS:

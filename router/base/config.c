@@ -98,13 +98,32 @@ static const struct setting config_settings[] = {
      .help = "bearer token of the admin API, at least 32 characters; unset: admin API off"},
     {.env = "ESS_OPERATOR_TOKENS",
      .flag = "operator-tokens",
-     .metavar = "TOKEN,...",
+     .metavar = "ID=TOKEN,...",
      .def = "",
      .kind = SETTING_TOKEN_LIST,
      .min = 32,
      .secret = 1,
-     .help = "comma-separated bearer tokens of hotline operators, each at least 32 characters; "
-             "unset: operator API off"},
+     .help = "comma-separated bearer tokens of call-centre software and scripts, each id=token "
+             "(the id the timeline records, [a-z0-9][a-z0-9_-]{0,63}) or a bare token (id "
+             "operator-N, N its position); tokens at least 32 characters"},
+    {.env = "ESS_SESSION_IDLE_S",
+     .flag = "session-idle",
+     .metavar = "SECONDS",
+     .def = "1800",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 43200,
+     .offset = FIELD(session_idle_s),
+     .help = "a console session ends after this long without a request (and after 12 hours in "
+             "any case)"},
+    {.env = "ESS_PUBLIC_URL",
+     .flag = "public-url",
+     .metavar = "URL",
+     .def = "",
+     .kind = SETTING_HTTP_OPTIONAL,
+     .offset = FIELD(public_url),
+     .help = "the router's public address (e.g. https://help.example.go.th); https:// marks the "
+             "session cookie Secure; unset: none"},
     {.env = "ESS_METRICS_TOKEN",
      .flag = "metrics-token",
      .metavar = "TOKEN",
@@ -539,18 +558,34 @@ static void config_free_tokens(char **tokens, size_t n)
     free(tokens);
 }
 
-/* Splits v[0..n) on commas into cfg->operator_tokens: blanks around items trimmed, empty items
- * dropped. The old list is replaced only when all of it is valid. */
+void config_token_entry(const char *item, size_t n, size_t min, size_t *id_len, size_t *token_at)
+{
+    const char *eq = memchr(item, '=', n);
+    size_t idn = eq != NULL ? (size_t)(eq - item) : 0;
+
+    *id_len = 0;
+    *token_at = 0;
+    if (eq == NULL || !text_id_valid(item, idn)) return;
+    if (n - idn - 1 < min || config_has_blank_or_control(eq + 1, n - idn - 1)) return;
+    *id_len = idn;
+    *token_at = idn + 1;
+}
+
+/* Splits v[0..n) on commas into cfg->operator_tokens and cfg->operator_ids: blanks around items
+ * trimmed, empty items dropped; an entry is "id=token" or a bare token whose id is operator-N (N
+ * its 1-based position among the entries). Two entries with one id are refused. The old lists
+ * are replaced only when all of it is valid. Messages never repeat a token. */
 static int config_apply_token_list(struct config *cfg, const char *v, size_t n, size_t min,
                                    char *why, size_t whylen)
 {
-    char **tokens = NULL;
+    char **tokens = NULL, **ids = NULL;
     size_t count = 0, cap = 1, i = 0;
     int rc = -1;
 
     for (size_t k = 0; k < n; k++) cap += v[k] == ',';
     tokens = calloc(cap, sizeof *tokens);
-    if (tokens == NULL) {
+    ids = calloc(cap, sizeof *ids);
+    if (tokens == NULL || ids == NULL) {
         config_set_reason(why, whylen, "out of memory");
         goto cleanup;
     }
@@ -560,11 +595,15 @@ static int config_apply_token_list(struct config *cfg, const char *v, size_t n, 
         const char *item = config_trim(v + i, &itemlen);
 
         if (itemlen > 0) {
-            if (config_has_blank_or_control(item, itemlen)) {
+            size_t id_len, at;
+            char bare_id[32];
+
+            config_token_entry(item, itemlen, min, &id_len, &at);
+            if (config_has_blank_or_control(item + at, itemlen - at)) {
                 snprintf(why, whylen, "token %zu holds a blank or a control character", count + 1);
                 goto cleanup;
             }
-            if (itemlen < min) {
+            if (itemlen - at < min) {
                 snprintf(
                     why, whylen,
                     "token %zu must be at least %zu characters long (make one with: openssl rand "
@@ -572,23 +611,35 @@ static int config_apply_token_list(struct config *cfg, const char *v, size_t n, 
                     count + 1, min);
                 goto cleanup;
             }
-            tokens[count] = text_dup_len(item, itemlen);
-            if (tokens[count] == NULL) {
+            snprintf(bare_id, sizeof bare_id, "operator-%zu", count + 1);
+            tokens[count] = text_dup_len(item + at, itemlen - at);
+            ids[count] = id_len ? text_dup_len(item, id_len) : text_dup(bare_id);
+            count++;
+            if (tokens[count - 1] == NULL || ids[count - 1] == NULL) {
                 config_set_reason(why, whylen, "out of memory");
                 goto cleanup;
             }
-            count++;
+            for (size_t k = 0; k + 1 < count; k++) {
+                if (strcmp(ids[k], ids[count - 1]) == 0) {
+                    snprintf(why, whylen, "tokens %zu and %zu have the same operator id", k + 1,
+                             count);
+                    goto cleanup;
+                }
+            }
         }
         if (comma == NULL) break;
         i = (size_t)(comma - v) + 1;
     }
     config_free_tokens(cfg->operator_tokens, cfg->noperator_tokens);
+    config_free_tokens(cfg->operator_ids, cfg->noperator_tokens);
     cfg->operator_tokens = tokens;
+    cfg->operator_ids = ids;
     cfg->noperator_tokens = count;
-    tokens = NULL;
+    tokens = ids = NULL;
     rc = 0;
 cleanup:
     config_free_tokens(tokens, count);
+    config_free_tokens(ids, count);
     return rc;
 }
 
@@ -1028,7 +1079,9 @@ void config_free(struct config *cfg)
     free(cfg->rules_path);
     free(cfg->admin_token);
     config_free_tokens(cfg->operator_tokens, cfg->noperator_tokens);
+    config_free_tokens(cfg->operator_ids, cfg->noperator_tokens);
     free(cfg->line_channel_secret);
+    free(cfg->public_url);
     free(cfg->line_channel_access_token);
     free(cfg->line_api_base);
     free(cfg->token_secret);

@@ -20,28 +20,31 @@ struct config {
     char *key_prefix;       /* ESS_KEY_PREFIX */
     char *rules_path;       /* ESS_RULES */
     char *admin_token;      /* ESS_ADMIN_TOKEN; "" = admin API off */
-    char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed */
+    char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
+    char **operator_ids;    /* the id of each (its "id=" part, or operator-N) */
     size_t noperator_tokens;
+    int session_idle_s;        /* ESS_SESSION_IDLE_S: a console session's idle expiry */
+    char *public_url;          /* ESS_PUBLIC_URL, no trailing slash; "" = none */
     char *metrics_token;       /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */
     char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
-    char *line_api_base;      /* no trailing slash */
-    int line_abandon_s; /* ESS_LINE_ABANDON_S: a report stopped before its location is filed */
-    char *token_secret;       /* ESS_TOKEN_SECRET, or read from ESS_TOKEN_SECRET_FILE */
-    char *token_secret_file;  /* ESS_TOKEN_SECRET_FILE; "" = none */
+    char *line_api_base;     /* no trailing slash */
+    int line_abandon_s;      /* ESS_LINE_ABANDON_S: a report stopped before its location is filed */
+    char *token_secret;      /* ESS_TOKEN_SECRET, or read from ESS_TOKEN_SECRET_FILE */
+    char *token_secret_file; /* ESS_TOKEN_SECRET_FILE; "" = none */
     struct net_list webhook_allow_nets; /* ESS_WEBHOOK_ALLOW_NETS: team webhooks may reach */
-    char *supervisor_webhook; /* ESS_SUPERVISOR_WEBHOOK; "" = none */
-    char *supervisor_line_to; /* ESS_SUPERVISOR_LINE_TO; "" = none */
-    char *supervisor_secret;  /* ESS_SUPERVISOR_SECRET; "" = notices unsigned */
-    int log_level;            /* enum log_level; ESS_LOG_LEVEL */
-    size_t max_body_bytes;    /* ESS_MAX_BODY_BYTES, default 65536 */
+    char *supervisor_webhook;           /* ESS_SUPERVISOR_WEBHOOK; "" = none */
+    char *supervisor_line_to;           /* ESS_SUPERVISOR_LINE_TO; "" = none */
+    char *supervisor_secret;            /* ESS_SUPERVISOR_SECRET; "" = notices unsigned */
+    int log_level;                      /* enum log_level; ESS_LOG_LEVEL */
+    size_t max_body_bytes;              /* ESS_MAX_BODY_BYTES, default 65536 */
     int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: a request's deadline from its start */
     int max_connections;      /* ESS_MAX_CONNECTIONS: client connections open at once */
     int max_conns_per_client; /* ESS_MAX_CONNECTIONS_PER_CLIENT: from one address; 0 = any */
     int track_rate_per_min;   /* ESS_TRACK_RATE_PER_MIN: lookups per client address */
     struct net_list trusted_proxies; /* ESS_TRUSTED_PROXIES: their X-Forwarded-For is believed */
-    int drain_timeout_s;      /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
-    int reuse_port;           /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
+    int drain_timeout_s;             /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
+    int reuse_port;                  /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
 };
 
 enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
@@ -54,6 +57,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
 /* Checks what the daemon cannot run without (the key team tokens are derived from). 0, or -1
  * with a message saying what to set in err. */
 int config_check_required(const struct config *cfg, char *err, size_t errlen);
+
+/* Reads one ESS_OPERATOR_TOKENS entry item[0..n) (blanks trimmed): "id=token" when the part
+ * before its first '=' is an id (text_id_valid) and the rest a whole token (at least min
+ * characters, no blank or control character); then *id_len is the id's length and *token_at
+ * where the token starts. Else the whole entry is a bare token: both are 0. */
+void config_token_entry(const char *item, size_t n, size_t min, size_t *id_len, size_t *token_at);
 
 /* Prints the usage text listing every setting with its variable, flag and default. */
 void config_print_help(const char *prog);

@@ -29,12 +29,22 @@ static const char *const metrics_bucket_labels[] = {
 #define METRICS_NBUCKETS (sizeof metrics_bucket_bounds / sizeof metrics_bucket_bounds[0])
 
 static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
-    [METRICS_ROUTE_INCIDENTS] = "incidents", [METRICS_ROUTE_CASE_GET] = "case_get",
-    [METRICS_ROUTE_CASE_LIST] = "case_list", [METRICS_ROUTE_CASE_STATUS] = "case_status",
-    [METRICS_ROUTE_CASE_ACK] = "case_ack",   [METRICS_ROUTE_CASE_ASSIGN] = "case_assign",
-    [METRICS_ROUTE_TEAM_PUT] = "team_put",   [METRICS_ROUTE_TEAM_POSITION] = "team_position",
-    [METRICS_ROUTE_TRACK] = "track",         [METRICS_ROUTE_LINE_WEBHOOK] = "line_webhook",
-    [METRICS_ROUTE_HEALTHZ] = "healthz",     [METRICS_ROUTE_METRICS] = "metrics",
+    [METRICS_ROUTE_INCIDENTS] = "incidents",
+    [METRICS_ROUTE_CASE_GET] = "case_get",
+    [METRICS_ROUTE_CASE_LIST] = "case_list",
+    [METRICS_ROUTE_CASE_STATUS] = "case_status",
+    [METRICS_ROUTE_CASE_ACK] = "case_ack",
+    [METRICS_ROUTE_CASE_ASSIGN] = "case_assign",
+    [METRICS_ROUTE_TEAM_PUT] = "team_put",
+    [METRICS_ROUTE_TEAM_POSITION] = "team_position",
+    [METRICS_ROUTE_TRACK] = "track",
+    [METRICS_ROUTE_LINE_WEBHOOK] = "line_webhook",
+    [METRICS_ROUTE_HEALTHZ] = "healthz",
+    [METRICS_ROUTE_METRICS] = "metrics",
+    [METRICS_ROUTE_OPERATOR_PUT] = "operator_put",
+    [METRICS_ROUTE_OPERATOR_LIST] = "operator_list",
+    [METRICS_ROUTE_SESSION_LOGIN] = "session_login",
+    [METRICS_ROUTE_SESSION_LOGOUT] = "session_logout",
     [METRICS_ROUTE_OTHER] = "other",
 };
 

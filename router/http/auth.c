@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "router.h"
+#include "text.h"
 
 #define TOKEN_MAX 512
 
@@ -121,15 +122,7 @@ static int token_equal(const char *a, size_t alen, const char *b)
 
 int auth_team_id_valid(const char *id, size_t len)
 {
-    size_t i;
-    if (len == 0 || len > AUTH_TEAM_ID_MAX) return 0;
-    for (i = 0; i < len; i++) {
-        char c = id[i];
-        int ok =
-            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
-        if (!ok) return 0;
-    }
-    return 1;
+    return text_id_valid(id, len);
 }
 
 void auth_identify(const struct config *cfg, const char *authorization, struct auth *out)
@@ -159,10 +152,16 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
     for (i = 0; i < cfg->noperator_tokens; i++) {
         if (token_equal(token, len, cfg->operator_tokens[i]) && !matched) {
             out->role = AUTH_OPERATOR;
+            snprintf(out->operator_id, sizeof out->operator_id, "%s", cfg->operator_ids[i]);
             matched = 1;
         }
     }
     if (matched) return;
+    if (len == AUTH_ACCOUNT_TOKEN_LEN && memcmp(token, AUTH_ACCOUNT_TOKEN_PREFIX, 3) == 0) {
+        out->role = AUTH_PENDING;
+        auth_token_hash(token, len, out->token_hash);
+        return;
+    }
 
     dot = memchr(token, '.', len);
     if (dot == NULL || !auth_team_id_valid(token, (size_t)(dot - token)) ||

@@ -1,7 +1,9 @@
 /* Who is calling: the bearer token of the Authorization header, read as the admin's, an
  * operator's or a team's. Operator and admin tokens come from the configuration and are compared
  * in constant time; a team token ("<team_id>.<secret>") is checked by Redis against the SHA-256
- * stored for that team, so it is only parsed here. */
+ * stored for that team, so it is only parsed here. An operator account's API token
+ * ("OP.<secret>") and the console's session cookie are looked up in Redis by their hash before
+ * the call is dispatched (session.h). */
 #ifndef ESS_ROUTER_AUTH_H
 #define ESS_ROUTER_AUTH_H
 
@@ -15,19 +17,33 @@ enum auth_role {
     AUTH_INVALID,  /* present but not a token of any kind we issue */
     AUTH_ADMIN,
     AUTH_OPERATOR,
-    AUTH_TEAM /* parsed, not yet verified: Redis checks team_id and token_hash */
+    AUTH_TEAM,       /* parsed, not yet verified: Redis checks team_id and token_hash */
+    AUTH_SUPERVISOR, /* an operator account with role supervisor: all an operator may, and more */
+    AUTH_PENDING     /* an account's token or a session cookie, not yet looked up (session.h) */
 };
+
+/* An operator account's API token: this prefix (which no team id can start with: ids are
+ * lowercase), then 43 characters of base64url (256 random bits). */
+#define AUTH_ACCOUNT_TOKEN_PREFIX "OP."
+#define AUTH_ACCOUNT_TOKEN_LEN (3 + 43)
+#define AUTH_CSRF_MAX 64
 
 #define AUTH_TEAM_ID_MAX 64
 #define AUTH_HASH_HEX 64
 
 struct auth {
     enum auth_role role;
-    char team_id[AUTH_TEAM_ID_MAX + 1]; /* AUTH_TEAM only */
-    char token_hash[AUTH_HASH_HEX + 1]; /* AUTH_TEAM only: hex SHA-256 of the whole token */
+    char team_id[AUTH_TEAM_ID_MAX + 1];     /* AUTH_TEAM only */
+    char token_hash[AUTH_HASH_HEX + 1];     /* AUTH_TEAM and AUTH_PENDING: hex SHA-256 of the whole
+                                               token (or of the session cookie's value) */
+    char operator_id[AUTH_TEAM_ID_MAX + 1]; /* AUTH_OPERATOR, AUTH_SUPERVISOR: who */
+    int by_cookie;                          /* authenticated (or pending) by the session cookie */
+    char csrf[AUTH_CSRF_MAX + 1];           /* by_cookie, once resolved: the session's CSRF token */
 };
 
-/* Reads an Authorization header value (NULL when absent) into out. */
+/* Reads an Authorization header value (NULL when absent) into out. A configured operator token
+ * gives AUTH_OPERATOR with the id of its ESS_OPERATOR_TOKENS entry; an account's token gives
+ * AUTH_PENDING (token_hash set). */
 void auth_identify(const struct config *cfg, const char *authorization, struct auth *out);
 
 /* 1 when id matches [a-z0-9][a-z0-9_-]{0,63}. */

@@ -238,7 +238,8 @@ const char *http_actor(const struct http_call *call)
     case AUTH_ADMIN:
         return "admin";
     case AUTH_OPERATOR:
-        return "operator";
+    case AUTH_SUPERVISOR:
+        return call->auth.operator_id;
     default:
         return "";
     }

@@ -35,6 +35,10 @@ struct http_call {
      * is told when the call ends. */
     void *conn;
     void (*conn_ended)(void *conn);
+    /* While the caller's session or account token is looked up: the server's route of the call
+     * and what runs once the caller is known (session_resolve). */
+    const void *route_entry;
+    void (*on_auth)(struct http_call *call);
 };
 
 /* Starts a call for req: watches the connection so that a client that goes away is noticed.
@@ -75,8 +79,8 @@ void http_fcall(struct http_call *call, const char *name, int read_only, int arg
 const char *http_refusal(const struct cJSON *reply);
 
 /* Who the call is made by, as the timeline and the audit record it (`by`): the team's id for a
- * team, "admin" for the admin, and for an operator the authenticated operator ("operator" while
- * operator tokens carry no identity). Valid for the call's lifetime. */
+ * team, "admin" for the admin, and for an operator the authenticated operator's id (its account
+ * id, or the id of its ESS_OPERATOR_TOKENS entry); "" for no one. Valid for the call's lifetime. */
 const char *http_actor(const struct http_call *call);
 
 /* Parses the body as a JSON object (at most 8 levels deep, valid UTF-8). On failure answers 400

@@ -56,16 +56,20 @@ static int ratelimit_client(struct http_call *call, const struct net_list *trust
     return 0;
 }
 
-/* The counter's name for the call's client in bucket, into name; -1 when the client address is
- * unknown. An IPv6 subscriber holds a whole /64: it is counted as one client. The address is
- * keyed (HMAC) with a key derived from ESS_TOKEN_SECRET, which never reaches Redis: a plain hash
- * of an IPv4 address is reversed by trying all 2^32 of them. */
-static int ratelimit_name(struct http_call *call, const char *bucket, char *name, size_t len)
+int ratelimit_client_hash(struct http_call *call, char hex[AUTH_HASH_HEX + 1])
 {
     struct net_cidr a;
-    char hash[AUTH_HASH_HEX + 1];
+    hex[0] = '\0';
     if (ratelimit_client(call, &call->router->cfg->trusted_proxies, &a) != 0) return -1;
-    if (auth_keyed_hex(call->router->address_key, a.addr, a.v6 ? 8 : 4, hash) != 0) return -1;
+    return auth_keyed_hex(call->router->address_key, a.addr, a.v6 ? 8 : 4, hex);
+}
+
+/* The counter's name for the call's client in bucket, into name; -1 when the client address is
+ * unknown. */
+static int ratelimit_name(struct http_call *call, const char *bucket, char *name, size_t len)
+{
+    char hash[AUTH_HASH_HEX + 1];
+    if (ratelimit_client_hash(call, hash) != 0) return -1;
     snprintf(name, len, "%s:%.32s", bucket, hash);
     return 0;
 }

@@ -15,6 +15,13 @@ struct ratelimit_ticket;
  * made once by main.c as router->address_key. */
 #define RATELIMIT_KEY_LABEL "ess-router rate limit key"
 
+/* Writes to hex (65 bytes) the keyed hash that names the call's client address in Redis: the
+ * socket peer, or the last X-Forwarded-For address when the peer is in ESS_TRUSTED_PROXIES; an
+ * IPv6 client by its /64 (one subscriber usually holds it whole). The address is keyed (HMAC)
+ * with a key derived from ESS_TOKEN_SECRET, which never reaches Redis: a plain hash of an IPv4
+ * address is reversed by trying all 2^32 of them. 0, or -1 when the address is unknown. */
+int ratelimit_client_hash(struct http_call *call, char hex[64 + 1]);
+
 /* Counts one request of the call's client in bucket (a short name such as "track") for the
  * current minute, pipelined with the caller's own Redis command so that both cost one round
  * trip: ratelimit_start sends the count and returns at once; the caller sends its command right

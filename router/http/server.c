@@ -25,9 +25,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "operators.h"
 #include "random.h"
 #include "route.h"
 #include "router.h"
+#include "session.h"
 #include "store.h"
 #include "teams.h"
 #include "text.h"
@@ -41,7 +43,8 @@
 #define DRAIN_TICK_MS 50
 
 #define ROLE(r) (1u << (r))
-#define OPERATOR ROLE(AUTH_OPERATOR)
+#define SUPERVISOR ROLE(AUTH_SUPERVISOR)
+#define OPERATOR (ROLE(AUTH_OPERATOR) | SUPERVISOR) /* a supervisor may all an operator may */
 #define ADMIN ROLE(AUTH_ADMIN)
 #define TEAM ROLE(AUTH_TEAM)
 #define PUBLIC 0u
@@ -93,6 +96,7 @@ struct server {
 
 static void healthz(struct http_call *call);
 static void metrics_get(struct http_call *call);
+static void dispatch_known(struct http_call *call);
 
 struct route {
     enum evhttp_cmd_type method;
@@ -117,6 +121,12 @@ static const struct route routes[] = {
     {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, BODY_JSON, teams_put},
     {EVHTTP_REQ_POST, "v1/teams/*/position", METRICS_ROUTE_TEAM_POSITION, TEAM, BODY_JSON,
      teams_post_position},
+    {EVHTTP_REQ_PUT, "v1/operators/*", METRICS_ROUTE_OPERATOR_PUT, ADMIN, BODY_JSON, operators_put},
+    {EVHTTP_REQ_GET, "v1/operators", METRICS_ROUTE_OPERATOR_LIST, ADMIN, BODY_NONE, operators_list},
+    {EVHTTP_REQ_POST, "v1/session", METRICS_ROUTE_SESSION_LOGIN, PUBLIC, BODY_JSON,
+     operators_login},
+    {EVHTTP_REQ_DELETE, "v1/session", METRICS_ROUTE_SESSION_LOGOUT, OPERATOR, BODY_NONE,
+     operators_logout},
     {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get},
     {EVHTTP_REQ_POST, "webhooks/line", METRICS_ROUTE_LINE_WEBHOOK, PUBLIC, BODY_SIGNED,
      linebot_webhook},
@@ -391,14 +401,38 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     memcpy(call->params, params, sizeof params);
+    call->route_entry = route;
     auth_identify(srv->router->cfg,
                   evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
                   &call->auth);
+    session_from_cookie(evhttp_find_header(evhttp_request_get_input_headers(req), "Cookie"),
+                        &call->auth);
+    /* A session cookie or an account's token is looked up in Redis first; a configured token
+     * (admin, ESS_OPERATOR_TOKENS) or a team's goes on at once. A public route needs no one. */
+    if (call->auth.role == AUTH_PENDING && route->roles != PUBLIC) {
+        session_resolve(call, dispatch_known);
+        return;
+    }
+    dispatch_known(call);
+}
+
+/* The call's caller is known: role, CSRF and body checks, then its handler. */
+static void dispatch_known(struct http_call *call)
+{
+    const struct route *route = call->route_entry;
+    struct evhttp_request *req = call->req;
+
     if (route->roles != PUBLIC && http_require_role(call, route->roles)) return;
+    if (route->roles != PUBLIC && !session_csrf_ok(call)) {
+        http_reply_error(call, 403, "csrf_failed",
+                         "A change made with the session cookie needs the session's "
+                         "X-CSRF-Token header.");
+        return;
+    }
     if (route->body != BODY_NONE) {
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
-        size_t limit = srv->router->cfg->max_body_bytes;
+        size_t limit = call->router->cfg->max_body_bytes;
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
         if (route->body == BODY_SIGNED && limit < LINE_MAX_BODY) limit = LINE_MAX_BODY;
         if (len > limit) {

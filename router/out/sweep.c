@@ -187,8 +187,8 @@ static void abandoned_file(struct router *router, const cJSON *e)
     inc.reporter_line_user = ab->line_user;
     snprintf(call_id, sizeof call_id, "line:%s", chat->report_id);
     /* inc's strings are only read during the call; done frees ab. */
-    cases_create(router, &inc, call_id, chat->lang == CHAT_LANG_EN ? "en" : "th", on_abandoned_case,
-                 ab);
+    cases_create(router, &inc, call_id, chat->lang == CHAT_LANG_EN ? "en" : "th", NULL,
+                 on_abandoned_case, ab);
 }
 
 static void on_abandon_due(struct sweep *sw, const cJSON *reply)

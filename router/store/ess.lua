@@ -43,6 +43,21 @@ Keys (P = prefix):
                                reporter and the push's recipient), same expiry as the state
   P team:line:<group>    str   the team whose notify.line_to is that LINE group
   P rate:<bucket>:<h>:<n> str  requests of one client (h: hash of its address) in minute n
+  P operator:<id>        hash  an operator account: name role(operator|supervisor)
+                               password_hash (scrypt, salted: never the password) token_hash
+                               (SHA-256 of its API token) disabled(1|0) created_at updated_at
+  P operators            set   every operator id
+  P operator:token:<h>   str   the operator whose API token hashes (SHA-256) to h
+  P operator:<id>:sessions set the hashes of that operator's sessions (ended ones pruned at login)
+  P session:<h>          hash  a console session: operator_id csrf created_at; h is the SHA-256 of
+                               the cookie's value (never the value); expires after
+                               ESS_SESSION_IDLE_S without a request
+  P login:fail:id:<id>   zset  failed logins to that operator id (ms), the last 15 minutes
+  P login:fail:addr:<h>  zset  failed logins from one client address (h: keyed hash, never the
+                               address), the last 15 minutes
+  P login:lock:id:<id>   str   while set (15 minutes), logins to that id are refused
+  P login:lock:addr:<h>  str   while set, logins from that address are refused
+  P login:seq            str   a counter that makes failure entries unique
   P secret               str   (older versions) the team-token key; no longer read or written:
                                the router warns at connect while it is there
 ]]
@@ -1279,6 +1294,175 @@ local function rate_hit(keys, a)
     return {n, (slot + 1) * window - now}
 end
 
+-- Operator accounts and console sessions ------------------------------------------------------
+
+local function operator_view(id, o)
+    return {operator_id = id, name = o.name, role = o.role, disabled = o.disabled == '1',
+        created_at = iso_time(o.created_at), updated_at = iso_time(o.updated_at)}
+end
+
+-- Ends every session of an operator at once.
+local function end_sessions(P, id)
+    local set = P .. 'operator:' .. id .. ':sessions'
+    for _, h in ipairs(redis.call('SMEMBERS', set)) do redis.call('DEL', P .. 'session:' .. h) end
+    redis.call('DEL', set)
+end
+
+-- ess_operator_put P id name role password_hash token_hash rotate("1"|"0") disabled("1"|"0"|"")
+-- Creates or updates an operator; "" leaves a field as it is. A new operator needs name, role
+-- and password_hash ({"err": "missing_field", "field": ...} otherwise). The token hash is kept on
+-- creation and with rotate "1" (the old token then stops working). Disabling, or a new
+-- password, ends the operator's sessions at once.
+-- {"created": bool, "token_set": bool, "operator": view}.
+local function operator_put(keys, a)
+    local P, id = a[1], a[2]
+    local key = P .. 'operator:' .. id
+    local old = hgetall(key)
+    local created = old.role == nil
+    if created then
+        for _, f in ipairs({{3, 'name'}, {4, 'role'}, {5, 'password'}}) do
+            if a[f[1]] == '' then return refuse('missing_field', {field = f[2]}) end
+        end
+    end
+    local now = now_ms()
+    local fields = {'updated_at', now}
+    local function set(name, v)
+        fields[#fields + 1] = name
+        fields[#fields + 1] = v
+    end
+    if a[3] ~= '' then set('name', a[3]) end
+    if a[4] ~= '' then set('role', a[4]) end
+    if a[5] ~= '' then set('password_hash', a[5]) end
+    if a[8] ~= '' then set('disabled', a[8]) elseif created then set('disabled', '0') end
+    if created then set('created_at', now) end
+    local token_set = created or a[7] == '1'
+    if token_set then
+        if old.token_hash and old.token_hash ~= '' then
+            redis.call('DEL', P .. 'operator:token:' .. old.token_hash)
+        end
+        set('token_hash', a[6])
+        redis.call('SET', P .. 'operator:token:' .. a[6], id)
+    end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('SADD', P .. 'operators', id)
+    if not created and (a[8] == '1' or a[5] ~= '') then end_sessions(P, id) end
+    return cjson.encode({created = created, token_set = token_set,
+        operator = operator_view(id, hgetall(key))})
+end
+
+-- ess_operator_list P (read only): {"operators": [view...]} by id, without secrets.
+local function operator_list(keys, a)
+    local P = a[1]
+    local ids = redis.call('SMEMBERS', P .. 'operators')
+    table.sort(ids)
+    local out = {}
+    for _, id in ipairs(ids) do
+        local o = hgetall(P .. 'operator:' .. id)
+        if o.role then out[#out + 1] = cjson.encode(operator_view(id, o)) end
+    end
+    return '{"operators":[' .. table.concat(out, ',') .. ']}'
+end
+
+-- ess_login_begin P id addr (read only; id "" when malformed): {"locked_ms": n} while logins to
+-- the id or from the address are refused; else {"found": bool, "disabled": bool,
+-- "password_hash": ...}.
+local function login_begin(keys, a)
+    local P, id, addr = a[1], a[2], a[3]
+    local wait = redis.call('PTTL', P .. 'login:lock:addr:' .. addr)
+    if id ~= '' then wait = math.max(wait, redis.call('PTTL', P .. 'login:lock:id:' .. id)) end
+    if wait > 0 then return cjson.encode({locked_ms = wait}) end
+    local o = id ~= '' and hgetall(P .. 'operator:' .. id) or {}
+    if o.role == nil then return cjson.encode({found = false}) end
+    return cjson.encode({found = true, disabled = o.disabled == '1',
+        password_hash = o.password_hash})
+end
+
+-- ess_login_fail P id addr window_ms id_max addr_max: records a failed login against the id
+-- (unless "") and the address; id_max failures of one id (addr_max of one address) within the
+-- window lock it for window_ms. {"locked": [what was locked now]}.
+local function login_fail(keys, a)
+    local P, window = a[1], tonumber(a[4])
+    local now = now_ms()
+    local seq = redis.call('INCR', P .. 'login:seq')
+    local locked = {}
+    local function count(kind, who, max)
+        local z = P .. 'login:fail:' .. kind .. ':' .. who
+        redis.call('ZREMRANGEBYSCORE', z, '-inf', now - window)
+        redis.call('ZADD', z, now, now .. ':' .. seq)
+        redis.call('PEXPIRE', z, window)
+        if redis.call('ZCARD', z) >= max then
+            redis.call('SET', P .. 'login:lock:' .. kind .. ':' .. who, '1', 'PX', window)
+            redis.call('DEL', z)
+            locked[#locked + 1] = kind
+        end
+    end
+    if a[2] ~= '' then count('id', a[2], tonumber(a[5])) end
+    count('addr', a[3], tonumber(a[6]))
+    if #locked == 0 then return '{"locked":[]}' end
+    return cjson.encode({locked = locked})
+end
+
+-- ess_session_create P id password_hash session_hash csrf idle_ms: opens a session for the
+-- operator whose password (of hash password_hash) was just verified, unless the account was
+-- disabled, removed or given another password meanwhile ({"err": "unauthorized"}). Clears the
+-- id's failed logins. {"operator_id", "name", "role"}.
+local function session_create(keys, a)
+    local P, id = a[1], a[2]
+    local o = hgetall(P .. 'operator:' .. id)
+    if o.role == nil or o.disabled == '1' or o.password_hash ~= a[3] then
+        return refuse('unauthorized')
+    end
+    local skey = P .. 'session:' .. a[4]
+    redis.call('HSET', skey, 'operator_id', id, 'csrf', a[5], 'created_at', now_ms())
+    redis.call('PEXPIRE', skey, tonumber(a[6]))
+    local set = P .. 'operator:' .. id .. ':sessions'
+    for _, h in ipairs(redis.call('SMEMBERS', set)) do
+        if redis.call('EXISTS', P .. 'session:' .. h) == 0 then redis.call('SREM', set, h) end
+    end
+    redis.call('SADD', set, a[4])
+    redis.call('DEL', P .. 'login:fail:id:' .. id)
+    return cjson.encode({operator_id = id, name = o.name, role = o.role})
+end
+
+-- ess_auth_resolve P kind("session"|"token") hash idle_ms: who holds a session cookie or an
+-- account's API token (by its SHA-256). A session's idle expiry starts again. {"err":
+-- "unauthorized"} for none, or a disabled or removed account (its session is removed).
+-- {"operator_id", "role"} and for a session also "csrf", "created_at" and "now" (ms), from
+-- which the router judges the session's absolute age.
+local function auth_resolve(keys, a)
+    local P, kind, h = a[1], a[2], a[3]
+    local id, s
+    if kind == 'session' then
+        s = hgetall(P .. 'session:' .. h)
+        id = s.operator_id
+    else
+        id = redis.call('GET', P .. 'operator:token:' .. h)
+    end
+    if not id then return refuse('unauthorized') end
+    local o = hgetall(P .. 'operator:' .. id)
+    if o.role == nil or o.disabled == '1' or (kind ~= 'session' and o.token_hash ~= h) then
+        if kind == 'session' then redis.call('DEL', P .. 'session:' .. h) end
+        return refuse('unauthorized')
+    end
+    local r = {operator_id = id, role = o.role}
+    if kind == 'session' then
+        redis.call('PEXPIRE', P .. 'session:' .. h, tonumber(a[4]))
+        r.csrf = s.csrf
+        r.created_at = tonumber(s.created_at)
+        r.now = now_ms()
+    end
+    return cjson.encode(r)
+end
+
+-- ess_session_end P hash: ends one session (log-out, or past its age). {"ended": bool}.
+local function session_end(keys, a)
+    local P, h = a[1], a[2]
+    local skey = P .. 'session:' .. h
+    local id = redis.call('HGET', skey, 'operator_id')
+    if id then redis.call('SREM', P .. 'operator:' .. id .. ':sessions', h) end
+    return cjson.encode({ended = redis.call('DEL', skey) == 1})
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -1302,3 +1486,12 @@ redis.register_function('ess_deadlines_expire', deadlines_expire)
 redis.register_function('ess_dispatch_result', dispatch_result)
 redis.register_function('ess_case_ack_group', case_ack_group)
 redis.register_function('ess_rate_hit', rate_hit)
+redis.register_function('ess_operator_put', operator_put)
+redis.register_function{function_name = 'ess_operator_list', callback = operator_list,
+    flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_login_begin', callback = login_begin,
+    flags = {'no-writes'}}
+redis.register_function('ess_login_fail', login_fail)
+redis.register_function('ess_session_create', session_create)
+redis.register_function('ess_auth_resolve', auth_resolve)
+redis.register_function('ess_session_end', session_end)

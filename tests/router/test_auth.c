@@ -12,11 +12,13 @@
 static void test_identify(void)
 {
     char *ops[] = {"op-token-1", "op-token-2"};
+    char *ids[] = {"op-17", "operator-2"};
     struct config cfg = {0};
     struct auth a;
 
     cfg.admin_token = "admin-token";
     cfg.operator_tokens = ops;
+    cfg.operator_ids = ids;
     cfg.noperator_tokens = 2;
 
     auth_identify(&cfg, NULL, &a);
@@ -24,7 +26,17 @@ static void test_identify(void)
     auth_identify(&cfg, "Bearer admin-token", &a);
     CHECK(a.role == AUTH_ADMIN, "the admin token");
     auth_identify(&cfg, "bearer  op-token-2 ", &a);
-    CHECK(a.role == AUTH_OPERATOR, "an operator token, scheme in any case, blanks around");
+    CHECK(a.role == AUTH_OPERATOR && strcmp(a.operator_id, "operator-2") == 0,
+          "an operator token, scheme in any case, blanks around: the id of its entry");
+    auth_identify(&cfg, "Bearer op-token-1", &a);
+    CHECK(a.role == AUTH_OPERATOR && strcmp(a.operator_id, "op-17") == 0,
+          "the first operator token: its own id");
+    auth_identify(&cfg, "Bearer OP.0123456789abcdefghijABCDEFGHIJ0123456789abc", &a);
+    CHECK(a.role == AUTH_PENDING && !a.by_cookie && strlen(a.token_hash) == 64 &&
+              a.operator_id[0] == '\0',
+          "an operator account's token: looked up by its hash");
+    auth_identify(&cfg, "Bearer OP.0123456789abcdefghijABCDEFGHIJ0123456789ab", &a);
+    CHECK(a.role == AUTH_INVALID, "an account token one character short is nothing");
     auth_identify(&cfg, "Bearer op-token-", &a);
     CHECK(a.role == AUTH_INVALID, "a prefix of an operator token is not one");
     auth_identify(&cfg, "Bearer op-token-1x", &a);

@@ -35,6 +35,8 @@ static const char *const all_vars[] = {
     "ESS_MAX_CONNECTIONS_PER_CLIENT",
     "ESS_TRACK_RATE_PER_MIN",
     "ESS_TRUSTED_PROXIES",
+    "ESS_SESSION_IDLE_S",
+    "ESS_PUBLIC_URL",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -478,6 +480,67 @@ static void test_tokens(void)
 }
 
 /* ESS_SUPERVISOR_SECRET: the key of the supervisor webhook's signature, a secret of its own. */
+/* ESS_OPERATOR_TOKENS entries: id=token or a bare token (id operator-N). */
+static void test_operator_entries(void)
+{
+    struct config cfg;
+    char err[256];
+    size_t id_len, at;
+    static const char bare_eq[] = "abc=def"; /* too short a rest: read whole, as a bare token */
+
+    config_token_entry("op-17=" LONG("t"), strlen("op-17=" LONG("t")), 32, &id_len, &at);
+    CHECK(id_len == 5 && at == 6, "id=token: the id and where the token starts");
+    config_token_entry(LONG("t"), strlen(LONG("t")), 32, &id_len, &at);
+    CHECK(id_len == 0 && at == 0, "a bare token");
+    config_token_entry(bare_eq, strlen(bare_eq), 32, &id_len, &at);
+    CHECK(id_len == 0 && at == 0, "a rest shorter than a whole token: the entry is a bare token");
+    config_token_entry("Op=" LONG("t"), strlen("Op=" LONG("t")), 32, &id_len, &at);
+    CHECK(id_len == 0 && at == 0, "an id out of the pattern (capital): a bare token");
+    config_token_entry("=" LONG("t"), strlen("=" LONG("t")), 32, &id_len, &at);
+    CHECK(id_len == 0 && at == 0, "nothing before '=': a bare token");
+    config_token_entry("a=b=" LONG("t"), strlen("a=b=" LONG("t")), 32, &id_len, &at);
+    CHECK(id_len == 1 && at == 2, "split at the first '=': the token may hold '='");
+
+    clear_env();
+    setenv("ESS_OPERATOR_TOKENS", "op-17=" LONG("a") ", " LONG("b") ",desk-3=" LONG("c"), 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.noperator_tokens == 3 &&
+              strcmp(cfg.operator_ids[0], "op-17") == 0 &&
+              strcmp(cfg.operator_tokens[0], LONG("a")) == 0 &&
+              strcmp(cfg.operator_ids[1], "operator-2") == 0 &&
+              strcmp(cfg.operator_tokens[1], LONG("b")) == 0 &&
+              strcmp(cfg.operator_ids[2], "desk-3") == 0 &&
+              strcmp(cfg.operator_tokens[2], LONG("c")) == 0,
+          "ids and tokens: named entries keep their id, a bare one is operator-N");
+    config_free(&cfg);
+    setenv("ESS_OPERATOR_TOKENS", "op-1=" LONG("a") ",op-1=" LONG("b"), 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "same operator id") != NULL && strstr(err, LONG("a")) == NULL,
+          "two entries with one id are refused, the tokens not shown");
+    config_free(&cfg);
+    setenv("ESS_OPERATOR_TOKENS", "op-1=short", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR && strstr(err, "token 1") != NULL &&
+              strstr(err, "at least 32") != NULL && strstr(err, "op-1=short") == NULL,
+          "id=short is a bare token too short: refused, the value not shown");
+    config_free(&cfg);
+    clear_env();
+
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.session_idle_s == 1800 &&
+              strcmp(cfg.public_url, "") == 0,
+          "ESS_SESSION_IDLE_S defaults to 1800, ESS_PUBLIC_URL to none");
+    config_free(&cfg);
+    setenv("ESS_SESSION_IDLE_S", "0", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_ERROR &&
+              strstr(err, "ESS_SESSION_IDLE_S") != NULL,
+          "ESS_SESSION_IDLE_S of 0 is refused");
+    config_free(&cfg);
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, "--session-idle", "60", "--public-url",
+               "https://help.example.go.th/", NULL) == CONFIG_OK &&
+              cfg.session_idle_s == 60 && strcmp(cfg.public_url, "https://help.example.go.th") == 0,
+          "--session-idle and --public-url");
+    config_free(&cfg);
+}
+
 static void test_supervisor_secret(void)
 {
     static char out[16384];
@@ -678,6 +741,7 @@ int main(void)
     test_bounds();
     test_errors();
     test_tokens();
+    test_operator_entries();
     test_supervisor_secret();
     test_token_secret();
     test_limits();
