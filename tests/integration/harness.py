@@ -60,6 +60,10 @@ PERSONAL_KEYS = {'description', 'location', 'lat', 'lon', 'latitude', 'longitude
 
 CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
+# The ids of the operator tokens every Env configures (ESS_OPERATOR_TOKENS as id=token): what the
+# timeline records as `by` for calls made with each token.
+OPERATOR_IDS = ('desk-1', 'desk-2')
+
 # Slower machines and sanitizer builds: every deadline is multiplied by this.
 TIME_SCALE = float(os.environ.get('ESS_TEST_TIME_SCALE', '1'))
 
@@ -490,13 +494,15 @@ class Router:
     """One ess-router process on a free port, its stdout and stderr captured to files."""
 
     def __init__(self, workdir, redis_url, admin_token, operator_tokens, name='router',
-                 rules=None, prefix='test:', extra_env=None, args=None, token_secret=None):
+                 rules=None, prefix='test:', extra_env=None, args=None, token_secret=None,
+                 operator_ids=OPERATOR_IDS):
         self.workdir = workdir
         self.token_secret = token_secret or 'tsk-' + secrets.token_hex(32)
         self.name = name
         self.redis_url = redis_url
         self.admin_token = admin_token
         self.operator_tokens = operator_tokens
+        self.operator_ids = operator_ids
         self.rules = rules or DEFAULT_RULES
         self.prefix = prefix
         self.extra_env = dict(extra_env or {})
@@ -516,7 +522,10 @@ class Router:
             'ESS_KEY_PREFIX': self.prefix,
             'ESS_RULES': self.rules,
             'ESS_ADMIN_TOKEN': self.admin_token,
-            'ESS_OPERATOR_TOKENS': ','.join(self.operator_tokens),
+            'ESS_OPERATOR_TOKENS': ','.join(
+                '%s=%s' % (i, t) if i else t
+                for i, t in zip(list(self.operator_ids or ())
+                                + [None] * len(self.operator_tokens), self.operator_tokens)),
             'ESS_TOKEN_SECRET': self.token_secret,
             'ESS_LOG_LEVEL': 'debug',
         })
@@ -645,6 +654,8 @@ class Env:
         self.admin_token = 'adm-' + secrets.token_hex(16)
         self.operator_tokens = ['op1-' + secrets.token_hex(16), 'op2-' + secrets.token_hex(16)]
         self.operator_token = self.operator_tokens[0]
+        self.operator_ids = list(OPERATOR_IDS)  # the id of each token: `by` on the timeline
+        self.operator_id = self.operator_ids[0]
         self.token_secret = 'tsk-' + secrets.token_hex(32)  # shared by every router of the Env
         self.rules = rules
         self.prefix = prefix

@@ -45,7 +45,11 @@ class CaseViewTest(RouterTest):
         self.assertGreaterEqual(view['updated_at'], view['created_at'])
         tl = harness.status_changes(view)
         self.assertEqual([e['status'] for e in tl], ['received', 'assigned'], tl)
-        self.assertEqual(tl[0]['by'], 'op-17')
+        # `by` is who authenticated (the token's id in ESS_OPERATOR_TOKENS), never the body's
+        # operator_id, which stays the call centre's own reference
+        self.assertEqual(tl[0]['by'], env.operator_id)
+        self.assertNotEqual(env.operator_id, 'op-17')
+        self.assertEqual(view['operator_id'], 'op-17')
         self.assertEqual(tl[1]['by'], 'router')
         for e in tl:
             self.assertTime(e['at'])
