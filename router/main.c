@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "client.h"
 #include "config.h"
+#include "events.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -45,6 +46,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     log_info("received %s: finishing requests in flight, then stopping",
              sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    events_drain(d->router.events); /* streams end now: they are not requests to wait for */
     server_drain(d->server, on_drained, d);
 }
 
@@ -109,6 +111,8 @@ int main(int argc, char **argv)
     client_set_allowed_nets(d.router.client, &cfg.webhook_allow_nets);
     d.router.outbox = outbox_start(&d.router);
     if (d.router.outbox == NULL) goto done;
+    d.router.events = events_start(&d.router);
+    if (d.router.events == NULL) goto done;
     d.server = server_new(&d.router, err, sizeof err);
     if (d.server == NULL) {
         log_error("%s", err);
@@ -127,12 +131,15 @@ int main(int argc, char **argv)
     log_info("ess-router stopped");
 
 done:
-    /* The store stops first: pending Redis callbacks run now, told STORE_CANCELLED, while the
-     * modules they belong to (outbox, dispatch, sweep, requests) are still alive. */
+    /* The stores stop first, the case-log reader before the main one: pending Redis callbacks run
+     * now, told STORE_CANCELLED, while the modules they belong to (outbox, dispatch, sweep,
+     * requests, streams) are still alive. */
+    events_stop(d.router.events);
     store_stop(d.router.store);
     worker_stop(d.router.worker); /* joins its threads; calls waiting on it are answered 503 */
     sweep_stop(sweep);
     server_free(d.server);
+    events_free(d.router.events); /* after the server: its connections, the streams, are closed */
     client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */
     outbox_stop(d.router.outbox);
     store_free(d.router.store);

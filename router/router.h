@@ -10,6 +10,7 @@ struct client;
 struct outbox;
 struct auth_keyed;
 struct worker;
+struct events;
 
 /* Borrowed pointers, all owned by main() and alive until the loop has stopped. */
 struct router {
@@ -21,6 +22,7 @@ struct router {
     struct outbox *outbox;          /* queued outgoing messages; kick it after queueing */
     struct auth_keyed *address_key; /* keys client addresses for per-client counts in Redis */
     struct worker *worker;          /* threads for the slow password hashes */
+    struct events *events;          /* the live-update streams (GET /v1/events) */
     unsigned inflight;              /* HTTP calls started and not yet ended (for a graceful stop) */
 };
 

@@ -288,6 +288,36 @@ static const struct setting config_settings[] = {
      .kind = SETTING_BOOL,
      .offset = FIELD(reuse_port),
      .help = "SO_REUSEPORT, so several processes share the port (1/0, true/false, yes/no)"},
+    {.env = "ESS_MAX_EVENT_STREAMS",
+     .flag = "max-event-streams",
+     .metavar = "N",
+     .def = "1000",
+     .kind = SETTING_INT,
+     .min = 0,
+     .max = 100000,
+     .offset = FIELD(max_event_streams),
+     .help = "live-update streams (GET /v1/events) open at once in this process; more get 503 "
+             "(each is also a connection under ESS_MAX_CONNECTIONS)"},
+    {.env = "ESS_EVENTS_HEARTBEAT_S",
+     .flag = "events-heartbeat",
+     .metavar = "SECONDS",
+     .def = "15",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 300,
+     .offset = FIELD(events_heartbeat_s),
+     .help = "a comment line is sent on every live-update stream this often, so that proxies "
+             "keep it open"},
+    {.env = "ESS_EVENTS_BUFFER_BYTES",
+     .flag = "events-buffer-bytes",
+     .metavar = "BYTES",
+     .def = "262144",
+     .kind = SETTING_SIZE,
+     .min = 4096,
+     .max = 67108864,
+     .offset = FIELD(events_buffer_bytes),
+     .help = "output a live-update stream may have waiting for its client; a client further "
+             "behind is dropped (it resumes with Last-Event-ID)"},
 };
 
 #define CONFIG_NSETTINGS (sizeof config_settings / sizeof config_settings[0])

@@ -45,6 +45,11 @@ struct config {
     struct net_list trusted_proxies; /* ESS_TRUSTED_PROXIES: their X-Forwarded-For is believed */
     int drain_timeout_s;             /* ESS_DRAIN_TIMEOUT_S: how long SIGTERM waits for requests */
     int reuse_port;                  /* ESS_REUSE_PORT: SO_REUSEPORT so processes share the port */
+
+    /* GET /v1/events, the live updates */
+    int max_event_streams;      /* ESS_MAX_EVENT_STREAMS: streams open at once */
+    int events_heartbeat_s;     /* ESS_EVENTS_HEARTBEAT_S: a comment line on idle streams */
+    size_t events_buffer_bytes; /* ESS_EVENTS_BUFFER_BYTES: a stream's unsent output, at most */
 };
 
 enum config_result { CONFIG_OK = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };

@@ -45,6 +45,7 @@ static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
     [METRICS_ROUTE_OPERATOR_LIST] = "operator_list",
     [METRICS_ROUTE_SESSION_LOGIN] = "session_login",
     [METRICS_ROUTE_SESSION_LOGOUT] = "session_logout",
+    [METRICS_ROUTE_EVENTS] = "events",
     [METRICS_ROUTE_OTHER] = "other",
 };
 
@@ -60,6 +61,8 @@ static struct {
     uint64_t escalations;
     uint64_t line_delivery_failures;
     uint64_t team_delivery_failures;
+    uint64_t event_streams; /* a gauge */
+    uint64_t event_streams_dropped;
 } metrics;
 
 static double metrics_start_time; /* seconds since the epoch; 0 until metrics_init */
@@ -136,6 +139,16 @@ void metrics_count_line_delivery_failure(void)
 void metrics_count_team_delivery_failure(void)
 {
     metrics.team_delivery_failures++;
+}
+
+void metrics_set_event_streams(unsigned open)
+{
+    metrics.event_streams = open;
+}
+
+void metrics_count_event_stream_dropped(void)
+{
+    metrics.event_streams_dropped++;
 }
 
 void metrics_reset(void)
@@ -218,6 +231,13 @@ char *metrics_render(size_t *len)
     metrics_counter(&b, "ess_team_delivery_failures_total",
                     "Dispatch attempts to a team (webhook or LINE group) that failed.",
                     metrics.team_delivery_failures);
+
+    metrics_header(&b, "ess_event_streams", "gauge",
+                   "Live-update streams (GET /v1/events) open in this process.");
+    text_buf_printf(&b, "ess_event_streams %" PRIu64 "\n", metrics.event_streams);
+    metrics_counter(&b, "ess_event_streams_dropped_total",
+                    "Live-update streams closed because their client fell too far behind.",
+                    metrics.event_streams_dropped);
 
     metrics_header(&b, "ess_process_start_time_seconds", "gauge",
                    "Start time of the process since the Unix epoch in seconds.");

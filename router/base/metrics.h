@@ -25,6 +25,7 @@ enum metrics_route {
     METRICS_ROUTE_OPERATOR_LIST,
     METRICS_ROUTE_SESSION_LOGIN,
     METRICS_ROUTE_SESSION_LOGOUT,
+    METRICS_ROUTE_EVENTS, /* GET /v1/events */
     METRICS_ROUTE_OTHER, /* anything unmatched */
     METRICS_ROUTE_COUNT
 };
@@ -45,6 +46,8 @@ void metrics_count_ack_timeout(void);           /* a claim released: no acknowle
 void metrics_count_escalation(void);            /* a case escalated to the operators' queue */
 void metrics_count_line_delivery_failure(void); /* a LINE API reply or push attempt failed */
 void metrics_count_team_delivery_failure(void); /* a dispatch attempt to a team failed */
+void metrics_set_event_streams(unsigned open);  /* GET /v1/events streams open now */
+void metrics_count_event_stream_dropped(void);  /* a stream closed: its client fell behind */
 
 /* The metrics as Prometheus text (with # HELP and # TYPE lines) in a new heap string the caller
  * frees; *len receives its length. NULL when memory runs out. */

@@ -3,6 +3,8 @@
 
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "text.h"
 
 #define MAX_JSON_DEPTH 8
+#define STREAM_READ_MAX 4096 /* what a stream's client may send before it is no longer read */
 
 uint64_t http_now_us(void)
 {
@@ -26,9 +29,14 @@ uint64_t http_now_us(void)
 
 void http_call_gone(struct http_call *call)
 {
+    struct evhttp_request *req = call->req;
     call->req = NULL;
     call->conn = NULL;
     call->conn_ended = NULL;
+    /* A request its connection let go of (the client left while the answer was being sent, as
+     * a stream's is) is no longer freed by evhttp: it is ours. */
+    if (req && evhttp_request_get_connection(req) == NULL) evhttp_request_free(req);
+    if (call->on_gone) call->on_gone(call);
 }
 
 static void on_client_gone(struct evhttp_connection *evcon, void *arg)
@@ -123,6 +131,79 @@ void http_reply_error(struct http_call *call, int status, const char *code, cons
                           "Bearer realm=\"ess-router\"");
     }
     http_reply_json(call, status, doc);
+}
+
+int http_stream_start(struct http_call *call, const char *content_type)
+{
+    struct evhttp_connection *evcon = call->req ? evhttp_request_get_connection(call->req) : NULL;
+    struct evkeyvalq *h;
+    struct bufferevent *bev;
+    struct timeval stall = {HTTP_STREAM_STALL_S, 0};
+
+    if (evcon == NULL) return -1;
+    h = evhttp_request_get_output_headers(call->req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Accel-Buffering", "no"); /* proxies pass each event on at once */
+    evhttp_add_header(h, "Connection", "close");
+    metrics_count_request(call->route, 200);
+    call->streaming = 1;
+    evhttp_send_reply_start(call->req, 200, "OK");
+    /* evhttp reads on (to see the client leave) with its request timeout: an idle stream must
+     * not be cut by it, and bytes the client sends meanwhile must not pile up. */
+    bev = evhttp_connection_get_bufferevent(evcon);
+    bufferevent_set_timeouts(bev, NULL, &stall);
+    bufferevent_setwatermark(bev, EV_READ, 0, STREAM_READ_MAX);
+    return 0;
+}
+
+static void on_stream_written(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_call *call = arg;
+    void (*written)(struct http_call *) = call->written;
+    (void)evcon;
+    call->written = NULL;
+    if (written) written(call);
+}
+
+int http_stream_write(struct http_call *call, const char *data, size_t len,
+                      void (*written)(struct http_call *call))
+{
+    struct evbuffer *buf;
+    if (call->req == NULL || !call->streaming || (buf = evbuffer_new()) == NULL) return -1;
+    if (evbuffer_add(buf, data, len) != 0) {
+        evbuffer_free(buf);
+        return -1;
+    }
+    call->written = written;
+    evhttp_send_reply_chunk_with_cb(call->req, buf, written ? on_stream_written : NULL,
+                                    written ? call : NULL);
+    evbuffer_free(buf);
+    return 0;
+}
+
+size_t http_stream_pending(const struct http_call *call)
+{
+    struct evhttp_connection *evcon = call->req ? evhttp_request_get_connection(call->req) : NULL;
+    if (evcon == NULL) return 0;
+    return evbuffer_get_length(bufferevent_get_output(evhttp_connection_get_bufferevent(evcon)));
+}
+
+void http_stream_end(struct http_call *call)
+{
+    struct evhttp_request *req = call->req;
+    call->on_gone = NULL;
+    http_call_free(call); /* detaches the close callback first, as send_and_free does */
+    if (req) evhttp_send_reply_end(req);
+}
+
+void http_stream_abort(struct http_call *call)
+{
+    struct evhttp_connection *evcon = call->req ? evhttp_request_get_connection(call->req) : NULL;
+    call->on_gone = NULL;
+    if (evcon) evhttp_connection_free(evcon); /* its close callback ends call->req */
+    http_call_free(call);
 }
 
 void http_reply_store_failure(struct http_call *call, enum store_status status)

@@ -39,6 +39,11 @@ struct http_call {
      * and what runs once the caller is known (session_resolve). */
     const void *route_entry;
     void (*on_auth)(struct http_call *call);
+    /* Streams (http_stream_start): on_gone runs when the client goes away (from
+     * http_call_gone); it must end the call with http_call_free, at once or later. */
+    void (*on_gone)(struct http_call *call);
+    void (*written)(struct http_call *call); /* see http_stream_write */
+    int streaming;
 };
 
 /* Starts a call for req: watches the connection so that a client that goes away is noticed.
@@ -47,7 +52,8 @@ struct http_call *http_call_new(struct evhttp_request *req, struct router *route
                                 enum metrics_route route);
 
 /* The client of the call went away: req becomes NULL (for a close callback the server keeps on
- * the connection; the call must then no longer point to it: conn and conn_ended are cleared). */
+ * the connection; the call must then no longer point to it: conn and conn_ended are cleared),
+ * and on_gone, when set, runs. */
 void http_call_gone(struct http_call *call);
 
 /* Frees the call without answering (the client is gone). Accepts NULL. */
@@ -59,6 +65,31 @@ void http_reply_json(struct http_call *call, int status, struct cJSON *doc); /* 
 void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,
                      size_t len);
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message);
+
+/* A streaming answer (server-sent events): a 200 whose body is sent in pieces for as long as the
+ * call lasts, with Connection: close. The call keeps its connection, which still counts against
+ * the connection caps, but no request deadline applies: the read timeout is off, a client that
+ * sends more is not read past a few KiB, and output that cannot be written for
+ * HTTP_STREAM_STALL_S drops the connection (on_gone then runs). Counts the request (200).
+ * 0, or -1 when the client is already gone (the call is then still the caller's). */
+#define HTTP_STREAM_STALL_S 30
+int http_stream_start(struct http_call *call, const char *content_type);
+
+/* Queues data[0..len) on the stream (copied). With written set, written(call) runs once every
+ * byte queued so far has been handed to the kernel (until the next write replaces it). 0, or -1
+ * when memory runs out or the client is gone. */
+int http_stream_write(struct http_call *call, const char *data, size_t len,
+                      void (*written)(struct http_call *call));
+
+/* Bytes queued on the stream and not yet written to its socket (0 when the client is gone). */
+size_t http_stream_pending(const struct http_call *call);
+
+/* Ends the stream cleanly (its last chunk; the connection closes once it is written) and frees
+ * the call. */
+void http_stream_end(struct http_call *call);
+
+/* Closes the stream's connection at once, without running on_gone, and frees the call. */
+void http_stream_abort(struct http_call *call);
 
 /* Answers a failed Redis call: 503 redis_unavailable, or 500 internal for a Redis error. */
 void http_reply_store_failure(struct http_call *call, enum store_status status);

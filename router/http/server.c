@@ -20,6 +20,7 @@
 
 #include "cases.h"
 #include "config.h"
+#include "events.h"
 #include "http.h"
 #include "linebot.h"
 #include "log.h"
@@ -54,7 +55,9 @@ enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
 
 /* One client connection. From its accept until a request is complete (and again from the end of
  * a call until the next request is complete), its deadline timer runs: a client that trickles
- * bytes is cut at ESS_REQUEST_TIMEOUT_S, however often it sends. */
+ * bytes is cut at ESS_REQUEST_TIMEOUT_S, however often it sends. A streaming answer (GET
+ * /v1/events, http_stream_start) is a call that lasts: its connection stays counted against the
+ * caps, and no deadline runs until the stream ends (its stalled writes are cut by http.c). */
 struct conn {
     struct server *srv;
     struct bufferevent *bev;         /* until attached: held with a reference */
@@ -127,6 +130,7 @@ static const struct route routes[] = {
      operators_login},
     {EVHTTP_REQ_DELETE, "v1/session", METRICS_ROUTE_SESSION_LOGOUT, OPERATOR, BODY_NONE,
      operators_logout},
+    {EVHTTP_REQ_GET, "v1/events", METRICS_ROUTE_EVENTS, OPERATOR, BODY_NONE, events_get},
     {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get},
     {EVHTTP_REQ_POST, "webhooks/line", METRICS_ROUTE_LINE_WEBHOOK, PUBLIC, BODY_SIGNED,
      linebot_webhook},

@@ -29,7 +29,9 @@ Keys (P = prefix):
   P queue                zset  case id -> priority * 1e13 + created ms (operators' queue)
   P deadlines            zset  case id -> acknowledgment deadline ms
   P stats                hash  "<category>|<status>" -> number of cases
-  P log                  stream the central case log: no personal data, ever
+  P log                  stream the central case log: no personal data, ever; each entry holds
+                               case_id, status, event (annotations), by, at and the case's
+                               SUMMARY_FIELDS as they stood
   P outbox:due           zset  outgoing message id -> when it is due (ms)
   P outbox:item:<id>     hash  kind payload(JSON) attempts retry_key created_at
                                (ids: "d:<case>:<attempt>" for dispatches, else a counter)
@@ -136,11 +138,29 @@ end
 ---------------------------------------------------------------------------------------------
 -- Case log, statistics and timeline
 
+-- A case's summary (lists, the answer of ess_case_create, and each case-log entry): its id and
+-- these fields, none of them personal. The one list of them: the router builds its summaries
+-- (GET /v1/cases, the events of GET /v1/events) from the names it is given.
+local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
+    'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
+
+-- Appends an entry to the case log: case_id, the given fields ({name, value} pairs), then each
+-- summary field not given, as the case's record holds it now (written before this is called),
+-- so that an entry alone says how the case stood (the operators' live updates are made of it).
 local function log_event(P, case_id, fields)
     local args = {P .. 'log', 'MAXLEN', '~', MAX_LOG_LEN, '*', 'case_id', case_id}
+    local given = {}
     for _, kv in ipairs(fields) do
         args[#args + 1] = kv[1]
         args[#args + 1] = kv[2]
+        given[kv[1]] = true
+    end
+    local now = redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
+    for i, f in ipairs(SUMMARY_FIELDS) do
+        if not given[f] then
+            args[#args + 1] = f
+            args[#args + 1] = now[i] or ''
+        end
     end
     redis.call('XADD', unpack(args))
 end
@@ -553,11 +573,6 @@ local function case_view(P, case_id, c)
     return cjson.encode(c)
 end
 
--- A case's summary (lists, and the answer of ess_case_create): its id and these fields. The one
--- list of them: the router builds its summaries from the names it is given.
-local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
-    'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
-
 local function summary_of(case_id, c)
     local s = {case_id = case_id}
     for _, f in ipairs(SUMMARY_FIELDS) do s[f] = c[f] end
@@ -679,7 +694,8 @@ local function case_create(keys, a)
     redis.call('ZADD', P .. 'cases:status:' .. c.status, now, case_id)
     redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. c.status, 1)
     log_event(P, case_id, {{'status', 'received'}, {'category', c.category},
-        {'priority', c.priority}, {'team_id', ''}, {'by', by}, {'at', tostring(now)}})
+        {'priority', c.priority}, {'team_id', ''}, {'by', by}, {'at', tostring(now)},
+        {'team_name', ''}, {'team_name_en', ''}, {'distance_km', ''}, {'queue_reason', ''}})
     log_event(P, case_id, {{'status', c.status}, {'category', c.category},
         {'priority', c.priority}, {'team_id', c.team_id}, {'by', 'router'},
         {'at', tostring(now)}})

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -33,6 +34,10 @@ struct store {
     char *password;
     int db;
     char *prefix;
+    int functions;    /* loads the function library at each connect (store_new) */
+    const char *name; /* in log lines: "store", or "case-log reader" */
+    void (*on_up)(void *arg); /* store_set_on_up */
+    void *on_up_arg;
     redisAsyncContext *ac; /* NULL while down */
     enum link_state state;
     int ever_up;
@@ -45,11 +50,14 @@ struct store {
     uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
 };
 
-/* One command in flight; freed by its reply callback. Exactly one of cb, array_cb is set. */
+/* One command in flight; freed by its reply callback. Exactly one of cb, array_cb, stream_cb is
+ * set. */
 struct pending {
     struct store *store;
     store_cb cb;
     store_array_cb array_cb;
+    store_stream_cb stream_cb;
+    int xread; /* stream_cb: the reply is XREAD's (streams, then entries), else XRANGE's */
     void *arg;
 };
 
@@ -84,7 +92,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     s->ac = NULL;
     s->outstanding = 0;
     if (s->state == LINK_UP)
-        log_warn("redis: connection lost (%s)", status == REDIS_OK ? "closed" : ac->errstr);
+        log_warn("redis: %s connection lost (%s)", s->name,
+                 status == REDIS_OK ? "closed" : ac->errstr);
     metrics_count_redis_error();
     schedule_reconnect(s);
 }
@@ -98,6 +107,17 @@ static void track_reply(struct store *s)
 {
     if (s->outstanding > 0) s->outstanding--;
     s->progress_ms = mono_ms();
+}
+
+static void link_up(struct store *s)
+{
+    set_state(s, LINK_UP);
+    s->backoff_ms = BACKOFF_MIN_MS;
+    if (s->ever_up) metrics_count_redis_reconnect();
+    log_info("redis: %s %s %s:%d/%d%s", s->name, s->ever_up ? "reconnected to" : "connected to",
+             s->host, s->port, s->db, s->functions ? ", functions loaded" : "");
+    s->ever_up = 1;
+    if (s->on_up) s->on_up(s->on_up_arg);
 }
 
 /* Replies to the set-up commands sent at connect (AUTH, SELECT, FUNCTION LOAD). privdata is the
@@ -114,6 +134,10 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         log_error("redis: %s failed: %.*s", step, (int)reply->len, reply->str);
         metrics_count_redis_error();
         redisAsyncDisconnect(ac);
+        return;
+    }
+    if (strcmp(step, "SELECT") == 0 && !s->functions) {
+        link_up(s);
         return;
     }
     if (strcmp(step, "FUNCTION LOAD") == 0) {
@@ -135,12 +159,7 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
                       "routers with ESS_TOKEN_SECRET_FILE=<that file> so issued team tokens keep "
                       "working, then delete it (redis-cli DEL %ssecret) and purge old backups",
                       s->prefix, s->prefix, s->prefix);
-        set_state(s, LINK_UP);
-        s->backoff_ms = BACKOFF_MIN_MS;
-        if (s->ever_up) metrics_count_redis_reconnect();
-        log_info("redis: %s %s:%d/%d, functions loaded",
-                 s->ever_up ? "reconnected to" : "connected to", s->host, s->port, s->db);
-        s->ever_up = 1;
+        link_up(s);
     }
 }
 
@@ -152,7 +171,8 @@ static void on_connect(const redisAsyncContext *cac, int status)
     if (s == NULL || s->ac != ac) return;
     if (status != REDIS_OK) {
         /* hiredis frees the context when this callback returns */
-        log_debug("redis: connect to %s:%d failed: %s", s->host, s->port, ac->errstr);
+        log_debug("redis: %s connect to %s:%d failed: %s", s->name, s->host, s->port,
+                  ac->errstr);
         s->ac = NULL;
         metrics_count_redis_error();
         schedule_reconnect(s);
@@ -170,7 +190,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
         redisAsyncCommandArgv(ac, on_setup_reply, (void *)"SELECT", 2, argv, NULL);
         track_sent(s);
     }
-    {
+    if (s->functions) {
         const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", store_lua_source};
         size_t lens[] = {8, 4, 7, store_lua_source_len};
         redisAsyncCommandArgv(ac, on_setup_reply, (void *)"FUNCTION LOAD", 4, argv, lens);
@@ -186,7 +206,8 @@ static void connect_now(struct store *s)
         return;
     }
     if (ac->err) {
-        log_debug("redis: connect to %s:%d failed: %s", s->host, s->port, ac->errstr);
+        log_debug("redis: %s connect to %s:%d failed: %s", s->name, s->host, s->port,
+                  ac->errstr);
         redisAsyncFree(ac);
         metrics_count_redis_error();
         schedule_reconnect(s);
@@ -218,7 +239,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 static void drop_link(struct store *s, const char *why)
 {
     redisAsyncContext *ac = s->ac;
-    log_warn("redis: dropping the connection: %s", why);
+    log_warn("redis: dropping the %s connection: %s", s->name, why);
     metrics_count_redis_error();
     if (s->state == LINK_CONNECTING) {
         s->ac = NULL;
@@ -263,13 +284,16 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
-                        int db, const char *key_prefix)
+static struct store *store_create(struct event_base *base, const char *host, int port,
+                                  const char *password, int db, const char *key_prefix,
+                                  int functions)
 {
     struct timeval tick = {WATCHDOG_MS / 1000, (WATCHDOG_MS % 1000) * 1000};
     struct store *s = calloc(1, sizeof *s);
     if (s == NULL) return NULL;
     s->base = base;
+    s->functions = functions;
+    s->name = functions ? "store" : "case-log reader";
     s->port = port;
     s->db = db;
     s->backoff_ms = BACKOFF_MIN_MS;
@@ -285,6 +309,24 @@ struct store *store_new(struct event_base *base, const char *host, int port, con
     evtimer_add(s->watchdog, &tick);
     connect_now(s);
     return s;
+}
+
+struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
+                        int db, const char *key_prefix)
+{
+    return store_create(base, host, port, password, db, key_prefix, 1);
+}
+
+struct store *store_new_reader(struct event_base *base, const char *host, int port,
+                               const char *password, int db, const char *key_prefix)
+{
+    return store_create(base, host, port, password, db, key_prefix, 0);
+}
+
+void store_set_on_up(struct store *s, void (*on_up)(void *arg), void *arg)
+{
+    s->on_up = on_up;
+    s->on_up_arg = arg;
 }
 
 void store_stop(struct store *s)
@@ -365,6 +407,65 @@ static void deliver_array(struct pending *p, redisReply *reply)
     free(numbers);
 }
 
+/* The entries of a stream reply: XRANGE's [[id, [field, value, ...]], ...], or XREAD's
+ * [[key, entries]] (its first stream), or nil (XREAD BLOCK timed out). Elements of another shape
+ * are skipped. */
+static void deliver_stream(struct pending *p, redisReply *reply)
+{
+    struct store_stream_entry *entries = NULL;
+    struct store_item *fields = NULL;
+    redisReply *list = reply;
+    size_t n = 0, nfields = 0, i, j, used = 0;
+
+    if (p->xread) {
+        list = NULL;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+            reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2)
+            list = reply->element[0]->element[1];
+    }
+    if (list == NULL || list->type != REDIS_REPLY_ARRAY || list->elements == 0) {
+        p->stream_cb(STORE_OK, NULL, 0, p->arg);
+        return;
+    }
+    for (i = 0; i < list->elements; i++) {
+        redisReply *e = list->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+            e->element[1]->type == REDIS_REPLY_ARRAY)
+            nfields += e->element[1]->elements;
+    }
+    entries = calloc(list->elements, sizeof *entries);
+    fields = calloc(nfields ? nfields : 1, sizeof *fields);
+    if (entries == NULL || fields == NULL) {
+        free(entries);
+        free(fields);
+        p->stream_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        return;
+    }
+    for (i = 0; i < list->elements; i++) {
+        redisReply *e = list->element[i], *f;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[1]->type != REDIS_REPLY_ARRAY)
+            continue;
+        f = e->element[1];
+        entries[n].id = e->element[0]->str;
+        entries[n].id_len = e->element[0]->len;
+        entries[n].fields = fields + used;
+        for (j = 0; j < f->elements; j++) {
+            if (f->element[j]->type == REDIS_REPLY_STRING) {
+                fields[used + j].data = f->element[j]->str;
+                fields[used + j].len = f->element[j]->len;
+            }
+        }
+        entries[n].nfields = f->elements;
+        used += f->elements;
+        n++;
+    }
+    p->stream_cb(STORE_OK, entries, n, p->arg);
+    free(entries);
+    free(fields);
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct pending *p = privdata;
@@ -376,16 +477,22 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         enum store_status lost = s->stopped ? STORE_CANCELLED : STORE_UNAVAILABLE;
         if (p->cb)
             p->cb(lost, NULL, 0, p->arg);
-        else
+        else if (p->array_cb)
             p->array_cb(lost, NULL, 0, p->arg);
+        else
+            p->stream_cb(lost, NULL, 0, p->arg);
     } else if (reply->type == REDIS_REPLY_ERROR) {
         struct store_item err = {reply->str, reply->len};
         log_error("redis: command failed: %.*s", (int)reply->len, reply->str);
         metrics_count_redis_error();
         if (p->cb)
             p->cb(STORE_ERROR, reply->str, reply->len, p->arg);
-        else
+        else if (p->array_cb)
             p->array_cb(STORE_ERROR, &err, 1, p->arg);
+        else
+            p->stream_cb(STORE_ERROR, NULL, 0, p->arg);
+    } else if (p->stream_cb) {
+        deliver_stream(p, reply);
     } else if (p->array_cb) {
         deliver_array(p, reply);
     } else if (reply->type == REDIS_REPLY_INTEGER) {
@@ -450,8 +557,9 @@ int store_fcall_array(struct store *s, const char *name, int read_only, int argc
     return fcall(s, name, read_only, argc, argv, argvlen, NULL, cb, arg);
 }
 
-int store_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
-                  store_array_cb cb, void *arg)
+/* Sends a plain command for one of the callbacks (the others NULL). */
+static int command(struct store *s, int argc, const char **argv, const size_t *argvlen,
+                   store_array_cb array_cb, store_stream_cb stream_cb, void *arg)
 {
     size_t lens[MAX_ARGS];
     struct pending *p;
@@ -461,9 +569,23 @@ int store_command(struct store *s, int argc, const char **argv, const size_t *ar
     p = calloc(1, sizeof *p);
     if (p == NULL) return -1;
     p->store = s;
-    p->array_cb = cb;
+    p->array_cb = array_cb;
+    p->stream_cb = stream_cb;
+    p->xread = stream_cb && strncasecmp(argv[0], "XREAD", 5) == 0;
     p->arg = arg;
     return send_pending(s, p, argc, argv, lens);
+}
+
+int store_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
+                  store_array_cb cb, void *arg)
+{
+    return command(s, argc, argv, argvlen, cb, NULL, arg);
+}
+
+int store_stream_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
+                         store_stream_cb cb, void *arg)
+{
+    return command(s, argc, argv, argvlen, NULL, cb, arg);
 }
 
 const char *store_prefix(const struct store *s)

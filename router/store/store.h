@@ -34,9 +34,33 @@ struct store_item {
 typedef void (*store_array_cb)(enum store_status status, const struct store_item *items, size_t n,
                                void *arg);
 
+/* One entry of a stream reply (XRANGE, XREVRANGE, XREAD): its id and its fields as name, value,
+ * name, value... (nfields items); valid only inside the callback. */
+struct store_stream_entry {
+    const char *id;
+    size_t id_len;
+    const struct store_item *fields;
+    size_t nfields;
+};
+
+/* Called once per command with the reply's entries (none: XREAD BLOCK timed out, or the range is
+ * empty). entries is NULL and n 0 unless the status is STORE_OK. */
+typedef void (*store_stream_cb)(enum store_status status, const struct store_stream_entry *entries,
+                                size_t n, void *arg);
+
 /* Creates the store and starts connecting. The strings are copied. NULL on allocation failure. */
 struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
                         int db, const char *key_prefix);
+
+/* The same for a connection of its own that loads no functions (the case-log reader, which
+ * blocks in XREAD): up once connected and SELECTed. Same reconnection and watchdog; a command
+ * that blocks must answer well within the watchdog's 5 s. */
+struct store *store_new_reader(struct event_base *base, const char *host, int port,
+                               const char *password, int db, const char *key_prefix);
+
+/* on_up(arg) runs each time the link comes up (again): after a loss, pending commands were
+ * answered STORE_UNAVAILABLE, and this says when to send again. NULL: none. */
+void store_set_on_up(struct store *store, void (*on_up)(void *arg), void *arg);
 
 /* Stops the store for good: disconnects, calling every pending callback with STORE_CANCELLED
  * (data and items NULL), and never reconnects; later calls answer -1 as when Redis is down. Call
@@ -64,6 +88,11 @@ int store_fcall_array(struct store *store, const char *name, int read_only, int 
  * contract as store_fcall. */
 int store_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
                   store_array_cb cb, void *arg);
+
+/* store_command for XRANGE, XREVRANGE or XREAD (argv[0]; XREAD's first stream only), the reply
+ * given entry by entry. */
+int store_stream_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
+                         store_stream_cb cb, void *arg);
 
 /* The key prefix (ESS_KEY_PREFIX). Owned by the store. */
 const char *store_prefix(const struct store *store);

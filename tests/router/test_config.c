@@ -37,6 +37,9 @@ static const char *const all_vars[] = {
     "ESS_TRUSTED_PROXIES",
     "ESS_SESSION_IDLE_S",
     "ESS_PUBLIC_URL",
+    "ESS_MAX_EVENT_STREAMS",
+    "ESS_EVENTS_HEARTBEAT_S",
+    "ESS_EVENTS_BUFFER_BYTES",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -664,6 +667,29 @@ static void test_limits(void)
     CHECK(env_rejected("ESS_TRACK_RATE_PER_MIN", "0"), "ESS_TRACK_RATE_PER_MIN 0 is refused");
 }
 
+static void test_events(void)
+{
+    struct config cfg;
+    char err[512];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.max_event_streams == 1000 &&
+              cfg.events_heartbeat_s == 15 && cfg.events_buffer_bytes == 262144,
+          "defaults: 1000 event streams, a heartbeat every 15 s, 256 KiB behind at most");
+    config_free(&cfg);
+    setenv("ESS_MAX_EVENT_STREAMS", "0", 1);
+    CHECK(load(&cfg, err, sizeof err, "--events-heartbeat", "2", "--events-buffer-bytes", "4096",
+               NULL) == CONFIG_OK &&
+              cfg.max_event_streams == 0 && cfg.events_heartbeat_s == 2 &&
+              cfg.events_buffer_bytes == 4096,
+          "ESS_MAX_EVENT_STREAMS (0: streams off), --events-heartbeat, --events-buffer-bytes load");
+    config_free(&cfg);
+    clear_env();
+    CHECK(env_rejected("ESS_EVENTS_HEARTBEAT_S", "0"), "a heartbeat of 0 s is refused");
+    CHECK(env_rejected("ESS_EVENTS_BUFFER_BYTES", "100"), "a 100-byte stream buffer is refused");
+    CHECK(env_rejected("ESS_MAX_EVENT_STREAMS", "-1"), "negative ESS_MAX_EVENT_STREAMS is refused");
+}
+
 static void test_line_abandon(void)
 {
     struct config cfg;
@@ -745,6 +771,7 @@ int main(void)
     test_supervisor_secret();
     test_token_secret();
     test_limits();
+    test_events();
     test_line_abandon();
     test_help();
     test_log_level_parse();
