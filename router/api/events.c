@@ -26,10 +26,14 @@
 #define READ_BLOCK_MS "2000" /* well within the store's 5 s watchdog */
 #define REPLAY_PAGE 200      /* entries one replay XRANGE brings */
 #define REPLAY_PAGE_TEXT "200"
+/* After a read that brought entries, the next waits this long: a burst of changes then reaches
+ * the streams in a few large writes instead of one write per stream and change (an isolated
+ * change is still sent at once: the reader was blocked waiting for it). */
+#define READ_PAUSE_MS 10
 #define MAX_EMPTY_PAGES 3
-#define RETRY_MS 1000    /* after a Redis error, the reader reads again this much later */
-#define ID_TEXT_MAX 48   /* "<20 digits>-<20 digits>", a leading "(" and the NUL */
-#define KEY_MAX 96       /* ESS_KEY_PREFIX is at most 64 characters */
+#define RETRY_MS 1000     /* after a Redis error, the reader reads again this much later */
+#define ID_TEXT_MAX 48    /* "<20 digits>-<20 digits>", a leading "(" and the NUL */
+#define KEY_MAX 96        /* ESS_KEY_PREFIX is at most 64 characters */
 #define FIELD_NAME_MAX 32 /* longer field names of a log entry are not summary fields */
 #define EVENT_CONTENT_TYPE "text/event-stream; charset=utf-8"
 
@@ -62,8 +66,8 @@ struct events {
     int reading;          /* a read of the reader is in flight */
     int draining;
     struct event *heartbeat;
-    struct event *retry;
-    struct client *clients; /* every open stream */
+    struct event *read_later; /* the next read, after READ_PAUSE_MS or a Redis error */
+    struct client *clients;   /* every open stream */
     unsigned nclients;
 };
 
@@ -377,11 +381,11 @@ static void reader_failed(struct events *ev, enum store_status status)
 {
     struct timeval tv = {RETRY_MS / 1000, (RETRY_MS % 1000) * 1000};
     if (status == STORE_ERROR || (status == STORE_UNAVAILABLE && store_is_up(ev->reader)))
-        evtimer_add(ev->retry, &tv);
+        evtimer_add(ev->read_later, &tv);
 }
 
-static void on_log_end(enum store_status status, const struct store_stream_entry *entries,
-                       size_t n, void *arg)
+static void on_log_end(enum store_status status, const struct store_stream_entry *entries, size_t n,
+                       void *arg)
 {
     struct events *ev = arg;
     ev->reading = 0;
@@ -405,7 +409,12 @@ static void on_read(enum store_status status, const struct store_stream_entry *e
         reader_failed(ev, status);
         return;
     }
-    if (n > 0) fan_out(ev, entries, n);
+    if (n > 0) {
+        struct timeval pause = {0, READ_PAUSE_MS * 1000};
+        fan_out(ev, entries, n);
+        evtimer_add(ev->read_later, &pause);
+        return;
+    }
     reader_next(ev);
 }
 
@@ -421,8 +430,8 @@ static void reader_next(struct events *ev)
         const char *argv[] = {"XREVRANGE", key, "+", "-", "COUNT", "1"};
         rc = store_stream_command(ev->reader, 6, argv, NULL, on_log_end, ev);
     } else {
-        const char *argv[] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
-                              "STREAMS", key, after};
+        const char *argv[] = {"XREAD",       "COUNT",   READ_COUNT, "BLOCK",
+                              READ_BLOCK_MS, "STREAMS", key,        after};
         log_id_format(&ev->last, after, sizeof after);
         rc = store_stream_command(ev->reader, 8, argv, NULL, on_read, ev);
     }
@@ -437,7 +446,7 @@ static void on_reader_up(void *arg)
     reader_next(arg);
 }
 
-static void on_retry(evutil_socket_t fd, short what, void *arg)
+static void on_read_later(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -484,8 +493,7 @@ void events_get(struct http_call *call)
         return;
     }
     if (ev->nclients >= (unsigned)cfg->max_event_streams) {
-        log_warn("events: %u streams open (ESS_MAX_EVENT_STREAMS): one more refused",
-                 ev->nclients);
+        log_warn("events: %u streams open (ESS_MAX_EVENT_STREAMS): one more refused", ev->nclients);
         http_reply_error(call, 503, "too_many_streams",
                          "Too many live-update streams are open; try again shortly.");
         return;
@@ -530,10 +538,10 @@ struct events *events_start(struct router *router)
     if (ev == NULL) return NULL;
     ev->router = router;
     ev->heartbeat = event_new(router->base, -1, EV_PERSIST, on_heartbeat, ev);
-    ev->retry = evtimer_new(router->base, on_retry, ev);
+    ev->read_later = evtimer_new(router->base, on_read_later, ev);
     ev->reader = store_new_reader(router->base, cfg->redis_host, cfg->redis_port,
                                   cfg->redis_password, cfg->redis_db, cfg->key_prefix);
-    if (ev->heartbeat == NULL || ev->retry == NULL || ev->reader == NULL) {
+    if (ev->heartbeat == NULL || ev->read_later == NULL || ev->reader == NULL) {
         events_free(ev);
         return NULL;
     }
@@ -555,7 +563,7 @@ void events_stop(struct events *ev)
 {
     if (ev == NULL) return;
     if (ev->heartbeat) event_del(ev->heartbeat);
-    if (ev->retry) event_del(ev->retry);
+    if (ev->read_later) event_del(ev->read_later);
     store_stop(ev->reader); /* its pending read is answered STORE_CANCELLED now */
 }
 
@@ -566,6 +574,6 @@ void events_free(struct events *ev)
     while (ev->clients) client_close(ev->clients, CLOSE_DROP); /* none once the server is gone */
     store_free(ev->reader);
     if (ev->heartbeat) event_free(ev->heartbeat);
-    if (ev->retry) event_free(ev->retry);
+    if (ev->read_later) event_free(ev->read_later);
     free(ev);
 }

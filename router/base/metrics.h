@@ -26,7 +26,7 @@ enum metrics_route {
     METRICS_ROUTE_SESSION_LOGIN,
     METRICS_ROUTE_SESSION_LOGOUT,
     METRICS_ROUTE_EVENTS, /* GET /v1/events */
-    METRICS_ROUTE_OTHER, /* anything unmatched */
+    METRICS_ROUTE_OTHER,  /* anything unmatched */
     METRICS_ROUTE_COUNT
 };
 

@@ -34,8 +34,8 @@ struct store {
     char *password;
     int db;
     char *prefix;
-    int functions;    /* loads the function library at each connect (store_new) */
-    const char *name; /* in log lines: "store", or "case-log reader" */
+    int functions;            /* loads the function library at each connect (store_new) */
+    const char *name;         /* in log lines: "store", or "case-log reader" */
     void (*on_up)(void *arg); /* store_set_on_up */
     void *on_up_arg;
     redisAsyncContext *ac; /* NULL while down */
@@ -171,8 +171,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
     if (s == NULL || s->ac != ac) return;
     if (status != REDIS_OK) {
         /* hiredis frees the context when this callback returns */
-        log_debug("redis: %s connect to %s:%d failed: %s", s->name, s->host, s->port,
-                  ac->errstr);
+        log_debug("redis: %s connect to %s:%d failed: %s", s->name, s->host, s->port, ac->errstr);
         s->ac = NULL;
         metrics_count_redis_error();
         schedule_reconnect(s);
@@ -206,8 +205,7 @@ static void connect_now(struct store *s)
         return;
     }
     if (ac->err) {
-        log_debug("redis: %s connect to %s:%d failed: %s", s->name, s->host, s->port,
-                  ac->errstr);
+        log_debug("redis: %s connect to %s:%d failed: %s", s->name, s->host, s->port, ac->errstr);
         redisAsyncFree(ac);
         metrics_count_redis_error();
         schedule_reconnect(s);
@@ -444,8 +442,7 @@ static void deliver_stream(struct pending *p, redisReply *reply)
     for (i = 0; i < list->elements; i++) {
         redisReply *e = list->element[i], *f;
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING ||
-            e->element[1]->type != REDIS_REPLY_ARRAY)
+            e->element[0]->type != REDIS_REPLY_STRING || e->element[1]->type != REDIS_REPLY_ARRAY)
             continue;
         f = e->element[1];
         entries[n].id = e->element[0]->str;

@@ -145,9 +145,10 @@ def make_teams(count, rng):
     return teams, in_bkk
 
 
-def send_all(base, token, method, items, concurrency):
+def send_all(base, token, method, items, concurrency, answers=None):
     """Sends (path, body) items over `concurrency` keep-alive connections in parallel; returns
-    (seconds, errors). Any status but 200 or 201 is an error."""
+    (seconds, errors). Any status but 200 or 201 is an error. With answers (a list), each 2xx
+    answer's JSON is appended to it."""
     url = urllib.parse.urlsplit(base)
     errors = []
     lock = threading.Lock()
@@ -164,6 +165,9 @@ def send_all(base, token, method, items, concurrency):
                 resp = conn.getresponse()
                 answer = resp.read()
                 ok = resp.status in (200, 201)
+                if ok and answers is not None:
+                    with lock:
+                        answers.append(json.loads(answer))
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -241,6 +245,27 @@ def cmd_resolve(args):
     print(json.dumps({"resolved": len(items), "seconds": round(seconds, 2)}))
 
 
+def cmd_triage(args):
+    """Cases waiting for triage (category other: queued, never dispatched), their ids written
+    one a line: the bench's live-update phase closes them, one event each."""
+    token = os.environ.get("ESS_OPERATOR_TOKEN", "")
+    items = [("/v1/incidents", {"call_id": f"bench-triage-{os.getpid()}-{i}", "category": "other",
+                                "description": "เพื่อนบ้านทะเลาะกันเสียงดัง", "operator_id": "op-bench",
+                                "location": {"lat": 13.7554, "lon": 100.4926}})
+             for i in range(args.count)]
+    answers = []
+    seconds, errors = send_all(args.base, token, "POST", items, args.concurrency, answers)
+    if errors:
+        print(f"bench_data.py: {len(errors)} of {len(items)} incidents failed, e.g.:", file=sys.stderr)
+        for e in errors[:5]:
+            print("  " + e, file=sys.stderr)
+        sys.exit(1)
+    with open(args.out, "w", encoding="ascii") as f:
+        for a in answers:
+            f.write(a["case_id"] + "\n")
+    print(json.dumps({"cases": len(answers), "seconds": round(seconds, 2)}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -260,6 +285,12 @@ def main():
     rs.add_argument("--cases", required=True)
     rs.add_argument("--concurrency", type=int, default=8)
     rs.set_defaults(func=cmd_resolve)
+    tr = sub.add_parser("triage", help="create cases waiting for triage, write their ids")
+    tr.add_argument("--base", required=True)
+    tr.add_argument("--count", type=int, default=500)
+    tr.add_argument("--out", required=True)
+    tr.add_argument("--concurrency", type=int, default=8)
+    tr.set_defaults(func=cmd_triage)
     args = p.parse_args()
     args.func(args)
 
