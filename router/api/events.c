@@ -384,15 +384,20 @@ static void reader_failed(struct events *ev, enum store_status status)
         evtimer_add(ev->read_later, &tv);
 }
 
+/* A read of the reader was answered: 1 when it succeeded, else 0 (the next read is arranged). */
+static int reader_answered(struct events *ev, enum store_status status)
+{
+    ev->reading = 0;
+    if (status == STORE_OK) return 1;
+    reader_failed(ev, status);
+    return 0;
+}
+
 static void on_log_end(enum store_status status, const struct store_stream_entry *entries, size_t n,
                        void *arg)
 {
     struct events *ev = arg;
-    ev->reading = 0;
-    if (status != STORE_OK) {
-        reader_failed(ev, status);
-        return;
-    }
+    if (!reader_answered(ev, status)) return;
     memset(&ev->last, 0, sizeof ev->last);
     if (n > 0 && log_id_parse(entries[0].id, entries[0].id_len, &ev->last) != 0)
         memset(&ev->last, 0, sizeof ev->last);
@@ -404,11 +409,7 @@ static void on_read(enum store_status status, const struct store_stream_entry *e
                     void *arg)
 {
     struct events *ev = arg;
-    ev->reading = 0;
-    if (status != STORE_OK) {
-        reader_failed(ev, status);
-        return;
-    }
+    if (!reader_answered(ev, status)) return;
     if (n > 0) {
         struct timeval pause = {0, READ_PAUSE_MS * 1000};
         fan_out(ev, entries, n);

@@ -26,6 +26,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "bench_util.h"
+
 #define TIME_LIMIT_S 60
 #define SETTLE_MS 500 /* after the last stream is open, before the first burst */
 #define BURST_GAP_MS 1000
@@ -64,22 +66,6 @@ static char host_header[64];
 static const char *token;
 static struct event *burst_timer, *limit_timer;
 static size_t next_burst;
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long parse_long(const char *s, long lo, long hi)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) return -1;
-    return v;
-}
 
 /* The first occurrence of needle in hay[0..len), or NULL. */
 static const char *find(const char *hay, size_t len, const char *needle)

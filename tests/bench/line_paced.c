@@ -22,6 +22,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "bench_util.h"
+
 #define GRACE_S 10
 #define REQUEST_TIMEOUT_S 10
 
@@ -50,22 +52,6 @@ static int port;
 static const char *path = "/webhooks/line";
 static char host[32];
 static struct event *timer;
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long parse_long(const char *s, long lo, long hi)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) return -1;
-    return v;
-}
 
 static void send_item(struct conn *c, size_t i);
 
