@@ -961,8 +961,9 @@ class RedisProxy:
     """A TCP proxy on loopback for one router's Redis connections; point the router's
     ESS_REDIS_URL at .url. Commands are read whole (RESP arrays), so nothing is split.
 
-    hold_commands(word): the next command naming word, and every command after it, are kept
-    (not sent to Redis) until release(); holding() says whether one is kept.
+    hold_commands(word): the next command naming word, and every command after it (on each of
+    the router's connections: the store's and the case-log reader's), are kept (not sent to
+    Redis) until release() sends each on its own connection; holding() says whether one is kept.
     hold_replies_after(word): once a command naming word has gone to Redis, every byte Redis
     answers is kept from the router until release(); held_reply_bytes() counts them.
     drop(): closes the connections to Redis, discarding what is kept: the router sees its
@@ -977,7 +978,7 @@ class RedisProxy:
         self.port = self.listener.getsockname()[1]
         self._lock = threading.Condition()
         self._hold_word = None        # bytes: the command that starts keeping commands
-        self._held = None             # commands kept, while keeping them
+        self._held = None             # [(upstream socket, command)], while keeping them
         self._reply_word = None       # bytes: the command after which replies are kept
         self._replies_held = None     # [(client socket, bytes)], while keeping replies
         self._pairs = []              # (client, upstream)
@@ -1008,9 +1009,8 @@ class RedisProxy:
         with self._lock:
             held, self._held, self._hold_word = self._held or [], None, None
             replies, self._replies_held, self._reply_word = self._replies_held or [], None, None
-            for _, up in self._pairs:
-                for data in held:
-                    up.sendall(data)
+            for up, data in held:  # each to the connection it came on (a router has two)
+                up.sendall(data)
             for client, data in replies:
                 client.sendall(data)
             self._lock.notify_all()
@@ -1111,7 +1111,7 @@ class RedisProxy:
                         if self._held is None and self._hold_word and self._hold_word in cmd:
                             self._held = []
                         if self._held is not None:
-                            self._held.append(cmd)
+                            self._held.append((dst, cmd))
                             continue
                         if self._reply_word and self._reply_word in cmd:
                             self._reply_word = None
