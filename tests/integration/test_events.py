@@ -7,6 +7,7 @@ a Redis restart mid-stream; SIGTERM ends the streams and the router stops at onc
 
 import json
 import re
+import secrets
 import socket
 import threading
 import time
@@ -25,16 +26,17 @@ class Stream:
     """GET /v1/events on a socket of its own, read by a thread: the status and headers, then each
     event (a dict of its fields: id, event, data) and each comment, as they come."""
 
-    def __init__(self, port, token, last_event_id=None, rcvbuf=None, read=True):
+    def __init__(self, port, token, last_event_id=None, rcvbuf=None, read=True, headers=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.connect(('127.0.0.1', port))
         head = ['GET /v1/events HTTP/1.1', 'Host: 127.0.0.1', 'Accept: text/event-stream']
-        if token is not None:
+        if token:
             head.append('Authorization: Bearer ' + token)
         if last_event_id is not None:
             head.append('Last-Event-ID: ' + last_event_id)
+        head.extend('%s: %s' % kv for kv in (headers or {}).items())
         self.sock.sendall(('\r\n'.join(head) + '\r\n\r\n').encode())
         self.cond = threading.Condition()
         self.status = None
@@ -224,6 +226,31 @@ class EventsTest(EventsBase):
         r = env.http('GET', '/v1/events', token=env.operator_token,
                      headers={'Last-Event-ID': 'not-an-id'})
         self.assertErrorBody(r, 400, 'invalid_last_event_id')
+
+    def test_console_session_and_account_token(self):
+        """An operator's console session (its cookie) and an operator account's own token open
+        the stream as the configured tokens do."""
+        env = self.env
+        password, name = 'pw-' + secrets.token_urlsafe(12), 'เจ้าหน้าที่ทดสอบ'
+        env.secrets.add(password)
+        env.note_pii(name)
+        r = env.http('PUT', '/v1/operators/op-7', {'name': name, 'role': 'operator',
+                                                  'password': password}, token=env.admin_token)
+        self.assertStatus(r, 201)
+        account_token = r.body['token']
+        env.secrets.add(account_token)
+        r = env.http('POST', '/v1/session', {'operator_id': 'op-7', 'password': password})
+        self.assertStatus(r, 200)
+        cookie = re.match(r'ess_session=([A-Za-z0-9_-]+);', r.headers['set-cookie']).group(1)
+        env.secrets.add(cookie)
+        by_cookie = self.open_ok(token='', headers={'Cookie': 'ess_session=' + cookie})
+        by_token = self.open_ok(token=account_token)
+        a = env.post_incident('detention', DETENTION_TEXT)
+        for s in (by_cookie, by_token):
+            self.assertEqual([e['summary']['status'] for e in self.wait_events(s, a['case_id'], 2)],
+                             ['received', 'queued'])
+        bad = self.open(token='', headers={'Cookie': 'ess_session=' + 'x' * 43})
+        self.assertEqual(bad.wait_status(), 401)
 
     def test_events_follow_the_case_log_in_order(self):
         """create (received, queued), a team appears (assigned), ack, en_route, on_scene,
