@@ -510,6 +510,18 @@ static int choose(const struct rules_table *t, const int score[INCIDENT_CATEGORY
     return winner;
 }
 
+double rules_confidence(const int score[INCIDENT_CATEGORY_COUNT], int category)
+{
+    int total = 0;
+    double weight = 1.0;
+
+    if (score == NULL || category < 0 || category >= INCIDENT_CATEGORY_COUNT) return 0.0;
+    for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) total += score[c] > 0 ? score[c] : 0;
+    if (total == 0 || score[category] <= 0) return 0.0;
+    for (int i = 0; i < score[category] && i < 64; i++) weight /= 2.0;
+    return (double)score[category] / total * (1.0 - weight);
+}
+
 int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
                     struct rules_scan *out)
 {

@@ -896,9 +896,11 @@ int rules_decide(const struct rules_table *table, const struct incident *inciden
     text = incident->description;
     if (rules_scan_text(table, text, text ? strlen(text) : 0, &scan) != 0) return -1;
     category = incident->category;
+    out->confidence = 1.0;
     if (category < 0 || category >= INCIDENT_CATEGORY_COUNT) {
         category = scan.category;
         out->classified = 1;
+        out->confidence = rules_confidence(scan.score, category);
     }
     cat = &table->cat[category];
     out->category = category;

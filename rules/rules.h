@@ -28,7 +28,8 @@ struct rules_decision {
     double radii_km[RULES_MAX_RADII]; /* ascending */
     int ack_timeout_s;
     int max_attempts;
-    int dispatch; /* 0 for "other": it waits in the operators' triage queue */
+    int dispatch;      /* 0 for "other": it waits in the operators' triage queue */
+    double confidence; /* when classified, rules_confidence of the category; 1 when given */
 };
 
 /* 1 when s[0..len) is a skill name: 1 to RULES_MAX_SKILL_LEN - 1 bytes of [a-z0-9_], the
@@ -49,6 +50,15 @@ void rules_free(struct rules_table *table); /* accepts NULL */
 /* Classifies free text (UTF-8, Thai or English, spacing and punctuation tolerated) into one of
  * the five emergency categories, or INCIDENT_OTHER when it names none. */
 int rules_classify(const struct rules_table *table, const char *text, size_t len);
+
+/* How sure the classifier is of category, from the keyword counts of one text (score[c]: the
+ * keywords of category c that counted, not negated; "other" has keywords too): between 0 and 1,
+ *     confidence = share * weight,  share = score[category] / (sum of every score),
+ *                                  weight = 1 - 2^-score[category]
+ * share falls when keywords of other categories compete, weight grows with the evidence (one
+ * keyword 0.5, two 0.75, three 0.875). A text with no keyword at all (classified "other" for
+ * want of evidence) gets 0, as does a category without keywords in the text. */
+double rules_confidence(const int score[INCIDENT_CATEGORY_COUNT], int category);
 
 /* Decides for the incident: its category (classified from the description when the incident
  * has none), then the category's defaults, then the ordered when/then rules. Returns 0, or -1

@@ -309,6 +309,32 @@ int text_id_valid(const char *s, size_t len)
     return 1;
 }
 
+int text_phone_digits(const char *s, size_t len, char *out, size_t outsize)
+{
+    size_t i = 0, n = 0;
+
+    if (outsize == 0) return -1;
+    out[0] = '\0';
+    while (i < len) {
+        uint32_t cp = 0;
+        size_t step = text_utf8_decode(s + i, len - i, &cp);
+        char digit = 0;
+
+        if (step == 0) step = 1; /* not UTF-8: skipped like any other non-digit */
+        if (cp >= '0' && cp <= '9') digit = (char)cp;
+        if (cp >= 0x0E50 && cp <= 0x0E59) digit = (char)('0' + (cp - 0x0E50));
+        i += step;
+        if (digit == 0) continue;
+        if (n + 1 >= outsize) {
+            out[0] = '\0';
+            return -1;
+        }
+        out[n++] = digit;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
 /* Makes room for n more bytes and the NUL. 0, or -1 (failed set) when memory runs out. */
 static int text_buf_reserve(struct text_buf *b, size_t n)
 {

@@ -69,6 +69,12 @@ char *text_dup(const char *s);
  * [a-z0-9][a-z0-9_-]{0,63}. */
 int text_id_valid(const char *s, size_t len);
 
+/* The digits of a phone number as written (s[0..len), UTF-8), in order, as ASCII into out and
+ * its NUL: ASCII and Thai digits (U+0E50..U+0E59) count, everything else (spaces, hyphens, "+",
+ * brackets, letters) is skipped, so "+66 81-234 5678" and "๖๖๘๑๒๓๔๕๖๗๘" give "66812345678".
+ * Returns the number of digits, or -1 (out "") when they do not fit in outsize - 1 bytes. */
+int text_phone_digits(const char *s, size_t len, char *out, size_t outsize);
+
 /* A growing string, zero-initialised by the caller ({0}): appends never fail on their own; a
  * failed allocation is remembered, turns later appends into no-ops and is reported by
  * text_buf_take(). s is NUL-terminated whenever it is not NULL. */

@@ -40,6 +40,7 @@ static void test_corpus(const char *root)
     int right[INCIDENT_CATEGORY_COUNT] = {0};
     int all = 0, good = 0, lineno = 0, malformed = 0;
     int categories_ok = 1;
+    double conf_right = 0, conf_wrong = 0; /* summed rules_decide confidences */
     FILE *f;
 
     snprintf(path, sizeof(path), "%s/tests/rules/corpus.tsv", root);
@@ -66,6 +67,17 @@ static void test_corpus(const char *root)
         got = rules_classify(table, text, len);
         all++;
         total[want]++;
+        {
+            struct incident in = {.category = INCIDENT_CATEGORY_NONE, .description = text};
+            struct rules_decision d;
+
+            if (rules_decide(table, &in, &d) == 0 && d.category == got) {
+                if (got == want)
+                    conf_right += d.confidence;
+                else
+                    conf_wrong += d.confidence;
+            }
+        }
         if (got == want) {
             good++;
             right[want]++;
@@ -88,6 +100,59 @@ static void test_corpus(const char *root)
     CHECK(all > 0 && 100.0 * good / all >= MIN_ACCURACY_PERCENT,
           "overall accuracy is at or above the floor");
     CHECK(categories_ok, "every category has 10+ sentences and is at or above its floor");
+    printf("# mean confidence: %.3f when right, %.3f when wrong\n", good ? conf_right / good : 0.0,
+           all > good ? conf_wrong / (all - good) : 0.0);
+    CHECK(good > 0 && all > good && conf_right / good > conf_wrong / (all - good),
+          "the classifier is more confident, on average, when it is right than when it is wrong");
+}
+
+static void check_confidence(const int score[INCIDENT_CATEGORY_COUNT], int category, double want,
+                             const char *what)
+{
+    double got = rules_confidence(score, category);
+
+    if (got < want - 1e-9 || got > want + 1e-9) printf("# got %.6f, wanted %.6f\n", got, want);
+    CHECK(got >= want - 1e-9 && got <= want + 1e-9, what);
+}
+
+/* The formula of rules.h, on keyword counts (threat, detention, abuse_risk, mental_crisis,
+ * gathering, other). */
+static void test_confidence(void)
+{
+    const int none[INCIDENT_CATEGORY_COUNT] = {0};
+    const int one[INCIDENT_CATEGORY_COUNT] = {0, 1, 0, 0, 0, 0};
+    const int two[INCIDENT_CATEGORY_COUNT] = {0, 2, 0, 0, 0, 0};
+    const int three[INCIDENT_CATEGORY_COUNT] = {0, 3, 0, 0, 0, 0};
+    const int rival[INCIDENT_CATEGORY_COUNT] = {1, 1, 0, 0, 0, 0};
+    const int weak[INCIDENT_CATEGORY_COUNT] = {2, 1, 0, 0, 0, 1};
+    const int other[INCIDENT_CATEGORY_COUNT] = {0, 0, 0, 0, 0, 2};
+    struct incident in = {.category = INCIDENT_CATEGORY_NONE};
+    struct rules_decision d;
+
+    check_confidence(none, INCIDENT_OTHER, 0.0, "confidence: no keyword at all is 0");
+    check_confidence(one, INCIDENT_DETENTION, 0.5, "confidence: one keyword alone is 0.5");
+    check_confidence(two, INCIDENT_DETENTION, 0.75, "confidence: two keywords alone are 0.75");
+    check_confidence(three, INCIDENT_DETENTION, 0.875, "confidence: three are 0.875");
+    check_confidence(rival, INCIDENT_DETENTION, 0.25,
+                     "confidence: a rival keyword of another category halves it");
+    check_confidence(weak, INCIDENT_DETENTION, 0.125,
+                     "confidence: chosen for urgency with a quarter of the keywords: 0.125");
+    check_confidence(other, INCIDENT_OTHER, 0.75, "confidence: other's own keywords count");
+    check_confidence(one, INCIDENT_THREAT, 0.0, "confidence: a category without keywords is 0");
+    check_confidence(one, INCIDENT_CATEGORY_NONE, 0.0, "confidence: no category is 0");
+    check_confidence(NULL, INCIDENT_DETENTION, 0.0, "confidence: no scores is 0");
+
+    in.description = "ทนไม่ไหวแล้ว";
+    CHECK(rules_decide(table, &in, &d) == 0 && d.category == INCIDENT_OTHER && d.confidence == 0.0,
+          "decide: a cry with no keyword is other with confidence 0");
+    in.description = "ลูกสาวถูกแฟนขังไว้ในห้อง ออกมาไม่ได้";
+    CHECK(rules_decide(table, &in, &d) == 0 && d.category == INCIDENT_DETENTION &&
+              d.confidence >= 0.5 && d.confidence <= 1.0,
+          "decide: two detention keywords: detention, confident");
+    in.category = INCIDENT_THREAT;
+    CHECK(rules_decide(table, &in, &d) == 0 && d.category == INCIDENT_THREAT &&
+              d.confidence == 1.0 && !d.classified,
+          "decide: a category given is taken with confidence 1");
 }
 
 static void test_hard_cases(void)
@@ -196,6 +261,7 @@ int main(void)
         test_corpus(root);
         test_hard_cases();
         test_long_text();
+        test_confidence();
     }
     rules_free(table);
     return tap_done();

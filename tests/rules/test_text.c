@@ -415,8 +415,37 @@ static void test_buf(void)
     free(s);
 }
 
+/* 1 when the phone digits of s are expect (NULL: they must not fit in outsize). */
+static int phone_digits_are(const char *s, size_t outsize, const char *expect)
+{
+    char out[64] = "x";
+    int n = text_phone_digits(s, strlen(s), out, outsize);
+
+    if (expect == NULL) return n == -1 && out[0] == '\0';
+    return n == (int)strlen(expect) && strcmp(out, expect) == 0;
+}
+
+static void test_phone_digits(void)
+{
+    CHECK(phone_digits_are("081-234-5678", 64, "0812345678"), "phone: hyphens skipped");
+    CHECK(phone_digits_are("+66 (81) 234 5678", 64, "66812345678"),
+          "phone: plus, brackets and spaces skipped");
+    CHECK(phone_digits_are("๐๘๑๒๓๔๕๖๗๘", 64, "0812345678"), "phone: Thai digits read as ASCII");
+    CHECK(phone_digits_are("08๑ 2a3", 64, "08123"), "phone: mixed digits, a letter skipped");
+    CHECK(phone_digits_are("", 64, ""), "phone: nothing gives no digits");
+    CHECK(phone_digits_are("โทร. -", 64, ""), "phone: no digits in words");
+    CHECK(phone_digits_are("\xff"
+                           "12\xc3",
+                           64, "12"),
+          "phone: bytes that are not UTF-8 skipped");
+    CHECK(phone_digits_are("12345", 6, "12345"), "phone: exactly as many digits as fit");
+    CHECK(phone_digits_are("123456", 6, NULL), "phone: one digit too many: -1 and \"\"");
+    CHECK(phone_digits_are("1", 1, NULL), "phone: no room at all: -1");
+}
+
 int main(void)
 {
+    test_phone_digits();
     test_valid();
     test_invalid();
     test_fold();
