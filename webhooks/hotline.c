@@ -231,17 +231,25 @@ static int hotline_fields(const cJSON *root, struct incident *inc, struct hotlin
                      "A description is required when no category is given.");
         goto done;
     }
+    /* A caller who cannot say where they are is still a case (queued no_location until an
+     * operator places it); coordinates, once one of the two is given, must both be valid. */
     if (hotline_object(root, "location", &location, err) != 0) goto done;
-    if (location == NULL) {
-        hotline_fail(err, "missing_field", "location", "The field is required.");
-        goto done;
+    if (location != NULL) {
+        const cJSON *lat, *lon;
+
+        if (hotline_member(location, "lat", "location.lat", &lat, err) != 0 ||
+            hotline_member(location, "lon", "location.lon", &lon, err) != 0)
+            goto done;
+        if (lat != NULL || lon != NULL) {
+            if (hotline_number(location, "lat", "location.lat", -90.0, 90.0, &inc->lat, err) != 0 ||
+                hotline_number(location, "lon", "location.lon", -180.0, 180.0, &inc->lon, err) != 0)
+                goto done;
+            inc->has_location = 1;
+        }
+        if (hotline_string(location, "address", "location.address", INCIDENT_MAX_ADDRESS,
+                           HOTLINE_MULTILINE, &inc->address, err) != 0)
+            goto done;
     }
-    if (hotline_number(location, "lat", "location.lat", -90.0, 90.0, &inc->lat, err) != 0 ||
-        hotline_number(location, "lon", "location.lon", -180.0, 180.0, &inc->lon, err) != 0 ||
-        hotline_string(location, "address", "location.address", INCIDENT_MAX_ADDRESS,
-                       HOTLINE_MULTILINE, &inc->address, err) != 0)
-        goto done;
-    inc->has_location = 1;
     if (hotline_object(root, "reporter", &reporter, err) != 0) goto done;
     if (reporter != NULL && (hotline_string(reporter, "name", "reporter.name", INCIDENT_MAX_NAME,
                                             HOTLINE_TEXT, &inc->reporter_name, err) != 0 ||

@@ -15,10 +15,12 @@ struct hotline_error {
 };
 
 /* Parses body[0..len) into out (channel hotline). The body must be a JSON object no deeper than
- * 8 levels, of valid UTF-8; "location" with "lat" in [-90, 90] and "lon" in [-180, 180] is
- * required; "category" when present is one of the six codes; "description" is required when
- * "category" is absent; strings are within the INCIDENT_MAX_* limits; unknown fields are
- * ignored. Returns 0, or -1 with err filled and out cleared. out's strings are owned by out. */
+ * 8 levels, of valid UTF-8; "location" is optional, and so are its coordinates, but when "lat"
+ * or "lon" is given both are required, "lat" in [-90, 90] and "lon" in [-180, 180] (then
+ * out->has_location is set; a location with only "address", or none, leaves it 0); "category"
+ * when present is one of the six codes; "description" is required when "category" is absent;
+ * strings are within the INCIDENT_MAX_* limits; unknown fields are ignored. Returns 0, or -1
+ * with err filled and out cleared. out's strings are owned by out. */
 int hotline_parse_incident(const char *body, size_t len, struct incident *out,
                            struct hotline_error *err);
 

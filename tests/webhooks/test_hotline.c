@@ -124,6 +124,33 @@ static void test_minimal_and_nulls(void)
           "reporter with null members; category other");
     incident_clear(&inc);
 
+    rc = parse("{\"category\":\"threat\"}", &inc, &err);
+    CHECK(rc == 0 && inc.category == INCIDENT_THREAT && !inc.has_location && inc.address == NULL,
+          "no location: accepted without coordinates");
+    incident_clear(&inc);
+
+    rc = parse("{\"category\":\"threat\",\"location\":null}", &inc, &err);
+    CHECK(rc == 0 && !inc.has_location, "a null location: accepted without coordinates");
+    incident_clear(&inc);
+
+    rc = parse("{\"category\":\"threat\",\"location\":{}}", &inc, &err);
+    CHECK(rc == 0 && !inc.has_location && inc.address == NULL,
+          "an empty location: accepted without coordinates");
+    incident_clear(&inc);
+
+    rc = parse("{\"category\":\"threat\",\"location\":{\"address\":\" ซอยงามวงศ์วาน 23 \"}}", &inc,
+               &err);
+    CHECK(rc == 0 && !inc.has_location && str_eq(inc.address, "ซอยงามวงศ์วาน 23"),
+          "a location with only an address: the address kept, no coordinates");
+    incident_clear(&inc);
+
+    rc = parse("{\"category\":\"threat\",\"location\":{\"lat\":null,\"lon\":null,"
+               "\"address\":\"x\"}}",
+               &inc, &err);
+    CHECK(rc == 0 && !inc.has_location && str_eq(inc.address, "x"),
+          "null coordinates count as absent");
+    incident_clear(&inc);
+
     rc = parse("{\"category\":\"gathering\",\"description\":\"   \"," LOC "}", &inc, &err);
     CHECK(rc == 0 && inc.description == NULL, "a blank description with a category is absent");
     incident_clear(&inc);
@@ -205,14 +232,14 @@ static const struct bad_case bad_cases[] = {
     {"{\"description\":\"SECRET\xff\"," LOC "}", "invalid_utf8", "", "byte FF in a string"},
     {"{\"description\":\"\xc0\xafSECRET\"," LOC "}", "invalid_utf8", "", "overlong in a string"},
     {"{\"descr\xed\xa0\x80iption\":\"x\"," LOC "}", "invalid_utf8", "", "surrogate in a key"},
-    {"{\"category\":\"threat\"}", "missing_field", "location", "no location"},
-    {"{\"category\":\"threat\",\"location\":null}", "missing_field", "location", "null location"},
     {"{\"category\":\"threat\",\"location\":\"SECRET\"}", "invalid_field", "location",
      "location a string"},
     {"{\"category\":\"threat\",\"location\":[13.7,100.5]}", "invalid_field", "location",
      "location an array"},
     {"{\"category\":\"threat\",\"location\":{\"lon\":100}}", "missing_field", "location.lat",
      "no lat"},
+    {"{\"category\":\"threat\",\"location\":{\"lat\":13.7,\"address\":\"SECRET\"}}",
+     "missing_field", "location.lon", "lat without lon, with an address"},
     {"{\"category\":\"threat\",\"location\":{\"lat\":13,\"lon\":null}}", "missing_field",
      "location.lon", "null lon"},
     {"{\"category\":\"threat\",\"location\":{\"lat\":\"13.7\",\"lon\":100}}", "invalid_field",
