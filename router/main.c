@@ -17,6 +17,7 @@
 #include "ratelimit.h"
 #include "router.h"
 #include "rules.h"
+#include "search.h"
 #include "server.h"
 #include "store.h"
 #include "sweep.h"
@@ -106,6 +107,11 @@ int main(int argc, char **argv)
         log_error("could not start the password worker threads");
         goto done;
     }
+    d.router.phone_key = auth_keyed_new(cfg.token_secret, SEARCH_PHONE_KEY_LABEL);
+    if (d.router.phone_key == NULL) {
+        log_error("could not make the key for the phone index (out of memory?)");
+        goto done;
+    }
     d.router.client = client_new(d.router.base);
     if (d.router.client == NULL) goto done;
     client_set_allowed_nets(d.router.client, &cfg.webhook_allow_nets);
@@ -144,6 +150,7 @@ done:
     outbox_stop(d.router.outbox);
     store_free(d.router.store);
     auth_keyed_free(d.router.address_key);
+    auth_keyed_free(d.router.phone_key);
     if (d.sigterm) event_free(d.sigterm);
     if (d.sigint) event_free(d.sigint);
     if (d.router.base) event_base_free(d.router.base);

@@ -23,6 +23,7 @@ struct router {
     struct auth_keyed *address_key; /* keys client addresses for per-client counts in Redis */
     struct worker *worker;          /* threads for the slow password hashes */
     struct events *events;          /* the live-update streams (GET /v1/events) */
+    struct auth_keyed *phone_key;   /* keys reporters' phone digits for the search index */
     unsigned inflight;              /* HTTP calls started and not yet ended (for a graceful stop) */
 };
 

@@ -266,11 +266,11 @@ static int read_int(struct loader *ld, const cJSON *obj, const char *key, int re
 static int priority_value(struct loader *ld, const cJSON *v, int *out)
 {
     const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    int p = s ? rules_priority_parse(s, strlen(s)) : 0;
 
-    if (s == NULL || s[0] != 'P' || s[1] < '0' + RULES_PRIORITY_HIGHEST ||
-        s[1] > '0' + RULES_PRIORITY_LOWEST || s[2] != '\0')
+    if (p == 0)
         return fail(ld, "expected \"P%d\"..\"P%d\"", RULES_PRIORITY_HIGHEST, RULES_PRIORITY_LOWEST);
-    *out = s[1] - '0';
+    *out = p;
     return 0;
 }
 
@@ -950,4 +950,36 @@ const char *rules_priority_code(int priority)
 
     if (priority < RULES_PRIORITY_HIGHEST || priority > RULES_PRIORITY_LOWEST) return "P?";
     return codes[priority - RULES_PRIORITY_HIGHEST];
+}
+
+int rules_priority_parse(const char *s, size_t len)
+{
+    if (s == NULL || len != 2 || s[0] != 'P' || s[1] < '0' + RULES_PRIORITY_HIGHEST ||
+        s[1] > '0' + RULES_PRIORITY_LOWEST)
+        return 0;
+    return s[1] - '0';
+}
+
+void rules_skills_csv(const struct rules_decision *d, char *out, size_t outlen)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < d->nskills; i++) {
+        int n = snprintf(out + used, outlen - used, "%s%s", i ? "," : "", d->skills[i]);
+        if (n < 0 || (size_t)n >= outlen - used) break;
+        used += (size_t)n;
+    }
+}
+
+void rules_radii_csv(const struct rules_decision *d, char *out, size_t outlen)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < d->nradii; i++) {
+        int n = snprintf(out + used, outlen - used, "%s%g", i ? "," : "", d->radii_km[i]);
+        if (n < 0 || (size_t)n >= outlen - used) break;
+        used += (size_t)n;
+    }
 }

@@ -79,4 +79,14 @@ const char *rules_category_chat_label(const struct rules_table *table, int categ
 /* "P1".."P4" for 1..4; "P?" otherwise. Static strings. */
 const char *rules_priority_code(int priority);
 
+/* The priority whose code is exactly s[0..len) ("P1".."P4"): 1..4, or 0 when none. */
+int rules_priority_parse(const char *s, size_t len);
+
+/* A decision's skills ("police,social_worker") and radii ("5,15,50"), comma-separated as the
+ * store keeps them, into out (at most outlen bytes with the NUL; the sizes below always fit). */
+#define RULES_SKILLS_CSV_SIZE (RULES_MAX_SKILLS * RULES_MAX_SKILL_LEN)
+#define RULES_RADII_CSV_SIZE (RULES_MAX_RADII * 24)
+void rules_skills_csv(const struct rules_decision *d, char *out, size_t outlen);
+void rules_radii_csv(const struct rules_decision *d, char *out, size_t outlen);
+
 #endif

@@ -309,6 +309,16 @@ int text_id_valid(const char *s, size_t len)
     return 1;
 }
 
+int text_is_plain(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return 0;
+    }
+    return 1;
+}
+
 int text_phone_digits(const char *s, size_t len, char *out, size_t outsize)
 {
     size_t i = 0, n = 0;

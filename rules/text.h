@@ -69,6 +69,10 @@ char *text_dup(const char *s);
  * [a-z0-9][a-z0-9_-]{0,63}. */
 int text_id_valid(const char *s, size_t len);
 
+/* 1 when s[0..len) holds no ASCII control character but tab, line feed and carriage return
+ * (and no DEL): text a person typed, fit for a note or an address; else 0. */
+int text_is_plain(const char *s, size_t len);
+
 /* The digits of a phone number as written (s[0..len), UTF-8), in order, as ASCII into out and
  * its NUL: ASCII and Thai digits (U+0E50..U+0E59) count, everything else (spaces, hyphens, "+",
  * brackets, letters) is skipped, so "+66 81-234 5678" and "๖๖๘๑๒๓๔๕๖๗๘" give "66812345678".

@@ -21,12 +21,14 @@
 #include "random.h"
 #include "router.h"
 #include "rules.h"
+#include "search.h"
 #include "text.h"
 #include "track_code.h"
 #include "views.h"
 
 #define CASE_ID_LEN 26
 #define MAX_NOTE 1000
+#define MAX_NOTE_TEXT 2000 /* an operator's note (POST /v1/cases/{id}/notes) */
 #define MAX_TRACK_TRIES 3
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
@@ -127,28 +129,6 @@ static int create_arg(struct create_job *job, const char *name, const char *valu
     return 0;
 }
 
-static void join_skills(const struct rules_decision *d, char *out, size_t outlen)
-{
-    size_t i, used = 0;
-    out[0] = '\0';
-    for (i = 0; i < d->nskills; i++) {
-        int n = snprintf(out + used, outlen - used, "%s%s", i ? "," : "", d->skills[i]);
-        if (n < 0 || (size_t)n >= outlen - used) break;
-        used += (size_t)n;
-    }
-}
-
-static void join_radii(const struct rules_decision *d, char *out, size_t outlen)
-{
-    size_t i, used = 0;
-    out[0] = '\0';
-    for (i = 0; i < d->nradii; i++) {
-        int n = snprintf(out + used, outlen - used, "%s%g", i ? "," : "", d->radii_km[i]);
-        if (n < 0 || (size_t)n >= outlen - used) break;
-        used += (size_t)n;
-    }
-}
-
 /* ess_case_create's arguments as name value pairs: ess.lua's CREATE_REQUIRED and CREATE_OPTIONAL
  * define the names (an unknown or missing one is refused there, by name). 0 or -1 (memory). */
 static int create_args(struct create_job *job, const struct incident *in, const char *call_id,
@@ -156,7 +136,9 @@ static int create_args(struct create_job *job, const struct incident *in, const 
 {
     const struct rules_decision *d = &job->decision;
     const struct rules_table *rules = job->router->rules;
-    char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[320], radii[128];
+    char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[RULES_SKILLS_CSV_SIZE],
+        radii[RULES_RADII_CSV_SIZE];
+    char phone_hash[AUTH_HASH_HEX + 1] = "";
     int rc = 0;
 
     snprintf(rank, sizeof rank, "%d", d->priority);
@@ -168,8 +150,10 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     } else {
         lat[0] = lon[0] = '\0';
     }
-    join_skills(d, skills, sizeof skills);
-    join_radii(d, radii, sizeof radii);
+    rules_skills_csv(d, skills, sizeof skills);
+    rules_radii_csv(d, radii, sizeof radii);
+    if (in->reporter_phone) /* "" (not indexed) when it has too few digits to search by */
+        search_phone_hash(job->router, in->reporter_phone, strlen(in->reporter_phone), phone_hash);
 
     rc |= create_arg(job, "case_id", job->case_id, 0);
     rc |= create_arg(job, "tracking_code", job->tracking_code, 0);
@@ -193,6 +177,7 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     rc |= create_arg(job, "address", in->address, 1);
     rc |= create_arg(job, "reporter_name", in->reporter_name, 1);
     rc |= create_arg(job, "reporter_phone", in->reporter_phone, 1);
+    if (phone_hash[0]) rc |= create_arg(job, "reporter_phone_hash", phone_hash, 1);
     rc |= create_arg(job, "reporter_line_user", in->reporter_line_user, 1);
     rc |= create_arg(job, "operator_id", in->operator_id, 1);
     rc |= create_arg(job, "line_lang", line_lang, 1);
@@ -348,7 +333,7 @@ static void on_incident_created(void *arg, enum cases_result result, cJSON *summ
 {
     struct http_call *call = arg;
     char message[160];
-    cJSON *doc, *err;
+    cJSON *extra;
 
     if (call->req == NULL) { /* the client went away; the case, if stored, stays stored */
         cJSON_Delete(summary);
@@ -365,15 +350,14 @@ static void on_incident_created(void *arg, enum cases_result result, cJSON *summ
                  "This call_id was already used for case %s, with other content; nothing was "
                  "created. A new report needs a new call_id.",
                  json_string(summary, "case_id", NULL));
-        doc = cJSON_CreateObject();
-        err = cJSON_AddObjectToObject(doc, "error");
-        if (err == NULL || !cJSON_AddStringToObject(err, "code", "call_id_conflict") ||
-            !cJSON_AddStringToObject(err, "message", message) ||
-            !cJSON_AddStringToObject(err, "case_id", json_string(summary, "case_id", NULL))) {
-            cJSON_Delete(doc);
-            doc = NULL; /* http_reply_json answers 500 */
+        extra = cJSON_CreateObject();
+        if (!cJSON_AddStringToObject(extra, "case_id", json_string(summary, "case_id", NULL))) {
+            cJSON_Delete(summary);
+            cJSON_Delete(extra);
+            http_reply_error(call, 500, "internal", "The server ran out of memory.");
+            return;
         }
-        http_reply_json(call, 409, doc);
+        http_reply_error_with(call, 409, "call_id_conflict", message, extra);
         break;
     case CASES_UNAVAILABLE:
         http_reply_store_failure(call, STORE_UNAVAILABLE);
@@ -455,38 +439,19 @@ static int status_known(const char *s)
     return 0;
 }
 
-static void on_case_list(struct http_call *call, cJSON *reply)
+void cases_reply_list(struct http_call *call, cJSON *reply)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *list = cJSON_AddArrayToObject(doc, "cases");
-    const cJSON *c;
-    const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
-    int complete = list != NULL;
+    cJSON *doc;
 
     if (http_refusal(reply)) {
-        cJSON_Delete(doc);
         http_reply_refusal(call, http_refusal(reply));
         cJSON_Delete(reply);
         return;
     }
-    cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive(reply, "cases")) {
-        cJSON *summary = complete ? views_case_summary(c) : NULL;
-        if (summary == NULL || !cJSON_AddItemToArray(list, summary)) {
-            cJSON_Delete(summary);
-            complete = 0;
-        }
-    }
-    if (complete && cJSON_IsString(next))
-        complete = cJSON_AddStringToObject(doc, "next_cursor", next->valuestring) != NULL;
-    else if (complete)
-        complete = cJSON_AddNullToObject(doc, "next_cursor") != NULL;
+    doc = views_case_list(reply);
     cJSON_Delete(reply);
-    if (!complete) { /* out of memory: a page with a case missing would mislead */
-        cJSON_Delete(doc);
-        http_reply_error(call, 500, "internal", "The server ran out of memory.");
-        return;
-    }
-    http_reply_json(call, 200, doc);
+    http_reply_json(call, 200, doc); /* NULL (out of memory: a page with a case missing would
+                                        mislead) answers 500 */
 }
 
 /* 1 when s has the shape of a list cursor this server gives: "<score>-<case id>", the score a
@@ -497,24 +462,12 @@ static int list_cursor_valid(const char *s)
     return digits >= 1 && digits <= 16 && s[digits] == '-' && cases_id_valid(s + digits + 1);
 }
 
-/* Reads a non-negative integer query value within [min, max]; 0 on success. */
-static int query_int(const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    long v;
-    if (s[0] < '0' || s[0] > '9' || strlen(s) > 12) return -1;
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || v < min || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
 void cases_list(struct http_call *call)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
-    const char *status, *category, *limit_s, *cursor_s;
+    const char *status, *category, *limit_s, *cursor_s, *q;
     long limit = LIST_DEFAULT;
     char limit_buf[16];
     const char *argv[4];
@@ -527,16 +480,23 @@ void cases_list(struct http_call *call)
     category = evhttp_find_header(&params, "category");
     limit_s = evhttp_find_header(&params, "limit");
     cursor_s = evhttp_find_header(&params, "cursor");
+    q = evhttp_find_header(&params, "q");
     if (!problem && status && !status_known(status)) problem = "Unknown status.";
     if (!problem && category && incident_category_parse(category, strlen(category)) < 0)
         problem = "Unknown category.";
-    if (!problem && limit_s && query_int(limit_s, 1, LIST_MAX, &limit) != 0)
+    if (!problem && limit_s && http_query_long(limit_s, 1, LIST_MAX, &limit) != 0)
         problem = "limit must be a whole number from 1 to 200.";
     if (!problem && cursor_s && !list_cursor_valid(cursor_s))
         problem = "cursor is not one this server gave.";
+    if (!problem && q && cursor_s) problem = "A search (q) answers one page: no cursor.";
     if (problem) {
         evhttp_clear_headers(&params);
         http_reply_error(call, 400, "invalid_query", problem);
+        return;
+    }
+    if (q) {
+        search_cases(call, q, status ? status : "", category ? category : "", limit);
+        evhttp_clear_headers(&params);
         return;
     }
     snprintf(limit_buf, sizeof limit_buf, "%ld", limit);
@@ -544,7 +504,7 @@ void cases_list(struct http_call *call)
     argv[1] = category ? category : "";
     argv[2] = cursor_s ? cursor_s : "";
     argv[3] = limit_buf;
-    http_fcall(call, "ess_case_list", 1, 4, argv, NULL, on_case_list);
+    http_fcall(call, "ess_case_list", 1, 4, argv, NULL, cases_reply_list);
     evhttp_clear_headers(&params);
 }
 
@@ -619,11 +579,38 @@ void cases_post_ack(struct http_call *call)
     http_fcall(call, "ess_case_ack", 0, 3, argv, NULL, on_case_changed);
 }
 
+/* The answer of ess_case_assign: a far team's refusal says how far (far_team, 409). */
+static void on_assigned(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    if (refusal && strcmp(refusal, "far_team") == 0) {
+        double km = json_number(reply, "distance_km", NULL);
+        double max_km = json_number(reply, "max_radius_km", NULL);
+        cJSON *extra = cJSON_CreateObject();
+        char message[256];
+
+        snprintf(message, sizeof message,
+                 "The team is %.1f km from the case, beyond the %g km this category searches; "
+                 "send \"confirm_far\": true to assign it all the same.",
+                 km, max_km);
+        if (!cJSON_AddNumberToObject(extra, "distance_km", km) ||
+            !cJSON_AddNumberToObject(extra, "max_radius_km", max_km)) {
+            cJSON_Delete(extra);
+            extra = NULL; /* the code and message still say it; only the figures are lost */
+        }
+        cJSON_Delete(reply);
+        http_reply_error_with(call, 409, "far_team", message, extra);
+        return;
+    }
+    on_case_changed(call, reply);
+}
+
 void cases_post_assign(struct http_call *call)
 {
     cJSON *body;
+    const cJSON *confirm;
     const char *team;
-    const char *argv[3];
+    const char *argv[4];
 
     if (!cases_id_valid(call->params[0])) {
         http_reply_error(call, 404, "not_found", "No such case.");
@@ -638,9 +625,137 @@ void cases_post_assign(struct http_call *call)
         cJSON_Delete(body);
         return;
     }
+    confirm = cJSON_GetObjectItemCaseSensitive(body, "confirm_far");
+    if (confirm && !cJSON_IsNull(confirm) && !cJSON_IsBool(confirm)) {
+        http_reply_error(call, 400, "invalid_field", "confirm_far must be true or false.");
+        cJSON_Delete(body);
+        return;
+    }
     argv[0] = call->params[0];
     argv[1] = team;
     argv[2] = http_actor(call);
-    http_fcall(call, "ess_case_assign", 0, 3, argv, NULL, on_case_changed);
+    argv[3] = cJSON_IsTrue(confirm) ? "1" : "0";
+    http_fcall(call, "ess_case_assign", 0, 4, argv, NULL, on_assigned);
+    cJSON_Delete(body);
+}
+
+/* Reads the optional text member name of body (at most max bytes of plain text: text_is_plain)
+ * into *s, *n (pointing into body; NULL, 0 when absent or null). 0, or -1 when it is not such a
+ * text. */
+static int read_plain(const cJSON *body, const char *name, size_t max, const char **s, size_t *n)
+{
+    return json_text(body, name, max, s, n) != 0 || (*s && !text_is_plain(*s, *n)) ? -1 : 0;
+}
+
+void cases_post_location(struct http_call *call)
+{
+    cJSON *body;
+    const char *address = NULL, *note = NULL, *problem = NULL;
+    size_t alen = 0, nlen = 0;
+    double lat = 0, lon = 0;
+    enum json_number_result rlat, rlon;
+    char lat_s[32], lon_s[32], *address_s = NULL, *note_s = NULL;
+    const char *argv[7];
+    int missing = 0;
+
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    rlat = json_number_in(body, "lat", -90, 90, &lat);
+    rlon = json_number_in(body, "lon", -180, 180, &lon);
+    if (rlat == JSON_NUMBER_ABSENT || rlon == JSON_NUMBER_ABSENT) {
+        missing = 1;
+        problem = "lat and lon are required: numbers from -90 to 90 and from -180 to 180.";
+    } else if (rlat != JSON_NUMBER_OK) {
+        problem = "lat must be a number from -90 to 90.";
+    } else if (rlon != JSON_NUMBER_OK) {
+        problem = "lon must be a number from -180 to 180.";
+    } else if (read_plain(body, "address", INCIDENT_MAX_ADDRESS, &address, &alen) != 0) {
+        problem = "address, when given, is text of at most 500 bytes.";
+    } else if (read_plain(body, "note", MAX_NOTE, &note, &nlen) != 0) {
+        problem = "note, when given, is text of at most 1000 bytes.";
+    }
+    if (problem) {
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
+        cJSON_Delete(body);
+        return;
+    }
+    if ((address && (address_s = text_dup_len(address, alen)) == NULL) ||
+        (note && (note_s = text_dup_len(note, nlen)) == NULL)) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        goto done;
+    }
+    snprintf(lat_s, sizeof lat_s, "%.7f", lat);
+    snprintf(lon_s, sizeof lon_s, "%.7f", lon);
+    argv[0] = call->params[0];
+    argv[1] = lat_s;
+    argv[2] = lon_s;
+    argv[3] = address_s ? address_s : "";
+    argv[4] = note_s ? note_s : "";
+    argv[5] = http_actor(call);
+    argv[6] = "1"; /* an operator places it: an escalated case is routed too */
+    http_fcall(call, "ess_case_locate", 0, 7, argv, NULL, on_case_changed);
+done:
+    free(address_s);
+    free(note_s);
+    cJSON_Delete(body);
+}
+
+static void on_note_added(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    if (refusal) {
+        http_reply_refusal(call, refusal);
+    } else {
+        log_info("case %s: note added", call->params[0]);
+        http_reply_json(call, 201, views_case(reply));
+    }
+    cJSON_Delete(reply);
+}
+
+void cases_post_note(struct http_call *call)
+{
+    cJSON *body;
+    const char *text = NULL;
+    size_t len = 0;
+    char *copy;
+    const char *argv[3];
+
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    if (read_plain(body, "text", MAX_NOTE_TEXT, &text, &len) != 0 || text == NULL) {
+        int missing = text == NULL && !cJSON_HasObjectItem(body, "text");
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field",
+                         "text is required: a note of at most 2000 bytes.");
+        cJSON_Delete(body);
+        return;
+    }
+    while (len > 0 && (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')) {
+        text++;
+        len--;
+    }
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\n' ||
+                       text[len - 1] == '\r'))
+        len--;
+    if (len == 0) {
+        http_reply_error(call, 400, "invalid_field", "text must not be blank.");
+        cJSON_Delete(body);
+        return;
+    }
+    if ((copy = text_dup_len(text, len)) == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        cJSON_Delete(body);
+        return;
+    }
+    argv[0] = call->params[0];
+    argv[1] = copy;
+    argv[2] = http_actor(call);
+    http_fcall(call, "ess_case_note_view", 0, 3, argv, NULL, on_note_added);
+    free(copy);
     cJSON_Delete(body);
 }

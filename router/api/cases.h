@@ -15,6 +15,12 @@ void cases_list(struct http_call *call);          /* operator */
 void cases_post_status(struct http_call *call);   /* operator, or the team holding the case */
 void cases_post_ack(struct http_call *call);      /* the team holding the case */
 void cases_post_assign(struct http_call *call);   /* operator */
+void cases_post_location(struct http_call *call); /* operator */
+void cases_post_note(struct http_call *call);     /* operator */
+
+/* Answers a store function's list page ({"cases", "next"}, which this takes) in the shape of
+ * GET /v1/cases, or its refusal. */
+void cases_reply_list(struct http_call *call, struct cJSON *reply);
 
 /* How creating a case ended. */
 enum cases_result {

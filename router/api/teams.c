@@ -3,12 +3,17 @@
 #include "teams.h"
 
 #include <cjson/cJSON.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "auth.h"
+#include "cases.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -26,6 +31,11 @@
 #define MAX_CAPACITY 100
 #define MAX_URL 500
 #define TOKEN_SIZE 128
+#define TEAM_LIST_DEFAULT 500
+#define TEAM_LIST_MAX 1000
+#define CANDIDATES_DEFAULT 10
+#define CANDIDATES_MAX 50
+#define CANDIDATES_MAX_RADIUS_KM 1000
 
 struct team_state {
     char token[TOKEN_SIZE];
@@ -384,4 +394,272 @@ void teams_post_position(struct http_call *call)
     argv[5] = cJSON_IsTrue(avail) ? "1" : cJSON_IsFalse(avail) ? "0" : "";
     http_fcall(call, "ess_team_position", 0, 6, argv, NULL, on_position);
     cJSON_Delete(body);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reading teams: the list (operators and the admin) and a case's candidates (operators) */
+
+/* Adds "skills": the array of the comma-separated names in csv. */
+static void add_skills(cJSON *obj, const char *csv, int *ok)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, "skills");
+    const char *p = csv;
+
+    *ok &= arr != NULL;
+    while (*ok && *p) {
+        size_t n = strcspn(p, ",");
+        char *name = n ? text_dup_len(p, n) : NULL;
+        cJSON *s = name ? cJSON_CreateString(name) : NULL;
+        free(name);
+        if (n && (s == NULL || !cJSON_AddItemToArray(arr, s))) {
+            cJSON_Delete(s);
+            *ok = 0;
+        }
+        p += n + (p[n] == ',');
+    }
+}
+
+/* Adds name as a number read from the store's text (or number) member raw_name; null when it is
+ * not one. */
+static void add_number(cJSON *obj, const char *name, const cJSON *raw, const char *raw_name,
+                       int *ok)
+{
+    int present;
+    double v = json_number(raw, raw_name, &present);
+    *ok &= (present ? cJSON_AddNumberToObject(obj, name, v) : cJSON_AddNullToObject(obj, name)) !=
+           NULL;
+}
+
+/* The members a team's list entry and a candidate share. */
+static void add_team_common(cJSON *obj, const cJSON *raw, int *ok)
+{
+    const char *name_en = json_string(raw, "name_en", "");
+    double active = json_number(raw, "active", NULL), capacity = json_number(raw, "capacity", NULL);
+
+    *ok &= cJSON_AddStringToObject(obj, "team_id", json_string(raw, "team_id", "")) != NULL;
+    *ok &= cJSON_AddStringToObject(obj, "name", json_string(raw, "name", "")) != NULL;
+    if (name_en[0]) *ok &= cJSON_AddStringToObject(obj, "name_en", name_en) != NULL;
+    add_skills(obj, json_string(raw, "skills", ""), ok);
+    *ok &= cJSON_AddBoolToObject(
+               obj, "available",
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(raw, "available"))) != NULL;
+    *ok &= cJSON_AddNumberToObject(obj, "active_cases", active) != NULL;
+    *ok &= cJSON_AddNumberToObject(obj, "capacity", capacity) != NULL;
+    add_number(obj, "lat", raw, "lat", ok);
+    add_number(obj, "lon", raw, "lon", ok);
+}
+
+cJSON *teams_view(const cJSON *raw, int with_notify)
+{
+    cJSON *obj = cJSON_CreateObject();
+    int present, ok = obj != NULL;
+    double updated = json_number(raw, "updated_at", &present);
+    char at[TEXT_TIME_SIZE];
+
+    add_team_common(obj, raw, &ok);
+    if (present) {
+        text_time_rfc3339((int64_t)updated, at);
+        ok &= cJSON_AddStringToObject(obj, "updated_at", at) != NULL;
+    } else {
+        ok &= cJSON_AddNullToObject(obj, "updated_at") != NULL;
+    }
+    if (with_notify) {
+        const char *notify = json_string(raw, "notify", "");
+        cJSON *n = notify[0] ? cJSON_Parse(notify) : cJSON_CreateNull();
+        if (n == NULL || !cJSON_AddItemToObject(obj, "notify", n)) {
+            cJSON_Delete(n);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+cJSON *teams_candidate_view(const cJSON *raw, double max_radius_km)
+{
+    cJSON *obj = cJSON_CreateObject();
+    int present, ok = obj != NULL;
+    double active = json_number(raw, "active", NULL), capacity = json_number(raw, "capacity", NULL);
+    double km = json_number(raw, "distance_km", &present);
+    int available = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(raw, "available"));
+    double free_slots = capacity > active ? capacity - active : 0;
+
+    add_team_common(obj, raw, &ok);
+    ok &= cJSON_AddNumberToObject(obj, "free_capacity", free_slots) != NULL;
+    ok &= cJSON_AddBoolToObject(obj, "can_take", available && free_slots > 0) != NULL;
+    ok &= (present ? cJSON_AddNumberToObject(obj, "distance_km", km)
+                   : cJSON_AddNullToObject(obj, "distance_km")) != NULL;
+    ok &= cJSON_AddBoolToObject(obj, "beyond_radius",
+                                present && max_radius_km > 0 && km > max_radius_km) != NULL;
+    ok &= cJSON_AddBoolToObject(obj, "excluded",
+                                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(raw, "excluded"))) !=
+          NULL;
+    ok &=
+        cJSON_AddBoolToObject(obj, "holds_case",
+                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(raw, "holds"))) != NULL;
+    if (!ok) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Adds to doc the array name of each member of list rendered by view (NULL: out of memory). */
+static void add_views(cJSON *doc, const char *name, const cJSON *list,
+                      cJSON *(*view)(const cJSON *raw, double arg), double arg, int *ok)
+{
+    cJSON *arr = cJSON_AddArrayToObject(doc, name);
+    const cJSON *raw;
+
+    *ok &= arr != NULL;
+    cJSON_ArrayForEach (raw, list) {
+        cJSON *v = *ok ? view(raw, arg) : NULL;
+        if (v == NULL || !cJSON_AddItemToArray(arr, v)) {
+            cJSON_Delete(v);
+            *ok = 0;
+        }
+    }
+}
+
+static cJSON *team_view_public(const cJSON *raw, double arg)
+{
+    (void)arg;
+    return teams_view(raw, 0);
+}
+
+static cJSON *team_view_admin(const cJSON *raw, double arg)
+{
+    (void)arg;
+    return teams_view(raw, 1);
+}
+
+cJSON *teams_list_answer(const cJSON *reply, int with_notify)
+{
+    cJSON *doc = cJSON_CreateObject();
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
+    int ok = doc != NULL;
+
+    add_views(doc, "teams", cJSON_GetObjectItemCaseSensitive(reply, "teams"),
+              with_notify ? team_view_admin : team_view_public, 0, &ok);
+    ok &= (cJSON_IsString(next) ? cJSON_AddStringToObject(doc, "next_cursor", next->valuestring)
+                                : cJSON_AddNullToObject(doc, "next_cursor")) != NULL;
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+cJSON *teams_candidates_answer(const cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    double max_km = json_number(reply, "max_radius_km", NULL);
+    int ok = doc != NULL;
+
+    ok &= cJSON_AddStringToObject(doc, "case_id", json_string(reply, "case_id", "")) != NULL;
+    add_skills(doc, json_string(reply, "skills", ""), &ok);
+    ok &= cJSON_AddNumberToObject(doc, "max_radius_km", max_km) != NULL;
+    add_number(doc, "radius_km", reply, "radius_km", &ok);
+    add_views(doc, "candidates", cJSON_GetObjectItemCaseSensitive(reply, "candidates"),
+              teams_candidate_view, max_km, &ok);
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static void on_team_list(struct http_call *call, cJSON *reply)
+{
+    cJSON *doc =
+        http_refusal(reply) ? NULL : teams_list_answer(reply, call->auth.role == AUTH_ADMIN);
+    if (http_refusal(reply))
+        http_reply_refusal(call, http_refusal(reply));
+    else
+        http_reply_json(call, 200, doc); /* NULL (out of memory) answers 500 */
+    cJSON_Delete(reply);
+}
+
+void teams_list(struct http_call *call)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    const char *limit_s, *cursor;
+    const char *problem = NULL;
+    long limit = TEAM_LIST_DEFAULT;
+    char limit_buf[16];
+    const char *argv[3];
+
+    TAILQ_INIT(&params);
+    if (query && evhttp_parse_query_str(query, &params) != 0)
+        problem = "The query string is malformed.";
+    limit_s = evhttp_find_header(&params, "limit");
+    cursor = evhttp_find_header(&params, "cursor");
+    if (!problem && limit_s && http_query_long(limit_s, 1, TEAM_LIST_MAX, &limit) != 0)
+        problem = "limit must be a whole number from 1 to 1000.";
+    if (!problem && cursor && !auth_team_id_valid(cursor, strlen(cursor)))
+        problem = "cursor is not one this server gave.";
+    if (problem) {
+        evhttp_clear_headers(&params);
+        http_reply_error(call, 400, "invalid_query", problem);
+        return;
+    }
+    snprintf(limit_buf, sizeof limit_buf, "%ld", limit);
+    argv[0] = cursor ? cursor : "";
+    argv[1] = limit_buf;
+    argv[2] = call->auth.role == AUTH_ADMIN ? "1" : "0";
+    http_fcall(call, "ess_team_list", 1, 3, argv, NULL, on_team_list);
+    evhttp_clear_headers(&params);
+}
+
+static void on_candidates(struct http_call *call, cJSON *reply)
+{
+    cJSON *doc = http_refusal(reply) ? NULL : teams_candidates_answer(reply);
+    if (http_refusal(reply))
+        http_reply_refusal(call, http_refusal(reply));
+    else
+        http_reply_json(call, 200, doc); /* NULL (out of memory) answers 500 */
+    cJSON_Delete(reply);
+}
+
+void teams_candidates(struct http_call *call)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    const char *limit_s, *radius_s;
+    const char *problem = NULL;
+    long limit = CANDIDATES_DEFAULT, radius = 0;
+    char limit_buf[16], radius_buf[16] = "";
+    const char *argv[3];
+
+    if (!cases_id_valid(call->params[0])) {
+        http_reply_error(call, 404, "not_found", "No such case.");
+        return;
+    }
+    TAILQ_INIT(&params);
+    if (query && evhttp_parse_query_str(query, &params) != 0)
+        problem = "The query string is malformed.";
+    limit_s = evhttp_find_header(&params, "limit");
+    radius_s = evhttp_find_header(&params, "radius_km");
+    if (!problem && limit_s && http_query_long(limit_s, 1, CANDIDATES_MAX, &limit) != 0)
+        problem = "limit must be a whole number from 1 to 50.";
+    if (!problem && radius_s &&
+        http_query_long(radius_s, 1, CANDIDATES_MAX_RADIUS_KM, &radius) != 0)
+        problem = "radius_km must be a whole number from 1 to 1000.";
+    evhttp_clear_headers(&params);
+    if (problem) {
+        http_reply_error(call, 400, "invalid_query", problem);
+        return;
+    }
+    snprintf(limit_buf, sizeof limit_buf, "%ld", limit);
+    if (radius) snprintf(radius_buf, sizeof radius_buf, "%ld", radius);
+    argv[0] = call->params[0];
+    argv[1] = limit_buf;
+    argv[2] = radius_buf;
+    http_fcall(call, "ess_case_candidates", 1, 3, argv, NULL, on_candidates);
 }

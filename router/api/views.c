@@ -160,3 +160,25 @@ cJSON *views_case(const cJSON *raw)
     }
     return complete_or_null(obj, ok);
 }
+
+cJSON *views_case_list(const cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(doc, "cases");
+    const cJSON *c;
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
+    int ok = list != NULL;
+
+    cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive(reply, "cases")) {
+        cJSON *summary = ok ? views_case_summary(c) : NULL;
+        if (summary == NULL || !cJSON_AddItemToArray(list, summary)) {
+            cJSON_Delete(summary);
+            ok = 0;
+        }
+    }
+    if (cJSON_IsString(next))
+        add_string(doc, "next_cursor", next->valuestring, &ok);
+    else
+        ok &= cJSON_AddNullToObject(doc, "next_cursor") != NULL;
+    return complete_or_null(doc, ok);
+}

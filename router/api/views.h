@@ -14,4 +14,8 @@ struct cJSON *views_case(const struct cJSON *raw);
 /* The summary in lists and in the answer to POST /v1/incidents. */
 struct cJSON *views_case_summary(const struct cJSON *raw);
 
+/* A list page, {"cases": [summaries], "next_cursor": string or null}, from a store answer
+ * {"cases": [raw cases], "next": string (absent or null: the last page)}. */
+struct cJSON *views_case_list(const struct cJSON *reply);
+
 #endif

@@ -46,6 +46,12 @@ static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
     [METRICS_ROUTE_SESSION_LOGIN] = "session_login",
     [METRICS_ROUTE_SESSION_LOGOUT] = "session_logout",
     [METRICS_ROUTE_EVENTS] = "events",
+    [METRICS_ROUTE_CASE_LOCATION] = "case_location",
+    [METRICS_ROUTE_CASE_NOTE] = "case_note",
+    [METRICS_ROUTE_CASE_TRIAGE] = "case_triage",
+    [METRICS_ROUTE_CASE_CANDIDATES] = "case_candidates",
+    [METRICS_ROUTE_TEAM_LIST] = "team_list",
+    [METRICS_ROUTE_CLASSIFY] = "classify",
     [METRICS_ROUTE_OTHER] = "other",
 };
 

@@ -119,10 +119,25 @@ void http_reply_json(struct http_call *call, int status, cJSON *doc)
 
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message)
 {
+    http_reply_error_with(call, status, code, message, NULL);
+}
+
+void http_reply_error_with(struct http_call *call, int status, const char *code,
+                           const char *message, cJSON *extra)
+{
     cJSON *doc = cJSON_CreateObject();
     cJSON *err = cJSON_AddObjectToObject(doc, "error");
-    if (err == NULL || !cJSON_AddStringToObject(err, "code", code) ||
-        !cJSON_AddStringToObject(err, "message", message)) {
+    int ok = err != NULL && cJSON_AddStringToObject(err, "code", code) &&
+             cJSON_AddStringToObject(err, "message", message);
+    while (ok && extra && extra->child) {
+        cJSON *member = cJSON_DetachItemViaPointer(extra, extra->child);
+        if (!cJSON_AddItemToObject(err, member->string, member)) { /* copies the name */
+            cJSON_Delete(member);
+            ok = 0;
+        }
+    }
+    cJSON_Delete(extra);
+    if (!ok) {
         /* out of memory: never an error without its code; http_reply_json(NULL) answers the
          * fixed 500 body */
         cJSON_Delete(doc);
@@ -345,4 +360,15 @@ int http_require_role(struct http_call *call, unsigned allowed_roles)
         http_reply_error(call, 403, "forbidden", "This token may not use this endpoint.");
     }
     return 1;
+}
+
+int http_query_long(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    long v;
+    if (s[0] < '0' || s[0] > '9' || strlen(s) > 12) return -1;
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < min || v > max) return -1;
+    *out = v;
+    return 0;
 }

@@ -91,6 +91,11 @@ void http_stream_end(struct http_call *call);
 /* Closes the stream's connection at once, without running on_gone, and frees the call. */
 void http_stream_abort(struct http_call *call);
 
+/* http_reply_error with more members in the error object: those of extra (an object this takes
+ * and frees; NULL: none), e.g. {"error": {"code", "message", "case_id"}}. */
+void http_reply_error_with(struct http_call *call, int status, const char *code,
+                           const char *message, struct cJSON *extra);
+
 /* Answers a failed Redis call: 503 redis_unavailable, or 500 internal for a Redis error. */
 void http_reply_store_failure(struct http_call *call, enum store_status status);
 
@@ -121,6 +126,10 @@ struct cJSON *http_body_object(struct http_call *call);
 /* A 401 or 403 for a caller who is not one of the allowed roles (bit mask of 1 << AUTH_*).
  * Returns 1 when the call was answered. */
 int http_require_role(struct http_call *call, unsigned allowed_roles);
+
+/* Reads a query string value that must be a whole number within [min, max] (digits only, at
+ * most 12) into *out. 0, or -1 when it is not one (*out untouched). */
+int http_query_long(const char *s, long min, long max, long *out);
 
 /* Microseconds of a monotonic clock. */
 uint64_t http_now_us(void);

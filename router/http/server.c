@@ -35,6 +35,7 @@
 #include "teams.h"
 #include "text.h"
 #include "track.h"
+#include "triage.h"
 
 #define MAX_HEADERS_BYTES 16384
 /* Bodies up to max(max_body_bytes, this) are read and refused with a JSON 413 when over
@@ -121,6 +122,16 @@ static const struct route routes[] = {
     {EVHTTP_REQ_POST, "v1/cases/*/ack", METRICS_ROUTE_CASE_ACK, TEAM, BODY_NONE, cases_post_ack},
     {EVHTTP_REQ_POST, "v1/cases/*/assign", METRICS_ROUTE_CASE_ASSIGN, OPERATOR, BODY_JSON,
      cases_post_assign},
+    {EVHTTP_REQ_POST, "v1/cases/*/location", METRICS_ROUTE_CASE_LOCATION, OPERATOR, BODY_JSON,
+     cases_post_location},
+    {EVHTTP_REQ_POST, "v1/cases/*/notes", METRICS_ROUTE_CASE_NOTE, OPERATOR, BODY_JSON,
+     cases_post_note},
+    {EVHTTP_REQ_POST, "v1/cases/*/triage", METRICS_ROUTE_CASE_TRIAGE, OPERATOR, BODY_JSON,
+     triage_post},
+    {EVHTTP_REQ_GET, "v1/cases/*/candidates", METRICS_ROUTE_CASE_CANDIDATES, OPERATOR, BODY_NONE,
+     teams_candidates},
+    {EVHTTP_REQ_POST, "v1/classify", METRICS_ROUTE_CLASSIFY, OPERATOR, BODY_JSON, triage_classify},
+    {EVHTTP_REQ_GET, "v1/teams", METRICS_ROUTE_TEAM_LIST, OPERATOR | ADMIN, BODY_NONE, teams_list},
     {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, BODY_JSON, teams_put},
     {EVHTTP_REQ_POST, "v1/teams/*/position", METRICS_ROUTE_TEAM_POSITION, TEAM, BODY_JSON,
      teams_post_position},

@@ -11,10 +11,14 @@ Keys (P = prefix):
                                token_hash token_nonce notify sets updated_at
   P team:<id>:cases      set   case ids the team holds now
   P teams                set   every team id
+  P teams:by_id          zset  every team id, score 0 (ordered by id: the team list's pages)
   P skillsets            set   every required skill set a case has asked for (sorted csv, "-"
                                for none), registered on first use
   P geo:set:<set>        geo   teams having every skill of <set> that can take a case now
                                (available, free capacity): a search's first hit qualifies
+  P geo:all:<set>        geo   every team having every skill of <set>, whatever its state (the
+                               candidates an operator may assign by hand)
+  P schema               str   the version of the indexes above that ess_upgrade last built
   P case:<id>            hash  the case record (times in ms since the epoch)
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
@@ -24,6 +28,9 @@ Keys (P = prefix):
                                team_name_en (the LINE chat's English answers; not in view)
   P call:<call_id>       str   "<case id> <SHA-1 of the content>" (idempotent calls; LINE reports
                                use "line:<report id>")
+  P phone:<hmac>         zset  case id -> created ms, for each case whose reporter's phone has
+                               these digits; <hmac> is the router's keyed hash of the digits
+                               (the key never reaches Redis): no phone in clear in a key
   P cases:open           zset  case id -> created ms, while not resolved or closed
   P cases:status:<s>     zset  case id -> created ms, by current status
   P queue                zset  case id -> priority * 1e13 + created ms (operators' queue)
@@ -334,13 +341,16 @@ local function qualifying_sets(P, skills_csv)
 end
 
 -- Puts the team in (or takes it out of) the geo index of every set it qualifies for, as it is
--- now; drop_sets ("set|set") are indexes it must leave whatever its state.
+-- now, and at its place in the index of all teams of each such set; drop_sets ("set|set") are
+-- indexes it must leave whatever its state (skills it no longer has).
 local function team_index(P, team_id, t, drop_sets)
     for _, name in ipairs(split_bar(drop_sets)) do
         redis.call('ZREM', P .. 'geo:set:' .. name, team_id)
+        redis.call('ZREM', P .. 'geo:all:' .. name, team_id)
     end
     local can = team_can_take(t)
     for _, name in ipairs(split_bar(t.sets)) do
+        redis.call('GEOADD', P .. 'geo:all:' .. name, t.lon, t.lat, team_id)
         if can then
             redis.call('GEOADD', P .. 'geo:set:' .. name, t.lon, t.lat, team_id)
         else
@@ -358,6 +368,7 @@ local function ensure_set(P, name)
             'lat', 'lon')
         if covers(set_of(split_csv(f[1])), name) then
             redis.call('HSET', key, 'sets', (f[2] and f[2] ~= '') and (f[2] .. '|' .. name) or name)
+            redis.call('GEOADD', P .. 'geo:all:' .. name, f[7], f[6], id)
             if f[3] == '1' and tonumber(f[4]) < tonumber(f[5]) then
                 redis.call('GEOADD', P .. 'geo:set:' .. name, f[7], f[6], id)
             end
@@ -600,7 +611,7 @@ local CREATE_REQUIRED = {'case_id', 'tracking_code', 'category', 'priority', 'pr
     'skills', 'prefer_skill', 'radii', 'ack_timeout_s', 'max_attempts', 'dispatch', 'channel',
     'lat', 'lon', 'by', 'label_th', 'label_en'}
 local CREATE_OPTIONAL = {'call_id', 'description', 'address', 'reporter_name', 'reporter_phone',
-    'reporter_line_user', 'operator_id', 'line_lang'}
+    'reporter_phone_hash', 'reporter_line_user', 'operator_id', 'line_lang'}
 local CREATE_ARGS = {} -- built with plain loops: ipairs is not reachable while the library loads
 for i = 1, #CREATE_REQUIRED do CREATE_ARGS[CREATE_REQUIRED[i]] = true end
 for i = 1, #CREATE_OPTIONAL do CREATE_ARGS[CREATE_OPTIONAL[i]] = true end
@@ -662,6 +673,9 @@ local function case_create(keys, a)
     c.team_name_en = ''
     local second = {at = now, by = 'router'}
     local hit = nil
+    -- The skill set is registered for every case (find_team does it for those it searches), so
+    -- that an operator's candidates for the case are indexed.
+    if c.dispatch ~= '1' or not has_location(c) then ensure_set(P, set_name(c.skills)) end
     if c.dispatch == '1' then
         hit = find_team(P, c, {})
         if hit then
@@ -692,6 +706,9 @@ local function case_create(keys, a)
         cjson.encode(second))
     redis.call('ZADD', P .. 'cases:open', now, case_id)
     redis.call('ZADD', P .. 'cases:status:' .. c.status, now, case_id)
+    if (c.reporter_phone_hash or '') ~= '' then
+        redis.call('ZADD', P .. 'phone:' .. c.reporter_phone_hash, now, case_id)
+    end
     redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. c.status, 1)
     log_event(P, case_id, {{'status', 'received'}, {'category', c.category},
         {'priority', c.priority}, {'team_id', ''}, {'by', by}, {'at', tostring(now)},
@@ -761,6 +778,7 @@ local function team_put(keys, a)
     fields[#fields + 1] = qualifying_sets(P, a[4])
     redis.call('HSET', key, unpack(fields))
     redis.call('SADD', P .. 'teams', team_id)
+    redis.call('ZADD', P .. 'teams:by_id', 0, team_id)
     local t = team_get(P, team_id)
     team_index(P, team_id, t, old and old.sets or nil)
     local assigned = {}
@@ -868,9 +886,17 @@ local function case_ack(keys, a)
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
 
--- ess_case_assign P case_id team_id by: an operator assigns by hand.
+-- The widest search radius of a case (its category's last radius), in km; 0 when it has none.
+local function widest_radius(c)
+    local radii = split_csv(c.radii)
+    return tonumber(radii[#radii] or '0') or 0
+end
+
+-- ess_case_assign P case_id team_id by confirm_far: an operator assigns by hand. A team farther
+-- from the case than its widest search radius is refused ({"err": "far_team", distance_km,
+-- max_radius_km}) unless confirm_far is "1".
 local function case_assign(keys, a)
-    local P, case_id, team_id, by = a[1], a[2], a[3], a[4]
+    local P, case_id, team_id, by, confirm_far = a[1], a[2], a[3], a[4], a[5]
     local c = hgetall(P .. 'case:' .. case_id)
     if c.status == nil then return refuse('not_found') end
     local t = team_get(P, team_id)
@@ -882,14 +908,18 @@ local function case_assign(keys, a)
         return case_view(P, case_id, c)
     end
     if tonumber(t.active) >= tonumber(t.capacity) then return refuse('team_full') end
+    local d = 0
+    if has_location(c) then
+        d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
+        local max_r = widest_radius(c)
+        if max_r > 0 and d > max_r and confirm_far ~= '1' then
+            return refuse('far_team', {distance_km = round_km(d), max_radius_km = max_r})
+        end
+    end
     local now = now_ms()
     if ACTIVE[c.status] then
         release_team(P, case_id, c)
         record_status(P, case_id, c, 'reassigned', now, by)
-    end
-    local d = 0
-    if has_location(c) then
-        d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
     end
     claim_team(P, case_id, c, {id = team_id, name = t.name, name_en = t.name_en, distance = d,
         capacity = tonumber(t.capacity), notify = t.notify}, now, by)
@@ -1063,31 +1093,42 @@ local function line_begin(keys, a)
         version = redis.call('GET', P .. 'line:version:' .. user_key) or '0'})
 end
 
--- Appends the reporter's own words (a LINE user's answer to "anything else?") to the case's
--- timeline with the author "reporter": operators and the team holding the case read it in
--- GET /v1/cases/{id}; the public view and the case log never carry the text. false when there is
--- no such case.
-local function case_note_add(P, case_id, text, now)
+-- Appends a note to the case's timeline with its author by (nil: "reporter", a LINE user's
+-- answer to "anything else?"; else the operator who wrote it): operators and the team holding
+-- the case read it in GET /v1/cases/{id}; the public view and the case log never carry the text.
+-- false when there is no such case.
+local function case_note_add(P, case_id, text, now, by)
     local c = hgetall(P .. 'case:' .. case_id)
     if c.status == nil then return false end
-    record_event(P, case_id, c, 'note', text, now, 'reporter')
+    record_event(P, case_id, c, 'note', text, now, by or 'reporter')
     return true
 end
 
--- ess_case_note P case_id text: case_note_add on its own. {"ok": bool}
+-- ess_case_note P case_id text [by]: case_note_add on its own; by ("reporter" when not given)
+-- is the note's author. {"ok": bool}
 local function case_note(keys, a)
-    return cjson.encode({ok = case_note_add(a[1], a[2], a[3], now_ms())})
+    return cjson.encode({ok = case_note_add(a[1], a[2], a[3], now_ms(), a[4])})
+end
+
+-- ess_case_note_view P case_id text by: an operator's note (case_note_add by its author), and
+-- the case as ess_case_get answers it, or {"err": "not_found"}.
+local function case_note_view(keys, a)
+    local P, case_id = a[1], a[2]
+    if not case_note_add(P, case_id, a[3], now_ms(), a[4]) then return refuse('not_found') end
+    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
 
 -- Puts a case where its reporter or an operator (by) says it is: lat and lon (strings, as the
 -- router formats them) replace the case's, and address too when not "" (kept otherwise); note
 -- goes on the timeline as a "location" entry (operators and the holding team read it; the case
 -- log and the public view never carry it). A case waiting in the queue with automatic routing
--- (not escalated: then a person decides, and not waiting for triage) is routed from the new
--- place, and stays queued (no_team_available) when no team can be had. A team that holds the
--- case keeps it, its distance measured again. Returns the case, or nil and a refusal: not_found,
--- or invalid_transition for a resolved or closed case.
-local function case_locate(P, case_id, lat, lon, address, note, now, by)
+-- (not waiting for triage) is routed from the new place, and stays queued (no_team_available)
+-- when no team can be had. An escalated case waits for a person: it is routed only when
+-- route_escalated is true (the person is the operator placing it), and stays as it was (with
+-- its reason) when no team can be had. A team that holds the case keeps it, its distance
+-- measured again. Returns the case, or nil and a refusal: not_found, or invalid_transition for a
+-- resolved or closed case.
+local function case_locate(P, case_id, lat, lon, address, note, now, by, route_escalated)
     local key = P .. 'case:' .. case_id
     local c = hgetall(key)
     if c.status == nil then return nil, 'not_found' end
@@ -1110,17 +1151,24 @@ local function case_locate(P, case_id, lat, lon, address, note, now, by)
     end
     redis.call('HSET', key, unpack(fields))
     record_event(P, case_id, c, 'location', note, now, by)
-    if c.status == 'queued' and c.dispatch == '1' and c.escalated ~= '1' then
-        assign_case(P, case_id, c, now)
+    if c.status == 'queued' and c.dispatch == '1' then
+        if c.escalated ~= '1' then
+            assign_case(P, case_id, c, now)
+        elseif route_escalated then
+            local excluded = set_of(redis.call('SMEMBERS', P .. 'case:' .. case_id .. ':excluded'))
+            local hit = find_team(P, c, excluded)
+            if hit then claim_team(P, case_id, c, hit, now, 'router') end
+        end
     end
     return c
 end
 
--- ess_case_locate P case_id lat lon address note by: case_locate on its own. The case as
--- ess_case_get answers it, or a refusal.
+-- ess_case_locate P case_id lat lon address note by [route_escalated]: case_locate on its own
+-- (route_escalated "1": an operator places the case, and an escalated one is routed too). The
+-- case as ess_case_get answers it, or a refusal.
 local function case_locate_call(keys, a)
     local P, case_id = a[1], a[2]
-    local c, err = case_locate(P, case_id, a[3], a[4], a[5], a[6], now_ms(), a[7])
+    local c, err = case_locate(P, case_id, a[3], a[4], a[5], a[6], now_ms(), a[7], a[8] == '1')
     if not c then return refuse(err) end
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
@@ -1479,6 +1527,279 @@ local function session_end(keys, a)
     return cjson.encode({ended = redis.call('DEL', skey) == 1})
 end
 
+---------------------------------------------------------------------------------------------
+-- The operator console's functions
+
+-- ess_team_list P cursor limit with_notify (read only): teams in id order, the first limit after
+-- cursor ("" for the first page), each {team_id, name, name_en, skills (csv), available, active,
+-- capacity, lat, lon, updated_at, notify (only when with_notify is "1": the admin's)}; never a
+-- token hash or nonce. {"teams": [...], "next": the last id given when more follow, or null}
+local function team_list(keys, a)
+    local P, cursor, limit, with_notify = a[1], a[2], tonumber(a[3]), a[4] == '1'
+    local from = cursor == '' and '-' or '(' .. cursor
+    local ids = redis.call('ZRANGE', P .. 'teams:by_id', from, '+', 'BYLEX', 'LIMIT', 0, limit + 1)
+    local out = {}
+    for i = 1, math.min(#ids, limit) do
+        local id = ids[i]
+        local f = redis.call('HMGET', P .. 'team:' .. id, 'name', 'name_en', 'skills', 'available',
+            'active', 'capacity', 'lat', 'lon', 'updated_at', 'notify')
+        if f[1] then
+            local t = {team_id = id, name = f[1], name_en = f[2] or '', skills = f[3] or '',
+                available = f[4] == '1', active = tonumber(f[5] or '0'),
+                capacity = tonumber(f[6] or '0'), lat = f[7] or '', lon = f[8] or '',
+                updated_at = f[9] or ''}
+            if with_notify then t.notify = f[10] or '' end
+            out[#out + 1] = t
+        end
+    end
+    local next_id = cjson.null
+    if #ids > limit then next_id = ids[limit] end
+    return cjson.encode({teams = out, next = next_id})
+end
+
+-- ess_case_find P code case_id phone_hash status category limit (read only): the cases a search
+-- names, newest first, at most limit: the case of the tracking code (canonical form), the case
+-- case_id, and the newest cases whose reporter's phone hashes to phone_hash (each "" when not
+-- searched), keeping those of the status and category given ("": any). {"cases": [summaries]}
+local function case_find(keys, a)
+    local P, code, id, phone = a[1], a[2], a[3], a[4]
+    local status, category, limit = a[5], a[6], tonumber(a[7])
+    local ids, seen = {}, {}
+    local function add(case_id)
+        if case_id and not seen[case_id] then
+            seen[case_id] = true
+            ids[#ids + 1] = case_id
+        end
+    end
+    if code ~= '' then add(redis.call('HGET', P .. 'track:' .. code, 'case_id') or nil) end
+    if id ~= '' then add(id) end
+    if phone ~= '' then
+        for _, case_id in ipairs(redis.call('ZRANGE', P .. 'phone:' .. phone, 0, limit - 1,
+                'REV')) do
+            add(case_id)
+        end
+    end
+    local out = {}
+    for _, case_id in ipairs(ids) do
+        local c = hgetall(P .. 'case:' .. case_id)
+        if c.status and (status == '' or c.status == status) and
+                (category == '' or c.category == category) then
+            out[#out + 1] = summary_of(case_id, c)
+        end
+    end
+    table.sort(out, function(x, y)
+        local tx, ty = tonumber(x.created_at or '0'), tonumber(y.created_at or '0')
+        if tx ~= ty then return tx > ty end
+        return x.case_id > y.case_id
+    end)
+    while #out > limit do out[#out] = nil end
+    if #out == 0 then return '{"cases":[]}' end
+    return cjson.encode({cases = out})
+end
+
+-- The public view of a case under new category labels (its status and timeline unchanged).
+local function public_relabel(P, c, label_th, label_en)
+    if (c.tracking_code or '') == '' then return end
+    local tkey = P .. 'track:' .. c.tracking_code
+    local f = redis.call('HMGET', tkey, 'status', 'updated_at', 'team_name', 'timeline')
+    if not f[1] then return end -- the public view is gone (retention)
+    redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
+        'view', public_view(c.tracking_code, c.category, label_th, label_en, f[1], f[2],
+            f[3] or '', f[4] or '[]'))
+end
+
+-- ess_case_triage P case_id by priority priority_rank category skills prefer_skill radii
+--   ack_timeout_s max_attempts dispatch label_th label_en
+-- An operator (by) corrects a case's triage: priority and priority_rank ("" : unchanged), and
+-- category ("": unchanged) with what the rule engine decided for it (skills ... dispatch, the
+-- labels of the public view). Recorded on the timeline and in the case log as a "triage" entry,
+-- the statistics moved to the new category, the queue reordered. Then the case is routed as its
+-- new triage asks: a team holding it that lacks a skill now needed releases it (reassigned) and
+-- it is routed again (or waits for triage when it is no longer dispatched); a queued case that is
+-- dispatched (not escalated) is routed. Nothing changes when neither value differs. The case as
+-- ess_case_get answers it, or {"err": "not_found"}.
+local function case_triage(keys, a)
+    local P, case_id, by = a[1], a[2], a[3]
+    local key = P .. 'case:' .. case_id
+    local c = hgetall(key)
+    if c.status == nil then return refuse('not_found') end
+    local old_cat, old_pri = c.category, c.priority
+    local new_pri = a[4] ~= '' and a[4] or old_pri
+    local new_cat = a[6] ~= '' and a[6] or old_cat
+    if new_pri == old_pri and new_cat == old_cat then return case_view(P, case_id, c) end
+    local now = now_ms()
+    local fields = {'updated_at', now}
+    local function set(name, value)
+        c[name] = value
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+    end
+    if new_pri ~= old_pri then
+        set('priority', new_pri)
+        set('priority_rank', a[5])
+    end
+    if new_cat ~= old_cat then
+        set('category', new_cat)
+        set('skills', a[7])
+        set('prefer_skill', a[8])
+        set('radii', a[9])
+        set('ack_timeout_s', a[10])
+        set('max_attempts', a[11])
+        set('dispatch', a[12])
+        redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
+        redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
+        public_relabel(P, c, a[13], a[14])
+        ensure_set(P, set_name(c.skills))
+    end
+    c.updated_at = now
+    redis.call('HSET', key, unpack(fields))
+    if redis.call('ZSCORE', P .. 'queue', case_id) then
+        redis.call('ZADD', P .. 'queue',
+            tonumber(c.priority_rank) * PRIORITY_SCALE + tonumber(c.created_at), case_id)
+    end
+    local changes = {}
+    if new_cat ~= old_cat then changes[#changes + 1] = old_cat .. ' -> ' .. new_cat end
+    if new_pri ~= old_pri then changes[#changes + 1] = old_pri .. ' -> ' .. new_pri end
+    record_event(P, case_id, c, 'triage', table.concat(changes, ', '), now, by)
+
+    local freed = nil
+    if ACTIVE[c.status] and (c.team_id or '') ~= '' then
+        local t = team_get(P, c.team_id)
+        if t == nil or not covers(set_of(team_skills(t)), set_name(c.skills)) then
+            freed = release_team(P, case_id, c)
+            record_status(P, case_id, c, 'reassigned', now, by, 'the team lacks a skill the ' ..
+                'case now needs')
+            if c.dispatch == '1' then
+                assign_case(P, case_id, c, now)
+            else
+                queue_case(P, case_id, c, 'triage', now)
+            end
+        end
+    elseif c.status == 'queued' then
+        if c.dispatch == '1' and c.escalated ~= '1' then
+            assign_case(P, case_id, c, now)
+        elseif c.dispatch ~= '1' and c.queue_reason ~= 'triage' then
+            redis.call('HSET', key, 'queue_reason', 'triage')
+        end
+    end
+    if freed then drain_for_team(P, freed, now) end
+    return case_view(P, case_id, hgetall(key))
+end
+
+-- ess_case_candidates P case_id limit radius_km (read only): the teams an operator may assign
+-- the case to by hand: those having every skill it needs, nearest first within radius_km ("":
+-- twice the widest search radius, from 10 to 1000 km) (at most limit, from the index of all
+-- teams of its skill set), whatever their state, each marked:
+-- {team_id, name, name_en, skills (csv), available, active, capacity, lat, lon, distance_km,
+-- excluded (did not acknowledge it before), holds (holds it now)}. A case without coordinates
+-- gets teams of its skills without distance: those able to take it first, then the others, by
+-- id. {"case_id", "skills", "max_radius_km", "radius_km" (located cases), "located",
+-- "candidates": [...]}, or {"err": "not_found"}.
+local function case_candidates(keys, a)
+    local P, case_id, limit = a[1], a[2], tonumber(a[3])
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
+    local radius = tonumber(a[4]) or math.min(1000, math.max(10, 2 * widest_radius(c)))
+    local set = set_name(c.skills)
+    local excluded = set_of(redis.call('SMEMBERS', P .. 'case:' .. case_id .. ':excluded'))
+    local located = has_location(c)
+    local hits = {} -- {id, distance or nil}
+    local all_key = P .. 'geo:all:' .. set
+    if redis.call('SISMEMBER', P .. 'skillsets', set) == 0 then
+        -- A skill set no case registered yet (cases older than this index): every team is
+        -- looked at once, as ensure_set would.
+        for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
+            local f = redis.call('HMGET', P .. 'team:' .. id, 'skills', 'lat', 'lon')
+            if covers(set_of(split_csv(f[1])), set) then
+                local d = nil
+                if located then
+                    d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(f[2]),
+                        tonumber(f[3]))
+                end
+                if d == nil or d <= radius then hits[#hits + 1] = {id = id, distance = d} end
+            end
+        end
+        table.sort(hits, function(x, y)
+            if x.distance and y.distance and x.distance ~= y.distance then
+                return x.distance < y.distance
+            end
+            return x.id < y.id
+        end)
+        while #hits > limit do hits[#hits] = nil end
+    elseif located then
+        for _, h in ipairs(redis.call('GEOSEARCH', all_key, 'FROMLONLAT', c.lon, c.lat,
+                'BYRADIUS', radius, 'km', 'ASC', 'WITHDIST', 'COUNT', limit)) do
+            hits[#hits + 1] = {id = h[1], distance = tonumber(h[2])}
+        end
+    else
+        local seen = {}
+        for _, k in ipairs({P .. 'geo:set:' .. set, all_key}) do
+            for _, id in ipairs(redis.call('ZRANGE', k, 0, 2 * limit - 1)) do
+                if not seen[id] and #hits < limit then
+                    seen[id] = true
+                    hits[#hits + 1] = {id = id}
+                end
+            end
+        end
+    end
+    local out = {}
+    for _, h in ipairs(hits) do
+        local f = redis.call('HMGET', P .. 'team:' .. h.id, 'name', 'name_en', 'skills',
+            'available', 'active', 'capacity', 'lat', 'lon')
+        if f[1] then
+            out[#out + 1] = {team_id = h.id, name = f[1], name_en = f[2] or '', skills = f[3] or '',
+                available = f[4] == '1', active = tonumber(f[5] or '0'),
+                capacity = tonumber(f[6] or '0'), lat = f[7] or '', lon = f[8] or '',
+                distance_km = h.distance and round_km(h.distance) or nil,
+                excluded = excluded[h.id] == true,
+                holds = c.team_id == h.id and ACTIVE[c.status] == true}
+        end
+    end
+    if not located then -- those able to take it first, then by id
+        table.sort(out, function(x, y)
+            local fx = x.available and x.active < x.capacity
+            local fy = y.available and y.active < y.capacity
+            if fx ~= fy then return fx end
+            return x.team_id < y.team_id
+        end)
+    end
+    local r = {case_id = case_id, skills = c.skills or '', max_radius_km = widest_radius(c),
+        radius_km = located and radius or nil, located = located, candidates = out}
+    if #out == 0 then r.candidates = nil end -- cjson writes an empty table as {}
+    return cjson.encode(r)
+end
+
+-- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>).
+local SCHEMA = 2
+
+-- ess_upgrade P: builds the indexes this version of the library keeps that an older one did not
+-- (the teams by id, the index of all teams of each skill set), once per deployment: the router
+-- calls it at each connect, and it does nothing once P schema says they are built.
+-- {"upgraded": bool, "teams": number of teams indexed}
+local function upgrade(keys, a)
+    local P = a[1]
+    if tonumber(redis.call('GET', P .. 'schema') or '0') >= SCHEMA then
+        return cjson.encode({upgraded = false, teams = 0})
+    end
+    local sets = redis.call('SMEMBERS', P .. 'skillsets')
+    local n = 0
+    for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
+        local f = redis.call('HMGET', P .. 'team:' .. id, 'skills', 'lat', 'lon')
+        redis.call('ZADD', P .. 'teams:by_id', 0, id)
+        if f[2] and f[3] then
+            local have = set_of(split_csv(f[1]))
+            for _, name in ipairs(sets) do
+                if covers(have, name) then
+                    redis.call('GEOADD', P .. 'geo:all:' .. name, f[3], f[2], id)
+                end
+            end
+        end
+        n = n + 1
+    end
+    redis.call('SET', P .. 'schema', SCHEMA)
+    return cjson.encode({upgraded = true, teams = n})
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -1511,3 +1832,10 @@ redis.register_function('ess_login_fail', login_fail)
 redis.register_function('ess_session_create', session_create)
 redis.register_function('ess_auth_resolve', auth_resolve)
 redis.register_function('ess_session_end', session_end)
+redis.register_function{function_name = 'ess_team_list', callback = team_list, flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_case_find', callback = case_find, flags = {'no-writes'}}
+redis.register_function('ess_case_triage', case_triage)
+redis.register_function('ess_case_note_view', case_note_view)
+redis.register_function{function_name = 'ess_case_candidates', callback = case_candidates,
+    flags = {'no-writes'}}
+redis.register_function('ess_upgrade', upgrade)

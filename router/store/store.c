@@ -120,8 +120,8 @@ static void link_up(struct store *s)
     if (s->on_up) s->on_up(s->on_up_arg);
 }
 
-/* Replies to the set-up commands sent at connect (AUTH, SELECT, FUNCTION LOAD). privdata is the
- * step's name; the last step brings the link up. */
+/* Replies to the set-up commands sent at connect (AUTH, SELECT, FUNCTION LOAD, UPGRADE, LEGACY
+ * SECRET). privdata is the step's name; the last step brings the link up. */
 static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct store *s = ac->data;
@@ -141,6 +141,13 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     if (strcmp(step, "FUNCTION LOAD") == 0) {
+        /* Indexes an older version did not keep are built once (ess_upgrade: a no-op after). */
+        const char *argv[] = {"FCALL", "ess_upgrade", "0", s->prefix};
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"UPGRADE", 4, argv, NULL);
+        track_sent(s);
+        return;
+    }
+    if (strcmp(step, "UPGRADE") == 0) {
         /* Older versions kept the key team tokens are derived from in Redis: it must move out
          * (whoever reads Redis or a backup could mint every team's token). Its value is never
          * read here, only whether it is still there. */

@@ -864,10 +864,12 @@ class Env:
         return self.http('POST', '/v1/cases/%s/ack' % urllib.parse.quote(case_id, safe=''),
                          b'', token=token)
 
-    def assign(self, case_id, team_id, token=None):
+    def assign(self, case_id, team_id, token=None, confirm_far=None):
+        body = {'team_id': team_id}
+        if confirm_far is not None:
+            body['confirm_far'] = confirm_far
         return self.http('POST', '/v1/cases/%s/assign' % urllib.parse.quote(case_id, safe=''),
-                         {'team_id': team_id},
-                         token=self.operator_token if token is None else token)
+                         body, token=self.operator_token if token is None else token)
 
     def resolve(self, case_id, team_token):
         """ack, en_route, on_scene (by the team), resolved (by the operator)."""

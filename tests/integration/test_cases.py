@@ -214,7 +214,9 @@ class ManualAssignTest(RouterTest):
         tok = env.put_team_at('escalation', 120.0, 45, POLICE_SW)
         a = env.post_incident('detention', 'มีคนถูกกักตัวไว้ในโกดังสินค้า')
         self.assertQueued(a, 'the only team is 120 km away')
-        r = env.assign(a['case_id'], 'escalation')
+        self.assertErrorBody(env.assign(a['case_id'], 'escalation'), 409, 'far_team',
+                             'beyond the widest radius: confirmed or refused')
+        r = env.assign(a['case_id'], 'escalation', confirm_far=True)
         self.assertStatus(r, 200)
         self.assertEqual(r.body['status'], 'assigned', repr(r))
         self.assertEqual(r.body['team']['id'], 'escalation')
@@ -233,9 +235,10 @@ class ManualAssignTest(RouterTest):
         b = env.post_incident('threat', 'ถูกเจ้าหนี้นอกระบบขู่ทำร้ายร่างกาย')
         self.assertQueued(a)
         self.assertQueued(b)
-        self.assertStatus(env.assign(a['case_id'], 'busy'), 200)
+        self.assertStatus(env.assign(a['case_id'], 'busy', confirm_far=True), 200)
         with self.subTest('team at capacity'):
-            self.assertErrorBody(env.assign(b['case_id'], 'busy'), 409, 'team_full')
+            self.assertErrorBody(env.assign(b['case_id'], 'busy', confirm_far=True), 409,
+                                 'team_full')
             self.assertEqual(env.case(b['case_id'])['status'], 'queued')
         with self.subTest('unknown team'):
             self.assertErrorBody(env.assign(b['case_id'], 'no-such-team'), 404, 'not_found')
@@ -256,7 +259,7 @@ class ManualAssignTest(RouterTest):
             r = env.http('POST', '/v1/cases/%s/assign' % b['case_id'], {'team_id': 'idle'})
             self.assertErrorBody(r, 401, 'unauthorized')
         self.assertEqual(env.case(b['case_id'])['status'], 'queued')
-        self.assertStatus(env.assign(b['case_id'], 'idle'), 200)
+        self.assertStatus(env.assign(b['case_id'], 'idle', confirm_far=True), 200)
 
 
 class ListingTest(RouterTest):

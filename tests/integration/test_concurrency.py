@@ -124,7 +124,8 @@ class ConcurrencyTest(RouterTest):
                   for _ in range(10)]
         for q in queued:
             self.assertQueued(q)
-        results = run_threads(10, lambda i: env.assign(queued[i]['case_id'], 'tiny'))
+        results = run_threads(10, lambda i: env.assign(queued[i]['case_id'], 'tiny',
+                                                       confirm_far=True))
         statuses = collections.Counter()
         for i, r in results:
             self.assertNotIsInstance(r, Exception, repr(r))

@@ -165,8 +165,112 @@ static void test_notify_invalid(void)
     }
 }
 
+/* ess_team_list's and ess_case_candidates' replies, as the store sends them. */
+static const char list_reply[] =
+    "{\"teams\":[{\"team_id\":\"a-team\",\"name\":\"ทีม ก\",\"name_en\":\"Team A\","
+    "\"skills\":\"mental_health,police\",\"available\":true,\"active\":1,\"capacity\":2,"
+    "\"lat\":\"13.7563000\",\"lon\":\"100.5018000\",\"updated_at\":\"1763694185000\","
+    "\"notify\":\"{\\\"webhook\\\":\\\"https://gw.example/a\\\"}\"},"
+    "{\"team_id\":\"b-team\",\"name\":\"ทีม ข\",\"name_en\":\"\",\"skills\":\"police\","
+    "\"available\":false,\"active\":0,\"capacity\":1,\"lat\":\"13.8\",\"lon\":\"100.6\","
+    "\"updated_at\":\"1763694186000\",\"notify\":\"\"}],\"next\":\"b-team\"}";
+static const char candidates_reply[] =
+    "{\"case_id\":\"01JB7ZQ3V9W8X7Y6Z5A4B3C2D1\",\"skills\":\"police,social_worker\","
+    "\"max_radius_km\":50,\"radius_km\":100,\"located\":true,\"candidates\":["
+    "{\"team_id\":\"near\",\"name\":\"n\",\"name_en\":\"\",\"skills\":\"police,social_worker\","
+    "\"available\":true,\"active\":1,\"capacity\":1,\"lat\":\"13.7\",\"lon\":\"100.5\","
+    "\"distance_km\":2.5,\"excluded\":false,\"holds\":true},"
+    "{\"team_id\":\"far\",\"name\":\"f\",\"name_en\":\"Far\",\"skills\":\"police,social_worker\","
+    "\"available\":true,\"active\":0,\"capacity\":2,\"lat\":\"14.4\",\"lon\":\"100.5\","
+    "\"distance_km\":70.2,\"excluded\":true,\"holds\":false}]}";
+
+static const cJSON *member(const cJSON *obj, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+static int list_whole(const cJSON *doc, int with_notify)
+{
+    const cJSON *teams = member(doc, "teams");
+    const cJSON *a = cJSON_GetArrayItem(teams, 0), *b = cJSON_GetArrayItem(teams, 1);
+    const cJSON *skills = member(a, "skills");
+    const cJSON *notify = member(a, "notify");
+    return cJSON_GetArraySize(teams) == 2 && is_string(doc, "next_cursor", "b-team") &&
+           is_string(a, "team_id", "a-team") && is_string(a, "name_en", "Team A") &&
+           !cJSON_HasObjectItem(b, "name_en") && cJSON_GetArraySize(skills) == 2 &&
+           strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(skills, 1)), "police") == 0 &&
+           cJSON_IsTrue(member(a, "available")) && cJSON_IsFalse(member(b, "available")) &&
+           number_is(a, "active_cases", 1) && number_is(a, "capacity", 2) &&
+           number_is(a, "lat", 13.7563) && number_is(b, "lon", 100.6) &&
+           is_string(a, "updated_at", "2025-11-21T03:03:05.000Z") &&
+           (with_notify ? is_string(notify, "webhook", "https://gw.example/a") &&
+                              cJSON_IsNull(member(b, "notify"))
+                        : !cJSON_HasObjectItem(a, "notify") && !cJSON_HasObjectItem(b, "notify"));
+}
+
+static int candidates_whole(const cJSON *doc)
+{
+    const cJSON *list = member(doc, "candidates");
+    const cJSON *near = cJSON_GetArrayItem(list, 0), *far = cJSON_GetArrayItem(list, 1);
+    return cJSON_GetArraySize(list) == 2 &&
+           is_string(doc, "case_id", "01JB7ZQ3V9W8X7Y6Z5A4B3C2D1") &&
+           cJSON_GetArraySize(member(doc, "skills")) == 2 && number_is(doc, "max_radius_km", 50) &&
+           number_is(doc, "radius_km", 100) && is_string(near, "team_id", "near") &&
+           number_is(near, "free_capacity", 0) && cJSON_IsFalse(member(near, "can_take")) &&
+           cJSON_IsTrue(member(near, "holds_case")) && number_is(near, "distance_km", 2.5) &&
+           cJSON_IsFalse(member(near, "beyond_radius")) && number_is(far, "free_capacity", 2) &&
+           cJSON_IsTrue(member(far, "can_take")) && cJSON_IsTrue(member(far, "beyond_radius")) &&
+           cJSON_IsTrue(member(far, "excluded")) && is_string(far, "name_en", "Far") &&
+           !cJSON_HasObjectItem(near, "updated_at") && !cJSON_HasObjectItem(near, "notify");
+}
+
+/* which: 0 the operator's list, 1 the admin's, 2 the candidates. */
+static cJSON *build_read(int which, const cJSON *reply)
+{
+    return which == 2 ? teams_candidates_answer(reply) : teams_list_answer(reply, which);
+}
+
+static int read_whole(int which, const cJSON *doc)
+{
+    return which == 2 ? candidates_whole(doc) : list_whole(doc, which);
+}
+
+static void test_read_answers(int which)
+{
+    const char *name = which == 0   ? "teams_list_answer (operator)"
+                       : which == 1 ? "teams_list_answer (admin)"
+                                    : "teams_candidates_answer";
+    cJSON *reply = cJSON_Parse(which == 2 ? candidates_reply : list_reply);
+    cJSON_Hooks hooks = {failing_malloc, free};
+    cJSON *doc = build_read(which, reply);
+    int partial = 0, nulls = 0, done = 0;
+
+    CHECK(doc && read_whole(which, doc), named(name, "every member, in its type"));
+    cJSON_Delete(doc);
+    cJSON_InitHooks(&hooks);
+    for (long n = 0; n < 5000 && !done; n++) {
+        allocations_left = n;
+        doc = build_read(which, reply);
+        if (doc == NULL) {
+            nulls++;
+        } else {
+            if (!read_whole(which, doc)) partial++;
+            done = allocations_left > 0;
+        }
+        allocations_left = -1;
+        cJSON_Delete(doc);
+    }
+    cJSON_InitHooks(NULL);
+    CHECK(done && nulls > 5, named(name, "failed allocations were met, then a whole run"));
+    CHECK(partial == 0, named(name, "no answer with a member missing, at any failure point"));
+    cJSON_Delete(reply);
+}
+
 int main(void)
 {
+    test_read_answers(0);
+    test_read_answers(1);
+    test_read_answers(2);
     test_answers_whole();
     test_answer_out_of_memory(0);
     test_answer_out_of_memory(1);

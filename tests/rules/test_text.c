@@ -425,6 +425,16 @@ static int phone_digits_are(const char *s, size_t outsize, const char *expect)
     return n == (int)strlen(expect) && strcmp(out, expect) == 0;
 }
 
+static void test_plain(void)
+{
+    CHECK(text_is_plain("", 0), "plain: the empty text");
+    CHECK(text_is_plain("ไปถึงแล้ว\n\tรอ 5 นาที\r\n", strlen("ไปถึงแล้ว\n\tรอ 5 นาที\r\n")),
+          "plain: Thai with tab and line breaks");
+    CHECK(!text_is_plain("a\x1b[2Jb", 6), "plain: an escape sequence is not");
+    CHECK(!text_is_plain("a\x7f", 2), "plain: DEL is not");
+    CHECK(!text_is_plain("a\0b", 3), "plain: a NUL within the length is not");
+}
+
 static void test_phone_digits(void)
 {
     CHECK(phone_digits_are("081-234-5678", 64, "0812345678"), "phone: hyphens skipped");
@@ -445,6 +455,7 @@ static void test_phone_digits(void)
 
 int main(void)
 {
+    test_plain();
     test_phone_digits();
     test_valid();
     test_invalid();
