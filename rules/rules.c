@@ -960,26 +960,33 @@ int rules_priority_parse(const char *s, size_t len)
     return s[1] - '0';
 }
 
+/* Appends item to the comma-separated list out[0..*used) when it fits in outlen with the NUL. */
+static void csv_add(char *out, size_t outlen, size_t *used, const char *item)
+{
+    int n = snprintf(out + *used, outlen - *used, "%s%s", *used ? "," : "", item);
+
+    if (n < 0 || (size_t)n >= outlen - *used)
+        out[*used] = '\0'; /* did not fit: the list stays as it was */
+    else
+        *used += (size_t)n;
+}
+
 void rules_skills_csv(const struct rules_decision *d, char *out, size_t outlen)
 {
     size_t used = 0;
 
     out[0] = '\0';
-    for (size_t i = 0; i < d->nskills; i++) {
-        int n = snprintf(out + used, outlen - used, "%s%s", i ? "," : "", d->skills[i]);
-        if (n < 0 || (size_t)n >= outlen - used) break;
-        used += (size_t)n;
-    }
+    for (size_t i = 0; i < d->nskills; i++) csv_add(out, outlen, &used, d->skills[i]);
 }
 
 void rules_radii_csv(const struct rules_decision *d, char *out, size_t outlen)
 {
     size_t used = 0;
+    char km[32];
 
     out[0] = '\0';
     for (size_t i = 0; i < d->nradii; i++) {
-        int n = snprintf(out + used, outlen - used, "%s%g", i ? "," : "", d->radii_km[i]);
-        if (n < 0 || (size_t)n >= outlen - used) break;
-        used += (size_t)n;
+        snprintf(km, sizeof km, "%g", d->radii_km[i]);
+        csv_add(out, outlen, &used, km);
     }
 }

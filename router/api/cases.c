@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <time.h>
 
 #include "config.h"
@@ -464,8 +463,6 @@ static int list_cursor_valid(const char *s)
 
 void cases_list(struct http_call *call)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     const char *status, *category, *limit_s, *cursor_s, *q;
     long limit = LIST_DEFAULT;
@@ -473,15 +470,16 @@ void cases_list(struct http_call *call)
     const char *argv[4];
     const char *problem = NULL;
 
-    TAILQ_INIT(&params);
-    if (query && evhttp_parse_query_str(query, &params) != 0)
-        problem = "The query string is malformed.";
+    if (http_query_parse(call, &params) != 0) {
+        evhttp_clear_headers(&params);
+        return;
+    }
     status = evhttp_find_header(&params, "status");
     category = evhttp_find_header(&params, "category");
     limit_s = evhttp_find_header(&params, "limit");
     cursor_s = evhttp_find_header(&params, "cursor");
     q = evhttp_find_header(&params, "q");
-    if (!problem && status && !status_known(status)) problem = "Unknown status.";
+    if (status && !status_known(status)) problem = "Unknown status.";
     if (!problem && category && incident_category_parse(category, strlen(category)) < 0)
         problem = "Unknown category.";
     if (!problem && limit_s && http_query_long(limit_s, 1, LIST_MAX, &limit) != 0)

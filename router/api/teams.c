@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 
 #include "auth.h"
 #include "cases.h"
@@ -572,21 +571,30 @@ cJSON *teams_candidates_answer(const cJSON *reply)
     return doc;
 }
 
-static void on_team_list(struct http_call *call, cJSON *reply)
+/* Answers a read's store reply (which this takes): its refusal, or 200 with the answer build
+ * makes of it (NULL, out of memory: 500). */
+static void reply_read(struct http_call *call, cJSON *reply,
+                       cJSON *(*build)(const struct http_call *call, const cJSON *reply))
 {
-    cJSON *doc =
-        http_refusal(reply) ? NULL : teams_list_answer(reply, call->auth.role == AUTH_ADMIN);
     if (http_refusal(reply))
         http_reply_refusal(call, http_refusal(reply));
     else
-        http_reply_json(call, 200, doc); /* NULL (out of memory) answers 500 */
+        http_reply_json(call, 200, build(call, reply));
     cJSON_Delete(reply);
+}
+
+static cJSON *build_team_list(const struct http_call *call, const cJSON *reply)
+{
+    return teams_list_answer(reply, call->auth.role == AUTH_ADMIN);
+}
+
+static void on_team_list(struct http_call *call, cJSON *reply)
+{
+    reply_read(call, reply, build_team_list);
 }
 
 void teams_list(struct http_call *call)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     const char *limit_s, *cursor;
     const char *problem = NULL;
@@ -594,12 +602,13 @@ void teams_list(struct http_call *call)
     char limit_buf[16];
     const char *argv[3];
 
-    TAILQ_INIT(&params);
-    if (query && evhttp_parse_query_str(query, &params) != 0)
-        problem = "The query string is malformed.";
+    if (http_query_parse(call, &params) != 0) {
+        evhttp_clear_headers(&params);
+        return;
+    }
     limit_s = evhttp_find_header(&params, "limit");
     cursor = evhttp_find_header(&params, "cursor");
-    if (!problem && limit_s && http_query_long(limit_s, 1, TEAM_LIST_MAX, &limit) != 0)
+    if (limit_s && http_query_long(limit_s, 1, TEAM_LIST_MAX, &limit) != 0)
         problem = "limit must be a whole number from 1 to 1000.";
     if (!problem && cursor && !auth_team_id_valid(cursor, strlen(cursor)))
         problem = "cursor is not one this server gave.";
@@ -616,20 +625,19 @@ void teams_list(struct http_call *call)
     evhttp_clear_headers(&params);
 }
 
+static cJSON *build_candidates(const struct http_call *call, const cJSON *reply)
+{
+    (void)call;
+    return teams_candidates_answer(reply);
+}
+
 static void on_candidates(struct http_call *call, cJSON *reply)
 {
-    cJSON *doc = http_refusal(reply) ? NULL : teams_candidates_answer(reply);
-    if (http_refusal(reply))
-        http_reply_refusal(call, http_refusal(reply));
-    else
-        http_reply_json(call, 200, doc); /* NULL (out of memory) answers 500 */
-    cJSON_Delete(reply);
+    reply_read(call, reply, build_candidates);
 }
 
 void teams_candidates(struct http_call *call)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     struct evkeyvalq params;
     const char *limit_s, *radius_s;
     const char *problem = NULL;
@@ -641,12 +649,13 @@ void teams_candidates(struct http_call *call)
         http_reply_error(call, 404, "not_found", "No such case.");
         return;
     }
-    TAILQ_INIT(&params);
-    if (query && evhttp_parse_query_str(query, &params) != 0)
-        problem = "The query string is malformed.";
+    if (http_query_parse(call, &params) != 0) {
+        evhttp_clear_headers(&params);
+        return;
+    }
     limit_s = evhttp_find_header(&params, "limit");
     radius_s = evhttp_find_header(&params, "radius_km");
-    if (!problem && limit_s && http_query_long(limit_s, 1, CANDIDATES_MAX, &limit) != 0)
+    if (limit_s && http_query_long(limit_s, 1, CANDIDATES_MAX, &limit) != 0)
         problem = "limit must be a whole number from 1 to 50.";
     if (!problem && radius_s &&
         http_query_long(radius_s, 1, CANDIDATES_MAX_RADIUS_KM, &radius) != 0)

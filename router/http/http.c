@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -370,5 +371,18 @@ int http_query_long(const char *s, long min, long max, long *out)
     v = strtol(s, &end, 10);
     if (*end != '\0' || v < min || v > max) return -1;
     *out = v;
+    return 0;
+}
+
+int http_query_parse(struct http_call *call, struct evkeyvalq *params)
+{
+    const struct evhttp_uri *uri = call->req ? evhttp_request_get_evhttp_uri(call->req) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+
+    TAILQ_INIT(params);
+    if (query && evhttp_parse_query_str(query, params) != 0) {
+        http_reply_error(call, 400, "invalid_query", "The query string is malformed.");
+        return -1;
+    }
     return 0;
 }

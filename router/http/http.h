@@ -12,6 +12,7 @@
 #include "store.h"
 
 struct evhttp_request;
+struct evkeyvalq;
 struct cJSON;
 struct router;
 
@@ -126,6 +127,11 @@ struct cJSON *http_body_object(struct http_call *call);
 /* A 401 or 403 for a caller who is not one of the allowed roles (bit mask of 1 << AUTH_*).
  * Returns 1 when the call was answered. */
 int http_require_role(struct http_call *call, unsigned allowed_roles);
+
+/* Parses the call's query string (none: no parameters) into params, which this initialises and
+ * the caller empties with evhttp_clear_headers (also on failure). 0, or -1 when it is malformed:
+ * then the call was answered 400 invalid_query. */
+int http_query_parse(struct http_call *call, struct evkeyvalq *params);
 
 /* Reads a query string value that must be a whole number within [min, max] (digits only, at
  * most 12) into *out. 0, or -1 when it is not one (*out untouched). */
