@@ -6,6 +6,7 @@
 #include "views.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,10 +79,34 @@ static void test_views_whole(void)
     cJSON_Delete(raw);
 }
 
+/* A list page of two cases and a cursor (views_case_list) is whole: both summaries whole. */
+static int list_whole(const cJSON *page)
+{
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(page, "cases");
+    const char *next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(page, "next_cursor"));
+    return cJSON_GetArraySize(cases) == 2 && whole(cJSON_GetArrayItem(cases, 0), 0) &&
+           whole(cJSON_GetArrayItem(cases, 1), 0) && next && strcmp(next, "1-x") == 0;
+}
+
+/* full: 0 the summary, 1 the full view, 2 a list page of two. */
+static cJSON *make(int full, const cJSON *raw)
+{
+    return full == 2 ? views_case_list(raw) : full ? views_case(raw) : views_case_summary(raw);
+}
+
 /* For every n until a view is made without failing: the view is NULL or whole. */
 static void test_out_of_memory(int full)
 {
+    static const char *const names[] = {"views_case_summary", "views_case", "views_case_list"};
+    char what[160];
     cJSON *raw = cJSON_Parse(raw_case);
+    if (full == 2) { /* {"cases": [raw, raw], "next": "1-x"} */
+        cJSON *reply = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(reply, "cases");
+        cJSON_AddItemToArray(list, cJSON_Duplicate(raw, 1));
+        cJSON_AddItemToArray(list, raw);
+        cJSON_AddStringToObject(reply, "next", "1-x");
+        raw = reply;
+    }
     cJSON_Hooks hooks = {failing_malloc, free};
     long n;
     int partial = 0, nulls = 0, done = 0;
@@ -89,24 +114,24 @@ static void test_out_of_memory(int full)
     for (n = 0; n < 2000 && !done; n++) {
         cJSON *view;
         allocations_left = n;
-        view = full ? views_case(raw) : views_case_summary(raw);
+        view = make(full, raw);
         if (view == NULL) {
             nulls++;
         } else {
-            if (!whole(view, full)) partial++;
+            if (!(full == 2 ? list_whole(view) : whole(view, full))) partial++;
             done = allocations_left > 0; /* made with allocations to spare: no failure hit */
         }
         allocations_left = -1;
         cJSON_Delete(view);
     }
     cJSON_InitHooks(NULL);
-    CHECK(done, full ? "views_case: a run without failure was reached"
-                     : "views_case_summary: a run without failure was reached");
-    CHECK(nulls > 5, full ? "views_case: failed allocations were met"
-                          : "views_case_summary: failed allocations were met");
-    CHECK(partial == 0,
-          full ? "views_case: no view with a field missing, at any failure point"
-               : "views_case_summary: no view with a field missing, at any failure point");
+    snprintf(what, sizeof what, "%s: a run without failure was reached", names[full]);
+    CHECK(done, what);
+    snprintf(what, sizeof what, "%s: failed allocations were met", names[full]);
+    CHECK(nulls > 5, what);
+    snprintf(what, sizeof what, "%s: no view with a field missing, at any failure point",
+             names[full]);
+    CHECK(partial == 0, what);
     cJSON_Delete(raw);
 }
 
@@ -115,5 +140,6 @@ int main(void)
     test_views_whole();
     test_out_of_memory(0);
     test_out_of_memory(1);
+    test_out_of_memory(2);
     return tap_done();
 }
