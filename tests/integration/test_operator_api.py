@@ -145,7 +145,7 @@ class PlaceCaseTest(OperatorTest):
         self.assertIsNone(view['queue_reason'])
         placed = self.events(view, 'location')
         self.assertEqual(len(placed), 1, view['timeline'])
-        self.assertEqual(placed[0]['by'], 'operator')
+        self.assertEqual(placed[0]['by'], env.operator_id)
         self.assertEqual(placed[0]['note'], 'ผู้แจ้งบอกทางเพิ่ม')
         self.assertEqual(view, env.case(cid), 'the answer is the case view')
         # the team reads where it is going
@@ -448,7 +448,7 @@ class TriageTest(OperatorTest):
         self.assertEqual(view['team']['id'], 'mh')
         corrected = self.events(view, 'triage')
         self.assertEqual(len(corrected), 1)
-        self.assertEqual(corrected[0]['by'], 'operator')
+        self.assertEqual(corrected[0]['by'], env.operator_id)
         self.assertIn('other -> mental_crisis', corrected[0]['note'])
         self.assertIn('P4 -> P1', corrected[0]['note'])
         self.assertEqual(view, env.case(a['case_id']))
@@ -465,7 +465,7 @@ class TriageTest(OperatorTest):
         triaged = [e for e in entries if e.get('event') == 'triage']
         self.assertEqual(len(triaged), 1, entries)
         self.assertEqual(triaged[0]['category'], 'mental_crisis')
-        self.assertEqual(triaged[0]['by'], 'operator')
+        self.assertEqual(triaged[0]['by'], env.operator_id)
 
     def test_a_team_lacking_the_new_skills_releases_the_case(self):
         env = self.env
@@ -601,7 +601,7 @@ class NotesTest(OperatorTest):
         notes = self.events(r.body, 'note')
         self.assertEqual(len(notes), 1)
         self.assertEqual(notes[0]['note'], text, 'trimmed')
-        self.assertEqual(notes[0]['by'], 'operator')
+        self.assertEqual(notes[0]['by'], env.operator_id)
         self.assertTime(notes[0]['at'])
         self.assertEqual(r.body, env.case(a['case_id']))
         # the team holding the case reads it
@@ -614,6 +614,11 @@ class NotesTest(OperatorTest):
         for e in log:
             self.assertNotIn(text, json.dumps(e, ensure_ascii=False))
         self.assertEqual(env.case(a['case_id'])['status'], 'assigned', 'a note moves no status')
+        # the author is who is authenticated, whatever the body says
+        r = self.note(a['case_id'], {'text': 'อีกคนหนึ่งเขียน', 'by': 'someone-else'},
+                      token=env.operator_tokens[1])
+        self.assertStatus(r, 201)
+        self.assertEqual(self.events(r.body, 'note')[-1]['by'], env.operator_ids[1])
 
     def test_limits_and_refusals(self):
         env = self.env
