@@ -127,6 +127,12 @@ local function has_location(c)
     return c.lat ~= nil and c.lat ~= '' and c.lon ~= nil and c.lon ~= ''
 end
 
+-- The widest search radius of a case (its category's last radius), in km; 0 when it has none.
+local function widest_radius(c)
+    local radii = split_csv(c.radii)
+    return tonumber(radii[#radii] or '0') or 0
+end
+
 -- Great-circle distance in km (the same sphere as Redis' GEO commands).
 local function haversine_km(lat1, lon1, lat2, lon2)
     local r = 6372.797560856
@@ -561,9 +567,8 @@ local function drain_for_team(P, team_id, now)
         if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' and
                 redis.call('SISMEMBER', P .. 'case:' .. case_id .. ':excluded', team_id) == 0 then
             local ok = has_location(c) and covers(have, set_name(c.skills))
-            local radii = split_csv(c.radii)
-            local max_r = tonumber(radii[#radii] or '0')
-            if ok and haversine_km(tonumber(c.lat), tonumber(c.lon), tlat, tlon) <= max_r then
+            if ok and haversine_km(tonumber(c.lat), tonumber(c.lon), tlat, tlon) <=
+                    widest_radius(c) then
                 if assign_case(P, case_id, c, now) then assigned[#assigned + 1] = case_id end
                 t = team_get(P, team_id)
             end
@@ -884,12 +889,6 @@ local function case_ack(keys, a)
         record_status(P, case_id, c, 'acknowledged', now, a[3])
     end
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
-end
-
--- The widest search radius of a case (its category's last radius), in km; 0 when it has none.
-local function widest_radius(c)
-    local radii = split_csv(c.radii)
-    return tonumber(radii[#radii] or '0') or 0
 end
 
 -- ess_case_assign P case_id team_id by confirm_far: an operator assigns by hand. A team farther
