@@ -17,7 +17,8 @@ struct job {
     pthread_t ran_on; /* written by the worker thread, read on the loop after delivery */
     int value, result;
     int delivered, ran;
-    sem_t *gate; /* when set, the work waits on it */
+    sem_t *gate;    /* when set, the work waits on it */
+    sem_t *started; /* when set, the work posts it first */
 };
 
 static struct event_base *base;
@@ -27,6 +28,7 @@ static int delivered, delivered_off_loop;
 static void work(void *arg)
 {
     struct job *j = arg;
+    if (j->started) sem_post(j->started);
     if (j->gate) sem_wait(j->gate);
     j->ran_on = pthread_self();
     j->result = j->value * j->value;
@@ -67,9 +69,11 @@ static void test_run(void)
     worker_stop(w);
 }
 
+/* Opens the gate once worker_stop has had ample time to begin waiting (an ordering aid, not a
+ * timed assertion: a stop that began later would still have to wait for a). */
 static void *open_gate_later(void *arg)
 {
-    usleep(200 * 1000);
+    usleep(500 * 1000);
     sem_post(arg);
     return NULL;
 }
@@ -77,25 +81,28 @@ static void *open_gate_later(void *arg)
 static void test_bound_and_stop(void)
 {
     struct job a = {0}, b = {0}, c = {0};
-    sem_t gate;
+    sem_t gate, started;
     pthread_t opener;
     struct worker *w = worker_start(base, 1, 2);
 
     sem_init(&gate, 0, 0);
+    sem_init(&started, 0, 0);
     a.gate = &gate;
+    a.started = &started;
     delivered = 0;
     CHECK(w != NULL, "one thread, at most two jobs");
     CHECK(worker_submit(w, work, done, &a) == 0 && worker_submit(w, work, done, &b) == 0,
           "two jobs are taken");
     CHECK(worker_submit(w, work, done, &c) == -1, "a third is refused while two wait or run");
     pthread_create(&opener, NULL, open_gate_later, &gate);
-    usleep(50 * 1000); /* a has started and waits on its gate */
-    worker_stop(w);    /* waits for a; b never starts */
+    sem_wait(&started); /* a has started and waits on its gate */
+    worker_stop(w);     /* waits for a; b never starts */
     pthread_join(opener, NULL);
     CHECK(a.delivered == 1 && a.ran == 1 && a.result == 0, "the running job finished: ran");
     CHECK(b.delivered == 1 && b.ran == 0, "the waiting job is given back: not ran");
     CHECK(c.delivered == 0, "the refused job is never delivered");
     sem_destroy(&gate);
+    sem_destroy(&started);
 }
 
 int main(void)
