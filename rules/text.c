@@ -280,6 +280,50 @@ void text_time_rfc3339(int64_t ms, char out[TEXT_TIME_SIZE])
     snprintf(out + n, TEXT_TIME_SIZE - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
+/* Reads exactly n digits at s into *out; -1 when one is not a digit. */
+static int text_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int64_t text_time_parse_rfc3339(const char *s)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec, ms = 0, n;
+    int64_t days, yy;
+    unsigned era, yoe, doy, doe;
+
+    if (s == NULL || strlen(s) < 20 || text_digits(s, 4, &y) || s[4] != '-' ||
+        text_digits(s + 5, 2, &mo) || s[7] != '-' || text_digits(s + 8, 2, &d) || s[10] != 'T' ||
+        text_digits(s + 11, 2, &h) || s[13] != ':' || text_digits(s + 14, 2, &mi) || s[16] != ':' ||
+        text_digits(s + 17, 2, &sec))
+        return -1;
+    s += 19;
+    if (*s == '.') {
+        for (n = 0, s++; *s >= '0' && *s <= '9'; s++, n++)
+            if (n < 3) ms = ms * 10 + (*s - '0');
+        if (n == 0 || n > 9) return -1;
+        for (; n < 3; n++) ms *= 10;
+    }
+    if (strcmp(s, "Z") != 0 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        h > 23 || mi > 59 || sec > 60)
+        return -1;
+    /* days from the civil date (H. Hinnant's algorithm, as ess.lua's iso_time) */
+    yy = mo <= 2 ? y - 1 : y;
+    era = (unsigned)(yy / 400);
+    yoe = (unsigned)(yy - (int64_t)era * 400);
+    doy = (unsigned)((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1);
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = (int64_t)era * 146097 + doe - 719468;
+    return ((days * 86400) + h * 3600 + mi * 60 + sec) * 1000 + ms;
+}
+
 char *text_dup_len(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
@@ -365,16 +409,51 @@ static int text_buf_reserve(struct text_buf *b, size_t n)
     return 0;
 }
 
-void text_buf_add(struct text_buf *b, const char *s)
+void text_buf_add_len(struct text_buf *b, const char *s, size_t n)
 {
-    size_t n;
-
-    if (b->failed || s == NULL) return;
-    n = strlen(s);
+    if (b->failed || (s == NULL && n > 0)) return;
     if (text_buf_reserve(b, n) != 0) return;
-    memcpy(b->s + b->len, s, n);
+    if (n) memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
+}
+
+void text_buf_add(struct text_buf *b, const char *s)
+{
+    if (s == NULL) return;
+    text_buf_add_len(b, s, strlen(s));
+}
+
+void text_buf_add_html(struct text_buf *b, const char *s)
+{
+    const char *run = s;
+    if (s == NULL) return;
+    for (; *s; s++) {
+        const char *ent;
+        switch (*s) {
+        case '&':
+            ent = "&amp;";
+            break;
+        case '<':
+            ent = "&lt;";
+            break;
+        case '>':
+            ent = "&gt;";
+            break;
+        case '"':
+            ent = "&quot;";
+            break;
+        case '\'':
+            ent = "&#39;";
+            break;
+        default:
+            continue;
+        }
+        text_buf_add_len(b, run, (size_t)(s - run));
+        text_buf_add(b, ent);
+        run = s + 1;
+    }
+    text_buf_add_len(b, run, (size_t)(s - run));
 }
 
 void text_buf_printf(struct text_buf *b, const char *fmt, ...)

@@ -56,6 +56,11 @@ char *text_percent_decode(const char *s, size_t n);
  * milliseconds, "2026-11-21T03:04:05.123Z", into out. */
 void text_time_rfc3339(int64_t ms, char out[TEXT_TIME_SIZE]);
 
+/* Reads an RFC 3339 UTC time as text_time_rfc3339 writes it ("2026-11-21T03:04:05.123Z"; the
+ * fraction optional, 1 to 9 digits, "Z" only) as milliseconds since 1970; -1 when s (NULL
+ * included) is not one, or is before 1970. */
+int64_t text_time_parse_rfc3339(const char *s);
+
 /* A NUL-terminated heap copy of s[0..n) (s may hold no NUL in it) the caller frees; NULL when
  * memory runs out. */
 char *text_dup_len(const char *s, size_t n);
@@ -94,6 +99,13 @@ void text_buf_add(struct text_buf *b, const char *s);
 /* Appends what printf would write. */
 void text_buf_printf(struct text_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Appends the n bytes at s. */
+void text_buf_add_len(struct text_buf *b, const char *s, size_t n);
+
+/* Appends the string s (NULL appends nothing) escaped for HTML text and quoted attribute values:
+ * & < > " ' become entities. */
+void text_buf_add_html(struct text_buf *b, const char *s);
 
 /* The string built so far ("" when nothing was added), which the caller now owns and frees; NULL
  * (the buffer freed) when an allocation failed. The buffer is empty afterwards. */

@@ -18,6 +18,8 @@ enum metrics_route {
     METRICS_ROUTE_TEAM_PUT,
     METRICS_ROUTE_TEAM_POSITION,
     METRICS_ROUTE_TRACK,
+    METRICS_ROUTE_TRACK_PAGE, /* GET /track, /track/{code}: the public page */
+    METRICS_ROUTE_ASSETS,     /* GET /assets/... */
     METRICS_ROUTE_LINE_WEBHOOK,
     METRICS_ROUTE_HEALTHZ,
     METRICS_ROUTE_METRICS,

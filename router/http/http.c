@@ -78,6 +78,20 @@ void http_call_free(struct http_call *call)
     free(call);
 }
 
+/* The headers every answer of a kind carries (http.h, enum http_kind): the one place they are
+ * set. */
+static void add_kind_headers(struct evkeyvalq *h, enum http_kind kind, int status)
+{
+    int kept = kind == HTTP_KIND_FILE && (status == 200 || status == 304);
+    evhttp_add_header(h, "Cache-Control", kept ? "no-cache" : "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (kind == HTTP_KIND_API) return;
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "X-Robots-Tag", "noindex");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Content-Security-Policy", HTTP_PAGE_CSP);
+}
+
 static void send_and_free(struct http_call *call, int status, const char *content_type,
                           const char *text, size_t len)
 {
@@ -86,9 +100,8 @@ static void send_and_free(struct http_call *call, int status, const char *conten
         struct evhttp_request *req = call->req;
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         struct evbuffer *out = evbuffer_new();
-        evhttp_add_header(h, "Content-Type", content_type);
-        evhttp_add_header(h, "Cache-Control", "no-store");
-        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        if (content_type) evhttp_add_header(h, "Content-Type", content_type);
+        add_kind_headers(h, call->kind, status);
         if (out) evbuffer_add(out, text, len);
         http_call_free(call); /* detaches the close callback before the reply may free req */
         evhttp_send_reply(req, status, NULL, out);
@@ -120,6 +133,12 @@ void http_reply_json(struct http_call *call, int status, cJSON *doc)
 
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message)
 {
+    if (call->reply_error) {
+        void (*page)(struct http_call *, int, const char *, const char *) = call->reply_error;
+        call->reply_error = NULL;
+        page(call, status, code, message);
+        return;
+    }
     http_reply_error_with(call, status, code, message, NULL);
 }
 

@@ -19,10 +19,26 @@ struct router;
 #define HTTP_MAX_PARAMS 2
 #define HTTP_MAX_PARAM_LEN 96
 
+/* What a route answers, which decides the headers every answer of its calls carries (set in one
+ * place, http.c, from the route table):
+ *   HTTP_KIND_API   JSON; Cache-Control: no-store, X-Content-Type-Options: nosniff.
+ *   HTTP_KIND_PAGE  an HTML page for the public: the same, plus Referrer-Policy: no-referrer,
+ *                   X-Robots-Tag: noindex, X-Frame-Options: DENY and HTTP_PAGE_CSP.
+ *   HTTP_KIND_FILE  a file of /assets/: as a page, but Cache-Control: no-cache on 200 and 304
+ *                   (kept, revalidated with its ETag). */
+enum http_kind { HTTP_KIND_API = 0, HTTP_KIND_PAGE, HTTP_KIND_FILE };
+
+/* The public pages' Content-Security-Policy: the router itself only, no inline script or style,
+ * forms post back here, no framing. */
+#define HTTP_PAGE_CSP                                                                              \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 struct http_call {
     struct evhttp_request *req; /* NULL once the client has gone away */
     struct router *router;
     enum metrics_route route;
+    enum http_kind kind; /* the route's; HTTP_KIND_API for unmatched paths */
     uint64_t started_us; /* monotonic */
     struct auth auth;
     const char *body; /* the request body, valid while req is; not NUL-terminated */
@@ -31,6 +47,9 @@ struct http_call {
     void *data; /* the handler's own state, freed with data_free */
     void (*data_free)(void *data);
     void (*on_reply)(struct http_call *call, struct cJSON *reply); /* see http_fcall */
+    /* When set, http_reply_error hands its error to this instead of answering JSON (an HTML
+     * page's error page, in the page's language); cleared before it runs. */
+    void (*reply_error)(struct http_call *call, int status, const char *code, const char *message);
     /* The server's record of the connection, when it keeps one (else NULL): its close callback
      * then stays on the connection and ends the call's req (see http_call_gone), and conn_ended
      * is told when the call ends. */
@@ -63,6 +82,7 @@ void http_call_free(struct http_call *call);
 /* Each of these ends the call: answers (when the client is still there), counts the request in
  * the metrics and frees the call. */
 void http_reply_json(struct http_call *call, int status, struct cJSON *doc); /* takes doc */
+/* content_type NULL sends none (a 304). */
 void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,
                      size_t len);
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message);

@@ -44,6 +44,24 @@ int route_split(const char *path, char seg[][ROUTE_SEGMENT_MAX + 1], int *nseg)
     return 0;
 }
 
+/* The "**" of a pattern: segments from..nseg-1, joined with '/', into out (NULL: not kept). 1, or
+ * 0 when they do not fit in ROUTE_SEGMENT_MAX bytes (a cut rest could name another path). */
+static int route_match_rest(char seg[][ROUTE_SEGMENT_MAX + 1], int from, int nseg, char *out)
+{
+    size_t len = 0;
+    for (int i = from; i < nseg; i++) {
+        size_t n = strlen(seg[i]);
+        if (len + (i > from) + n > ROUTE_SEGMENT_MAX) return 0;
+        if (out) {
+            if (i > from) out[len] = '/';
+            memcpy(out + len + (i > from), seg[i], n);
+        }
+        len += (i > from) + n;
+    }
+    if (out) out[len] = '\0';
+    return 1;
+}
+
 int route_match(const char *pattern, char seg[][ROUTE_SEGMENT_MAX + 1], int nseg,
                 char params[][ROUTE_SEGMENT_MAX + 1])
 {
@@ -52,6 +70,8 @@ int route_match(const char *pattern, char seg[][ROUTE_SEGMENT_MAX + 1], int nseg
     while (*p) {
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 2 && p[0] == '*' && p[1] == '*' && p[2] == '\0')
+            return route_match_rest(seg, i, nseg, np < ROUTE_MAX_PARAMS ? params[np] : NULL);
         if (i >= nseg) return 0;
         if (len == 1 && p[0] == '*') {
             if (np < ROUTE_MAX_PARAMS) memcpy(params[np++], seg[i], ROUTE_SEGMENT_MAX + 1);

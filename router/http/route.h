@@ -1,6 +1,7 @@
 /* Route splitting and matching for the route table of router/http/server.c: a request path
- * becomes percent-decoded segments, and a pattern of literal segments and "*" wildcards picks its
- * parameters out of them. Pure, no allocation. */
+ * becomes percent-decoded segments, and a pattern of literal segments, "*" wildcards and a
+ * trailing "**" (a prefix: /assets/ and anything under it) picks its parameters out of them. Pure,
+ * no allocation. */
 #ifndef ESS_ROUTER_ROUTE_H
 #define ESS_ROUTER_ROUTE_H
 
@@ -17,8 +18,11 @@
 int route_split(const char *path, char seg[][ROUTE_SEGMENT_MAX + 1], int *nseg);
 
 /* 1 when the nseg segments match pattern (segments between slashes, a lone "*" for any
- * segment), copying the "*" segments, in order, into params (at most ROUTE_MAX_PARAMS; params
- * may be written even when the answer is 0). 0 otherwise. */
+ * segment, and as the last one "**" for whatever follows, any number of segments, none
+ * included), copying the "*" segments, in order, into params (at most ROUTE_MAX_PARAMS; params
+ * may be written even when the answer is 0). "**" takes the next parameter: the rest of the
+ * path, its segments joined with '/' ("" for none); a rest longer than ROUTE_SEGMENT_MAX bytes
+ * does not match. 0 otherwise. */
 int route_match(const char *pattern, char seg[][ROUTE_SEGMENT_MAX + 1], int nseg,
                 char params[][ROUTE_SEGMENT_MAX + 1]);
 

@@ -31,10 +31,12 @@
 #include "route.h"
 #include "router.h"
 #include "session.h"
+#include "static.h"
 #include "store.h"
 #include "teams.h"
 #include "text.h"
 #include "track.h"
+#include "track_page.h"
 #include "triage.h"
 
 #define MAX_HEADERS_BYTES 16384
@@ -52,6 +54,9 @@
 #define PUBLIC 0u
 
 enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
+#define API HTTP_KIND_API
+#define PAGE HTTP_KIND_PAGE
+#define ASSET HTTP_KIND_FILE
 #define LINE_MAX_BODY (1024 * 1024) /* LINE sends up to 100 events of up to 5000 characters */
 
 /* One client connection. From its accept until a request is complete (and again from the end of
@@ -104,49 +109,61 @@ static void dispatch_known(struct http_call *call);
 
 struct route {
     enum evhttp_cmd_type method;
-    const char *pattern; /* "/"-separated segments; "*" matches one segment, a parameter */
+    const char *pattern; /* "/"-separated segments; "*" matches one segment, a parameter; a
+                            last "**" matches the rest of the path, any depth (route.h) */
     enum metrics_route metric;
     unsigned roles; /* who may call; PUBLIC: anyone */
     int body;       /* BODY_NONE, BODY_JSON (size and Content-Type checked), BODY_SIGNED (size
                        checked; the handler verifies a signature before anything else) */
     void (*handler)(struct http_call *call);
+    enum http_kind kind; /* API (JSON), PAGE (public HTML), ASSET (/assets/): decides the headers
+                            every answer carries (http.h) */
 };
 
 static const struct route routes[] = {
     {EVHTTP_REQ_POST, "v1/incidents", METRICS_ROUTE_INCIDENTS, OPERATOR, BODY_JSON,
-     cases_post_incident},
-    {EVHTTP_REQ_GET, "v1/cases", METRICS_ROUTE_CASE_LIST, OPERATOR, BODY_NONE, cases_list},
-    {EVHTTP_REQ_GET, "v1/cases/*", METRICS_ROUTE_CASE_GET, OPERATOR | TEAM, BODY_NONE, cases_get},
+     cases_post_incident, API},
+    {EVHTTP_REQ_GET, "v1/cases", METRICS_ROUTE_CASE_LIST, OPERATOR, BODY_NONE, cases_list, API},
+    {EVHTTP_REQ_GET, "v1/cases/*", METRICS_ROUTE_CASE_GET, OPERATOR | TEAM, BODY_NONE, cases_get,
+     API},
     {EVHTTP_REQ_POST, "v1/cases/*/status", METRICS_ROUTE_CASE_STATUS, OPERATOR | TEAM, BODY_JSON,
-     cases_post_status},
-    {EVHTTP_REQ_POST, "v1/cases/*/ack", METRICS_ROUTE_CASE_ACK, TEAM, BODY_NONE, cases_post_ack},
+     cases_post_status, API},
+    {EVHTTP_REQ_POST, "v1/cases/*/ack", METRICS_ROUTE_CASE_ACK, TEAM, BODY_NONE, cases_post_ack,
+     API},
     {EVHTTP_REQ_POST, "v1/cases/*/assign", METRICS_ROUTE_CASE_ASSIGN, OPERATOR, BODY_JSON,
-     cases_post_assign},
+     cases_post_assign, API},
+    {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, BODY_JSON, teams_put, API},
     {EVHTTP_REQ_POST, "v1/cases/*/location", METRICS_ROUTE_CASE_LOCATION, OPERATOR, BODY_JSON,
-     cases_post_location},
+     cases_post_location, API},
     {EVHTTP_REQ_POST, "v1/cases/*/notes", METRICS_ROUTE_CASE_NOTE, OPERATOR, BODY_JSON,
-     cases_post_note},
+     cases_post_note, API},
     {EVHTTP_REQ_POST, "v1/cases/*/triage", METRICS_ROUTE_CASE_TRIAGE, OPERATOR, BODY_JSON,
-     triage_post},
+     triage_post, API},
     {EVHTTP_REQ_GET, "v1/cases/*/candidates", METRICS_ROUTE_CASE_CANDIDATES, OPERATOR, BODY_NONE,
-     teams_candidates},
-    {EVHTTP_REQ_POST, "v1/classify", METRICS_ROUTE_CLASSIFY, OPERATOR, BODY_JSON, triage_classify},
-    {EVHTTP_REQ_GET, "v1/teams", METRICS_ROUTE_TEAM_LIST, OPERATOR | ADMIN, BODY_NONE, teams_list},
-    {EVHTTP_REQ_PUT, "v1/teams/*", METRICS_ROUTE_TEAM_PUT, ADMIN, BODY_JSON, teams_put},
+     teams_candidates, API},
+    {EVHTTP_REQ_POST, "v1/classify", METRICS_ROUTE_CLASSIFY, OPERATOR, BODY_JSON, triage_classify,
+     API},
+    {EVHTTP_REQ_GET, "v1/teams", METRICS_ROUTE_TEAM_LIST, OPERATOR | ADMIN, BODY_NONE, teams_list,
+     API},
     {EVHTTP_REQ_POST, "v1/teams/*/position", METRICS_ROUTE_TEAM_POSITION, TEAM, BODY_JSON,
-     teams_post_position},
-    {EVHTTP_REQ_PUT, "v1/operators/*", METRICS_ROUTE_OPERATOR_PUT, ADMIN, BODY_JSON, operators_put},
-    {EVHTTP_REQ_GET, "v1/operators", METRICS_ROUTE_OPERATOR_LIST, ADMIN, BODY_NONE, operators_list},
-    {EVHTTP_REQ_POST, "v1/session", METRICS_ROUTE_SESSION_LOGIN, PUBLIC, BODY_JSON,
-     operators_login},
+     teams_post_position, API},
+    {EVHTTP_REQ_PUT, "v1/operators/*", METRICS_ROUTE_OPERATOR_PUT, ADMIN, BODY_JSON, operators_put,
+     API},
+    {EVHTTP_REQ_GET, "v1/operators", METRICS_ROUTE_OPERATOR_LIST, ADMIN, BODY_NONE, operators_list,
+     API},
+    {EVHTTP_REQ_POST, "v1/session", METRICS_ROUTE_SESSION_LOGIN, PUBLIC, BODY_JSON, operators_login,
+     API},
     {EVHTTP_REQ_DELETE, "v1/session", METRICS_ROUTE_SESSION_LOGOUT, OPERATOR, BODY_NONE,
-     operators_logout},
-    {EVHTTP_REQ_GET, "v1/events", METRICS_ROUTE_EVENTS, OPERATOR, BODY_NONE, events_get},
-    {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get},
+     operators_logout, API},
+    {EVHTTP_REQ_GET, "v1/events", METRICS_ROUTE_EVENTS, OPERATOR, BODY_NONE, events_get, API},
+    {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get, API},
+    {EVHTTP_REQ_GET, "track", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_form, PAGE},
+    {EVHTTP_REQ_GET, "track/*", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_get, PAGE},
+    {EVHTTP_REQ_GET, "assets/**", METRICS_ROUTE_ASSETS, PUBLIC, BODY_NONE, static_get, ASSET},
     {EVHTTP_REQ_POST, "webhooks/line", METRICS_ROUTE_LINE_WEBHOOK, PUBLIC, BODY_SIGNED,
-     linebot_webhook},
-    {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, BODY_NONE, healthz},
-    {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, BODY_NONE, metrics_get},
+     linebot_webhook, API},
+    {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, BODY_NONE, healthz, API},
+    {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, BODY_NONE, metrics_get, API},
 };
 
 static int is_json_type(const char *ct)
@@ -408,6 +425,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     conn_call_started(srv, req, call);
+    if (route) call->kind = route->kind;
     if (route == NULL) {
         if (path_known)
             http_reply_error(call, 405, "method_not_allowed", "This method is not allowed here.");

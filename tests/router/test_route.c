@@ -1,9 +1,11 @@
 /* Unit tests of router/http/route.c: splitting request paths into percent-decoded segments
  * (escapes, bad escapes, control bytes, segment count and length, empty segments, trailing
- * slash) and matching them against route patterns. */
+ * slash) and matching them against route patterns, prefix patterns (a last "**" segment) included.
+ */
 #include "route.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static char seg[ROUTE_MAX_SEGMENTS][ROUTE_SEGMENT_MAX + 1];
@@ -99,9 +101,66 @@ static void test_match(void)
     CHECK(route_match("health", seg, nseg, params) == 0, "a prefix of a segment does not match");
 }
 
+static void test_match_prefix(void)
+{
+    char params[ROUTE_MAX_PARAMS][ROUTE_SEGMENT_MAX + 1];
+
+    memset(params, 0, sizeof params);
+    split("/assets/leaflet/images/marker-icon.png");
+    CHECK(route_match("assets/**", seg, nseg, params) == 1 &&
+              strcmp(params[0], "leaflet/images/marker-icon.png") == 0,
+          "a prefix pattern matches any depth and keeps the rest joined with slashes");
+    split("/assets/track.css");
+    CHECK(route_match("assets/**", seg, nseg, params) == 1 && strcmp(params[0], "track.css") == 0,
+          "a prefix pattern matches one segment under it");
+    split("/assets");
+    strcpy(params[0], "stale");
+    CHECK(route_match("assets/**", seg, nseg, params) == 1 && strcmp(params[0], "") == 0,
+          "a prefix pattern matches the prefix itself, with an empty rest");
+    split("/assets/");
+    CHECK(route_match("assets/**", seg, nseg, params) == 1 && strcmp(params[0], "") == 0,
+          "the prefix with its trailing slash has an empty rest");
+    split("/assetsx/a");
+    CHECK(route_match("assets/**", seg, nseg, params) == 0,
+          "a longer first segment is not under the prefix");
+    split("/asset/a");
+    CHECK(route_match("assets/**", seg, nseg, params) == 0, "another first segment does not match");
+    split("/");
+    CHECK(route_match("assets/**", seg, nseg, params) == 0, "/ is not under a prefix");
+    split("/console/cases/01JD");
+    CHECK(route_match("console/**", seg, nseg, params) == 1 && strcmp(params[0], "cases/01JD") == 0,
+          "a console deep link is under /console/");
+    split("/v1/x/c-1/a/b");
+    CHECK(route_match("v1/x/*/**", seg, nseg, params) == 1 && strcmp(params[0], "c-1") == 0 &&
+              strcmp(params[1], "a/b") == 0,
+          "a star before the prefix's rest: parameters in order");
+    split("/v1/x");
+    CHECK(route_match("v1/x/*/**", seg, nseg, params) == 0,
+          "the segments a prefix pattern names before ** must be there");
+    split("/a/**/b");
+    CHECK(route_match("a/**/b", seg, nseg, params) == 1,
+          "** that is not the last segment is a literal segment");
+    split("/a/x/b");
+    CHECK(route_match("a/**/b", seg, nseg, params) == 0, "** in the middle matches only itself");
+    {
+        /* six segments of 20 bytes: a rest of 5 * 20 + 4 = 104 bytes does not fit */
+        char path[160];
+        int n = snprintf(path, sizeof path, "/assets");
+        for (int i = 0; i < 5; i++) n += snprintf(path + n, sizeof path - (size_t)n, "/%020d", i);
+        CHECK(split(path) == 0 && nseg == 6, "a path of six long segments splits");
+        CHECK(route_match("assets/**", seg, nseg, params) == 0,
+              "a rest longer than ROUTE_SEGMENT_MAX bytes does not match (never cut)");
+        path[7 + 4 * 21] = '\0'; /* four segments: 4 * 20 + 3 = 83 bytes */
+        CHECK(split(path) == 0 && route_match("assets/**", seg, nseg, params) == 1 &&
+                  strlen(params[0]) == 83,
+              "a rest that fits is kept whole");
+    }
+}
+
 int main(void)
 {
     test_split();
     test_match();
+    test_match_prefix();
     return tap_done();
 }
