@@ -268,8 +268,24 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
     }
 }
 
+/* Appends the e-Tracking link of code ("\n<words> {public_url}/track/{code}", ?lang=en in
+ * English) when public_url is an http(s) URL; nothing otherwise. */
+static void citizen_add_link(struct text_buf *b, enum chat_lang lang, const char *public_url,
+                             const char *code)
+{
+    if (public_url == NULL ||
+        (strncmp(public_url, "https://", 8) != 0 && strncmp(public_url, "http://", 7) != 0) ||
+        strpbrk(public_url, " \t\r\n") != NULL)
+        return;
+    text_buf_add(b, WORDS_T(lang, "\nดูความคืบหน้าได้ที่ ", "\nSee how it is going: "));
+    text_buf_add(b, public_url);
+    text_buf_add(b, "/track/");
+    text_buf_add(b, code);
+    if (lang == CHAT_LANG_EN) text_buf_add(b, "?lang=en");
+}
+
 cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
-                                const char *team_name)
+                                const char *team_name, const char *public_url)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -295,6 +311,7 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
     }
     text_buf_add(&b, WORDS_T(lang, "\nส่งรหัสนี้มาได้ทุกเมื่อเพื่อดูสถานะค่ะ",
                              "\nSend this code any time to check the status."));
+    citizen_add_link(&b, lang, public_url, code);
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m[0] = line_messages_text(text);
@@ -313,11 +330,12 @@ cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
 }
 
 cJSON *citizen_messages_created_ask(const struct rules_table *rules, enum chat_lang lang,
-                                    const char *tracking_code, const char *team_name)
+                                    const char *tracking_code, const char *team_name,
+                                    const char *public_url)
 {
     struct chat_outcome ask = {
         .action = CHAT_ACTION_REPLY, .prompt = CHAT_PROMPT_ASK_DETAILS, .lang = lang};
-    cJSON *all = citizen_messages_created(lang, tracking_code, team_name);
+    cJSON *all = citizen_messages_created(lang, tracking_code, team_name, public_url);
     cJSON *more = citizen_messages(rules, &ask);
     cJSON *m;
 
@@ -487,7 +505,8 @@ cJSON *citizen_messages_progress(enum chat_lang lang, const char *tracking_code,
     return line_messages_array(&m, 1);
 }
 
-cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code)
+cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code,
+                                  const char *public_url)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -503,6 +522,7 @@ cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code
                              "ส่งข้อความมาที่นี่ได้ตลอดนะคะ",
                              ": received. An operator is looking at it now. You can message us "
                              "here at any time."));
+    citizen_add_link(&b, lang, public_url, code);
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m = line_messages_text(text);

@@ -20,22 +20,27 @@ struct cJSON *citizen_messages(const struct rules_table *rules, const struct cha
 
 /* The reply once the case is created: the tracking code, and the team it was passed to
  * (team_name non-empty; "on its way" is said only once the team accepts) or the operators
- * finding one, the safety lines, then the code alone (easy to copy) with a "status" button.
- * Never echoes the description or the address. NULL when tracking_code is not a code or memory
- * runs out; strings are only read, NULL reads as "". */
+ * finding one, and the e-Tracking link {public_url}/track/{code} (?lang=en in English) when
+ * public_url (ESS_PUBLIC_URL, validated: http(s)://host[:port]) is an http(s) URL ("" or NULL: no
+ * link); the safety lines, then the code alone (easy to copy) with a "status" button; three
+ * messages. Never echoes the description or the address. NULL when tracking_code is not a code
+ * or memory runs out; strings are only read, NULL reads as "". */
 struct cJSON *citizen_messages_created(enum chat_lang lang, const char *tracking_code,
-                                       const char *team_name);
+                                       const char *team_name, const char *public_url);
 
 /* The reply once the case is made: citizen_messages_created() (safety lines included), then the
  * CHAT_PROMPT_ASK_DETAILS question last, the only message with quick replies (LINE shows the last
  * one's); five messages at most. NULL when tracking_code is not a code or memory runs out. */
 struct cJSON *citizen_messages_created_ask(const struct rules_table *rules, enum chat_lang lang,
-                                           const char *tracking_code, const char *team_name);
+                                           const char *tracking_code, const char *team_name,
+                                           const char *public_url);
 
 /* The push to a reporter whose report stopped before its location (ESS_LINE_ABANDON_S) and
- * became a case all the same: received, its tracking code, an operator is looking at it. NULL
- * when tracking_code is not a code or memory runs out. */
-struct cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code);
+ * became a case all the same: received, its tracking code, an operator is looking at it, and the
+ * e-Tracking link as citizen_messages_created() gives it (public_url "" or NULL: none); one
+ * message. NULL when tracking_code is not a code or memory runs out. */
+struct cJSON *citizen_messages_abandoned(enum chat_lang lang, const char *tracking_code,
+                                         const char *public_url);
 
 /* The answer to a status question: "your report HM-…: status in words", the team's name when
  * there is one, and when it last changed (updated_at_ms, milliseconds since 1970; <= 0: not

@@ -234,8 +234,8 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
         st->locate_created = 1;
     if (st->outcome.lang == CHAT_LANG_EN && team_en && team_en[0]) team = team_en;
     /* the code, the team, the safety lines, then "anything else?", which adds to the case */
-    st->messages =
-        citizen_messages_created_ask(call->router->rules, st->outcome.lang, code, team ? team : "");
+    st->messages = citizen_messages_created_ask(call->router->rules, st->outcome.lang, code,
+                                                team ? team : "", call->router->cfg->public_url);
     cJSON_Delete(summary);
     commit(call);
 }

@@ -37,6 +37,8 @@ enum setting_kind {
     SETTING_BOOL,          /* 1/0, true/false, yes/no, on/off -> int */
     SETTING_PATH_OPTIONAL, /* a file name, or "" for none */
     SETTING_NETS,          /* comma-separated addresses and CIDRs -> struct net_list */
+    SETTING_ORIGIN,        /* http(s)://host[:port] without a path, or "" for none */
+    SETTING_TILE_URL,      /* http(s)://… holding {z} {x} {y}, or "" for none */
 };
 
 struct setting {
@@ -120,10 +122,19 @@ static const struct setting config_settings[] = {
      .flag = "public-url",
      .metavar = "URL",
      .def = "",
-     .kind = SETTING_HTTP_OPTIONAL,
+     .kind = SETTING_ORIGIN,
      .offset = FIELD(public_url),
-     .help = "the router's public address (e.g. https://help.example.go.th); https:// marks the "
-             "session cookie Secure; unset: none"},
+     .help = "where the public reaches this router, http(s)://host[:port] without a path (e.g. "
+             "https://help.example.go.th): the LINE bot's tracking-code reply links to "
+             "URL/track/{code}, and https:// marks the session cookie Secure; unset: none"},
+    {.env = "ESS_MAP_TILES",
+     .flag = "map-tiles",
+     .metavar = "URL",
+     .def = "",
+     .kind = SETTING_TILE_URL,
+     .offset = FIELD(map_tiles),
+     .help = "map tile URL template of the console, http(s)://… with {z} {x} {y} (e.g. "
+             "https://tile.openstreetmap.org/{z}/{x}/{y}.png); unset: no base map"},
     {.env = "ESS_METRICS_TOKEN",
      .flag = "metrics-token",
      .metavar = "TOKEN",
@@ -706,6 +717,81 @@ static int config_apply_http_base(char **slot, const char *v, size_t n, char *wh
     return 0;
 }
 
+/* Validates ESS_PUBLIC_URL: http:// or https://, a host (name, IPv4 or [IPv6]) and an optional
+ * port, no path (one trailing slash is dropped), no user info, query or fragment. */
+static int config_apply_origin(char **slot, const char *v, size_t n, char *why, size_t whylen)
+{
+    size_t skip = n >= 8 && strncasecmp(v, "https://", 8) == 0  ? 8
+                  : n >= 7 && strncasecmp(v, "http://", 7) == 0 ? 7
+                                                                : 0;
+    char *host = NULL;
+    int port;
+
+    if (skip == 0) {
+        config_set_reason(why, whylen, "must start with http:// or https://");
+        return -1;
+    }
+    if (n > skip && v[n - 1] == '/') n--;
+    if (memchr(v + skip, '/', n - skip) != NULL || memchr(v, '?', n) || memchr(v, '#', n)) {
+        config_set_reason(why, whylen, "must be http(s)://host[:port] without a path or query");
+        return -1;
+    }
+    if (memchr(v, '@', n) != NULL) {
+        config_set_reason(why, whylen, "must not hold user info (user@)");
+        return -1;
+    }
+    if (config_parse_host_port(v + skip, n - skip, skip == 8 ? 443 : 80, 1, &host, &port, why,
+                               whylen) != 0)
+        return -1;
+    free(host);
+    if (config_set_string(slot, v, n) != 0) {
+        config_set_reason(why, whylen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Validates ESS_MAP_TILES: an http(s) URL (as config_apply_http_base, a query allowed) holding
+ * {z}, {x} and {y}, without quotes, angle brackets or backslashes (it goes into a page and a
+ * Content-Security-Policy). */
+static int config_apply_tile_url(char **slot, const char *v, size_t n, char *why, size_t whylen)
+{
+    char *copy;
+
+    if (!((n >= 7 && strncasecmp(v, "http://", 7) == 0) ||
+          (n >= 8 && strncasecmp(v, "https://", 8) == 0))) {
+        config_set_reason(why, whylen, "must start with http:// or https://");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7F || strchr("\"'<>\\;", v[i]) != NULL) {
+            config_set_reason(why, whylen,
+                              "blanks, control characters, quotes, <, >, ; and \\ are not allowed");
+            return -1;
+        }
+    copy = text_dup_len(v, n);
+    if (copy == NULL) {
+        config_set_reason(why, whylen, "out of memory");
+        return -1;
+    }
+    if (!strstr(copy, "{z}") || !strstr(copy, "{x}") || !strstr(copy, "{y}")) {
+        free(copy);
+        config_set_reason(why, whylen, "must hold {z}, {x} and {y}");
+        return -1;
+    }
+    {
+        const char *host = copy + (copy[4] == 's' || copy[4] == 'S' ? 8 : 7);
+        if (*host == '\0' || *host == '/' || *host == '{') {
+            free(copy);
+            config_set_reason(why, whylen, "the host is missing (tiles need a fixed host)");
+            return -1;
+        }
+    }
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
 static int config_parse_bool(const char *v, size_t n, int *out)
 {
     static const char *const yes[] = {"1", "true", "yes", "on"};
@@ -736,7 +822,7 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
 
     if (n == 0 && s->kind != SETTING_TOKEN && s->kind != SETTING_TOKEN_LIST &&
         s->kind != SETTING_HTTP_OPTIONAL && s->kind != SETTING_PATH_OPTIONAL &&
-        s->kind != SETTING_NETS) {
+        s->kind != SETTING_NETS && s->kind != SETTING_ORIGIN && s->kind != SETTING_TILE_URL) {
         config_set_reason(why, whylen, "must not be empty");
         return -1;
     }
@@ -793,6 +879,12 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
     case SETTING_HTTP_OPTIONAL:
         if (n > 0) return config_apply_http_base((char **)(base + s->offset), v, n, why, whylen);
         break;
+    case SETTING_ORIGIN:
+        if (n > 0) return config_apply_origin((char **)(base + s->offset), v, n, why, whylen);
+        break;
+    case SETTING_TILE_URL:
+        if (n > 0) return config_apply_tile_url((char **)(base + s->offset), v, n, why, whylen);
+        break;
     case SETTING_LOG_LEVEL: {
         char name[8];
         int level;
@@ -847,7 +939,8 @@ static void config_show_value(const struct setting *s, const char *raw, char *ou
 
     if (outlen == 0) return;
     if ((s->kind == SETTING_REDIS_URL || s->kind == SETTING_HTTP_BASE ||
-         s->kind == SETTING_HTTP_OPTIONAL) &&
+         s->kind == SETTING_HTTP_OPTIONAL || s->kind == SETTING_ORIGIN ||
+         s->kind == SETTING_TILE_URL) &&
         sep != NULL) {
         at = strrchr(sep + 3, '@');
     }
@@ -1120,5 +1213,6 @@ void config_free(struct config *cfg)
     free(cfg->supervisor_webhook);
     free(cfg->supervisor_line_to);
     free(cfg->supervisor_secret);
+    free(cfg->map_tiles);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -11,6 +11,7 @@
 #include "cases.h"
 #include "chat.h"
 #include "citizen_messages.h"
+#include "config.h"
 #include "incident.h"
 #include "line_messages.h"
 #include "linebot.h"
@@ -108,7 +109,8 @@ static void abandoned_finish(struct abandoned *ab, const char *code, int created
     }
     if (created) {
         cJSON *p = cJSON_CreateObject();
-        cJSON *messages = citizen_messages_abandoned(ab->chat.lang, code);
+        cJSON *messages =
+            citizen_messages_abandoned(ab->chat.lang, code, ab->router->cfg->public_url);
 
         if (p && messages && cJSON_AddStringToObject(p, "to", ab->line_user) &&
             cJSON_AddItemToObject(p, "messages", messages)) {

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ static const char *const all_vars[] = {
     "ESS_MAX_EVENT_STREAMS",
     "ESS_EVENTS_HEARTBEAT_S",
     "ESS_EVENTS_BUFFER_BYTES",
+    "ESS_MAP_TILES",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -712,6 +714,91 @@ static void test_line_abandon(void)
     CHECK(env_rejected("ESS_LINE_ABANDON_S", "86401"), "ESS_LINE_ABANDON_S over a day is refused");
 }
 
+/* 1 when loading with var=value succeeds, the field then reading want. */
+static int env_gives(const char *var, const char *value, size_t field, const char *want)
+{
+    struct config cfg;
+    char err[512];
+    int ok;
+
+    clear_env();
+    setenv(var, value, 1);
+    ok = load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+         strcmp(*(char **)((char *)&cfg + field), want) == 0;
+    config_free(&cfg);
+    clear_env();
+    return ok;
+}
+
+static void test_public_url_and_tiles(void)
+{
+    struct config cfg;
+    char err[512];
+    static const char *const bad_origins[] = {
+        "help.example.go.th",         "ftp://help.example",         "https://",
+        "https://help.example/track", "https://help.example/a/",    "https://help.example?x=1",
+        "https://help.example#top",   "https://u:p@help.example",   "https://help example",
+        "https://help.example:0",     "https://help.example:99999", "https://a:b:c",
+        "https://help.example//",
+    };
+    static const char *const bad_tiles[] = {
+        "tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "https://tile.example/{z}/{x}.png",
+        "https://tile.example/{x}/{y}.png",
+        "https://tile.example/{z}/{x}/{y}.png\"",
+        "https://tile.example/{z}/{x}/{y}.png'",
+        "https://tile.example/<{z}>/{x}/{y}",
+        "https://{s}.tile.example/{z}/{x}/{y}.png",
+        "https://tile.example/{z}/{x}/{y} .png",
+        "https:///{z}/{x}/{y}.png",
+        "https://tile.example/{z}/{x}/{y};x",
+    };
+    int all = 1;
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && strcmp(cfg.public_url, "") == 0 &&
+              strcmp(cfg.map_tiles, "") == 0,
+          "ESS_PUBLIC_URL and ESS_MAP_TILES default to empty");
+    config_free(&cfg);
+    CHECK(env_gives("ESS_PUBLIC_URL", "https://help.example.go.th",
+                    offsetof(struct config, public_url), "https://help.example.go.th"),
+          "ESS_PUBLIC_URL takes https://host");
+    CHECK(env_gives("ESS_PUBLIC_URL", " http://127.0.0.1:8080/ ",
+                    offsetof(struct config, public_url), "http://127.0.0.1:8080"),
+          "ESS_PUBLIC_URL takes http://host:port, blanks and one trailing slash dropped");
+    CHECK(env_gives("ESS_PUBLIC_URL", "https://[2001:db8::1]:8443",
+                    offsetof(struct config, public_url), "https://[2001:db8::1]:8443"),
+          "ESS_PUBLIC_URL takes a bracketed IPv6 host");
+    for (size_t i = 0; i < sizeof bad_origins / sizeof bad_origins[0]; i++)
+        all &= env_rejected("ESS_PUBLIC_URL", bad_origins[i]);
+    CHECK(all, "ESS_PUBLIC_URL refuses a missing scheme or host, a path, query, fragment, user "
+               "info, blanks and bad ports, naming the variable");
+    CHECK(load(&cfg, err, sizeof err, "--public-url=https://h.example", NULL) == CONFIG_OK &&
+              strcmp(cfg.public_url, "https://h.example") == 0,
+          "--public-url sets it");
+    config_free(&cfg);
+
+    CHECK(env_gives("ESS_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                    offsetof(struct config, map_tiles),
+                    "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+          "ESS_MAP_TILES takes a template with {z} {x} {y}");
+    CHECK(env_gives("ESS_MAP_TILES", "http://127.0.0.1:9000/t/{z}/{y}/{x}.png?key=abc",
+                    offsetof(struct config, map_tiles),
+                    "http://127.0.0.1:9000/t/{z}/{y}/{x}.png?key=abc"),
+          "ESS_MAP_TILES takes http, a port, any order and a query");
+    all = 1;
+    for (size_t i = 0; i < sizeof bad_tiles / sizeof bad_tiles[0]; i++)
+        all &= env_rejected("ESS_MAP_TILES", bad_tiles[i]);
+    CHECK(all, "ESS_MAP_TILES refuses no scheme, a missing {z} {x} or {y}, quotes, brackets, "
+               "blanks, ';' and a host that is a placeholder");
+    CHECK(load(&cfg, err, sizeof err, "--map-tiles=https://t.example/{z}/{x}/{y}.png", NULL) ==
+                  CONFIG_OK &&
+              strcmp(cfg.map_tiles, "https://t.example/{z}/{x}/{y}.png") == 0,
+          "--map-tiles sets it");
+    config_free(&cfg);
+    clear_env();
+}
+
 static void test_help(void)
 {
     static char out[16384];
@@ -730,7 +817,8 @@ static void test_help(void)
               strstr(out, "--line-channel-access-token") && strstr(out, "--line-api-base") &&
               strstr(out, "--log-level") && strstr(out, "--max-body-bytes") &&
               strstr(out, "--request-timeout") && strstr(out, "--drain-timeout") &&
-              strstr(out, "--reuse-port"),
+              strstr(out, "--reuse-port") && strstr(out, "--public-url") &&
+              strstr(out, "--map-tiles"),
           "--help lists every flag");
     CHECK(strstr(out, "127.0.0.1:8080") && strstr(out, "redis://127.0.0.1:6379/0") &&
               strstr(out, "https://api.line.me") && strstr(out, "65536"),
@@ -773,6 +861,7 @@ int main(void)
     test_limits();
     test_events();
     test_line_abandon();
+    test_public_url_and_tiles();
     test_help();
     test_log_level_parse();
     clear_env();

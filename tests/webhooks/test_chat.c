@@ -275,7 +275,7 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
     case CHAT_ACTION_CREATE_CASE:
         /* The router creates the case, then stores its code and replies, asking for more. */
         snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
-        c->msgs = citizen_messages_created_ask(rules, c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร");
+        c->msgs = citizen_messages_created_ask(rules, c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร", "");
         break;
     case CHAT_ACTION_NOTE:
     case CHAT_ACTION_LOCATE:
@@ -1237,15 +1237,16 @@ static void test_created_status_progress(void)
                                          "bogus",    "",           "escalated"};
     int ok = 1;
 
-    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร"),
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีมสหวิชาชีพ เขตพระนคร", ""),
                 "created TH with a team", "ทีมสหวิชาชีพ เขตพระนคร", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, ""), "created TH without a team",
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "", ""), "created TH without a team",
                 "เจ้าหน้าที่กำลังหาทีม", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "BKK team 3"),
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "BKK team 3", ""),
                 "created EN with a team", "Your report has been passed to “BKK team 3”", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, NULL), "created EN without a team",
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, NULL, ""), "created EN without a team",
                 "Our operators are finding the nearest team", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN", "any time", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "", ""), "created EN", "any time",
+                NULL);
 
     check_array(citizen_messages_status(CHAT_LANG_TH, 1, CODE, INCIDENT_DETENTION, "acknowledged",
                                         1795230245000, "ทีม A"),
@@ -1286,23 +1287,68 @@ static void test_created_status_progress(void)
                 NULL);
     check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "queued", ""), "progress TH queued",
                 "เจ้าหน้าที่กำลังหาความช่วยเหลือให้คุณ", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A"),
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A", ""),
                 "created TH: passed to the team, not yet on its way", "ส่งต่อเรื่องของคุณให้ “ทีม A”",
                 "กำลังไปช่วย");
-    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, ""), "created TH: the safety lines",
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "", ""),
+                "created TH: the safety lines",
                 "191 ตำรวจ\\n1300 ศูนย์ช่วยเหลือสังคม\\n1323 สายด่วนสุขภาพจิต", NULL);
-    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, ""), "created EN: the safety lines",
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "", ""),
+                "created EN: the safety lines",
                 "191 Police\\n1300 Social help\\n1323 Mental health", NULL);
-    check_array(citizen_messages_abandoned(CHAT_LANG_TH, CODE),
+    check_array(citizen_messages_abandoned(CHAT_LANG_TH, CODE, ""),
                 "abandoned TH: the status answers' prefix, received, calm",
                 "เรื่องที่คุณแจ้ง " CODE ": ได้รับแล้วค่ะ", "รับแจ้งเหตุแล้ว");
-    check_array(citizen_messages_abandoned(CHAT_LANG_EN, CODE), "abandoned EN",
+    check_array(citizen_messages_abandoned(CHAT_LANG_EN, CODE, ""), "abandoned EN",
                 "Your report " CODE ": received. An operator is looking at it now.", "Report");
-    CHECK(citizen_messages_abandoned(CHAT_LANG_EN, "nope") == NULL, "abandoned: no code, no push");
+    CHECK(citizen_messages_abandoned(CHAT_LANG_EN, "nope", "") == NULL,
+          "abandoned: no code, no push");
     check_array(citizen_messages_progress(CHAT_LANG_EN, CODE, "en_route", ""), "progress EN",
                 "on the way", NULL);
     check_array(citizen_messages_progress(CHAT_LANG_TH, CODE, "resolved", ""), "progress TH",
                 "เรียบร้อย", NULL);
+}
+
+/* The e-Tracking link (ESS_PUBLIC_URL) in the created reply and the abandoned push: where it
+ * goes, in which language, and that LINE's limits still hold. */
+static void test_public_url_link(void)
+{
+    const char *url = "https://help.example.go.th";
+    cJSON *m;
+
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A", url),
+                "created TH with ESS_PUBLIC_URL: the link",
+                "ดูความคืบหน้าได้ที่ https://help.example.go.th/track/" CODE "\"", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_EN, CODE, "", url),
+                "created EN with ESS_PUBLIC_URL: the English page",
+                "https://help.example.go.th/track/" CODE "?lang=en", NULL);
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A", ""),
+                "created TH without ESS_PUBLIC_URL: no link", CODE, "/track/");
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A", NULL),
+                "created TH with a NULL ESS_PUBLIC_URL: no link", CODE, "/track/");
+    check_array(citizen_messages_created(CHAT_LANG_TH, CODE, "ทีม A", "javascript:alert(1)"),
+                "created: a URL that is not http(s) is never linked", CODE, "javascript");
+    m = citizen_messages_created(CHAT_LANG_EN, CODE, "", url);
+    CHECK(m != NULL && cJSON_GetArraySize(m) == 3, "created with the link: still three messages");
+    cJSON_Delete(m);
+    m = citizen_messages_created_ask(NULL, CHAT_LANG_TH, CODE, "ทีม A", url);
+    CHECK(m != NULL && messages_valid(m) && cJSON_GetArraySize(m) <= 5 &&
+              str_has(cJSON_GetStringValue(
+                          cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(m, 0), "text")),
+                      "https://help.example.go.th/track/" CODE),
+          "created and asked with the link: the link in the first message, five messages at most");
+    cJSON_Delete(m);
+    check_array(citizen_messages_abandoned(CHAT_LANG_TH, CODE, url),
+                "abandoned TH with ESS_PUBLIC_URL: the link",
+                "https://help.example.go.th/track/" CODE, NULL);
+    check_array(citizen_messages_abandoned(CHAT_LANG_EN, CODE, url),
+                "abandoned EN with ESS_PUBLIC_URL: the English page",
+                "https://help.example.go.th/track/" CODE "?lang=en", NULL);
+    check_array(citizen_messages_abandoned(CHAT_LANG_EN, CODE, ""),
+                "abandoned without ESS_PUBLIC_URL: no link", CODE, "http");
+    m = citizen_messages_abandoned(CHAT_LANG_EN, CODE, url);
+    CHECK(m != NULL && cJSON_GetArraySize(m) == 1, "abandoned with the link: one message");
+    cJSON_Delete(m);
 }
 
 static void test_dispatch(void)
@@ -1541,6 +1587,7 @@ int main(void)
         test_limits();
         test_every_prompt();
         test_created_status_progress();
+        test_public_url_link();
         test_dispatch();
         test_team_ack();
         test_state_json();
