@@ -6,10 +6,16 @@
 ESS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ESS_ROOT
 
-# Everything the build, the tests and scripts/run need on Debian 12 (used by the scripts).
+# Everything the build, the tests and scripts/run need on Debian 12 (used by the scripts);
+# libjs-leaflet is compiled into the router (served under /assets/leaflet/).
 # shellcheck disable=SC2034
 ESS_PACKAGES=(meson ninja-build pkg-config gcc libevent-dev libhiredis-dev libcjson-dev
-    libcurl4-openssl-dev libssl-dev redis-server python3 curl)
+    libcurl4-openssl-dev libssl-dev redis-server python3 curl libjs-leaflet)
+
+# What the browser tests add (scripts/test): headless Chromium driven through Selenium, and a Thai
+# font so that screenshots show Thai.
+# shellcheck disable=SC2034
+ESS_BROWSER_PACKAGES=(chromium chromium-driver python3-selenium fonts-thai-tlwg)
 
 ess_log() { printf '==> %s\n' "$*" >&2; }
 ess_die() {
