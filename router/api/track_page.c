@@ -49,7 +49,8 @@ static double accept_q(const char *params, size_t n)
 enum chat_lang track_page_lang(const char *lang_param, const char *accept_language)
 {
     const char *p = accept_language;
-    double best_th = -1, best_en = -1;
+    double best_th = 0, best_en = 0; /* q = 0: not wanted */
+    int pos = 0, pos_th = 0, pos_en = 0;
 
     if (lang_param && strcmp(lang_param, "en") == 0) return CHAT_LANG_EN;
     if (lang_param && strcmp(lang_param, "th") == 0) return CHAT_LANG_TH;
@@ -57,21 +58,32 @@ enum chat_lang track_page_lang(const char *lang_param, const char *accept_langua
         size_t n = strcspn(p, ","), tag;
         const char *semi;
         double q;
+        pos++;
         while (n > 0 && *p == ' ') {
             p++;
             n--;
         }
         semi = memchr(p, ';', n);
         tag = semi ? (size_t)(semi - p) : n;
-        q = semi ? accept_q(semi, n - tag) : 1.0;
-        if (tag >= 2 && (tag == 2 || p[2] == '-' || p[2] == ' ')) {
-            if (strncasecmp(p, "th", 2) == 0 && q > best_th) best_th = q;
-            if (strncasecmp(p, "en", 2) == 0 && q > best_en) best_en = q;
+        while (tag > 0 && p[tag - 1] == ' ') tag--;
+        q = semi ? accept_q(semi, n - (size_t)(semi - p)) : 1.0;
+        if (tag == 2 || (tag > 2 && p[2] == '-')) {
+            if (strncasecmp(p, "th", 2) == 0 && q > best_th) {
+                best_th = q;
+                pos_th = pos;
+            }
+            if (strncasecmp(p, "en", 2) == 0 && q > best_en) {
+                best_en = q;
+                pos_en = pos;
+            }
         }
         p += n;
         if (*p == ',') p++;
     }
-    return best_en > 0 && best_en > best_th ? CHAT_LANG_EN : CHAT_LANG_TH;
+    /* English when it ranks above Thai: a higher q, or the same q listed first */
+    if (best_en <= 0) return CHAT_LANG_TH;
+    return best_en > best_th || (best_en == best_th && pos_en < pos_th) ? CHAT_LANG_EN
+                                                                        : CHAT_LANG_TH;
 }
 
 /* The request's query parameters code and lang (NULL when absent), from q (filled here, freed by

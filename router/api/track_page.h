@@ -19,9 +19,9 @@ struct cJSON;
 #define TRACK_PAGE_LEAVE_URL "https://www.google.com/"
 
 /* The page's language: lang_param ("en" or "th", from ?lang=; NULL or anything else: not given)
- * decides; else the language among th and en that accept_language (an Accept-Language header,
- * NULL: none) ranks highest (q-values, then order), English only when it ranks above Thai; else
- * Thai. */
+ * decides; else English when accept_language (an Accept-Language header, NULL: none) ranks en or
+ * en-* above th and th-* (a higher q-value, or the same one listed first; q=0 is not wanted);
+ * else Thai. */
 enum chat_lang track_page_lang(const char *lang_param, const char *accept_language);
 
 /* The steps of the page, in order, each with the time it was reached (ms since 1970; 0: not

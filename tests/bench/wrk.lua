@@ -4,6 +4,7 @@
 --              categories and unique call_ids; counts assigned/queued, keeps the cases'
 --              "tracking_code case_id status" lines
 --   track      GET /v1/track/{code} over the codes in ESS_BENCH_CODES (first field of a line)
+--   track_page GET /track/{code} (the public page) over the same codes
 --   line       POST of the signed LINE webhooks of ESS_BENCH_LINE_BODIES ("reply_token<TAB>
 --              signature<TAB>body" lines, tests/bench/line_bench.py), each once: thread k of
 --              ESS_BENCH_THREADS sends lines k, k+T, k+2T...; a thread that runs out starts over
@@ -84,11 +85,12 @@ function init(args)
       for _, c in ipairs(categories) do category_total = category_total + c[2] end
       headers["Authorization"] = "Bearer " .. os.getenv("ESS_OPERATOR_TOKEN")
       headers["Content-Type"] = "application/json; charset=utf-8"
-   elseif mode == "track" then
+   elseif mode == "track" or mode == "track_page" then
+      local prefix = mode == "track" and "/v1/track/" or "/track/"
       for line in io.lines(codes_path) do
          local code = line:match("^(%S+)")
          if code then
-            table.insert(track_requests, wrk.format("GET", "/v1/track/" .. code))
+            table.insert(track_requests, wrk.format("GET", prefix .. code))
          end
       end
       assert(#track_requests > 0, "no tracking codes in ESS_BENCH_CODES")
@@ -146,7 +148,7 @@ if mode == "incidents" then
          if code and case_id then codes[#codes + 1] = code .. " " .. case_id .. " " .. (st or "?") end
       end
    end
-elseif mode == "track" then
+elseif mode == "track" or mode == "track_page" then
    function request()
       local r = track_requests[track_next]
       track_next = track_next % #track_requests + 1

@@ -390,6 +390,35 @@ static void test_time(void)
     CHECK(strcmp(t, "1970-01-01T00:00:00.000Z") == 0, "time: the epoch");
     text_time_rfc3339(-1, t);
     CHECK(strcmp(t, "1970-01-01T00:00:00.000Z") == 0, "time: a negative time reads as 0");
+
+    CHECK(text_time_parse_rfc3339("2026-11-21T03:04:05.123Z") == 1795230245123LL,
+          "time parse: what text_time_rfc3339 writes reads back");
+    CHECK(text_time_parse_rfc3339("2024-02-29T00:00:00.000Z") == 1709164800000LL,
+          "time parse: a leap day");
+    CHECK(text_time_parse_rfc3339("1970-01-01T00:00:00Z") == 0, "time parse: no fraction");
+    CHECK(text_time_parse_rfc3339("2026-11-21T03:04:05.1Z") == 1795230245100LL &&
+              text_time_parse_rfc3339("2026-11-21T03:04:05.123456789Z") == 1795230245123LL,
+          "time parse: 1 to 9 fraction digits, milliseconds kept");
+    {
+        int ok = 1;
+        for (int64_t ms = 0; ms < 4102444800000LL; ms += 86399999LL * 17) {
+            text_time_rfc3339(ms, t);
+            if (text_time_parse_rfc3339(t) != ms) ok = 0;
+        }
+        CHECK(ok, "time parse: round trips over 1970-2100");
+    }
+    CHECK(text_time_parse_rfc3339(NULL) == -1 && text_time_parse_rfc3339("") == -1 &&
+              text_time_parse_rfc3339("2026-11-21 03:04:05Z") == -1 &&
+              text_time_parse_rfc3339("2026-11-21T03:04:05+07:00") == -1 &&
+              text_time_parse_rfc3339("2026-11-21T03:04:05.Z") == -1 &&
+              text_time_parse_rfc3339("2026-11-21T03:04:05.1234567890Z") == -1 &&
+              text_time_parse_rfc3339("2026-13-01T00:00:00Z") == -1 &&
+              text_time_parse_rfc3339("2026-02-30T00:00:00Z") == -1 &&
+              text_time_parse_rfc3339("2026-11-21T24:00:00Z") == -1 &&
+              text_time_parse_rfc3339("1969-12-31T23:59:59Z") == -1 &&
+              text_time_parse_rfc3339("2026-11-21T03:04:05ZZ") == -1 &&
+              text_time_parse_rfc3339("2026-1l-21T03:04:05Z") == -1,
+          "time parse: anything else is -1");
 }
 
 static void test_buf(void)
@@ -412,6 +441,20 @@ static void test_buf(void)
     s = text_buf_take(&b);
     if (s == NULL || strlen(s) != 5000 || strncmp(s + 4995, "0999,", 5) != 0) ok = 0;
     CHECK(ok, "buf: grows past its first allocation");
+    free(s);
+    text_buf_add_html(&b, "<a href=\"x\">'ทีม' & co</a>");
+    text_buf_add_html(&b, NULL);
+    text_buf_add_html(&b, "");
+    text_buf_add_html(&b, "plain");
+    s = text_buf_take(&b);
+    CHECK(s != NULL &&
+              strcmp(s, "&lt;a href=&quot;x&quot;&gt;&#39;ทีม&#39; &amp; co&lt;/a&gt;plain") == 0,
+          "buf: HTML escaping of & < > \" ' and nothing else");
+    free(s);
+    text_buf_add_len(&b, "abcdef", 3);
+    text_buf_add_len(&b, NULL, 0);
+    s = text_buf_take(&b);
+    CHECK(s != NULL && strcmp(s, "abc") == 0, "buf: add_len appends n bytes");
     free(s);
 }
 

@@ -1,0 +1,89 @@
+/* Unit tests of the pure parts of router/api/track_page.c: the page's language from ?lang= and
+ * Accept-Language, and the steps read from a public timeline (times, steps undone when the case
+ * went back). */
+#include "tap.h"
+#include "track_page.h"
+
+#include <cjson/cJSON.h>
+#include <string.h>
+
+static void test_lang(void)
+{
+    CHECK(track_page_lang(NULL, NULL) == CHAT_LANG_TH, "Thai by default");
+    CHECK(track_page_lang("en", NULL) == CHAT_LANG_EN, "?lang=en");
+    CHECK(track_page_lang("th", "en") == CHAT_LANG_TH, "?lang=th wins over Accept-Language");
+    CHECK(track_page_lang("en", "th") == CHAT_LANG_EN, "?lang=en wins over Accept-Language");
+    CHECK(track_page_lang("fr", "en-US,en;q=0.9") == CHAT_LANG_EN,
+          "an unknown ?lang= is not given: the header decides");
+    CHECK(track_page_lang(NULL, "en-US,en;q=0.9,th;q=0.8") == CHAT_LANG_EN, "English first");
+    CHECK(track_page_lang(NULL, "th-TH,th;q=0.9,en-US;q=0.8,en;q=0.7") == CHAT_LANG_TH,
+          "Thai first");
+    CHECK(track_page_lang(NULL, "th;q=0.3, en-GB;q=0.7") == CHAT_LANG_EN,
+          "q-values, not the order, rank");
+    CHECK(track_page_lang(NULL, "en;q=0, th") == CHAT_LANG_TH, "q=0 means not wanted");
+    CHECK(track_page_lang(NULL, "fr-FR,fr;q=0.9") == CHAT_LANG_TH, "neither: Thai");
+    CHECK(track_page_lang(NULL, "fr, EN;q=0.5") == CHAT_LANG_EN, "English among others");
+    CHECK(track_page_lang(NULL, "eng, english") == CHAT_LANG_TH, "only en and en-* are English");
+    CHECK(track_page_lang(NULL, "en, th") == CHAT_LANG_EN, "a tie goes to the first");
+    CHECK(track_page_lang(NULL, "th, en") == CHAT_LANG_TH, "a tie goes to the first (Thai)");
+    CHECK(track_page_lang(NULL, "") == CHAT_LANG_TH &&
+              track_page_lang(NULL, ",,;q=,") == CHAT_LANG_TH,
+          "an empty or broken header: Thai");
+}
+
+static void steps(const char *json, int64_t at[TRACK_PAGE_STEPS])
+{
+    cJSON *t = cJSON_Parse(json);
+    track_page_steps(t, at);
+    cJSON_Delete(t);
+}
+
+static void test_steps(void)
+{
+    int64_t at[TRACK_PAGE_STEPS];
+    const int64_t t0 = 1795230245000LL; /* 2026-11-21T03:04:05Z */
+
+    CHECK(strcmp(track_page_step_status[0], "received") == 0 &&
+              strcmp(track_page_step_status[6], "closed") == 0,
+          "the steps run received..closed");
+    steps("[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"},"
+          "{\"status\":\"assigned\",\"at\":\"2026-11-21T03:04:06.000Z\"},"
+          "{\"status\":\"acknowledged\",\"at\":\"2026-11-21T03:05:00.000Z\"}]",
+          at);
+    CHECK(at[0] == t0 && at[1] == t0 + 1000 && at[2] == t0 + 55000 && at[3] == 0 && at[6] == 0,
+          "each step its time, the others 0");
+    steps("[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"},"
+          "{\"status\":\"assigned\",\"at\":\"2026-11-21T03:04:06.000Z\"},"
+          "{\"status\":\"reassigned\",\"at\":\"2026-11-21T03:05:06.000Z\"},"
+          "{\"status\":\"assigned\",\"at\":\"2026-11-21T03:05:07.000Z\"}]",
+          at);
+    CHECK(at[0] == t0 && at[1] == t0 + 62000 && at[2] == 0,
+          "reassigned then assigned again: the latest assignment");
+    steps("[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"},"
+          "{\"status\":\"assigned\",\"at\":\"2026-11-21T03:04:06.000Z\"},"
+          "{\"status\":\"acknowledged\",\"at\":\"2026-11-21T03:04:07.000Z\"},"
+          "{\"status\":\"queued\",\"at\":\"2026-11-21T03:04:08.000Z\"}]",
+          at);
+    CHECK(at[0] == t0 && at[1] == 0 && at[2] == 0, "back in the queue: only received stays");
+    steps("[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"},"
+          "{\"status\":\"closed\",\"at\":\"2026-11-21T04:04:05.000Z\"}]",
+          at);
+    CHECK(at[0] == t0 && at[1] == 0 && at[5] == 0 && at[6] == t0 + 3600000,
+          "closed straight from received: the steps between stay empty");
+    steps("[{\"status\":\"received\",\"at\":\"nonsense\"},{\"status\":5},{},7,"
+          "{\"status\":\"escalated\",\"at\":\"2026-11-21T03:04:05.000Z\"},"
+          "{\"event\":\"note\",\"at\":\"2026-11-21T03:04:05.000Z\"}]",
+          at);
+    CHECK(at[0] == 0 && at[1] == 0, "entries that are not statuses with times are skipped");
+    steps("{}", at);
+    CHECK(at[0] == 0, "a timeline that is not an array: nothing");
+    track_page_steps(NULL, at);
+    CHECK(at[0] == 0 && at[6] == 0, "no timeline: nothing");
+}
+
+int main(void)
+{
+    test_lang();
+    test_steps();
+    return tap_done();
+}
