@@ -389,8 +389,7 @@ int text_phone_digits(const char *s, size_t len, char *out, size_t outsize)
     return (int)n;
 }
 
-/* Makes room for n more bytes and the NUL. 0, or -1 (failed set) when memory runs out. */
-static int text_buf_reserve(struct text_buf *b, size_t n)
+int text_buf_reserve(struct text_buf *b, size_t n)
 {
     size_t cap;
     char *p;

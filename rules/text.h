@@ -100,6 +100,10 @@ void text_buf_add(struct text_buf *b, const char *s);
 void text_buf_printf(struct text_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Makes room for n more bytes and the NUL (a buffer about to grow by a known amount grows once).
+ * 0, or -1 (the failure remembered) when memory runs out. */
+int text_buf_reserve(struct text_buf *b, size_t n);
+
 /* Appends the n bytes at s. */
 void text_buf_add_len(struct text_buf *b, const char *s, size_t n);
 

@@ -92,8 +92,20 @@ static void add_kind_headers(struct evkeyvalq *h, enum http_kind kind, int statu
     evhttp_add_header(h, "Content-Security-Policy", HTTP_PAGE_CSP);
 }
 
-static void send_and_free(struct http_call *call, int status, const char *content_type,
-                          const char *text, size_t len)
+static void free_owned(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+enum { TEXT_COPY, TEXT_OWNED, TEXT_STATIC };
+
+/* Answers with text[0..len): copied (TEXT_COPY); the caller's heap string, handed to the reply
+ * without a copy and freed with it, or here when it cannot be sent (TEXT_OWNED); or static bytes
+ * sent as they are (TEXT_STATIC). */
+static void send_and_free_text(struct http_call *call, int status, const char *content_type,
+                               const char *text, size_t len, int owned)
 {
     metrics_count_request(call->route, status);
     if (call->req) {
@@ -102,13 +114,38 @@ static void send_and_free(struct http_call *call, int status, const char *conten
         struct evbuffer *out = evbuffer_new();
         if (content_type) evhttp_add_header(h, "Content-Type", content_type);
         add_kind_headers(h, call->kind, status);
-        if (out) evbuffer_add(out, text, len);
+        if (out && owned != TEXT_COPY &&
+            evbuffer_add_reference(out, text, len, owned == TEXT_OWNED ? free_owned : NULL, NULL) ==
+                0)
+            owned = TEXT_COPY; /* the buffer holds it now (and frees what it owns) */
+        else if (out)
+            evbuffer_add(out, text, len);
+        if (owned == TEXT_OWNED) free((void *)text);
         http_call_free(call); /* detaches the close callback before the reply may free req */
         evhttp_send_reply(req, status, NULL, out);
         if (out) evbuffer_free(out);
         return;
     }
+    if (owned == TEXT_OWNED) free((void *)text);
     http_call_free(call);
+}
+
+void http_reply_owned(struct http_call *call, int status, const char *content_type, char *text,
+                      size_t len)
+{
+    send_and_free_text(call, status, content_type, text, len, TEXT_OWNED);
+}
+
+void http_reply_static(struct http_call *call, int status, const char *content_type,
+                       const void *data, size_t len)
+{
+    send_and_free_text(call, status, content_type, data, len, TEXT_STATIC);
+}
+
+static void send_and_free(struct http_call *call, int status, const char *content_type,
+                          const char *text, size_t len)
+{
+    send_and_free_text(call, status, content_type, text, len, TEXT_COPY);
 }
 
 void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,

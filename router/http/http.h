@@ -85,6 +85,13 @@ void http_reply_json(struct http_call *call, int status, struct cJSON *doc); /* 
 /* content_type NULL sends none (a 304). */
 void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,
                      size_t len);
+/* http_reply_text without a copy: text is a heap string the reply takes over (and frees). */
+void http_reply_owned(struct http_call *call, int status, const char *content_type, char *text,
+                      size_t len);
+/* http_reply_text without a copy of data, which must live as long as the process (a file
+ * compiled in). */
+void http_reply_static(struct http_call *call, int status, const char *content_type,
+                       const void *data, size_t len);
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message);
 
 /* A streaming answer (server-sent events): a 200 whose body is sent in pieces for as long as the

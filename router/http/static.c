@@ -63,7 +63,7 @@ void static_reply(struct http_call *call, const struct static_file *file)
         snprintf(len, sizeof len, "%zu", file->len);
         evhttp_add_header(evhttp_request_get_output_headers(call->req), "Content-Length", len);
     }
-    http_reply_text(call, 200, file->type, (const char *)file->data, file->len);
+    http_reply_static(call, 200, file->type, file->data, file->len);
 }
 
 void static_get(struct http_call *call)

@@ -187,7 +187,7 @@ class TrackPageHTTPTest(PageChecks, SharedRouterTest):
         self.assertIn('aria-current="step"><span class="step">ส่งต่อให้ทีมช่วยเหลือ', page,
                       'the current step')
         self.assertIn('ไม่แสดงข้อมูลส่วนตัว', page, 'the line about personal data')
-        self.assertForm(page)
+        self.assertIn('<a href="/track">', page, 'a link to check another code')
         self.assertIn('href="/track/%s?lang=en"' % self.code, page, 'the language switch')
         self.assertNoPII(page)
 
@@ -205,6 +205,8 @@ class TrackPageHTTPTest(PageChecks, SharedRouterTest):
                 self.assertIn(thai_time(view['timeline'][0]['at'], 'en'), page)
                 self.assertIn('Thailand time', page)
                 self.assertIn('No personal data is ever shown', page)
+                if 'lang=en' in path:
+                    self.assertIn('<a href="/track?lang=en">Check another code</a>', page)
                 self.assertNoPII(page)
         for headers in ({'Accept-Language': 'th-TH,th;q=0.9,en;q=0.8'}, {'Accept-Language': 'fr'},
                         {'Accept-Language': 'en;q=0, th'}, {}):
