@@ -206,5 +206,32 @@ class LineQueuedWordsTest(LineTest):
         self.assertEqual(len(told), 1, 'the reporter was told more than once: %r' % told)
 
 
+class LinePublicUrlTest(LineTest):
+    """With ESS_PUBLIC_URL set, the reply that gives the tracking code links to the e-Tracking
+    page, in the conversation's language, within LINE's five messages; the link works."""
+
+    env_options = {'extra_env': {'ESS_PUBLIC_URL': 'https://help.example.go.th/'}}
+
+    def test_created_reply_links_to_the_page(self):
+        for lang, team, words in (('th', TEAM_TH, 'ดูความคืบหน้าได้ที่ '),
+                                  ('en', TEAM_EN, 'See how it is going: ')):
+            with self.subTest(lang=lang):
+                self.put_teams([team])
+                u = self.new_user(lang)
+                first = 'สวัสดีค่ะ' if lang == 'th' else 'Hi, I need to report something'
+                self.say(u.text(first))
+                self.say(u.postback('cat=detention'))
+                m = self.say(u.location(*self.new_place()))
+                code = tracking_codes(m)[0]
+                self.assertLessEqual(len(m), 5, m)
+                suffix = '?lang=en' if lang == 'en' else ''
+                link = 'https://help.example.go.th/track/%s%s' % (code, suffix)
+                self.assertIn(words + link, m[0].get('text', ''), 'the link in the first message')
+                self.assertEqual(visible_text(m).count('/track/'), 1, 'one link')
+                r = self.env.http('GET', '/track/%s%s' % (code, suffix))
+                self.assertEqual(r.status, 200, 'the page the link names: %r' % r)
+                self.assertIn(('<html lang="%s">' % lang).encode(), r.raw)
+
+
 if __name__ == '__main__':
     harness.main()
