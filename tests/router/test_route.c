@@ -101,50 +101,49 @@ static void test_match(void)
     CHECK(route_match("health", seg, nseg, params) == 0, "a prefix of a segment does not match");
 }
 
-static void test_match_prefix(void)
+/* 1 when path splits and matches pattern with parameters p0 and p1 (NULL: not looked at); a
+ * pattern that does not match gives 0. */
+static int matches(const char *path, const char *pattern, const char *p0, const char *p1)
 {
     char params[ROUTE_MAX_PARAMS][ROUTE_SEGMENT_MAX + 1];
 
     memset(params, 0, sizeof params);
-    split("/assets/leaflet/images/marker-icon.png");
-    CHECK(route_match("assets/**", seg, nseg, params) == 1 &&
-              strcmp(params[0], "leaflet/images/marker-icon.png") == 0,
-          "a prefix pattern matches any depth and keeps the rest joined with slashes");
-    split("/assets/track.css");
-    CHECK(route_match("assets/**", seg, nseg, params) == 1 && strcmp(params[0], "track.css") == 0,
-          "a prefix pattern matches one segment under it");
-    split("/assets");
-    strcpy(params[0], "stale");
-    CHECK(route_match("assets/**", seg, nseg, params) == 1 && strcmp(params[0], "") == 0,
-          "a prefix pattern matches the prefix itself, with an empty rest");
-    split("/assets/");
-    CHECK(route_match("assets/**", seg, nseg, params) == 1 && strcmp(params[0], "") == 0,
-          "the prefix with its trailing slash has an empty rest");
-    split("/assetsx/a");
-    CHECK(route_match("assets/**", seg, nseg, params) == 0,
-          "a longer first segment is not under the prefix");
-    split("/asset/a");
-    CHECK(route_match("assets/**", seg, nseg, params) == 0, "another first segment does not match");
-    split("/");
-    CHECK(route_match("assets/**", seg, nseg, params) == 0, "/ is not under a prefix");
-    split("/console/cases/01JD");
-    CHECK(route_match("console/**", seg, nseg, params) == 1 && strcmp(params[0], "cases/01JD") == 0,
-          "a console deep link is under /console/");
-    split("/v1/x/c-1/a/b");
-    CHECK(route_match("v1/x/*/**", seg, nseg, params) == 1 && strcmp(params[0], "c-1") == 0 &&
-              strcmp(params[1], "a/b") == 0,
-          "a star before the prefix's rest: parameters in order");
-    split("/v1/x");
-    CHECK(route_match("v1/x/*/**", seg, nseg, params) == 0,
-          "the segments a prefix pattern names before ** must be there");
-    split("/a/**/b");
-    CHECK(route_match("a/**/b", seg, nseg, params) == 1,
-          "** that is not the last segment is a literal segment");
-    split("/a/x/b");
-    CHECK(route_match("a/**/b", seg, nseg, params) == 0, "** in the middle matches only itself");
+    snprintf(params[0], sizeof params[0], "%s", "stale");
+    if (split(path) != 0 || !route_match(pattern, seg, nseg, params)) return 0;
+    return (p0 == NULL || strcmp(params[0], p0) == 0) && (p1 == NULL || strcmp(params[1], p1) == 0);
+}
+
+static void test_match_prefix(void)
+{
+    static const struct {
+        const char *path, *pattern, *p0, *p1;
+        int want;
+        const char *what;
+    } cases[] = {
+        {"/assets/leaflet/images/marker-icon.png", "assets/**", "leaflet/images/marker-icon.png",
+         NULL, 1, "a prefix pattern matches any depth and keeps the rest joined with slashes"},
+        {"/assets/track.css", "assets/**", "track.css", NULL, 1, "one segment under the prefix"},
+        {"/assets", "assets/**", "", NULL, 1, "the prefix itself, with an empty rest"},
+        {"/assets/", "assets/**", "", NULL, 1, "the prefix and its trailing slash: empty rest"},
+        {"/assetsx/a", "assets/**", NULL, NULL, 0, "a longer first segment is not under it"},
+        {"/asset/a", "assets/**", NULL, NULL, 0, "another first segment does not match"},
+        {"/", "assets/**", NULL, NULL, 0, "/ is not under a prefix"},
+        {"/console/cases/01JD", "console/**", "cases/01JD", NULL, 1,
+         "a console deep link is under /console/"},
+        {"/v1/x/c-1/a/b", "v1/x/*/**", "c-1", "a/b", 1,
+         "a star before the rest: the parameters in order"},
+        {"/v1/x", "v1/x/*/**", NULL, NULL, 0, "the segments named before ** must be there"},
+        {"/a/**/b", "a/**/b", NULL, NULL, 1, "** that is not the last segment is a literal"},
+        {"/a/x/b", "a/**/b", NULL, NULL, 0, "** in the middle matches only itself"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(matches(cases[i].path, cases[i].pattern, cases[i].p0, cases[i].p1) == cases[i].want,
+              cases[i].what);
     {
         /* six segments of 20 bytes: a rest of 5 * 20 + 4 = 104 bytes does not fit */
         char path[160];
+        char params[ROUTE_MAX_PARAMS][ROUTE_SEGMENT_MAX + 1];
         int n = snprintf(path, sizeof path, "/assets");
         for (int i = 0; i < 5; i++) n += snprintf(path + n, sizeof path - (size_t)n, "/%020d", i);
         CHECK(split(path) == 0 && nseg == 6, "a path of six long segments splits");
