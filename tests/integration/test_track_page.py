@@ -215,6 +215,15 @@ class TrackPageHTTPTest(PageChecks, SharedRouterTest):
         self.assertPage(self.get('/track/%s?lang=th' % self.code, **{'Accept-Language': 'en'}),
                         200, 'th', '?lang=th wins over Accept-Language')
 
+    def test_queued_case(self):
+        case = self.env.post_incident('gathering', 'วัยรุ่นมั่วสุม')  # the only team is busy
+        self.assertEqual(case['status'], 'queued', case)
+        page = self.assertPage(self.get('/track/' + case['tracking_code']), 200)
+        self.assertIn('<dd>เจ้าหน้าที่กำลังหาทีมช่วยเหลือให้ค่ะ</dd>', page)
+        self.assertIn('<dd>ยังไม่มี กำลังหาให้อยู่ค่ะ</dd>', page, 'no team yet')
+        self.assertEqual(page.count('class="done'), 1, 'received only')
+        self.assertNotIn('aria-current', page, 'no step is the current one while queued')
+
     def test_everything_is_escaped(self):
         page = self.assertPage(self.get('/track/' + self.evil['tracking_code']), 200)
         self.assertNotIn('<script>', page)
@@ -328,6 +337,22 @@ class TrackPageRateTest(PageChecks, RouterTest):
         self.assertEqual(r.status, 303, 'the redirect looks nothing up: not limited')
         self.assertPage(env.http('GET', '/track/HM-7K3-Q9X-TD4'), 400,
                         msg='a bad check character needs no lookup')
+
+
+class TrackPageStoreDownTest(PageChecks, RouterTest):
+
+    def test_redis_down_is_a_503_page(self):
+        env = self.env
+        code = env.post_incident('threat', 'ถูกขู่')['tracking_code']
+        env.redis.stop()
+        harness.wait_until(lambda: env.http('GET', '/healthz').status == 503, 15,
+                           message='the router sees Redis gone')
+        for lang, headers, words in (('th', {}, 'ระบบขัดข้องชั่วคราว'),
+                                     ('en', {'Accept-Language': 'en'}, 'try again in a moment')):
+            page = self.assertPage(env.http('GET', '/track/' + code, headers=headers), 503, lang)
+            self.assertIn(words, page)
+            self.assertForm(page)
+        self.assertErrorBody(env.track(code), 503, 'redis_unavailable')
 
 
 class TrackPageBrowserTest(PageChecks, RouterTest):
