@@ -23,10 +23,10 @@ struct config {
     char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
     char **operator_ids;    /* the id of each (its "id=" part, or operator-N) */
     size_t noperator_tokens;
-    int session_idle_s;        /* ESS_SESSION_IDLE_S: a console session's idle expiry */
-    char *public_url; /* ESS_PUBLIC_URL: http(s)://host[:port], no path or trailing slash; "" */
-    char *map_tiles;  /* ESS_MAP_TILES: the console's tile URL template ({z} {x} {y}); "" */
-    char *metrics_token;       /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */
+    int session_idle_s;  /* ESS_SESSION_IDLE_S: a console session's idle expiry */
+    char *public_url;    /* ESS_PUBLIC_URL: http(s)://host[:port], no path or trailing slash; "" */
+    char *map_tiles;     /* ESS_MAP_TILES: the console's tile URL template ({z} {x} {y}); "" */
+    char *metrics_token; /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */
     char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
     char *line_api_base;     /* no trailing slash */
@@ -37,8 +37,8 @@ struct config {
     char *supervisor_webhook;           /* ESS_SUPERVISOR_WEBHOOK; "" = none */
     char *supervisor_line_to;           /* ESS_SUPERVISOR_LINE_TO; "" = none */
     char *supervisor_secret;            /* ESS_SUPERVISOR_SECRET; "" = notices unsigned */
-    int log_level;            /* enum log_level; ESS_LOG_LEVEL */
-    size_t max_body_bytes;    /* ESS_MAX_BODY_BYTES, default 65536 */
+    int log_level;                      /* enum log_level; ESS_LOG_LEVEL */
+    size_t max_body_bytes;              /* ESS_MAX_BODY_BYTES, default 65536 */
     int request_timeout_s;    /* ESS_REQUEST_TIMEOUT_S: a request's deadline from its start */
     int max_connections;      /* ESS_MAX_CONNECTIONS: client connections open at once */
     int max_conns_per_client; /* ESS_MAX_CONNECTIONS_PER_CLIENT: from one address; 0 = any */
