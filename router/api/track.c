@@ -35,8 +35,9 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
     struct http_call *call = l->call;
     track_cb cb = l->cb;
     struct ratelimit_ticket *ticket = l->ticket;
-    struct track_view v = {0, "", "", "", "", "", 0, 0};
-    char category[32], state[32], team[256], team_en[256], updated[24];
+    struct track_view v = {0, "", "", "", "", "", "", "", 0, "", 0, 0};
+    char category[32], state[32], team[256], team_en[256], updated[24], label_th[256],
+        label_en[256];
 
     free(l);
     if (call->req == NULL) {
@@ -45,7 +46,7 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
         return;
     }
     if (ticket && !ratelimit_verdict(ticket, call)) return; /* answered: over the limit */
-    if (status != STORE_OK || n != 6) {
+    if (status != STORE_OK || n != 9) {
         http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
         return;
     }
@@ -55,6 +56,8 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
         copy_item(&items[3], updated, sizeof updated);
         copy_item(&items[4], team, sizeof team);
         copy_item(&items[5], team_en, sizeof team_en);
+        copy_item(&items[6], label_th, sizeof label_th);
+        copy_item(&items[7], label_en, sizeof label_en);
         v.found = 1;
         v.view = items[0].data;
         v.view_len = items[0].len;
@@ -62,6 +65,10 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
         v.status = state;
         v.team_name = team;
         v.team_name_en = team_en;
+        v.label_th = label_th;
+        v.label_en = label_en;
+        v.timeline = items[8].data ? items[8].data : "";
+        v.timeline_len = items[8].data ? items[8].len : 0;
         v.updated_at_ms = strtoll(updated, NULL, 10);
     }
     cb(call, &v);
@@ -73,7 +80,7 @@ static void track_lookup_counted(struct http_call *call, const char *code, track
 {
     struct lookup *l = calloc(1, sizeof *l);
     char key[128];
-    const char *argv[8];
+    const char *argv[11];
     if (l == NULL) {
         ratelimit_ticket_drop(ticket);
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -91,7 +98,10 @@ static void track_lookup_counted(struct http_call *call, const char *code, track
     argv[5] = "updated_at";
     argv[6] = "team_name";
     argv[7] = "team_name_en";
-    if (store_command(call->router->store, 8, argv, NULL, on_lookup, l) != 0) {
+    argv[8] = "label_th";
+    argv[9] = "label_en";
+    argv[10] = "timeline";
+    if (store_command(call->router->store, 11, argv, NULL, on_lookup, l) != 0) {
         free(l);
         ratelimit_ticket_drop(ticket);
         http_reply_store_failure(call, STORE_UNAVAILABLE);

@@ -1,7 +1,8 @@
 /* e-Tracking: GET /v1/track/{code}, the public status of a case by its tracking code, with no
  * personal data; and the same lookup for the LINE bot's "status" answer. The public view lives
  * in its own Redis hash, rendered whole by ess.lua at every status change, so a lookup is one
- * HMGET and the answer is served as stored. */
+ * HMGET and the answer is served as stored; the hash's parts (labels, timeline, team names) come
+ * with it for the public page and the LINE bot. */
 #ifndef ESS_ROUTER_TRACK_H
 #define ESS_ROUTER_TRACK_H
 
@@ -17,8 +18,13 @@ struct track_view {
     const char *status;
     const char *team_name;    /* "" when no team holds or held it */
     const char *team_name_en; /* the team's English name, "" when it has none */
-    const char *view;         /* the whole public view, JSON (DESIGN: GET /v1/track/{code}) */
+    const char *label_th;     /* the category's labels, as the rule table had them */
+    const char *label_en;
+    const char *view; /* the whole public view, JSON (DESIGN: GET /v1/track/{code}) */
     size_t view_len;
+    const char *timeline; /* the view's timeline, a JSON array of {"status", "at"} as ess.lua
+                             writes it; not NUL-terminated */
+    size_t timeline_len;
     int64_t updated_at_ms;
 };
 

@@ -3,7 +3,6 @@
  * Everything that comes from a request or from the store is HTML-escaped. */
 #include "track_page.h"
 
-#include <cjson/cJSON.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
@@ -140,9 +139,7 @@ static void page_head(struct text_buf *b, enum chat_lang lang, const char *path_
     text_buf_reserve(b, 6144); /* a page is 2-5 KB: one allocation */
     adds(b, "<!doctype html>\n<html lang=\"", T(lang, "th", "en"),
          "\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<meta name=\"referrer\" content=\"no-referrer\">\n"
-         "<meta name=\"robots\" content=\"noindex\">\n<title>",
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
          T(lang, "ติดตามสถานะ", "Check a status"),
          "</title>\n<link rel=\"icon\" href=\"/assets/icon.svg\" type=\"image/svg+xml\">\n"
          "<link rel=\"stylesheet\" href=\"/assets/track.css\">\n</head>\n<body>\n"
@@ -193,8 +190,8 @@ static void page_foot(struct text_buf *b, enum chat_lang lang)
          T(lang,
            "หน้านี้ไม่แสดงข้อมูลส่วนตัวใด ๆ ไม่มีชื่อ เบอร์โทร ที่อยู่ "
            "หรือรายละเอียดที่แจ้งไว้",
-           "This page never shows personal data: no names, phone numbers, addresses "
-           "or what was reported."),
+           "No personal data is ever shown here: no names, phone numbers, addresses or "
+           "what was reported."),
          "</p>\n</div>\n</main>\n</body>\n</html>\n", NULL);
 }
 
@@ -283,23 +280,45 @@ static int step_rank(const char *status)
     return -1;
 }
 
-void track_page_steps(const cJSON *timeline, int64_t at_ms[TRACK_PAGE_STEPS])
+/* The string value after `"key":"` in p[0..end), up to its closing quote, into out (cut to
+ * outlen - 1 bytes); the position after it, or NULL when there is none before end. Only for the
+ * values ess.lua writes into a timeline (status codes and times: no escapes). */
+static const char *scan_value(const char *p, const char *end, const char *key, char *out,
+                              size_t outlen)
 {
-    const cJSON *e;
+    size_t klen = strlen(key), n;
+    const char *v, *q;
+
+    for (v = p;; v++) { /* memmem, which C11 and POSIX lack */
+        if (v >= end || (v = memchr(v, key[0], (size_t)(end - v))) == NULL) return NULL;
+        if ((size_t)(end - v) < klen) return NULL;
+        if (memcmp(v, key, klen) == 0) break;
+    }
+    v += klen;
+    if ((q = memchr(v, '"', (size_t)(end - v))) == NULL) return NULL;
+    n = (size_t)(q - v) < outlen ? (size_t)(q - v) : outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return q + 1;
+}
+
+void track_page_steps(const char *timeline, size_t len, int64_t at_ms[TRACK_PAGE_STEPS])
+{
+    const char *p = timeline, *end = timeline ? timeline + len : NULL;
+    char status[32], at[40];
 
     memset(at_ms, 0, TRACK_PAGE_STEPS * sizeof at_ms[0]);
-    cJSON_ArrayForEach (e, timeline) {
-        const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "status"));
-        int64_t at = text_time_parse_rfc3339(
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "at")));
+    while (p && (p = scan_value(p, end, "{\"status\":\"", status, sizeof status)) != NULL) {
+        const char *close = memchr(p, '}', (size_t)(end - p));
+        const char *next = scan_value(p, close ? close : end, "\"at\":\"", at, sizeof at);
+        int64_t ms = next ? text_time_parse_rfc3339(at) : -1;
         int r = step_rank(status);
-        if (status == NULL || at <= 0) continue;
-        if (r < 0) { /* queued, reassigned: no team holds the case now */
-            if (strcmp(status, "queued") != 0 && strcmp(status, "reassigned") != 0) continue;
-            r = 0;
-        } else {
-            at_ms[r] = at;
-        }
+        if (ms > 0 && r < 0 && (strcmp(status, "queued") == 0 || strcmp(status, "reassigned") == 0))
+            r = 0; /* no team holds the case now: the steps after received are undone */
+        else if (ms > 0 && r >= 0)
+            at_ms[r] = ms;
+        else
+            r = TRACK_PAGE_STEPS; /* not a status with a time: skipped */
         for (int k = r + 1; k < TRACK_PAGE_STEPS; k++) at_ms[k] = 0;
     }
 }
@@ -321,22 +340,20 @@ static void page_fact(struct text_buf *b, const char *term, const char *value)
     text_buf_add(b, "</dd></div>\n");
 }
 
-static void page_status(struct http_call *call, const struct track_view *v, const cJSON *view)
+static void page_status(struct http_call *call, const struct track_view *v)
 {
     struct text_buf b = {0};
     const char *carry, *label;
     enum chat_lang lang = page_lang(call, &carry);
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(view, "category_label");
     const char *team = lang == CHAT_LANG_EN && v->team_name_en[0] ? v->team_name_en : v->team_name;
     const char *code = call->params[1];
     char path[HTTP_MAX_PARAM_LEN + 16];
     int64_t at[TRACK_PAGE_STEPS];
     int now = step_rank(v->status);
 
-    label = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(labels, lang == CHAT_LANG_EN ? "en" : "th"));
-    if (label == NULL || label[0] == '\0') label = v->category;
-    track_page_steps(cJSON_GetObjectItemCaseSensitive(view, "timeline"), at);
+    label = lang == CHAT_LANG_EN ? v->label_en : v->label_th;
+    if (label[0] == '\0') label = v->category;
+    track_page_steps(v->timeline, v->timeline_len, at);
     snprintf(path, sizeof path, "/track/%s", code);
     page_head(&b, lang, path);
     adds(&b, "<h1>", T(lang, "สถานะเรื่องที่แจ้ง", "Status of the report"),
@@ -350,21 +367,21 @@ static void page_status(struct http_call *call, const struct track_view *v, cons
          "</h2>\n<ol class=\"steps\">\n", NULL);
     for (int i = 0; i < TRACK_PAGE_STEPS; i++) {
         char when[WORDS_WHEN_SIZE];
-        if (at[i])
-            words_when(at[i], lang, when);
-        else
-            snprintf(when, sizeof when, "%s", T(lang, "ยังไม่ถึงขั้นนี้", "Not yet"));
-        adds(&b, "<li class=\"", at[i] ? (i == now ? "done now" : "done") : "todo", "\"",
-             at[i] && i == now ? " aria-current=\"step\"" : "", "><span class=\"step\">",
-             lang == CHAT_LANG_EN ? step_en[i] : step_th[i], "</span><span class=\"when\">", when,
-             "</span></li>\n", NULL);
+        const char *name = lang == CHAT_LANG_EN ? step_en[i] : step_th[i];
+        if (at[i] == 0) { /* not reached: grey, and said so to screen readers */
+            adds(&b, "<li class=\"todo\"><span class=\"step\">", name,
+                 "</span><span class=\"hidden\"> ", T(lang, "(ยังไม่ถึง)", "(not yet)"),
+                 "</span></li>\n", NULL);
+            continue;
+        }
+        words_when(at[i], lang, when);
+        adds(&b, i == now ? "<li class=\"done now\" aria-current=\"step\">" : "<li class=\"done\">",
+             "<span class=\"step\">", name, "</span><span class=\"when\">", when, "</span></li>\n",
+             NULL);
     }
     adds(&b, "</ol>\n<p class=\"notice\">",
-         T(lang,
-           "หน้านี้ไม่แสดงข้อมูลส่วนตัวใด ๆ เปิดดูใหม่เมื่อไรก็ได้ "
-           "เพื่อดูความคืบหน้าล่าสุดค่ะ",
-           "No personal data is ever shown here. Open this page again at any time "
-           "to see the latest."),
+         T(lang, "เปิดหน้านี้ใหม่ได้ทุกเมื่อ เพื่อดูความคืบหน้าล่าสุดค่ะ",
+           "Open this page again at any time to see the latest."),
          "</p>\n", NULL);
     adds(&b, "<p><a href=\"/track", carry[0] ? "?lang=" : "", carry, "\">",
          T(lang, "ดูเรื่องอื่นด้วยรหัสอื่น", "Check another code"), "</a></p>\n", NULL);
@@ -374,18 +391,11 @@ static void page_status(struct http_call *call, const struct track_view *v, cons
 
 static void on_lookup(struct http_call *call, const struct track_view *v)
 {
-    cJSON *view;
     if (!v->found) {
         http_reply_error(call, 404, "not_found", "No case has this tracking code.");
         return;
     }
-    view = cJSON_ParseWithLength(v->view, v->view_len);
-    if (view == NULL) { /* not JSON (the store's own text), or out of memory */
-        http_reply_error(call, 500, "internal", "The case's public view cannot be read.");
-        return;
-    }
-    page_status(call, v, view);
-    cJSON_Delete(view);
+    page_status(call, v);
 }
 
 /* ------------------------------------------------------------------------------------------ */

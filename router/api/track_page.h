@@ -13,7 +13,6 @@
 
 struct http_call;
 struct text_buf;
-struct cJSON;
 
 /* Where "leave this page" goes: a neutral site, at once. */
 #define TRACK_PAGE_LEAVE_URL "https://www.google.com/"
@@ -29,10 +28,11 @@ enum chat_lang track_page_lang(const char *lang_param, const char *accept_langua
 #define TRACK_PAGE_STEPS 7
 extern const char *const track_page_step_status[TRACK_PAGE_STEPS]; /* "received" … "closed" */
 
-/* Reads a public timeline (the JSON array of {"status", "at"} of the view, NULL: none) into the
- * time of each step: the latest time each was reached, forgetting the steps after it when the
- * case went back (reassigned or queued: no team holds it; an earlier step again). */
-void track_page_steps(const struct cJSON *timeline, int64_t at_ms[TRACK_PAGE_STEPS]);
+/* Reads a public timeline (timeline[0..len), the JSON array of {"status", "at"} ess.lua keeps
+ * beside the view; NULL: none) into the time of each step: the latest time each was reached,
+ * forgetting the steps after it when the case went back (reassigned or queued: no team holds
+ * it; an earlier step again). Entries without a status and a time are skipped. */
+void track_page_steps(const char *timeline, size_t len, int64_t at_ms[TRACK_PAGE_STEPS]);
 
 void track_page_form(struct http_call *call); /* GET /track[?code=…] */
 void track_page_get(struct http_call *call);  /* GET /track/{code} */

@@ -1,10 +1,9 @@
 /* Unit tests of the pure parts of router/api/track_page.c: the page's language from ?lang= and
- * Accept-Language, and the steps read from a public timeline (times, steps undone when the case
- * went back). */
+ * Accept-Language, and the steps read from a public timeline as ess.lua writes it (times, steps
+ * undone when the case went back, broken or cut input). */
 #include "tap.h"
 #include "track_page.h"
 
-#include <cjson/cJSON.h>
 #include <string.h>
 
 static void test_lang(void)
@@ -33,9 +32,7 @@ static void test_lang(void)
 
 static void steps(const char *json, int64_t at[TRACK_PAGE_STEPS])
 {
-    cJSON *t = cJSON_Parse(json);
-    track_page_steps(t, at);
-    cJSON_Delete(t);
+    track_page_steps(json, strlen(json), at);
 }
 
 static void test_steps(void)
@@ -77,7 +74,18 @@ static void test_steps(void)
     CHECK(at[0] == 0 && at[1] == 0, "entries that are not statuses with times are skipped");
     steps("{}", at);
     CHECK(at[0] == 0, "a timeline that is not an array: nothing");
-    track_page_steps(NULL, at);
+    steps("[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"},"
+          "{\"status\":\"assigned\",\"at\":\"2026-11-21T03:0",
+          at);
+    CHECK(at[0] == t0 && at[1] == 0, "a timeline cut short: what is whole counts");
+    steps("[{\"status\":\"assigned\"},{\"at\":\"2026-11-21T03:04:05.000Z\"}]", at);
+    CHECK(at[1] == 0, "a time is read within its own entry only");
+    {
+        const char *t = "[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"}]";
+        track_page_steps(t, strlen(t) - 10, at);
+        CHECK(at[0] == 0, "nothing is read past len");
+    }
+    track_page_steps(NULL, 0, at);
     CHECK(at[0] == 0 && at[6] == 0, "no timeline: nothing");
 }
 
