@@ -40,6 +40,7 @@ static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
     [METRICS_ROUTE_TRACK] = "track",
     [METRICS_ROUTE_TRACK_PAGE] = "track_page",
     [METRICS_ROUTE_ASSETS] = "assets",
+    [METRICS_ROUTE_CONSOLE] = "console",
     [METRICS_ROUTE_LINE_WEBHOOK] = "line_webhook",
     [METRICS_ROUTE_HEALTHZ] = "healthz",
     [METRICS_ROUTE_METRICS] = "metrics",

@@ -20,6 +20,7 @@ enum metrics_route {
     METRICS_ROUTE_TRACK,
     METRICS_ROUTE_TRACK_PAGE, /* GET /track, /track/{code}: the public page */
     METRICS_ROUTE_ASSETS,     /* GET /assets/... */
+    METRICS_ROUTE_CONSOLE,    /* GET /console/...: the operator console's page and settings */
     METRICS_ROUTE_LINE_WEBHOOK,
     METRICS_ROUTE_HEALTHZ,
     METRICS_ROUTE_METRICS,

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "config.h"
 #include "json.h"
 #include "log.h"
 #include "router.h"
@@ -80,15 +82,46 @@ void http_call_free(struct http_call *call)
 
 /* The headers every answer of a kind carries (http.h, enum http_kind): the one place they are
  * set. */
-static void add_kind_headers(struct evkeyvalq *h, enum http_kind kind, int status)
+int http_console_csp(const char *tiles, char *out, size_t outsize)
 {
-    int kept = kind == HTTP_KIND_FILE && (status == 200 || status == 304);
+    size_t skip = 0, n;
+    int len;
+
+    if (tiles && strncasecmp(tiles, "https://", 8) == 0)
+        skip = 8;
+    else if (tiles && strncasecmp(tiles, "http://", 7) == 0)
+        skip = 7;
+    n = skip ? skip + strcspn(tiles + skip, "/?#") : 0; /* the origin: up to the path */
+    len = snprintf(out, outsize,
+                   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'%s%.*s; "
+                   "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                   "base-uri 'none'",
+                   n ? " " : "", (int)n, n ? tiles : "");
+    if (len < 0 || (size_t)len >= outsize) {
+        snprintf(out, outsize, "%s", HTTP_PAGE_CSP);
+        return -1;
+    }
+    return 0;
+}
+
+static void add_kind_headers(struct evkeyvalq *h, const struct http_call *call, int status)
+{
+    enum http_kind kind = call->kind;
+    int kept =
+        (kind == HTTP_KIND_FILE || kind == HTTP_KIND_CONSOLE) && (status == 200 || status == 304);
     evhttp_add_header(h, "Cache-Control", kept ? "no-cache" : "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (kind == HTTP_KIND_API) return;
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     evhttp_add_header(h, "X-Robots-Tag", "noindex");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
+    if (kind == HTTP_KIND_CONSOLE) {
+        char csp[2048]; /* a template longer than this gets no tile host: no base map */
+        http_console_csp(call->router && call->router->cfg ? call->router->cfg->map_tiles : NULL,
+                         csp, sizeof csp);
+        evhttp_add_header(h, "Content-Security-Policy", csp);
+        return;
+    }
     evhttp_add_header(h, "Content-Security-Policy", HTTP_PAGE_CSP);
 }
 
@@ -113,7 +146,7 @@ static void send_and_free_text(struct http_call *call, int status, const char *c
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
         struct evbuffer *out = evbuffer_new();
         if (content_type) evhttp_add_header(h, "Content-Type", content_type);
-        add_kind_headers(h, call->kind, status);
+        add_kind_headers(h, call, status);
         if (out && owned != TEXT_COPY &&
             evbuffer_add_reference(out, text, len, owned == TEXT_OWNED ? free_owned : NULL, NULL) ==
                 0)

@@ -25,14 +25,22 @@ struct router;
  *   HTTP_KIND_PAGE  an HTML page for the public: the same, plus Referrer-Policy: no-referrer,
  *                   X-Robots-Tag: noindex, X-Frame-Options: DENY and HTTP_PAGE_CSP.
  *   HTTP_KIND_FILE  a file of /assets/: as a page, but Cache-Control: no-cache on 200 and 304
- *                   (kept, revalidated with its ETag). */
-enum http_kind { HTTP_KIND_API = 0, HTTP_KIND_PAGE, HTTP_KIND_FILE };
+ *                   (kept, revalidated with its ETag).
+ *   HTTP_KIND_CONSOLE the operator console's page: as a file, but its Content-Security-Policy
+ *                   (http_console_csp) also lets images come from the map tiles' host. */
+enum http_kind { HTTP_KIND_API = 0, HTTP_KIND_PAGE, HTTP_KIND_FILE, HTTP_KIND_CONSOLE };
 
 /* The public pages' Content-Security-Policy: the router itself only, no inline script or style,
  * forms post back here, no framing. */
 #define HTTP_PAGE_CSP                                                                              \
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+/* The operator console's Content-Security-Policy into out (outsize bytes, NUL-terminated): as
+ * HTTP_PAGE_CSP, with connect-src 'self' (the API and its event stream) and img-src also allowing
+ * the origin (scheme, host and port) of tiles, the ESS_MAP_TILES template ("" or NULL: none).
+ * Returns 0, or -1 when it does not fit (out then holds HTTP_PAGE_CSP). */
+int http_console_csp(const char *tiles, char *out, size_t outsize);
 
 struct http_call {
     struct evhttp_request *req; /* NULL once the client has gone away */

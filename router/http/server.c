@@ -20,6 +20,7 @@
 
 #include "cases.h"
 #include "config.h"
+#include "console.h"
 #include "events.h"
 #include "http.h"
 #include "linebot.h"
@@ -57,6 +58,7 @@ enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
 #define API HTTP_KIND_API
 #define PAGE HTTP_KIND_PAGE
 #define ASSET HTTP_KIND_FILE
+#define CONSOLE HTTP_KIND_CONSOLE
 #define LINE_MAX_BODY (1024 * 1024) /* LINE sends up to 100 events of up to 5000 characters */
 
 /* One client connection. From its accept until a request is complete (and again from the end of
@@ -160,6 +162,9 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "track", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_form, PAGE},
     {EVHTTP_REQ_GET, "track/*", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_get, PAGE},
     {EVHTTP_REQ_GET, "assets/**", METRICS_ROUTE_ASSETS, PUBLIC, BODY_NONE, static_get, ASSET},
+    {EVHTTP_REQ_GET, "console/config.json", METRICS_ROUTE_CONSOLE, PUBLIC, BODY_NONE,
+     console_config, API},
+    {EVHTTP_REQ_GET, "console/**", METRICS_ROUTE_CONSOLE, PUBLIC, BODY_NONE, console_page, CONSOLE},
     {EVHTTP_REQ_POST, "webhooks/line", METRICS_ROUTE_LINE_WEBHOOK, PUBLIC, BODY_SIGNED,
      linebot_webhook, API},
     {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, BODY_NONE, healthz, API},

@@ -1,0 +1,393 @@
+// A case (/console/cases/{id}): every fact, the timeline with authors and Thai times, a map with
+// the incident and the team, and the actions: status, note, triage, placing a case that has no
+// coordinates, assigning by hand from the candidates (a far team asks to confirm). It follows
+// the case's changes live.
+
+import { get, post, seg } from './api.js';
+import { announce, clear, confirmDialog, field, h, options, setFieldError } from './dom.js';
+import { CATEGORIES, PRIORITIES, formatKm, formatTime, isoTime, label, t } from './i18n.js';
+import { onCase } from './live.js';
+import { fit, makeMap, marker, refresh } from './map.js';
+import { coord, fieldOfError } from './newcall.js';
+
+const OPERATOR_STATUSES = ['en_route', 'on_scene', 'resolved', 'closed'];
+
+function errorText(e) {
+  if (e.status === 0) return t('err_network');
+  if (e.status === 403) return t('err_forbidden');
+  if (e.status === 503) return t('err_busy');
+  return t('err_generic', { message: e.message });
+}
+
+// A small form of the actions panel: fields, a submit button and a message line. onSubmit
+// resolves when done (the message says so) or throws an ApiError (shown, next to its field when
+// the answer names one).
+function actionForm(id, title, fields, submitText, onSubmit) {
+  const msg = h('p.msg', { role: 'status' });
+  const submit = h('button', { type: 'submit' }, submitText);
+  const form = h('form.action', { id, novalidate: true, 'aria-labelledby': id + '-h' },
+    h('h3', { id: id + '-h' }, title), fields, h('div.buttons', null, submit), msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.textContent = '';
+    msg.className = 'msg';
+    form.querySelectorAll('input, select, textarea').forEach((i) => setFieldError(i, null));
+    submit.disabled = true;
+    try {
+      const done = await onSubmit();
+      if (done !== false) {
+        msg.textContent = t('act_done');
+        msg.className = 'msg ok';
+      }
+    } catch (e) {
+      if (e.status === 401) return;
+      const name = e.validation || fieldOfError(e);
+      const input = name && form.querySelector(`[name="${name}"]`);
+      if (input) {
+        setFieldError(input, e.message);
+        input.focus();
+      } else {
+        msg.textContent = e.validation ? e.message : errorText(e);
+        msg.className = 'msg error';
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+function invalid(name, message) {
+  const e = new Error(message);
+  e.validation = name;
+  return e;
+}
+
+export function render(main, params) {
+  const caseId = params.caseId;
+  const base = '/v1/cases/' + seg(caseId);
+  let view = null;
+  let map = null;
+  let layers = [];
+  let pick = null;
+  let alive = true;
+  let reloadTimer = null;
+
+  const heading = h('h1', null, t('loading'));
+  const facts = h('section.facts', { 'aria-labelledby': 'facts-h' });
+  const timeline = h('section.timeline', { 'aria-labelledby': 'timeline-h' });
+  const mapEl = h('div', { id: 'case-map' });
+  const candidates = h('div', { id: 'candidates' });
+  const placeSlot = h('div', { id: 'place-slot' });
+
+  main.classList.add('wide');
+  main.append(h('div.page-head', null, heading));
+  const body = h('div.case', { hidden: true },
+    h('div.col', null, facts,
+      h('section.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
+        placeSlot, candidatesSection(), statusForm(), noteForm(), triageForm())),
+    h('div.col', null,
+      h('section', { 'aria-labelledby': 'map-h' }, h('h2', { id: 'map-h' }, t('case_map')), mapEl),
+      timeline));
+  main.append(body);
+
+  // --- facts, timeline, map
+
+  function drawFacts(c) {
+    const loc = c.location || {};
+    const rep = c.reporter || {};
+    const row = (k, v, cls) => [h('dt', null, k), h('dd', { class: cls || null }, v === null || v === undefined || v === '' ? t('none') : v)];
+    clear(facts).append(h('h2', { id: 'facts-h' }, t('case_facts')), h('dl.facts-list', null,
+      row(t('fact_status'), h('span.status', { class: 's-' + c.status }, label('status', c.status))),
+      row(t('fact_priority'), h('span.prio', { class: 'p-' + c.priority }, label('priority', c.priority))),
+      row(t('fact_category'), label('category', c.category)),
+      c.category_suggested ? row(t('fact_suggested'), label('category', c.category_suggested)) : null,
+      c.queue_reason ? row(t('fact_reason'), label('reason', c.queue_reason)) : null,
+      row(t('fact_team'), c.team ? `${c.team.name} (${c.team.id})${c.team.distance_km != null ? ' · ' + formatKm(c.team.distance_km) : ''}` : null),
+      c.ack_deadline && c.team ? row(t('fact_ack_deadline'), formatTime(c.ack_deadline)) : null,
+      c.attempts ? row(t('fact_attempts'), String(c.attempts)) : null,
+      row(t('fact_description'), c.description, 'pre'),
+      row(t('fact_address'), loc.address),
+      row(t('fact_coords'), loc.lat != null ? `${loc.lat}, ${loc.lon}` : t('fact_no_coords')),
+      row(t('fact_reporter'), rep.name),
+      row(t('fact_phone'), rep.phone),
+      row(t('fact_code'), h('span.code', { lang: 'en' }, c.tracking_code)),
+      row(t('fact_channel'), label('channel', c.channel)),
+      row(t('fact_call_id'), c.call_id),
+      row(t('fact_case_id'), h('span.mono', null, c.case_id)),
+      row(t('fact_created'), formatTime(c.created_at)),
+      row(t('fact_updated'), formatTime(c.updated_at))));
+  }
+
+  function whatHappened(e) {
+    if (e.event === 'note') return e.by === 'reporter' ? t('ev_reporter_note') : t('ev_note');
+    if (e.event) {
+      const k = 'ev_' + e.event;
+      const s = t(k);
+      return s === k ? e.event : s;
+    }
+    return label('status', e.status);
+  }
+
+  function who(by) {
+    if (!by) return t('none');
+    if (by === 'router') return t('by_router');
+    if (by === 'reporter') return t('by_reporter');
+    return by;
+  }
+
+  function drawTimeline(c) {
+    const items = (c.timeline || []).slice().reverse();
+    clear(timeline).append(h('h2', { id: 'timeline-h' }, t('case_timeline')),
+      h('table.timeline-table', null,
+        h('caption.visually-hidden', null, t('case_timeline')),
+        h('thead', null, h('tr', null, [t('tl_time'), t('tl_what'), t('tl_by'), t('tl_note')].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', null, items.map((e) => h('tr', { class: e.event ? 'ev ev-' + e.event : 'st' },
+          h('td.when', null, h('time', { datetime: isoTime(e.at) }, formatTime(e.at))),
+          h('td', null, whatHappened(e), e.event && e.status ? h('span.sub', null, ' · ' + label('status', e.status)) : null),
+          h('td', null, who(e.by)),
+          h('td.pre', null, e.note ? (e.event ? e.note : label('reason', e.note)) : ''))))));
+  }
+
+  function drawMap(c) {
+    if (!map) return;
+    layers.forEach((l) => l && l.remove());
+    layers = [];
+    const loc = c.location || {};
+    const pts = [];
+    if (loc.lat != null) {
+      layers.push(marker(map, loc.lat, loc.lon, 'incident', t('map_incident')));
+      pts.push([loc.lat, loc.lon]);
+    }
+    if (c.team && c.team.lat != null) {
+      layers.push(marker(map, c.team.lat, c.team.lon, 'team', c.team.name));
+      pts.push([c.team.lat, c.team.lon]);
+    }
+    for (const cand of (candidates.data || []).slice(0, 8)) {
+      if (cand.lat == null || (c.team && cand.team_id === c.team.id)) continue;
+      layers.push(marker(map, cand.lat, cand.lon, cand.available ? 'team' : 'team-off', cand.name));
+      if (c.team && cand.holds_case) pts.push([cand.lat, cand.lon]);
+    }
+    if (c.team && !(c.team.lat != null)) {
+      const held = (candidates.data || []).find((x) => x.team_id === c.team.id);
+      if (held && held.lat != null) pts.push([held.lat, held.lon]);
+    }
+    fit(map, pts);
+  }
+
+  // --- actions
+
+  function statusForm() {
+    const to = options(h('select', { name: 'status' }), OPERATOR_STATUSES.map((s) => [s, label('status', s)]), 'en_route');
+    const note = h('input', { name: 'note', autocomplete: 'off', maxlength: 1000 });
+    return actionForm('act-status', t('act_status'),
+      [field(t('act_status_to'), to), field(t('act_status_note'), note)], t('act_status_submit'), async () => {
+        const body = { status: to.value };
+        if (note.value.trim()) body.note = note.value.trim();
+        const r = await post(base + '/status', body);
+        note.value = '';
+        update(r.body);
+      });
+  }
+
+  function noteForm() {
+    const text = h('textarea', { name: 'text', rows: 2, maxlength: 2000 });
+    return actionForm('act-note', t('act_note'), [field(t('act_note_text'), text)], t('act_note_submit'), async () => {
+      if (!text.value.trim()) throw invalid('text', t('err_required'));
+      const r = await post(base + '/notes', { text: text.value.trim() });
+      text.value = '';
+      if (r.body && r.body.timeline) update(r.body); else await reload();
+    });
+  }
+
+  function triageForm() {
+    const cat = options(h('select', { name: 'category' }),
+      [['', t('act_triage_keep')]].concat(CATEGORIES.map((c) => [c, label('category', c)])), '');
+    const pri = options(h('select', { name: 'priority' }),
+      [['', t('act_triage_keep')]].concat(PRIORITIES.map((p) => [p, label('priority', p)])), '');
+    const form = actionForm('act-triage', t('act_triage'), [h('div.row2', null, field(t('fact_category'), cat), field(t('fact_priority'), pri))],
+      t('act_triage_submit'), async () => {
+        const body = {};
+        if (cat.value) body.category = cat.value;
+        if (pri.value) body.priority = pri.value;
+        if (!body.category && !body.priority) throw invalid('category', t('err_required'));
+        const r = await post(base + '/triage', body);
+        cat.value = '';
+        pri.value = '';
+        update(r.body);
+      });
+    return form;
+  }
+
+  function placeForm() {
+    const lat = h('input', { name: 'lat', inputmode: 'decimal', autocomplete: 'off' });
+    const lon = h('input', { name: 'lon', inputmode: 'decimal', autocomplete: 'off' });
+    const address = h('input', { name: 'address', autocomplete: 'off', value: (view.location && view.location.address) || '' });
+    const form = actionForm('act-place', t('act_place'),
+      [h('p.hint', null, t('act_place_hint')), h('div.row2', null, field(t('f_lat'), lat), field(t('f_lon'), lon)), field(t('f_address'), address)],
+      t('act_place_submit'), async () => {
+        const la = coord(lat), lo = coord(lon);
+        if (la === null || isNaN(la) || la < -90 || la > 90) throw invalid('lat', t('err_lat_range'));
+        if (lo === null || isNaN(lo) || lo < -180 || lo > 180) throw invalid('lon', t('err_lon_range'));
+        const body = { lat: la, lon: lo };
+        if (address.value.trim()) body.address = address.value.trim();
+        const r = await post(base + '/location', body);
+        if (pick) { pick.remove(); pick = null; }
+        update(r.body);
+      });
+    form.classList.add('place');
+    form.setPoint = (la, lo) => {
+      lat.value = la.toFixed(6);
+      lon.value = lo.toFixed(6);
+      if (pick) pick.remove();
+      pick = marker(map, la, lo, 'pick', t('map_incident'));
+    };
+    const onTyped = () => {
+      const la = coord(lat), lo = coord(lon);
+      if (la !== null && lo !== null && !isNaN(la) && !isNaN(lo) && map) {
+        if (pick) pick.remove();
+        pick = marker(map, la, lo, 'pick', t('map_incident'));
+      }
+    };
+    lat.addEventListener('change', onTyped);
+    lon.addEventListener('change', onTyped);
+    return form;
+  }
+
+  function candidatesSection() {
+    return h('section.candidates', { 'aria-labelledby': 'cand-h' }, h('h3', { id: 'cand-h' }, t('act_candidates')), candidates);
+  }
+
+  async function assign(cand, button) {
+    const msg = document.getElementById('cand-msg');
+    msg.textContent = '';
+    msg.className = 'msg';
+    button.disabled = true;
+    try {
+      let r;
+      try {
+        r = await post(base + '/assign', { team_id: cand.team_id });
+      } catch (e) {
+        if (e.status !== 409 || e.code !== 'far_team') throw e;
+        const km = e.detail.distance_km != null ? e.detail.distance_km : cand.distance_km;
+        const ok = await confirmDialog(t('far_title'), t('far_text', { team: cand.name, dist: formatKm(km) }),
+          t('far_confirm'), t('cancel'));
+        if (!ok) return;
+        r = await post(base + '/assign', { team_id: cand.team_id, confirm_far: true });
+      }
+      update(r.body);
+      msg.textContent = t('act_done');
+      msg.className = 'msg ok';
+      announce(t('answer_assigned', { team: cand.name, dist: formatKm(cand.distance_km) }));
+    } catch (e) {
+      if (e.status === 401) return;
+      msg.textContent = errorText(e);
+      msg.className = 'msg error';
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function loadCandidates() {
+    let r;
+    try {
+      r = await get(base + '/candidates');
+    } catch (e) {
+      if (e.status === 401) return;
+      clear(candidates).append(h('p.msg.error', null, errorText(e)));
+      return;
+    }
+    if (!alive) return;
+    const list = (r.body && r.body.candidates) || [];
+    const focusedTeam = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.teamId;
+    candidates.data = list;
+    clear(candidates).append(
+      list.length ? h('table.cand', null,
+        h('thead', null, h('tr', null, [t('cand_team'), t('cand_distance'), t('cand_load'), t('cand_available'), ''].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', null, list.map((c) => {
+          const flags = [];
+          if (c.holds_case) flags.push(t('cand_holds'));
+          if (c.beyond_radius) flags.push(t('cand_far'));
+          if (c.free_capacity === 0 && !c.holds_case) flags.push(t('cand_full'));
+          const button = h('button.assign', { type: 'button', dataset: { teamId: c.team_id }, 'aria-label': t('act_assign', { team: c.name }), disabled: c.holds_case || null }, t('act_assign_short'));
+          button.addEventListener('click', () => assign(c, button));
+          return h('tr', { class: c.beyond_radius ? 'far' : null },
+            h('td', null, c.name, h('span.sub', null, ` (${c.team_id})`), flags.length ? h('span.flags', null, ' · ' + flags.join(', ')) : null),
+            h('td.num', null, formatKm(c.distance_km)),
+            h('td.num', null, `${c.active_cases}/${c.capacity}`),
+            h('td', null, c.available ? t('yes') : t('no')),
+            h('td', null, button));
+        })))
+        : h('p', null, t('act_candidates_none')),
+      h('p.msg', { id: 'cand-msg', role: 'status' }));
+    if (focusedTeam) {
+      const again = candidates.querySelector(`button[data-team-id="${CSS.escape(focusedTeam)}"]`);
+      if (again) again.focus();
+    }
+    if (view) drawMap(view);
+  }
+
+  // --- loading and updates
+
+  function update(c) {
+    if (!c || !c.case_id) return;
+    view = c;
+    heading.textContent = t('case_title', { code: c.tracking_code || c.case_id });
+    document.title = `${heading.textContent} · ${t('app_title')}`;
+    drawFacts(c);
+    drawTimeline(c);
+    const unplaced = !c.location || c.location.lat == null;
+    if (unplaced && !placeSlot.firstChild) placeSlot.append(placeForm());
+    if (!unplaced && placeSlot.firstChild) clear(placeSlot);
+    drawMap(c);
+    loadCandidates();
+  }
+
+  async function reload() {
+    try {
+      const r = await get(base);
+      if (alive) update(r.body);
+      return true;
+    } catch (e) {
+      if (e.status === 401 || !alive) return false;
+      if (!view) {
+        heading.textContent = e.status === 404 ? t('case_not_found') : errorText(e);
+        body.hidden = true;
+      }
+      return false;
+    }
+  }
+
+  reload().then((ok) => {
+    if (!ok || !alive) return;
+    body.hidden = false;
+    makeMap(mapEl, t('case_map')).then((m) => {
+      if (!alive || !m) return;
+      map = m;
+      map.on('click', (ev) => {
+        const form = placeSlot.firstChild;
+        if (form && form.setPoint) form.setPoint(ev.latlng.lat, ev.latlng.lng);
+      });
+      refresh(map);
+      drawMap(view);
+    });
+  });
+
+  const stop = onCase((summary) => {
+    if (summary.case_id !== caseId) return;
+    window.clearTimeout(reloadTimer);
+    reloadTimer = window.setTimeout(() => {
+      if (!view || summary.updated_at !== view.updated_at || summary.status !== view.status) {
+        reload().then((ok) => { if (ok) announce(t('case_updated')); });
+      }
+    }, 300);
+  });
+
+  return () => {
+    alive = false;
+    stop();
+    window.clearTimeout(reloadTimer);
+    if (map) map.remove();
+  };
+}
+
