@@ -8,7 +8,8 @@ chromium, chromium-driver and python3-selenium, which scripts/test installs).
         b.screenshot('th')        # <build dir>/screenshots/test_name-th.png, the whole page
 
 Each Browser has its own temporary profile (deleted on close), a phone-sized viewport (CDP device
-metrics: width x height CSS pixels, a touch screen), Chrome's background traffic switched off,
+metrics: width x height CSS pixels, a touch screen; mobile=False: a desktop screen of that size
+with a mouse, as the operator console's tests use), Chrome's background traffic switched off,
 and records every request of its pages through the performance log, so that a test can assert
 that no other host was contacted. close() quits through WebDriver, then makes sure the
 chromedriver and browser processes it started (by PID, never by name) are gone.
@@ -110,7 +111,7 @@ def _alive(pid):
 
 class Browser:
     def __init__(self, name, width=360, height=640, user_agent=None, javascript=True,
-                 accept_language=None):
+                 accept_language=None, mobile=True):
         for path, package in ((CHROMIUM, 'chromium'), (CHROMEDRIVER, 'chromium-driver')):
             if not os.access(path, os.X_OK):
                 raise RuntimeError('%s is not installed (%s missing): apt-get install %s '
@@ -156,8 +157,10 @@ class Browser:
         if service.process is not None:
             self.pids = [service.process.pid] + _descendants(service.process.pid)
         self.driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-            'width': width, 'height': height, 'deviceScaleFactor': 2, 'mobile': True})
-        self.driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {'enabled': True})
+            'width': width, 'height': height, 'deviceScaleFactor': 2 if mobile else 1,
+            'mobile': bool(mobile)})
+        if mobile:
+            self.driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {'enabled': True})
         self.driver.execute_cdp_cmd('Network.enable', {})
         self.clear_requests()  # the start page's, not a test's
 

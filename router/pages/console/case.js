@@ -145,7 +145,7 @@ export function render(main, params) {
         h('tbody', null, items.map((e) => h('tr', { class: e.event ? 'ev ev-' + e.event : 'st' },
           h('td.when', null, h('time', { datetime: isoTime(e.at) }, formatTime(e.at))),
           h('td', null, whatHappened(e), e.event && e.status ? h('span.sub', null, ' · ' + label('status', e.status)) : null),
-          h('td', null, who(e.by)),
+          h('td.by', null, who(e.by)),
           h('td.pre', null, e.note ? (e.event ? e.note : label('reason', e.note)) : ''))))));
   }
 
@@ -159,18 +159,12 @@ export function render(main, params) {
       layers.push(marker(map, loc.lat, loc.lon, 'incident', t('map_incident')));
       pts.push([loc.lat, loc.lon]);
     }
-    if (c.team && c.team.lat != null) {
-      layers.push(marker(map, c.team.lat, c.team.lon, 'team', c.team.name));
-      pts.push([c.team.lat, c.team.lon]);
-    }
-    for (const cand of (candidates.data || []).slice(0, 8)) {
-      if (cand.lat == null || (c.team && cand.team_id === c.team.id)) continue;
-      layers.push(marker(map, cand.lat, cand.lon, cand.available ? 'team' : 'team-off', cand.name));
-      if (c.team && cand.holds_case) pts.push([cand.lat, cand.lon]);
-    }
-    if (c.team && !(c.team.lat != null)) {
-      const held = (candidates.data || []).find((x) => x.team_id === c.team.id);
-      if (held && held.lat != null) pts.push([held.lat, held.lon]);
+    for (const cand of (candidates.data || []).slice(0, 10)) {
+      if (cand.lat == null) continue;
+      const held = c.team && cand.team_id === c.team.id;
+      layers.push(marker(map, cand.lat, cand.lon, held ? 'team-held' : cand.available ? 'team' : 'team-off',
+        held ? `${cand.name} (${label('status', c.status)})` : cand.name));
+      if (held) pts.push([cand.lat, cand.lon]);
     }
     fit(map, pts);
   }

@@ -39,6 +39,12 @@ export function clear(el) {
   return el;
 }
 
+// Replaces el's children with children (nulls and falses skipped, arrays flattened).
+export function fill(el, ...children) {
+  append(clear(el), children);
+  return el;
+}
+
 // Says text to screen readers (the polite live region of index.html) and shows it as a toast.
 export function announce(text, kind) {
   const live = document.getElementById('live');

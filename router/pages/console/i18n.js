@@ -171,7 +171,7 @@ const TEXT = {
     cand_available: 'ว่าง',
     cand_holds: 'ถือเรื่องนี้อยู่',
     cand_far: 'นอกรัศมี',
-    cand_full: 'เต็ม',
+    cand_full: 'งานเต็ม',
     teams_title: 'ทีมสหวิชาชีพ',
     teams_empty: 'ยังไม่มีทีม',
     team_name: 'ทีม',

@@ -28,7 +28,8 @@ export async function makeMap(el, what) {
   el.setAttribute('role', 'region');
   el.setAttribute('aria-label', t('map_label', { what }));
   if (!hasLeaflet()) return null;
-  const map = window.L.map(el, { center: BANGKOK, zoom: 11, keyboard: true, attributionControl: true });
+  // no zoom animation: a screen left during one would leave Leaflet a frame on a removed map
+  const map = window.L.map(el, { center: BANGKOK, zoom: 11, keyboard: true, zoomAnimation: false });
   if (cfg.map_tiles) {
     window.L.tileLayer(cfg.map_tiles, { maxZoom: 19, attribution: cfg.map_attribution || '' }).addTo(map);
   } else {
@@ -57,8 +58,8 @@ export function marker(map, lat, lon, kind, text) {
 export function fit(map, points) {
   if (!map) return;
   const pts = points.filter((p) => p && p[0] !== null && p[0] !== undefined && p[1] !== null && p[1] !== undefined);
-  if (pts.length === 1) map.setView(pts[0], 14);
-  else if (pts.length > 1) map.fitBounds(pts, { padding: [30, 30], maxZoom: 15 });
+  if (pts.length === 1) map.setView(pts[0], 14, { animate: false });
+  else if (pts.length > 1) map.fitBounds(pts, { padding: [30, 30], maxZoom: 15, animate: false });
 }
 
 // Leaflet measures its container: call after the container is shown or resized.

@@ -4,7 +4,7 @@
 // its reason) replaces the form. Errors sit next to their fields.
 
 import { post } from './api.js';
-import { announce, clear, field, focusOn, h, options, setFieldError } from './dom.js';
+import { announce, clear, field, fill, focusOn, h, options, setFieldError } from './dom.js';
 import { CATEGORIES, formatKm, label, t } from './i18n.js';
 import { makeMap, marker, refresh } from './map.js';
 
@@ -107,7 +107,7 @@ export function render(main) {
     const lat = coord(el.lat), lon = coord(el.lon);
     if (lat !== null && lon !== null && !isNaN(lat) && !isNaN(lon)) {
       setPoint(lat, lon, false);
-      if (map && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) map.panTo([lat, lon]);
+      if (map && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) map.panTo([lat, lon], { animate: false });
     }
   };
   el.lat.addEventListener('change', onCoords);
@@ -224,7 +224,7 @@ export function render(main) {
       ? t('answer_assigned', { team: c.team.name, dist: formatKm(c.team.distance_km) })
       : c.status === 'queued' ? t('answer_queued', { reason: label('reason', c.queue_reason || 'queued') })
         : t('answer_status', { status: label('status', c.status) });
-    clear(answer).append(
+    fill(answer,
       h('h2', { id: 'answer-title' }, t('answer_title')),
       repeated ? h('p.notice', null, t('answer_repeat')) : null,
       h('p.code-label', null, t('answer_code_label')),

@@ -7,6 +7,13 @@ import { formatTime, isoTime, label, t } from './i18n.js';
 import { onCase } from './live.js';
 import { fit, makeMap, marker, refresh } from './map.js';
 
+// Available, full (available but at capacity) or unavailable, as a coloured word.
+function availability(tm) {
+  if (!tm.available) return h('span.avail.no', null, t('team_is_unavailable'));
+  if (tm.active_cases >= tm.capacity) return h('span.avail.full', null, t('cand_full'));
+  return h('span.avail.yes', null, t('team_is_available'));
+}
+
 export function render(main) {
   let map = null;
   let layers = [];
@@ -37,9 +44,9 @@ export function render(main) {
         h('td', null, tm.name),
         h('td.mono', null, tm.team_id),
         h('td', null, (tm.skills || []).map((s) => label('skill', s)).join(', ')),
-        h('td', null, h('span', { class: tm.available ? 'avail yes' : 'avail no' }, tm.available ? t('team_is_available') : t('team_is_unavailable'))),
+        h('td', null, availability(tm)),
         h('td.num', null, h('span', { class: tm.active_cases >= tm.capacity ? 'load full' : 'load' }, `${tm.active_cases}/${tm.capacity}`)),
-        h('td', null, h('time', { datetime: isoTime(tm.updated_at) }, formatTime(tm.updated_at)))))))
+        h('td.when', null, h('time', { datetime: isoTime(tm.updated_at) }, formatTime(tm.updated_at)))))))
       : h('p', null, t('teams_empty')));
   };
 
