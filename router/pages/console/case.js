@@ -82,13 +82,14 @@ export function render(main, params) {
 
   main.classList.add('wide');
   main.append(h('div.page-head', null, heading));
+  // facts beside the map; where it can go beside what to do with it; the whole timeline below
   const body = h('div.case', { hidden: true },
-    h('div.col', null, facts,
-      h('section.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
-        placeSlot, candidatesSection(), statusForm(), noteForm(), triageForm())),
-    h('div.col', null,
-      h('section', { 'aria-labelledby': 'map-h' }, h('h2', { id: 'map-h' }, t('case_map')), mapEl),
-      timeline));
+    h('div.col', null, facts),
+    h('div.col', null, h('section', { 'aria-labelledby': 'map-h' }, h('h2', { id: 'map-h' }, t('case_map')), mapEl)),
+    h('section.col.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
+      placeSlot, candidatesSection()),
+    h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusForm(), noteForm(), triageForm()),
+    h('div.span', null, timeline));
   main.append(body);
 
   // --- facts, timeline, map
@@ -175,7 +176,7 @@ export function render(main, params) {
     const to = options(h('select', { name: 'status' }), OPERATOR_STATUSES.map((s) => [s, label('status', s)]), 'en_route');
     const note = h('input', { name: 'note', autocomplete: 'off', maxlength: 1000 });
     return actionForm('act-status', t('act_status'),
-      [field(t('act_status_to'), to), field(t('act_status_note'), note)], t('act_status_submit'), async () => {
+      [h('div.row2', null, field(t('act_status_to'), to), field(t('act_status_note'), note))], t('act_status_submit'), async () => {
         const body = { status: to.value };
         if (note.value.trim()) body.note = note.value.trim();
         const r = await post(base + '/status', body);
