@@ -222,7 +222,11 @@ function toggleSound() {
 function boot() {
   setLang(getLang());
   setUnauthorizedHandler(sessionGone);
-  onLiveState((state) => renderLiveState(state));
+  onLiveState((state) => {
+    renderLiveState(state);
+    // a refused stream may be an ended session: any API call finds out (401 brings the log-in)
+    if (state === 'closed' && getSession()) api('GET', '/v1/teams?limit=1').catch(() => {});
+  });
   document.addEventListener('keydown', onKey);
   document.addEventListener('pointerdown', unlockAudio, { once: true });
   document.addEventListener('click', (ev) => {
