@@ -240,6 +240,21 @@ class ConsoleBrowserTest(RouterTest):
         # a reload keeps the session (cookie + CSRF token of this tab)
         b.reload()
         self.wait_for(b, '#queue-human')
+        # the session ends behind the page's back (as after ESS_SESSION_IDLE_S): the next call
+        # gets 401 and the log-in comes back, saying why
+        status = b.driver.execute_script(
+            "var s = JSON.parse(sessionStorage.getItem('ess.console.session'));"
+            "return fetch('/v1/session', {method: 'DELETE', credentials: 'same-origin',"
+            "  headers: {'X-CSRF-Token': s.csrf_token}}).then(r => r.status)")
+        self.assertIn(status, (200, 204))
+        self.goto(b, 'teams')
+        self.wait_for(b, 'input[name=operator_id]', message='the log-in after a 401')
+        self.assertIn('หมดเวลาใช้งาน', self.text_of(b, '#login-msg'))
+        b.find('input[name=operator_id]').send_keys('op-17')
+        b.find('input[name=password]').send_keys(self.password)
+        b.find('form.login button[type=submit]').click()
+        wait_until(lambda: self.text_of(b, 'main h1') == 'ทีมสหวิชาชีพ',
+                   message='back where it was (the teams), after the log-in')
         # log out: the login form again; the old cookie no longer opens the API
         b.find('#logout').click()
         self.wait_for(b, 'input[name=operator_id]')

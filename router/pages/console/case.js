@@ -357,7 +357,8 @@ export function render(main, params) {
     if (!ok || !alive) return;
     body.hidden = false;
     makeMap(mapEl, t('case_map')).then((m) => {
-      if (!alive || !m) return;
+      if (!m) return;
+    if (!alive) { m.remove(); return; }
       map = m;
       map.on('click', (ev) => {
         const form = placeSlot.firstChild;

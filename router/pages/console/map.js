@@ -21,7 +21,8 @@ export async function loadConfig() {
 export function hasLeaflet() { return typeof window.L !== 'undefined'; }
 
 // A map in el (which gets role and label), centred on Bangkok until fitted. Resolves to the
-// Leaflet map, or null when Leaflet is missing.
+// Leaflet map, or null when Leaflet is missing or el left the page meanwhile. The caller removes
+// it (map.remove()) when its screen closes, or at once when that happened first.
 export async function makeMap(el, what) {
   const cfg = await loadConfig();
   el.classList.add('map');
@@ -64,5 +65,6 @@ export function fit(map, points) {
 
 // Leaflet measures its container: call after the container is shown or resized.
 export function refresh(map) {
-  if (map) window.setTimeout(() => map.invalidateSize(), 0);
+  // a map removed meanwhile (its screen closed) has no panes left to measure
+  if (map) window.setTimeout(() => { if (map._mapPane) map.invalidateSize(); }, 0);
 }

@@ -98,7 +98,8 @@ export function render(main) {
     pick = marker(map, lat, lon, 'pick', t('map_incident'));
   };
   makeMap(mapEl, t('f_location')).then((m) => {
-    if (!alive || !m) return;
+    if (!m) return;
+    if (!alive) { m.remove(); return; }
     map = m;
     map.on('click', (ev) => setPoint(ev.latlng.lat, ev.latlng.lng, true));
     refresh(map);

@@ -72,7 +72,8 @@ export function render(main) {
   };
 
   makeMap(mapEl, t('teams_title')).then((m) => {
-    if (!alive || !m) return;
+    if (!m) return;
+    if (!alive) { m.remove(); return; }
     map = m;
     refresh(map);
     drawMap(true);
