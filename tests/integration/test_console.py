@@ -21,6 +21,7 @@ from harness import BKK, RouterTest, wait_until
 
 POLICE_SW = ['police', 'social_worker']
 PAGES_DIR = os.path.join(harness.REPO_ROOT, 'router', 'pages', 'console')
+LEAFLET_IMAGES = '/usr/share/javascript/leaflet/images'
 CODE_RE = re.compile(r'^HM-[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}$')
 WIDTH, HEIGHT = 1366, 768
 
@@ -120,8 +121,8 @@ class ConsoleTilesTest(RouterTest):
         self.assertNotIn('tiles.example.org', r.headers.get('content-security-policy', ''))
 
 
-class ConsoleBrowserTest(RouterTest):
-    """The console in a real browser, as an operator uses it."""
+class BrowserHelpers(RouterTest):
+    """A logged-in operator's browser and the steps the tests share (no tests of its own)."""
 
     def setUp(self):
         super().setUp()
@@ -144,10 +145,10 @@ class ConsoleBrowserTest(RouterTest):
 
     # --- the browser
 
-    def open(self, label, path='/console/', lang='th'):
+    def open(self, label, path='/console/', lang='th', allowed=()):
         b = self.Browser('console-' + label, WIDTH, HEIGHT, mobile=False,
                          accept_language='th-TH,th' if lang == 'th' else 'en-US,en')
-        self.addCleanup(self.check_browser, b)
+        self.addCleanup(self.check_browser, b, allowed)
         b.driver.execute_cdp_cmd('Page.addScriptToEvaluateOnNewDocument', {'source': WATCH})
         if lang == 'en':  # the console's own choice, as the toggle leaves it
             b.get(self.base + '/assets/icon.svg')
@@ -155,9 +156,11 @@ class ConsoleBrowserTest(RouterTest):
         b.get(self.base + path)
         return b
 
-    def check_browser(self, b):
+    def check_browser(self, b, allowed=()):
         try:
-            self.assertEqual(b.other_hosts(self.base), [], 'requests to another host')
+            others = [u for u in b.other_hosts(self.base)
+                      if not any(u.startswith(origin + '/') for origin in allowed)]
+            self.assertEqual(others, [], 'requests to another host')
             problems = b.driver.execute_script('return window.__problems || []')
             self.assertEqual(problems, [], 'CSP violations or script errors')
         finally:
@@ -214,7 +217,9 @@ class ConsoleBrowserTest(RouterTest):
             'return document.documentElement.scrollWidth - document.documentElement.clientWidth')
         self.assertLessEqual(overflow, 0, what)
 
-    # --- tests
+
+class ConsoleBrowserTest(BrowserHelpers):
+    """The console in a real browser, as an operator uses it."""
 
     def test_log_in_out_and_lockout(self):
         b = self.open('login')
@@ -516,6 +521,61 @@ class ConsoleBrowserTest(RouterTest):
         self.wait_for(b, '.facts-list')
         self.assertEqual(b.find('html').get_attribute('lang'), 'th')
         self.assertIn('ข้อมูลเรื่อง', b.text())
+
+
+class TileServer:
+    """A stand-in map tile host on loopback: every GET answers the same small PNG and is counted."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        with open(os.path.join(LEAFLET_IMAGES, 'layers.png'), 'rb') as f:
+            png = f.read()
+        self.paths = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.paths.append(self.path)
+                self.send_response(200)
+                self.send_header('Content-Type', 'image/png')
+                self.send_header('Content-Length', str(len(png)))
+                self.end_headers()
+                self.wfile.write(png)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.origin = 'http://127.0.0.1:%d' % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ConsoleTilesBrowserTest(BrowserHelpers):
+    """With ESS_MAP_TILES the maps draw tiles from that host, and from nowhere else."""
+
+    def setUp(self):
+        self.tiles = TileServer()
+        self.addCleanup(self.tiles.close)
+        self.env_options = {'extra_env': {'ESS_MAP_TILES': self.tiles.origin + '/t/{z}/{x}/{y}.png'}}
+        super().setUp()
+
+    def test_tiles_come_from_the_tile_host(self):
+        b = self.open('tiles', allowed=(self.tiles.origin,))
+        self.login(b)
+        self.goto(b, 'new')
+        wait_until(lambda: len(b.find_all('#new-map img.leaflet-tile-loaded')) >= 4,
+                   message='tiles drawn')
+        self.assertTrue(self.tiles.paths)
+        self.assertTrue(all(re.match(r'^/t/\d+/\d+/\d+\.png$', p) for p in self.tiles.paths),
+                        self.tiles.paths[:5])
+        self.assertFalse(b.find_all('.map-note'), 'no "no base map" note')
+        b.screenshot('new-call')
 
 
 if __name__ == '__main__':

@@ -100,6 +100,7 @@ const TEXT = {
     answer_status: 'สถานะ: {status}',
     answer_repeat: 'เลขที่สายนี้บันทึกไว้แล้ว นี่คือเรื่องเดิม',
     answer_open: 'เปิดเรื่องนี้',
+    answer_public: 'ผู้แจ้งติดตามสถานะเองได้ที่',
     answer_another: 'รับแจ้งรายใหม่',
     conflict_call_id: 'เลขที่สายนี้ใช้กับเรื่องอื่นแล้ว กรุณาใช้เลขใหม่',
 
@@ -299,6 +300,7 @@ const TEXT = {
     answer_status: 'Status: {status}',
     answer_repeat: 'This call ID was saved before: this is the same case.',
     answer_open: 'Open this case',
+    answer_public: 'The caller can follow it at',
     answer_another: 'Take a new call',
     conflict_call_id: 'This call ID belongs to another case: use a new one.',
 

@@ -32,7 +32,9 @@ export async function makeMap(el, what) {
   // no zoom animation: a screen left during one would leave Leaflet a frame on a removed map
   const map = window.L.map(el, { center: BANGKOK, zoom: 11, keyboard: true, zoomAnimation: false });
   if (cfg.map_tiles) {
-    window.L.tileLayer(cfg.map_tiles, { maxZoom: 19, attribution: cfg.map_attribution || '' }).addTo(map);
+    // OpenStreetMap's tiles must credit its contributors (text only: nothing is loaded for it)
+    const osm = /openstreetmap\./i.test(cfg.map_tiles);
+    window.L.tileLayer(cfg.map_tiles, { maxZoom: 19, attribution: osm ? '© OpenStreetMap contributors' : '' }).addTo(map);
   } else {
     el.classList.add('map-plain');
     const note = document.createElement('p');

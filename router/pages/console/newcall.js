@@ -232,6 +232,9 @@ export function render(main) {
       h('p.tracking-code', { id: 'tracking-code', lang: 'en' }, c.tracking_code),
       h('p.outcome', { class: c.team ? 'ok' : 'wait' }, outcome),
       h('p', null, label('category', c.category), ' · ', label('priority', c.priority), ' · ', label('status', c.status)),
+      h('p', null, t('answer_public'), ' ',
+        h('a', { href: '/track/' + encodeURIComponent(c.tracking_code), target: '_blank', rel: 'noopener' },
+          location.origin + '/track/' + c.tracking_code)),
       h('div.buttons', null,
         h('a.button', { href: '/console/cases/' + encodeURIComponent(c.case_id), id: 'answer-open' }, t('answer_open')),
         another));
