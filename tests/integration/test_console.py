@@ -429,6 +429,17 @@ class ConsoleBrowserTest(BrowserHelpers):
         wait_until(lambda: env.case(answer['case_id'])['priority'] == 'P2', message='triage')
         wait_until(lambda: 'P2' in self.text_of(b, '.facts-list'), message='the new priority shown')
         b.screenshot('case-assigned')
+        # the status, forward: on scene; backward: refused, said in the operator's words
+        Select(b.find('#act-status [name=status]')).select_by_value('on_scene')
+        b.find('#act-status button[type=submit]').click()
+        wait_until(lambda: env.case(answer['case_id'])['status'] == 'on_scene', message='on scene')
+        wait_until(lambda: 'ทีมถึงที่เกิดเหตุ' in self.text_of(b, '.facts-list'),
+                   message='the status shown')
+        Select(b.find('#act-status [name=status]')).select_by_value('en_route')
+        b.find('#act-status button[type=submit]').click()
+        wait_until(lambda: 'ตามลำดับขั้น' in self.text_of(b, '#act-status .msg'),
+                   message='the refusal, in Thai')
+        self.assertEqual(env.case(answer['case_id'])['status'], 'on_scene')
 
     def test_keyboard_only(self):
         """The log-in and a new call with the keyboard alone: Tab, typing, Enter."""

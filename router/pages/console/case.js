@@ -5,19 +5,12 @@
 
 import { get, post, seg } from './api.js';
 import { announce, clear, confirmDialog, field, h, options, setFieldError } from './dom.js';
-import { CATEGORIES, PRIORITIES, formatKm, formatTime, isoTime, label, t } from './i18n.js';
+import { CATEGORIES, PRIORITIES, errorText, formatKm, formatTime, isoTime, label, t } from './i18n.js';
 import { onCase } from './live.js';
 import { fit, makeMap, marker, refresh } from './map.js';
 import { coord, fieldOfError } from './newcall.js';
 
 const OPERATOR_STATUSES = ['en_route', 'on_scene', 'resolved', 'closed'];
-
-function errorText(e) {
-  if (e.status === 0) return t('err_network');
-  if (e.status === 403) return t('err_forbidden');
-  if (e.status === 503) return t('err_busy');
-  return t('err_generic', { message: e.message });
-}
 
 // A small form of the actions panel: fields, a submit button and a message line. onSubmit
 // resolves when done (the message says so) or throws an ApiError (shown, next to its field when
@@ -44,7 +37,7 @@ function actionForm(id, title, fields, submitText, onSubmit) {
       const name = e.validation || fieldOfError(e);
       const input = name && form.querySelector(`[name="${name}"]`);
       if (input) {
-        setFieldError(input, e.message);
+        setFieldError(input, e.validation ? e.message : errorText(e));
         input.focus();
       } else {
         msg.textContent = e.validation ? e.message : errorText(e);

@@ -200,6 +200,14 @@ const TEXT = {
     err_forbidden: 'ไม่มีสิทธิ์ทำรายการนี้',
     err_busy: 'ระบบไม่ว่างชั่วคราว กรุณาลองใหม่',
     err_generic: 'ทำรายการไม่สำเร็จ: {message}',
+    code_invalid_transition: 'เปลี่ยนเป็นสถานะนี้ตอนนี้ไม่ได้ (ต้องไปตามลำดับขั้น)',
+    code_not_assigned: 'เรื่องนี้ยังไม่มีทีมรับ',
+    code_team_full: 'ทีมนี้งานเต็มแล้ว',
+    code_team_not_found: 'ไม่พบทีมนี้',
+    code_not_found: 'ไม่พบเรื่องนี้',
+    code_invalid_field: 'ข้อมูลไม่ถูกต้อง',
+    code_missing_field: 'ต้องกรอกช่องนี้',
+    code_rate_limited: 'ทำรายการถี่เกินไป กรุณารอสักครู่',
     wait_minutes: '{n} นาที',
     wait_seconds: '{n} วินาที',
     km: '{km} กม.',
@@ -400,6 +408,14 @@ const TEXT = {
     err_forbidden: 'You may not do this.',
     err_busy: 'The system is busy. Please try again.',
     err_generic: 'Not done: {message}',
+    code_invalid_transition: 'The case cannot go to this status now (statuses go in order).',
+    code_not_assigned: 'No team holds this case yet.',
+    code_team_full: 'This team is full.',
+    code_team_not_found: 'No such team.',
+    code_not_found: 'No such case.',
+    code_invalid_field: 'Not valid.',
+    code_missing_field: 'This field is required.',
+    code_rate_limited: 'Too many requests: please wait a moment.',
     wait_minutes: '{n} min',
     wait_seconds: '{n} s',
     km: '{km} km',
@@ -520,6 +536,21 @@ export function formatAge(at, now) {
   }
   if (s >= 3600) return `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
   return `${Math.floor(s / 60)}:${pad(s % 60)}`;
+}
+
+// What an API error (an ApiError: status, code, message) says to the operator: the console's
+// own words for the codes it knows (with the router's detail for a field), else the router's.
+export function errorText(e) {
+  if (e.status === 0) return t('err_network');
+  if (e.status === 403) return t('err_forbidden');
+  if (e.status === 503) return t('err_busy');
+  const key = 'code_' + e.code;
+  const own = TEXT[lang][key];
+  if (own && (e.code === 'invalid_field' || e.code === 'missing_field')) {
+    return lang === 'en' && e.message ? e.message : `${own} (${e.message})`;
+  }
+  if (own) return own;
+  return t('err_generic', { message: e.message });
 }
 
 // A wait in seconds as words ("15 นาที" / "40 s").

@@ -5,7 +5,7 @@
 
 import { post } from './api.js';
 import { announce, clear, field, fill, focusOn, h, options, setFieldError } from './dom.js';
-import { CATEGORIES, formatKm, label, t } from './i18n.js';
+import { CATEGORIES, errorText, formatKm, label, t } from './i18n.js';
 import { makeMap, marker, refresh } from './map.js';
 
 // A fresh call id: 1300-YYYYMMDD-HHMMSS-xxxx (Thai date and time, four random hex digits).
@@ -191,14 +191,14 @@ export function render(main) {
     } catch (e) {
       if (e.status === 401) return;
       let target = fieldOfError(e);
-      let msg = e.message;
+      let msg = errorText(e);
       if (e.code === 'call_id_conflict') { target = 'call_id'; msg = t('conflict_call_id'); }
       if (target && el[target]) {
         setFieldError(el[target], msg);
         el[target].focus();
         formError.textContent = t('err_form');
       } else {
-        formError.textContent = e.status === 0 ? t('err_network') : t('err_generic', { message: e.message });
+        formError.textContent = errorText(e);
       }
       formError.hidden = false;
       if (!target) formError.focus();

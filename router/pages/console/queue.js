@@ -5,7 +5,7 @@
 
 import { get } from './api.js';
 import { announce, clear, h, options } from './dom.js';
-import { CATEGORIES, STATUSES, formatAge, formatKm, isoTime, label, t } from './i18n.js';
+import { CATEGORIES, STATUSES, errorText, formatAge, formatKm, isoTime, label, t } from './i18n.js';
 import { beep, onCase } from './live.js';
 
 const FILTER_KEY = 'ess.console.filters';
@@ -141,7 +141,7 @@ export function render(main, params) {
     draw();
   }).catch((e) => {
     if (e.status === 401) return;
-    clear(body).append(h('p.form-error', { role: 'alert' }, e.status === 0 ? t('err_network') : t('err_generic', { message: e.message })),
+    clear(body).append(h('p.form-error', { role: 'alert' }, errorText(e)),
       h('button', { type: 'button', onclick: load }, t('retry')));
   });
   load();
@@ -168,7 +168,7 @@ function renderSearch(main, q) {
   }).catch((e) => {
     if (e.status === 401) return;
     clear(body).append(h('p.form-error', { role: 'alert' },
-      e.status === 400 ? t('queue_search_none') : t('err_generic', { message: e.message })));
+      e.status === 400 ? t('queue_search_none') : errorText(e)));
   });
   return null;
 }

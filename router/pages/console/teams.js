@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import { clear, h } from './dom.js';
-import { formatTime, isoTime, label, t } from './i18n.js';
+import { errorText, formatTime, isoTime, label, t } from './i18n.js';
 import { onCase } from './live.js';
 import { fit, makeMap, marker, refresh } from './map.js';
 
@@ -62,7 +62,7 @@ export function render(main) {
       }
     } catch (e) {
       if (e.status === 401 || !alive) return;
-      clear(tableSlot).append(h('p.form-error', { role: 'alert' }, e.status === 0 ? t('err_network') : t('err_generic', { message: e.message })));
+      clear(tableSlot).append(h('p.form-error', { role: 'alert' }, errorText(e)));
       return;
     }
     if (!alive) return;
