@@ -50,6 +50,7 @@ function show() {
     if (a.dataset.nav === r.nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   });
+  document.title = `${t('nav_' + r.nav)} · ${t('app_title')}`;
   const params = Object.assign({}, r.params, { query: new URLSearchParams(location.search) });
   cleanup = r.screen.render(main, params, ctx) || null;
   if (pendingNotice) {
@@ -62,7 +63,6 @@ function show() {
 
 function renderChrome() {
   const s = getSession();
-  document.title = t('app_title');
   document.getElementById('top').hidden = false;
   document.getElementById('skip').textContent = t('skip');
   document.getElementById('brand').textContent = t('brand');

@@ -90,7 +90,12 @@ export function render(main, params) {
         h('label', { for: 'filter-status' }, t('queue_filter_status')), stSel)),
     body);
 
+  // redraws at most once a frame, however many events come together
+  let frame = 0;
   const draw = () => {
+    if (!frame) frame = window.requestAnimationFrame(() => { frame = 0; drawNow(); });
+  };
+  const drawNow = () => {
     if (!loaded) return;
     const f = { category: catSel.value, status: stSel.value };
     const shown = [...cases.values()].filter((c) => c.status !== 'closed' &&
@@ -154,6 +159,7 @@ export function render(main, params) {
   return () => {
     stopEvents();
     window.clearInterval(tick);
+    if (frame) window.cancelAnimationFrame(frame);
   };
 }
 
