@@ -45,15 +45,17 @@ export async function makeMap(el, what) {
   return map;
 }
 
-// A circle marker of a kind ("incident", "team", "team-off", "pick") with a tooltip.
-export function marker(map, lat, lon, kind, text) {
+// A circle marker of a kind ("incident", "team", "team-held", "team-off", "pick") with a tooltip
+// (text), and with a label always shown beside it when tag is given.
+export function marker(map, lat, lon, kind, text, tag) {
   if (!map || lat === null || lat === undefined || lon === null || lon === undefined) return null;
   const m = window.L.circleMarker([lat, lon], {
     radius: kind === 'incident' || kind === 'pick' ? 10 : 8,
     className: 'mk mk-' + kind,
     weight: 2,
   }).addTo(map);
-  if (text) m.bindTooltip(text);
+  if (tag) m.bindTooltip(tag, { permanent: true, direction: 'right', offset: [8, 0], className: 'mk-label' });
+  else if (text) m.bindTooltip(text);
   return m;
 }
 
@@ -62,7 +64,10 @@ export function fit(map, points) {
   if (!map) return;
   const pts = points.filter((p) => p && p[0] !== null && p[0] !== undefined && p[1] !== null && p[1] !== undefined);
   if (pts.length === 1) map.setView(pts[0], 14, { animate: false });
-  else if (pts.length > 1) map.fitBounds(pts, { padding: [30, 30], maxZoom: 15, animate: false });
+  else if (pts.length > 1) {
+    // more room on the right, where the labels go
+    map.fitBounds(pts, { paddingTopLeft: [30, 30], paddingBottomRight: [120, 30], maxZoom: 15, animate: false });
+  }
 }
 
 // Leaflet measures its container: call after the container is shown or resized.

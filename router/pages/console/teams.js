@@ -31,7 +31,7 @@ export function render(main) {
     if (!map) return;
     layers.forEach((l) => l && l.remove());
     layers = teams.map((tm) => marker(map, tm.lat, tm.lon, tm.available && tm.active_cases < tm.capacity ? 'team' : 'team-off',
-      `${tm.name} · ${tm.active_cases}/${tm.capacity}`));
+      `${tm.name} · ${tm.active_cases}/${tm.capacity}`, `${tm.team_id} ${tm.active_cases}/${tm.capacity}`));
     if (first) fit(map, teams.map((tm) => [tm.lat, tm.lon]));
   };
 
