@@ -460,19 +460,26 @@ class ConsoleBrowserTest(BrowserHelpers):
         self.assertEqual(self.active(b).get_attribute('name'), 'password')
         self.keys(b, self.password, Keys.ENTER)
         self.wait_for(b, '#queue-human')
-        # the shortcut N opens the new-call form, focus on its first field
+        # the shortcut N opens the new-call form, focus on its heading; Tab walks the form in
+        # reading order, typing where a field wants it; Enter on the button sends it
         self.keys(b, Keys.ESCAPE)
         b.driver.execute_script('document.activeElement.blur()')
         self.keys(b, 'n')
         self.wait_for(b, '#new-call')
+        self.assertEqual(self.active(b).tag_name, 'h1')
+        description = 'ถูกขังไว้ในห้องเช่า ' + secrets.token_hex(3)
+        lat, lon = harness.jitter(BKK)
+        env.note_pii(description, lat, lon)
+        typed = {'description': description, 'lat': '%.6f' % lat, 'lon': '%.6f' % lon}
         order = []
-        b.find('#main [name=description]').click()
-        for _ in range(30):
+        for _ in range(40):
+            self.keys(b, Keys.TAB)
             el = self.active(b)
             order.append(el.get_attribute('name') or el.get_attribute('id') or el.tag_name)
+            if order[-1] in typed:
+                self.keys(b, typed[order[-1]])
             if el.get_attribute('type') == 'submit':
                 break
-            self.keys(b, Keys.TAB)
         names = [n for n in order if n in ('description', 'category', 'reporter_name',
                                            'reporter_phone', 'call_id', 'lat', 'lon', 'address')]
         self.assertEqual(names, ['description', 'category', 'reporter_name', 'reporter_phone',
@@ -482,18 +489,14 @@ class ConsoleBrowserTest(BrowserHelpers):
         outline = b.driver.execute_script(
             'return getComputedStyle(document.activeElement).outlineStyle')
         self.assertNotEqual(outline, 'none')
-        # fill it by keyboard: the description, then Shift+Tab back is not needed: click-free
-        lat, lon = harness.jitter(BKK)
-        env.note_pii(lat, lon)
-        b.find('#main [name=description]').click()  # start again at the top, then only keys
-        self.keys(b, 'ถูกขังไว้ในห้องเช่า')
-        env.note_pii('ถูกขังไว้ในห้องเช่า')
-        for _ in range(order.index('lat')):
-            self.keys(b, Keys.TAB)
-        self.assertEqual(self.active(b).get_attribute('name'), 'lat')
-        self.keys(b, '%.6f' % lat, Keys.TAB, '%.6f' % lon, Keys.ENTER)
+        self.keys(b, Keys.ENTER)
         self.wait_for(b, '#tracking-code')
         self.assertEqual(self.active(b).tag_name, 'h2', 'focus moved to the answer')
+        view = env.case(env.http('GET', '/v1/cases?q=' + self.text_of(b, '#tracking-code'),
+                                 token=env.operator_token).body['cases'][0]['case_id'])
+        self.assertEqual(view['description'], description)
+        self.assertAlmostEqual(view['location']['lat'], lat, places=5)
+        self.assertEqual(view['team']['id'], 'near')
         b.screenshot('keyboard-answer')
         # the help lists the shortcut keys; Escape closes it
         b.driver.execute_script('document.activeElement.blur()')

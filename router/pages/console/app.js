@@ -11,8 +11,7 @@ import * as caseScreen from './case.js';
 import * as teamsScreen from './teams.js';
 
 const main = document.getElementById('main');
-let cleanup = null;
-let pendingNotice = null;
+let cleanup = null; // ends the screen shown (its timers, listeners, maps)
 
 function route(path) {
   const p = path.replace(/\/+$/, '');
@@ -25,13 +24,11 @@ function route(path) {
 }
 
 // Goes to path (under /console/) without a reload; replace keeps the history entry.
-export function navigate(path, replace) {
+function navigate(path, replace) {
   if (replace) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
   show();
 }
-
-const ctx = { navigate: (p, r) => navigate(p, r) };
 
 function show() {
   if (cleanup) {
@@ -52,11 +49,7 @@ function show() {
   });
   document.title = `${t('nav_' + r.nav)} · ${t('app_title')}`;
   const params = Object.assign({}, r.params, { query: new URLSearchParams(location.search) });
-  cleanup = r.screen.render(main, params, ctx) || null;
-  if (pendingNotice) {
-    announce(pendingNotice);
-    pendingNotice = null;
-  }
+  cleanup = r.screen.render(main, params) || null;
 }
 
 // --- header
@@ -192,9 +185,10 @@ function onKey(ev) {
   if (document.querySelector('dialog[open]') || typing(ev.target)) return;
   const k = ev.key;
   let done = true;
-  if (k === 'q' || k === 'Q') navigate('/console/');
-  else if (k === 'n' || k === 'N') navigate('/console/new');
-  else if (k === 't' || k === 'T') navigate('/console/teams');
+  const go = (path) => { navigate(path); focusOn(main.querySelector('h1')); };
+  if (k === 'q' || k === 'Q') go('/console/');
+  else if (k === 'n' || k === 'N') go('/console/new');
+  else if (k === 't' || k === 'T') go('/console/teams');
   else if (k === '/') focusOn(document.getElementById('search-q'));
   else if (k === 'l' || k === 'L') toggleLang();
   else if (k === 'm' || k === 'M') toggleSound();
