@@ -462,8 +462,7 @@ class ConsoleBrowserTest(BrowserHelpers):
         self.wait_for(b, '#queue-human')
         # the shortcut N opens the new-call form, focus on its heading; Tab walks the form in
         # reading order, typing where a field wants it; Enter on the button sends it
-        self.keys(b, Keys.ESCAPE)
-        b.driver.execute_script('document.activeElement.blur()')
+        self.assertEqual(self.active(b).tag_name, 'h1', 'focus on the queue heading')
         self.keys(b, 'n')
         self.wait_for(b, '#new-call')
         self.assertEqual(self.active(b).tag_name, 'h1')
@@ -499,7 +498,6 @@ class ConsoleBrowserTest(BrowserHelpers):
         self.assertEqual(view['team']['id'], 'near')
         b.screenshot('keyboard-answer')
         # the help lists the shortcut keys; Escape closes it
-        b.driver.execute_script('document.activeElement.blur()')
         self.keys(b, '?')
         help_box = self.wait_for(b, '#help[open]')
         self.assertIn('ปุ่มลัด', help_box.text)
