@@ -45,6 +45,13 @@ const char *words_category_short(int category, enum chat_lang lang)
 
 void words_when(int64_t ms, enum chat_lang lang, char out[WORDS_WHEN_SIZE])
 {
+    words_when_plain(ms, lang, out);
+    if (lang == CHAT_LANG_EN && out[0] != '\0')
+        snprintf(out + strlen(out), WORDS_WHEN_SIZE - strlen(out), " (Thailand time)");
+}
+
+void words_when_plain(int64_t ms, enum chat_lang lang, char out[WORDS_WHEN_SIZE])
+{
     static const char *const th_months[] = {"ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
                                             "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.",  "พ.ย.", "ธ.ค."};
     static const char *const en_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -55,8 +62,8 @@ void words_when(int64_t ms, enum chat_lang lang, char out[WORDS_WHEN_SIZE])
     out[0] = '\0';
     if (ms <= 0 || gmtime_r(&local, &tm) == NULL) return;
     if (lang == CHAT_LANG_EN)
-        snprintf(out, WORDS_WHEN_SIZE, "%d %s %d, %02d:%02d (Thailand time)", tm.tm_mday,
-                 en_months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+        snprintf(out, WORDS_WHEN_SIZE, "%d %s %d, %02d:%02d", tm.tm_mday, en_months[tm.tm_mon],
+                 tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
     else
         snprintf(out, WORDS_WHEN_SIZE, "%d %s %d %02d:%02d น.", tm.tm_mday, th_months[tm.tm_mon],
                  tm.tm_year + 1900 + 543, tm.tm_hour, tm.tm_min);

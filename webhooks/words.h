@@ -38,6 +38,9 @@ const char *words_category_short(int category, enum chat_lang lang);
  * "21 Nov 2026, 10:04 (Thailand time)". ms <= 0 (not known) writes "". */
 void words_when(int64_t ms, enum chat_lang lang, char out[WORDS_WHEN_SIZE]);
 
+/* words_when() without the English "(Thailand time)", for a page whose heading says it. */
+void words_when_plain(int64_t ms, enum chat_lang lang, char out[WORDS_WHEN_SIZE]);
+
 /* The tracking code as shown: up to TRACK_CODE_LEN characters of [A-Z0-9-] as they are;
  * anything else (NULL included) is shown as "". */
 void words_code(const char *code, char out[TRACK_CODE_SIZE]);

@@ -374,7 +374,7 @@ static void page_status(struct http_call *call, const struct track_view *v)
                  "</span></li>\n", NULL);
             continue;
         }
-        words_when(at[i], lang, when);
+        words_when_plain(at[i], lang, when); /* the heading names the time zone */
         adds(&b, i == now ? "<li class=\"done now\" aria-current=\"step\">" : "<li class=\"done\">",
              "<span class=\"step\">", name, "</span><span class=\"when\">", when, "</span></li>\n",
              NULL);

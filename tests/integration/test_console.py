@@ -282,6 +282,36 @@ class ConsoleBrowserTest(BrowserHelpers):
         self.assertRegex(text, r'\d+ นาที')
         b.screenshot('locked')
 
+    def test_nothing_personal_after_logging_out(self):
+        """A case page opened by its address, then another page, then a log-out: the browser's
+        back button must not bring the case's personal data back (its back-forward cache keeps
+        whole pages). A search by phone number never puts the number in the address."""
+        env = self.env
+        story = 'ลูกสาวถูกขังไว้ในห้อง ' + secrets.token_hex(4)
+        answer = env.post_incident(category='detention', description=story, expect=(201,))
+        case = env.case(answer['case_id'])
+        phone = case['reporter']['phone']
+        b = self.open('logout-back')
+        self.login(b)
+        b.get(self.base + '/console/cases/' + answer['case_id'])
+        wait_until(lambda: story in self.text_of(b, 'main'), message='the case page')
+        # a search by the reporter's phone: found, and the number is not in the address
+        b.find('#search-q').send_keys(phone)
+        b.find('#search button[type=submit]').click()
+        wait_until(lambda: answer['tracking_code'] in self.text_of(b, 'main'),
+                   message='the case found by phone')
+        digits = ''.join(c for c in phone if c.isdigit())
+        self.assertNotIn(digits, b.driver.current_url, 'the phone number in the address')
+        b.get(self.base + '/console/teams')
+        self.wait_for(b, '#logout').click()
+        self.wait_for(b, 'input[name=operator_id]')
+        b.driver.back()
+        self.wait_for(b, 'input[name=operator_id]', message='the log-in, not the case, after Back')
+        for shown in (self.text_of(b, 'body'), b.driver.page_source):
+            self.assertNotIn(story, shown, 'the description came back after logging out')
+            self.assertNotIn(phone, shown, 'the phone came back after logging out')
+        b.screenshot('back-after-logout')
+
     def test_new_call_by_clicking_the_map(self):
         env = self.env
         env.put_team_at('near', 1.5, 45, POLICE_SW, name='ทีมสหวิชาชีพ ทดสอบ')

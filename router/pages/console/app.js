@@ -12,6 +12,9 @@ import * as teamsScreen from './teams.js';
 
 const main = document.getElementById('main');
 let cleanup = null; // ends the screen shown (its timers, listeners, maps)
+// The search being shown: in memory only, never in the address, where a phone number would stay in
+// the browser's history. Its history entry carries {search: true}.
+let searchQuery = null;
 
 function route(path) {
   const p = path.replace(/\/+$/, '');
@@ -48,7 +51,10 @@ function show() {
     else a.removeAttribute('aria-current');
   });
   document.title = `${t('nav_' + r.nav)} · ${t('app_title')}`;
-  const params = Object.assign({}, r.params, { query: new URLSearchParams(location.search) });
+  const query = new URLSearchParams(location.search);
+  query.delete('q');
+  if (history.state && history.state.search && searchQuery) query.set('q', searchQuery);
+  const params = Object.assign({}, r.params, { query });
   cleanup = r.screen.render(main, params) || null;
 }
 
@@ -239,6 +245,7 @@ function boot() {
   document.getElementById('logout').addEventListener('click', async () => {
     stopLive();
     try { await logout(); } catch (e) { setSession(null); }
+    searchQuery = null;
     history.replaceState(null, '', '/console/');
     renderLogin(t('logged_out'));
   });
@@ -246,10 +253,22 @@ function boot() {
     ev.preventDefault();
     const q = document.getElementById('search-q').value.trim();
     if (!q) return;
-    navigate('/console/?q=' + encodeURIComponent(q));
+    searchQuery = q;
+    history.pushState({ search: true }, '', '/console/');
+    show();
     focusOn(main.querySelector('h1'));
   });
-  if (location.pathname === '/console') history.replaceState(null, '', '/console/' + location.search);
+  // A page the browser keeps for its back button could show a case after a log-out: the screen is
+  // blanked when the page is left, and a page brought back from that cache is loaded afresh (the
+  // session is asked again).
+  window.addEventListener('pagehide', () => { clear(main); });
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); });
+  const stale = new URLSearchParams(location.search);
+  if (stale.has('q')) stale.delete('q'); // an old address with a search in it: not kept
+  const rest = stale.toString() ? '?' + stale.toString() : '';
+  if (location.pathname === '/console' || location.search !== rest) {
+    history.replaceState(null, '', (location.pathname === '/console' ? '/console/' : location.pathname) + rest);
+  }
   if (getSession()) startLive();
   show();
 }
