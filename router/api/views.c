@@ -85,6 +85,8 @@ static cJSON *timeline(const cJSON *raw, int with_actor, int *ok)
             add_string(item, "by", json_string(e, "by", ""), ok);
             if (json_string(e, "note", "")[0] != '\0')
                 add_string(item, "note", json_string(e, "note", ""), ok);
+            if (json_string(e, "team", "")[0] != '\0') /* an assignment: to which team */
+                add_string(item, "team", json_string(e, "team", ""), ok);
         }
         if (item == NULL || !cJSON_AddItemToArray(out, item)) {
             cJSON_Delete(item);

@@ -284,6 +284,8 @@ local function record_status(P, case_id, c, status, at, by, note)
     local key = P .. 'case:' .. case_id
     local old = c.status
     local entry = {status = status, at = at, by = by}
+    -- which team: the operators' timeline says who got the case (not the public view's)
+    if status == 'assigned' and (c.team_name or '') ~= '' then entry.team = c.team_name end
     if note and note ~= '' then entry.note = note end
     redis.call('RPUSH', key .. ':timeline', cjson.encode(entry))
     if old ~= status then
@@ -698,6 +700,7 @@ local function case_create(keys, a)
         c.status, c.queue_reason = 'queued', 'triage'
     end
     second.status = c.status
+    if c.status == 'assigned' then second.team = c.team_name end
     if c.queue_reason ~= '' then second.note = c.queue_reason end
 
     local fields = {}

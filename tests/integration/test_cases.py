@@ -51,6 +51,8 @@ class CaseViewTest(RouterTest):
         self.assertNotEqual(env.operator_id, 'op-17')
         self.assertEqual(view['operator_id'], 'op-17')
         self.assertEqual(tl[1]['by'], 'router')
+        self.assertEqual(tl[1].get('team'), 'ทีมสหวิชาชีพ เขตพระนคร', 'the assignment names its team')
+        self.assertNotIn('team', tl[0])
         for e in tl:
             self.assertTime(e['at'])
         self.assertLessEqual(tl[0]['at'], tl[1]['at'])

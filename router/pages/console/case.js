@@ -140,7 +140,8 @@ export function render(main, params) {
           h('td.when', null, h('time', { datetime: isoTime(e.at) }, formatTime(e.at))),
           h('td', null, whatHappened(e), e.event && e.status ? h('span.sub', null, ' · ' + label('status', e.status)) : null),
           h('td.by', null, who(e.by)),
-          h('td.pre', null, e.note ? (e.event ? e.note : label('reason', e.note)) : ''))))));
+          h('td.pre', null, [e.team || '', e.note ? (e.event ? e.note : label('reason', e.note)) : '']
+            .filter((x) => x).join(' · ')))))));
   }
 
   function drawMap(c) {
