@@ -17,6 +17,14 @@ class LineFollowUpTest(LineTest):
         case = self.case_by_code(code)
         return [e.get('note') for e in case['timeline'] if e.get('by') == 'reporter']
 
+    def reported_case(self):
+        """The teams put, a Thai reporter's whole detention report: (team tokens, the user, the
+        tracking code, the case)."""
+        tokens = self.put_teams(TEAMS)
+        u = self.new_user('th')
+        code = self.report(u, 'detention', self.new_place(), team_name='ทีมสหวิชาชีพ เขตพระนคร')
+        return tokens, u, code, self.case_by_code(code)
+
     def not_notes(self, code):
         case = self.case_by_code(code)
         return [(e.get('status'), e.get('at')) for e in case['timeline']
@@ -24,11 +32,7 @@ class LineFollowUpTest(LineTest):
 
     def test_follow_up_text_media_new_report(self):
         env = self.env
-        tokens = self.put_teams(TEAMS)
-        u = self.new_user('th')
-        place = self.new_place()
-        code = self.report(u, 'detention', place, team_name='ทีมสหวิชาชีพ เขตพระนคร')
-        case = self.case_by_code(code)
+        tokens, u, code, case = self.reported_case()
         before = self.not_notes(code)
         ncases = len(env.list_cases())
 
@@ -67,10 +71,7 @@ class LineFollowUpTest(LineTest):
         has it by "reporter", the team keeps the case and is not dispatched again, and the
         answer names the case and offers "New report" without repeating the address."""
         env = self.env
-        tokens = self.put_teams(TEAMS)
-        u = self.new_user('th')
-        code = self.report(u, 'detention', self.new_place(), team_name='ทีมสหวิชาชีพ เขตพระนคร')
-        case = self.case_by_code(code)
+        tokens, u, code, case = self.reported_case()
         before = self.not_notes(code)
         lat, lon, addr = self.new_place(origin=harness.destination(*harness.BKK, 0, 3.0))
         m = self.say(u.location(lat, lon, addr))
@@ -100,11 +101,7 @@ class LineFollowUpTest(LineTest):
 
     def test_resolved_case_then_text_starts_a_report(self):
         env = self.env
-        tokens = self.put_teams(TEAMS)
-        u = self.new_user('th')
-        place = self.new_place()
-        code = self.report(u, 'detention', place, team_name='ทีมสหวิชาชีพ เขตพระนคร')
-        case = self.case_by_code(code)
+        tokens, u, code, case = self.reported_case()
         env.resolve(case['case_id'], tokens['bkk-near'])
         m = self.say(u.text('สวัสดีค่ะ'))
         self.assertAsksCategory(m, 'th', 'text after the case was resolved')
