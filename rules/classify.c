@@ -626,10 +626,39 @@ out:
     return rc;
 }
 
-int rules_classify(const struct rules_table *table, const char *text, size_t len)
+#define KEYWORDS_CONFIDENT 0.5 /* one keyword of one category, none of another */
+
+int rules_guess_scanned(const struct rules_table *t, const char *text, size_t len,
+                        const struct rules_scan *scan, struct rules_guess *out)
+{
+    (void)t;
+    (void)text;
+    (void)len;
+    out->category = scan->category;
+    out->confidence = rules_confidence(scan->score, scan->category);
+    out->confident = out->confidence >= KEYWORDS_CONFIDENT;
+    return 0;
+}
+
+int rules_guess_text(const struct rules_table *table, const char *text, size_t len,
+                     struct rules_guess *out)
 {
     struct rules_scan scan;
 
-    rules_scan_text(table, text, len, &scan);
-    return scan.category;
+    if (rules_scan_text(table, text, len, &scan) != 0 ||
+        rules_guess_scanned(table, text, len, &scan, out) != 0) {
+        out->category = INCIDENT_OTHER;
+        out->confidence = 0.0;
+        out->confident = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int rules_classify(const struct rules_table *table, const char *text, size_t len)
+{
+    struct rules_guess guess;
+
+    rules_guess_text(table, text, len, &guess);
+    return guess.category;
 }

@@ -898,9 +898,14 @@ int rules_decide(const struct rules_table *table, const struct incident *inciden
     category = incident->category;
     out->confidence = 1.0;
     if (category < 0 || category >= INCIDENT_CATEGORY_COUNT) {
-        category = scan.category;
+        struct rules_guess guess;
+
+        if (rules_guess_scanned(table, text, text ? strlen(text) : 0, &scan, &guess) != 0)
+            return -1;
+        category = guess.category;
         out->classified = 1;
-        out->confidence = rules_confidence(scan.score, category);
+        out->confidence = guess.confidence;
+        out->needs_triage = !guess.confident;
     }
     cat = &table->cat[category];
     out->category = category;
@@ -915,6 +920,10 @@ int rules_decide(const struct rules_table *table, const struct incident *inciden
     for (size_t r = 0; r < table->nrules; r++) {
         if (rule_applies(&table->rules[r], category, incident, &scan, r))
             rule_apply(&table->rules[r], out);
+    }
+    if (out->needs_triage) { /* an operator reads it first, before anything else */
+        out->priority = RULES_PRIORITY_HIGHEST;
+        out->dispatch = 0;
     }
     return 0;
 }

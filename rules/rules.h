@@ -28,8 +28,18 @@ struct rules_decision {
     double radii_km[RULES_MAX_RADII]; /* ascending */
     int ack_timeout_s;
     int max_attempts;
-    int dispatch;      /* 0 for "other": it waits in the operators' triage queue */
-    double confidence; /* when classified, rules_confidence of the category; 1 when given */
+    int dispatch;      /* 0 for "other" and for needs_triage: it waits for the operators */
+    double confidence; /* when classified, the classifier's confidence (rules_guess); 1 when given */
+    int needs_triage;  /* 1 when classified without confidence: category is only the best guess,
+                        * priority P1, dispatch 0, until an operator confirms or corrects it */
+};
+
+/* What the classifier reads in one text. */
+struct rules_guess {
+    int category;      /* the most likely category (enum incident_category, never NONE) */
+    double confidence; /* 0..1: how sure the classifier is of category */
+    int confident;     /* 1 when confidence clears the threshold for category (a stricter one
+                        * for "other": an emergency must not sink there unseen) */
 };
 
 /* 1 when s[0..len) is a skill name: 1 to RULES_MAX_SKILL_LEN - 1 bytes of [a-z0-9_], the
@@ -48,8 +58,16 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
 void rules_free(struct rules_table *table); /* accepts NULL */
 
 /* Classifies free text (UTF-8, Thai or English, spacing and punctuation tolerated) into one of
- * the five emergency categories, or INCIDENT_OTHER when it names none. */
+ * the five emergency categories, or INCIDENT_OTHER when it names none: rules_guess's category. */
 int rules_classify(const struct rules_table *table, const char *text, size_t len);
+
+/* Reads text[0..len) into out: the most likely category, the confidence and whether it is
+ * confident. With a triage model loaded (rules_load_model_file) the model decides; without one,
+ * the keywords do (the most urgent category among those scoring, rules_confidence, confident
+ * from 0.5). A text with no evidence is never a confident "other". Returns 0, or -1 when memory
+ * runs out (out: "other", 0, not confident). */
+int rules_guess_text(const struct rules_table *table, const char *text, size_t len,
+                     struct rules_guess *out);
 
 /* How sure the classifier is of category, from the keyword counts of one text (score[c]: the
  * keywords of category c that counted, not negated; "other" has keywords too): between 0 and 1,

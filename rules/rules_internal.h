@@ -124,4 +124,8 @@ void rules_matcher_free(struct rules_matcher *m); /* frees what the matcher owns
 int rules_scan_text(const struct rules_table *t, const char *text, size_t len,
                     struct rules_scan *out);
 
+/* rules_guess_text for a text already scanned (scan: rules_scan_text of text[0..len)). */
+int rules_guess_scanned(const struct rules_table *t, const char *text, size_t len,
+                        const struct rules_scan *scan, struct rules_guess *out);
+
 #endif
