@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "client.h"
@@ -34,6 +36,34 @@ struct daemon {
     struct event *sigterm;
     struct event *sigint;
 };
+
+/* Loads the triage model ESS_TRIAGE_MODEL names into the rule table: "none" leaves the keywords
+ * to classify; "" takes triage-model.tsv beside the rule table when there is one (a rule table
+ * without a model beside it classifies by its keywords, and says so). 0, or -1 with err set. */
+static int load_triage_model(struct rules_table *rules, const struct config *cfg, char *err,
+                             size_t errlen)
+{
+    const char *path = cfg->triage_model_path;
+    const char *slash = strrchr(cfg->rules_path, '/');
+    char beside[4096];
+
+    if (strcmp(path, "none") == 0) {
+        log_info("triage: the rule table's keywords classify (ESS_TRIAGE_MODEL=none)");
+        return 0;
+    }
+    if (path[0] == '\0') {
+        snprintf(beside, sizeof beside, "%.*s%s", slash ? (int)(slash - cfg->rules_path + 1) : 0,
+                 cfg->rules_path, "triage-model.tsv");
+        if (access(beside, F_OK) != 0) {
+            log_warn("triage: no %s beside the rule table: its keywords classify", beside);
+            return 0;
+        }
+        path = beside;
+    }
+    if (rules_load_model_file(rules, path, err, errlen) != 0) return -1;
+    log_info("triage: the model %s classifies", path);
+    return 0;
+}
 
 static void on_drained(void *arg)
 {
@@ -84,6 +114,12 @@ int main(int argc, char **argv)
     rules = rules_load_file(cfg.rules_path, err, sizeof err);
     if (rules == NULL) {
         fprintf(stderr, "ess-router: broken rule table: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    if (load_triage_model(rules, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "ess-router: broken triage model: %s\n", err);
+        rules_free(rules);
         config_free(&cfg);
         return 2;
     }

@@ -12,6 +12,8 @@
 
 #include "rules_internal.h"
 #include "text.h"
+#include "thai_words.h"
+#include "triage_model.h"
 
 #define MAX_FILE_BYTES (8u << 20) /* a rule table is a few tens of kilobytes */
 #define MAX_PATH_DEPTH 8
@@ -847,6 +849,8 @@ void rules_free(struct rules_table *table)
         free(table->cat[c].chat_label_en);
     }
     rules_matcher_free(&table->matcher);
+    triage_model_free(table->model);
+    thai_words_free(table->words);
     free(table);
 }
 

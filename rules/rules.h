@@ -57,6 +57,20 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
 
 void rules_free(struct rules_table *table); /* accepts NULL */
 
+/* Loads the triage model's weights file (rules/triage-model.tsv, written by scripts/train-triage)
+ * and libthai's word breaker into the table, which classifies with them from then on. On failure
+ * returns -1, the table unchanged, with a message naming the file and the line in err. */
+int rules_load_model_file(struct rules_table *table, const char *path, char *err, size_t errlen);
+
+/* 1 when the table classifies with a triage model, else 0 (keywords). */
+int rules_has_model(const struct rules_table *table);
+
+#define RULES_DIGEST_SIZE 17
+
+/* The digest of the table's keywords (each category's, in order, as folded), which a triage
+ * model records to tell whether it was trained with them: 16 hex digits into out. */
+void rules_keywords_digest(const struct rules_table *table, char out[RULES_DIGEST_SIZE]);
+
 /* Classifies free text (UTF-8, Thai or English, spacing and punctuation tolerated) into one of
  * the five emergency categories, or INCIDENT_OTHER when it names none: rules_guess's category. */
 int rules_classify(const struct rules_table *table, const char *text, size_t len);

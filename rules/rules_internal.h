@@ -87,11 +87,16 @@ struct rules_rule {
     int max_attempts;
 };
 
+struct thai_words;
+struct triage_model;
+
 struct rules_table {
     struct rules_category cat[INCIDENT_CATEGORY_COUNT];
     size_t nrules;
     struct rules_rule rules[RULES_MAX_RULES];
     struct rules_matcher matcher;
+    struct triage_model *model; /* owned; NULL: the keywords classify */
+    struct thai_words *words;   /* owned; loaded with the model */
 };
 
 /* What one scan of a text found: the classification and which rules' word lists it hit. */

@@ -89,6 +89,14 @@ static const struct setting config_settings[] = {
      .kind = SETTING_PATH,
      .offset = FIELD(rules_path),
      .help = "the rule table (JSON)"},
+    {.env = "ESS_TRIAGE_MODEL",
+     .flag = "triage-model",
+     .metavar = "PATH",
+     .def = "",
+     .kind = SETTING_PATH_OPTIONAL,
+     .offset = FIELD(triage_model_path),
+     .help = "the triage model's weights (scripts/train-triage); empty: triage-model.tsv beside "
+             "the rule table when there is one; none: the keywords classify"},
     {.env = "ESS_ADMIN_TOKEN",
      .flag = "admin-token",
      .metavar = "TOKEN",
@@ -1200,6 +1208,7 @@ void config_free(struct config *cfg)
     free(cfg->redis_password);
     free(cfg->key_prefix);
     free(cfg->rules_path);
+    free(cfg->triage_model_path);
     free(cfg->admin_token);
     config_free_tokens(cfg->operator_tokens, cfg->noperator_tokens);
     config_free_tokens(cfg->operator_ids, cfg->noperator_tokens);

@@ -1,0 +1,588 @@
+/* The triage model's features of a report (see triage_features.h). Three passes over the text:
+ *  1. normalise: ASCII lowercased, Thai digits made ASCII, zero-width characters dropped, a letter
+ *     typed three times or more kept once ("ช่วยด้วยยยย", "pleeease"), a doubled Thai mark kept
+ *     once, common misspellings of words that matter spelt one way; punctuation becomes a clause
+ *     break ("|") or a space;
+ *  2. cut into words: Thai runs with libthai, Latin runs at spaces (chat spellings such as "dont",
+ *     "u", "plz" read as the words they stand for);
+ *  3. mark negation scopes: after "ไม่ได้ ไม่มี ไม่ใช่ ไม่เคย มิได้" or "not, never, no, isn't,
+ *     didn't …" the next few words of the clause are negated, up to a clause break, "แต่"/"but",
+ *     or (after a Thai cue) a space. A post-verbal "ไม่ได้" ("ออกไปไหนไม่ได้": cannot go anywhere)
+ *     negates nothing: "ไม่ได้" negates only at the start of a clause or after its subject. */
+#include "triage_features.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+#include "thai_words.h"
+
+#define CLAUSE '|'         /* a clause break in the normalised text */
+#define THAI_NEG_SCOPE 4   /* words a Thai negation reaches */
+#define LATIN_NEG_SCOPE 3  /* words an English negation reaches */
+#define MAX_TOKENS 2048    /* words looked at per text; a description holds at most 4000 bytes */
+#define MAX_THAI_CUTS 1024 /* word starts in one run of Thai letters */
+
+struct token {
+    const char *s;
+    size_t len;
+    unsigned thai : 1;         /* Thai letters (else Latin letters and digits) */
+    unsigned clause_start : 1; /* first word after a clause break */
+    unsigned space_before : 1; /* a space (or nothing) separates it from the word before */
+    unsigned negated : 1;
+};
+
+struct words {
+    char *norm; /* the normalised text, owned */
+    size_t norm_len;
+    struct token *tok; /* owned */
+    size_t n;
+};
+
+/* Misspellings of words that matter, as people type them in a hurry, with the spelling the
+ * corpus and the keywords use. Replaced in the normalised text before Thai is cut into words. */
+static const struct {
+    const char *typed, *meant;
+} thai_spellings[] = {
+    {"ล็อก", "ล็อค"},
+    {"ล๊อค", "ล็อค"},
+    {"ล๊อก", "ล็อค"},
+    {"ล้อค", "ล็อค"},
+    {"ขุ่ฆ่า", "ขู่ฆ่า"},
+    {"ข่มขุ่", "ข่มขู่"},
+    {"โดนขุ่", "โดนขู่"},
+    {"ถูกขุ่", "ถูกขู่"},
+    {"มั้ย", "ไหม"},
+    {"มั๊ย", "ไหม"},
+    {"ป่าว", "เปล่า"},
+    {"เด๋ว", "เดี๋ยว"},
+    {"ค้าบ", "ครับ"},
+    {"นู๋", "หนู"},
+    {"โทสับ", "โทรศัพท์"},
+    {"โทรสับ", "โทรศัพท์"},
+    {"ฆ่าตัวตาล", "ฆ่าตัวตาย"},
+    {"ค่าตัวตาย", "ฆ่าตัวตาย"},
+    {"ช่วยดวย", "ช่วยด้วย"},
+    {"ช้วย", "ช่วย"},
+    {"ยาเสบติด", "ยาเสพติด"},
+    {"ยาเสพย์ติด", "ยาเสพติด"},
+    {"กรู", "กู"},
+    {"มรึง", "มึง"},
+    {"เมิง", "มึง"},
+    {"มืง", "มึง"},
+    {"เค้า", "เขา"},
+};
+
+/* Chat spellings of English words. */
+static const struct {
+    const char *typed, *meant;
+} latin_spellings[] = {
+    {"u", "you"},          {"ur", "your"},        {"r", "are"},         {"pls", "please"},
+    {"plz", "please"},     {"bf", "boyfriend"},   {"gf", "girlfriend"}, {"dont", "don't"},
+    {"didnt", "didn't"},   {"doesnt", "doesn't"}, {"isnt", "isn't"},    {"wasnt", "wasn't"},
+    {"arent", "aren't"},   {"werent", "weren't"}, {"cant", "can't"},    {"wont", "won't"},
+    {"im", "i'm"},         {"ive", "i've"},       {"hes", "he's"},      {"shes", "she's"},
+    {"theyre", "they're"}, {"cuz", "because"},    {"coz", "because"},   {"bc", "because"},
+    {"ppl", "people"},     {"thx", "thanks"},     {"ok", "okay"},
+};
+
+static const char *const thai_negations[] = {"ไม่ได้", "ไม่มี", "ไม่ใช่", "ไม่เคย", "มิได้", "ไม่มีใคร"};
+static const char *const thai_negation_tails[] = {"ได้", "มี", "ใช่", "เคย"}; /* after "ไม่" */
+static const char *const latin_negations[] = {
+    "not",    "never",  "nobody",  "isn't",  "wasn't",  "aren't", "weren't", "don't", "doesn't",
+    "didn't", "hasn't", "haven't", "hadn't", "neither", "nor",    "nothing", "noone",
+};
+/* Who a "ไม่ได้" follows when it negates what comes after it ("หนูไม่ได้ถูกขัง"). */
+static const char *const thai_subjects[] = {
+    "ผม",  "ฉัน", "หนู",  "เรา", "เขา", "ดิฉัน", "กู", "ข้อย", "เฮา", "ฉาน", "มัน", "แม่",  "พ่อ",  "ลูก",
+    "น้อง", "พี่",  "ยาย", "ตา",  "ป้า",  "ลุง",  "ก็", "ยัง",  "ซึ่ง",  "แค่",  "คือ", "เค้า", "ใคร",
+};
+static const char *const clause_words[] = {"แต่", "แต่ว่า", "but", "however", "although"};
+
+static int token_is(const struct token *t, const char *word)
+{
+    size_t n = strlen(word);
+    return t->len == n && memcmp(t->s, word, n) == 0;
+}
+
+static int token_in(const struct token *t, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (token_is(t, list[i])) return 1;
+    }
+    return 0;
+}
+
+#define TOKEN_IN(t, list) token_in((t), (list), sizeof(list) / sizeof((list)[0]))
+
+uint64_t triage_feature_hash(const char *name, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* 1. Normalising */
+
+static int is_thai_mark(uint32_t cp)
+{
+    return cp == 0x0E31 || (cp >= 0x0E34 && cp <= 0x0E3A) || (cp >= 0x0E47 && cp <= 0x0E4E);
+}
+
+static void put_utf8(char *out, size_t *n, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[(*n)++] = (char)cp;
+    } else if (cp < 0x800) {
+        out[(*n)++] = (char)(0xC0 | (cp >> 6));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        out[(*n)++] = (char)(0xE0 | (cp >> 12));
+        out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+    }
+}
+
+/* What a code point becomes: the code point to keep, ' ' (a space), CLAUSE, or 0 (dropped).
+ * next is the code point after it (0 at the end), to tell "ม.2" from a sentence's end. */
+static uint32_t normal_cp(uint32_t cp, uint32_t next)
+{
+    if (cp >= 'A' && cp <= 'Z') return cp + ('a' - 'A');
+    if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) return cp;
+    if (cp >= 0x0E50 && cp <= 0x0E59) return '0' + (cp - 0x0E50);
+    if (cp == 0x0E46 || cp == 0x0E2F) return ' '; /* ๆ (say it again), ฯ (abbreviation) */
+    if (thai_words_is_thai(cp)) return cp;
+    if (cp == '\'' || cp == 0x2019 || cp == 0x2018) return '\'';
+    if (cp == 0x200B || cp == 0x200C || cp == 0x200D || cp == 0xFEFF) return 0;
+    if (cp == '.' || cp == ',') {
+        int joined = next != 0 && next != ' ' && next != '\n' && next != '\t' && next != '\r';
+        return joined ? ' ' : CLAUSE; /* "ม.2", "1,000": inside a word */
+    }
+    if (cp == '!' || cp == '?' || cp == ';' || cp == ':' || cp == '\n' || cp == '\r' ||
+        cp == 0x2026 || cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F)
+        return CLAUSE;
+    return ' ';
+}
+
+/* Writes the normalised text of s[0..len) into out (room for len + 1 bytes: nothing grows) and
+ * returns its length. */
+static size_t normalise(const char *s, size_t len, char *out)
+{
+    size_t n = 0, i = 0;
+    uint32_t last = CLAUSE; /* the start is like a clause break: no space or break kept there */
+    size_t run = 0, second_at = 0; /* times last was kept in a row; where its second copy went */
+
+    while (i < len) {
+        uint32_t cp, next = 0, c;
+        size_t step = text_utf8_decode(s + i, len - i, &cp);
+
+        if (step == 0) { /* not UTF-8: skipped */
+            i++;
+            continue;
+        }
+        if (i + step < len) text_utf8_decode(s + i + step, len - i - step, &next);
+        i += step;
+        if ((c = normal_cp(cp, next)) == 0) continue;
+        if (c == ' ' || c == CLAUSE) {
+            if (last == CLAUSE || (last == ' ' && c == ' ')) continue;
+            if (last == ' ') n--; /* a clause break outranks the space before it */
+            out[n++] = (char)c;
+            last = c;
+            run = 1;
+            continue;
+        }
+        if (c == last && !(c >= '0' && c <= '9')) {
+            run++;
+            if (is_thai_mark(c) || run >= 3) {
+                if (run == 3 && !is_thai_mark(c)) n = second_at; /* "กกก" keeps one */
+                continue;
+            }
+            second_at = n;
+        } else {
+            run = 1;
+        }
+        put_utf8(out, &n, c);
+        last = c;
+    }
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == CLAUSE)) n--;
+    out[n] = '\0';
+    return n;
+}
+
+/* Replaces the misspellings of thai_spellings in s[0..*len) in place, within cap bytes with the
+ * NUL (a replacement that would not fit is left out). */
+static void respell(char *s, size_t *len, size_t cap)
+{
+    for (size_t k = 0; k < sizeof(thai_spellings) / sizeof(thai_spellings[0]); k++) {
+        const char *typed = thai_spellings[k].typed, *meant = thai_spellings[k].meant;
+        size_t tl = strlen(typed), ml = strlen(meant);
+        char *at = s;
+
+        while ((size_t)(at - s) + tl <= *len) {
+            if (memcmp(at, typed, tl) != 0 || *len + ml - tl + 1 > cap) {
+                at++;
+                continue;
+            }
+            memmove(at + ml, at + tl, *len - (size_t)(at - s) - tl + 1);
+            memcpy(at, meant, ml);
+            *len -= tl - ml;
+            at += ml;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* 2. Words */
+
+static int add_token(struct words *w, const char *s, size_t len, int thai, int clause_start,
+                     int space_before)
+{
+    struct token *t;
+
+    if (len == 0 || w->n >= MAX_TOKENS) return 0;
+    t = &w->tok[w->n++];
+    t->s = s;
+    t->len = len;
+    t->thai = thai != 0;
+    t->clause_start = clause_start != 0;
+    t->space_before = space_before != 0;
+    t->negated = 0;
+    return 0;
+}
+
+static void add_latin(struct words *w, const char *s, size_t len, int clause_start)
+{
+    while (len > 0 && s[0] == '\'') s++, len--;
+    while (len > 0 && s[len - 1] == '\'') len--;
+    for (size_t k = 0; k < sizeof(latin_spellings) / sizeof(latin_spellings[0]); k++) {
+        if (strlen(latin_spellings[k].typed) == len &&
+            memcmp(latin_spellings[k].typed, s, len) == 0) {
+            s = latin_spellings[k].meant;
+            len = strlen(s);
+            break;
+        }
+    }
+    add_token(w, s, len, 0, clause_start, 1);
+}
+
+static int split_words(const struct thai_words *tw, struct words *w)
+{
+    const char *s = w->norm;
+    size_t len = w->norm_len, i = 0;
+    int clause_start = 1, space_before = 1;
+    size_t cuts[MAX_THAI_CUTS];
+
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        size_t j = i;
+
+        if (c == ' ' || c == CLAUSE) {
+            if (c == CLAUSE) clause_start = 1;
+            space_before = 1;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) { /* a run of Thai: the only non-ASCII the normalised text keeps */
+            size_t from = i;
+            int ncuts = 0;
+
+            while (j < len && (unsigned char)s[j] >= 0x80) j += 3;
+            if (j > len) return -1;
+            if (tw != NULL && (ncuts = thai_words_cut(tw, s + i, j - i, cuts, MAX_THAI_CUTS)) < 0)
+                return -1;
+            for (int k = 0; k <= ncuts; k++) {
+                size_t to = k < ncuts ? i + cuts[k] : j;
+
+                add_token(w, s + from, to - from, 1, clause_start, space_before);
+                clause_start = space_before = 0;
+                from = to;
+            }
+        } else {
+            while (j < len && s[j] != ' ' && s[j] != CLAUSE && (unsigned char)s[j] < 0x80) j++;
+            add_latin(w, s + i, j - i, clause_start);
+            clause_start = 0;
+            space_before = 0;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* 3. Negation */
+
+/* How many words the negation cue starting at word i spans (0: none there), with *thai set when
+ * it is a Thai cue. */
+static size_t negation_cue(const struct words *w, size_t i, int *thai)
+{
+    const struct token *t = &w->tok[i];
+    size_t span = 0;
+
+    *thai = t->thai;
+    if (t->thai) {
+        if (TOKEN_IN(t, thai_negations))
+            span = 1;
+        else if (token_is(t, "ไม่") && i + 1 < w->n && !w->tok[i + 1].space_before &&
+                 TOKEN_IN(&w->tok[i + 1], thai_negation_tails))
+            span = 2;
+        if (span == 0) return 0;
+        /* "ไม่ได้" after a verb means "cannot": it negates only at a clause's start or after its
+         * subject. */
+        if (token_is(t, "ไม่ได้") || (span == 2 && token_is(&w->tok[i + 1], "ได้"))) {
+            int starts = t->clause_start || t->space_before;
+            if (!starts && !TOKEN_IN(&w->tok[i - 1], thai_subjects)) return 0;
+        }
+        return span;
+    }
+    if (TOKEN_IN(t, latin_negations)) return 1;
+    if (token_is(t, "no")) { /* "no one" reaches like "nobody"; "no" alone only the next word */
+        if (i + 1 < w->n && token_is(&w->tok[i + 1], "one")) return 2;
+        return 1;
+    }
+    return 0;
+}
+
+static void mark_negations(struct words *w)
+{
+    for (size_t i = 0; i < w->n;) {
+        int thai;
+        size_t span = negation_cue(w, i, &thai), reach, k;
+
+        if (span == 0) {
+            i++;
+            continue;
+        }
+        reach = thai ? THAI_NEG_SCOPE : LATIN_NEG_SCOPE;
+        if (!thai && token_is(&w->tok[i], "no") && span == 1) reach = 1;
+        for (k = i + span; k < w->n && k < i + span + reach; k++) {
+            const struct token *t = &w->tok[k];
+
+            if (t->clause_start || TOKEN_IN(t, clause_words)) break;
+            if (thai && t->thai && t->space_before) break;
+            w->tok[k].negated = 1;
+        }
+        i = k > i + span ? k : i + span;
+    }
+}
+
+static int read_words(const struct thai_words *tw, const char *text, size_t len, struct words *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->norm = malloc(2 * len + 1); /* room for the respelt words, never twice as long */
+    w->tok = malloc(MAX_TOKENS * sizeof(*w->tok));
+    if (w->norm == NULL || w->tok == NULL) return -1;
+    w->norm_len = normalise(text, len, w->norm);
+    respell(w->norm, &w->norm_len, 2 * len + 1);
+    if (split_words(tw, w) != 0) return -1;
+    mark_negations(w);
+    return 0;
+}
+
+static void words_free(struct words *w)
+{
+    free(w->norm);
+    free(w->tok);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Features */
+
+static int set_grow(struct triage_feature_set *set, size_t name_len)
+{
+    if (set->failed) return -1;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 256;
+        struct triage_feature *items = realloc(set->items, cap * sizeof(*items));
+
+        if (items == NULL) goto fail;
+        set->items = items;
+        set->cap = cap;
+    }
+    if (set->names_len + name_len + 1 > set->names_cap) {
+        size_t cap = set->names_cap ? 2 * set->names_cap : 4096;
+        char *names;
+
+        while (cap < set->names_len + name_len + 1) cap *= 2;
+        if ((names = realloc(set->names, cap)) == NULL) goto fail;
+        set->names = names;
+        set->names_cap = cap;
+    }
+    return 0;
+fail:
+    set->failed = 1;
+    return -1;
+}
+
+/* Appends the feature whose name is the concatenation of parts (count of them, NULL ones
+ * skipped) with value v. */
+static void add_feature(struct triage_feature_set *set, const char *const parts[],
+                        const size_t lens[], size_t count, float v)
+{
+    size_t len = 0;
+    struct triage_feature *f;
+    char *at;
+
+    for (size_t i = 0; i < count; i++) len += parts[i] ? lens[i] : 0;
+    if (set_grow(set, len) != 0) return;
+    f = &set->items[set->n++];
+    f->off = set->names_len;
+    f->len = len;
+    f->value = v;
+    at = set->names + set->names_len;
+    for (size_t i = 0; i < count; i++) {
+        if (parts[i] == NULL) continue;
+        memcpy(at, parts[i], lens[i]);
+        at += lens[i];
+    }
+    *at = '\0';
+    set->names_len += len + 1;
+}
+
+static void add_word_features(struct triage_feature_set *set, const struct words *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct token *t = &w->tok[i];
+        const char *parts[] = {"w:", t->negated ? "!" : NULL, t->s};
+        size_t lens[] = {2, 1, t->len};
+
+        add_feature(set, parts, lens, 3, 1.0f);
+        if (i > 0 && !t->clause_start) {
+            const struct token *p = &w->tok[i - 1];
+            const char *bp[] = {"b:", t->negated ? "!" : NULL, p->s, " ", t->s};
+            size_t bl[] = {2, 1, p->len, 1, t->len};
+
+            add_feature(set, bp, bl, 5, 1.0f);
+        }
+    }
+}
+
+/* Character trigrams of each stretch of words that share a clause and a negation. */
+static void add_trigram_features(struct triage_feature_set *set, const struct words *w)
+{
+    char seg[512];
+    size_t at[512 + 1];
+
+    for (size_t i = 0; i < w->n;) {
+        size_t n = 0, ncp = 0, k = i;
+        int neg = w->tok[i].negated;
+
+        do {
+            const struct token *t = &w->tok[k];
+
+            if (!t->thai && n < sizeof(seg)) seg[n++] = '_'; /* English words keep their ends */
+            if (n + t->len < sizeof(seg)) {
+                memcpy(seg + n, t->s, t->len);
+                n += t->len;
+            }
+            k++;
+        } while (k < w->n && !w->tok[k].clause_start && (int)w->tok[k].negated == neg);
+        for (size_t b = 0; b < n; b += text_utf8_char_len((unsigned char)seg[b])) at[ncp++] = b;
+        at[ncp] = n;
+        for (size_t c = 0; c + 3 <= ncp; c++) {
+            const char *parts[] = {"c:", neg ? "!" : NULL, seg + at[c]};
+            size_t lens[] = {2, 1, at[c + 3] - at[c]};
+
+            add_feature(set, parts, lens, 3, 1.0f);
+        }
+        i = k;
+    }
+}
+
+static void add_keyword_features(struct triage_feature_set *set,
+                                 const int keyword_score[INCIDENT_CATEGORY_COUNT])
+{
+    int any = 0;
+
+    for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
+        const char *code = incident_category_code(c);
+        const char *parts[] = {"k:", code};
+        size_t lens[] = {2, strlen(code)};
+        int v = keyword_score[c];
+
+        if (v <= 0) continue;
+        any = 1;
+        add_feature(set, parts, lens, 2,
+                    (float)(v < TRIAGE_MAX_KEYWORD_COUNT ? v : TRIAGE_MAX_KEYWORD_COUNT));
+    }
+    if (!any) {
+        const char *parts[] = {"k:none"};
+        size_t lens[] = {6};
+        add_feature(set, parts, lens, 1, 1.0f);
+    }
+}
+
+int triage_features_extract(const struct thai_words *tw, const char *text, size_t len,
+                            const int keyword_score[INCIDENT_CATEGORY_COUNT],
+                            struct triage_feature_set *set)
+{
+    struct words w;
+    size_t ntext;
+    int rc = -1;
+
+    triage_features_clear(set);
+    if (read_words(tw, text ? text : "", text ? len : 0, &w) != 0) goto out;
+    add_word_features(set, &w);
+    add_trigram_features(set, &w);
+    ntext = set->n;
+    for (size_t i = 0; i < ntext; i++) set->items[i].value = (float)(1.0 / sqrt((double)ntext));
+    add_keyword_features(set, keyword_score);
+    if (set->failed) goto out;
+    for (size_t i = 0; i < set->n; i++) {
+        struct triage_feature *f = &set->items[i];
+        f->name = set->names + f->off;
+        f->hash = triage_feature_hash(f->name, f->len);
+    }
+    rc = 0;
+out:
+    words_free(&w);
+    return rc;
+}
+
+void triage_features_clear(struct triage_feature_set *set)
+{
+    set->n = 0;
+    set->names_len = 0;
+    set->failed = 0;
+}
+
+void triage_features_free(struct triage_feature_set *set)
+{
+    if (set == NULL) return;
+    free(set->items);
+    free(set->names);
+    memset(set, 0, sizeof(*set));
+}
+
+int triage_features_words(const struct thai_words *tw, const char *text, size_t len, char *out,
+                          size_t outlen)
+{
+    struct words w;
+    struct text_buf b = {0};
+    char *s;
+    int rc = -1;
+
+    if (outlen == 0) return -1;
+    out[0] = '\0';
+    if (read_words(tw, text, len, &w) != 0) goto out;
+    for (size_t i = 0; i < w.n; i++) {
+        if (w.tok[i].clause_start && i > 0) text_buf_add(&b, "| ");
+        if (w.tok[i].negated) text_buf_add(&b, "!");
+        text_buf_add_len(&b, w.tok[i].s, w.tok[i].len);
+        text_buf_add(&b, " ");
+    }
+    if ((s = text_buf_take(&b)) == NULL) goto out;
+    snprintf(out, outlen, "%.*s",
+             (int)text_utf8_complete(s, strlen(s) < outlen ? strlen(s) : outlen - 1), s);
+    free(s);
+    rc = 0;
+out:
+    words_free(&w);
+    return rc;
+}

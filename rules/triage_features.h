@@ -1,0 +1,69 @@
+/* The features the triage model reads in a report: the text normalised (case, Thai digits,
+ * repeated letters, common misspellings), cut into words (Thai with libthai), negation scopes
+ * marked, then word unigrams and bigrams, character trigrams and the rule table's keyword counts.
+ * The trainer (rules/triage_train.c) and the classifier (rules/triage_model.c) share this code, so
+ * a feature means the same thing in both. Pure: per-call scratch memory only. */
+#ifndef ESS_RULES_TRIAGE_FEATURES_H
+#define ESS_RULES_TRIAGE_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "incident.h"
+
+struct thai_words;
+
+/* Bumped whenever the features a text gives change: a weights file names the version it was
+ * trained with, and a model of another version is refused at load time. */
+#define TRIAGE_FEATURES_VERSION 1
+
+#define TRIAGE_MAX_KEYWORD_COUNT 3 /* a category's keyword feature saturates at three keywords */
+
+/* One feature of a text: its name, as the weights file writes it, and its value. Names:
+ *   "w:<word>"           a word ("w:!<word>" inside a negation's scope)
+ *   "b:<word> <word>"    two adjacent words of one clause ("b:!..." when the second is negated)
+ *   "c:<three letters>"  three adjacent letters of one clause, spaces dropped ("c:!..." negated)
+ *   "k:<category code>"  the category's keywords that counted (rules_scan_text), 1..3
+ *   "k:none"             no keyword counted at all
+ * Word, bigram and trigram values are 1/sqrt(their number), so a long report weighs no more than a
+ * short one; keyword values are counts (strong features). A name repeats when the text does. */
+struct triage_feature {
+    const char *name; /* NUL-terminated, inside the set's names */
+    size_t off;       /* where name starts in the set's names */
+    size_t len;
+    uint64_t hash; /* triage_feature_hash(name, len) */
+    float value;
+};
+
+struct triage_feature_set {
+    struct triage_feature *items; /* owned */
+    size_t n, cap;
+    char *names; /* owned: every name, NUL-terminated, back to back */
+    size_t names_len, names_cap;
+    int failed; /* an allocation failed: the set is incomplete */
+};
+
+/* The 64-bit FNV-1a hash of name[0..len): how the model finds a feature's weights. */
+uint64_t triage_feature_hash(const char *name, size_t len);
+
+/* The features of text[0..len) (UTF-8; invalid bytes are skipped) with keyword_score[c] the
+ * keywords of category c that counted in it, into set (zero-initialised by the caller, or reused
+ * after triage_features_clear). 0, or -1 when memory runs out. tw may be NULL: Thai runs are then
+ * one word each (tests of the rest only; the model is always trained and used with libthai). */
+int triage_features_extract(const struct thai_words *tw, const char *text, size_t len,
+                            const int keyword_score[INCIDENT_CATEGORY_COUNT],
+                            struct triage_feature_set *set);
+
+/* Empties set, keeping its memory for the next text. */
+void triage_features_clear(struct triage_feature_set *set);
+
+/* Frees what set owns (set itself is the caller's); accepts NULL. */
+void triage_features_free(struct triage_feature_set *set);
+
+/* The words of text[0..len) as the features see them, each followed by a space, "!" before a
+ * negated one and "| " after a clause break ("ผม ไม่ ได้ !ถูก !ขัง | แต่ ..."), into out (at
+ * most outlen bytes with the NUL, cut at a character boundary). For tests and for tuning. */
+int triage_features_words(const struct thai_words *tw, const char *text, size_t len, char *out,
+                          size_t outlen);
+
+#endif
