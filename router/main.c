@@ -62,6 +62,10 @@ static int load_triage_model(struct rules_table *rules, const struct config *cfg
     }
     if (rules_load_model_file(rules, path, err, errlen) != 0) return -1;
     log_info("triage: the model %s classifies", path);
+    if (!rules_model_fits_keywords(rules))
+        log_warn("triage: %s was trained with other keywords than the rule table's: run "
+                 "scripts/train-triage",
+                 path);
     return 0;
 }
 

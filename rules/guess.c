@@ -96,6 +96,15 @@ int rules_has_model(const struct rules_table *table)
     return table != NULL && table->model != NULL;
 }
 
+int rules_model_fits_keywords(const struct rules_table *table)
+{
+    char digest[RULES_DIGEST_SIZE];
+
+    if (!rules_has_model(table)) return 0;
+    rules_keywords_digest(table, digest);
+    return strcmp(digest, triage_model_keywords_digest(table->model)) == 0;
+}
+
 void rules_keywords_digest(const struct rules_table *table, char out[RULES_DIGEST_SIZE])
 {
     uint64_t h = triage_feature_hash("", 0);

@@ -28,10 +28,11 @@ struct rules_decision {
     double radii_km[RULES_MAX_RADII]; /* ascending */
     int ack_timeout_s;
     int max_attempts;
-    int dispatch;      /* 0 for "other" and for needs_triage: it waits for the operators */
-    double confidence; /* when classified, the classifier's confidence (rules_guess); 1 when given */
-    int needs_triage;  /* 1 when classified without confidence: category is only the best guess,
-                        * priority P1, dispatch 0, until an operator confirms or corrects it */
+    int dispatch; /* 0 for "other" and for needs_triage: it waits for the operators */
+    double
+        confidence;   /* when classified, the classifier's confidence (rules_guess); 1 when given */
+    int needs_triage; /* 1 when classified without confidence: category is only the best guess,
+                       * priority P1, dispatch 0, until an operator confirms or corrects it */
 };
 
 /* What the classifier reads in one text. */
@@ -64,6 +65,11 @@ int rules_load_model_file(struct rules_table *table, const char *path, char *err
 
 /* 1 when the table classifies with a triage model, else 0 (keywords). */
 int rules_has_model(const struct rules_table *table);
+
+/* 1 when the table's triage model was trained with the table's own keywords (their digests
+ * agree), 0 when the keywords changed since (scripts/train-triage trains it again) or there is no
+ * model. */
+int rules_model_fits_keywords(const struct rules_table *table);
 
 #define RULES_DIGEST_SIZE 17
 

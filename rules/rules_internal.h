@@ -58,7 +58,7 @@ struct rules_matcher {
 };
 
 struct rules_category {
-    char *label_th, *label_en; /* owned, never NULL once loaded */
+    char *label_th, *label_en;           /* owned, never NULL once loaded */
     char *chat_label_th, *chat_label_en; /* owned; NULL when the table gives none */
     int priority;
     size_t nskills;

@@ -20,6 +20,7 @@
 #include "thai_words.h"
 
 #define CLAUSE '|'         /* a clause break in the normalised text */
+#define LETTER_GRAM 4      /* letters per letter n-gram (Thai marks count: about a syllable) */
 #define THAI_NEG_SCOPE 4   /* words a Thai negation reaches */
 #define LATIN_NEG_SCOPE 3  /* words an English negation reaches */
 #define MAX_TOKENS 2048    /* words looked at per text; a description holds at most 4000 bytes */
@@ -463,8 +464,8 @@ static void add_word_features(struct triage_feature_set *set, const struct words
     }
 }
 
-/* Character trigrams of each stretch of words that share a clause and a negation. */
-static void add_trigram_features(struct triage_feature_set *set, const struct words *w)
+/* Letter n-grams of each stretch of words that share a clause and a negation. */
+static void add_letter_features(struct triage_feature_set *set, const struct words *w)
 {
     char seg[512];
     size_t at[512 + 1];
@@ -485,9 +486,9 @@ static void add_trigram_features(struct triage_feature_set *set, const struct wo
         } while (k < w->n && !w->tok[k].clause_start && (int)w->tok[k].negated == neg);
         for (size_t b = 0; b < n; b += text_utf8_char_len((unsigned char)seg[b])) at[ncp++] = b;
         at[ncp] = n;
-        for (size_t c = 0; c + 3 <= ncp; c++) {
+        for (size_t c = 0; c + LETTER_GRAM <= ncp; c++) {
             const char *parts[] = {"c:", neg ? "!" : NULL, seg + at[c]};
-            size_t lens[] = {2, 1, at[c + 3] - at[c]};
+            size_t lens[] = {2, 1, at[c + LETTER_GRAM] - at[c]};
 
             add_feature(set, parts, lens, 3, 1.0f);
         }
@@ -495,11 +496,11 @@ static void add_trigram_features(struct triage_feature_set *set, const struct wo
     }
 }
 
+/* No keyword at all is no feature: that absence must not vote for "other", or every emergency
+ * told without the table's words would sink there. */
 static void add_keyword_features(struct triage_feature_set *set,
                                  const int keyword_score[INCIDENT_CATEGORY_COUNT])
 {
-    int any = 0;
-
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
         const char *code = incident_category_code(c);
         const char *parts[] = {"k:", code};
@@ -507,14 +508,8 @@ static void add_keyword_features(struct triage_feature_set *set,
         int v = keyword_score[c];
 
         if (v <= 0) continue;
-        any = 1;
         add_feature(set, parts, lens, 2,
                     (float)(v < TRIAGE_MAX_KEYWORD_COUNT ? v : TRIAGE_MAX_KEYWORD_COUNT));
-    }
-    if (!any) {
-        const char *parts[] = {"k:none"};
-        size_t lens[] = {6};
-        add_feature(set, parts, lens, 1, 1.0f);
     }
 }
 
@@ -529,7 +524,7 @@ int triage_features_extract(const struct thai_words *tw, const char *text, size_
     triage_features_clear(set);
     if (read_words(tw, text ? text : "", text ? len : 0, &w) != 0) goto out;
     add_word_features(set, &w);
-    add_trigram_features(set, &w);
+    add_letter_features(set, &w);
     ntext = set->n;
     for (size_t i = 0; i < ntext; i++) set->items[i].value = (float)(1.0 / sqrt((double)ntext));
     add_keyword_features(set, keyword_score);

@@ -1,6 +1,6 @@
 /* The features the triage model reads in a report: the text normalised (case, Thai digits,
  * repeated letters, common misspellings), cut into words (Thai with libthai), negation scopes
- * marked, then word unigrams and bigrams, character trigrams and the rule table's keyword counts.
+ * marked, then word unigrams and bigrams, letter 4-grams and the rule table's keyword counts.
  * The trainer (rules/triage_train.c) and the classifier (rules/triage_model.c) share this code, so
  * a feature means the same thing in both. Pure: per-call scratch memory only. */
 #ifndef ESS_RULES_TRIAGE_FEATURES_H
@@ -15,18 +15,19 @@ struct thai_words;
 
 /* Bumped whenever the features a text gives change: a weights file names the version it was
  * trained with, and a model of another version is refused at load time. */
-#define TRIAGE_FEATURES_VERSION 1
+#define TRIAGE_FEATURES_VERSION 2
 
 #define TRIAGE_MAX_KEYWORD_COUNT 3 /* a category's keyword feature saturates at three keywords */
 
 /* One feature of a text: its name, as the weights file writes it, and its value. Names:
  *   "w:<word>"           a word ("w:!<word>" inside a negation's scope)
  *   "b:<word> <word>"    two adjacent words of one clause ("b:!..." when the second is negated)
- *   "c:<three letters>"  three adjacent letters of one clause, spaces dropped ("c:!..." negated)
+ *   "c:<four letters>"   four adjacent letters (code points: Thai marks count) of one clause,
+ *                        spaces dropped, English words between "_" ("c:!..." negated)
  *   "k:<category code>"  the category's keywords that counted (rules_scan_text), 1..3
- *   "k:none"             no keyword counted at all
- * Word, bigram and trigram values are 1/sqrt(their number), so a long report weighs no more than a
- * short one; keyword values are counts (strong features). A name repeats when the text does. */
+ * Word, bigram and letter n-gram values are 1/sqrt(their number), so a long report weighs no more
+ * than a short one; keyword values are counts (strong features). A name repeats when the text does.
+ */
 struct triage_feature {
     const char *name; /* NUL-terminated, inside the set's names */
     size_t off;       /* where name starts in the set's names */

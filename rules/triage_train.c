@@ -7,9 +7,11 @@
  * The corpus has one report per line, "code<TAB>text". Every report gives the features of
  * triage_features.h (the rule table's keywords among them); a feature seen in fewer than two
  * reports is dropped. The model is a multinomial logistic regression with an L2 penalty, fitted by
- * AdaGrad in a fixed order, so the same corpus and table give the same file. Before the final fit,
+ * AdaGrad in a fixed order, so the same corpus and table give the same file. It has no bias (the
+ * file's bias line is zeros): a report the model cannot read gets even odds, so it is unsure, never
+ * an "other" by default. Before the final fit,
  * a k-fold cross-validation on the corpus alone chooses the two confidence thresholds (and prints
- * what it measured): "other" is confident from the lowest probability at which at most 1% of the
+ * what it measured): "other" is confident from the lowest probability at which at most 0.5% of the
  * emergencies would be filed as a confident "other", an emergency guess from the lowest at which
  * the confident guesses are right at least 93% of the time. Held-out reports are never read. */
 #include <errno.h>
@@ -25,13 +27,14 @@
 #include "triage_model.h"
 
 #define NCLASS INCIDENT_CATEGORY_COUNT
-#define MIN_REPORTS 2       /* a feature must appear in this many reports to be kept */
-#define EPOCHS 40           /* passes of AdaGrad over the corpus */
-#define LEARNING_RATE 0.5   /* AdaGrad's base step */
-#define L2 0.00002          /* penalty per weight, per report seen */
-#define KEEP_WEIGHT 0.0005  /* a feature whose weights are all smaller is not written */
-#define OTHER_SINK_MAX 0.01 /* emergencies as confident "other", at most, in cross-validation */
-#define CONFIDENT_RIGHT 0.93
+#define MIN_REPORTS 2        /* a feature must appear in this many reports to be kept */
+#define EPOCHS 40            /* passes of AdaGrad over the corpus */
+#define LEARNING_RATE 0.5    /* AdaGrad's base step */
+#define L2 0.00002           /* penalty per weight, per report seen */
+#define KEEP_WEIGHT 0.0005   /* a feature whose weights are all smaller is not written */
+#define OTHER_SINK_MAX 0.005 /* emergencies as confident "other", at most, in cross-validation */
+#define CONFIDENT_RIGHT 0.93 /* confident emergency guesses right, at least, in cross-validation   \
+                              */
 
 struct entry {
     uint32_t feature;
@@ -249,14 +252,14 @@ static void fit(struct model *m, const struct report *reports, size_t n, const u
 
             if (!use[order[o]]) continue;
             predict(m, r, p);
-            p[r->label] -= 1.0; /* the gradient of the log-loss over z */
-            for (size_t j = 0; j <= r->n; j++) {
-                size_t f = j < r->n ? r->x[j].feature : m->nfeatures;
-                double x = j < r->n ? r->x[j].value : 1.0;
+            p[r->label] -= 1.0;                 /* the gradient of the log-loss over z */
+            for (size_t j = 0; j < r->n; j++) { /* the bias is not learned: see the top */
+                size_t f = r->x[j].feature;
+                double x = r->x[j].value;
 
                 for (int c = 0; c < NCLASS; c++) {
                     size_t at = f * NCLASS + (size_t)c;
-                    double g = p[c] * x + (j < r->n ? L2 * m->w[at] : 0.0);
+                    double g = p[c] * x + L2 * m->w[at];
 
                     g2[at] += g * g;
                     m->w[at] -= LEARNING_RATE * g / (sqrt(g2[at]) + 1e-8);
