@@ -27,6 +27,7 @@
 #define MAX_REPORTS 4000
 
 static struct rules_table *table;
+static struct rules_table *keywords_only; /* the same table without the model: the baseline */
 static char root[2048];
 
 struct labelled {
@@ -165,6 +166,17 @@ static void evaluate(const char *name, const struct labelled *r, int n, int min_
                    g.confident ? "" : " unsure", g.confidence, r[i].text);
     }
     printf("# %s: %d reports, %d right = %.1f%%\n", name, n, right, n ? 100.0 * right / n : 0);
+    if (keywords_only != NULL) {
+        int kw_right = 0, kw_sunk = 0;
+        for (int i = 0; i < n; i++) {
+            struct rules_guess k;
+            rules_guess_text(keywords_only, r[i].text, strlen(r[i].text), &k);
+            kw_right += k.category == r[i].label;
+            kw_sunk += r[i].label != INCIDENT_OTHER && k.category == INCIDENT_OTHER;
+        }
+        printf("#   (the keywords alone: %d right = %.1f%%, %d emergencies read as other)\n",
+               kw_right, n ? 100.0 * kw_right / n : 0, kw_sunk);
+    }
     for (int c = 0; c < NCLASS; c++) {
         double pct = total[c] ? 100.0 * matrix[c][c] / total[c] : 0;
         printf("#   %-13s %3d/%3d = %5.1f%%\n", incident_category_code(c), matrix[c][c], total[c],
@@ -364,6 +376,7 @@ int main(void)
     table = rules_load_file(path, err, sizeof err);
     CHECK(table != NULL, "the shipped rule table loads");
     if (table == NULL) return tap_done();
+    keywords_only = rules_load_file(path, err, sizeof err);
     snprintf(path, sizeof path, "%s/rules/triage-model.tsv", root);
     if (rules_load_model_file(table, path, err, sizeof err) != 0) printf("# %s\n", err);
     test_words();
@@ -372,5 +385,6 @@ int main(void)
     test_behaviour();
     test_accuracy();
     rules_free(table);
+    rules_free(keywords_only);
     return tap_done();
 }
