@@ -19,10 +19,11 @@
 #include "text.h"
 #include "thai_words.h"
 
-#define CLAUSE '|'         /* a clause break in the normalised text */
-#define LETTER_GRAM 4      /* letters per letter n-gram (Thai marks count: about a syllable) */
-#define THAI_NEG_SCOPE 4   /* words a Thai negation reaches */
-#define LATIN_NEG_SCOPE 3  /* words an English negation reaches */
+#define CLAUSE '|'             /* a clause break in the normalised text */
+#define TEXT_FEATURES_FLOOR 40 /* a shorter text weighs as if it had this many: it says less */
+#define LETTER_GRAM 4          /* letters per letter n-gram (Thai marks count: about a syllable) */
+#define THAI_NEG_SCOPE 4       /* words a Thai negation reaches */
+#define LATIN_NEG_SCOPE 3      /* words an English negation reaches */
 #define MAX_TOKENS 2048    /* words looked at per text; a description holds at most 4000 bytes */
 #define MAX_THAI_CUTS 1024 /* word starts in one run of Thai letters */
 
@@ -519,6 +520,7 @@ int triage_features_extract(const struct thai_words *tw, const char *text, size_
 {
     struct words w;
     size_t ntext;
+    float value;
     int rc = -1;
 
     triage_features_clear(set);
@@ -526,7 +528,9 @@ int triage_features_extract(const struct thai_words *tw, const char *text, size_
     add_word_features(set, &w);
     add_letter_features(set, &w);
     ntext = set->n;
-    for (size_t i = 0; i < ntext; i++) set->items[i].value = (float)(1.0 / sqrt((double)ntext));
+    value =
+        (float)(1.0 / sqrt((double)(ntext > TEXT_FEATURES_FLOOR ? ntext : TEXT_FEATURES_FLOOR)));
+    for (size_t i = 0; i < ntext; i++) set->items[i].value = value;
     add_keyword_features(set, keyword_score);
     if (set->failed) goto out;
     for (size_t i = 0; i < set->n; i++) {
