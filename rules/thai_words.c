@@ -1,31 +1,43 @@
-/* Thai word boundaries through libthai (see thai_words.h). libthai works in TIS-620, one byte per
- * Thai character; every Thai character is three bytes in UTF-8, so offsets convert by a factor of
- * three. th_brk_find_breaks builds its working state per call, so one breaker serves any number of
- * callers at once. */
+/* Thai word boundaries (see thai_words.h) by maximal matching over libthai's own dictionary, the
+ * rule libthai's th_brk follows: of all the ways to cut a run into dictionary words, the one with
+ * the least text left unknown, then the fewest words, then the longest first word. It is written
+ * here as a dynamic programme over the run, right to left (each position walks the dictionary's
+ * trie once), because th_brk_find_breaks, which searches the same space path by path, took two
+ * thirds of a report's classification time; test_triage_model checks that both cut the corpus the
+ * same way. The dictionary is libthai's (libthai-data's thbrk.tri, a libdatrie trie keyed by
+ * Unicode code points), read once; every call has its own trie cursor, so one dictionary serves
+ * any number of callers at once. */
 #include "thai_words.h"
 
+#include <datrie/trie.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <thai/thbrk.h>
-#include <thai/thwchar.h>
+#include <string.h>
 
-#define THAI_RUN_STACK 256 /* Thai characters cut without an allocation */
+#define THAI_RUN_STACK 256     /* Thai characters cut without an allocation */
+#define UNREACHABLE (1 << 28)  /* no way to cut the rest of the run from here */
+#define DICTIONARY "thbrk.tri" /* libthai's word-break dictionary, in LIBTHAI_DICTDIR */
+#define DICTIONARY_DIR "/usr/share/libthai"
 
 struct thai_words {
-    ThBrk *brk;
+    Trie *dictionary;
 };
 
 struct thai_words *thai_words_open(char *err, size_t errlen)
 {
+    const char *dir = getenv("LIBTHAI_DICTDIR"); /* where libthai itself looks first */
+    char path[4096];
     struct thai_words *tw = calloc(1, sizeof(*tw));
 
     if (tw == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    tw->brk = th_brk_new(NULL);
-    if (tw->brk == NULL) {
-        snprintf(err, errlen, "cannot load libthai's word-break dictionary (package libthai-data)");
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : DICTIONARY_DIR, DICTIONARY);
+    tw->dictionary = trie_new_from_file(path);
+    if (tw->dictionary == NULL) {
+        snprintf(err, errlen,
+                 "cannot load libthai's word-break dictionary %s (package libthai-data)", path);
         free(tw);
         return NULL;
     }
@@ -35,7 +47,7 @@ struct thai_words *thai_words_open(char *err, size_t errlen)
 void thai_words_free(struct thai_words *tw)
 {
     if (tw == NULL) return;
-    th_brk_delete(tw->brk);
+    trie_free(tw->dictionary);
     free(tw);
 }
 
@@ -44,45 +56,99 @@ int thai_words_is_thai(uint32_t cp)
     return cp >= 0x0E01 && cp <= 0x0E5B;
 }
 
+/* A vowel above or below, a tone mark or another sign that belongs to the letter before it: a
+ * word never starts or ends just before one. */
+static int is_mark(uint32_t cp)
+{
+    return cp == 0x0E31 || (cp >= 0x0E34 && cp <= 0x0E3A) || (cp >= 0x0E47 && cp <= 0x0E4E);
+}
+
+/* A vowel written before its consonant (เ แ โ ใ ไ): it never ends a word. */
+static int is_leading_vowel(uint32_t cp)
+{
+    return cp >= 0x0E40 && cp <= 0x0E44;
+}
+
+/* The cheapest way to cut cp[i..n): unknown characters first, then words. */
+struct cost {
+    int unknown, words;
+    int next;  /* where the piece starting at i ends */
+    int known; /* the piece is a dictionary word */
+};
+
+static int better(int unknown, int words, const struct cost *than)
+{
+    return unknown < than->unknown || (unknown == than->unknown && words < than->words);
+}
+
+/* Fills best[0..n] for the run cp[0..n); st is the caller's trie cursor. */
+static void plan(TrieState *st, const uint32_t *cp, int n, struct cost *best)
+{
+    best[n] = (struct cost){0, 0, n, 1};
+    for (int i = n - 1; i >= 0; i--) {
+        struct cost *b = &best[i];
+        int e;
+
+        *b = (struct cost){UNREACHABLE, UNREACHABLE, n, 0};
+        if (is_mark(cp[i])) continue;
+        trie_state_rewind(st);
+        for (int j = i; j < n && trie_state_walk(st, cp[j]); j++) {
+            const struct cost *rest = &best[j + 1];
+
+            e = j + 1;
+            if (!trie_state_is_terminal(st) || (e < n && is_mark(cp[e])) ||
+                rest->unknown >= UNREACHABLE)
+                continue;
+            /* "<=" on words: of two cuts as good, the longer first word (found later) wins */
+            if (rest->unknown < b->unknown ||
+                (rest->unknown == b->unknown && rest->words + 1 <= b->words))
+                *b = (struct cost){rest->unknown, rest->words + 1, e, 1};
+        }
+        /* Or one letter cell the dictionary does not know: the letter and its marks. */
+        e = i + 1;
+        if (is_leading_vowel(cp[i]) && e < n) e++;
+        while (e < n && is_mark(cp[e])) e++;
+        if (best[e].unknown < UNREACHABLE &&
+            better(best[e].unknown + (e - i), best[e].words + 1, b))
+            *b = (struct cost){best[e].unknown + (e - i), best[e].words + 1, e, 0};
+    }
+}
+
 int thai_words_cut(const struct thai_words *tw, const char *s, size_t len, size_t *cuts,
                    size_t maxcuts)
 {
-    thchar_t stack_tis[THAI_RUN_STACK + 1];
-    int stack_pos[THAI_RUN_STACK];
-    thchar_t *tis = stack_tis;
-    int *pos = stack_pos;
+    uint32_t stack_cp[THAI_RUN_STACK];
+    struct cost stack_best[THAI_RUN_STACK + 1];
+    uint32_t *cp = stack_cp;
+    struct cost *best = stack_best;
+    TrieState *st = NULL;
     size_t n = len / 3, k = 0;
-    int found;
+    int rc = -1, prev_known = 1;
 
     if (tw == NULL || len % 3 != 0) return -1;
     if (n == 0) return 0;
     if (n > THAI_RUN_STACK) {
-        tis = malloc(n + 1);
-        pos = malloc(n * sizeof(*pos));
-        if (tis == NULL || pos == NULL) {
-            k = (size_t)-1;
-            goto out;
-        }
+        cp = malloc(n * sizeof(*cp));
+        best = malloc((n + 1) * sizeof(*best));
+        if (cp == NULL || best == NULL) goto out;
     }
     for (size_t i = 0; i < n; i++) {
         const unsigned char *c = (const unsigned char *)s + 3 * i;
-        uint32_t cp =
-            ((uint32_t)(c[0] & 0x0F) << 12) | ((uint32_t)(c[1] & 0x3F) << 6) | (c[2] & 0x3F);
 
-        if ((c[0] & 0xF0) != 0xE0 || !thai_words_is_thai(cp)) {
-            k = (size_t)-1;
-            goto out;
-        }
-        tis[i] = th_uni2tis((thwchar_t)cp);
+        cp[i] = ((uint32_t)(c[0] & 0x0F) << 12) | ((uint32_t)(c[1] & 0x3F) << 6) | (c[2] & 0x3F);
+        if ((c[0] & 0xF0) != 0xE0 || !thai_words_is_thai(cp[i])) goto out;
     }
-    tis[n] = 0;
-    /* The breaker's own bound is one cut per character; the last cut (the end) is not kept. */
-    found = th_brk_find_breaks(tw->brk, tis, pos, n);
-    for (int i = 0; i < found && k < maxcuts; i++) {
-        if (pos[i] > 0 && (size_t)pos[i] < n) cuts[k++] = 3 * (size_t)pos[i];
+    if ((st = trie_root(tw->dictionary)) == NULL) goto out;
+    plan(st, cp, (int)n, best);
+    /* Unknown cells next to each other make one word. */
+    for (int i = 0; i < (int)n && k < maxcuts; i = best[i].next) {
+        if (i > 0 && (best[i].known || prev_known)) cuts[k++] = 3 * (size_t)i;
+        prev_known = best[i].known;
     }
+    rc = (int)k;
 out:
-    if (tis != stack_tis) free(tis);
-    if (pos != stack_pos) free(pos);
-    return k == (size_t)-1 ? -1 : (int)k;
+    if (st != NULL) trie_state_free(st);
+    if (cp != stack_cp) free(cp);
+    if (best != stack_best) free(best);
+    return rc;
 }

@@ -1,6 +1,6 @@
 /* Thai word boundaries: Thai is written without spaces between words, so a run of Thai letters is
- * cut into words with libthai's dictionary-based breaker (th_brk, maximal matching). The breaker is
- * loaded once (its dictionary is read from disk then) and only read afterwards. */
+ * cut into words by maximal matching over libthai's word-break dictionary (the rule of libthai's
+ * th_brk). The dictionary is loaded once (read from disk then) and only read afterwards. */
 #ifndef ESS_RULES_THAI_WORDS_H
 #define ESS_RULES_THAI_WORDS_H
 
@@ -9,8 +9,9 @@
 
 struct thai_words;
 
-/* Loads libthai's default dictionary. NULL (with a reason in err) when it cannot be read. The
- * caller owns the breaker and frees it with thai_words_free(). */
+/* Loads libthai's dictionary ($LIBTHAI_DICTDIR/thbrk.tri, as libthai looks for it, else
+ * /usr/share/libthai/thbrk.tri). NULL (with a reason in err) when it cannot be read. The caller
+ * owns the breaker and frees it with thai_words_free(). */
 struct thai_words *thai_words_open(char *err, size_t errlen);
 
 void thai_words_free(struct thai_words *tw); /* accepts NULL */

@@ -37,11 +37,21 @@ struct token {
 };
 
 struct words {
-    char *norm; /* the normalised text, owned */
+    char *norm; /* the normalised text, owned (one block with tok) */
     size_t norm_len;
-    struct token *tok; /* owned */
-    size_t n;
+    struct token *tok; /* inside norm's block */
+    size_t n, cap;
 };
+
+/* A word of the lists below, with its length. */
+struct listed_word {
+    const char *s;
+    size_t len;
+};
+#define W(lit)                                                                                     \
+    {                                                                                              \
+        (lit), sizeof(lit) - 1                                                                     \
+    }
 
 /* Misspellings of words that matter, as people type them in a hurry, with the spelling the
  * corpus and the keywords use. Replaced in the normalised text before Thai is cut into words. */
@@ -79,55 +89,79 @@ static const struct {
 
 /* Chat spellings of English words. */
 static const struct {
-    const char *typed, *meant;
+    struct listed_word typed, meant;
 } latin_spellings[] = {
-    {"u", "you"},          {"ur", "your"},        {"r", "are"},         {"pls", "please"},
-    {"plz", "please"},     {"bf", "boyfriend"},   {"gf", "girlfriend"}, {"dont", "don't"},
-    {"didnt", "didn't"},   {"doesnt", "doesn't"}, {"isnt", "isn't"},    {"wasnt", "wasn't"},
-    {"arent", "aren't"},   {"werent", "weren't"}, {"cant", "can't"},    {"wont", "won't"},
-    {"im", "i'm"},         {"ive", "i've"},       {"hes", "he's"},      {"shes", "she's"},
-    {"theyre", "they're"}, {"cuz", "because"},    {"coz", "because"},   {"bc", "because"},
-    {"ppl", "people"},     {"thx", "thanks"},     {"ok", "okay"},
+    {W("u"), W("you")},          {W("ur"), W("your")},        {W("r"), W("are")},
+    {W("pls"), W("please")},     {W("plz"), W("please")},     {W("bf"), W("boyfriend")},
+    {W("gf"), W("girlfriend")},  {W("dont"), W("don't")},     {W("didnt"), W("didn't")},
+    {W("doesnt"), W("doesn't")}, {W("isnt"), W("isn't")},     {W("wasnt"), W("wasn't")},
+    {W("arent"), W("aren't")},   {W("werent"), W("weren't")}, {W("cant"), W("can't")},
+    {W("wont"), W("won't")},     {W("im"), W("i'm")},         {W("ive"), W("i've")},
+    {W("hes"), W("he's")},       {W("shes"), W("she's")},     {W("theyre"), W("they're")},
+    {W("cuz"), W("because")},    {W("coz"), W("because")},    {W("bc"), W("because")},
+    {W("ppl"), W("people")},     {W("thx"), W("thanks")},     {W("ok"), W("okay")},
 };
 
-static const char *const thai_negations[] = {"ไม่ได้", "ไม่มี", "ไม่ใช่", "ไม่เคย", "มิได้", "ไม่มีใคร"};
-static const char *const thai_negation_tails[] = {"ได้", "มี", "ใช่", "เคย"}; /* after "ไม่" */
-static const char *const latin_negations[] = {
-    "not",    "never",  "nobody",  "isn't",  "wasn't",  "aren't", "weren't", "don't", "doesn't",
-    "didn't", "hasn't", "haven't", "hadn't", "neither", "nor",    "nothing", "noone",
+static const struct listed_word thai_negations[] = {
+    W("ไม่ได้"), W("ไม่มี"), W("ไม่ใช่"), W("ไม่เคย"), W("มิได้"), W("ไม่มีใคร"),
+};
+static const struct listed_word thai_negation_tails[] = {
+    W("ได้"),
+    W("มี"),
+    W("ใช่"),
+    W("เคย"),
+}; /* after "ไม่" */
+static const struct listed_word latin_negations[] = {
+    W("not"),     W("never"),   W("nobody"),  W("isn't"),   W("wasn't"), W("aren't"),
+    W("weren't"), W("don't"),   W("doesn't"), W("didn't"),  W("hasn't"), W("haven't"),
+    W("hadn't"),  W("neither"), W("nor"),     W("nothing"), W("noone"),
 };
 /* Who a "ไม่ได้" follows when it negates what comes after it ("หนูไม่ได้ถูกขัง"). */
-static const char *const thai_subjects[] = {
-    "ผม",  "ฉัน", "หนู",  "เรา", "เขา", "ดิฉัน", "กู", "ข้อย", "เฮา", "ฉาน", "มัน", "แม่",  "พ่อ",  "ลูก",
-    "น้อง", "พี่",  "ยาย", "ตา",  "ป้า",  "ลุง",  "ก็", "ยัง",  "ซึ่ง",  "แค่",  "คือ", "เค้า", "ใคร",
+static const struct listed_word thai_subjects[] = {
+    W("ผม"),  W("ฉัน"), W("หนู"), W("เรา"), W("เขา"), W("ดิฉัน"), W("กู"),  W("ข้อย"), W("เฮา"),
+    W("ฉาน"), W("มัน"), W("แม่"), W("พ่อ"),  W("ลูก"),  W("น้อง"), W("พี่"),  W("ยาย"), W("ตา"),
+    W("ป้า"),  W("ลุง"), W("ก็"),  W("ยัง"),  W("ซึ่ง"),  W("แค่"),  W("คือ"), W("เค้า"), W("ใคร"),
 };
-static const char *const clause_words[] = {"แต่", "แต่ว่า", "but", "however", "although"};
+static const struct listed_word clause_words[] = {
+    W("แต่"), W("แต่ว่า"), W("but"), W("however"), W("although"),
+};
 
-static int token_is(const struct token *t, const char *word)
-{
-    size_t n = strlen(word);
-    return t->len == n && memcmp(t->s, word, n) == 0;
-}
-
-static int token_in(const struct token *t, const char *const *list, size_t count)
+static int token_in(const struct token *t, const struct listed_word *list, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
-        if (token_is(t, list[i])) return 1;
+        if (t->len == list[i].len && memcmp(t->s, list[i].s, t->len) == 0) return 1;
     }
     return 0;
 }
+
+/* 1 when the word is the string literal lit. */
+#define TOKEN_IS(t, lit)                                                                           \
+    ((t)->len == sizeof(lit) - 1 && memcmp((t)->s, (lit), sizeof(lit) - 1) == 0)
 
 #define TOKEN_IN(t, list) token_in((t), (list), sizeof(list) / sizeof((list)[0]))
 
 uint64_t triage_feature_hash(const char *name, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325u;
+    /* Eight bytes a step, each step a multiply and a fold (in the manner of wyhash), then a
+     * final mix: names are short, and every feature of every report is hashed. */
+    const uint64_t k = 0x9e3779b97f4a7c15u;
+    uint64_t h = 0xcbf29ce484222325u ^ (len * k);
+    size_t i = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)name[i];
-        h *= 0x100000001b3u;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, name + i, 8);
+        h = (h ^ v) * k;
+        h ^= h >> 29;
     }
-    return h;
+    if (i < len) {
+        uint64_t v = 0;
+        memcpy(&v, name + i, len - i);
+        h = (h ^ v) * k;
+        h ^= h >> 29;
+    }
+    h *= 0xbf58476d1ce4e5b9u;
+    return h ^ (h >> 31);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -224,18 +258,20 @@ static void respell(char *s, size_t *len, size_t cap)
 {
     for (size_t k = 0; k < sizeof(thai_spellings) / sizeof(thai_spellings[0]); k++) {
         const char *typed = thai_spellings[k].typed, *meant = thai_spellings[k].meant;
-        size_t tl = strlen(typed), ml = strlen(meant);
-        char *at = s;
+        size_t tl = strlen(typed), ml = strlen(meant), i = 2;
+        const char *hit;
 
-        while ((size_t)(at - s) + tl <= *len) {
-            if (memcmp(at, typed, tl) != 0 || *len + ml - tl + 1 > cap) {
-                at++;
+        /* The third byte tells Thai letters apart (the first two are those of the block). */
+        while (i < *len && (hit = memchr(s + i, typed[2], *len - i)) != NULL) {
+            size_t at = (size_t)(hit - s) - 2;
+
+            i = (size_t)(hit - s) + 1;
+            if (at + tl > *len || memcmp(s + at, typed, tl) != 0 || *len + ml - tl + 1 > cap)
                 continue;
-            }
-            memmove(at + ml, at + tl, *len - (size_t)(at - s) - tl + 1);
-            memcpy(at, meant, ml);
-            *len -= tl - ml;
-            at += ml;
+            memmove(s + at + ml, s + at + tl, *len - at - tl + 1);
+            memcpy(s + at, meant, ml);
+            *len = *len + ml - tl;
+            i = at + ml + 2;
         }
     }
 }
@@ -248,7 +284,7 @@ static int add_token(struct words *w, const char *s, size_t len, int thai, int c
 {
     struct token *t;
 
-    if (len == 0 || w->n >= MAX_TOKENS) return 0;
+    if (len == 0 || w->n >= w->cap) return 0;
     t = &w->tok[w->n++];
     t->s = s;
     t->len = len;
@@ -263,11 +299,11 @@ static void add_latin(struct words *w, const char *s, size_t len, int clause_sta
 {
     while (len > 0 && s[0] == '\'') s++, len--;
     while (len > 0 && s[len - 1] == '\'') len--;
-    for (size_t k = 0; k < sizeof(latin_spellings) / sizeof(latin_spellings[0]); k++) {
-        if (strlen(latin_spellings[k].typed) == len &&
-            memcmp(latin_spellings[k].typed, s, len) == 0) {
-            s = latin_spellings[k].meant;
-            len = strlen(s);
+    for (size_t k = 0; len <= 7 && k < sizeof(latin_spellings) / sizeof(latin_spellings[0]); k++) {
+        if (latin_spellings[k].typed.len == len &&
+            memcmp(latin_spellings[k].typed.s, s, len) == 0) {
+            s = latin_spellings[k].meant.s;
+            len = latin_spellings[k].meant.len;
             break;
         }
     }
@@ -331,21 +367,21 @@ static size_t negation_cue(const struct words *w, size_t i, int *thai)
     if (t->thai) {
         if (TOKEN_IN(t, thai_negations))
             span = 1;
-        else if (token_is(t, "ไม่") && i + 1 < w->n && !w->tok[i + 1].space_before &&
+        else if (TOKEN_IS(t, "ไม่") && i + 1 < w->n && !w->tok[i + 1].space_before &&
                  TOKEN_IN(&w->tok[i + 1], thai_negation_tails))
             span = 2;
         if (span == 0) return 0;
         /* "ไม่ได้" after a verb means "cannot": it negates only at a clause's start or after its
          * subject. */
-        if (token_is(t, "ไม่ได้") || (span == 2 && token_is(&w->tok[i + 1], "ได้"))) {
+        if (TOKEN_IS(t, "ไม่ได้") || (span == 2 && TOKEN_IS(&w->tok[i + 1], "ได้"))) {
             int starts = t->clause_start || t->space_before;
             if (!starts && !TOKEN_IN(&w->tok[i - 1], thai_subjects)) return 0;
         }
         return span;
     }
     if (TOKEN_IN(t, latin_negations)) return 1;
-    if (token_is(t, "no")) { /* "no one" reaches like "nobody"; "no" alone only the next word */
-        if (i + 1 < w->n && token_is(&w->tok[i + 1], "one")) return 2;
+    if (TOKEN_IS(t, "no")) { /* "no one" reaches like "nobody"; "no" alone only the next word */
+        if (i + 1 < w->n && TOKEN_IS(&w->tok[i + 1], "one")) return 2;
         return 1;
     }
     return 0;
@@ -362,7 +398,7 @@ static void mark_negations(struct words *w)
             continue;
         }
         reach = thai ? THAI_NEG_SCOPE : LATIN_NEG_SCOPE;
-        if (!thai && token_is(&w->tok[i], "no") && span == 1) reach = 1;
+        if (!thai && TOKEN_IS(&w->tok[i], "no") && span == 1) reach = 1;
         for (k = i + span; k < w->n && k < i + span + reach; k++) {
             const struct token *t = &w->tok[k];
 
@@ -376,10 +412,13 @@ static void mark_negations(struct words *w)
 
 static int read_words(const struct thai_words *tw, const char *text, size_t len, struct words *w)
 {
+    size_t room = 2 * len + 1; /* the respelt words are never twice as long as those typed */
+
     memset(w, 0, sizeof(*w));
-    w->norm = malloc(2 * len + 1); /* room for the respelt words, never twice as long */
-    w->tok = malloc(MAX_TOKENS * sizeof(*w->tok));
-    if (w->norm == NULL || w->tok == NULL) return -1;
+    w->cap = room < MAX_TOKENS ? room : MAX_TOKENS; /* a word holds a byte at least */
+    room = (room + sizeof(struct token) - 1) / sizeof(struct token) * sizeof(struct token);
+    if ((w->norm = malloc(room + w->cap * sizeof(*w->tok))) == NULL) return -1;
+    w->tok = (struct token *)(void *)(w->norm + room);
     w->norm_len = normalise(text, len, w->norm);
     respell(w->norm, &w->norm_len, 2 * len + 1);
     if (split_words(tw, w) != 0) return -1;
@@ -390,7 +429,6 @@ static int read_words(const struct thai_words *tw, const char *text, size_t len,
 static void words_free(struct words *w)
 {
     free(w->norm);
-    free(w->tok);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -400,14 +438,14 @@ static int set_grow(struct triage_feature_set *set, size_t name_len)
 {
     if (set->failed) return -1;
     if (set->n == set->cap) {
-        size_t cap = set->cap ? 2 * set->cap : 256;
+        size_t cap = set->cap ? 2 * set->cap : 512;
         struct triage_feature *items = realloc(set->items, cap * sizeof(*items));
 
         if (items == NULL) goto fail;
         set->items = items;
         set->cap = cap;
     }
-    if (set->names_len + name_len + 1 > set->names_cap) {
+    if (set->with_names && set->names_len + name_len + 1 > set->names_cap) {
         size_t cap = set->names_cap ? 2 * set->names_cap : 4096;
         char *names;
 
@@ -423,28 +461,33 @@ fail:
 }
 
 /* Appends the feature whose name is the concatenation of parts (count of them, NULL ones
- * skipped) with value v. */
+ * skipped) with value v, its name copied when the set keeps names. A name longer than
+ * TRIAGE_MAX_NAME bytes (a "word" of junk) is no feature. */
 static void add_feature(struct triage_feature_set *set, const char *const parts[],
                         const size_t lens[], size_t count, float v)
 {
+    char name[TRIAGE_MAX_NAME];
     size_t len = 0;
     struct triage_feature *f;
-    char *at;
 
-    for (size_t i = 0; i < count; i++) len += parts[i] ? lens[i] : 0;
-    if (set_grow(set, len) != 0) return;
-    f = &set->items[set->n++];
-    f->off = set->names_len;
-    f->len = len;
-    f->value = v;
-    at = set->names + set->names_len;
     for (size_t i = 0; i < count; i++) {
         if (parts[i] == NULL) continue;
-        memcpy(at, parts[i], lens[i]);
-        at += lens[i];
+        if (len + lens[i] > sizeof(name)) return;
+        memcpy(name + len, parts[i], lens[i]);
+        len += lens[i];
     }
-    *at = '\0';
-    set->names_len += len + 1;
+    if (set_grow(set, len) != 0) return;
+    f = &set->items[set->n++];
+    f->name = NULL;
+    f->len = len;
+    f->value = v;
+    f->hash = triage_feature_hash(name, len);
+    if (set->with_names) {
+        f->off = set->names_len;
+        memcpy(set->names + set->names_len, name, len);
+        set->names[set->names_len + len] = '\0';
+        set->names_len += len + 1;
+    }
 }
 
 static void add_word_features(struct triage_feature_set *set, const struct words *w)
@@ -533,11 +576,8 @@ int triage_features_extract(const struct thai_words *tw, const char *text, size_
     for (size_t i = 0; i < ntext; i++) set->items[i].value = value;
     add_keyword_features(set, keyword_score);
     if (set->failed) goto out;
-    for (size_t i = 0; i < set->n; i++) {
-        struct triage_feature *f = &set->items[i];
-        f->name = set->names + f->off;
-        f->hash = triage_feature_hash(f->name, f->len);
-    }
+    for (size_t i = 0; set->with_names && i < set->n; i++)
+        set->items[i].name = set->names + set->items[i].off;
     rc = 0;
 out:
     words_free(&w);

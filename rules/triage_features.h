@@ -15,8 +15,9 @@ struct thai_words;
 
 /* Bumped whenever the features a text gives change: a weights file names the version it was
  * trained with, and a model of another version is refused at load time. */
-#define TRIAGE_FEATURES_VERSION 3
+#define TRIAGE_FEATURES_VERSION 5
 
+#define TRIAGE_MAX_NAME 256        /* bytes of a feature's name, at most: longer is no feature */
 #define TRIAGE_MAX_KEYWORD_COUNT 3 /* a category's keyword feature saturates at three keywords */
 
 /* One feature of a text: its name, as the weights file writes it, and its value. Names:
@@ -29,7 +30,7 @@ struct thai_words;
  * than a short one; keyword values are counts (strong features). A name repeats when the text does.
  */
 struct triage_feature {
-    const char *name; /* NUL-terminated, inside the set's names */
+    const char *name; /* NUL-terminated, inside the set's names; NULL unless it keeps them */
     size_t off;       /* where name starts in the set's names */
     size_t len;
     uint64_t hash; /* triage_feature_hash(name, len) */
@@ -39,18 +40,20 @@ struct triage_feature {
 struct triage_feature_set {
     struct triage_feature *items; /* owned */
     size_t n, cap;
-    char *names; /* owned: every name, NUL-terminated, back to back */
+    int with_names; /* set by the caller: keep the names (the trainer); else hashes only */
+    char *names;    /* owned: every name, NUL-terminated, back to back */
     size_t names_len, names_cap;
     int failed; /* an allocation failed: the set is incomplete */
 };
 
-/* The 64-bit FNV-1a hash of name[0..len): how the model finds a feature's weights. */
+/* A 64-bit hash of name[0..len): how the model finds a feature's weights. */
 uint64_t triage_feature_hash(const char *name, size_t len);
 
 /* The features of text[0..len) (UTF-8; invalid bytes are skipped) with keyword_score[c] the
- * keywords of category c that counted in it, into set (zero-initialised by the caller, or reused
- * after triage_features_clear). 0, or -1 when memory runs out. tw may be NULL: Thai runs are then
- * one word each (tests of the rest only; the model is always trained and used with libthai). */
+ * keywords of category c that counted in it, into set (zero-initialised by the caller, with_names
+ * set when it wants the names, or reused after triage_features_clear). 0, or -1 when memory runs
+ * out. tw may be NULL: Thai runs are then one word each (tests of the rest only; the model is
+ * always trained and used with libthai). */
 int triage_features_extract(const struct thai_words *tw, const char *text, size_t len,
                             const int keyword_score[INCIDENT_CATEGORY_COUNT],
                             struct triage_feature_set *set);

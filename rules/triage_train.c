@@ -144,7 +144,7 @@ static struct report *read_corpus(const char *path, const struct rules_table *ru
     size_t len, n = 0, cap = 0;
     char *text = read_file(path, &len), *line = text;
     struct report *reports = NULL;
-    struct triage_feature_set set = {0};
+    struct triage_feature_set set = {.with_names = 1};
     int lineno = 0;
 
     while (line < text + len) {

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <thai/thbrk.h>
+#include <thai/thwchar.h>
+
 #include "rules.h"
 #include "tap.h"
 #include "thai_words.h"
@@ -263,6 +266,66 @@ static void test_words(void)
     thai_words_free(tw);
 }
 
+/* Every run of Thai letters in a corpus file, cut by thai_words_cut and by libthai's th_brk:
+ * how many runs are cut the same way, and how many of th_brk's word starts ours has. */
+static void test_same_cuts_as_libthai(const char *name)
+{
+    char path[4096], err[256];
+    struct thai_words *tw = thai_words_open(err, sizeof err);
+    ThBrk *brk = th_brk_new(NULL);
+    size_t len, runs = 0, same = 0, theirs = 0, found = 0;
+    char *text, what[160];
+
+    snprintf(path, sizeof path, "%s/%s", root, name);
+    text = slurp(path, &len);
+    CHECK(tw != NULL && brk != NULL && text != NULL, "the dictionary, th_brk and the corpus load");
+    for (size_t i = 0; tw && brk && text && i < len;) {
+        size_t j = i, cuts[512];
+        thchar_t tis[512];
+        int pos[512], ours, n;
+
+        while (j + 3 <= len && (unsigned char)text[j] == 0xE0 &&
+               ((unsigned char)text[j + 1] == 0xB8 || (unsigned char)text[j + 1] == 0xB9) &&
+               j - i < 3 * 500) {
+            uint32_t cp = 0x0E00 | (((uint32_t)text[j + 1] & 0x3F) << 6) | (text[j + 2] & 0x3F);
+            if (!thai_words_is_thai(cp) || (cp >= 0x0E50 && cp <= 0x0E59) || cp == 0x0E46 ||
+                cp == 0x0E2F)
+                break;
+            tis[(j - i) / 3] = th_uni2tis((thwchar_t)cp);
+            j += 3;
+        }
+        if (j == i) {
+            i++;
+            continue;
+        }
+        n = (int)((j - i) / 3);
+        tis[n] = 0;
+        ours = thai_words_cut(tw, text + i, j - i, cuts, 512);
+        {
+            int k = th_brk_find_breaks(brk, tis, pos, (size_t)n), agree = 0, all = 0;
+            for (int a = 0; a < k; a++) {
+                if (pos[a] <= 0 || pos[a] >= n) continue;
+                all++;
+                for (int b = 0; b < ours; b++) agree += cuts[b] == 3 * (size_t)pos[a];
+            }
+            runs++;
+            theirs += (size_t)all;
+            found += (size_t)agree;
+            same += agree == all && ours == all;
+        }
+        i = j;
+    }
+    printf("# %s: %zu Thai runs, %zu cut as th_brk cuts them (%.1f%%); %zu of th_brk's %zu word "
+           "starts found\n",
+           name, runs, same, runs ? 100.0 * same / runs : 0, found, theirs);
+    snprintf(what, sizeof what, "%s: at least 98%% of the runs cut as libthai's th_brk cuts them",
+             name);
+    CHECK(runs > 1000 && same >= runs * 98 / 100, what);
+    free(text);
+    if (brk) th_brk_delete(brk);
+    thai_words_free(tw);
+}
+
 static void test_behaviour(void)
 {
     struct rules_guess g;
@@ -301,7 +364,7 @@ static struct triage_model *load(const char *text, char *err, size_t errlen)
 }
 
 #define HEAD                                                                                       \
-    "version\t1\nfeatures_version\t3\nclasses\tthreat\tdetention\tabuse_risk\tmental_crisis\t"     \
+    "version\t1\nfeatures_version\t5\nclasses\tthreat\tdetention\tabuse_risk\tmental_crisis\t"     \
     "gathering\tother\ncorpus\t0123456789abcdef\nkeywords\t0123456789abcdef\nconfident\t0.5\n"     \
     "confident_other\t0.8\n"
 
@@ -341,7 +404,7 @@ static void test_loader(void)
     check_refused("version\t2\n", "m.tsv:1: version", "another version is refused");
     check_refused("version\t1\nfeatures_version\t99\n", "m.tsv:2: features_version",
                   "a model of other features is refused");
-    check_refused("version\t1\nfeatures_version\t3\nclasses\tdetention\tthreat\tabuse_risk\t"
+    check_refused("version\t1\nfeatures_version\t5\nclasses\tdetention\tthreat\tabuse_risk\t"
                   "mental_crisis\tgathering\tother\n",
                   "m.tsv:3: classes: expected 'threat'", "classes out of order are refused");
     check_refused(HEAD "weights\t1\nbias\t0\t0\t0\t0\t0\nw:x\t0\t0\t0\t0\t0\t0\n",
@@ -356,10 +419,10 @@ static void test_loader(void)
                   "'weights' says", "fewer feature lines than announced are refused");
     check_refused(HEAD "weights\t1\nbias\t0\t0\t0\t0\t0\t0\nz:x\t0\t0\t0\t0\t0\t0\n",
                   "m.tsv:10: feature 'z:x': a name starts with", "an unknown kind is refused");
-    check_refused("version\t1\nfeatures_version\t3\nclasses\tthreat\tdetention\tabuse_risk\t"
+    check_refused("version\t1\nfeatures_version\t5\nclasses\tthreat\tdetention\tabuse_risk\t"
                   "mental_crisis\tgathering\tother\ncorpus\tXYZ\n",
                   "m.tsv:4: corpus: expected 16 lowercase hex digits", "a bad digest is refused");
-    check_refused("version\t1\nfeatures_version\t3\nclasses\tthreat\tdetention\tabuse_risk\t"
+    check_refused("version\t1\nfeatures_version\t5\nclasses\tthreat\tdetention\tabuse_risk\t"
                   "mental_crisis\tgathering\tother\ncorpus\t0123456789abcdef\nkeywords\t"
                   "0123456789abcdef\nconfident\t1.5\n",
                   "m.tsv:6: confident: expected a number from 0 to 1",
@@ -380,6 +443,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/rules/triage-model.tsv", root);
     if (rules_load_model_file(table, path, err, sizeof err) != 0) printf("# %s\n", err);
     test_words();
+    test_same_cuts_as_libthai("rules/triage/corpus.tsv");
     test_loader();
     test_digests();
     test_behaviour();
