@@ -320,7 +320,6 @@ static int fold_tokens(struct scan *s, char *f, const char *text, size_t len)
     while (i < len) {
         size_t a;
         size_t flen;
-        char *tok;
 
         while (i < len && is_separator((unsigned char)text[i])) {
             if (is_clause_separator((unsigned char)text[i])) pending |= AT_CLAUSE;
@@ -329,15 +328,12 @@ static int fold_tokens(struct scan *s, char *f, const char *text, size_t len)
         a = i;
         while (i < len && !is_separator((unsigned char)text[i])) i++;
         if (i == a) break;
-        tok = text_fold(text + a, i - a, &flen);
-        if (tok == NULL) return -1;
+        flen = text_fold_into(text + a, i - a, f + n); /* n <= a: f has room */
         if (flen > 0) {
-            memcpy(f + n, tok, flen);
             s->at[n] |= pending;
             pending = AT_WORD;
             n += flen;
         }
-        free(tok);
     }
     f[n] = '\0';
     s->at[n] |= pending; /* the end of the text is a word start too */
@@ -370,7 +366,9 @@ static void match_bucket(struct scan *s, uint32_t b, size_t i)
     for (uint32_t k = m->bucket[b]; k < m->bucket[b + 1] && s->nmt < s->cap; k++) {
         const struct rules_pattern *p = &m->pats[m->order[k]];
 
-        if (p->len > s->n - i || memcmp(p->text, here, p->len) != 0) continue;
+        if (p->len > s->n - i || here[p->len - 1] != (unsigned char)p->text[p->len - 1] ||
+            memcmp(p->text, here, p->len) != 0)
+            continue;
         if (p->ascii && !word_fits(s, p, i)) continue;
         end = i + p->len;
         if (p->tail != NULL && !find_tail(s, p, &end)) continue;

@@ -96,15 +96,25 @@ static int text_fold_drops(uint32_t cp)
 
 char *text_fold(const char *s, size_t len, size_t *out_len)
 {
-    const unsigned char *p = (const unsigned char *)s;
     char *out;
-    size_t o = 0;
-    size_t i = 0;
+    size_t o;
 
     if (s == NULL) len = 0;
     /* Folding never lengthens the text. */
     out = malloc(len + 1);
     if (out == NULL) return NULL;
+    o = text_fold_into(s, len, out);
+    if (out_len != NULL) *out_len = o;
+    return out;
+}
+
+size_t text_fold_into(const char *s, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    size_t i = 0;
+
+    if (s == NULL) len = 0;
     while (i < len) {
         uint32_t cp;
         size_t n = text_decode(p + i, len - i, &cp);
@@ -127,8 +137,7 @@ char *text_fold(const char *s, size_t len, size_t *out_len)
         i += n;
     }
     out[o] = '\0';
-    if (out_len != NULL) *out_len = o;
-    return out;
+    return o;
 }
 
 enum text_json_result text_json_scan(const char *body, size_t len, int max_depth, char *rewrite)

@@ -17,6 +17,10 @@ int text_utf8_valid(const char *s, size_t len);
  * length when out_len is not NULL. NULL only when memory runs out. */
 char *text_fold(const char *s, size_t len, size_t *out_len);
 
+/* The same into out, which has room for len + 1 bytes (folding never lengthens); returns the
+ * folded length, the NUL written after it. */
+size_t text_fold_into(const char *s, size_t len, char *out);
+
 /* The length a UTF-8 sequence announces with its first byte b: 1 for ASCII and for bytes that
  * cannot start a sequence (continuation bytes, C0, C1, F5..FF), else 2..4. */
 size_t text_utf8_char_len(unsigned char b);

@@ -63,6 +63,12 @@ static int is_mark(uint32_t cp)
     return cp == 0x0E31 || (cp >= 0x0E34 && cp <= 0x0E3A) || (cp >= 0x0E47 && cp <= 0x0E4E);
 }
 
+/* A vowel written after its consonant on the line (ะ า ำ ๅ): it never starts a word either. */
+static int is_following_vowel(uint32_t cp)
+{
+    return cp == 0x0E30 || cp == 0x0E32 || cp == 0x0E33 || cp == 0x0E45;
+}
+
 /* A vowel written before its consonant (เ แ โ ใ ไ): it never ends a word. */
 static int is_leading_vowel(uint32_t cp)
 {
@@ -90,24 +96,25 @@ static void plan(TrieState *st, const uint32_t *cp, int n, struct cost *best)
         int e;
 
         *b = (struct cost){UNREACHABLE, UNREACHABLE, n, 0};
-        if (is_mark(cp[i])) continue;
+        /* No word starts on a mark, on a vowel that follows its consonant, or on the consonant
+         * of a vowel written before it. */
+        if (is_mark(cp[i]) || is_following_vowel(cp[i]) || (i > 0 && is_leading_vowel(cp[i - 1])))
+            continue;
         trie_state_rewind(st);
         for (int j = i; j < n && trie_state_walk(st, cp[j]); j++) {
             const struct cost *rest = &best[j + 1];
 
             e = j + 1;
-            if (!trie_state_is_terminal(st) || (e < n && is_mark(cp[e])) ||
-                rest->unknown >= UNREACHABLE)
-                continue;
+            if (rest->unknown >= UNREACHABLE || !trie_state_is_terminal(st)) continue;
             /* "<=" on words: of two cuts as good, the longer first word (found later) wins */
             if (rest->unknown < b->unknown ||
                 (rest->unknown == b->unknown && rest->words + 1 <= b->words))
                 *b = (struct cost){rest->unknown, rest->words + 1, e, 1};
         }
-        /* Or one letter cell the dictionary does not know: the letter and its marks. */
+        /* Or one letter cell the dictionary does not know: the letter and its vowels and marks. */
         e = i + 1;
         if (is_leading_vowel(cp[i]) && e < n) e++;
-        while (e < n && is_mark(cp[e])) e++;
+        while (e < n && (is_mark(cp[e]) || is_following_vowel(cp[e]))) e++;
         if (best[e].unknown < UNREACHABLE &&
             better(best[e].unknown + (e - i), best[e].words + 1, b))
             *b = (struct cost){best[e].unknown + (e - i), best[e].words + 1, e, 0};

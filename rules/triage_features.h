@@ -15,7 +15,7 @@ struct thai_words;
 
 /* Bumped whenever the features a text gives change: a weights file names the version it was
  * trained with, and a model of another version is refused at load time. */
-#define TRIAGE_FEATURES_VERSION 5
+#define TRIAGE_FEATURES_VERSION 6
 
 #define TRIAGE_MAX_NAME 256        /* bytes of a feature's name, at most: longer is no feature */
 #define TRIAGE_MAX_KEYWORD_COUNT 3 /* a category's keyword feature saturates at three keywords */

@@ -364,7 +364,7 @@ static struct triage_model *load(const char *text, char *err, size_t errlen)
 }
 
 #define HEAD                                                                                       \
-    "version\t1\nfeatures_version\t5\nclasses\tthreat\tdetention\tabuse_risk\tmental_crisis\t"     \
+    "version\t1\nfeatures_version\t6\nclasses\tthreat\tdetention\tabuse_risk\tmental_crisis\t"     \
     "gathering\tother\ncorpus\t0123456789abcdef\nkeywords\t0123456789abcdef\nconfident\t0.5\n"     \
     "confident_other\t0.8\n"
 
@@ -404,7 +404,7 @@ static void test_loader(void)
     check_refused("version\t2\n", "m.tsv:1: version", "another version is refused");
     check_refused("version\t1\nfeatures_version\t99\n", "m.tsv:2: features_version",
                   "a model of other features is refused");
-    check_refused("version\t1\nfeatures_version\t5\nclasses\tdetention\tthreat\tabuse_risk\t"
+    check_refused("version\t1\nfeatures_version\t6\nclasses\tdetention\tthreat\tabuse_risk\t"
                   "mental_crisis\tgathering\tother\n",
                   "m.tsv:3: classes: expected 'threat'", "classes out of order are refused");
     check_refused(HEAD "weights\t1\nbias\t0\t0\t0\t0\t0\nw:x\t0\t0\t0\t0\t0\t0\n",
@@ -419,10 +419,10 @@ static void test_loader(void)
                   "'weights' says", "fewer feature lines than announced are refused");
     check_refused(HEAD "weights\t1\nbias\t0\t0\t0\t0\t0\t0\nz:x\t0\t0\t0\t0\t0\t0\n",
                   "m.tsv:10: feature 'z:x': a name starts with", "an unknown kind is refused");
-    check_refused("version\t1\nfeatures_version\t5\nclasses\tthreat\tdetention\tabuse_risk\t"
+    check_refused("version\t1\nfeatures_version\t6\nclasses\tthreat\tdetention\tabuse_risk\t"
                   "mental_crisis\tgathering\tother\ncorpus\tXYZ\n",
                   "m.tsv:4: corpus: expected 16 lowercase hex digits", "a bad digest is refused");
-    check_refused("version\t1\nfeatures_version\t5\nclasses\tthreat\tdetention\tabuse_risk\t"
+    check_refused("version\t1\nfeatures_version\t6\nclasses\tthreat\tdetention\tabuse_risk\t"
                   "mental_crisis\tgathering\tother\ncorpus\t0123456789abcdef\nkeywords\t"
                   "0123456789abcdef\nconfident\t1.5\n",
                   "m.tsv:6: confident: expected a number from 0 to 1",
