@@ -1,12 +1,12 @@
 /* Thai word boundaries (see thai_words.h) by maximal matching over libthai's own dictionary, the
  * rule libthai's th_brk follows: of all the ways to cut a run into dictionary words, the one with
  * the least text left unknown, then the fewest words, then the longest first word. It is written
- * here as a dynamic programme over the run, right to left (each position walks the dictionary's
- * trie once), because th_brk_find_breaks, which searches the same space path by path, took two
- * thirds of a report's classification time; test_triage_model checks that both cut the corpus the
- * same way. The dictionary is libthai's (libthai-data's thbrk.tri, a libdatrie trie keyed by
- * Unicode code points), read once; every call has its own trie cursor, so one dictionary serves
- * any number of callers at once. */
+ * here as a dynamic programme over the run, right to left (each position walks the dictionary
+ * once), because th_brk_find_breaks, which searches the same space path by path, took two thirds
+ * of a report's classification time; test_triage_model checks that both cut the corpus the same
+ * way. The dictionary is libthai's (libthai-data's thbrk.tri, a libdatrie trie), read once at
+ * load time into a compact trie of our own (its 25,000 words, every letter a byte), which calls
+ * only read: one dictionary serves any number of callers at once. */
 #include "thai_words.h"
 
 #include <datrie/trie.h>
@@ -19,26 +19,151 @@
 #define DICTIONARY "thbrk.tri" /* libthai's word-break dictionary, in LIBTHAI_DICTDIR */
 #define DICTIONARY_DIR "/usr/share/libthai"
 
+#define THAI_BLOCK 0x0E00 /* a Thai letter is stored as its offset in the block, below 128 */
+#define NO_NODE 0         /* the root is node 0, which is no letter's child */
+
+/* The dictionary as a trie: node k's edges are first[k] .. first[k + 1] - 1, sorted by letter;
+ * letter[e] is an edge's letter and to[e] the node it leads to; terminal[k] is 1 when the letters
+ * from the root to node k spell a word. The root's children are also indexed by letter. */
 struct thai_words {
-    Trie *dictionary;
+    uint32_t *first; /* nnodes + 1 */
+    uint8_t *letter; /* one per edge */
+    uint32_t *to;    /* one per edge */
+    uint8_t *terminal;
+    uint32_t root_child[128];
+    size_t nnodes;
 };
+
+/* The words read out of libdatrie's trie: letters as offsets, each word NUL-ended. */
+struct word_list {
+    uint8_t (*words)[32];
+    size_t n, cap;
+    int failed;
+};
+
+static Bool collect_word(const AlphaChar *key, TrieData data, void *arg)
+{
+    struct word_list *list = arg;
+    size_t len = 0;
+
+    (void)data;
+    while (key[len] != 0) {
+        if (len >= 31 || key[len] < THAI_BLOCK + 1 || key[len] > THAI_BLOCK + 0x5B)
+            return TRUE; /* not a Thai word this code reads: left out */
+        len++;
+    }
+    if (len == 0) return TRUE;
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? 2 * list->cap : 32768;
+        void *more = realloc(list->words, cap * sizeof(*list->words));
+
+        if (more == NULL) {
+            list->failed = 1;
+            return FALSE;
+        }
+        list->words = more;
+        list->cap = cap;
+    }
+    for (size_t i = 0; i <= len; i++)
+        list->words[list->n][i] = (uint8_t)(i < len ? key[i] - THAI_BLOCK : 0);
+    list->n++;
+    return TRUE;
+}
+
+static int by_letters(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b); /* offsets 1..0x5B: no NUL inside */
+}
+
+/* Builds tw's trie from the sorted words, breadth first, so that every node's edges are
+ * contiguous. 0, or -1 when memory runs out. */
+static int build_trie(struct thai_words *tw, uint8_t (*words)[32], size_t n)
+{
+    struct range {
+        size_t lo, hi, depth;
+    } * queue;
+    size_t cap = 1, head = 0, tail = 0, edges = 0;
+
+    for (size_t i = 0; i < n; i++) cap += strlen((const char *)words[i]); /* nodes, at most */
+    queue = malloc(cap * sizeof(*queue));
+    tw->first = malloc((cap + 1) * sizeof(*tw->first));
+    tw->letter = malloc(cap * sizeof(*tw->letter));
+    tw->to = malloc(cap * sizeof(*tw->to));
+    tw->terminal = calloc(cap, 1);
+    if (queue == NULL || tw->first == NULL || tw->letter == NULL || tw->to == NULL ||
+        tw->terminal == NULL) {
+        free(queue);
+        return -1;
+    }
+    queue[tail++] = (struct range){0, n, 0}; /* node k is queue[k] */
+    while (head < tail) {
+        struct range r = queue[head];
+        size_t i = r.lo;
+
+        tw->first[head] = (uint32_t)edges;
+        if (i < r.hi && words[i][r.depth] == 0) tw->terminal[head] = 1, i++; /* sorts first */
+        while (i < r.hi) {
+            uint8_t c = words[i][r.depth];
+            size_t j = i;
+
+            while (j < r.hi && words[j][r.depth] == c) j++;
+            tw->letter[edges] = c;
+            tw->to[edges] = (uint32_t)tail;
+            if (head == 0) tw->root_child[c] = (uint32_t)tail;
+            edges++;
+            queue[tail++] = (struct range){i, j, r.depth + 1};
+            i = j;
+        }
+        head++;
+    }
+    tw->first[head] = (uint32_t)edges;
+    tw->nnodes = head;
+    free(queue);
+    return 0;
+}
+
+/* The node the letter cp leads to from node, or NO_NODE. */
+static uint32_t walk(const struct thai_words *tw, uint32_t node, uint32_t cp)
+{
+    uint32_t c = cp - THAI_BLOCK;
+
+    if (node == 0) return tw->root_child[c & 127];
+    for (uint32_t e = tw->first[node]; e < tw->first[node + 1]; e++) {
+        if (tw->letter[e] == c) return tw->to[e];
+        if (tw->letter[e] > c) break;
+    }
+    return NO_NODE;
+}
 
 struct thai_words *thai_words_open(char *err, size_t errlen)
 {
     const char *dir = getenv("LIBTHAI_DICTDIR"); /* where libthai itself looks first */
     char path[4096];
     struct thai_words *tw = calloc(1, sizeof(*tw));
+    struct word_list list = {0};
+    Trie *dictionary;
 
     if (tw == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : DICTIONARY_DIR, DICTIONARY);
-    tw->dictionary = trie_new_from_file(path);
-    if (tw->dictionary == NULL) {
+    if ((dictionary = trie_new_from_file(path)) == NULL) {
         snprintf(err, errlen,
                  "cannot load libthai's word-break dictionary %s (package libthai-data)", path);
         free(tw);
+        return NULL;
+    }
+    trie_enumerate(dictionary, collect_word, &list);
+    trie_free(dictionary);
+    if (!list.failed && list.n > 0) {
+        qsort(list.words, list.n, sizeof(*list.words), by_letters);
+        list.failed = build_trie(tw, list.words, list.n) != 0;
+    }
+    free(list.words);
+    if (list.failed || list.n == 0) {
+        snprintf(err, errlen, "%s: %s", path, list.n ? "out of memory" : "no Thai word in it");
+        thai_words_free(tw);
         return NULL;
     }
     return tw;
@@ -47,7 +172,10 @@ struct thai_words *thai_words_open(char *err, size_t errlen)
 void thai_words_free(struct thai_words *tw)
 {
     if (tw == NULL) return;
-    trie_free(tw->dictionary);
+    free(tw->first);
+    free(tw->letter);
+    free(tw->to);
+    free(tw->terminal);
     free(tw);
 }
 
@@ -87,8 +215,8 @@ static int better(int unknown, int words, const struct cost *than)
     return unknown < than->unknown || (unknown == than->unknown && words < than->words);
 }
 
-/* Fills best[0..n] for the run cp[0..n); st is the caller's trie cursor. */
-static void plan(TrieState *st, const uint32_t *cp, int n, struct cost *best)
+/* Fills best[0..n] for the run cp[0..n). */
+static void plan(const struct thai_words *tw, const uint32_t *cp, int n, struct cost *best)
 {
     best[n] = (struct cost){0, 0, n, 1};
     for (int i = n - 1; i >= 0; i--) {
@@ -100,12 +228,12 @@ static void plan(TrieState *st, const uint32_t *cp, int n, struct cost *best)
          * of a vowel written before it. */
         if (is_mark(cp[i]) || is_following_vowel(cp[i]) || (i > 0 && is_leading_vowel(cp[i - 1])))
             continue;
-        trie_state_rewind(st);
-        for (int j = i; j < n && trie_state_walk(st, cp[j]); j++) {
+        for (uint32_t node = 0, j = (uint32_t)i; j < (uint32_t)n; j++) {
             const struct cost *rest = &best[j + 1];
 
-            e = j + 1;
-            if (rest->unknown >= UNREACHABLE || !trie_state_is_terminal(st)) continue;
+            if ((node = walk(tw, node, cp[j])) == NO_NODE) break;
+            e = (int)j + 1;
+            if (rest->unknown >= UNREACHABLE || !tw->terminal[node]) continue;
             /* "<=" on words: of two cuts as good, the longer first word (found later) wins */
             if (rest->unknown < b->unknown ||
                 (rest->unknown == b->unknown && rest->words + 1 <= b->words))
@@ -128,7 +256,6 @@ int thai_words_cut(const struct thai_words *tw, const char *s, size_t len, size_
     struct cost stack_best[THAI_RUN_STACK + 1];
     uint32_t *cp = stack_cp;
     struct cost *best = stack_best;
-    TrieState *st = NULL;
     size_t n = len / 3, k = 0;
     int rc = -1, prev_known = 1;
 
@@ -145,8 +272,7 @@ int thai_words_cut(const struct thai_words *tw, const char *s, size_t len, size_
         cp[i] = ((uint32_t)(c[0] & 0x0F) << 12) | ((uint32_t)(c[1] & 0x3F) << 6) | (c[2] & 0x3F);
         if ((c[0] & 0xF0) != 0xE0 || !thai_words_is_thai(cp[i])) goto out;
     }
-    if ((st = trie_root(tw->dictionary)) == NULL) goto out;
-    plan(st, cp, (int)n, best);
+    plan(tw, cp, (int)n, best);
     /* Unknown cells next to each other make one word. */
     for (int i = 0; i < (int)n && k < maxcuts; i = best[i].next) {
         if (i > 0 && (best[i].known || prev_known)) cuts[k++] = 3 * (size_t)i;
@@ -154,7 +280,6 @@ int thai_words_cut(const struct thai_words *tw, const char *s, size_t len, size_
     }
     rc = (int)k;
 out:
-    if (st != NULL) trie_state_free(st);
     if (cp != stack_cp) free(cp);
     if (best != stack_best) free(best);
     return rc;

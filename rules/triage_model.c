@@ -231,7 +231,7 @@ static int read_model(struct reader *r, struct triage_model *m)
         return fail(r, "expected 'bias' and six weights%s%s", "", "");
     if (parse_weights(r, words, n, "bias", m->bias) != 0) return -1;
 
-    while (size < 2 * (size_t)count) size *= 2;
+    while (3 * size < 4 * (size_t)count) size *= 2; /* at most three quarters full */
     m->mask = size - 1;
     if ((m->slots = calloc(size, sizeof(*m->slots))) == NULL)
         return fail(r, "out of memory%s%s", "", "");
