@@ -7,12 +7,13 @@ ESS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ESS_ROOT
 
 # Everything the build, the tests and scripts/run need on Debian 12 (used by the scripts);
-# libjs-leaflet is compiled into the router (served under /assets/leaflet/); libthai-dev cuts Thai
-# into words for the triage model (its dictionary comes with libthai-data).
+# libjs-leaflet is compiled into the router (served under /assets/leaflet/); the triage model
+# cuts Thai into words with libthai's dictionary (libthai-data, read with libdatrie-dev), and its
+# test compares the cuts with libthai's own (libthai-dev).
 # shellcheck disable=SC2034
 ESS_PACKAGES=(meson ninja-build pkg-config gcc libevent-dev libhiredis-dev libcjson-dev
-    libcurl4-openssl-dev libssl-dev redis-server python3 curl libjs-leaflet libthai-dev
-    libthai-data)
+    libcurl4-openssl-dev libssl-dev redis-server python3 curl libjs-leaflet libthai-data
+    libdatrie-dev libthai-dev)
 
 # What the browser tests add (scripts/test): headless Chromium driven through Selenium, and a Thai
 # font so that screenshots show Thai.
