@@ -318,21 +318,28 @@ static int chat_category_chosen(struct chat_state *st, const struct line_event *
 }
 
 /* Text at a step that asks for the category: one typed by its code or label is chosen at once
- * (1); otherwise *guess is the classifier's reading, INCIDENT_OTHER when the text names no
- * emergency (0). -1 when memory runs out. */
+ * (1); otherwise (0) *sure is the emergency the classifier is confident of (guess: its reading
+ * of the text), INCIDENT_OTHER when it is sure of none: an unsure guess is never offered alone,
+ * the reporter chooses among all five. -1 when memory runs out. */
 static int chat_category_text(const struct rules_table *rules, struct chat_state *st,
                               const struct line_event *ev, const char *folded, size_t flen,
-                              size_t core, int *guess, struct chat_outcome *out)
+                              size_t core, const struct rules_guess *guess, int *sure,
+                              struct chat_outcome *out)
 {
-    const char *text = ev->text;
-    size_t len = strlen(text);
     int category = INCIDENT_CATEGORY_NONE;
 
     if (chat_typed_category(rules, folded, flen, core, &category) != 0) return -1;
     if (category != INCIDENT_CATEGORY_NONE)
         return chat_category_chosen(st, ev, category, out) != 0 ? -1 : 1;
-    *guess = rules != NULL ? rules_classify(rules, text, len) : INCIDENT_OTHER;
+    *sure = guess->confident ? guess->category : INCIDENT_OTHER;
     return 0;
+}
+
+/* Keeps text as the report's description when there is none yet. */
+static void chat_keep_story(struct chat_state *st, const char *text, size_t len)
+{
+    if (st->description[0] == '\0')
+        chat_clean_copy(st->description, sizeof(st->description), text, len, 1);
 }
 
 /* Free text named an emergency: ask to confirm it, keeping the text as the report's description
@@ -341,8 +348,7 @@ static void chat_preselect(struct chat_state *st, int category, const char *text
                            struct chat_outcome *out)
 {
     st->category = category;
-    if (st->description[0] == '\0')
-        chat_clean_copy(st->description, sizeof(st->description), text, len, 1);
+    chat_keep_story(st, text, len);
     st->step = CHAT_STEP_CONFIRM_CATEGORY;
     out->category = category;
     chat_reply(out, CHAT_PROMPT_CONFIRM_CATEGORY);
@@ -575,6 +581,7 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     char *folded;
     char code[TRACK_CODE_SIZE];
     enum track_code_result result;
+    struct rules_guess guess = {.category = INCIDENT_OTHER};
     int category, chosen;
     int rc = 0;
 
@@ -595,8 +602,15 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     }
     core = chat_cut_particles(folded, flen);
     chat_decide_lang(st, text, len, folded, core);
+    if (rules != NULL && rules_guess_text(rules, text, len, &guess) != 0) {
+        rc = -1;
+        goto done;
+    }
+    /* The safety lines follow self-harm words, or a text the classifier reads as a mental-health
+     * crisis even when unsure: three numbers too many cost nothing, one answer without them may
+     * cost a life. */
     if (chat_word_inside(folded, flen, chat_words_self_harm) ||
-        (rules != NULL && rules_classify(rules, text, len) == INCIDENT_MENTAL_CRISIS))
+        guess.category == INCIDENT_MENTAL_CRISIS)
         out->crisis = 1;
     if (chat_says(folded, flen, core, chat_words_cancel)) {
         chat_cancel(st, out);
@@ -613,14 +627,19 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
     switch (st->step) {
     case CHAT_STEP_IDLE:
     case CHAT_STEP_CATEGORY:
-        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) != 0) {
+        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &guess, &category,
+                                         out)) != 0) {
             rc = chosen < 0 ? -1 : 0;
             break;
         }
-        if (chat_is_emergency(category))
+        if (chat_is_emergency(category)) {
             chat_preselect(st, category, text, len, out);
-        else
-            chat_ask_again(st, out);
+            break;
+        }
+        /* Not sure which: all five are asked; a story that reads like an emergency is kept, so
+         * that the reporter need not tell it twice. */
+        if (chat_is_emergency(guess.category)) chat_keep_story(st, text, len);
+        chat_ask_again(st, out);
         break;
     case CHAT_STEP_CONFIRM_CATEGORY:
         if (chat_says(folded, flen, core, chat_words_yes)) {
@@ -633,7 +652,8 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
             chat_reply(out, CHAT_PROMPT_ASK_CATEGORY);
             break;
         }
-        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &category, out)) != 0) {
+        if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &guess, &category,
+                                         out)) != 0) {
             rc = chosen < 0 ? -1 : 0;
             break;
         }

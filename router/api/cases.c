@@ -180,6 +180,7 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     rc |= create_arg(job, "reporter_line_user", in->reporter_line_user, 1);
     rc |= create_arg(job, "operator_id", in->operator_id, 1);
     rc |= create_arg(job, "line_lang", line_lang, 1);
+    if (d->needs_triage) rc |= create_arg(job, "needs_triage", "1", 0);
     return rc ? -1 : 0;
 }
 
@@ -279,7 +280,9 @@ static void on_create_reply(enum store_status status, const struct store_item *i
         log_info("case %s created: channel=%s category=%s%s priority=%s status=%s team=%s",
                  job->case_id, incident_channel_code(job->channel),
                  incident_category_code(job->decision.category),
-                 job->decision.classified ? " (classified)" : "",
+                 job->decision.needs_triage ? " (unsure: needs triage)"
+                 : job->decision.classified ? " (classified)"
+                                            : "",
                  rules_priority_code(job->decision.priority), json_string(summary, "status", "?"),
                  team && team[0] ? team : "-");
     } else {

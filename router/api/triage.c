@@ -72,13 +72,17 @@ static void triage_send(struct http_call *call, int priority, const struct rules
 }
 
 /* The case as it is: the rule engine decides for the new category from its description and
- * channel (the table's rules read the words), then the correction is stored. */
+ * channel (the table's rules read the words), then the correction is stored. A case whose
+ * category is only the classifier's guess (category_suggested) is decided again even for the
+ * same category: confirming the guess gives it the category's own decision (dispatch, skills,
+ * priority) in place of the unsure one's, and routes it. */
 static void on_case_read(struct http_call *call, cJSON *reply)
 {
     const struct triage_request *want = call->data;
     const char *refusal = http_refusal(reply);
     const char *channel = json_string(reply, "channel", "hotline");
     const char *current = json_string(reply, "category", "");
+    int guessed = json_string(reply, "category_suggested", "")[0] != '\0';
     struct incident in = {.category = want->category};
     struct rules_decision d;
 
@@ -87,7 +91,7 @@ static void on_case_read(struct http_call *call, cJSON *reply)
         cJSON_Delete(reply);
         return;
     }
-    if (incident_category_parse(current, strlen(current)) == want->category) {
+    if (!guessed && incident_category_parse(current, strlen(current)) == want->category) {
         /* The same category: only the priority, when one was given, changes. */
         cJSON_Delete(reply);
         triage_send(call, want->priority, NULL);
@@ -172,6 +176,7 @@ cJSON *triage_classification(const struct rules_table *rules, const char *descri
         !cJSON_AddStringToObject(doc, "category", incident_category_code(d.category)) ||
         !cJSON_AddNumberToObject(doc, "confidence", round(d.confidence * 100) / 100) ||
         !cJSON_AddStringToObject(doc, "priority", rules_priority_code(d.priority)) ||
+        !cJSON_AddBoolToObject(doc, "needs_triage", d.needs_triage) ||
         (label = cJSON_AddObjectToObject(doc, "category_label")) == NULL ||
         !cJSON_AddStringToObject(label, "th", rules_category_label(rules, d.category, "th")) ||
         !cJSON_AddStringToObject(label, "en", rules_category_label(rules, d.category, "en"))) {

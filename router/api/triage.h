@@ -12,9 +12,10 @@ void triage_post(struct http_call *call);     /* call->params[0] is the case id 
 void triage_classify(struct http_call *call); /* {"description"} */
 
 /* The answer of POST /v1/classify for description[0..len): {"category", "confidence" (0..1, two
- * decimals: rules_confidence), "priority", "category_label": {"th", "en"}}, as the rule engine
- * decides for a hotline report without a category. A new object the caller owns; NULL when
- * memory runs out. */
+ * decimals: the classifier's, rules_guess), "priority", "needs_triage" (true: not confident, the
+ * category is only a guess an operator confirms, the priority P1), "category_label": {"th",
+ * "en"}}, as the rule engine decides for a hotline report without a category, so exactly what
+ * POST /v1/incidents would file. A new object the caller owns; NULL when memory runs out. */
 struct cJSON *triage_classification(const struct rules_table *rules, const char *description);
 
 #endif

@@ -102,6 +102,8 @@ static void add_common(cJSON *obj, const cJSON *raw, int *ok)
     add_string(obj, "tracking_code", json_string(raw, "tracking_code", ""), ok);
     add_string(obj, "channel", json_string(raw, "channel", ""), ok);
     add_string(obj, "category", json_string(raw, "category", ""), ok);
+    /* the classifier's unsure guess while it waits for an operator (needs_triage), else null */
+    add_string_or_null(obj, "category_suggested", json_string(raw, "category_suggested", ""), ok);
     add_string(obj, "priority", json_string(raw, "priority", ""), ok);
     add_string(obj, "status", json_string(raw, "status", ""), ok);
 }

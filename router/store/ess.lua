@@ -33,7 +33,8 @@ Keys (P = prefix):
                                (the key never reaches Redis): no phone in clear in a key
   P cases:open           zset  case id -> created ms, while not resolved or closed
   P cases:status:<s>     zset  case id -> created ms, by current status
-  P queue                zset  case id -> priority * 1e13 + created ms (operators' queue)
+  P queue                zset  case id -> priority * 1e13 + created ms (operators' queue); a
+                               case waiting for triage (needs_triage) ranks 0: above every P1
   P deadlines            zset  case id -> acknowledgment deadline ms
   P stats                hash  "<category>|<status>" -> number of cases
   P log                  stream the central case log: no personal data, ever; each entry holds
@@ -155,7 +156,8 @@ end
 -- these fields, none of them personal. The one list of them: the router builds its summaries
 -- (GET /v1/cases, the events of GET /v1/events) from the names it is given.
 local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
-    'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel'}
+    'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel',
+    'category_suggested'}
 
 -- Appends an entry to the case log: case_id, the given fields ({name, value} pairs), then each
 -- summary field not given, as the case's record holds it now (written before this is called),
@@ -532,12 +534,27 @@ local function release_team(P, case_id, c)
     return team_id
 end
 
+-- A case's place in the operators' queue (c.queue_reason as it will be stored): priority, then
+-- age; a case whose classification was not confident (needs_triage) ranks above every priority,
+-- as an operator must read it before anything else.
+local function queue_score(c)
+    local rank = c.queue_reason == 'needs_triage' and 0 or tonumber(c.priority_rank)
+    return rank * PRIORITY_SCALE + tonumber(c.created_at)
+end
+
+-- The queued cases that routing may serve, in queue order (at most n): those waiting for
+-- triage (rank 0) are never dispatched, so they are skipped without being read.
+local function queue_routable(P, n)
+    return redis.call('ZRANGE', P .. 'queue', string.format('%.0f', PRIORITY_SCALE), '+inf',
+        'BYSCORE', 'LIMIT', 0, n)
+end
+
 local function queue_case(P, case_id, c, reason, now)
-    local score = tonumber(c.priority_rank) * PRIORITY_SCALE + tonumber(c.created_at)
-    redis.call('ZADD', P .. 'queue', score, case_id)
+    c.queue_reason = reason
+    redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
     redis.call('HSET', P .. 'case:' .. case_id, 'queue_reason', reason, 'team_id', '',
         'team_name', '', 'team_name_en', '', 'distance_km', '')
-    c.queue_reason, c.team_id, c.team_name, c.distance_km = reason, '', '', ''
+    c.team_id, c.team_name, c.distance_km = '', '', ''
     c.team_name_en = ''
     if c.status ~= 'queued' then record_status(P, case_id, c, 'queued', now, 'router', reason) end
 end
@@ -562,7 +579,7 @@ local function drain_for_team(P, team_id, now)
     if t == nil then return assigned end
     local have = set_of(team_skills(t))
     local tlat, tlon = tonumber(t.lat), tonumber(t.lon)
-    local queued = redis.call('ZRANGE', P .. 'queue', 0, DRAIN_SCAN - 1)
+    local queued = queue_routable(P, DRAIN_SCAN)
     for _, case_id in ipairs(queued) do
         if not team_can_take(t) then break end
         local c = hgetall(P .. 'case:' .. case_id)
@@ -618,11 +635,11 @@ local CREATE_REQUIRED = {'case_id', 'tracking_code', 'category', 'priority', 'pr
     'skills', 'prefer_skill', 'radii', 'ack_timeout_s', 'max_attempts', 'dispatch', 'channel',
     'lat', 'lon', 'by', 'label_th', 'label_en'}
 local CREATE_OPTIONAL = {'call_id', 'description', 'address', 'reporter_name', 'reporter_phone',
-    'reporter_phone_hash', 'reporter_line_user', 'operator_id', 'line_lang'}
+    'reporter_phone_hash', 'reporter_line_user', 'operator_id', 'line_lang', 'needs_triage'}
 local CREATE_ARGS = {} -- built with plain loops: ipairs is not reachable while the library loads
 for i = 1, #CREATE_REQUIRED do CREATE_ARGS[CREATE_REQUIRED[i]] = true end
 for i = 1, #CREATE_OPTIONAL do CREATE_ARGS[CREATE_OPTIONAL[i]] = true end
-local CREATE_CONTROL = {'case_id', 'by', 'label_th', 'label_en'}
+local CREATE_CONTROL = {'case_id', 'by', 'label_th', 'label_en', 'needs_triage'}
 -- What a repeated call_id must repeat: the report's content, not who typed it or when.
 local CONTENT_FIELDS = {'channel', 'category', 'description', 'lat', 'lon', 'address',
     'reporter_name', 'reporter_phone', 'reporter_line_user'}
@@ -638,7 +655,10 @@ end
 
 -- ess_case_create P (name value)... with the names of CREATE_REQUIRED and CREATE_OPTIONAL.
 -- Stores a new case, assigned to the nearest suitable team or queued, with its timeline, case
--- log entries, public view and dispatch, in one step and with one write per key. A call_id is
+-- log entries, public view and dispatch, in one step and with one write per key. needs_triage
+-- "1" (the category is the classifier's unsure guess; dispatch must be "0"): the guess is kept
+-- as category_suggested too, and the case waits at the top of the queue (queue_reason
+-- needs_triage) until an operator confirms or corrects it (ess_case_triage). A call_id is
 -- kept with the digest of the content (P call:<call_id> = "<case_id> <digest>"): a repeat with the
 -- same content answers that case as "exists", one with other content as "conflict" (nothing
 -- written either way).
@@ -658,6 +678,7 @@ local function case_create(keys, a)
     end
     local case_id, code, call_id = c.case_id, c.tracking_code, c.call_id or ''
     local by, label_th, label_en = c.by, c.label_th, c.label_en
+    local unsure = c.needs_triage == '1' and c.dispatch ~= '1'
     for _, f in ipairs(CREATE_CONTROL) do c[f] = nil end
     local digest = content_digest(c)
     if call_id ~= '' then
@@ -678,6 +699,7 @@ local function case_create(keys, a)
     c.call_id, c.created_at, c.updated_at, c.attempts = call_id, now, now, 0
     c.team_id, c.team_name, c.distance_km, c.queue_reason = '', '', '', ''
     c.team_name_en = ''
+    c.category_suggested = unsure and c.category or ''
     local second = {at = now, by = 'router'}
     local hit = nil
     -- The skill set is registered for every case (find_team does it for those it searches), so
@@ -697,7 +719,7 @@ local function case_create(keys, a)
             c.queue_reason = has_location(c) and 'no_team_available' or 'no_location'
         end
     else
-        c.status, c.queue_reason = 'queued', 'triage'
+        c.status, c.queue_reason = 'queued', unsure and 'needs_triage' or 'triage'
     end
     second.status = c.status
     if c.status == 'assigned' then second.team = c.team_name end
@@ -728,7 +750,7 @@ local function case_create(keys, a)
         redis.call('ZADD', P .. 'deadlines', c.ack_deadline, case_id)
         queue_dispatch(P, case_id, c, c.team_id, hit.notify, 1, now)
     else
-        redis.call('ZADD', P .. 'queue', tonumber(c.priority_rank) * PRIORITY_SCALE + now, case_id)
+        redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
     end
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
     redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
@@ -1012,7 +1034,7 @@ local function queue_sweep(keys, a)
     local P = a[1]
     local now = now_ms()
     local assigned = {}
-    for _, case_id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, SWEEP_MAX - 1)) do
+    for _, case_id in ipairs(queue_routable(P, SWEEP_MAX)) do
         local c = hgetall(P .. 'case:' .. case_id)
         if c.dispatch == '1' and c.status == 'queued' and c.escalated ~= '1' then
             if assign_case(P, case_id, c, now) then assigned[#assigned + 1] = case_id end
@@ -1618,8 +1640,12 @@ end
 -- the statistics moved to the new category, the queue reordered. Then the case is routed as its
 -- new triage asks: a team holding it that lacks a skill now needed releases it (reassigned) and
 -- it is routed again (or waits for triage when it is no longer dispatched); a queued case that is
--- dispatched (not escalated) is routed. Nothing changes when neither value differs. The case as
--- ess_case_get answers it, or {"err": "not_found"}.
+-- dispatched (not escalated) is routed. Nothing changes when neither value differs.
+-- A case whose category is only the classifier's guess (category_suggested set) is confirmed by
+-- any category, its guess included: the guess is cleared, the rule engine's decision for the
+-- category is taken even when it is the same one, and a case waiting for triage (needs_triage)
+-- is routed (dispatched categories) or waits with reason triage ("other").
+-- The case as ess_case_get answers it, or {"err": "not_found"}.
 local function case_triage(keys, a)
     local P, case_id, by = a[1], a[2], a[3]
     local key = P .. 'case:' .. case_id
@@ -1628,7 +1654,10 @@ local function case_triage(keys, a)
     local old_cat, old_pri = c.category, c.priority
     local new_pri = a[4] ~= '' and a[4] or old_pri
     local new_cat = a[6] ~= '' and a[6] or old_cat
-    if new_pri == old_pri and new_cat == old_cat then return case_view(P, case_id, c) end
+    local confirm = a[6] ~= '' and (c.category_suggested or '') ~= ''
+    if new_pri == old_pri and new_cat == old_cat and not confirm then
+        return case_view(P, case_id, c)
+    end
     local now = now_ms()
     local fields = {'updated_at', now}
     local function set(name, value)
@@ -1640,7 +1669,7 @@ local function case_triage(keys, a)
         set('priority', new_pri)
         set('priority_rank', a[5])
     end
-    if new_cat ~= old_cat then
+    if new_cat ~= old_cat or confirm then
         set('category', new_cat)
         set('skills', a[7])
         set('prefer_skill', a[8])
@@ -1648,19 +1677,29 @@ local function case_triage(keys, a)
         set('ack_timeout_s', a[10])
         set('max_attempts', a[11])
         set('dispatch', a[12])
-        redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
-        redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
+        if new_cat ~= old_cat then
+            redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
+            redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
+        end
         public_relabel(P, c, a[13], a[14])
         ensure_set(P, set_name(c.skills))
+    end
+    local waited = confirm and c.status == 'queued' and c.queue_reason == 'needs_triage'
+    if confirm then set('category_suggested', '') end
+    if waited then -- routed below; until then it waits as any case of its category would
+        set('queue_reason', c.dispatch == '1' and '' or 'triage')
     end
     c.updated_at = now
     redis.call('HSET', key, unpack(fields))
     if redis.call('ZSCORE', P .. 'queue', case_id) then
-        redis.call('ZADD', P .. 'queue',
-            tonumber(c.priority_rank) * PRIORITY_SCALE + tonumber(c.created_at), case_id)
+        redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
     end
     local changes = {}
-    if new_cat ~= old_cat then changes[#changes + 1] = old_cat .. ' -> ' .. new_cat end
+    if confirm and new_cat == old_cat then
+        changes[#changes + 1] = 'confirmed ' .. new_cat
+    elseif new_cat ~= old_cat then
+        changes[#changes + 1] = old_cat .. ' -> ' .. new_cat
+    end
     if new_pri ~= old_pri then changes[#changes + 1] = old_pri .. ' -> ' .. new_pri end
     record_event(P, case_id, c, 'triage', table.concat(changes, ', '), now, by)
 
@@ -1680,7 +1719,8 @@ local function case_triage(keys, a)
     elseif c.status == 'queued' then
         if c.dispatch == '1' and c.escalated ~= '1' then
             assign_case(P, case_id, c, now)
-        elseif c.dispatch ~= '1' and c.queue_reason ~= 'triage' then
+        elseif c.dispatch ~= '1' and c.queue_reason ~= 'triage' and
+                c.queue_reason ~= 'needs_triage' then
             redis.call('HSET', key, 'queue_reason', 'triage')
         end
     end

@@ -17,8 +17,8 @@ import harness
 from harness import RouterTest, wait_until
 
 POLICE_SW = ['police', 'social_worker']
-SUMMARY_KEYS = {'case_id', 'tracking_code', 'channel', 'category', 'priority', 'status', 'team',
-                'queue_reason', 'created_at', 'updated_at'}
+SUMMARY_KEYS = {'case_id', 'tracking_code', 'channel', 'category', 'category_suggested',
+                'priority', 'status', 'team', 'queue_reason', 'created_at', 'updated_at'}
 DETENTION_TEXT = 'ลูกสาวถูกแฟนขังไว้ในห้อง'
 
 

@@ -420,6 +420,8 @@ class SearchTest(OperatorTest):
 
 class TriageTest(OperatorTest):
 
+    env_options = {'extra_env': {'ESS_TRIAGE_MODEL': 'none'}}  # keywords only: deterministic
+
     def triage(self, case_id, body, token=None):
         return self.post('/v1/cases/%s/triage' % q(case_id), body, token)
 
@@ -433,8 +435,9 @@ class TriageTest(OperatorTest):
     def test_other_corrected_to_mental_crisis_is_routed(self):
         env = self.env
         env.put_team_at('mh', 2.0, 45, MENTAL)
-        a = env.post_incident(None, 'ทนไม่ไหวแล้ว')
+        a = env.post_incident('other', 'ทนไม่ไหวแล้ว')  # an operator's "other": no guess
         self.assertEqual(a['category'], 'other')
+        self.assertIsNone(a['category_suggested'])
         self.assertEqual(a['priority'], 'P4')
         self.assertQueued(a, 'other is not dispatched')
         self.assertEqual(a['queue_reason'], 'triage')
@@ -729,6 +732,8 @@ class CandidatesTest(OperatorTest):
 
 class ClassifyTest(OperatorTest):
 
+    env_options = {'extra_env': {'ESS_TRIAGE_MODEL': 'none'}}  # keywords only: deterministic
+
     def classify(self, body, token=None):
         if isinstance(body, dict) and isinstance(body.get('description'), str):
             self.env.note_pii(body['description'])
@@ -743,13 +748,17 @@ class ClassifyTest(OperatorTest):
         self.assertGreaterEqual(r.body['confidence'], 0.5)
         self.assertLessEqual(r.body['confidence'], 1.0)
         self.assertEqual(r.body['category_label']['th'], 'ถูกกักขัง')
+        self.assertIs(r.body['needs_triage'], False)
         r = self.classify({'description': 'ทนไม่ไหวแล้ว'})
         self.assertStatus(r, 200)
-        self.assertEqual((r.body['category'], r.body['priority'], r.body['confidence']),
-                         ('other', 'P4', 0))
+        self.assertEqual((r.body['category'], r.body['priority'], r.body['confidence'],
+                          r.body['needs_triage']), ('other', 'P1', 0, True),
+                         'no evidence: a P1 guess for an operator, never a quiet P4 "other"')
         r = self.classify({'description': 'ถูกขู่ทำร้าย และถูกขังไว้'})
         self.assertStatus(r, 200)
         self.assertLess(r.body['confidence'], 0.5, 'two situations: less sure')
+        self.assertIs(r.body['needs_triage'], True)
+        self.assertEqual(r.body['priority'], 'P1')
         self.assertEqual(env.redis.keys(env.prefix + 'case:*'), [], 'nothing stored')
 
     def test_refusals(self):

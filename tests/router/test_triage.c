@@ -1,6 +1,7 @@
 /* Unit tests of router/api/triage.c's classification answer (POST /v1/classify) with the shipped
- * rule table: its members, and NULL (answered 500), never an answer with a member missing, when
- * memory runs out at any allocation. */
+ * rule table and no triage model (keywords only): its members, a text the classifier is not sure
+ * of answered as needs_triage (P1), and NULL (answered 500), never an answer with a member
+ * missing, when memory runs out at any allocation. */
 #include "alloc_fail.h"
 #include "rules.h"
 #include "tap.h"
@@ -11,15 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int whole(const cJSON *doc, const char *category, const char *priority, double min_conf)
+static int whole(const cJSON *doc, const char *category, const char *priority, double min_conf,
+                 int needs_triage)
 {
     const cJSON *conf = cJSON_GetObjectItemCaseSensitive(doc, "confidence");
+    const cJSON *unsure = cJSON_GetObjectItemCaseSensitive(doc, "needs_triage");
     const cJSON *label = cJSON_GetObjectItemCaseSensitive(doc, "category_label");
     const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "category"));
     const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "priority"));
     return c && strcmp(c, category) == 0 && p && strcmp(p, priority) == 0 && cJSON_IsNumber(conf) &&
            conf->valuedouble >= min_conf && conf->valuedouble <= 1.0 &&
            conf->valuedouble * 100 == (double)(long)(conf->valuedouble * 100 + 0.5) &&
+           cJSON_IsBool(unsure) && cJSON_IsTrue(unsure) == needs_triage &&
            cJSON_IsString(cJSON_GetObjectItemCaseSensitive(label, "th")) &&
            cJSON_IsString(cJSON_GetObjectItemCaseSensitive(label, "en"));
 }
@@ -40,13 +44,23 @@ int main(void)
     CHECK(rules != NULL, "the shipped rule table loads");
     if (rules == NULL) return tap_done();
     doc = triage_classification(rules, text);
-    CHECK(doc && whole(doc, "detention", "P1", 0.5), "a detention: its category, priority, "
-                                                     "confidence in two decimals and labels");
+    CHECK(doc && whole(doc, "detention", "P1", 0.5, 0),
+          "a detention: its category, priority, confidence in two decimals, labels, and "
+          "needs_triage false");
     cJSON_Delete(doc);
     doc = triage_classification(rules, "ทนไม่ไหวแล้ว");
-    CHECK(doc && whole(doc, "other", "P4", 0.0) &&
+    CHECK(doc && whole(doc, "other", "P1", 0.0, 1) &&
               cJSON_GetObjectItemCaseSensitive(doc, "confidence")->valuedouble == 0.0,
-          "no keyword: other, P4, confidence 0");
+          "no keyword: needs_triage, the guess \"other\" at P1 (never a quiet P4), "
+          "confidence 0");
+    cJSON_Delete(doc);
+    doc = triage_classification(rules, "ถูกขู่ทำร้าย และถูกขังไว้");
+    CHECK(doc && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "needs_triage")) &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "priority")),
+                     "P1") == 0 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "category")),
+                     "other") != 0,
+          "keywords of two emergencies compete: needs_triage, P1, the guess an emergency");
     cJSON_Delete(doc);
     cJSON_InitHooks(&hooks);
     for (long n = 0; n < 1000 && !done; n++) {
@@ -55,7 +69,7 @@ int main(void)
         if (doc == NULL) {
             nulls++;
         } else {
-            if (!whole(doc, "detention", "P1", 0.5)) partial++;
+            if (!whole(doc, "detention", "P1", 0.5, 0)) partial++;
             done = allocations_left > 0;
         }
         allocations_left = -1;

@@ -22,14 +22,14 @@ static const char raw_case[] =
     "{\"status\":\"received\",\"at\":1763694185000,\"by\":\"op-1\"},"
     "{\"status\":\"assigned\",\"at\":1763694186000,\"by\":\"router\",\"note\":\"x\"}]}";
 
-static const char *const summary_keys[] = {"case_id",    "tracking_code", "channel", "category",
-                                           "priority",   "status",        "team",    "queue_reason",
-                                           "created_at", "updated_at",    NULL};
+static const char *const summary_keys[] = {
+    "case_id", "tracking_code", "channel",      "category",   "category_suggested", "priority",
+    "status",  "team",          "queue_reason", "created_at", "updated_at",         NULL};
 static const char *const case_keys[] = {
-    "case_id",     "tracking_code", "channel",      "category", "priority",
-    "status",      "call_id",       "description",  "location", "reporter",
-    "operator_id", "team",          "queue_reason", "attempts", "ack_deadline",
-    "created_at",  "updated_at",    "timeline",     NULL};
+    "case_id",      "tracking_code", "channel",    "category",     "category_suggested",
+    "priority",     "status",        "call_id",    "description",  "location",
+    "reporter",     "operator_id",   "team",       "queue_reason", "attempts",
+    "ack_deadline", "created_at",    "updated_at", "timeline",     NULL};
 
 static int has_keys(const cJSON *view, const char *const *keys)
 {

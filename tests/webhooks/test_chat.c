@@ -545,6 +545,50 @@ static void test_preselection(void)
     conv_free(&c);
 }
 
+/* A first text the classifier is not sure of (keywords of two emergencies compete, with the
+ * rule table alone) is not confirmed as one guess: the five categories are offered, as for a text
+ * naming none, and the story is kept. A text naming none is not kept. */
+static void test_unsure_preselection(void)
+{
+    static const char *const cats[] = {"cat=threat",        "cat=detention", "cat=abuse_risk",
+                                       "cat=mental_crisis", "cat=gathering", "cat=other"};
+    const char *first = "ถูกขู่ทำร้าย และถูกขังไว้";
+    struct rules_guess guess;
+    struct conv c;
+    struct line_event ev;
+    int all = 1;
+
+    CHECK(rules_guess_text(rules, first, strlen(first), &guess) == 0 && !guess.confident &&
+              guess.category != INCIDENT_OTHER,
+          "unsure: the text reads as an emergency, without confidence");
+    conv_init(&c);
+    ev = ev_text(first);
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) &&
+              c.st.step == CHAT_STEP_CATEGORY,
+          "unsure: the category question, not a confirmation");
+    for (size_t i = 0; i < sizeof cats / sizeof cats[0]; i++)
+        all &= quick_with_data(c.msgs, cats[i]) != NULL;
+    CHECK(all && !str_has(c.json, "ฟังดูเหมือน"), "unsure: every category offered, none guessed");
+    CHECK(str_eq(c.st.description, first), "unsure: the story kept as the description");
+    ev = ev_postback("cat=threat");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION),
+          "unsure: the reporter's choice asks where");
+    ev = ev_location(13.7, 100.5, "");
+    CHECK(conv_send(&c, &ev, 2) == 0 && c.out.action == CHAT_ACTION_CREATE_CASE &&
+              c.out.incident.category == INCIDENT_THREAT &&
+              str_eq(c.out.incident.description, first),
+          "unsure: the case has the chosen category and the first text");
+    CHECK(c.all_valid && !str_has(c.said, "ถูกขังไว้"), "unsure: replies valid, no echo");
+    conv_free(&c);
+
+    conv_init(&c);
+    ev = ev_text("ทนไม่ไหวแล้ว");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) &&
+              quick_with_data(c.msgs, "cat=mental_crisis") != NULL && c.st.description[0] == '\0',
+          "nothing recognised: the category question, the text not kept");
+    conv_free(&c);
+}
+
 static void test_location_first(void)
 {
     struct conv c;
@@ -1575,6 +1619,7 @@ int main(void)
         test_thai_conversation();
         test_english_conversation();
         test_preselection();
+        test_unsure_preselection();
         test_location_first();
         test_typed_address();
         test_cancel();
