@@ -1,5 +1,6 @@
 // A case (/console/cases/{id}): every fact, the timeline with authors and Thai times, a map with
-// the incident and the team, and the actions: status, note, triage, placing a case that has no
+// the incident and the team, and the actions: status, note, triage (with a one-click confirm of
+// the classifier's suggestion while the case waits for triage), placing a case that has no
 // coordinates, assigning by hand from the candidates (a far team asks to confirm). It follows
 // the case's changes live.
 
@@ -65,6 +66,7 @@ export function render(main, params) {
   let pick = null;
   let alive = true;
   let reloadTimer = null;
+  let showSuggestion = () => {}; // the triage form's: its confirm button follows the case
 
   const heading = h('h1', null, t('loading'));
   const facts = h('section.facts', { 'aria-labelledby': 'facts-h' });
@@ -194,7 +196,15 @@ export function render(main, params) {
       [['', t('act_triage_keep')]].concat(CATEGORIES.map((c) => [c, label('category', c)])), '');
     const pri = options(h('select', { name: 'priority' }),
       [['', t('act_triage_keep')]].concat(PRIORITIES.map((p) => [p, label('priority', p)])), '');
-    const form = actionForm('act-triage', t('act_triage'), [h('div.row2', null, field(t('fact_category'), cat), field(t('fact_priority'), pri))],
+    // the classifier's unsure guess, confirmed in one click (the rule engine's priority follows)
+    const confirm = h('button.confirm-triage', { type: 'button', id: 'act-triage-confirm', hidden: true });
+    const catField = field(t('fact_category'), cat);
+    catField.append(confirm);
+    showSuggestion = (c) => {
+      confirm.hidden = !c.category_suggested;
+      confirm.textContent = c.category_suggested ? t('act_triage_confirm', { category: label('category', c.category_suggested) }) : '';
+    };
+    const form = actionForm('act-triage', t('act_triage'), [h('div.row2', null, catField, field(t('fact_priority'), pri))],
       t('act_triage_submit'), async () => {
         const body = {};
         if (cat.value) body.category = cat.value;
@@ -205,6 +215,26 @@ export function render(main, params) {
         pri.value = '';
         update(r.body);
       });
+    const msg = form.querySelector('.msg');
+    confirm.addEventListener('click', async () => {
+      if (!view || !view.category_suggested) return;
+      msg.textContent = '';
+      msg.className = 'msg';
+      confirm.disabled = true;
+      try {
+        const r = await post(base + '/triage', { category: view.category_suggested });
+        update(r.body);
+        msg.textContent = t('triage_confirmed', { category: label('category', r.body.category), code: r.body.tracking_code });
+        msg.className = 'msg ok';
+        cat.focus(); // the button is gone: the focus stays in the form
+      } catch (e) {
+        if (e.status === 401) return;
+        msg.textContent = errorText(e);
+        msg.className = 'msg error';
+      } finally {
+        confirm.disabled = false;
+      }
+    });
     return form;
   }
 
@@ -325,6 +355,7 @@ export function render(main, params) {
     document.title = `${heading.textContent} · ${t('app_title')}`;
     drawFacts(c);
     drawTimeline(c);
+    showSuggestion(c);
     const unplaced = !c.location || c.location.lat == null;
     if (unplaced && !placeSlot.firstChild) placeSlot.append(placeForm());
     if (!unplaced && placeSlot.firstChild) clear(placeSlot);

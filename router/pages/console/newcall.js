@@ -1,7 +1,9 @@
 // A new call (/console/new): one form while the caller is on the line. The suggested category
-// comes from POST /v1/classify as the description is typed; the point from a click on the map or
+// comes from POST /v1/classify as the description is typed (saying when the classifier is unsure:
+// such a call waits for triage unless a category is chosen); the point from a click on the map or
 // typed coordinates; the answer (tracking code in large type, team and distance, or queued with
-// its reason) replaces the form. Errors sit next to their fields.
+// its reason, or waiting for triage with the suggestion) replaces the form. Errors sit next to
+// their fields.
 
 import { post } from './api.js';
 import { announce, clear, field, fill, focusOn, h, options, setFieldError } from './dom.js';
@@ -132,7 +134,8 @@ export function render(main) {
     });
     suggestion.append(h('strong', null, t('suggest_label') + ': '),
       t('suggest_text', { category: label('category', s.category), priority: s.priority,
-        confidence: Math.round((s.confidence || 0) * 100) }), ' ', use);
+        confidence: Math.round((s.confidence || 0) * 100) }), ' ', use,
+      s.needs_triage ? h('span.unsure', null, ' ' + t('suggest_unsure')) : null);
   };
   el.description.addEventListener('input', () => {
     window.clearTimeout(suggestTimer);
@@ -221,16 +224,18 @@ export function render(main) {
       refresh(map);
       el.description.focus();
     });
+    const unsure = c.status === 'queued' && c.queue_reason === 'needs_triage';
     const outcome = c.team
       ? t('answer_assigned', { team: c.team.name, dist: formatKm(c.team.distance_km) })
-      : c.status === 'queued' ? t('answer_queued', { reason: label('reason', c.queue_reason || 'queued') })
-        : t('answer_status', { status: label('status', c.status) });
+      : unsure ? t('answer_needs_triage', { category: label('category', c.category_suggested || c.category) })
+        : c.status === 'queued' ? t('answer_queued', { reason: label('reason', c.queue_reason || 'queued') })
+          : t('answer_status', { status: label('status', c.status) });
     fill(answer,
       h('h2', { id: 'answer-title' }, t('answer_title')),
       repeated ? h('p.notice', null, t('answer_repeat')) : null,
       h('p.code-label', null, t('answer_code_label')),
       h('p.tracking-code', { id: 'tracking-code', lang: 'en' }, c.tracking_code),
-      h('p.outcome', { class: c.team ? 'ok' : 'wait' }, outcome),
+      h('p.outcome', { id: 'answer-outcome', class: c.team ? 'ok' : unsure ? 'wait needs-triage' : 'wait' }, outcome),
       h('p', null, label('category', c.category), ' · ', label('priority', c.priority), ' · ', label('status', c.status)),
       h('p', null, t('answer_public'), ' ',
         h('a', { href: '/track/' + encodeURIComponent(c.tracking_code), target: '_blank', rel: 'noopener' },

@@ -1,9 +1,10 @@
 // The queue (home): cases that need a human first (queued for any reason, `other`, escalated, a
-// reporter waiting to chat), then the active ones, each part by priority then age; filters by
-// category and status; live from /v1/events, a case newly needing a human beeps and is announced.
-// With ?q= it shows what GET /v1/cases?q= finds instead.
+// reporter waiting to chat), then the active ones, each part by priority then age; a case the
+// classifier was not sure of (needs_triage) comes before all, flagged, with its suggested category
+// and a one-click confirm. Filters by category and status; live from /v1/events, a case newly
+// needing a human beeps and is announced. With ?q= it shows what GET /v1/cases?q= finds instead.
 
-import { get } from './api.js';
+import { get, post, seg } from './api.js';
 import { announce, clear, h, options } from './dom.js';
 import { CATEGORIES, STATUSES, errorText, formatAge, formatKm, isoTime, label, t } from './i18n.js';
 import { beep, onCase } from './live.js';
@@ -16,7 +17,14 @@ export function needsHuman(c) {
     c.queue_reason === 'escalated' || c.chat === 'waiting';
 }
 
+// Waits for an operator to confirm or correct the classifier's unsure guess.
+export function needsTriage(c) {
+  return c.status === 'queued' && c.queue_reason === 'needs_triage';
+}
+
 function byUrgency(a, b) {
+  const ta = needsTriage(a) ? 0 : 1, tb = needsTriage(b) ? 0 : 1;
+  if (ta !== tb) return ta - tb;
   const pa = PRIORITY_RANK[a.priority] || 9, pb = PRIORITY_RANK[b.priority] || 9;
   if (pa !== pb) return pa - pb;
   return new Date(a.created_at).getTime() - new Date(b.created_at).getTime();
@@ -41,20 +49,34 @@ async function loadAll() {
   return cases;
 }
 
-function caseRow(c, fresh) {
+// The category cell: the category, or, for a case waiting for triage, the flag, the suggestion
+// and the button that confirms it (onConfirm(c, button)).
+function categoryCell(c, onConfirm) {
+  if (!needsTriage(c) || !c.category_suggested || !onConfirm) return h('td', null, label('category', c.category));
+  const code = c.tracking_code || c.case_id;
+  const suggested = label('category', c.category_suggested);
+  const button = h('button.confirm-triage', { type: 'button', dataset: { caseId: c.case_id },
+    'aria-label': t('triage_confirm_label', { category: suggested, code }) }, t('triage_confirm'));
+  button.addEventListener('click', () => onConfirm(c, button));
+  return h('td.triage', null,
+    h('span.flag', null, t('triage_flag')), ' ',
+    h('span.suggested', null, t('triage_suggested', { category: suggested })), ' ', button);
+}
+
+function caseRow(c, fresh, onConfirm) {
   const href = '/console/cases/' + encodeURIComponent(c.case_id);
-  const tr = h('tr', { dataset: { caseId: c.case_id }, class: [fresh ? 'fresh' : '', 'prio-' + (c.priority || 'none')].join(' ') },
+  const tr = h('tr', { dataset: { caseId: c.case_id }, class: [fresh ? 'fresh' : '', needsTriage(c) ? 'needs-triage' : '', 'prio-' + (c.priority || 'none')].join(' ') },
     h('td.code', null, h('a', { href, 'aria-label': t('open_case', { code: c.tracking_code || c.case_id }) },
       c.tracking_code || c.case_id)),
     h('td', null, h('span.prio', { class: 'p-' + (c.priority || 'none') }, label('priority', c.priority))),
-    h('td', null, label('category', c.category)),
+    categoryCell(c, onConfirm),
     h('td', null, h('span.status', { class: 's-' + c.status }, label('status', c.status))),
     h('td', null, c.queue_reason ? label('reason', c.queue_reason) : t('none')),
     h('td', null, c.team ? [c.team.name, c.team.distance_km != null ? h('span.sub', null, ' · ' + formatKm(c.team.distance_km)) : null] : t('none')),
     h('td.age', null, h('time.age', { datetime: isoTime(c.created_at), dataset: { at: c.created_at } }, formatAge(c.created_at))),
     h('td', null, label('channel', c.channel)));
   tr.addEventListener('click', (ev) => {
-    if (ev.target.closest('a')) return;
+    if (ev.target.closest('a, button')) return;
     tr.querySelector('a').click();
   });
   return tr;
@@ -76,6 +98,7 @@ export function render(main, params) {
   const cases = new Map();
   const fresh = new Set();
   let loaded = false;
+  let refocus = null; // the case whose row takes the focus at the next draw (its button is gone)
 
   const catSel = options(h('select', { id: 'filter-category', name: 'filter_category' }),
     [['', t('queue_filter_all')]].concat(CATEGORIES.map((c) => [c, label('category', c)])), filters.category || '');
@@ -103,15 +126,39 @@ export function render(main, params) {
     const human = shown.filter(needsHuman).sort(byUrgency);
     const active = shown.filter((c) => !needsHuman(c)).sort(byUrgency);
     const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('tr[data-case-id]');
-    const focusedId = focused && focused.dataset.caseId;
+    const focusedId = refocus || (focused && focused.dataset.caseId);
+    refocus = null;
     clear(body).append(
-      table(`${t('queue_needs_human')} (${human.length})`, human.length ? human.map((c) => caseRow(c, fresh.has(c.case_id)))
+      table(`${t('queue_needs_human')} (${human.length})`, human.length ? human.map((c) => caseRow(c, fresh.has(c.case_id), confirmTriage))
         : h('tr', null, h('td.empty', { colspan: 8 }, t('queue_empty'))), 'queue-human'),
       table(`${t('queue_active')} (${active.length})`, active.length ? active.map((c) => caseRow(c, false))
         : h('tr', null, h('td.empty', { colspan: 8 }, t('queue_empty'))), 'queue-active'));
     if (focusedId) {
       const again = body.querySelector(`tr[data-case-id="${CSS.escape(focusedId)}"] a`);
       if (again) again.focus();
+    }
+  };
+
+  // One click: the suggested category confirmed (POST triage); the case then routes as any case
+  // of its category and the row moves with the answer.
+  const confirmTriage = async (c, button) => {
+    button.disabled = true;
+    try {
+      const r = await post('/v1/cases/' + seg(c.case_id) + '/triage', { category: c.category_suggested });
+      const v = r.body || {};
+      const old = cases.get(c.case_id) || c;
+      const merged = Object.assign({}, old, {
+        category: v.category, category_suggested: v.category_suggested, priority: v.priority,
+        status: v.status, team: v.team, queue_reason: v.queue_reason, updated_at: v.updated_at,
+      });
+      if (merged.status === 'closed') cases.delete(c.case_id); else cases.set(c.case_id, merged);
+      refocus = c.case_id;
+      announce(t('triage_confirmed', { category: label('category', v.category), code: c.tracking_code || c.case_id }));
+      draw();
+    } catch (e) {
+      button.disabled = false;
+      if (e.status === 401) return;
+      announce(errorText(e), 'alert');
     }
   };
 
