@@ -51,6 +51,27 @@ function actionForm(id, title, fields, submitText, onSubmit) {
   return form;
 }
 
+// A one-button action outside a form: the button disabled while work() runs, then msg says what
+// work() resolved to (a text; nothing when it resolves to nothing) or the error.
+async function buttonAction(button, msg, work) {
+  msg.textContent = '';
+  msg.className = 'msg';
+  button.disabled = true;
+  try {
+    const done = await work();
+    if (done) {
+      msg.textContent = done;
+      msg.className = 'msg ok';
+    }
+  } catch (e) {
+    if (e.status === 401) return;
+    msg.textContent = errorText(e);
+    msg.className = 'msg error';
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function invalid(name, message) {
   const e = new Error(message);
   e.validation = name;
@@ -216,25 +237,13 @@ export function render(main, params) {
         update(r.body);
       });
     const msg = form.querySelector('.msg');
-    confirm.addEventListener('click', async () => {
-      if (!view || !view.category_suggested) return;
-      msg.textContent = '';
-      msg.className = 'msg';
-      confirm.disabled = true;
-      try {
-        const r = await post(base + '/triage', { category: view.category_suggested });
-        update(r.body);
-        msg.textContent = t('triage_confirmed', { category: label('category', r.body.category), code: r.body.tracking_code });
-        msg.className = 'msg ok';
-        cat.focus(); // the button is gone: the focus stays in the form
-      } catch (e) {
-        if (e.status === 401) return;
-        msg.textContent = errorText(e);
-        msg.className = 'msg error';
-      } finally {
-        confirm.disabled = false;
-      }
-    });
+    confirm.addEventListener('click', () => buttonAction(confirm, msg, async () => {
+      if (!view || !view.category_suggested) return null;
+      const r = await post(base + '/triage', { category: view.category_suggested });
+      update(r.body);
+      cat.focus(); // the button is gone: the focus stays in the form
+      return t('triage_confirmed', { category: label('category', r.body.category), code: r.body.tracking_code });
+    }));
     return form;
   }
 
@@ -277,12 +286,8 @@ export function render(main, params) {
     return h('section.candidates', { 'aria-labelledby': 'cand-h' }, h('h3', { id: 'cand-h' }, t('act_candidates')), candidates);
   }
 
-  async function assign(cand, button) {
-    const msg = document.getElementById('cand-msg');
-    msg.textContent = '';
-    msg.className = 'msg';
-    button.disabled = true;
-    try {
+  function assign(cand, button) {
+    return buttonAction(button, document.getElementById('cand-msg'), async () => {
       let r;
       try {
         r = await post(base + '/assign', { team_id: cand.team_id });
@@ -291,20 +296,13 @@ export function render(main, params) {
         const km = e.detail.distance_km != null ? e.detail.distance_km : cand.distance_km;
         const ok = await confirmDialog(t('far_title'), t('far_text', { team: cand.name, dist: formatKm(km) }),
           t('far_confirm'), t('cancel'));
-        if (!ok) return;
+        if (!ok) return null;
         r = await post(base + '/assign', { team_id: cand.team_id, confirm_far: true });
       }
       update(r.body);
-      msg.textContent = t('act_done');
-      msg.className = 'msg ok';
       announce(t('answer_assigned', { team: cand.name, dist: formatKm(cand.distance_km) }));
-    } catch (e) {
-      if (e.status === 401) return;
-      msg.textContent = errorText(e);
-      msg.className = 'msg error';
-    } finally {
-      button.disabled = false;
-    }
+      return t('act_done');
+    });
   }
 
   async function loadCandidates() {
