@@ -18,6 +18,7 @@ static int guess_by_model(const struct rules_table *t, const char *text, size_t 
 {
     struct triage_feature_set set = {0};
     double prob[INCIDENT_CATEGORY_COUNT];
+    size_t ntext;
     int best = 0;
 
     if (triage_features_extract(t->words, text, len, scan->score, &set) != 0) {
@@ -25,6 +26,7 @@ static int guess_by_model(const struct rules_table *t, const char *text, size_t 
         return -1;
     }
     triage_model_predict(t->model, &set, prob);
+    ntext = set.ntext;
     triage_features_free(&set);
     for (int c = 1; c < INCIDENT_CATEGORY_COUNT; c++) {
         if (prob[c] > prob[best]) best = c;
@@ -32,6 +34,9 @@ static int guess_by_model(const struct rules_table *t, const char *text, size_t 
     out->category = best;
     out->confidence = prob[best];
     out->confident = prob[best] >= triage_model_threshold(t->model, best);
+    /* "other" rests on the absence of anything alarming, which a few words ("help me", "ขอความ
+     * ช่วยเหลือด่วน") do not show: it is confident only for a text of some length. */
+    if (best == INCIDENT_OTHER && ntext < TRIAGE_TEXT_FEATURES_FLOOR) out->confident = 0;
     return 0;
 }
 

@@ -19,11 +19,10 @@
 #include "text.h"
 #include "thai_words.h"
 
-#define CLAUSE '|'             /* a clause break in the normalised text */
-#define TEXT_FEATURES_FLOOR 40 /* a shorter text weighs as if it had this many: it says less */
-#define LETTER_GRAM 4          /* letters per letter n-gram (Thai marks count: about a syllable) */
-#define THAI_NEG_SCOPE 4       /* words a Thai negation reaches */
-#define LATIN_NEG_SCOPE 3      /* words an English negation reaches */
+#define CLAUSE '|'         /* a clause break in the normalised text */
+#define LETTER_GRAM 4      /* letters per letter n-gram (Thai marks count: about a syllable) */
+#define THAI_NEG_SCOPE 4   /* words a Thai negation reaches */
+#define LATIN_NEG_SCOPE 3  /* words an English negation reaches */
 #define MAX_TOKENS 2048    /* words looked at per text; a description holds at most 4000 bytes */
 #define MAX_THAI_CUTS 1024 /* word starts in one run of Thai letters */
 
@@ -570,9 +569,10 @@ int triage_features_extract(const struct thai_words *tw, const char *text, size_
     if (read_words(tw, text ? text : "", text ? len : 0, &w) != 0) goto out;
     add_word_features(set, &w);
     add_letter_features(set, &w);
-    ntext = set->n;
-    value =
-        (float)(1.0 / sqrt((double)(ntext > TEXT_FEATURES_FLOOR ? ntext : TEXT_FEATURES_FLOOR)));
+    ntext = set->ntext = set->n;
+    value = (float)(1.0 / sqrt((double)(ntext > TRIAGE_TEXT_FEATURES_FLOOR
+                                            ? ntext
+                                            : TRIAGE_TEXT_FEATURES_FLOOR)));
     for (size_t i = 0; i < ntext; i++) set->items[i].value = value;
     add_keyword_features(set, keyword_score);
     if (set->failed) goto out;
@@ -587,6 +587,7 @@ out:
 void triage_features_clear(struct triage_feature_set *set)
 {
     set->n = 0;
+    set->ntext = 0;
     set->names_len = 0;
     set->failed = 0;
 }

@@ -17,8 +17,9 @@ struct thai_words;
  * trained with, and a model of another version is refused at load time. */
 #define TRIAGE_FEATURES_VERSION 6
 
-#define TRIAGE_MAX_NAME 256        /* bytes of a feature's name, at most: longer is no feature */
-#define TRIAGE_MAX_KEYWORD_COUNT 3 /* a category's keyword feature saturates at three keywords */
+#define TRIAGE_MAX_NAME 256           /* bytes of a feature's name, at most: longer is no feature */
+#define TRIAGE_MAX_KEYWORD_COUNT 3    /* a category's keyword feature saturates at three */
+#define TRIAGE_TEXT_FEATURES_FLOOR 40 /* a text with fewer weighs as if it had this many */
 
 /* One feature of a text: its name, as the weights file writes it, and its value. Names:
  *   "w:<word>"           a word ("w:!<word>" inside a negation's scope)
@@ -40,6 +41,7 @@ struct triage_feature {
 struct triage_feature_set {
     struct triage_feature *items; /* owned */
     size_t n, cap;
+    size_t ntext;   /* how many of them are words, pairs and letter n-grams (not keywords) */
     int with_names; /* set by the caller: keep the names (the trainer); else hashes only */
     char *names;    /* owned: every name, NUL-terminated, back to back */
     size_t names_len, names_cap;

@@ -336,6 +336,10 @@ static void test_behaviour(void)
     CHECK(rules_has_model(table), "the shipped table classifies with the model");
     rules_guess_text(table, "", 0, &g);
     CHECK(!(g.category == INCIDENT_OTHER && g.confident), "an empty text is no confident other");
+    text = "ขอความช่วยเหลือด่วน";
+    rules_guess_text(table, text, strlen(text), &g);
+    CHECK(!(g.category == INCIDENT_OTHER && g.confident),
+          "a bare cry for help is no confident other: too short to show nothing is wrong");
     text = "zzz qqq";
     rules_guess_text(table, text, strlen(text), &g);
     CHECK(!(g.category == INCIDENT_OTHER && g.confident),
