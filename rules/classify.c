@@ -232,9 +232,11 @@ int rules_matcher_finish(struct rules_matcher *m)
             return -1;
     }
     free(m->order);
+    free(m->probe);
     m->order = malloc((m->npats ? m->npats : 1) * sizeof(*m->order));
+    m->probe = calloc(m->npats ? m->npats : 1, sizeof(*m->probe));
     fill = malloc(RULES_BUCKETS * sizeof(*fill));
-    if (m->order == NULL || fill == NULL) {
+    if (m->order == NULL || m->probe == NULL || fill == NULL) {
         free(fill);
         return -1;
     }
@@ -245,6 +247,14 @@ int rules_matcher_finish(struct rules_matcher *m)
     memcpy(fill, m->bucket, RULES_BUCKETS * sizeof(*fill));
     for (size_t i = 0; i < m->npats; i++) m->order[fill[m->pats[i].bucket]++] = (uint32_t)i;
     free(fill);
+    for (size_t k = 0; k < m->npats; k++) {
+        const struct rules_pattern *p = &m->pats[m->order[k]];
+        size_t n = p->len < 8 ? p->len : 8;
+
+        memcpy(&m->probe[k].head, p->text, n);
+        memset(&m->probe[k].mask, 0xFF, n);
+        m->probe[k].len = (uint32_t)p->len;
+    }
     return 0;
 }
 
@@ -257,6 +267,7 @@ void rules_matcher_free(struct rules_matcher *m)
     }
     free(m->pats);
     free(m->order);
+    free(m->probe);
     memset(m, 0, sizeof(*m));
 }
 
@@ -361,14 +372,19 @@ static void match_bucket(struct scan *s, uint32_t b, size_t i)
 {
     const struct rules_matcher *m = s->m;
     const unsigned char *here = (const unsigned char *)s->f + i;
-    size_t end;
+    size_t avail = s->n - i, end;
+    uint64_t here8 = 0;
 
+    if (m->bucket[b] == m->bucket[b + 1]) return;
+    memcpy(&here8, here, avail < 8 ? avail : 8);
     for (uint32_t k = m->bucket[b]; k < m->bucket[b + 1] && s->nmt < s->cap; k++) {
-        const struct rules_pattern *p = &m->pats[m->order[k]];
+        const struct rules_probe *pr = &m->probe[k];
+        const struct rules_pattern *p;
 
-        if (p->len > s->n - i || here[p->len - 1] != (unsigned char)p->text[p->len - 1] ||
-            memcmp(p->text, here, p->len) != 0)
+        if (pr->len > avail || (here8 & pr->mask) != pr->head ||
+            (pr->len > 8 && memcmp(here + 8, m->pats[m->order[k]].text + 8, pr->len - 8) != 0))
             continue;
+        p = &m->pats[m->order[k]];
         if (p->ascii && !word_fits(s, p, i)) continue;
         end = i + p->len;
         if (p->tail != NULL && !find_tail(s, p, &end)) continue;

@@ -48,12 +48,20 @@ struct rules_pattern {
 
 #define RULES_BUCKETS 4096 /* two-character keys; the last bucket holds one-character patterns */
 
+/* What a scan compares first: a pattern's first eight bytes (fewer for a shorter one, the rest of
+ * head zero) under a mask of as many bytes, so that most patterns are told apart by one compare. */
+struct rules_probe {
+    uint64_t head, mask;
+    uint32_t len; /* the pattern's length in bytes */
+};
+
 /* Patterns indexed by a hash of their first two code points, so that a scan compares only the
  * few patterns that can start where it stands. */
 struct rules_matcher {
     struct rules_pattern *pats; /* owned */
     size_t npats, cap;
     uint32_t *order;                    /* owned: pattern indices sorted by bucket */
+    struct rules_probe *probe;          /* owned: probe[k] for the pattern order[k] */
     uint32_t bucket[RULES_BUCKETS + 1]; /* order[bucket[b] .. bucket[b + 1]): bucket b */
 };
 

@@ -22,14 +22,17 @@
 #define THAI_BLOCK 0x0E00 /* a Thai letter is stored as its offset in the block, below 128 */
 #define NO_NODE 0         /* the root is node 0, which is no letter's child */
 
-/* The dictionary as a trie: node k's edges are first[k] .. first[k + 1] - 1, sorted by letter;
- * letter[e] is an edge's letter and to[e] the node it leads to; terminal[k] is 1 when the letters
- * from the root to node k spell a word. The root's children are also indexed by letter. */
+/* The dictionary as a trie, two arrays a walk reads one cache line of each at a step: node[k]
+ * holds where node k's edges start (the next node's start is where they end) and, in its top bit,
+ * whether the letters from the root to node k spell a word; edge[e] holds the node an edge leads
+ * to (above bit 7) and its letter (bits 0-6), the edges of a node sorted by letter. The root's
+ * children are also indexed by letter. */
+#define TERMINAL 0x80000000u
+#define LETTER_BITS 7
+
 struct thai_words {
-    uint32_t *first; /* nnodes + 1 */
-    uint8_t *letter; /* one per edge */
-    uint32_t *to;    /* one per edge */
-    uint8_t *terminal;
+    uint32_t *node; /* nnodes + 1 */
+    uint32_t *edge;
     uint32_t root_child[128];
     size_t nnodes;
 };
@@ -86,12 +89,9 @@ static int build_trie(struct thai_words *tw, uint8_t (*words)[32], size_t n)
 
     for (size_t i = 0; i < n; i++) cap += strlen((const char *)words[i]); /* nodes, at most */
     queue = malloc(cap * sizeof(*queue));
-    tw->first = malloc((cap + 1) * sizeof(*tw->first));
-    tw->letter = malloc(cap * sizeof(*tw->letter));
-    tw->to = malloc(cap * sizeof(*tw->to));
-    tw->terminal = calloc(cap, 1);
-    if (queue == NULL || tw->first == NULL || tw->letter == NULL || tw->to == NULL ||
-        tw->terminal == NULL) {
+    tw->node = malloc((cap + 1) * sizeof(*tw->node));
+    tw->edge = malloc(cap * sizeof(*tw->edge));
+    if (queue == NULL || tw->node == NULL || tw->edge == NULL || cap >= (1u << 24)) {
         free(queue);
         return -1;
     }
@@ -100,15 +100,14 @@ static int build_trie(struct thai_words *tw, uint8_t (*words)[32], size_t n)
         struct range r = queue[head];
         size_t i = r.lo;
 
-        tw->first[head] = (uint32_t)edges;
-        if (i < r.hi && words[i][r.depth] == 0) tw->terminal[head] = 1, i++; /* sorts first */
+        tw->node[head] = (uint32_t)edges;
+        if (i < r.hi && words[i][r.depth] == 0) tw->node[head] |= TERMINAL, i++; /* sorts first */
         while (i < r.hi) {
             uint8_t c = words[i][r.depth];
             size_t j = i;
 
             while (j < r.hi && words[j][r.depth] == c) j++;
-            tw->letter[edges] = c;
-            tw->to[edges] = (uint32_t)tail;
+            tw->edge[edges] = (uint32_t)tail << LETTER_BITS | c;
             if (head == 0) tw->root_child[c] = (uint32_t)tail;
             edges++;
             queue[tail++] = (struct range){i, j, r.depth + 1};
@@ -116,7 +115,7 @@ static int build_trie(struct thai_words *tw, uint8_t (*words)[32], size_t n)
         }
         head++;
     }
-    tw->first[head] = (uint32_t)edges;
+    tw->node[head] = (uint32_t)edges;
     tw->nnodes = head;
     free(queue);
     return 0;
@@ -127,10 +126,15 @@ static uint32_t walk(const struct thai_words *tw, uint32_t node, uint32_t cp)
 {
     uint32_t c = cp - THAI_BLOCK;
 
+    uint32_t end;
+
     if (node == 0) return tw->root_child[c & 127];
-    for (uint32_t e = tw->first[node]; e < tw->first[node + 1]; e++) {
-        if (tw->letter[e] == c) return tw->to[e];
-        if (tw->letter[e] > c) break;
+    end = tw->node[node + 1] & ~TERMINAL;
+    for (uint32_t e = tw->node[node] & ~TERMINAL; e < end; e++) {
+        uint32_t letter = tw->edge[e] & ((1u << LETTER_BITS) - 1);
+
+        if (letter == c) return tw->edge[e] >> LETTER_BITS;
+        if (letter > c) break;
     }
     return NO_NODE;
 }
@@ -172,10 +176,8 @@ struct thai_words *thai_words_open(char *err, size_t errlen)
 void thai_words_free(struct thai_words *tw)
 {
     if (tw == NULL) return;
-    free(tw->first);
-    free(tw->letter);
-    free(tw->to);
-    free(tw->terminal);
+    free(tw->node);
+    free(tw->edge);
     free(tw);
 }
 
@@ -233,7 +235,7 @@ static void plan(const struct thai_words *tw, const uint32_t *cp, int n, struct 
 
             if ((node = walk(tw, node, cp[j])) == NO_NODE) break;
             e = (int)j + 1;
-            if (rest->unknown >= UNREACHABLE || !tw->terminal[node]) continue;
+            if (rest->unknown >= UNREACHABLE || !(tw->node[node] & TERMINAL)) continue;
             /* "<=" on words: of two cuts as good, the longer first word (found later) wins */
             if (rest->unknown < b->unknown ||
                 (rest->unknown == b->unknown && rest->words + 1 <= b->words))
