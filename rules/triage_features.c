@@ -29,6 +29,7 @@
 struct token {
     const char *s;
     size_t len;
+    uint64_t hash;             /* triage_bytes_hash of the word */
     unsigned thai : 1;         /* Thai letters (else Latin letters and digits) */
     unsigned clause_start : 1; /* first word after a clause break */
     unsigned space_before : 1; /* a space (or nothing) separates it from the word before */
@@ -139,28 +140,51 @@ static int token_in(const struct token *t, const struct listed_word *list, size_
 
 #define TOKEN_IN(t, list) token_in((t), (list), sizeof(list) / sizeof((list)[0]))
 
-uint64_t triage_feature_hash(const char *name, size_t len)
+uint64_t triage_bytes_hash(const void *bytes, size_t len)
 {
     /* Eight bytes a step, each step a multiply and a fold (in the manner of wyhash), then a
      * final mix: names are short, and every feature of every report is hashed. */
+    const unsigned char *p = bytes;
     const uint64_t k = 0x9e3779b97f4a7c15u;
     uint64_t h = 0xcbf29ce484222325u ^ (len * k);
     size_t i = 0;
 
     for (; i + 8 <= len; i += 8) {
         uint64_t v;
-        memcpy(&v, name + i, 8);
+        memcpy(&v, p + i, 8);
         h = (h ^ v) * k;
         h ^= h >> 29;
     }
     if (i < len) {
         uint64_t v = 0;
-        memcpy(&v, name + i, len - i);
+        memcpy(&v, p + i, len - i);
         h = (h ^ v) * k;
         h ^= h >> 29;
     }
     h *= 0xbf58476d1ce4e5b9u;
     return h ^ (h >> 31);
+}
+
+/* A feature's hash from its kind's and its parts' hashes. */
+static uint64_t combine(uint64_t h, uint64_t part)
+{
+    h = (h ^ part) * 0x9e3779b97f4a7c15u;
+    return h ^ (h >> 29);
+}
+
+uint64_t triage_feature_hash(const char *name, size_t len)
+{
+    size_t kind = len >= 3 && name[2] == '!' ? 3 : 2; /* "w:", "w:!", ... */
+    const char *rest = name + kind, *space;
+    uint64_t h;
+
+    if (len < kind) return triage_bytes_hash(name, len);
+    h = triage_bytes_hash(name, kind);
+    if (name[0] == 'b' && (space = memchr(rest, ' ', len - kind)) != NULL) {
+        h = combine(h, triage_bytes_hash(rest, (size_t)(space - rest)));
+        return combine(h, triage_bytes_hash(space + 1, len - kind - (size_t)(space - rest) - 1));
+    }
+    return combine(h, triage_bytes_hash(rest, len - kind));
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -287,6 +311,7 @@ static int add_token(struct words *w, const char *s, size_t len, int thai, int c
     t = &w->tok[w->n++];
     t->s = s;
     t->len = len;
+    t->hash = triage_bytes_hash(s, len);
     t->thai = thai != 0;
     t->clause_start = clause_start != 0;
     t->space_before = space_before != 0;
@@ -459,50 +484,65 @@ fail:
     return -1;
 }
 
-/* Appends the feature whose name is the concatenation of parts (count of them, NULL ones
- * skipped) with value v, its name copied when the set keeps names. A name longer than
- * TRIAGE_MAX_NAME bytes (a "word" of junk) is no feature. */
-static void add_feature(struct triage_feature_set *set, const char *const parts[],
-                        const size_t lens[], size_t count, float v)
+/* The kinds of feature, each with and without negation: the start of a name. */
+struct kind {
+    const char *prefix;
+    size_t len;
+    uint64_t hash; /* triage_bytes_hash of the prefix */
+};
+
+static struct kind kind_of(const char *prefix)
 {
-    char name[TRIAGE_MAX_NAME];
-    size_t len = 0;
+    struct kind k = {prefix, strlen(prefix), 0};
+
+    k.hash = triage_bytes_hash(prefix, k.len);
+    return k;
+}
+
+/* Appends the feature of kind k made of part a (hash ha) and, for a pair, part b (hash hb;
+ * NULL: none), value v: its hash combined from the parts' (triage_feature_hash of its name),
+ * the name itself written only when the set keeps names. A name longer than TRIAGE_MAX_NAME
+ * bytes (a "word" of junk) is no feature. */
+static void add_feature(struct triage_feature_set *set, const struct kind *k, const char *a,
+                        size_t alen, uint64_t ha, const char *b, size_t blen, uint64_t hb, float v)
+{
+    size_t len = k->len + alen + (b ? 1 + blen : 0);
     struct triage_feature *f;
 
-    for (size_t i = 0; i < count; i++) {
-        if (parts[i] == NULL) continue;
-        if (len + lens[i] > sizeof(name)) return;
-        memcpy(name + len, parts[i], lens[i]);
-        len += lens[i];
-    }
-    if (set_grow(set, len) != 0) return;
+    if (len > TRIAGE_MAX_NAME || set_grow(set, len) != 0) return;
     f = &set->items[set->n++];
     f->name = NULL;
     f->len = len;
     f->value = v;
-    f->hash = triage_feature_hash(name, len);
+    f->hash = combine(k->hash, ha);
+    if (b != NULL) f->hash = combine(f->hash, hb);
     if (set->with_names) {
+        char *at = set->names + set->names_len;
+
         f->off = set->names_len;
-        memcpy(set->names + set->names_len, name, len);
-        set->names[set->names_len + len] = '\0';
+        memcpy(at, k->prefix, k->len);
+        memcpy(at + k->len, a, alen);
+        if (b != NULL) {
+            at[k->len + alen] = ' ';
+            memcpy(at + k->len + alen + 1, b, blen);
+        }
+        at[len] = '\0';
         set->names_len += len + 1;
     }
 }
 
 static void add_word_features(struct triage_feature_set *set, const struct words *w)
 {
+    const struct kind word[2] = {kind_of("w:"), kind_of("w:!")};
+    const struct kind pair[2] = {kind_of("b:"), kind_of("b:!")};
+
     for (size_t i = 0; i < w->n; i++) {
         const struct token *t = &w->tok[i];
-        const char *parts[] = {"w:", t->negated ? "!" : NULL, t->s};
-        size_t lens[] = {2, 1, t->len};
 
-        add_feature(set, parts, lens, 3, 1.0f);
+        add_feature(set, &word[t->negated], t->s, t->len, t->hash, NULL, 0, 0, 1.0f);
         if (i > 0 && !t->clause_start) {
             const struct token *p = &w->tok[i - 1];
-            const char *bp[] = {"b:", t->negated ? "!" : NULL, p->s, " ", t->s};
-            size_t bl[] = {2, 1, p->len, 1, t->len};
-
-            add_feature(set, bp, bl, 5, 1.0f);
+            add_feature(set, &pair[t->negated], p->s, p->len, p->hash, t->s, t->len, t->hash, 1.0f);
         }
     }
 }
@@ -510,6 +550,7 @@ static void add_word_features(struct triage_feature_set *set, const struct words
 /* Letter n-grams of each stretch of words that share a clause and a negation. */
 static void add_letter_features(struct triage_feature_set *set, const struct words *w)
 {
+    const struct kind letters[2] = {kind_of("c:"), kind_of("c:!")};
     char seg[512];
     size_t at[512 + 1];
 
@@ -530,10 +571,10 @@ static void add_letter_features(struct triage_feature_set *set, const struct wor
         for (size_t b = 0; b < n; b += text_utf8_char_len((unsigned char)seg[b])) at[ncp++] = b;
         at[ncp] = n;
         for (size_t c = 0; c + LETTER_GRAM <= ncp; c++) {
-            const char *parts[] = {"c:", neg ? "!" : NULL, seg + at[c]};
-            size_t lens[] = {2, 1, at[c + LETTER_GRAM] - at[c]};
+            size_t glen = at[c + LETTER_GRAM] - at[c];
 
-            add_feature(set, parts, lens, 3, 1.0f);
+            add_feature(set, &letters[neg], seg + at[c], glen, triage_bytes_hash(seg + at[c], glen),
+                        NULL, 0, 0, 1.0f);
         }
         i = k;
     }
@@ -544,15 +585,15 @@ static void add_letter_features(struct triage_feature_set *set, const struct wor
 static void add_keyword_features(struct triage_feature_set *set,
                                  const int keyword_score[INCIDENT_CATEGORY_COUNT])
 {
+    const struct kind keyword = kind_of("k:");
+
     for (int c = 0; c < INCIDENT_CATEGORY_COUNT; c++) {
         const char *code = incident_category_code(c);
-        const char *parts[] = {"k:", code};
-        size_t lens[] = {2, strlen(code)};
         int v = keyword_score[c];
 
         if (v <= 0) continue;
-        add_feature(set, parts, lens, 2,
-                    (float)(v < TRIAGE_MAX_KEYWORD_COUNT ? v : TRIAGE_MAX_KEYWORD_COUNT));
+        add_feature(set, &keyword, code, strlen(code), triage_bytes_hash(code, strlen(code)), NULL,
+                    0, 0, (float)(v < TRIAGE_MAX_KEYWORD_COUNT ? v : TRIAGE_MAX_KEYWORD_COUNT));
     }
 }
 

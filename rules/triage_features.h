@@ -48,7 +48,13 @@ struct triage_feature_set {
     int failed; /* an allocation failed: the set is incomplete */
 };
 
-/* A 64-bit hash of name[0..len): how the model finds a feature's weights. */
+/* A 64-bit hash of bytes[0..len). */
+uint64_t triage_bytes_hash(const void *bytes, size_t len);
+
+/* The 64-bit hash of the feature named name[0..len): how the model finds a feature's weights. It
+ * is made from the hashes of the name's kind ("w:", "b:!", ...) and of its parts (the word, the
+ * two words of a pair, the letters), so that a report's features are hashed without their names
+ * being written. */
 uint64_t triage_feature_hash(const char *name, size_t len);
 
 /* The features of text[0..len) (UTF-8; invalid bytes are skipped) with keyword_score[c] the

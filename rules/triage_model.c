@@ -32,8 +32,7 @@ struct triage_model {
 
 void triage_digest(const void *bytes, size_t len, char out[TRIAGE_DIGEST_SIZE])
 {
-    snprintf(out, TRIAGE_DIGEST_SIZE, "%016llx",
-             (unsigned long long)triage_feature_hash(bytes, len));
+    snprintf(out, TRIAGE_DIGEST_SIZE, "%016llx", (unsigned long long)triage_bytes_hash(bytes, len));
 }
 
 void triage_model_free(struct triage_model *m)
