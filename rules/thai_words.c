@@ -121,16 +121,24 @@ static int build_trie(struct thai_words *tw, uint8_t (*words)[32], size_t n)
     return 0;
 }
 
-/* The node the letter cp leads to from node, or NO_NODE. */
+/* The node the letter cp leads to from node, or NO_NODE: a binary search of the node's sorted
+ * edges (the first letters of a word have dozens of followers), then a short scan. */
 static uint32_t walk(const struct thai_words *tw, uint32_t node, uint32_t cp)
 {
-    uint32_t c = cp - THAI_BLOCK;
-
-    uint32_t end;
+    uint32_t c = cp - THAI_BLOCK, lo, hi;
 
     if (node == 0) return tw->root_child[c & 127];
-    end = tw->node[node + 1] & ~TERMINAL;
-    for (uint32_t e = tw->node[node] & ~TERMINAL; e < end; e++) {
+    lo = tw->node[node] & ~TERMINAL;
+    hi = tw->node[node + 1] & ~TERMINAL;
+    while (hi - lo > 4) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if ((tw->edge[mid] & ((1u << LETTER_BITS) - 1)) < c)
+            lo = mid + 1;
+        else
+            hi = mid + 1;
+    }
+    for (uint32_t e = lo; e < hi; e++) {
         uint32_t letter = tw->edge[e] & ((1u << LETTER_BITS) - 1);
 
         if (letter == c) return tw->edge[e] >> LETTER_BITS;
