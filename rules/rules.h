@@ -59,8 +59,8 @@ struct rules_table *rules_load_buffer(const char *json, size_t len, const char *
 void rules_free(struct rules_table *table); /* accepts NULL */
 
 /* Loads the triage model's weights file (rules/triage-model.tsv, written by scripts/train-triage)
- * and libthai's word breaker into the table, which classifies with them from then on. On failure
- * returns -1, the table unchanged, with a message naming the file and the line in err. */
+ * and libthai's word-break dictionary into the table, which classifies with them from then on. On
+ * failure returns -1, the table unchanged, with a message naming the file and the line in err. */
 int rules_load_model_file(struct rules_table *table, const char *path, char *err, size_t errlen);
 
 /* 1 when the table classifies with a triage model, else 0 (keywords). */

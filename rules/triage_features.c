@@ -3,8 +3,8 @@
  *     typed three times or more kept once ("ช่วยด้วยยยย", "pleeease"), a doubled Thai mark kept
  *     once, common misspellings of words that matter spelt one way; punctuation becomes a clause
  *     break ("|") or a space;
- *  2. cut into words: Thai runs with libthai, Latin runs at spaces (chat spellings such as "dont",
- *     "u", "plz" read as the words they stand for);
+ *  2. cut into words: Thai runs by libthai's dictionary (thai_words.c), Latin runs at spaces (chat
+ * spellings such as "dont", "u", "plz" read as the words they stand for);
  *  3. mark negation scopes: after "ไม่ได้ ไม่มี ไม่ใช่ ไม่เคย มิได้" or "not, never, no, isn't,
  *     didn't …" the next few words of the clause are negated, up to a clause break, "แต่"/"but",
  *     or (after a Thai cue) a space. A post-verbal "ไม่ได้" ("ออกไปไหนไม่ได้": cannot go anywhere)

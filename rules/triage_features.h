@@ -1,8 +1,9 @@
 /* The features the triage model reads in a report: the text normalised (case, Thai digits,
- * repeated letters, common misspellings), cut into words (Thai with libthai), negation scopes
- * marked, then word unigrams and bigrams, letter 4-grams and the rule table's keyword counts.
- * The trainer (rules/triage_train.c) and the classifier (rules/triage_model.c) share this code, so
- * a feature means the same thing in both. Pure: per-call scratch memory only. */
+ * repeated letters, common misspellings), cut into words (Thai by libthai's dictionary,
+ * thai_words.h), negation scopes marked, then word unigrams and bigrams, letter 4-grams and the
+ * rule table's keyword counts. The trainer (rules/triage_train.c) and the classifier
+ * (rules/triage_model.c) share this code, so a feature means the same thing in both. Pure: per-call
+ * scratch memory only. */
 #ifndef ESS_RULES_TRIAGE_FEATURES_H
 #define ESS_RULES_TRIAGE_FEATURES_H
 
@@ -61,7 +62,7 @@ uint64_t triage_feature_hash(const char *name, size_t len);
  * keywords of category c that counted in it, into set (zero-initialised by the caller, with_names
  * set when it wants the names, or reused after triage_features_clear). 0, or -1 when memory runs
  * out. tw may be NULL: Thai runs are then one word each (tests of the rest only; the model is
- * always trained and used with libthai). */
+ * always trained and used with the dictionary). */
 int triage_features_extract(const struct thai_words *tw, const char *text, size_t len,
                             const int keyword_score[INCIDENT_CATEGORY_COUNT],
                             struct triage_feature_set *set);
