@@ -38,8 +38,9 @@ struct daemon {
 };
 
 /* Loads the triage model ESS_TRIAGE_MODEL names into the rule table: "none" leaves the keywords
- * to classify; "" takes triage-model.tsv beside the rule table when there is one (a rule table
- * without a model beside it classifies by its keywords, and says so). 0, or -1 with err set. */
+ * to classify; "auto" (or "") takes triage-model.tsv beside the rule table when there is one (a
+ * rule table without a model beside it classifies by its keywords, and says so). 0, or -1 with
+ * err set. */
 static int load_triage_model(struct rules_table *rules, const struct config *cfg, char *err,
                              size_t errlen)
 {
@@ -51,7 +52,7 @@ static int load_triage_model(struct rules_table *rules, const struct config *cfg
         log_info("triage: the rule table's keywords classify (ESS_TRIAGE_MODEL=none)");
         return 0;
     }
-    if (path[0] == '\0') {
+    if (path[0] == '\0' || strcmp(path, "auto") == 0) {
         snprintf(beside, sizeof beside, "%.*s%s", slash ? (int)(slash - cfg->rules_path + 1) : 0,
                  cfg->rules_path, "triage-model.tsv");
         if (access(beside, F_OK) != 0) {

@@ -92,10 +92,10 @@ static const struct setting config_settings[] = {
     {.env = "ESS_TRIAGE_MODEL",
      .flag = "triage-model",
      .metavar = "PATH",
-     .def = "",
+     .def = "auto",
      .kind = SETTING_PATH_OPTIONAL,
      .offset = FIELD(triage_model_path),
-     .help = "the triage model's weights (scripts/train-triage); empty: triage-model.tsv beside "
+     .help = "the triage model's weights (scripts/train-triage); auto: triage-model.tsv beside "
              "the rule table when there is one; none: the keywords classify"},
     {.env = "ESS_ADMIN_TOKEN",
      .flag = "admin-token",

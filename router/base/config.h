@@ -19,7 +19,7 @@ struct config {
     int redis_db;
     char *key_prefix;       /* ESS_KEY_PREFIX */
     char *rules_path;       /* ESS_RULES */
-    char *triage_model_path; /* ESS_TRIAGE_MODEL: "" beside the rules, "none" */
+    char *triage_model_path; /* ESS_TRIAGE_MODEL: "auto" (or "") beside the rules, "none" */
     char *admin_token;      /* ESS_ADMIN_TOKEN; "" = admin API off */
     char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
     char **operator_ids;    /* the id of each (its "id=" part, or operator-N) */

@@ -13,7 +13,7 @@ import harness
 from harness import RouterTest, wait_until
 
 POLICE_SW = ['police', 'social_worker']
-SETTINGS = ['ESS_LISTEN', 'ESS_REDIS_URL', 'ESS_KEY_PREFIX', 'ESS_RULES', 'ESS_ADMIN_TOKEN',
+SETTINGS = ['ESS_LISTEN', 'ESS_REDIS_URL', 'ESS_KEY_PREFIX', 'ESS_RULES', 'ESS_TRIAGE_MODEL', 'ESS_ADMIN_TOKEN',
             'ESS_OPERATOR_TOKENS', 'LINE_CHANNEL_SECRET', 'LINE_CHANNEL_ACCESS_TOKEN',
             'LINE_API_BASE']
 
@@ -248,6 +248,21 @@ class StartupTest(RouterTest):
         status, out, err = self.run_router(extra_env={'ESS_RULES': path})
         self.assertNotEqual(status, 0)
         self.assertIn('no-such-rules.json', out + err)
+
+    def test_broken_triage_model_stops_startup(self):
+        model = os.path.join(os.path.dirname(harness.DEFAULT_RULES), 'triage-model.tsv')
+        with open(model, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+        n = next(i for i, l in enumerate(lines) if l.startswith('w:'))
+        lines[n] = lines[n].rsplit('\t', 1)[0]  # five weights instead of six
+        path = self.write_rules('broken-model.tsv', '\n'.join(lines) + '\n')
+        status, out, err = self.run_router(extra_env={'ESS_TRIAGE_MODEL': path})
+        self.assertNotEqual(status, 0)
+        self.assertIn('broken-model.tsv:%d' % (n + 1), out + err, 'names the line')
+        status, out, err = self.run_router(
+            extra_env={'ESS_TRIAGE_MODEL': os.path.join(self.env.workdir, 'no-such-model.tsv')})
+        self.assertNotEqual(status, 0)
+        self.assertIn('no-such-model.tsv', out + err)
 
     def test_bad_settings_stop_startup(self):
         for name, value in (('ESS_LISTEN', 'not-an-address'), ('ESS_LISTEN', '127.0.0.1:99999'),
