@@ -37,6 +37,12 @@ static const char *const chat_words_yes[] = {"ใช่",      "ใช่แล�
 static const char *const chat_words_no[] = {"ไม่ใช่", "ผิด", "no", "n", "nope", "wrong", NULL};
 static const char *const chat_words_skip[] = {"ข้าม",  "ไม่มี",     "ไม่มีแล้ว", "skip", "no",
                                               "none", "nothing", "nope",   NULL};
+/* Media as a note names them: LINE_MESSAGE_IMAGE..FILE. */
+static const char *const chat_media_kinds[] = {"[image]", "[video]", "[audio]", "[file]"};
+/* "Talk to a person": the cancel answer's button sends "คุยกับเจ้าหน้าที่" / "Talk to a person". */
+static const char *const chat_words_talk[] = {
+    "คุยกับเจ้าหน้าที่",  "ขอคุยกับเจ้าหน้าที่", "คุยกับคน",           "ขอคุยกับคน", "ติดต่อเจ้าหน้าที่", "talktoaperson",
+    "talktoahuman", "talktosomeone", "talktoanoperator", "human",    "operator",    NULL};
 /* Words of suicide or self-harm, found anywhere in the folded text (blanks removed): any of them
  * puts the safety lines in the answer, whatever the step. */
 static const char *const chat_words_self_harm[] = {
@@ -460,6 +466,27 @@ static int chat_add_note(struct chat_state *st, const char *text, size_t len,
     return 0;
 }
 
+/* "Talk to a person": on the open case (TALK_REQUEST), or the report filed first with what is
+ * known (CREATE_CASE with out->talk; "other" when no category was chosen). The state then
+ * follows the case, idle. -1 when memory runs out. */
+static int chat_talk_request(struct chat_state *st, const struct line_event *ev,
+                             struct chat_outcome *out)
+{
+    if (chat_following(st)) {
+        chat_reset_report(st);
+        st->follow = 1;
+        out->action = CHAT_ACTION_TALK_REQUEST;
+        memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
+        return 0;
+    }
+    if (st->step != CHAT_STEP_LOCATION && st->step != CHAT_STEP_ADDRESS)
+        st->category = INCIDENT_OTHER; /* nothing chosen yet: the operator sorts it */
+    if (chat_create_case(st, ev, out) != 0) return -1;
+    st->step = CHAT_STEP_IDLE; /* no "anything else?": a person answers now */
+    out->talk = 1;
+    return 0;
+}
+
 static int chat_on_postback(const struct rules_table *rules, struct chat_state *st,
                             const struct line_event *ev, struct chat_outcome *out)
 {
@@ -472,6 +499,8 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
         chat_cancel(st, out);
     } else if (strcmp(data, "status") == 0) {
         chat_status_last(st, out);
+    } else if (strcmp(data, "talk") == 0) {
+        return chat_talk_request(st, ev, out);
     } else if (strcmp(data, "newreport") == 0 ||
                (strcmp(data, "report") == 0 && chat_following(st))) {
         chat_reset_report(st); /* the open case stays as it is; a new report begins */
@@ -620,6 +649,10 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         chat_status_last(st, out);
         goto done;
     }
+    if (chat_says(folded, flen, core, chat_words_talk)) {
+        rc = chat_talk_request(st, ev, out);
+        goto done;
+    }
     if (st->step == CHAT_STEP_IDLE && chat_following(st) && core > 0) {
         rc = chat_add_note(st, text, len, out); /* the open case hears it, no new report */
         goto done;
@@ -691,8 +724,7 @@ done:
 static int chat_on_media(struct chat_state *st, const struct line_event *ev,
                          struct chat_outcome *out)
 {
-    static const char *const kinds[] = {"[image]", "[video]", "[audio]", "[file]"};
-    const char *kind = kinds[ev->message - LINE_MESSAGE_IMAGE];
+    const char *kind = chat_media_kinds[ev->message - LINE_MESSAGE_IMAGE];
     struct text_buf b = {0};
     char *note;
 
@@ -765,6 +797,45 @@ int chat_handle(const struct rules_table *rules, struct chat_state *state,
     if (next->step != CHAT_STEP_IDLE && next->category == INCIDENT_MENTAL_CRISIS) out->crisis = 1;
     *state = *next;
     free(next);
+    return 0;
+}
+
+int chat_talk(const struct line_event *ev, struct chat_outcome *out)
+{
+    const char *fixed = NULL;
+
+    if (out == NULL) return -1;
+    memset(out, 0, sizeof(*out));
+    out->category = INCIDENT_CATEGORY_NONE;
+    out->incident.category = INCIDENT_CATEGORY_NONE;
+    if (ev == NULL) return -1;
+    if (ev->type != LINE_EVENT_MESSAGE) return 0; /* old buttons, follow, unfollow */
+    if (ev->message == LINE_MESSAGE_TEXT && ev->text != NULL) {
+        size_t len = strlen(ev->text);
+
+        if (!text_utf8_valid(ev->text, len)) return 0;
+        if ((out->note = malloc(len + 1)) == NULL) return -1;
+        if (chat_clean_copy(out->note, len + 1, ev->text, len, 1) == 0) {
+            free(out->note);
+            out->note = NULL;
+            return 0;
+        }
+    } else if (ev->message == LINE_MESSAGE_LOCATION && ev->has_location &&
+               chat_location_valid(ev->lat, ev->lon)) {
+        char address[CHAT_ADDRESS_MAX + 1] = "";
+
+        if (ev->address != NULL && text_utf8_valid(ev->address, strlen(ev->address)))
+            chat_clean_copy(address, sizeof address, ev->address, strlen(ev->address), 0);
+        if ((out->note = chat_location_note(ev->lat, ev->lon, address)) == NULL) return -1;
+    } else if (ev->message >= LINE_MESSAGE_IMAGE && ev->message <= LINE_MESSAGE_FILE) {
+        fixed = chat_media_kinds[ev->message - LINE_MESSAGE_IMAGE];
+    } else if (ev->message == LINE_MESSAGE_STICKER) {
+        fixed = "[sticker]";
+    } else {
+        return 0;
+    }
+    if (fixed != NULL && (out->note = text_dup(fixed)) == NULL) return -1;
+    out->action = CHAT_ACTION_TALK;
     return 0;
 }
 

@@ -63,23 +63,28 @@ struct chat_state {
 };
 
 enum chat_action {
-    CHAT_ACTION_NONE = 0,    /* nothing to say (unfollow, a group or standby event, "ack=…") */
-    CHAT_ACTION_REPLY,       /* reply with citizen_messages(outcome) */
-    CHAT_ACTION_CREATE_CASE, /* create the case from outcome.incident, then reply with
-                               citizen_messages_created() and CHAT_PROMPT_ASK_DETAILS */
-    CHAT_ACTION_STATUS,      /* look up outcome.tracking_code, then reply with
-                                citizen_messages_status() */
-    CHAT_ACTION_NOTE,        /* add outcome.note to the case of state.last_tracking_code as the
-                                reporter's note, then reply with citizen_messages(outcome) */
-    CHAT_ACTION_CANCEL_OPEN, /* "cancel" with no report in progress (idle, or "anything else?"
-                                after the case was made): look up the last case
-                                (outcome.tracking_code), then reply with
-                                citizen_messages_cancel(), which never claims to cancel a case */
-    CHAT_ACTION_LOCATE       /* a location for the case of state.last_tracking_code (followed):
-                                move it to outcome.incident's lat, lon and address (a case
-                                queued for want of a place is routed from there) with
-                                outcome.note on its timeline, then reply with
-                                citizen_messages(outcome) (CHAT_PROMPT_LOCATION_ADDED) */
+    CHAT_ACTION_NONE = 0,     /* nothing to say (unfollow, a group or standby event, "ack=…") */
+    CHAT_ACTION_REPLY,        /* reply with citizen_messages(outcome) */
+    CHAT_ACTION_CREATE_CASE,  /* create the case from outcome.incident, then reply with
+                                citizen_messages_created() and CHAT_PROMPT_ASK_DETAILS */
+    CHAT_ACTION_STATUS,       /* look up outcome.tracking_code, then reply with
+                                 citizen_messages_status() */
+    CHAT_ACTION_NOTE,         /* add outcome.note to the case of state.last_tracking_code as the
+                                 reporter's note, then reply with citizen_messages(outcome) */
+    CHAT_ACTION_CANCEL_OPEN,  /* "cancel" with no report in progress (idle, or "anything else?"
+                                 after the case was made): look up the last case
+                                 (outcome.tracking_code), then reply with
+                                 citizen_messages_cancel(), which never claims to cancel a case */
+    CHAT_ACTION_LOCATE,       /* a location for the case of state.last_tracking_code (followed):
+                                 move it to outcome.incident's lat, lon and address (a case
+                                 queued for want of a place is routed from there) with
+                                 outcome.note on its timeline, then reply with
+                                 citizen_messages(outcome) (CHAT_PROMPT_LOCATION_ADDED) */
+    CHAT_ACTION_TALK_REQUEST, /* "talk to a person" with the case of outcome.tracking_code (the
+                                 last one, open) made: open a chat on it, then reply with
+                                 citizen_messages_talk_waiting() */
+    CHAT_ACTION_TALK          /* chat_talk(): a message of an active chat; outcome.note is what
+                                 the operator reads. No reply */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -120,6 +125,8 @@ struct chat_outcome {
      * chat_outcome_clear(). */
     char *note;
     int received; /* 1: a media message with no open case: say "received" before the question */
+    int talk;     /* with CHAT_ACTION_CREATE_CASE: the reporter asked to talk to a person: open a
+                     chat on the case once it is made (citizen_messages_talk_created()) */
 };
 
 /* Starts a fresh state (idle, Thai, nothing known). */
@@ -156,7 +163,12 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * address, whose text is then a note; postback "newreport" starts a new report;
  * media with no open case sets outcome.received and asks the question. Text commands:
  * "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback
- * "status"), a tracking code (lenient; needs a digit or the HM prefix, and the prefix while the
+ * "status"), "คุยกับเจ้าหน้าที่"/"talk to a person" (postback "talk"): with the last case open
+ * (following, or "anything else?" asked) CHAT_ACTION_TALK_REQUEST on it; with a category and no
+ * location yet, CHAT_ACTION_CREATE_CASE with what is known and outcome.talk; with nothing chosen
+ * (idle with no open case, asked the category or to confirm one) the same with category "other"
+ * (a kept description goes with it); either way the state is then idle, following the case.
+ * A tracking code (lenient; needs a digit or the HM prefix, and the prefix while the
  * details are asked). The language is decided by the first text with letters and changes only on
  * a sentence in the other language (three Latin words without Thai; ten Thai characters besides
  * polite endings), never on a code, digits, "ok" or "ครับ". outcome.crisis is set when the text
@@ -165,6 +177,14 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * argument is NULL (state unchanged). */
 int chat_handle(const struct rules_table *rules, struct chat_state *state,
                 const struct line_event *event, struct chat_outcome *out);
+
+/* A message of an active chat (the router knows one is: chat_handle is not called then): out
+ * (overwritten) gets CHAT_ACTION_TALK and in outcome.note what the operator reads: a text cleaned
+ * of control characters (newlines kept) and never clipped; "[sticker]"; "[image]", "[video]",
+ * "[audio]" or "[file]" (not downloaded); a location as the timeline shows it. Anything else
+ * (a postback, old buttons included, follow, unfollow, text that is not UTF-8, a blank text)
+ * gives CHAT_ACTION_NONE. Returns 0, or -1 when memory runs out or an argument is NULL. */
+int chat_talk(const struct line_event *event, struct chat_outcome *out);
 
 void chat_outcome_clear(struct chat_outcome *out); /* frees the incident; accepts NULL */
 

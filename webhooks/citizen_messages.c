@@ -136,6 +136,19 @@ static cJSON *citizen_prompt(const char *text, int with_location, const char *lo
     return m;
 }
 
+/* Appends the "talk to a person" quick reply (postback "talk") to m; NULL (m freed) when memory
+ * runs out. */
+static cJSON *citizen_add_talk(enum chat_lang lang, cJSON *m)
+{
+    const char *talk = WORDS_T(lang, "คุยกับเจ้าหน้าที่", "Talk to a person");
+
+    if (m != NULL && line_messages_quick(m, line_messages_postback(talk, "talk", talk)) != 0) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* The answer once "anything else?" ends: "เรื่องที่คุณแจ้ง {code}: " / "Your report {code}: " (the
  * status answers' prefix; none without a code) then words, with a status button. */
 static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_code,
@@ -159,7 +172,7 @@ static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_co
                        new_report ? WORDS_T(lang, "แจ้งเหตุใหม่", "New report") : NULL,
                        new_report ? "newreport" : NULL);
     free(text);
-    return m;
+    return citizen_add_talk(lang, m);
 }
 
 cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outcome *outcome)
@@ -212,6 +225,7 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
         m = citizen_prompt(WORDS_T(lang, "มีอะไรที่เราควรรู้เพิ่มไหมคะ? พิมพ์สั้น ๆ หนึ่งประโยค หรือกด “ข้าม” ค่ะ",
                                    "Anything else we should know? Type a sentence, or skip."),
                            0, NULL, WORDS_T(lang, "ข้าม", "Skip"), "skip", cancel, "cancel");
+        m = citizen_add_talk(lang, m);
         break;
     case CHAT_PROMPT_CANCELLED:
         m = citizen_prompt(WORDS_T(lang,
@@ -400,6 +414,59 @@ cJSON *citizen_messages_status(enum chat_lang lang, int found, const char *track
         return line_messages_array(m, 2);
     }
     return line_messages_array(m, 1);
+}
+
+/* "เรื่องที่คุณแจ้ง {code}: " / "Your report {code}: " then the waiting words; no quick reply. */
+static cJSON *citizen_talk_waiting_one(enum chat_lang lang, const char *code)
+{
+    struct text_buf b = {0};
+    cJSON *m;
+    char *text;
+
+    text_buf_add(&b, WORDS_T(lang, "เรื่องที่คุณแจ้ง ", "Your report "));
+    text_buf_add(&b, code);
+    text_buf_add(&b, WORDS_T(lang,
+                             ": ได้ค่ะ เจ้าหน้าที่จะตอบคุณในแชตนี้ กรุณารอสักครู่นะคะ "
+                             "พิมพ์เล่าได้เลย เจ้าหน้าที่จะเห็นทุกข้อความค่ะ",
+                             ": a person will answer you here shortly. You can write now: they "
+                             "will read everything you send."));
+    text = text_buf_take(&b);
+    if (text == NULL) return NULL;
+    m = line_messages_text(text);
+    free(text);
+    return m;
+}
+
+cJSON *citizen_messages_talk_waiting(enum chat_lang lang, const char *tracking_code)
+{
+    char code[TRACK_CODE_SIZE];
+    cJSON *m;
+
+    words_code(tracking_code, code);
+    if (code[0] == '\0') return NULL;
+    m = citizen_talk_waiting_one(lang, code);
+    return line_messages_array(&m, 1);
+}
+
+cJSON *citizen_messages_talk_created(enum chat_lang lang, const char *tracking_code,
+                                     const char *team_name, const char *public_url)
+{
+    char code[TRACK_CODE_SIZE];
+    cJSON *all = citizen_messages_created(lang, tracking_code, team_name, public_url);
+    cJSON *m;
+
+    words_code(tracking_code, code);
+    if (all == NULL) return NULL;
+    cJSON_ArrayForEach (m, all) {
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "quickReply");
+    }
+    m = citizen_talk_waiting_one(lang, code);
+    if (m == NULL || !cJSON_AddItemToArray(all, m)) { /* three and one: within LINE's five */
+        cJSON_Delete(m);
+        cJSON_Delete(all);
+        return NULL;
+    }
+    return all;
 }
 
 cJSON *citizen_messages_cancel(enum chat_lang lang, int found, const char *tracking_code,

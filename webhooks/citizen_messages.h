@@ -35,6 +35,18 @@ struct cJSON *citizen_messages_created_ask(const struct rules_table *rules, enum
                                            const char *tracking_code, const char *team_name,
                                            const char *public_url);
 
+/* The answer to "talk to a person" on the open case: "เรื่องที่คุณแจ้ง {code}: ได้ค่ะ เจ้าหน้าที่จะตอบ
+ * คุณในแชตนี้ …" / "Your report {code}: a person will answer you here shortly. …", said once;
+ * never the category, never an echo. One message, no quick reply. NULL when tracking_code is not
+ * a code or memory runs out. */
+struct cJSON *citizen_messages_talk_waiting(enum chat_lang lang, const char *tracking_code);
+
+/* The reply once a case made because the reporter asked to talk to a person is stored:
+ * citizen_messages_created() without its quick replies, then the waiting line of
+ * citizen_messages_talk_waiting(); four messages. NULL as citizen_messages_created(). */
+struct cJSON *citizen_messages_talk_created(enum chat_lang lang, const char *tracking_code,
+                                            const char *team_name, const char *public_url);
+
 /* The push to a reporter whose report stopped before its location (ESS_LINE_ABANDON_S) and
  * became a case all the same: received, its tracking code, an operator is looking at it, and the
  * e-Tracking link as citizen_messages_created() gives it (public_url "" or NULL: none); one

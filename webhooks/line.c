@@ -183,8 +183,8 @@ static int line_source(const cJSON *source, struct line_event *ev)
 }
 
 /* Fills ev from message, a message event's "message" object (required). Text, location and media
- * (image, video, audio, file) messages are read, with the message's id; every other message type
- * is LINE_MESSAGE_OTHER. */
+ * (image, video, audio, file) and sticker messages are read, with the message's id; every other
+ * message type is LINE_MESSAGE_OTHER. */
 static int line_message(const cJSON *message, struct line_event *ev)
 {
     const char *type;
@@ -210,6 +210,8 @@ static int line_message(const cJSON *message, struct line_event *ev)
         ev->message = LINE_MESSAGE_AUDIO;
     } else if (strcmp(type, "file") == 0) {
         ev->message = LINE_MESSAGE_FILE;
+    } else if (strcmp(type, "sticker") == 0) {
+        ev->message = LINE_MESSAGE_STICKER;
     } else {
         ev->message = LINE_MESSAGE_OTHER;
     }

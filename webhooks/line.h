@@ -35,13 +35,14 @@ enum line_event_type {
 };
 
 enum line_message_type {
-    LINE_MESSAGE_OTHER = 0, /* a sticker, or a type the router does not know */
+    LINE_MESSAGE_OTHER = 0, /* a type the router does not know */
     LINE_MESSAGE_TEXT,
     LINE_MESSAGE_LOCATION,
     LINE_MESSAGE_IMAGE, /* media: message_id names it, LINE keeps the content a while */
     LINE_MESSAGE_VIDEO,
     LINE_MESSAGE_AUDIO,
-    LINE_MESSAGE_FILE
+    LINE_MESSAGE_FILE,
+    LINE_MESSAGE_STICKER /* after the media: IMAGE..FILE is a range (chat.c) */
 };
 
 enum line_source_type {
@@ -67,10 +68,10 @@ struct line_event {
     char webhook_event_id[LINE_ID_MAX + 1];
     char reply_token[LINE_TOKEN_MAX + 1];
     enum line_source_type source;
-    char user_id[LINE_ID_MAX + 1];  /* source.userId */
-    char group_id[LINE_ID_MAX + 1]; /* source.groupId or source.roomId */
-    enum line_message_type message; /* LINE_EVENT_MESSAGE only */
-    char *text;                     /* text message, valid UTF-8 */
+    char user_id[LINE_ID_MAX + 1];    /* source.userId */
+    char group_id[LINE_ID_MAX + 1];   /* source.groupId or source.roomId */
+    enum line_message_type message;   /* LINE_EVENT_MESSAGE only */
+    char *text;                       /* text message, valid UTF-8 */
     char message_id[LINE_ID_MAX + 1]; /* message.id (printable ASCII), "" when absent */
     int has_location;
     double lat, lon;     /* location message */

@@ -70,7 +70,7 @@ static struct line_event ev_sticker(void)
 {
     struct line_event ev = ev_base(LINE_EVENT_MESSAGE);
 
-    ev.message = LINE_MESSAGE_OTHER;
+    ev.message = LINE_MESSAGE_STICKER;
     return ev;
 }
 
@@ -273,9 +273,18 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
         c->msgs = citizen_messages(rules, &c->out);
         break;
     case CHAT_ACTION_CREATE_CASE:
-        /* The router creates the case, then stores its code and replies, asking for more. */
+        /* The router creates the case, then stores its code and replies, asking for more (or,
+         * asked to talk to a person, saying one will answer). */
         snprintf(c->st.last_tracking_code, sizeof(c->st.last_tracking_code), "%s", CODE);
-        c->msgs = citizen_messages_created_ask(rules, c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร", "");
+        c->msgs =
+            c->out.talk
+                ? citizen_messages_talk_created(c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร", "")
+                : citizen_messages_created_ask(rules, c->out.lang, CODE, "ทีมสหวิชาชีพ เขตพระนคร", "");
+        break;
+    case CHAT_ACTION_TALK_REQUEST:
+        c->msgs = citizen_messages_talk_waiting(c->out.lang, c->out.tracking_code);
+        break;
+    case CHAT_ACTION_TALK:
         break;
     case CHAT_ACTION_NOTE:
     case CHAT_ACTION_LOCATE:
@@ -292,7 +301,7 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
     case CHAT_ACTION_NONE:
         break;
     }
-    if (c->out.action != CHAT_ACTION_NONE) {
+    if (c->out.action != CHAT_ACTION_NONE && c->out.action != CHAT_ACTION_TALK) {
         if (c->msgs == NULL || !messages_valid(c->msgs) || display_names_category(c->msgs))
             c->all_valid = 0;
         c->json = c->msgs ? cJSON_PrintUnformatted(c->msgs) : NULL;
@@ -1604,6 +1613,170 @@ static void test_state_json(void)
     }
 }
 
+/* ---- talking to a person ---- */
+
+#define WAITING_TH "เจ้าหน้าที่จะตอบคุณในแชตนี้"
+#define WAITING_EN "a person will answer you here shortly"
+
+/* A conversation brought to the step named, then "talk to a person" said with words (or the
+ * postback when words is NULL). */
+static void talk_at(struct conv *c, const char *const *steps, const char *words)
+{
+    struct line_event ev;
+
+    conv_init(c);
+    for (size_t i = 0; steps[i] != NULL; i++) {
+        if (strncmp(steps[i], "pb:", 3) == 0)
+            ev = ev_postback(steps[i] + 3);
+        else if (strcmp(steps[i], "loc") == 0)
+            ev = ev_location(13.7563, 100.5018, "ถนนราชดำเนิน");
+        else
+            ev = ev_text(steps[i]);
+        conv_send(c, &ev, 1);
+    }
+    ev = words != NULL ? ev_text(words) : ev_postback("talk");
+    conv_send(c, &ev, 1);
+}
+
+static void test_talk_request(void)
+{
+    static const char *const none[] = {NULL};
+    static const char *const category[] = {"pb:report", NULL};
+    static const char *const confirm[] = {"พ่อเมาแล้วทุบตีแม่ ตอนนี้ยังตีอยู่", NULL};
+    static const char *const location[] = {"pb:cat=detention", NULL};
+    static const char *const details[] = {"pb:cat=threat", "loc", NULL};
+    static const char *const following[] = {"pb:cat=threat", "loc", "pb:skip", NULL};
+    static const char *const words_th[] = {"คุยกับเจ้าหน้าที่", "ขอคุยกับเจ้าหน้าที่ค่ะ", "คุยกับคน",
+                                           "ขอคุยกับคนครับ", "ติดต่อเจ้าหน้าที่"};
+    static const char *const words_en[] = {
+        "Talk to a person", "talk to a human!", "Talk to someone", "talk to an operator", "Human",
+        "operator"};
+    struct conv c;
+
+    for (size_t i = 0; i < sizeof words_th / sizeof words_th[0]; i++) {
+        talk_at(&c, following, words_th[i]);
+        CHECK(c.out.action == CHAT_ACTION_TALK_REQUEST && str_eq(c.out.tracking_code, CODE) &&
+                  str_has(c.json, WAITING_TH) && str_has(c.json, CODE),
+              words_th[i]); /* the words are the test's name */
+        conv_free(&c);
+    }
+    for (size_t i = 0; i < sizeof words_en / sizeof words_en[0]; i++) {
+        static const char *const en[] = {"My neighbour is hurting his kids", "pb:cat=threat", "loc",
+                                         "pb:skip", NULL};
+        talk_at(&c, en, words_en[i]);
+        CHECK(c.out.action == CHAT_ACTION_TALK_REQUEST && c.out.lang == CHAT_LANG_EN &&
+                  str_has(c.json, WAITING_EN) && !str_has(c.json, WAITING_TH),
+              words_en[i]);
+        conv_free(&c);
+    }
+    talk_at(&c, following, NULL);
+    CHECK(c.out.action == CHAT_ACTION_TALK_REQUEST && c.st.step == CHAT_STEP_IDLE && c.st.follow,
+          "talk: the postback while following; idle, still following");
+    conv_free(&c);
+    talk_at(&c, details, "คุยกับเจ้าหน้าที่ค่ะ");
+    CHECK(c.out.action == CHAT_ACTION_TALK_REQUEST && c.out.note == NULL &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow,
+          "talk: at \"anything else?\" the case is asked about, not given a note");
+    conv_free(&c);
+    talk_at(&c, none, "คุยกับเจ้าหน้าที่");
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && c.out.talk &&
+              c.out.incident.category == INCIDENT_OTHER && !c.out.incident.has_location &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow && str_has(c.json, WAITING_TH) &&
+              str_has(c.json, CODE) && cJSON_GetArraySize(c.msgs) == 4 && quick_count(c.msgs) == 0,
+          "talk: idle with no case makes an \"other\" case, then says a person will answer");
+    conv_free(&c);
+    talk_at(&c, category, NULL);
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && c.out.talk &&
+              c.out.incident.category == INCIDENT_OTHER,
+          "talk: asked the category, the case is \"other\"");
+    conv_free(&c);
+    talk_at(&c, confirm, "คุยกับเจ้าหน้าที่");
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && c.out.talk &&
+              c.out.incident.category == INCIDENT_OTHER &&
+              str_eq(c.out.incident.description, "พ่อเมาแล้วทุบตีแม่ ตอนนี้ยังตีอยู่") &&
+              !str_has(c.json, "ทุบตี"),
+          "talk: at the confirmation, \"other\" with the description kept, never echoed");
+    conv_free(&c);
+    talk_at(&c, location, "คุยกับเจ้าหน้าที่");
+    CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && c.out.talk &&
+              c.out.incident.category == INCIDENT_DETENTION && !c.out.incident.has_location &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow && c.all_valid,
+          "talk: asked the location, the chosen category's case at once");
+    conv_free(&c);
+    /* The question after the code offers it, and so do the answers that end it. */
+    talk_at(&c, details, "ข้าม");
+    CHECK(quick_with_data(c.msgs, "talk") != NULL, "talk: offered after \"anything else?\" ends");
+    conv_free(&c);
+    {
+        static const char *const ask[] = {"pb:cat=threat", NULL};
+        struct line_event ev = ev_location(13.7, 100.5, NULL);
+
+        talk_at(&c, ask, "ข้าม"); /* at the location: "skip" is not a word there */
+        conv_send(&c, &ev, 1);
+        CHECK(c.out.action == CHAT_ACTION_CREATE_CASE && !c.out.talk &&
+                  quick_with_data(c.msgs, "talk") != NULL && quick_with_data(c.msgs, "skip") &&
+                  c.all_valid,
+              "talk: the question after the code has the button");
+        conv_free(&c);
+    }
+}
+
+static void test_chat_talk(void)
+{
+    struct chat_outcome out;
+    struct line_event ev;
+    char *big = malloc(5000 * 3 + 1);
+    static const struct {
+        enum line_message_type type;
+        const char *note;
+    } media[] = {{LINE_MESSAGE_IMAGE, "[image]"},
+                 {LINE_MESSAGE_VIDEO, "[video]"},
+                 {LINE_MESSAGE_AUDIO, "[audio]"},
+                 {LINE_MESSAGE_FILE, "[file]"},
+                 {LINE_MESSAGE_STICKER, "[sticker]"}};
+
+    if (big == NULL) return;
+    for (int i = 0; i < 5000; i++) memcpy(big + i * 3, "ก", 3);
+    big[5000 * 3] = '\0';
+    ev = ev_text(big);
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_TALK && str_eq(out.note, big),
+          "chat_talk: 5,000 characters kept whole");
+    chat_outcome_clear(&out);
+    free(big);
+    ev = ev_text("  line one\nline\x01 two\t ");
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_TALK &&
+              str_eq(out.note, "line one\nline two"),
+          "chat_talk: control characters dropped, newlines kept");
+    chat_outcome_clear(&out);
+    ev = ev_text("ยกเลิก");
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_TALK && str_eq(out.note, "ยกเลิก"),
+          "chat_talk: a command word is text for the operator");
+    chat_outcome_clear(&out);
+    for (size_t i = 0; i < sizeof media / sizeof media[0]; i++) {
+        ev = ev_media(media[i].type, "4780");
+        CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_TALK &&
+                  str_eq(out.note, media[i].note),
+              media[i].note);
+        chat_outcome_clear(&out);
+    }
+    ev = ev_location(13.7, 100.5, "ซอย 5");
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_TALK &&
+              str_eq(out.note, "[location] 13.700000, 100.500000 ซอย 5"),
+          "chat_talk: a location as the timeline shows it");
+    chat_outcome_clear(&out);
+    ev = ev_postback("cat=threat");
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_NONE && out.note == NULL,
+          "chat_talk: an old button gives nothing");
+    ev = ev_base(LINE_EVENT_FOLLOW);
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_NONE, "chat_talk: follow, none");
+    ev = ev_text("\xff\xfe");
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_NONE,
+          "chat_talk: bad UTF-8, none");
+    ev = ev_text("   ");
+    CHECK(chat_talk(&ev, &out) == 0 && out.action == CHAT_ACTION_NONE, "chat_talk: blank, none");
+    CHECK(chat_talk(NULL, &out) == -1, "chat_talk: NULL event");
+}
+
 int main(void)
 {
     const char *root = getenv("ESS_SOURCE_ROOT");
@@ -1636,6 +1809,8 @@ int main(void)
         test_dispatch();
         test_team_ack();
         test_state_json();
+        test_talk_request();
+        test_chat_talk();
     }
     rules_free(rules);
     return tap_done();
