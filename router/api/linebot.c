@@ -50,6 +50,9 @@ struct linebot_state {
     /* The report's case was made already without the location this event brought (the abandon
      * timer filed it first): the commit moves it there. */
     int locate_created;
+    /* The case whose chat the user was in when the event was read (ess_line_begin's talk), ""
+     * for none: the commit checks it is still so. */
+    char talk_case[27];
 };
 
 static void linebot_state_free(void *p)
@@ -80,6 +83,7 @@ static void finish_event(struct http_call *call, int advance)
     st->messages = NULL;
     st->group_event = 0;
     st->locate_created = 0;
+    st->talk_case[0] = '\0';
     if (advance) {
         st->next++;
         st->conflicts = 0;
@@ -93,6 +97,8 @@ static void on_committed(struct http_call *call, cJSON *reply)
     int conflict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "conflict"));
     const cJSON *located = cJSON_GetObjectItemCaseSensitive(reply, "located");
     if (!conflict && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) st->handled++;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "talk_refused")))
+        log_warn("line: a reporter asked to talk about a case that is not theirs; no chat opened");
     if (cJSON_IsObject(located)) {
         const char *team =
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(located, "team_id"));
@@ -115,6 +121,31 @@ static void on_committed(struct http_call *call, cJSON *reply)
     finish_event(call, 1);
 }
 
+/* ess_line_commit's talk argument: the chat the event was handled against, and what to do with
+ * it (a message for it, or one to open on code); a new string, NULL when out of memory. */
+static char *talk_json(struct http_call *call, const char *op, const char *code)
+{
+    struct linebot_state *st = call->data;
+    struct line_event *ev = current(call);
+    cJSON *t = cJSON_CreateObject();
+    char *json = NULL;
+    int ok = t && cJSON_AddStringToObject(t, "expect", st->talk_case) &&
+             cJSON_AddStringToObject(t, "op", op) &&
+             cJSON_AddStringToObject(t, "ttl_s", LINEBOT_IDLE_STATE_TTL_S);
+
+    if (ok && strcmp(op, "say") == 0)
+        ok = cJSON_AddStringToObject(t, "text", st->outcome.note) &&
+             cJSON_AddNumberToObject(t, "sent_at", (double)ev->timestamp);
+    if (ok && strcmp(op, "request") == 0)
+        ok = cJSON_AddStringToObject(t, "code", code) &&
+             cJSON_AddStringToObject(t, "line_user", ev->user_id) &&
+             cJSON_AddStringToObject(t, "lang", st->outcome.lang == CHAT_LANG_EN ? "en" : "th") &&
+             cJSON_AddNumberToObject(t, "wait_ms", call->router->cfg->chat_wait_s * 1000.0);
+    if (ok) json = cJSON_PrintUnformatted(t);
+    cJSON_Delete(t);
+    return json;
+}
+
 /* Stores the state, marks the event handled and queues the reply, in one step. */
 static void commit(struct http_call *call)
 {
@@ -126,9 +157,28 @@ static void commit(struct http_call *call)
     const struct incident *place = &st->outcome.incident;
     int note = st->outcome.action == CHAT_ACTION_NOTE;
     int locate = st->outcome.action == CHAT_ACTION_LOCATE || st->locate_created;
-    const char *argv[15];
-    int argc = 13;
+    const char *argv[16];
+    int argc = 14;
+    char *talk = NULL;
 
+    if (!st->group_event) {
+        const char *op = "";
+        const char *code = "";
+
+        if (st->outcome.action == CHAT_ACTION_TALK && st->outcome.note && st->talk_case[0]) {
+            op = "say";
+        } else if (st->outcome.action == CHAT_ACTION_TALK_REQUEST ||
+                   (st->outcome.action == CHAT_ACTION_CREATE_CASE && st->outcome.talk)) {
+            op = "request";
+            code = st->outcome.action == CHAT_ACTION_TALK_REQUEST ? st->outcome.tracking_code
+                                                                  : st->chat.last_tracking_code;
+        }
+        if ((talk = talk_json(call, op, code)) == NULL) {
+            free(state);
+            http_reply_error(call, 500, "internal", "The server ran out of memory.");
+            return;
+        }
+    }
     if (state == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         return;
@@ -142,6 +192,7 @@ static void commit(struct http_call *call)
         cJSON_Delete(p);
         if (payload == NULL) { /* nothing stored: LINE sends the event again */
             free(state);
+            free(talk);
             http_reply_error(call, 500, "internal", "The server ran out of memory.");
             return;
         }
@@ -172,6 +223,7 @@ static void commit(struct http_call *call)
     argv[10] = lat;
     argv[11] = lon;
     argv[12] = lat[0] && place->address ? place->address : "";
+    argv[13] = talk ? talk : "";
     if (payload) {
         argv[argc++] = "line_reply";
         argv[argc++] = payload;
@@ -179,6 +231,7 @@ static void commit(struct http_call *call)
     http_fcall(call, "ess_line_commit", 0, argc, argv, NULL, on_committed);
     free(state);
     free(payload);
+    free(talk);
 }
 
 static void on_status(struct http_call *call, const struct track_view *v)
@@ -233,9 +286,15 @@ static void on_case_created(void *arg, enum cases_result result, cJSON *summary)
     if (result == CASES_CALL_ID_CONFLICT && st->outcome.incident.has_location)
         st->locate_created = 1;
     if (st->outcome.lang == CHAT_LANG_EN && team_en && team_en[0]) team = team_en;
-    /* the code, the team, the safety lines, then "anything else?", which adds to the case */
-    st->messages = citizen_messages_created_ask(call->router->rules, st->outcome.lang, code,
-                                                team ? team : "", call->router->cfg->public_url);
+    /* the code, the team, the safety lines, then "anything else?", which adds to the case (or,
+     * asked to talk to a person, that one will answer here) */
+    if (st->outcome.talk)
+        st->messages = citizen_messages_talk_created(st->outcome.lang, code, team ? team : "",
+                                                     call->router->cfg->public_url);
+    else
+        st->messages =
+            citizen_messages_created_ask(call->router->rules, st->outcome.lang, code,
+                                         team ? team : "", call->router->cfg->public_url);
     cJSON_Delete(summary);
     commit(call);
 }
@@ -285,6 +344,7 @@ static void on_begun(struct http_call *call, cJSON *reply)
     struct linebot_state *st = call->data;
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(reply, "state");
     const char *version = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "version"));
+    const char *talk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "talk"));
 
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) {
         log_debug("line: event already handled, dropped");
@@ -297,7 +357,16 @@ static void on_begun(struct http_call *call, cJSON *reply)
         chat_state_from_json(state->valuestring, strlen(state->valuestring), &st->chat);
     else
         chat_state_init(&st->chat);
+    snprintf(st->talk_case, sizeof st->talk_case, "%s", talk ? talk : "");
     cJSON_Delete(reply);
+    if (st->talk_case[0]) { /* in a chat: what the user sends is for the person, never the bot */
+        if (chat_talk(current(call), &st->outcome) != 0) {
+            http_reply_error(call, 500, "internal", "The server ran out of memory.");
+            return;
+        }
+        commit(call); /* nothing to say: the message stored, or (NONE) the event marked handled */
+        return;
+    }
     /* Following the last case: only while it is open (resolved, closed or gone: what comes next
      * starts a new report). */
     if (st->chat.follow && st->chat.step == CHAT_STEP_IDLE && st->chat.last_tracking_code[0]) {
@@ -355,6 +424,9 @@ static void handle_event(struct http_call *call)
     case CHAT_ACTION_NOTE:
     case CHAT_ACTION_LOCATE:
         st->messages = citizen_messages(call->router->rules, &st->outcome);
+        break;
+    case CHAT_ACTION_TALK_REQUEST: /* said once; the commit opens the chat */
+        st->messages = citizen_messages_talk_waiting(st->outcome.lang, st->outcome.tracking_code);
         break;
     default:
         break;

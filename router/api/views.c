@@ -96,6 +96,19 @@ static cJSON *timeline(const cJSON *raw, int with_actor, int *ok)
     return out;
 }
 
+/* The chat with a person (LINE): chat waiting|open|closed, or null when never asked; since when
+ * it waited; the operator answering it; whether its wait was escalated. No text. */
+static void add_chat(cJSON *obj, const cJSON *raw, int *ok)
+{
+    add_string_or_null(obj, "chat", json_string(raw, "chat", ""), ok);
+    add_time(obj, "chat_since", raw, "chat_since", ok);
+    add_string_or_null(obj, "chat_operator", json_string(raw, "chat_operator", ""), ok);
+    CHECK_ADDED(cJSON_AddBoolToObject(
+        obj, "chat_escalated",
+        strcmp(json_string(raw, "chat_escalated", ""), "1") == 0 ||
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(raw, "chat_escalated"))));
+}
+
 static void add_common(cJSON *obj, const cJSON *raw, int *ok)
 {
     add_string(obj, "case_id", json_string(raw, "case_id", ""), ok);
@@ -106,6 +119,7 @@ static void add_common(cJSON *obj, const cJSON *raw, int *ok)
     add_string_or_null(obj, "category_suggested", json_string(raw, "category_suggested", ""), ok);
     add_string(obj, "priority", json_string(raw, "priority", ""), ok);
     add_string(obj, "status", json_string(raw, "status", ""), ok);
+    add_chat(obj, raw, ok);
 }
 
 /* obj when every field went in, else NULL (obj freed). */
@@ -184,5 +198,38 @@ cJSON *views_case_list(const cJSON *reply)
         add_string(doc, "next_cursor", next->valuestring, &ok);
     else
         ok &= cJSON_AddNullToObject(doc, "next_cursor") != NULL;
+    return complete_or_null(doc, ok);
+}
+
+cJSON *views_chat_messages(const cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *list;
+    const cJSON *e;
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(reply, "next");
+    int ok = doc != NULL;
+
+    add_string(doc, "case_id", json_string(reply, "case_id", ""), &ok);
+    add_chat(doc, reply, &ok);
+    ok &= (list = cJSON_AddArrayToObject(doc, "messages")) != NULL;
+    cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(reply, "messages")) {
+        cJSON *item = ok ? cJSON_CreateObject() : NULL;
+
+        if (item == NULL || !cJSON_AddItemToArray(list, item)) {
+            cJSON_Delete(item);
+            ok = 0;
+            break;
+        }
+        add_number_or_null(item, "seq", e, "n", &ok);
+        add_string(item, "author", json_string(e, "role", ""), &ok);
+        add_string(item, "by", json_string(e, "by", ""), &ok);
+        add_string(item, "text", json_string(e, "text", ""), &ok);
+        add_time(item, "at", e, "at", &ok);
+        add_time(item, "sent_at", e, "sent_at", &ok);
+    }
+    if (cJSON_IsNumber(next))
+        ok &= cJSON_AddNumberToObject(doc, "next_after", next->valuedouble) != NULL;
+    else
+        ok &= cJSON_AddNullToObject(doc, "next_after") != NULL;
     return complete_or_null(doc, ok);
 }

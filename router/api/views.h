@@ -18,4 +18,10 @@ struct cJSON *views_case_summary(const struct cJSON *raw);
  * {"cases": [raw cases], "next": string (absent or null: the last page)}. */
 struct cJSON *views_case_list(const struct cJSON *reply);
 
+/* A page of a case's conversation, {"case_id", "chat", "chat_since", "chat_operator",
+ * "chat_escalated", "messages": [{"seq", "author" (reporter|operator), "by", "text", "at",
+ * "sent_at" (LINE's time, or null)}], "next_after": the seq to ask after for more, or null}, from
+ * ess_chat_messages' answer. */
+struct cJSON *views_chat_messages(const struct cJSON *reply);
+
 #endif

@@ -185,6 +185,16 @@ static const struct setting config_settings[] = {
      .offset = FIELD(line_abandon_s),
      .help = "a LINE report left after its category, before its location, becomes a case "
              "(queued, no_location) after this long"},
+    {.env = "ESS_CHAT_WAIT_S",
+     .flag = "chat-wait",
+     .metavar = "SECONDS",
+     .def = "120",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 86400,
+     .offset = FIELD(chat_wait_s),
+     .help = "a LINE reporter waiting this long with nobody taking the chat is escalated to "
+             "supervisors"},
     {.env = "ESS_TOKEN_SECRET",
      .flag = "token-secret",
      .metavar = "SECRET",

@@ -17,12 +17,12 @@ struct config {
     int redis_port;
     char *redis_password; /* "" when none */
     int redis_db;
-    char *key_prefix;       /* ESS_KEY_PREFIX */
-    char *rules_path;       /* ESS_RULES */
+    char *key_prefix;        /* ESS_KEY_PREFIX */
+    char *rules_path;        /* ESS_RULES */
     char *triage_model_path; /* ESS_TRIAGE_MODEL: "auto" (or "") beside the rules, "none" */
-    char *admin_token;      /* ESS_ADMIN_TOKEN; "" = admin API off */
-    char **operator_tokens; /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
-    char **operator_ids;    /* the id of each (its "id=" part, or operator-N) */
+    char *admin_token;       /* ESS_ADMIN_TOKEN; "" = admin API off */
+    char **operator_tokens;  /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
+    char **operator_ids;     /* the id of each (its "id=" part, or operator-N) */
     size_t noperator_tokens;
     int session_idle_s;  /* ESS_SESSION_IDLE_S: a console session's idle expiry */
     char *public_url;    /* ESS_PUBLIC_URL: http(s)://host[:port], no path or trailing slash; "" */
@@ -31,6 +31,7 @@ struct config {
     char *line_channel_secret; /* "" = LINE webhook off */
     char *line_channel_access_token;
     char *line_api_base;     /* no trailing slash */
+    int chat_wait_s;         /* ESS_CHAT_WAIT_S: a chat nobody took is escalated */
     int line_abandon_s;      /* ESS_LINE_ABANDON_S: a report stopped before its location is filed */
     char *token_secret;      /* ESS_TOKEN_SECRET, or read from ESS_TOKEN_SECRET_FILE */
     char *token_secret_file; /* ESS_TOKEN_SECRET_FILE; "" = none */

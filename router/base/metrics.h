@@ -32,6 +32,7 @@ enum metrics_route {
     METRICS_ROUTE_CASE_NOTE,
     METRICS_ROUTE_CASE_TRIAGE,
     METRICS_ROUTE_CASE_CANDIDATES,
+    METRICS_ROUTE_CHAT, /* every /v1/cases/{id}/chat/... route */
     METRICS_ROUTE_TEAM_LIST,
     METRICS_ROUTE_CLASSIFY,
     METRICS_ROUTE_EVENTS, /* GET /v1/events */

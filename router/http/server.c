@@ -22,6 +22,7 @@
 #include "config.h"
 #include "console.h"
 #include "events.h"
+#include "handoff.h"
 #include "http.h"
 #include "linebot.h"
 #include "log.h"
@@ -143,6 +144,8 @@ static const struct route routes[] = {
      triage_post, API},
     {EVHTTP_REQ_GET, "v1/cases/*/candidates", METRICS_ROUTE_CASE_CANDIDATES, OPERATOR, BODY_NONE,
      teams_candidates, API},
+    {EVHTTP_REQ_GET, "v1/cases/*/chat/messages", METRICS_ROUTE_CHAT, OPERATOR, BODY_NONE,
+     handoff_messages_get, API},
     {EVHTTP_REQ_POST, "v1/classify", METRICS_ROUTE_CLASSIFY, OPERATOR, BODY_JSON, triage_classify,
      API},
     {EVHTTP_REQ_GET, "v1/teams", METRICS_ROUTE_TEAM_LIST, OPERATOR | ADMIN, BODY_NONE, teams_list,

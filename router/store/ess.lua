@@ -19,7 +19,9 @@ Keys (P = prefix):
   P geo:all:<set>        geo   every team having every skill of <set>, whatever its state (the
                                candidates an operator may assign by hand)
   P schema               str   the version of the indexes above that ess_upgrade last built
-  P case:<id>            hash  the case record (times in ms since the epoch)
+  P case:<id>            hash  the case record (times in ms since the epoch); with a chat:
+                               chat (waiting|open|closed) chat_since chat_operator chat_taken_at
+                               chat_closed_at chat_escalated (1|"") chat_lang (th|en)
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
   P track:<code>         hash  the public e-Tracking view, kept whole: view (the JSON answer of
@@ -51,6 +53,14 @@ Keys (P = prefix):
                                and before a location, becomes a case (ESS_LINE_ABANDON_S)
   P line:who:<hash>      str   that user's LINE user id while the report waits (the case's
                                reporter and the push's recipient), same expiry as the state
+  P line:talk:<hash>     str   the case a LINE user asked to talk to a person on (the chat is
+                               active while that case's chat is waiting or open); expires as an
+                               idle state, renewed at each message
+  P case:<id>:chat       list  the case's conversation, oldest first: JSON {n, role
+                               (reporter|operator), by, text, at, sent_at (LINE's, reporter
+                               only)}; n is its place (1, 2, ...)
+  P chats                zset  case id -> chat_since, while its chat is waiting or open
+  P chat:deadlines       zset  case id -> when a waiting chat is escalated (ESS_CHAT_WAIT_S)
   P team:line:<group>    str   the team whose notify.line_to is that LINE group
   P rate:<bucket>:<h>:<n> str  requests of one client (h: hash of its address) in minute n
   P operator:<id>        hash  an operator account: name role(operator|supervisor)
@@ -157,7 +167,7 @@ end
 -- (GET /v1/cases, the events of GET /v1/events) from the names it is given.
 local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
     'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel',
-    'category_suggested'}
+    'category_suggested', 'chat', 'chat_since', 'chat_operator', 'chat_escalated'}
 
 -- Appends an entry to the case log: case_id, the given fields ({name, value} pairs), then each
 -- summary field not given, as the case's record holds it now (written before this is called),
@@ -858,6 +868,26 @@ local function case_for_actor(P, case_id, actor, auth_team, auth_hash)
     return c
 end
 
+-- ess_chat_messages P case_id actor auth_team auth_hash after limit (read only): the case's
+-- conversation after place after (0: from the start), at most limit entries, oldest first:
+-- {case_id, chat, chat_operator, chat_since, chat_escalated, messages: [...], next: the place
+-- to ask after for more, or null}, or a refusal (case_for_actor's).
+local function chat_messages(keys, a)
+    local P, case_id = a[1], a[2]
+    local after, limit = tonumber(a[6]), tonumber(a[7])
+    local c, err = case_for_actor(P, case_id, a[3], a[4], a[5])
+    if not c then return refuse(err) end
+    local key = P .. 'case:' .. case_id .. ':chat'
+    local page = redis.call('LRANGE', key, after, after + limit - 1)
+    local total = redis.call('LLEN', key)
+    local head = cjson.encode({case_id = case_id, chat = c.chat or '',
+        chat_operator = c.chat_operator or '', chat_since = c.chat_since or '',
+        chat_escalated = c.chat_escalated == '1',
+        next = (after + #page < total) and (after + #page) or cjson.null})
+    -- the entries as stored (JSON already), joined: no decoding of every text
+    return string.sub(head, 1, -2) .. ',"messages":[' .. table.concat(page, ',') .. ']}'
+end
+
 -- ess_case_get P case_id actor auth_team auth_hash (read only)
 local function case_get(keys, a)
     local P, case_id = a[1], a[2]
@@ -1107,14 +1137,55 @@ local function outbox_retry(keys, a)
     return cjson.encode({ok = true})
 end
 
+---------------------------------------------------------------------------------------------
+-- Talking to a person (a LINE reporter and an operator)
+
+local CHAT_ACTIVE = {waiting = true, open = true}
+
+-- The case whose chat the LINE user (user_key) is in now, or '': line:talk names it and its
+-- chat is waiting or open.
+local function chat_active(P, user_key)
+    local id = redis.call('GET', P .. 'line:talk:' .. user_key)
+    if not id then return '' end
+    if CHAT_ACTIVE[redis.call('HGET', P .. 'case:' .. id, 'chat') or ''] then return id end
+    return ''
+end
+
+-- Appends a message to the case's conversation; the case log gets an entry saying one came
+-- (chat_message, its place, author and time), never its text. Returns its place n.
+local function chat_append(P, case_id, role, by, text, sent_at, now)
+    local key = P .. 'case:' .. case_id .. ':chat'
+    local n = redis.call('LLEN', key) + 1
+    local e = {n = n, role = role, by = by, text = text, at = now}
+    if sent_at and sent_at ~= '' then e.sent_at = tonumber(sent_at) end
+    redis.call('RPUSH', key, cjson.encode(e))
+    log_event(P, case_id, {{'event', 'chat_message'}, {'chat_seq', tostring(n)},
+        {'chat_author', role}, {'by', by}, {'at', tostring(now)}})
+    return n
+end
+
+-- Opens a chat on the case: waiting for an operator from now, escalated after wait_ms
+-- (chat:deadlines), listed in chats; the LINE user's messages go to it (line:talk, ttl_s).
+local function chat_begin(P, case_id, c, user_key, lang, wait_ms, ttl_s, now)
+    redis.call('HSET', P .. 'case:' .. case_id, 'chat', 'waiting', 'chat_since', now,
+        'chat_operator', '', 'chat_escalated', '', 'chat_lang', lang)
+    c.chat, c.chat_since = 'waiting', now
+    redis.call('ZADD', P .. 'chats', now, case_id)
+    redis.call('ZADD', P .. 'chat:deadlines', now + wait_ms, case_id)
+    redis.call('SET', P .. 'line:talk:' .. user_key, case_id, 'EX', ttl_s)
+    record_event(P, case_id, c, 'chat', 'waiting', now, 'reporter')
+end
+
 -- ess_line_begin P event_id user_key (read only): whether the LINE event was handled already,
 -- the user's conversation state, and its version (its number of commits, "0" for none), which
--- ess_line_commit checks. {"dup": bool, "state": string or false, "version": string}
+-- ess_line_commit checks, and talk: the case whose chat the user is in (chat_active), or "".
+-- {"dup": bool, "state": string or false, "version": string, "talk": string}
 local function line_begin(keys, a)
     local P, event_id, user_key = a[1], a[2], a[3]
     local dup = event_id ~= '' and redis.call('EXISTS', P .. 'line:event:' .. event_id) == 1
     return cjson.encode({dup = dup, state = redis.call('GET', P .. 'line:state:' .. user_key),
-        version = redis.call('GET', P .. 'line:version:' .. user_key) or '0'})
+        version = redis.call('GET', P .. 'line:version:' .. user_key) or '0',
+        talk = user_key ~= '-' and chat_active(P, user_key) or ''})
 end
 
 -- Appends a note to the case's timeline with its author by (nil: "reporter", a LINE user's
@@ -1198,7 +1269,7 @@ local function case_locate_call(keys, a)
 end
 
 -- ess_line_commit P event_id user_key version state state_ttl_s dedupe_s abandon_s line_user
--- note_code note lat lon address [kind payload]...: marks the event handled (for dedupe_s
+-- note_code note lat lon address talk [kind payload]...: marks the event handled (for dedupe_s
 -- seconds), stores the state and queues the messages, all or nothing. abandon_s (not ""): the
 -- report waits for its location, and becomes a case after abandon_s seconds unless another
 -- commit says otherwise (line:abandon, with line_user kept for it); "": no report waits.
@@ -1207,13 +1278,20 @@ end
 -- it). {"dup": true} when another process
 -- handled the same event first, {"conflict": true} when the state is no longer the version the
 -- event was handled against (another event of the user was committed meanwhile: handle it
--- again); then nothing is written. An empty state (a group's event) is neither checked nor
--- written, and the other arguments of the user are ignored.
+-- again); then nothing is written. talk (not "": JSON {expect, op, text, sent_at, code,
+-- line_user, lang, wait_ms, ttl_s}): the event was handled with expect as the user's active chat
+-- (ess_line_begin's talk); when that changed meanwhile (an operator closed it), conflict too.
+-- op "say": text goes to that chat's conversation (chat_append; line:talk renewed); op
+-- "request": a chat opens on the case of tracking code code when line_user reported it and none
+-- is active (chat_begin; else "talk_refused": true in the answer). An empty state (a group's
+-- event) is neither checked nor written, and the other arguments of the user are ignored.
 local function line_commit(keys, a)
     local P, event_id, user_key, version, state = a[1], a[2], a[3], a[4], a[5]
     local ttl, dedupe = tonumber(a[6]), tonumber(a[7])
     local abandon_s, line_user, note_code, note = a[8], a[9], a[10], a[11]
     local case_id, located = nil, nil
+    local talk = (state ~= '' and a[15] ~= '') and cjson.decode(a[15]) or nil
+    local refused = false
     local ekey = P .. 'line:event:' .. event_id
     if event_id ~= '' and redis.call('EXISTS', ekey) == 1 then
         return cjson.encode({dup = true})
@@ -1221,7 +1299,8 @@ local function line_commit(keys, a)
     local now = now_ms()
     if state ~= '' then
         local vkey = P .. 'line:version:' .. user_key
-        if (redis.call('GET', vkey) or '0') ~= version then
+        if (redis.call('GET', vkey) or '0') ~= version or
+                (talk and chat_active(P, user_key) ~= talk.expect) then
             return cjson.encode({conflict = true})
         end
         redis.call('SET', P .. 'line:state:' .. user_key, state, 'EX', ttl)
@@ -1237,7 +1316,22 @@ local function line_commit(keys, a)
     end
     if event_id ~= '' then redis.call('SET', ekey, '1', 'EX', dedupe) end
     local ids = {}
-    for i = 15, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    for i = 16, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    if talk and talk.op == 'say' and talk.expect ~= '' then
+        chat_append(P, talk.expect, 'reporter', 'reporter', talk.text, talk.sent_at, now)
+        redis.call('EXPIRE', P .. 'line:talk:' .. user_key, tonumber(talk.ttl_s))
+    elseif talk and talk.op == 'request' then
+        local id = redis.call('HGET', P .. 'track:' .. (talk.code or ''), 'case_id')
+        local c = id and hgetall(P .. 'case:' .. id) or {}
+        if not id or c.status == nil or c.reporter_line_user ~= talk.line_user then
+            refused = true
+        elseif not CHAT_ACTIVE[c.chat or ''] then
+            chat_begin(P, id, c, user_key, talk.lang, tonumber(talk.wait_ms),
+                tonumber(talk.ttl_s), now)
+        else
+            redis.call('SET', P .. 'line:talk:' .. user_key, id, 'EX', tonumber(talk.ttl_s))
+        end
+    end
     -- After the reply: a push the move causes ("passed to ...") is queued behind it.
     if state ~= '' and note_code ~= '' then
         case_id = redis.call('HGET', P .. 'track:' .. note_code, 'case_id')
@@ -1248,6 +1342,7 @@ local function line_commit(keys, a)
         end
     end
     local r = {dup = false, queued = #ids}
+    if refused then r.talk_refused = true end
     if located then -- for the router's log line: ids and status only
         r.located = {case_id = case_id, status = located.status, team_id = located.team_id or ''}
     end
@@ -1857,6 +1952,8 @@ redis.register_function('ess_outbox_done', outbox_done)
 redis.register_function('ess_outbox_retry', outbox_retry)
 redis.register_function{function_name = 'ess_line_begin', callback = line_begin, flags = {'no-writes'}}
 redis.register_function('ess_line_commit', line_commit)
+redis.register_function{function_name = 'ess_chat_messages', callback = chat_messages,
+    flags = {'no-writes'}}
 redis.register_function('ess_line_abandon_take', line_abandon_take)
 redis.register_function('ess_line_abandon_done', line_abandon_done)
 redis.register_function('ess_case_note', case_note)

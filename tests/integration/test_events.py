@@ -18,7 +18,8 @@ from harness import RouterTest, wait_until
 
 POLICE_SW = ['police', 'social_worker']
 SUMMARY_KEYS = {'case_id', 'tracking_code', 'channel', 'category', 'category_suggested',
-                'priority', 'status', 'team', 'queue_reason', 'created_at', 'updated_at'}
+                'priority', 'status', 'team', 'queue_reason', 'created_at', 'updated_at',
+                'chat', 'chat_since', 'chat_operator', 'chat_escalated'}
 DETENTION_TEXT = 'ลูกสาวถูกแฟนขังไว้ในห้อง'
 
 

@@ -23,6 +23,7 @@ static const char *const all_vars[] = {
     "LINE_CHANNEL_ACCESS_TOKEN",
     "LINE_API_BASE",
     "ESS_LINE_ABANDON_S",
+    "ESS_CHAT_WAIT_S",
     "ESS_LOG_LEVEL",
     "ESS_MAX_BODY_BYTES",
     "ESS_REQUEST_TIMEOUT_S",
@@ -712,6 +713,14 @@ static void test_line_abandon(void)
     clear_env();
     CHECK(env_rejected("ESS_LINE_ABANDON_S", "0"), "ESS_LINE_ABANDON_S 0 is refused");
     CHECK(env_rejected("ESS_LINE_ABANDON_S", "86401"), "ESS_LINE_ABANDON_S over a day is refused");
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.chat_wait_s == 120,
+          "ESS_CHAT_WAIT_S defaults to 120 s");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--chat-wait=5", NULL) == CONFIG_OK && cfg.chat_wait_s == 5,
+          "--chat-wait sets it");
+    config_free(&cfg);
+    CHECK(env_rejected("ESS_CHAT_WAIT_S", "0"), "ESS_CHAT_WAIT_S 0 is refused");
+    CHECK(env_rejected("ESS_CHAT_WAIT_S", "86401"), "ESS_CHAT_WAIT_S over a day is refused");
 }
 
 /* 1 when loading with var=value succeeds, the field then reading want. */
