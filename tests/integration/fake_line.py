@@ -217,6 +217,9 @@ class LineUser:
         """An image, video, audio or file message (kind), its id MESSAGE_ID."""
         return self._event('media', 'event-media.json', MEDIA=kind, **kw)
 
+    def sticker(self, **kw):
+        return self._event('sticker', 'event-sticker.json', **kw)
+
     def postback(self, data, **kw):
         return self._event('postback', 'event-postback.json', DATA=data, **kw)
 
