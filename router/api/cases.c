@@ -467,10 +467,10 @@ static int list_cursor_valid(const char *s)
 void cases_list(struct http_call *call)
 {
     struct evkeyvalq params;
-    const char *status, *category, *limit_s, *cursor_s, *q;
+    const char *status, *category, *limit_s, *cursor_s, *q, *chat;
     long limit = LIST_DEFAULT;
     char limit_buf[16];
-    const char *argv[4];
+    const char *argv[5];
     const char *problem = NULL;
 
     if (http_query_parse(call, &params) != 0) {
@@ -482,7 +482,11 @@ void cases_list(struct http_call *call)
     limit_s = evhttp_find_header(&params, "limit");
     cursor_s = evhttp_find_header(&params, "cursor");
     q = evhttp_find_header(&params, "q");
+    chat = evhttp_find_header(&params, "chat");
     if (status && !status_known(status)) problem = "Unknown status.";
+    if (!problem && chat && strcmp(chat, "waiting") != 0 && strcmp(chat, "open") != 0)
+        problem = "chat must be waiting or open.";
+    if (!problem && chat && q) problem = "A search (q) and chat cannot be combined.";
     if (!problem && category && incident_category_parse(category, strlen(category)) < 0)
         problem = "Unknown category.";
     if (!problem && limit_s && http_query_long(limit_s, 1, LIST_MAX, &limit) != 0)
@@ -505,7 +509,8 @@ void cases_list(struct http_call *call)
     argv[1] = category ? category : "";
     argv[2] = cursor_s ? cursor_s : "";
     argv[3] = limit_buf;
-    http_fcall(call, "ess_case_list", 1, 4, argv, NULL, cases_reply_list);
+    argv[4] = chat ? chat : "";
+    http_fcall(call, "ess_case_list", 1, 5, argv, NULL, cases_reply_list);
     evhttp_clear_headers(&params);
 }
 

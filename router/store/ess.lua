@@ -980,8 +980,9 @@ local function case_assign(keys, a)
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
 end
 
--- ess_case_list P status category cursor limit (read only)
+-- ess_case_list P status category cursor limit [chat] (read only)
 -- Without a status: open cases, newest first. status=queued: the operators' queue order.
+-- chat (waiting|open): the cases whose chat is so, longest waiting first (P chats).
 -- The cursor is the (score, id) of the last case the previous page looked at ("" for the first
 -- page), and a page starts strictly after it: a case that leaves the list between two pages
 -- moves no other case, so nothing is skipped or listed twice. A sorted set orders equal scores
@@ -989,8 +990,11 @@ end
 local function case_list(keys, a)
     local P, status, category = a[1], a[2], a[3]
     local limit = tonumber(a[5])
+    local chat = a[6] or ''
     local key, rev = P .. 'cases:open', true
-    if status == 'queued' then
+    if chat ~= '' then
+        key, rev = P .. 'chats', false
+    elseif status == 'queued' then
         key, rev = P .. 'queue', false
     elseif status ~= '' then
         key = P .. 'cases:status:' .. status
@@ -1033,7 +1037,8 @@ local function case_list(keys, a)
                 scanned = scanned + 1
                 local c = hgetall(P .. 'case:' .. id)
                 if c.status and (category == '' or c.category == category) and
-                        (status == '' or c.status == status) then
+                        (status == '' or c.status == status) and
+                        (chat == '' or c.chat == chat) then
                     out[#out + 1] = summary_of(id, c)
                 end
             end
