@@ -372,6 +372,21 @@ int text_is_plain(const char *s, size_t len)
     return 1;
 }
 
+static int text_is_blank_byte(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+size_t text_trim_space(const char **s, size_t len)
+{
+    while (len > 0 && text_is_blank_byte(**s)) {
+        (*s)++;
+        len--;
+    }
+    while (len > 0 && text_is_blank_byte((*s)[len - 1])) len--;
+    return len;
+}
+
 int text_phone_digits(const char *s, size_t len, char *out, size_t outsize)
 {
     size_t i = 0, n = 0;

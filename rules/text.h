@@ -82,6 +82,10 @@ int text_id_valid(const char *s, size_t len);
  * (and no DEL): text a person typed, fit for a note or an address; else 0. */
 int text_is_plain(const char *s, size_t len);
 
+/* Trims the spaces, tabs and line breaks around the text at *s (len bytes): *s moves past those
+ * before it, and the length without those after it is returned (0: the text was blank). */
+size_t text_trim_space(const char **s, size_t len);
+
 /* The digits of a phone number as written (s[0..len), UTF-8), in order, as ASCII into out and
  * its NUL: ASCII and Thai digits (U+0E50..U+0E59) count, everything else (spaces, hyphens, "+",
  * brackets, letters) is skipped, so "+66 81-234 5678" and "๖๖๘๑๒๓๔๕๖๗๘" give "66812345678".

@@ -469,6 +469,20 @@ cJSON *citizen_messages_talk_created(enum chat_lang lang, const char *tracking_c
     return all;
 }
 
+cJSON *citizen_messages_chat_closed(enum chat_lang lang)
+{
+    cJSON *m = citizen_prompt(
+        WORDS_T(lang,
+                "เจ้าหน้าที่จบการสนทนาแล้วค่ะ ถ้าอยากคุยอีก พิมพ์ “คุยกับเจ้าหน้าที่” ได้ทุกเมื่อ "
+                "ส่ง “สถานะ” เพื่อดูความคืบหน้าค่ะ",
+                "The operator has ended the chat. To talk again, send “talk to a person” at any "
+                "time; send “status” to see how your report is going."),
+        0, NULL, WORDS_T(lang, "สถานะ", "Status"), "status", NULL, NULL);
+
+    m = citizen_add_talk(lang, m);
+    return line_messages_array(&m, 1);
+}
+
 cJSON *citizen_messages_cancel(enum chat_lang lang, int found, const char *tracking_code,
                                const char *status)
 {

@@ -47,6 +47,12 @@ struct cJSON *citizen_messages_talk_waiting(enum chat_lang lang, const char *tra
 struct cJSON *citizen_messages_talk_created(enum chat_lang lang, const char *tracking_code,
                                             const char *team_name, const char *public_url);
 
+/* The push once an operator (or the case's closing) ends the chat: "เจ้าหน้าที่จบการสนทนาแล้วค่ะ …" /
+ * "The operator has ended the chat. …", the bot answers again; quick replies สถานะ / Status
+ * (postback status) and คุยกับเจ้าหน้าที่ / Talk to a person (postback talk). One message; NULL when
+ * memory runs out. */
+struct cJSON *citizen_messages_chat_closed(enum chat_lang lang);
+
 /* The push to a reporter whose report stopped before its location (ESS_LINE_ABANDON_S) and
  * became a case all the same: received, its tracking code, an operator is looking at it, and the
  * e-Tracking link as citizen_messages_created() gives it (public_url "" or NULL: none); one

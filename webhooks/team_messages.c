@@ -151,13 +151,20 @@ cJSON *team_messages_escalation(const char *tracking_code, const char *category,
     cJSON *m;
     char *text;
 
-    text_buf_printf(&b,
-                    "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case "
-                    "needs "
-                    "manual "
-                    "assignment: %s",
-                    tracking_code != NULL ? tracking_code : "", category != NULL ? category : "",
-                    priority != NULL ? priority : "", reason != NULL ? reason : "");
+    if (tracking_code == NULL) tracking_code = "";
+    if (reason != NULL && strcmp(reason, "chat_wait") == 0) /* the case keeps its team */
+        text_buf_printf(&b,
+                        "⚠️ เคส %s: ผู้แจ้งรอคุยกับเจ้าหน้าที่นานเกินกำหนด ยังไม่มีใครรับแชต / Case %s: "
+                        "a "
+                        "reporter has waited too long for someone to take their chat",
+                        tracking_code, tracking_code);
+    else
+        text_buf_printf(&b,
+                        "⚠️ เคส %s (%s, %s) ยังไม่มีทีมรับ ต้องมอบหมายด้วยมือ / Case needs "
+                        "manual "
+                        "assignment: %s",
+                        tracking_code, category != NULL ? category : "",
+                        priority != NULL ? priority : "", reason != NULL ? reason : "");
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
     m = line_messages_text(text);

@@ -30,7 +30,9 @@ struct cJSON *team_messages_ack(int result, const char *tracking_code);
 
 /* The notice a supervisors' LINE chat gets when a case escalates to manual assignment: the
  * case's reference facts (tracking code, category and priority codes) and the reason, nothing
- * personal. Strings are only read, NULL reads as "". A new array; NULL when out of memory. */
+ * personal; for reason chat_wait (a LINE reporter waited ESS_CHAT_WAIT_S for a person, and the
+ * case keeps its team) that nobody took the chat, with the code only. Strings are only read,
+ * NULL reads as "". A new array; NULL when out of memory. */
 struct cJSON *team_messages_escalation(const char *tracking_code, const char *category,
                                        const char *priority, const char *reason);
 

@@ -741,14 +741,7 @@ void cases_post_note(struct http_call *call)
         cJSON_Delete(body);
         return;
     }
-    while (len > 0 && (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')) {
-        text++;
-        len--;
-    }
-    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\n' ||
-                       text[len - 1] == '\r'))
-        len--;
-    if (len == 0) {
+    if ((len = text_trim_space(&text, len)) == 0) {
         http_reply_error(call, 400, "invalid_field", "text must not be blank.");
         cJSON_Delete(body);
         return;

@@ -131,13 +131,16 @@ static void log_key(const struct events *ev, char key[KEY_MAX])
 /* Events from log entries */
 
 /* Appends the event of entry e to b: its id, `event: case` and the case's summary (views.c's,
- * the one the case list answers) made of the entry's fields. 1 when added, 0 when the entry
- * holds no case, -1 when memory runs out. */
+ * the one the case list answers) made of the entry's fields; or, for a message stored in a
+ * case's chat (event chat_message), `event: chat` and views_chat_event's data, which say that
+ * one came (its place, author and time), never what it says: the console reads the text
+ * through GET /v1/cases/{id}/chat/messages. 1 when added, 0 when the entry holds no case, -1
+ * when memory runs out. */
 static int frame_add(struct text_buf *b, const struct store_stream_entry *e)
 {
     cJSON *raw = cJSON_CreateObject(), *summary = NULL;
     char *json = NULL;
-    int rc = -1;
+    int rc = -1, chat;
 
     if (raw == NULL) goto done;
     for (size_t i = 0; i + 1 < e->nfields; i += 2) {
@@ -156,10 +159,12 @@ static int frame_add(struct text_buf *b, const struct store_stream_entry *e)
         rc = 0;
         goto done;
     }
-    if ((summary = views_case_summary(raw)) == NULL ||
+    chat = strcmp(json_string(raw, "event", ""), "chat_message") == 0;
+    if ((summary = chat ? views_chat_event(raw) : views_case_summary(raw)) == NULL ||
         (json = cJSON_PrintUnformatted(summary)) == NULL)
         goto done;
-    text_buf_printf(b, "id: %.*s\nevent: case\ndata: %s\n\n", (int)e->id_len, e->id, json);
+    text_buf_printf(b, "id: %.*s\nevent: %s\ndata: %s\n\n", (int)e->id_len, e->id,
+                    chat ? "chat" : "case", json);
     rc = b->failed ? -1 : 1;
 done:
     free(json);

@@ -1,18 +1,38 @@
-/* The chat of a LINE reporter with an operator (handoff.h): reading the conversation. */
+/* The chat of a LINE reporter with an operator (handoff.h): reading the conversation, taking
+ * the chat, writing in it (stored and queued as a push in one store step) and closing it. */
 #include "handoff.h"
 
 #include <cjson/cJSON.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "auth.h"
 #include "cases.h"
 #include "http.h"
+#include "json.h"
+#include "line_messages.h"
+#include "log.h"
+#include "outbox.h"
+#include "router.h"
+#include "text.h"
 #include "views.h"
 
 #define MESSAGES_DEFAULT 200
 #define MESSAGES_MAX 500
 #define AFTER_MAX 1000000000L
+#define SAY_MAX_BYTES 8000 /* a body's text before it is counted: 2,000 units fit in 8,000 bytes   \
+                            */
+
+/* 1 when the case id of the path is well-formed; else the call was answered 404. */
+static int case_id_ok(struct http_call *call)
+{
+    if (cases_id_valid(call->params[0])) return 1;
+    http_reply_error(call, 404, "not_found", "No such case.");
+    return 0;
+}
 
 static void on_messages(struct http_call *call, cJSON *reply)
 {
@@ -33,10 +53,7 @@ void handoff_messages_get(struct http_call *call)
     char after_buf[16], limit_buf[16];
     const char *argv[6];
 
-    if (!cases_id_valid(call->params[0])) {
-        http_reply_error(call, 404, "not_found", "No such case.");
-        return;
-    }
+    if (!case_id_ok(call)) return;
     if (http_query_parse(call, &params) != 0) {
         evhttp_clear_headers(&params);
         return;
@@ -60,4 +77,137 @@ void handoff_messages_get(struct http_call *call)
     argv[4] = after_buf;
     argv[5] = limit_buf;
     http_fcall(call, "ess_chat_messages", 1, 6, argv, NULL, on_messages);
+}
+
+/* Answers the refusals of ess_chat_take, _say and _close (reply is only read): the chat's own as
+ * 409s (chat_taken names the operator who has it), the others as http_reply_refusal does. */
+static void reply_chat_refusal(struct http_call *call, const char *code, const cJSON *reply)
+{
+    if (strcmp(code, "chat_taken") == 0) {
+        cJSON *extra = cJSON_CreateObject();
+        if (extra &&
+            !cJSON_AddStringToObject(extra, "operator_id", json_string(reply, "operator_id", ""))) {
+            cJSON_Delete(extra);
+            extra = NULL; /* the code still says it; only who is lost */
+        }
+        http_reply_error_with(call, 409, "chat_taken", "Another operator is answering this chat.",
+                              extra);
+    } else if (strcmp(code, "no_chat") == 0) {
+        http_reply_error(call, 409, "no_chat", "The reporter is not waiting to talk to a person.");
+    } else if (strcmp(code, "chat_not_open") == 0) {
+        http_reply_error(call, 409, "chat_not_open",
+                         "The chat is not open: take it before writing in it.");
+    } else if (strcmp(code, "no_line_user") == 0) {
+        http_reply_error(call, 409, "no_line_user",
+                         "The reporter's LINE account is no longer on the case.");
+    } else {
+        http_reply_refusal(call, code);
+    }
+}
+
+static void on_taken(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+
+    if (refusal) {
+        reply_chat_refusal(call, refusal, reply);
+    } else {
+        log_info("case %s: operator %s took the chat", call->params[0], http_actor(call));
+        http_reply_json(call, 200, views_chat(reply));
+    }
+    cJSON_Delete(reply);
+}
+
+void handoff_take(struct http_call *call)
+{
+    const char *argv[2];
+
+    if (!case_id_ok(call)) return;
+    argv[0] = call->params[0];
+    argv[1] = http_actor(call);
+    http_fcall(call, "ess_chat_take", 0, 2, argv, NULL, on_taken);
+}
+
+static void on_said(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+
+    if (refusal) {
+        reply_chat_refusal(call, refusal, reply);
+    } else {
+        log_info("case %s: operator %s wrote in the chat", call->params[0], http_actor(call));
+        outbox_kick(call->router->outbox);
+        http_reply_json(call, 201, views_chat_entry(reply));
+    }
+    cJSON_Delete(reply);
+}
+
+void handoff_say(struct http_call *call)
+{
+    cJSON *body, *m, *messages = NULL;
+    const char *text = NULL;
+    size_t len = 0;
+    char *copy = NULL, *rendered = NULL;
+    const char *argv[4];
+
+    if (!case_id_ok(call)) return;
+    if ((body = http_body_object(call)) == NULL) return;
+    if (json_text(body, "text", SAY_MAX_BYTES, &text, &len) != 0 || text == NULL ||
+        !text_is_plain(text, len)) {
+        int missing = text == NULL && !cJSON_HasObjectItem(body, "text");
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field",
+                         "text is required: at most 2000 characters of plain text.");
+        goto done;
+    }
+    if ((len = text_trim_space(&text, len)) == 0) {
+        http_reply_error(call, 400, "invalid_field", "text must not be blank.");
+        goto done;
+    }
+    if (text_utf16_units(text, len) > HANDOFF_TEXT_MAX) {
+        http_reply_error(call, 400, "invalid_field", "text is at most 2000 characters.");
+        goto done;
+    }
+    if ((copy = text_dup_len(text, len)) != NULL) {
+        m = line_messages_text(copy);
+        messages = line_messages_array(&m, 1);
+    }
+    if (messages == NULL || (rendered = cJSON_PrintUnformatted(messages)) == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        goto done;
+    }
+    argv[0] = call->params[0];
+    argv[1] = http_actor(call);
+    argv[2] = rendered;
+    argv[3] = copy;
+    http_fcall(call, "ess_chat_say", 0, 4, argv, NULL, on_said);
+done:
+    free(rendered);
+    cJSON_Delete(messages);
+    free(copy);
+    cJSON_Delete(body);
+}
+
+static void on_closed(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+
+    if (refusal) {
+        reply_chat_refusal(call, refusal, reply);
+    } else {
+        log_info("case %s: operator %s closed the chat", call->params[0], http_actor(call));
+        outbox_kick(call->router->outbox); /* the closing line */
+        http_reply_json(call, 200, views_chat(reply));
+    }
+    cJSON_Delete(reply);
+}
+
+void handoff_close(struct http_call *call)
+{
+    const char *argv[3];
+
+    if (!case_id_ok(call)) return;
+    argv[0] = call->params[0];
+    argv[1] = http_actor(call);
+    argv[2] = call->auth.role == AUTH_SUPERVISOR ? "1" : "0";
+    http_fcall(call, "ess_chat_close", 0, 3, argv, NULL, on_closed);
 }

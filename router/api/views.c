@@ -201,6 +201,50 @@ cJSON *views_case_list(const cJSON *reply)
     return complete_or_null(doc, ok);
 }
 
+/* One entry of a conversation as the API shows it, from the stored {n, role, by, text, at,
+ * sent_at}. */
+static cJSON *chat_entry(const cJSON *e, int *ok)
+{
+    cJSON *item = cJSON_CreateObject();
+    CHECK_ADDED(item);
+    add_number_or_null(item, "seq", e, "n", ok);
+    add_string(item, "author", json_string(e, "role", ""), ok);
+    add_string(item, "by", json_string(e, "by", ""), ok);
+    add_string(item, "text", json_string(e, "text", ""), ok);
+    add_time(item, "at", e, "at", ok);
+    add_time(item, "sent_at", e, "sent_at", ok);
+    return item;
+}
+
+cJSON *views_chat_entry(const cJSON *raw)
+{
+    int ok = 1;
+    return complete_or_null(chat_entry(raw, &ok), ok);
+}
+
+cJSON *views_chat(const cJSON *raw)
+{
+    cJSON *obj = cJSON_CreateObject();
+    int ok = obj != NULL;
+    add_string(obj, "case_id", json_string(raw, "case_id", ""), &ok);
+    add_string(obj, "tracking_code", json_string(raw, "tracking_code", ""), &ok);
+    add_chat(obj, raw, &ok);
+    return complete_or_null(obj, ok);
+}
+
+cJSON *views_chat_event(const cJSON *raw)
+{
+    cJSON *obj = cJSON_CreateObject();
+    int ok = obj != NULL;
+    add_string(obj, "case_id", json_string(raw, "case_id", ""), &ok);
+    add_string(obj, "tracking_code", json_string(raw, "tracking_code", ""), &ok);
+    add_number_or_null(obj, "seq", raw, "chat_seq", &ok);
+    add_string(obj, "author", json_string(raw, "chat_author", ""), &ok);
+    add_string(obj, "by", json_string(raw, "by", ""), &ok);
+    add_time(obj, "at", raw, "at", &ok);
+    return complete_or_null(obj, ok);
+}
+
 cJSON *views_chat_messages(const cJSON *reply)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -213,19 +257,13 @@ cJSON *views_chat_messages(const cJSON *reply)
     add_chat(doc, reply, &ok);
     ok &= (list = cJSON_AddArrayToObject(doc, "messages")) != NULL;
     cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(reply, "messages")) {
-        cJSON *item = ok ? cJSON_CreateObject() : NULL;
+        cJSON *item = ok ? chat_entry(e, &ok) : NULL;
 
         if (item == NULL || !cJSON_AddItemToArray(list, item)) {
             cJSON_Delete(item);
             ok = 0;
             break;
         }
-        add_number_or_null(item, "seq", e, "n", &ok);
-        add_string(item, "author", json_string(e, "role", ""), &ok);
-        add_string(item, "by", json_string(e, "by", ""), &ok);
-        add_string(item, "text", json_string(e, "text", ""), &ok);
-        add_time(item, "at", e, "at", &ok);
-        add_time(item, "sent_at", e, "sent_at", &ok);
     }
     if (cJSON_IsNumber(next))
         ok &= cJSON_AddNumberToObject(doc, "next_after", next->valuedouble) != NULL;

@@ -24,4 +24,17 @@ struct cJSON *views_case_list(const struct cJSON *reply);
  * ess_chat_messages' answer. */
 struct cJSON *views_chat_messages(const struct cJSON *reply);
 
+/* One entry of a conversation as views_chat_messages shows it ({"seq", "author", "by", "text",
+ * "at", "sent_at"}), from the stored entry (ess_chat_say's answer). */
+struct cJSON *views_chat_entry(const struct cJSON *raw);
+
+/* The state of a case's chat, {"case_id", "tracking_code", "chat", "chat_since",
+ * "chat_operator", "chat_escalated"}, from the answer of ess_chat_take or ess_chat_close. */
+struct cJSON *views_chat(const struct cJSON *raw);
+
+/* The data of `event: chat` on GET /v1/events, {"case_id", "tracking_code", "seq", "author",
+ * "by", "at"}, from a case-log entry whose event is chat_message (its fields as strings). It never
+ * reads a text: the entry has none, and a text field there would be ignored. */
+struct cJSON *views_chat_event(const struct cJSON *raw);
+
 #endif

@@ -202,6 +202,37 @@ enum outbox_build outbox_progress_push(const cJSON *payload, cJSON **out)
     return push_of(to, messages, out);
 }
 
+enum outbox_build outbox_chat_closed_push(const cJSON *payload, cJSON **out)
+{
+    const char *lang = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "lang"));
+    const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to"));
+    cJSON *messages;
+    *out = NULL;
+    if (!to || to[0] == '\0') return OUTBOX_BUILD_NOTHING;
+    messages =
+        citizen_messages_chat_closed(lang && strcmp(lang, "en") == 0 ? CHAT_LANG_EN : CHAT_LANG_TH);
+    if (messages == NULL) return OUTBOX_BUILD_NO_MEMORY;
+    return push_of(to, messages, out);
+}
+
+/* The kinds whose payload says what to tell a LINE user, rendered into a push only when sent
+ * (in the user's language, with the words of this version of the router). */
+static const struct rendered {
+    const char *kind;
+    const char *what; /* for the log */
+    enum outbox_build (*render)(const cJSON *payload, cJSON **out);
+} rendered_kinds[] = {
+    {"progress", "progress notice", outbox_progress_push},
+    {"chat_closed", "closing line", outbox_chat_closed_push},
+};
+
+static const struct rendered *rendered_kind(const char *kind)
+{
+    for (size_t i = 0; i < sizeof rendered_kinds / sizeof rendered_kinds[0]; i++)
+        if (strcmp(kind, rendered_kinds[i].kind) == 0) return &rendered_kinds[i];
+    return NULL;
+}
+
 /* The outcome of a dispatch or an escalation notice (dispatch.c decides; the outbox records). */
 static void on_delivered(enum delivery_outcome outcome, long delay_ms, const char *reason,
                          void *arg)
@@ -231,6 +262,7 @@ static void send_one(struct outbox *ob, struct sending *s)
     const char *target; /* the reply token or the user, in s->payload */
     int is_reply = strcmp(s->kind, "line_reply") == 0;
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(s->payload, "messages");
+    const struct rendered *render;
 
     if (strcmp(s->kind, "dispatch") == 0 || strcmp(s->kind, "escalation") == 0) {
         ob->in_flight++;
@@ -248,14 +280,14 @@ static void send_one(struct outbox *ob, struct sending *s)
         sending_free(s);
         return;
     }
-    if (strcmp(s->kind, "progress") == 0) {
+    if ((render = rendered_kind(s->kind)) != NULL) {
         cJSON *push = NULL;
-        enum outbox_build built = outbox_progress_push(s->payload, &push);
+        enum outbox_build built = render->render(s->payload, &push);
         if (built != OUTBOX_BUILD_OK) {
             if (built == OUTBOX_BUILD_NOTHING) {
                 report_done(s, "malformed message");
             } else if (s->attempts + 1 < PUSH_ATTEMPTS) {
-                log_warn("outbox: progress notice %s not rendered: out of memory, retried later",
+                log_warn("outbox: %s %s not rendered: out of memory, retried later", render->what,
                          s->id);
                 report_retry(s, backoff_ms(s->attempts), NULL, NULL);
             } else {

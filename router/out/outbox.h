@@ -28,6 +28,8 @@ void outbox_kick(struct outbox *outbox);
  * "messages"} the caller owns; otherwise *out is NULL. */
 enum outbox_build outbox_as_push(const struct cJSON *payload, struct cJSON **out);
 enum outbox_build outbox_progress_push(const struct cJSON *payload, struct cJSON **out);
+/* The same for the closing line of a chat an operator ended ({"to", "lang"}: kind chat_closed). */
+enum outbox_build outbox_chat_closed_push(const struct cJSON *payload, struct cJSON **out);
 
 /* Stops polling and frees. Transfers in flight must have been cancelled first (client_free);
  * what they carried stays in Redis and is sent again once its lease runs out. Accepts NULL. */

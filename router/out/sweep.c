@@ -1,6 +1,6 @@
 /* Periodic upkeep: timers, each calling one store function when Redis is up and its previous
  * call has answered, and logging what changed; LINE reports left before their location become
- * cases here. */
+ * cases here, and LINE chats nobody took in time are escalated. */
 #include "sweep.h"
 
 #include <cjson/cJSON.h>
@@ -24,8 +24,10 @@
 #define DEADLINE_INTERVAL_MS 500
 #define QUEUE_INTERVAL_MS 5000
 #define ABANDON_INTERVAL_MS 1000
+#define CHAT_WAIT_INTERVAL_MS 1000
 #define DEADLINE_BATCH "100"
 #define ABANDON_BATCH "20"
+#define CHAT_WAIT_BATCH "50"
 #define LINE_USER_MAX 64 /* LINE user ids are "U" and 32 hex digits */
 
 /* One periodic store call. */
@@ -45,6 +47,7 @@ struct sweep {
     struct job *deadlines;
     struct job *queue;
     struct job *abandoned;
+    struct job *chat_waits;
 };
 
 /* One LINE report being filed after it was left before its location; owned by the calls it
@@ -83,6 +86,21 @@ static void on_swept(struct sweep *sw, const cJSON *reply)
         log_info("queue sweep assigned %d queued case(s)", n);
         outbox_kick(sw->router->outbox);
     }
+}
+
+static void on_chat_waited(struct sweep *sw, const cJSON *reply)
+{
+    const cJSON *id;
+    int n = 0;
+    cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "escalated")) {
+        if (!cJSON_IsString(id)) continue;
+        log_warn("case %s: nobody took the reporter's chat within ESS_CHAT_WAIT_S; escalated to "
+                 "supervisors",
+                 id->valuestring);
+        metrics_count_escalation();
+        n++;
+    }
+    if (n > 0) outbox_kick(sw->router->outbox);
 }
 
 static void on_abandon_done(enum store_status status, const char *data, size_t len, void *arg)
@@ -268,7 +286,10 @@ struct sweep *sweep_start(struct router *router)
     sw->queue = job_start(sw, "ess_queue_sweep", NULL, QUEUE_INTERVAL_MS, on_swept);
     sw->abandoned =
         job_start(sw, "ess_line_abandon_take", ABANDON_BATCH, ABANDON_INTERVAL_MS, on_abandon_due);
-    if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL) {
+    sw->chat_waits = job_start(sw, "ess_chat_wait_expire", CHAT_WAIT_BATCH, CHAT_WAIT_INTERVAL_MS,
+                               on_chat_waited);
+    if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL ||
+        sw->chat_waits == NULL) {
         sweep_stop(sw);
         return NULL;
     }
@@ -281,5 +302,6 @@ void sweep_stop(struct sweep *sw)
     job_stop(sw->deadlines);
     job_stop(sw->queue);
     job_stop(sw->abandoned);
+    job_stop(sw->chat_waits);
     free(sw);
 }

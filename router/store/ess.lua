@@ -849,6 +849,72 @@ local function team_position(keys, a)
         capacity = tonumber(t.capacity), available = t.available == '1'})
 end
 
+---------------------------------------------------------------------------------------------
+-- Talking to a person (a LINE reporter and an operator)
+
+local CHAT_ACTIVE = {waiting = true, open = true}
+
+-- The case whose chat the LINE user (user_key) is in now, or '': line:talk names it and its
+-- chat is waiting or open.
+local function chat_active(P, user_key)
+    local id = redis.call('GET', P .. 'line:talk:' .. user_key)
+    if not id then return '' end
+    if CHAT_ACTIVE[redis.call('HGET', P .. 'case:' .. id, 'chat') or ''] then return id end
+    return ''
+end
+
+-- Appends a message to the case's conversation; the case log gets an entry saying one came
+-- (chat_message, its place, author and time), never its text. Returns its place n and the
+-- entry as stored (JSON).
+local function chat_append(P, case_id, role, by, text, sent_at, now)
+    local key = P .. 'case:' .. case_id .. ':chat'
+    local n = redis.call('LLEN', key) + 1
+    local e = {n = n, role = role, by = by, text = text, at = now}
+    if sent_at and sent_at ~= '' then e.sent_at = tonumber(sent_at) end
+    local stored = cjson.encode(e)
+    redis.call('RPUSH', key, stored)
+    log_event(P, case_id, {{'event', 'chat_message'}, {'chat_seq', tostring(n)},
+        {'chat_author', role}, {'by', by}, {'at', tostring(now)}})
+    return n, stored
+end
+
+-- Opens a chat on the case: waiting for an operator from now, escalated after wait_ms
+-- (chat:deadlines), listed in chats; the LINE user's messages go to it (line:talk, ttl_s).
+local function chat_begin(P, case_id, c, user_key, lang, wait_ms, ttl_s, now)
+    redis.call('HSET', P .. 'case:' .. case_id, 'chat', 'waiting', 'chat_since', now,
+        'chat_operator', '', 'chat_escalated', '', 'chat_lang', lang)
+    c.chat, c.chat_since = 'waiting', now
+    redis.call('ZADD', P .. 'chats', now, case_id)
+    redis.call('ZADD', P .. 'chat:deadlines', now + wait_ms, case_id)
+    redis.call('SET', P .. 'line:talk:' .. user_key, case_id, 'EX', ttl_s)
+    record_event(P, case_id, c, 'chat', 'waiting', now, 'reporter')
+end
+
+-- What take and close answer: {case_id, tracking_code, chat, chat_operator, chat_since,
+-- chat_escalated}; never a text.
+local function chat_view(case_id, c)
+    return cjson.encode({case_id = case_id, tracking_code = c.tracking_code or '',
+        chat = c.chat or '', chat_operator = c.chat_operator or '',
+        chat_since = c.chat_since or '', chat_escalated = c.chat_escalated == '1'})
+end
+
+-- Ends the case's chat (by: who): closed now, out of chats and chat:deadlines; the reporter gets
+-- the closing line in the chat's language (outbox kind chat_closed, rendered when sent), and
+-- their next message goes to the bot again (chat_active no longer names the case).
+local function chat_end(P, case_id, c, by, now)
+    redis.call('HSET', P .. 'case:' .. case_id, 'chat', 'closed', 'chat_closed_at', now)
+    c.chat, c.chat_closed_at = 'closed', now
+    redis.call('ZREM', P .. 'chats', case_id)
+    redis.call('ZREM', P .. 'chat:deadlines', case_id)
+    if (c.reporter_line_user or '') ~= '' then
+        local lang = c.chat_lang or ''
+        if lang == '' then lang = c.line_lang or 'th' end
+        outbox_add(P, 'chat_closed', cjson.encode({case_id = case_id, to = c.reporter_line_user,
+            lang = lang, tracking_code = c.tracking_code or ''}), now)
+    end
+    record_event(P, case_id, c, 'chat', 'closed', now, by)
+end
+
 -- Loads a case for an actor: "operator" or "team" (then auth_team/auth_hash must be the
 -- holder's). Returns the case hash, or nil and a refusal code.
 local function case_for_actor(P, case_id, actor, auth_team, auth_hash)
@@ -888,6 +954,91 @@ local function chat_messages(keys, a)
     return string.sub(head, 1, -2) .. ',"messages":[' .. table.concat(page, ',') .. ']}'
 end
 
+-- ess_chat_take P case_id operator: the operator takes the case's waiting chat and becomes its
+-- only human voice (chat open, chat_operator, chat_taken_at); its wait is no longer escalated
+-- (the case stays in chats). Taking one's own open chat again answers it unchanged. Refusals:
+-- not_found; chat_taken {operator_id} (open with another operator); no_chat {chat} (not waiting).
+-- The chat's view (chat_view).
+local function chat_take(keys, a)
+    local P, case_id, op = a[1], a[2], a[3]
+    local key = P .. 'case:' .. case_id
+    local c = hgetall(key)
+    if c.status == nil then return refuse('not_found') end
+    if c.chat == 'open' then
+        if c.chat_operator == op then return chat_view(case_id, c) end
+        return refuse('chat_taken', {operator_id = c.chat_operator})
+    end
+    if c.chat ~= 'waiting' then return refuse('no_chat', {chat = c.chat or ''}) end
+    local now = now_ms()
+    redis.call('HSET', key, 'chat', 'open', 'chat_operator', op, 'chat_taken_at', now)
+    c.chat, c.chat_operator, c.chat_taken_at = 'open', op, now
+    redis.call('ZREM', P .. 'chat:deadlines', case_id)
+    record_event(P, case_id, c, 'chat', 'taken', now, op)
+    return chat_view(case_id, c)
+end
+
+-- ess_chat_say P case_id operator messages_json text: the operator answering the case's open
+-- chat writes text: stored in the conversation (chat_append) and, in the same step, queued as
+-- a push of messages_json (the LINE messages the router rendered of text) to the reporter, so
+-- that it is sent once whatever happens after (the outbox keeps its retry key). Refusals:
+-- not_found; chat_not_open {chat}; chat_taken {operator_id}; no_line_user (erased). The entry as
+-- stored {n, role, by, text, at}.
+local function chat_say(keys, a)
+    local P, case_id, op, messages, text = a[1], a[2], a[3], a[4], a[5]
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
+    if c.chat ~= 'open' then return refuse('chat_not_open', {chat = c.chat or ''}) end
+    if c.chat_operator ~= op then return refuse('chat_taken', {operator_id = c.chat_operator}) end
+    local to = c.reporter_line_user or ''
+    if to == '' then return refuse('no_line_user') end
+    local now = now_ms()
+    local _, stored = chat_append(P, case_id, 'operator', op, text, '', now)
+    outbox_add(P, 'line_push', '{"to":' .. json_str(to) .. ',"messages":' .. messages .. '}', now)
+    return stored
+end
+
+-- ess_chat_close P case_id operator is_supervisor("1"|"0"): hands the reporter back to the bot
+-- (chat_end). Any operator may close a waiting chat; an open one only its operator or a
+-- supervisor. Refusals: not_found; no_chat {chat} (none waiting or open); chat_taken
+-- {operator_id}. The chat's view (chat "closed").
+local function chat_close(keys, a)
+    local P, case_id, op, supervisor = a[1], a[2], a[3], a[4] == '1'
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
+    if not CHAT_ACTIVE[c.chat or ''] then return refuse('no_chat', {chat = c.chat or ''}) end
+    if c.chat == 'open' and c.chat_operator ~= op and not supervisor then
+        return refuse('chat_taken', {operator_id = c.chat_operator})
+    end
+    chat_end(P, case_id, c, op, now_ms())
+    return chat_view(case_id, c)
+end
+
+-- ess_chat_wait_expire P limit: every chat nobody took within ESS_CHAT_WAIT_S (chat:deadlines,
+-- at most limit) is escalated to supervisors: chat_escalated, a timeline entry, and the
+-- supervisor notice (outbox kind escalation, reason chat_wait). Not escalate(): the case keeps
+-- its status, team and queue place. Exactly once across router processes: the entry is removed
+-- in the same step. {"escalated": [case ids]}
+local function chat_wait_expire(keys, a)
+    local P, limit = a[1], tonumber(a[2])
+    local now = now_ms()
+    local out = {}
+    for _, case_id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'chat:deadlines', '-inf', now,
+            'LIMIT', 0, limit)) do
+        redis.call('ZREM', P .. 'chat:deadlines', case_id)
+        local c = hgetall(P .. 'case:' .. case_id)
+        if c.chat == 'waiting' and c.chat_escalated ~= '1' then
+            redis.call('HSET', P .. 'case:' .. case_id, 'chat_escalated', '1')
+            c.chat_escalated = '1'
+            record_event(P, case_id, c, 'chat', 'escalated', now, 'router')
+            outbox_add(P, 'escalation', cjson.encode({case_id = case_id, reason = 'chat_wait'}),
+                now)
+            out[#out + 1] = case_id
+        end
+    end
+    if #out == 0 then return '{"escalated":[]}' end
+    return cjson.encode({escalated = out})
+end
+
 -- ess_case_get P case_id actor auth_team auth_hash (read only)
 local function case_get(keys, a)
     local P, case_id = a[1], a[2]
@@ -908,6 +1059,8 @@ local ALLOWED_FROM = {
 -- ess_case_status P case_id status note actor auth_team auth_hash by
 -- An operator may also close a case from any open status (e.g. a triage case); closing or
 -- resolving releases the team and lets the queue drain into the freed slot.
+-- Closing a case ends its chat while one waits or is open (chat_end: the reporter gets the
+-- closing line); a resolved case keeps its chat.
 local function case_status(keys, a)
     local P, case_id, status, note, actor, by = a[1], a[2], a[3], a[4], a[5], a[8]
     local c, err = case_for_actor(P, case_id, actor, a[6], a[7])
@@ -924,6 +1077,7 @@ local function case_status(keys, a)
         redis.call('ZREM', P .. 'deadlines', case_id)
     end
     if from == 'assigned' then redis.call('ZREM', P .. 'deadlines', case_id) end
+    if status == 'closed' and CHAT_ACTIVE[c.chat or ''] then chat_end(P, case_id, c, by, now) end
     record_status(P, case_id, c, status, now, by, note)
     if freed then drain_for_team(P, freed, now) end
     return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
@@ -1140,45 +1294,6 @@ local function outbox_retry(keys, a)
     end
     redis.call('ZADD', P .. 'outbox:due', now_ms() + delay, id)
     return cjson.encode({ok = true})
-end
-
----------------------------------------------------------------------------------------------
--- Talking to a person (a LINE reporter and an operator)
-
-local CHAT_ACTIVE = {waiting = true, open = true}
-
--- The case whose chat the LINE user (user_key) is in now, or '': line:talk names it and its
--- chat is waiting or open.
-local function chat_active(P, user_key)
-    local id = redis.call('GET', P .. 'line:talk:' .. user_key)
-    if not id then return '' end
-    if CHAT_ACTIVE[redis.call('HGET', P .. 'case:' .. id, 'chat') or ''] then return id end
-    return ''
-end
-
--- Appends a message to the case's conversation; the case log gets an entry saying one came
--- (chat_message, its place, author and time), never its text. Returns its place n.
-local function chat_append(P, case_id, role, by, text, sent_at, now)
-    local key = P .. 'case:' .. case_id .. ':chat'
-    local n = redis.call('LLEN', key) + 1
-    local e = {n = n, role = role, by = by, text = text, at = now}
-    if sent_at and sent_at ~= '' then e.sent_at = tonumber(sent_at) end
-    redis.call('RPUSH', key, cjson.encode(e))
-    log_event(P, case_id, {{'event', 'chat_message'}, {'chat_seq', tostring(n)},
-        {'chat_author', role}, {'by', by}, {'at', tostring(now)}})
-    return n
-end
-
--- Opens a chat on the case: waiting for an operator from now, escalated after wait_ms
--- (chat:deadlines), listed in chats; the LINE user's messages go to it (line:talk, ttl_s).
-local function chat_begin(P, case_id, c, user_key, lang, wait_ms, ttl_s, now)
-    redis.call('HSET', P .. 'case:' .. case_id, 'chat', 'waiting', 'chat_since', now,
-        'chat_operator', '', 'chat_escalated', '', 'chat_lang', lang)
-    c.chat, c.chat_since = 'waiting', now
-    redis.call('ZADD', P .. 'chats', now, case_id)
-    redis.call('ZADD', P .. 'chat:deadlines', now + wait_ms, case_id)
-    redis.call('SET', P .. 'line:talk:' .. user_key, case_id, 'EX', ttl_s)
-    record_event(P, case_id, c, 'chat', 'waiting', now, 'reporter')
 end
 
 -- ess_line_begin P event_id user_key (read only): whether the LINE event was handled already,
@@ -1959,6 +2074,10 @@ redis.register_function{function_name = 'ess_line_begin', callback = line_begin,
 redis.register_function('ess_line_commit', line_commit)
 redis.register_function{function_name = 'ess_chat_messages', callback = chat_messages,
     flags = {'no-writes'}}
+redis.register_function('ess_chat_take', chat_take)
+redis.register_function('ess_chat_say', chat_say)
+redis.register_function('ess_chat_close', chat_close)
+redis.register_function('ess_chat_wait_expire', chat_wait_expire)
 redis.register_function('ess_line_abandon_take', line_abandon_take)
 redis.register_function('ess_line_abandon_done', line_abandon_done)
 redis.register_function('ess_case_note', case_note)

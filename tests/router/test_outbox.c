@@ -1,7 +1,8 @@
 /* Unit tests of router/out/outbox.c's pushes: a LINE reply whose token expired becomes a push
- * with its messages, a progress notice a push with its text, and when memory runs out part-way
- * the builder says so (the outbox keeps the message and tries again later), never a push without
- * its messages. The allocator fails at the n-th allocation, for every n a push makes. */
+ * with its messages, a progress notice and a chat's closing line a push with their text, and when
+ * memory runs out part-way the builder says so (the outbox keeps the message and tries again
+ * later), never a push without its messages. The allocator fails at the n-th allocation, for every
+ * n a push makes. */
 #include "alloc_fail.h"
 #include "outbox.h"
 #include "tap.h"
@@ -17,6 +18,12 @@ static const char reply_payload[] =
 static const char progress_payload[] =
     "{\"case_id\":\"c1\",\"to\":\"U0123456789abcdef0123456789abcdef\",\"lang\":\"en\","
     "\"tracking_code\":\"HM-7K3-Q9X-TD8\",\"status\":\"en_route\",\"team_name\":\"Team 3\"}";
+static const char closed_payload[] =
+    "{\"case_id\":\"c1\",\"to\":\"U0123456789abcdef0123456789abcdef\",\"lang\":\"en\","
+    "\"tracking_code\":\"HM-7K3-Q9X-TD8\"}";
+static const char *const payloads[] = {reply_payload, progress_payload, closed_payload};
+static const char *const names[] = {"outbox_as_push", "outbox_progress_push",
+                                    "outbox_chat_closed_push"};
 
 /* A push to the payload's user with n text messages, the last of which contains last. */
 static int push_whole(const cJSON *push, int n, const char *last)
@@ -33,17 +40,22 @@ static int push_whole(const cJSON *push, int n, const char *last)
 
 static enum outbox_build build(int which, const cJSON *payload, cJSON **out)
 {
-    return which == 0 ? outbox_as_push(payload, out) : outbox_progress_push(payload, out);
+    if (which == 0) return outbox_as_push(payload, out);
+    if (which == 1) return outbox_progress_push(payload, out);
+    return outbox_chat_closed_push(payload, out);
 }
 
 static int whole(int which, const cJSON *push)
 {
-    return which == 0 ? push_whole(push, 2, "two") : push_whole(push, 1, "is on the way");
+    if (which == 0) return push_whole(push, 2, "two");
+    if (which == 1) return push_whole(push, 1, "is on the way");
+    return push_whole(push, 1, "The operator has ended the chat.");
 }
 
 static void test_pushes(void)
 {
     cJSON *reply = cJSON_Parse(reply_payload), *progress = cJSON_Parse(progress_payload);
+    cJSON *closed = cJSON_Parse(closed_payload);
     cJSON *push = NULL, *none = cJSON_Parse("{\"messages\":[]}");
     CHECK(outbox_as_push(reply, &push) == OUTBOX_BUILD_OK && whole(0, push),
           "an expired reply becomes a push of its messages");
@@ -51,6 +63,11 @@ static void test_pushes(void)
     CHECK(outbox_progress_push(progress, &push) == OUTBOX_BUILD_OK && whole(1, push),
           "a progress notice becomes a push of its text");
     cJSON_Delete(push);
+    CHECK(outbox_chat_closed_push(closed, &push) == OUTBOX_BUILD_OK && whole(2, push),
+          "a chat's closing line becomes a push of its text, in the chat's language");
+    cJSON_Delete(push);
+    CHECK(outbox_chat_closed_push(none, &push) == OUTBOX_BUILD_NOTHING && push == NULL,
+          "a closing line without a user has no push");
     CHECK(outbox_as_push(none, &push) == OUTBOX_BUILD_NOTHING && push == NULL,
           "a reply without a user has no push");
     CHECK(outbox_progress_push(none, &push) == OUTBOX_BUILD_NOTHING && push == NULL,
@@ -58,12 +75,14 @@ static void test_pushes(void)
     cJSON_Delete(none);
     cJSON_Delete(reply);
     cJSON_Delete(progress);
+    cJSON_Delete(closed);
 }
 
 /* For every n until a push is made without failing: NO_MEMORY (nothing) or OK and whole. */
 static void test_out_of_memory(int which, int once)
 {
-    cJSON *payload = cJSON_Parse(which == 0 ? reply_payload : progress_payload);
+    cJSON *payload = cJSON_Parse(payloads[which]);
+    char msg[96];
     cJSON_Hooks hooks = {failing_malloc, free};
     long n;
     int wrong = 0, nomem = 0, done = 0;
@@ -86,24 +105,22 @@ static void test_out_of_memory(int which, int once)
         cJSON_Delete(push);
     }
     cJSON_InitHooks(NULL);
-    CHECK(done, how(once, which == 0 ? "outbox_as_push: a run without failure was reached"
-                                     : "outbox_progress_push: a run without failure was reached"));
-    CHECK(nomem > 2, how(once, which == 0 ? "outbox_as_push: failed allocations were met"
-                                          : "outbox_progress_push: failed allocations were met"));
-    CHECK(
-        wrong == 0,
-        how(once, which == 0
-                      ? "outbox_as_push: out of memory is said, never a push without messages"
-                      : "outbox_progress_push: out of memory is said, never a push without text"));
+    snprintf(msg, sizeof msg, "%s: a run without failure was reached", names[which]);
+    CHECK(done, how(once, msg));
+    snprintf(msg, sizeof msg, "%s: failed allocations were met", names[which]);
+    CHECK(nomem > 2, how(once, msg));
+    snprintf(msg, sizeof msg, "%s: out of memory is said, never a push without its messages",
+             names[which]);
+    CHECK(wrong == 0, how(once, msg));
     cJSON_Delete(payload);
 }
 
 int main(void)
 {
     test_pushes();
-    test_out_of_memory(0, 0);
-    test_out_of_memory(1, 0);
-    test_out_of_memory(0, 1);
-    test_out_of_memory(1, 1);
+    for (int which = 0; which < 3; which++) {
+        test_out_of_memory(which, 0);
+        test_out_of_memory(which, 1);
+    }
     return tap_done();
 }

@@ -135,9 +135,64 @@ static void test_out_of_memory(int full)
     cJSON_Delete(raw);
 }
 
+/* A case-log entry of a chat message as events.c reads it (every field a string), with a text
+ * field planted to show that the event never carries one. */
+static const char raw_chat_entry[] =
+    "{\"case_id\":\"01JB7ZQ3V9W8X7Y6Z5A4B3C2D1\",\"tracking_code\":\"HM-7K3-Q9X-TD8\","
+    "\"event\":\"chat_message\",\"chat_seq\":\"3\",\"chat_author\":\"operator\","
+    "\"by\":\"op-17\",\"at\":\"1763694185000\",\"status\":\"queued\","
+    "\"category\":\"detention\",\"text\":\"ความลับ\",\"note\":\"ความลับ\"}";
+
+static const char *const chat_event_keys[] = {
+    "case_id", "tracking_code", "seq", "author", "by", "at", NULL};
+
+static void test_chat_views(void)
+{
+    cJSON *raw = cJSON_Parse(raw_chat_entry);
+    cJSON *ev = views_chat_event(raw);
+    cJSON *entry_raw = cJSON_Parse("{\"n\":2,\"role\":\"reporter\",\"by\":\"reporter\","
+                                   "\"text\":\"hi\",\"at\":1763694185000,"
+                                   "\"sent_at\":1763694184000}");
+    cJSON *entry = views_chat_entry(entry_raw);
+    cJSON *chat_raw = cJSON_Parse("{\"case_id\":\"c\",\"tracking_code\":\"HM-7K3-Q9X-TD8\","
+                                  "\"chat\":\"open\",\"chat_operator\":\"op-17\","
+                                  "\"chat_since\":\"1763694185000\",\"chat_escalated\":false}");
+    cJSON *chat = views_chat(chat_raw);
+    char *json = ev ? cJSON_PrintUnformatted(ev) : NULL;
+
+    CHECK(ev && has_keys(ev, chat_event_keys) && cJSON_GetArraySize(ev) == 6 &&
+              cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "seq")) == 3 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "author")),
+                     "operator") == 0 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "at")),
+                     "2025-11-21T03:03:05.000Z") == 0,
+          "event: chat is {case_id, tracking_code, seq, author, by, at}");
+    CHECK(json && strstr(json, "ความลับ") == NULL, "event: chat never carries a text");
+    CHECK(entry && cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(entry, "seq")) == 2 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "text")), "hi") ==
+                  0 &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(entry, "sent_at")),
+          "a chat entry: seq, author, by, text, at, sent_at");
+    CHECK(chat &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(chat, "chat")),
+                     "open") == 0 &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(chat, "chat_since")) &&
+              cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(chat, "chat_escalated")) &&
+              cJSON_HasObjectItem(chat, "tracking_code"),
+          "the chat's state: chat, chat_operator, chat_since, chat_escalated");
+    free(json);
+    cJSON_Delete(ev);
+    cJSON_Delete(entry);
+    cJSON_Delete(chat);
+    cJSON_Delete(raw);
+    cJSON_Delete(entry_raw);
+    cJSON_Delete(chat_raw);
+}
+
 int main(void)
 {
     test_views_whole();
+    test_chat_views();
     test_out_of_memory(0);
     test_out_of_memory(1);
     test_out_of_memory(2);

@@ -478,6 +478,23 @@ static void test_plain(void)
     CHECK(!text_is_plain("a\0b", 3), "plain: a NUL within the length is not");
 }
 
+static void test_trim_space(void)
+{
+    const char *s = " \t\r\nรอ 5 นาที\n \r";
+    const char *start = s;
+    size_t n = text_trim_space(&s, strlen(s));
+    CHECK(n == strlen("รอ 5 นาที") && strncmp(s, "รอ 5 นาที", n) == 0 && s == start + 4,
+          "trim: spaces, tabs and line breaks around, none within");
+    s = " \n\t ";
+    CHECK(text_trim_space(&s, 4) == 0, "trim: a blank text is empty");
+    s = "";
+    CHECK(text_trim_space(&s, 0) == 0, "trim: the empty text");
+    s = "a  b";
+    CHECK(text_trim_space(&s, 4) == 4, "trim: nothing to trim");
+    s = "\xc2\xa0x";
+    CHECK(text_trim_space(&s, 3) == 3, "trim: a no-break space is kept (not ASCII space)");
+}
+
 static void test_phone_digits(void)
 {
     CHECK(phone_digits_are("081-234-5678", 64, "0812345678"), "phone: hyphens skipped");
@@ -499,6 +516,7 @@ static void test_phone_digits(void)
 int main(void)
 {
     test_plain();
+    test_trim_space();
     test_phone_digits();
     test_valid();
     test_invalid();

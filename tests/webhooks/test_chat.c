@@ -1721,6 +1721,30 @@ static void test_talk_request(void)
     }
 }
 
+/* The closing line: in the chat's language, the bot's buttons back (status, talk), within LINE's
+ * limits, no code or category. */
+static void test_chat_closed(void)
+{
+    cJSON *th = citizen_messages_chat_closed(CHAT_LANG_TH);
+    cJSON *en = citizen_messages_chat_closed(CHAT_LANG_EN);
+    char *th_json = th ? cJSON_PrintUnformatted(th) : NULL;
+    char *en_json = en ? cJSON_PrintUnformatted(en) : NULL;
+
+    CHECK(th && messages_valid(th) && cJSON_GetArraySize(th) == 1 &&
+              str_has(th_json, "เจ้าหน้าที่จบการสนทนาแล้วค่ะ") && quick_with_data(th, "status") != NULL &&
+              quick_with_data(th, "talk") != NULL,
+          "chat closed: Thai, status and talk buttons, within LINE's limits");
+    CHECK(en && messages_valid(en) && str_has(en_json, "The operator has ended the chat.") &&
+              !str_has(en_json, "ค่ะ") && quick_with_data(en, "status") != NULL &&
+              quick_with_data(en, "talk") != NULL,
+          "chat closed: English, no Thai, the same buttons");
+    CHECK(!str_has(th_json, "HM-") && !str_has(en_json, "HM-"), "chat closed: no code");
+    free(th_json);
+    free(en_json);
+    cJSON_Delete(th);
+    cJSON_Delete(en);
+}
+
 static void test_chat_talk(void)
 {
     struct chat_outcome out;
@@ -1811,6 +1835,7 @@ int main(void)
         test_state_json();
         test_talk_request();
         test_chat_talk();
+        test_chat_closed();
     }
     rules_free(rules);
     return tap_done();

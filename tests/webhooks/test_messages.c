@@ -126,6 +126,15 @@ static void test_team(void)
     m = team_messages_escalation(NULL, NULL, NULL, NULL);
     CHECK(m != NULL, "escalation: NULL strings read as empty");
     cJSON_Delete(m);
+    m = team_messages_escalation("HM-7K3-Q9X-TD8", "detention", "P1", "chat_wait");
+    text = jstr(cJSON_GetArrayItem(m, 0), "text");
+    CHECK(cJSON_GetArraySize(m) == 1 && text != NULL &&
+              strstr(text, "เคส HM-7K3-Q9X-TD8: ผู้แจ้งรอคุยกับเจ้าหน้าที่นานเกินกำหนด") != NULL &&
+              strstr(text, "Case HM-7K3-Q9X-TD8: a reporter has waited too long for someone to "
+                           "take their chat") != NULL &&
+              strstr(text, "manual assignment") == NULL && strstr(text, "detention") == NULL,
+          "escalation: a chat nobody took says so, not manual assignment, no category");
+    cJSON_Delete(m);
 }
 
 static void test_push_target(void)
