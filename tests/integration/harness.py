@@ -596,7 +596,8 @@ class Router:
 
     def stop(self, sig=signal.SIGTERM, timeout=15.0):
         """Sends sig and waits; returns the exit status. A process still running after timeout
-        is killed and recorded as a problem; so is a non-zero status after SIGTERM."""
+        is killed and recorded as a problem; so is a non-zero status after SIGTERM (after
+        SIGKILL, any status but being killed)."""
         if self.proc is None:
             return None
         proc, self.proc = self.proc, None
@@ -610,9 +611,11 @@ class Router:
                 self.problems.append('%s did not exit within %.0f s of signal %d'
                                      % (self.name, scaled(timeout), sig))
                 return proc.returncode
-            if proc.returncode != 0:
-                self.problems.append('%s exited with status %d after signal %d (expected 0):\n%s'
-                                     % (self.name, proc.returncode, sig, self.stderr_tail()))
+            expected = -signal.SIGKILL if sig == signal.SIGKILL else 0  # killed: no clean exit
+            if proc.returncode != expected:
+                self.problems.append('%s exited with status %d after signal %d (expected %d):\n%s'
+                                     % (self.name, proc.returncode, sig, expected,
+                                        self.stderr_tail()))
         else:
             self.problems.append('%s had already exited with status %d:\n%s'
                                  % (self.name, proc.returncode, self.stderr_tail()))

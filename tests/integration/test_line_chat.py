@@ -19,7 +19,8 @@ WAITING_TH = 'เจ้าหน้าที่จะตอบคุณในแ
 WAITING_EN = 'a person will answer you here shortly'
 
 
-class LineChatTest(LineTest):
+class ChatHelpers(LineTest):
+    """What the chat tests share (no tests of its own)."""
 
     def messages(self, case_id, token=None, query=''):
         return self.env.http('GET', '/v1/cases/%s/chat/messages%s'
@@ -52,6 +53,9 @@ class LineChatTest(LineTest):
         case = self.only_case()
         self.assertEqual(case['tracking_code'], code)
         return case
+
+
+class LineChatTest(ChatHelpers):
 
     def test_ask_after_the_code(self):
         """The question after the code offers the button; tapping it opens a waiting chat on that
