@@ -734,15 +734,8 @@ void cases_post_note(struct http_call *call)
         return;
     }
     if ((body = http_body_object(call)) == NULL) return;
-    if (read_plain(body, "text", MAX_NOTE_TEXT, &text, &len) != 0 || text == NULL) {
-        int missing = text == NULL && !cJSON_HasObjectItem(body, "text");
-        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field",
-                         "text is required: a note of at most 2000 bytes.");
-        cJSON_Delete(body);
-        return;
-    }
-    if ((len = text_trim_space(&text, len)) == 0) {
-        http_reply_error(call, 400, "invalid_field", "text must not be blank.");
+    if (http_body_text(call, body, "text", MAX_NOTE_TEXT,
+                       "text is required: a note of at most 2000 bytes.", &text, &len) != 0) {
         cJSON_Delete(body);
         return;
     }

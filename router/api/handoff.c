@@ -23,8 +23,9 @@
 #define MESSAGES_DEFAULT 200
 #define MESSAGES_MAX 500
 #define AFTER_MAX 1000000000L
-#define SAY_MAX_BYTES 8000 /* a body's text before it is counted: 2,000 units fit in 8,000 bytes   \
-                            */
+#define SAY_MAX_BYTES                                                                              \
+    8000 /* a body's text before it is counted: 2,000 units fit in 8,000 bytes                     \
+          */
 
 /* 1 when the case id of the path is well-formed; else the call was answered 404. */
 static int case_id_ok(struct http_call *call)
@@ -105,41 +106,51 @@ static void reply_chat_refusal(struct http_call *call, const char *code, const c
     }
 }
 
-static void on_taken(struct http_call *call, cJSON *reply)
+/* Answers the reply of ess_chat_take, _say or _close (which this frees): its refusal, or status
+ * with view(reply), after logging "case <id>: operator <id> <what>" (never a text) and waking the
+ * outbox for the push the step may have queued (a message, the closing line). */
+static void answer(struct http_call *call, cJSON *reply, const char *what, int status,
+                   cJSON *(*view)(const cJSON *))
 {
     const char *refusal = http_refusal(reply);
 
     if (refusal) {
         reply_chat_refusal(call, refusal, reply);
     } else {
-        log_info("case %s: operator %s took the chat", call->params[0], http_actor(call));
-        http_reply_json(call, 200, views_chat(reply));
+        log_info("case %s: operator %s %s", call->params[0], http_actor(call), what);
+        outbox_kick(call->router->outbox);
+        http_reply_json(call, status, view(reply));
     }
     cJSON_Delete(reply);
 }
 
-void handoff_take(struct http_call *call)
+static void on_taken(struct http_call *call, cJSON *reply)
 {
-    const char *argv[2];
+    answer(call, reply, "took the chat", 200, views_chat);
+}
+
+/* Takes or closes the chat (function, ess_chat_take or ess_chat_close): called with the case,
+ * the caller, and whether the caller is a supervisor (who may close another operator's chat). */
+static void chat_step(struct http_call *call, const char *function,
+                      void (*on_reply)(struct http_call *call, cJSON *reply))
+{
+    const char *argv[3];
 
     if (!case_id_ok(call)) return;
     argv[0] = call->params[0];
     argv[1] = http_actor(call);
-    http_fcall(call, "ess_chat_take", 0, 2, argv, NULL, on_taken);
+    argv[2] = call->auth.role == AUTH_SUPERVISOR ? "1" : "0";
+    http_fcall(call, function, 0, 3, argv, NULL, on_reply);
+}
+
+void handoff_take(struct http_call *call)
+{
+    chat_step(call, "ess_chat_take", on_taken);
 }
 
 static void on_said(struct http_call *call, cJSON *reply)
 {
-    const char *refusal = http_refusal(reply);
-
-    if (refusal) {
-        reply_chat_refusal(call, refusal, reply);
-    } else {
-        log_info("case %s: operator %s wrote in the chat", call->params[0], http_actor(call));
-        outbox_kick(call->router->outbox);
-        http_reply_json(call, 201, views_chat_entry(reply));
-    }
-    cJSON_Delete(reply);
+    answer(call, reply, "wrote in the chat", 201, views_chat_entry);
 }
 
 void handoff_say(struct http_call *call)
@@ -152,17 +163,10 @@ void handoff_say(struct http_call *call)
 
     if (!case_id_ok(call)) return;
     if ((body = http_body_object(call)) == NULL) return;
-    if (json_text(body, "text", SAY_MAX_BYTES, &text, &len) != 0 || text == NULL ||
-        !text_is_plain(text, len)) {
-        int missing = text == NULL && !cJSON_HasObjectItem(body, "text");
-        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field",
-                         "text is required: at most 2000 characters of plain text.");
+    if (http_body_text(call, body, "text", SAY_MAX_BYTES,
+                       "text is required: at most 2000 characters of plain text.", &text,
+                       &len) != 0)
         goto done;
-    }
-    if ((len = text_trim_space(&text, len)) == 0) {
-        http_reply_error(call, 400, "invalid_field", "text must not be blank.");
-        goto done;
-    }
     if (text_utf16_units(text, len) > HANDOFF_TEXT_MAX) {
         http_reply_error(call, 400, "invalid_field", "text is at most 2000 characters.");
         goto done;
@@ -189,25 +193,10 @@ done:
 
 static void on_closed(struct http_call *call, cJSON *reply)
 {
-    const char *refusal = http_refusal(reply);
-
-    if (refusal) {
-        reply_chat_refusal(call, refusal, reply);
-    } else {
-        log_info("case %s: operator %s closed the chat", call->params[0], http_actor(call));
-        outbox_kick(call->router->outbox); /* the closing line */
-        http_reply_json(call, 200, views_chat(reply));
-    }
-    cJSON_Delete(reply);
+    answer(call, reply, "closed the chat", 200, views_chat);
 }
 
 void handoff_close(struct http_call *call)
 {
-    const char *argv[3];
-
-    if (!case_id_ok(call)) return;
-    argv[0] = call->params[0];
-    argv[1] = http_actor(call);
-    argv[2] = call->auth.role == AUTH_SUPERVISOR ? "1" : "0";
-    http_fcall(call, "ess_chat_close", 0, 3, argv, NULL, on_closed);
+    chat_step(call, "ess_chat_close", on_closed);
 }

@@ -438,6 +438,26 @@ const char *http_actor(const struct http_call *call)
     }
 }
 
+int http_body_text(struct http_call *call, const cJSON *body, const char *name, size_t max,
+                   const char *problem, const char **s, size_t *n)
+{
+    char blank[96];
+
+    *s = NULL;
+    *n = 0;
+    if (json_text(body, name, max, s, n) != 0 || *s == NULL || !text_is_plain(*s, *n)) {
+        int missing = *s == NULL && !cJSON_HasObjectItem(body, name);
+        http_reply_error(call, 400, missing ? "missing_field" : "invalid_field", problem);
+        return -1;
+    }
+    if ((*n = text_trim_space(s, *n)) == 0) {
+        snprintf(blank, sizeof blank, "%s must not be blank.", name);
+        http_reply_error(call, 400, "invalid_field", blank);
+        return -1;
+    }
+    return 0;
+}
+
 int http_require_role(struct http_call *call, unsigned allowed_roles)
 {
     enum auth_role role = call->auth.role;

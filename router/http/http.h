@@ -159,6 +159,14 @@ const char *http_actor(const struct http_call *call);
  * and returns NULL; the caller owns the result. */
 struct cJSON *http_body_object(struct http_call *call);
 
+/* Reads the text a person typed from the required member name of body: a string of at most max
+ * bytes with no control character but tab and line breaks (text_is_plain), trimmed
+ * (text_trim_space). 0 with *s (pointing into body, living as long as it) and *n; else the call
+ * was answered 400 (missing_field when name is absent, invalid_field with problem when it is not
+ * such a text, invalid_field "<name> must not be blank." when only blanks) and -1. */
+int http_body_text(struct http_call *call, const struct cJSON *body, const char *name, size_t max,
+                   const char *problem, const char **s, size_t *n);
+
 /* A 401 or 403 for a caller who is not one of the allowed roles (bit mask of 1 << AUTH_*).
  * Returns 1 when the call was answered. */
 int http_require_role(struct http_call *call, unsigned allowed_roles);
