@@ -954,9 +954,9 @@ local function chat_messages(keys, a)
     return string.sub(head, 1, -2) .. ',"messages":[' .. table.concat(page, ',') .. ']}'
 end
 
--- ess_chat_take P case_id operator [is_supervisor, unused]: the operator takes the case's waiting chat and becomes its
--- only human voice (chat open, chat_operator, chat_taken_at); its wait is no longer escalated
--- (the case stays in chats). Taking one's own open chat again answers it unchanged. Refusals:
+-- ess_chat_take P case_id operator [is_supervisor: not read]: the operator takes the case's
+-- waiting chat and becomes its only human voice (chat open, chat_operator, chat_taken_at); its
+-- wait is no longer escalated (the case stays in chats). Taking one's own open chat again answers it unchanged. Refusals:
 -- not_found; chat_taken {operator_id} (open with another operator); no_chat {chat} (not waiting).
 -- The chat's view (chat_view).
 local function chat_take(keys, a)
