@@ -54,7 +54,9 @@ function show() {
   const query = new URLSearchParams(location.search);
   query.delete('q');
   if (history.state && history.state.search && searchQuery) query.set('q', searchQuery);
-  const params = Object.assign({}, r.params, { query });
+  // go(path): a screen's way to another (as a link would), focus on its heading
+  const go = (path) => { navigate(path); focusOn(main.querySelector('h1') || main); };
+  const params = Object.assign({}, r.params, { query, go });
   cleanup = r.screen.render(main, params) || null;
 }
 

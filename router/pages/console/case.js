@@ -1,13 +1,14 @@
 // A case (/console/cases/{id}): every fact, the timeline with authors and Thai times, a map with
 // the incident and the team, and the actions: status, note, triage (with a one-click confirm of
 // the classifier's suggestion while the case waits for triage), placing a case that has no
-// coordinates, assigning by hand from the candidates (a far team asks to confirm). It follows
-// the case's changes live.
+// coordinates, assigning by hand from the candidates (a far team asks to confirm). A LINE case
+// whose reporter asked to talk to a person has its chat on top (chatPanel). It follows the case's
+// changes live.
 
-import { get, post, seg } from './api.js';
-import { announce, clear, confirmDialog, field, h, options, setFieldError } from './dom.js';
-import { CATEGORIES, PRIORITIES, errorText, formatKm, formatTime, isoTime, label, t } from './i18n.js';
-import { onCase } from './live.js';
+import { get, getSession, post, seg } from './api.js';
+import { announce, clear, confirmDialog, field, fill, focusOn, h, options, setFieldError } from './dom.js';
+import { CATEGORIES, PRIORITIES, errorText, formatAge, formatClock, formatKm, formatTime, isoTime, label, t } from './i18n.js';
+import { onCase, onChat, onReconnect } from './live.js';
 import { fit, makeMap, marker, refresh } from './map.js';
 import { coord, fieldOfError } from './newcall.js';
 
@@ -78,6 +79,224 @@ function invalid(name, message) {
   return e;
 }
 
+// --- the chat with the LINE reporter
+
+const CHAT_MAX = 2000; // characters (UTF-16 units, as the router and LINE count them)
+
+// What a refused chat call says: who has the chat (409 chat_taken names the operator), else the
+// error in the operator's words.
+function chatRefusal(e) {
+  if (e.code === 'chat_taken' && e.detail && e.detail.operator_id) return t('chat_taken_by', { op: e.detail.operator_id });
+  return errorText(e);
+}
+
+// Takes the chat of the case for the logged-in operator (POST chat/take): resolves to the chat
+// view, or to null when refused, which is announced (who has it, on a 409).
+export async function takeChat(caseId) {
+  try {
+    return (await post('/v1/cases/' + seg(caseId) + '/chat/take')).body || {};
+  } catch (e) {
+    if (e.status !== 401) announce(chatRefusal(e), 'alert');
+    return null;
+  }
+}
+
+const me = () => (getSession() || {}).operator_id;
+
+// section#chat: the conversation (ol#chat-log, li[data-seq].from-reporter|.from-operator, each
+// text a text node) and what this operator may do with it: take a waiting chat; write
+// (form#chat-send: Enter sends, Shift+Enter a new line, at most CHAT_MAX characters, counted) and
+// close an open chat of theirs (a supervisor may close anyone's); read only the chat someone else
+// answers ("answered by") or a closed one. draw(view) follows the case's chat fields; refresh()
+// fetches the messages after the last one shown (?after=), one fetch at a time (asked again while
+// one runs, it fetches once more after it), each message added once, in seq order. reload() is the
+// page's: it fetches the case and calls draw.
+function chatPanel(caseId, base, reload) {
+  const entries = new Set(); // the seqs shown
+  let upTo = 0; // every message up to this seq is shown: the next fetch asks after it
+  let view = null;
+  let inFlight = false;
+  let dirty = false;
+  let loadedOnce = false;
+  let sending = false;
+  let alive = true;
+
+  const state = h('p.chat-state', { id: 'chat-state' });
+  const take = h('button.primary', { type: 'button', id: 'chat-take' }, t('chat_take'));
+  const close = h('button', { type: 'button', id: 'chat-close' }, t('chat_close'));
+  const log = h('ol', { id: 'chat-log', tabindex: 0, 'aria-label': t('chat_log_label') });
+  const empty = h('p.chat-empty', null, t('chat_empty'));
+  const text = h('textarea', { name: 'text', id: 'chat-text', rows: 3, maxlength: CHAT_MAX,
+    placeholder: t('chat_placeholder'), autocomplete: 'off', 'aria-describedby': 'chat-left' });
+  const left = h('span.chat-left', { id: 'chat-left', 'aria-live': 'polite' });
+  const send = h('button.primary', { type: 'submit' }, t('chat_send'));
+  const form = h('form', { id: 'chat-send', novalidate: true },
+    h('label.visually-hidden', { for: 'chat-text' }, t('chat_text_label')), text,
+    h('div.chat-send-foot', null, left, send));
+  const msg = h('p.msg', { role: 'status' });
+  const el = h('section#chat.chat.span', { 'aria-labelledby': 'chat-h', hidden: true },
+    h('div.chat-head', null, h('h2', { id: 'chat-h' }, t('chat_title')), state,
+      h('div.chat-buttons', null, take, close)),
+    empty, log, form, msg);
+
+  const say = (text, kind) => {
+    msg.textContent = text || '';
+    msg.className = 'msg' + (kind ? ' ' + kind : '');
+  };
+  const atEnd = () => log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  const toEnd = () => { log.scrollTop = log.scrollHeight; };
+  const countLeft = () => {
+    const n = CHAT_MAX - text.value.length;
+    left.textContent = t('chat_left', { n });
+    left.classList.toggle('low', n < 100);
+  };
+
+  // Adds message m ({seq, author, by, text, at}) in seq order, unless shown; true when added.
+  function add(m) {
+    const seq = Number(m.seq);
+    if (!(seq > 0) || entries.has(seq)) return false;
+    const fromReporter = m.author === 'reporter';
+    const who = fromReporter ? t('chat_reporter') : m.by === me() ? t('chat_you') : m.by;
+    const li = h('li', { class: fromReporter ? 'from-reporter' : 'from-operator', dataset: { seq: String(seq) } },
+      h('p.bubble', null, m.text),
+      h('p.chat-meta', null, h('span.who', null, who), ' · ',
+        h('time', { datetime: isoTime(m.at), title: formatTime(m.at) }, formatClock(m.at))));
+    let next = null;
+    for (let node = log.lastElementChild; node && Number(node.dataset.seq) > seq; node = node.previousElementSibling) next = node;
+    log.insertBefore(li, next);
+    entries.add(seq);
+    while (entries.has(upTo + 1)) upTo++;
+    empty.hidden = true;
+    return true;
+  }
+
+  async function refresh() {
+    if (inFlight) { dirty = true; return; }
+    inFlight = true;
+    try {
+      do {
+        dirty = false;
+        const wasAtEnd = !loadedOnce || atEnd();
+        let heard = 0;
+        let after = upTo;
+        for (let pages = 0; after !== null && after !== undefined && alive && pages < 100; pages++) {
+          const r = await get(base + '/chat/messages?after=' + after);
+          for (const m of (r.body && r.body.messages) || []) {
+            if (add(m) && m.author === 'reporter') heard++;
+          }
+          after = r.body && r.body.next;
+        }
+        if (!alive) return;
+        if (heard && loadedOnce) announce(t('chat_new'));
+        loadedOnce = true;
+        if (wasAtEnd) toEnd();
+      } while (dirty && alive);
+    } catch (e) {
+      if (e.status !== 401 && alive) say(errorText(e), 'error');
+    } finally {
+      inFlight = false;
+    }
+  }
+
+  function draw(v) {
+    const was = view;
+    view = v;
+    const chat = v.chat;
+    el.hidden = !chat;
+    if (!chat) return;
+    const mine = chat === 'open' && v.chat_operator === me();
+    const supervisor = (getSession() || {}).role === 'supervisor';
+    if (chat === 'waiting') {
+      fill(state, t('chat_waited'), ' ',
+        h('time.age', { datetime: isoTime(v.chat_since), dataset: { at: v.chat_since } }, formatAge(v.chat_since)),
+        v.chat_escalated ? [' ', h('span.flag', null, t('chat_escalated'))] : null);
+    } else if (chat === 'open') {
+      fill(state, mine ? t('chat_yours') : t('chat_answered_by', { op: v.chat_operator }));
+    } else {
+      fill(state, t('chat_closed'));
+    }
+    el.className = 'chat span chat-' + chat + (mine ? ' mine' : '');
+    take.hidden = chat !== 'waiting';
+    close.hidden = !(mine || (chat === 'open' && supervisor));
+    form.hidden = !mine;
+    countLeft();
+    if (!was || was.chat !== v.chat || was.chat_operator !== v.chat_operator) refresh();
+  }
+
+  text.addEventListener('input', countLeft);
+  text.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter' || ev.shiftKey || ev.ctrlKey || ev.altKey || ev.metaKey || ev.isComposing) return;
+    ev.preventDefault();
+    form.requestSubmit();
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (sending) return;
+    if (!text.value.trim()) {
+      say(t('err_required'), 'error');
+      text.focus();
+      return;
+    }
+    sending = true;
+    send.disabled = true;
+    say('');
+    try {
+      const r = await post(base + '/chat/messages', { text: text.value });
+      text.value = '';
+      countLeft();
+      if (r.body) add(r.body);
+      toEnd();
+    } catch (e) {
+      if (e.status === 401) return;
+      say(chatRefusal(e), 'error');
+      if (e.status === 409) reload();
+    } finally {
+      sending = false;
+      send.disabled = false;
+    }
+  });
+  take.addEventListener('click', async () => {
+    take.disabled = true;
+    say('');
+    const taken = await takeChat(caseId);
+    take.disabled = false;
+    if (taken && view) draw(Object.assign({}, view, taken));
+    await reload();
+    if (taken && !form.hidden) text.focus();
+  });
+  close.addEventListener('click', async () => {
+    const ok = await confirmDialog(t('chat_close'), t('chat_close_confirm'), t('chat_close'), t('cancel'));
+    if (!ok) return;
+    close.disabled = true;
+    say('');
+    try {
+      const r = await post(base + '/chat/close');
+      if (r.body && view) draw(Object.assign({}, view, r.body));
+      announce(t('chat_closed'));
+      focusOn(el.querySelector('h2'));
+      reload();
+    } catch (e) {
+      if (e.status === 401) return;
+      say(chatRefusal(e), 'error');
+      if (e.status === 409) reload();
+    } finally {
+      close.disabled = false;
+    }
+  });
+  const tick = window.setInterval(() => {
+    const now = Date.now();
+    state.querySelectorAll('time.age').forEach((a) => { a.textContent = formatAge(a.dataset.at, now); });
+  }, 1000);
+
+  return {
+    el,
+    draw,
+    refresh: () => { if (view && view.chat) refresh(); },
+    active: () => !!view && (view.chat === 'waiting' || view.chat === 'open'),
+    stop: () => { alive = false; window.clearInterval(tick); },
+  };
+}
+
 export function render(main, params) {
   const caseId = params.caseId;
   const base = '/v1/cases/' + seg(caseId);
@@ -88,6 +307,7 @@ export function render(main, params) {
   let alive = true;
   let reloadTimer = null;
   let showSuggestion = () => {}; // the triage form's: its confirm button follows the case
+  const chat = chatPanel(caseId, base, () => reload());
 
   const heading = h('h1', null, t('loading'));
   const facts = h('section.facts', { 'aria-labelledby': 'facts-h' });
@@ -153,6 +373,17 @@ export function render(main, params) {
     return by;
   }
 
+  // A timeline entry's note: a chat's step in words, an event's note as written, a status's reason.
+  function noteOf(e) {
+    if (!e.note) return '';
+    if (e.event === 'chat') {
+      const k = 'chat_note_' + e.note;
+      const s = t(k);
+      return s === k ? e.note : s;
+    }
+    return e.event ? e.note : label('reason', e.note);
+  }
+
   function drawTimeline(c) {
     const items = (c.timeline || []).slice().reverse();
     clear(timeline).append(h('h2', { id: 'timeline-h' }, t('case_timeline')),
@@ -163,7 +394,7 @@ export function render(main, params) {
           h('td.when', null, h('time', { datetime: isoTime(e.at) }, formatTime(e.at))),
           h('td', null, whatHappened(e), e.event && e.status ? h('span.sub', null, ' · ' + label('status', e.status)) : null),
           h('td.by', null, who(e.by)),
-          h('td.pre', null, [e.team || '', e.note ? (e.event ? e.note : label('reason', e.note)) : '']
+          h('td.pre', null, [e.team || '', noteOf(e)]
             .filter((x) => x).join(' · ')))))));
   }
 
@@ -349,6 +580,11 @@ export function render(main, params) {
   function update(c) {
     if (!c || !c.case_id) return;
     view = c;
+    chat.draw(c);
+    // a chat going on is the first thing on the page; an ended one comes after the timeline
+    if (chat.active() ? body.firstChild !== chat.el : body.lastChild !== chat.el) {
+      if (chat.active()) body.prepend(chat.el); else body.append(chat.el);
+    }
     heading.textContent = t('case_title', { code: c.tracking_code || c.case_id });
     document.title = `${heading.textContent} · ${t('app_title')}`;
     drawFacts(c);
@@ -392,19 +628,27 @@ export function render(main, params) {
     });
   });
 
+  const chatChanged = (s, v) => s.chat !== v.chat || s.chat_operator !== v.chat_operator ||
+    s.chat_escalated !== v.chat_escalated;
   const stop = onCase((summary) => {
     if (summary.case_id !== caseId) return;
     window.clearTimeout(reloadTimer);
     reloadTimer = window.setTimeout(() => {
-      if (!view || summary.updated_at !== view.updated_at || summary.status !== view.status) {
+      if (!view || summary.updated_at !== view.updated_at || summary.status !== view.status || chatChanged(summary, view)) {
         reload().then((ok) => { if (ok) announce(t('case_updated')); });
       }
     }, 300);
   });
+  const stopChat = onChat((ping) => { if (ping.case_id === caseId) chat.refresh(); });
+  // back after the stream was lost: what changed meanwhile
+  const stopReconnect = onReconnect(() => { reload().then(() => chat.refresh()); });
 
   return () => {
     alive = false;
     stop();
+    stopChat();
+    stopReconnect();
+    chat.stop();
     window.clearTimeout(reloadTimer);
     if (map) map.remove();
   };

@@ -1,19 +1,31 @@
 // Live case updates: one EventSource on /v1/events shared by the screens (the browser reconnects
-// it by itself and sends Last-Event-ID), and the alert beep (Web Audio, no file) the operator
-// may turn off, remembered in localStorage.
+// it by itself and sends Last-Event-ID): `event: case` (a case's summary) and `event: chat` (a
+// chat message was stored: its case, seq, author and time, never its text; the screen fetches the
+// text). A stream that was lost and comes back tells the screens to fetch again (onReconnect):
+// a new stream after a refusal starts from now. Also the alert beep (Web Audio, no file) the
+// operator may turn off, remembered in localStorage.
 
 const SOUND_KEY = 'ess.console.sound';
 
 let source = null;
 const caseListeners = new Set();
+const chatListeners = new Set();
 const stateListeners = new Set();
+const reconnectListeners = new Set();
 let state = 'closed'; // 'open' | 'connecting' | 'closed'
 let retryTimer = null;
+let lost = false; // the stream was open, then lost: its return is a reconnect
 
 function setState(next) {
   if (next === state) return;
+  const was = state;
   state = next;
   for (const fn of stateListeners) fn(state);
+  if (was === 'open') lost = true;
+  if (state === 'open' && lost) {
+    lost = false;
+    for (const fn of reconnectListeners) fn();
+  }
 }
 
 export function liveState() { return state; }
@@ -22,6 +34,20 @@ export function liveState() { return state; }
 export function onCase(fn) {
   caseListeners.add(fn);
   return () => caseListeners.delete(fn);
+}
+
+// fn({case_id, tracking_code, seq, author, by, at}) for every `event: chat`; returns the stop
+// function.
+export function onChat(fn) {
+  chatListeners.add(fn);
+  return () => chatListeners.delete(fn);
+}
+
+// fn() when the stream comes back after being lost (events may have been missed: fetch again);
+// returns the stop function.
+export function onReconnect(fn) {
+  reconnectListeners.add(fn);
+  return () => reconnectListeners.delete(fn);
 }
 
 // fn('open' | 'connecting' | 'closed') on every change of the stream; returns the stop function.
@@ -42,6 +68,12 @@ export function startLive() {
     if (!summary || !summary.case_id) return;
     for (const fn of caseListeners) fn(summary);
   });
+  source.addEventListener('chat', (ev) => {
+    let ping;
+    try { ping = JSON.parse(ev.data); } catch (e) { return; }
+    if (!ping || !ping.case_id) return;
+    for (const fn of chatListeners) fn(ping);
+  });
   source.addEventListener('error', () => {
     if (!source) return;
     if (source.readyState === EventSource.CLOSED) {
@@ -60,6 +92,7 @@ export function stopLive() {
   if (source) source.close();
   source = null;
   setState('closed');
+  lost = false; // a log-out, not a loss
 }
 
 // --- sound

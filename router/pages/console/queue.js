@@ -1,13 +1,17 @@
 // The queue (home): cases that need a human first (queued for any reason, `other`, escalated, a
-// reporter waiting to chat), then the active ones, each part by priority then age; a case the
-// classifier was not sure of (needs_triage) comes before all, flagged, with its suggested category
-// and a one-click confirm. Filters by category and status; live from /v1/events, a case newly
-// needing a human beeps and is announced. With ?q= it shows what GET /v1/cases?q= finds instead.
+// reporter waiting to chat), then the active ones, each part by priority then age; a LINE reporter
+// waiting to talk to a person comes before all (the longest wait first), with the wait ticking,
+// flagged when escalated, and a button that takes the chat and opens the case; then a case the
+// classifier was not sure of (needs_triage), flagged, with its suggested category and a one-click
+// confirm. An open chat shows who answers it. Filters by category and status; live from
+// /v1/events, a case newly needing a human beeps and is announced (fetched again after the stream
+// comes back). With ?q= it shows what GET /v1/cases?q= finds instead.
 
-import { get, post, seg } from './api.js';
+import { get, getSession, post, seg } from './api.js';
+import { takeChat } from './case.js';
 import { announce, clear, h, options } from './dom.js';
 import { CATEGORIES, STATUSES, errorText, formatAge, formatKm, isoTime, label, t } from './i18n.js';
-import { beep, onCase } from './live.js';
+import { beep, onCase, onReconnect } from './live.js';
 
 const FILTER_KEY = 'ess.console.filters';
 const PRIORITY_RANK = { P1: 1, P2: 2, P3: 3, P4: 4 };
@@ -22,7 +26,17 @@ export function needsTriage(c) {
   return c.status === 'queued' && c.queue_reason === 'needs_triage';
 }
 
+// A LINE reporter waiting for an operator to take their chat.
+export function chatWaiting(c) {
+  return c.chat === 'waiting' && c.status !== 'closed';
+}
+
+const since = (at) => new Date(at).getTime() || 0;
+
 function byUrgency(a, b) {
+  const ca = chatWaiting(a) ? 0 : 1, cb = chatWaiting(b) ? 0 : 1;
+  if (ca !== cb) return ca - cb;
+  if (ca === 0) return since(a.chat_since) - since(b.chat_since); // the longest wait first
   const ta = needsTriage(a) ? 0 : 1, tb = needsTriage(b) ? 0 : 1;
   if (ta !== tb) return ta - tb;
   const pa = PRIORITY_RANK[a.priority] || 9, pb = PRIORITY_RANK[b.priority] || 9;
@@ -38,15 +52,47 @@ function saveFilters(f) {
   try { sessionStorage.setItem(FILTER_KEY, JSON.stringify(f)); } catch (e) { /* not kept */ }
 }
 
+// The recent cases, the queued ones and those whose reporter waits to chat (an old case would be
+// past the recent 200).
 async function loadAll() {
-  const [queued, open] = await Promise.all([
+  const [queued, open, chats] = await Promise.all([
     get('/v1/cases?status=queued&limit=200'),
     get('/v1/cases?limit=200'),
+    get('/v1/cases?chat=waiting&limit=200'),
   ]);
   const cases = new Map();
-  for (const c of open.body.cases || []) cases.set(c.case_id, c);
-  for (const c of queued.body.cases || []) cases.set(c.case_id, c);
+  for (const list of [open, queued, chats]) {
+    for (const c of list.body.cases || []) cases.set(c.case_id, c);
+  }
   return cases;
+}
+
+// What the reason cell says of a chat: waiting (how long, ticking; flagged when escalated; the
+// button that takes it, onTake(c, button)), or who answers it. Nothing without a chat or once
+// it is closed.
+function chatNote(c, onTake) {
+  if (c.chat === 'waiting') {
+    const code = c.tracking_code || c.case_id;
+    let button = null;
+    if (onTake) {
+      button = h('button.take-chat', { type: 'button', dataset: { caseId: c.case_id },
+        'aria-label': t('chat_take_label', { code }) }, t('chat_take'));
+      button.addEventListener('click', () => onTake(c, button));
+    }
+    return h('div.chat-note.waiting', null,
+      h('span.chat-badge', null, t('chat_badge')), ' ',
+      h('span.chat-what', null, t('chat_waiting'), ' ',
+        h('time.age', { datetime: isoTime(c.chat_since), dataset: { at: c.chat_since } }, formatAge(c.chat_since))),
+      c.chat_escalated ? [' ', h('span.flag', null, t('chat_escalated'))] : null,
+      button ? [' ', button] : null);
+  }
+  if (c.chat === 'open') {
+    const session = getSession();
+    const mine = session && c.chat_operator === session.operator_id;
+    return h('div.chat-note.open', { title: t('chat_answered_by', { op: c.chat_operator || t('none') }) },
+      h('span.chat-badge', null, t('chat_badge')), ' ', c.chat_operator || t('none'), mine ? ` (${t('chat_you')})` : null);
+  }
+  return null;
 }
 
 // The category cell: the category, or, for a case waiting for triage, the flag, the suggestion
@@ -63,15 +109,18 @@ function categoryCell(c, onConfirm) {
     h('span.suggested', null, t('triage_suggested', { category: suggested })), ' ', button);
 }
 
-function caseRow(c, fresh, onConfirm) {
+function caseRow(c, fresh, onConfirm, onTake) {
   const href = '/console/cases/' + encodeURIComponent(c.case_id);
-  const tr = h('tr', { dataset: { caseId: c.case_id }, class: [fresh ? 'fresh' : '', needsTriage(c) ? 'needs-triage' : '', 'prio-' + (c.priority || 'none')].join(' ') },
+  const classes = [fresh ? 'fresh' : '', chatWaiting(c) ? 'chat-waiting' : '', needsTriage(c) ? 'needs-triage' : '',
+    'prio-' + (c.priority || 'none')];
+  const chat = chatNote(c, onTake);
+  const tr = h('tr', { dataset: { caseId: c.case_id }, class: classes.join(' ') },
     h('td.code', null, h('a', { href, 'aria-label': t('open_case', { code: c.tracking_code || c.case_id }) },
       c.tracking_code || c.case_id)),
     h('td', null, h('span.prio', { class: 'p-' + (c.priority || 'none') }, label('priority', c.priority))),
     categoryCell(c, onConfirm),
     h('td', null, h('span.status', { class: 's-' + c.status }, label('status', c.status))),
-    h('td', null, c.queue_reason ? label('reason', c.queue_reason) : t('none')),
+    h('td.reason', null, c.queue_reason ? label('reason', c.queue_reason) : (chat ? null : t('none')), chat),
     h('td', null, c.team ? [c.team.name, c.team.distance_km != null ? h('span.sub', null, ' · ' + formatKm(c.team.distance_km)) : null] : t('none')),
     h('td.age', null, h('time.age', { datetime: isoTime(c.created_at), dataset: { at: c.created_at } }, formatAge(c.created_at))),
     h('td', null, label('channel', c.channel)));
@@ -129,9 +178,9 @@ export function render(main, params) {
     const focusedId = refocus || (focused && focused.dataset.caseId);
     refocus = null;
     clear(body).append(
-      table(`${t('queue_needs_human')} (${human.length})`, human.length ? human.map((c) => caseRow(c, fresh.has(c.case_id), confirmTriage))
+      table(`${t('queue_needs_human')} (${human.length})`, human.length ? human.map((c) => caseRow(c, fresh.has(c.case_id), confirmTriage, take))
         : h('tr', null, h('td.empty', { colspan: 8 }, t('queue_empty'))), 'queue-human'),
-      table(`${t('queue_active')} (${active.length})`, active.length ? active.map((c) => caseRow(c, false))
+      table(`${t('queue_active')} (${active.length})`, active.length ? active.map((c) => caseRow(c, false, null, take))
         : h('tr', null, h('td.empty', { colspan: 8 }, t('queue_empty'))), 'queue-active'));
     if (focusedId) {
       const again = body.querySelector(`tr[data-case-id="${CSS.escape(focusedId)}"] a`);
@@ -162,6 +211,20 @@ export function render(main, params) {
     }
   };
 
+  // The chat taken for this operator, and its case opened; refused (another operator was first:
+  // takeChat says who), the row is fetched again.
+  const take = async (c, button) => {
+    button.disabled = true;
+    const chat = await takeChat(c.case_id);
+    if (chat) {
+      params.go('/console/cases/' + encodeURIComponent(c.case_id));
+      return;
+    }
+    button.disabled = false;
+    refocus = c.case_id;
+    load();
+  };
+
   const onFilter = () => {
     saveFilters({ category: catSel.value, status: stSel.value });
     draw();
@@ -175,11 +238,13 @@ export function render(main, params) {
     const merged = Object.assign({}, old || {}, summary);
     if (merged.status === 'closed') cases.delete(summary.case_id);
     else cases.set(summary.case_id, merged);
-    if (loaded && needsHuman(merged) && (!old || !needsHuman(old)) && merged.status !== 'closed') {
+    const code = merged.tracking_code || merged.case_id;
+    const newChat = chatWaiting(merged) && (!old || !chatWaiting(old));
+    if (loaded && merged.status !== 'closed' && (newChat || (needsHuman(merged) && (!old || !needsHuman(old))))) {
       fresh.add(summary.case_id);
       window.setTimeout(() => { fresh.delete(summary.case_id); draw(); }, 15000);
       beep();
-      announce(t('queue_new_case', { code: merged.tracking_code || merged.case_id }), 'alert');
+      announce(newChat ? t('chat_queue_new', { code }) : t('queue_new_case', { code }), 'alert');
     }
     draw();
   });
@@ -197,6 +262,7 @@ export function render(main, params) {
       h('button', { type: 'button', onclick: load }, t('retry')));
   });
   load();
+  const stopReconnect = onReconnect(load); // events missed while the stream was down
 
   const tick = window.setInterval(() => {
     const now = Date.now();
@@ -205,6 +271,7 @@ export function render(main, params) {
 
   return () => {
     stopEvents();
+    stopReconnect();
     window.clearInterval(tick);
     if (frame) window.cancelAnimationFrame(frame);
   };
