@@ -53,8 +53,6 @@ class ChatConsoleTest(BrowserHelpers, LineTest):
             "          li.querySelector('.bubble').textContent]; })")]
 
     def test_take_answer_live_and_close(self):
-        from selenium.webdriver.common.keys import Keys
-        from selenium.webdriver.common.action_chains import ActionChains
         env = self.env
         op18_password = new_password()
         self.create_operator('op-18', op18_password)
@@ -62,6 +60,8 @@ class ChatConsoleTest(BrowserHelpers, LineTest):
         older = env.post_incident(category='detention')
         self.assertEqual(older['status'], 'queued', older)
         b = self.open('chat')
+        from selenium.webdriver.common.keys import Keys  # found once a browser is open
+        from selenium.webdriver.common.action_chains import ActionChains
         self.login(b)
         wait_until(lambda: b.find('#live-state').get_attribute('data-state') == 'open',
                    message='the live stream open')
@@ -152,6 +152,7 @@ class ChatConsoleTest(BrowserHelpers, LineTest):
               'element shown)' % (statistics.median(latencies), min(latencies), max(latencies),
                                   len(latencies)), flush=True)
         self.assertEqual(b.driver.execute_script('return window.__noReload'), 1, 'no reload')
+        b.screenshot('open')
         # a long message without spaces wraps in its bubble
         long_text = self.said('ก' * 1200 + secrets.token_hex(3))
         self.deliver(user.text(long_text))
@@ -161,7 +162,7 @@ class ChatConsoleTest(BrowserHelpers, LineTest):
                          [(3 + i, 'reporter', t) for i, t in enumerate(texts)] +
                          [(8, 'reporter', long_text)])
         self.no_sideways_scroll(b, 'the case page with the chat')
-        b.screenshot('open')
+        b.screenshot('open-long')
 
         # op-18 opens the case: the conversation read only, answered by op-17
         other.find(row + ' td.code a').click()
@@ -187,6 +188,25 @@ class ChatConsoleTest(BrowserHelpers, LineTest):
         self.assertEqual(len(self.log_of(b)), 8, 'the conversation stays readable')
         self.assertEqual(b.driver.execute_script('return window.__noReload'), 1, 'no reload')
         b.screenshot('closed')
+
+    def test_a_long_conversation_loads_whole(self):
+        """More messages than one page of GET chat/messages (200): the case page fetches every
+        page, and shows each message once, in order."""
+        user = self.new_user()
+        m = self.say(user.text('คุยกับเจ้าหน้าที่'))
+        case_id = self.case_by_code(tracking_codes(m)[0])['case_id']
+        texts = [self.said('ข้อความ %03d %s' % (i, secrets.token_hex(4))) for i in range(230)]
+        events = [user.text(t) for t in texts]
+        for i in range(0, len(events), 50):
+            self.deliver(*events[i:i + 50])
+        b = self.open('chat-long')
+        self.login(b)
+        b.get(self.base + '/console/cases/' + case_id)
+        wait_until(lambda: len(self.log_of(b)) == len(texts), 20, message='every message shown')
+        self.assertEqual(self.log_of(b), [(i + 1, 'reporter', t) for i, t in enumerate(texts)])
+        self.assertTrue(b.driver.execute_script(
+            "var l = document.getElementById('chat-log');"
+            "return l.scrollHeight - l.scrollTop - l.clientHeight < 40"), 'scrolled to the last')
 
 
 if __name__ == '__main__':

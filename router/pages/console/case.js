@@ -184,7 +184,7 @@ function chatPanel(caseId, base, reload) {
           for (const m of (r.body && r.body.messages) || []) {
             if (add(m) && m.author === 'reporter') heard++;
           }
-          after = r.body && r.body.next;
+          after = r.body && r.body.next_after;
         }
         if (!alive) return;
         if (heard && loadedOnce) announce(t('chat_new'));
