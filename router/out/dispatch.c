@@ -378,7 +378,7 @@ static void on_escalation_case(enum store_status status, const char *data, size_
                status == STORE_CANCELLED ? "cancelled" : "case store unavailable");
         return;
     }
-    log_warn("case %s escalated to the operators' queue (%s)", d->case_id, d->reason);
+    log_warn("case %s: sending the supervisors' notice (%s)", d->case_id, d->reason);
     d->parts = (cfg->supervisor_webhook[0] != '\0') + (cfg->supervisor_line_to[0] != '\0');
     if (d->parts == 0) {
         finish(d, DELIVERY_DONE, NULL);
