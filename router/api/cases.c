@@ -408,25 +408,15 @@ static void on_case_view(struct http_call *call, cJSON *reply)
     cJSON_Delete(reply);
 }
 
-/* The actor arguments of the store functions: "operator" or "team", the team id, its hash. */
-static void actor_args(const struct http_call *call, const char **argv)
-{
-    int team = call->auth.role == AUTH_TEAM;
-    argv[0] = team ? "team" : "operator";
-    argv[1] = team ? call->auth.team_id : "";
-    argv[2] = team ? call->auth.token_hash : "";
-}
-
 void cases_get(struct http_call *call)
 {
-    const char *argv[4];
+    const char *argv[1];
     if (!cases_id_valid(call->params[0])) {
         http_reply_error(call, 404, "not_found", "No such case.");
         return;
     }
     argv[0] = call->params[0];
-    actor_args(call, argv + 1);
-    http_fcall(call, "ess_case_get", 1, 4, argv, NULL, on_case_view);
+    http_fcall_audited(call, "ess_case_get", 1, argv, on_case_view);
 }
 
 static const char *const statuses[] = {"received",     "queued",   "assigned", "reassigned",
@@ -534,7 +524,7 @@ void cases_post_status(struct http_call *call)
     static const char *const allowed[] = {"en_route", "on_scene", "resolved", "closed", NULL};
     cJSON *body;
     const cJSON *status, *note;
-    const char *argv[7];
+    const char *argv[3];
     char note_buf[MAX_NOTE + 1];
     size_t i;
     int ok = 0;
@@ -566,23 +556,19 @@ void cases_post_status(struct http_call *call)
     argv[0] = call->params[0];
     argv[1] = status->valuestring;
     argv[2] = note_buf;
-    actor_args(call, argv + 3);
-    argv[6] = http_actor(call);
-    http_fcall(call, "ess_case_status", 0, 7, argv, NULL, on_case_changed);
+    http_fcall_audited(call, "ess_case_status", 3, argv, on_case_changed);
     cJSON_Delete(body);
 }
 
 void cases_post_ack(struct http_call *call)
 {
-    const char *argv[3];
+    const char *argv[1];
     if (!cases_id_valid(call->params[0])) {
         http_reply_error(call, 404, "not_found", "No such case.");
         return;
     }
     argv[0] = call->params[0];
-    argv[1] = call->auth.team_id;
-    argv[2] = call->auth.token_hash;
-    http_fcall(call, "ess_case_ack", 0, 3, argv, NULL, on_case_changed);
+    http_fcall_audited(call, "ess_case_ack", 1, argv, on_case_changed);
 }
 
 /* The answer of ess_case_assign: a far team's refusal says how far (far_team, 409). */
@@ -616,7 +602,7 @@ void cases_post_assign(struct http_call *call)
     cJSON *body;
     const cJSON *confirm;
     const char *team;
-    const char *argv[4];
+    const char *argv[3];
 
     if (!cases_id_valid(call->params[0])) {
         http_reply_error(call, 404, "not_found", "No such case.");
@@ -639,9 +625,8 @@ void cases_post_assign(struct http_call *call)
     }
     argv[0] = call->params[0];
     argv[1] = team;
-    argv[2] = http_actor(call);
-    argv[3] = cJSON_IsTrue(confirm) ? "1" : "0";
-    http_fcall(call, "ess_case_assign", 0, 4, argv, NULL, on_assigned);
+    argv[2] = cJSON_IsTrue(confirm) ? "1" : "0";
+    http_fcall_audited(call, "ess_case_assign", 3, argv, on_assigned);
     cJSON_Delete(body);
 }
 
@@ -661,7 +646,7 @@ void cases_post_location(struct http_call *call)
     double lat = 0, lon = 0;
     enum json_number_result rlat, rlon;
     char lat_s[32], lon_s[32], *address_s = NULL, *note_s = NULL;
-    const char *argv[7];
+    const char *argv[6];
     int missing = 0;
 
     if (!cases_id_valid(call->params[0])) {
@@ -700,9 +685,8 @@ void cases_post_location(struct http_call *call)
     argv[2] = lon_s;
     argv[3] = address_s ? address_s : "";
     argv[4] = note_s ? note_s : "";
-    argv[5] = http_actor(call);
-    argv[6] = "1"; /* an operator places it: an escalated case is routed too */
-    http_fcall(call, "ess_case_locate", 0, 7, argv, NULL, on_case_changed);
+    argv[5] = "1"; /* an operator places it: an escalated case is routed too */
+    http_fcall_audited(call, "ess_case_locate", 6, argv, on_case_changed);
 done:
     free(address_s);
     free(note_s);
@@ -727,7 +711,7 @@ void cases_post_note(struct http_call *call)
     const char *text = NULL;
     size_t len = 0;
     char *copy;
-    const char *argv[3];
+    const char *argv[2];
 
     if (!cases_id_valid(call->params[0])) {
         http_reply_error(call, 404, "not_found", "No such case.");
@@ -746,8 +730,7 @@ void cases_post_note(struct http_call *call)
     }
     argv[0] = call->params[0];
     argv[1] = copy;
-    argv[2] = http_actor(call);
-    http_fcall(call, "ess_case_note_view", 0, 3, argv, NULL, on_note_added);
+    http_fcall_audited(call, "ess_case_note_view", 2, argv, on_note_added);
     free(copy);
     cJSON_Delete(body);
 }

@@ -308,6 +308,11 @@ static void on_group_ack(struct http_call *call, cJSON *reply)
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "tracking_code"));
     const char *case_id = current(call)->postback_data + 4;
 
+    if (refusal && strcmp(refusal, "audit_unavailable") == 0) { /* LINE delivers it again */
+        http_reply_refusal(call, refusal);
+        cJSON_Delete(reply);
+        return;
+    }
     if (refusal == NULL) {
         log_info("case %s: acknowledged by team %s in its LINE group", case_id, team ? team : "?");
         st->messages = team_messages_ack(1, code ? code : "");
@@ -333,7 +338,7 @@ static void on_group_begun(struct http_call *call, cJSON *reply)
     }
     argv[0] = ev->postback_data + 4;
     argv[1] = ev->group_id;
-    http_fcall(call, "ess_case_ack_group", 0, 2, argv, NULL, on_group_ack);
+    http_fcall_audited(call, "ess_case_ack_group", 2, argv, on_group_ack);
 }
 
 static void handle_event(struct http_call *call);

@@ -288,6 +288,11 @@ void operators_list(struct http_call *call)
 
 static void on_login_failed(struct http_call *call, cJSON *reply)
 {
+    if (http_refusal(reply)) { /* audit_unavailable: not even the failure could be recorded */
+        http_reply_refusal(call, http_refusal(reply));
+        cJSON_Delete(reply);
+        return;
+    }
     cJSON_Delete(reply);
     log_info("a console login failed (unknown operator id or wrong password)");
     http_reply_error(call, 401, "unauthorized", WRONG_LOGIN);
@@ -306,7 +311,7 @@ static void login_fail(struct http_call *call, struct pw_job *j)
     argv[2] = window;
     argv[3] = id_max;
     argv[4] = addr_max;
-    http_fcall(call, "ess_login_fail", 0, 5, argv, NULL, on_login_failed);
+    http_fcall_audited(call, "ess_login_fail", 5, argv, on_login_failed);
 }
 
 static void on_session_created(struct http_call *call, cJSON *reply)
@@ -315,6 +320,11 @@ static void on_session_created(struct http_call *call, cJSON *reply)
     char set_cookie[160];
     cJSON *doc;
 
+    if (http_refusal(reply) && strcmp(http_refusal(reply), "unauthorized") != 0) {
+        http_reply_refusal(call, http_refusal(reply)); /* audit_unavailable: no session */
+        cJSON_Delete(reply);
+        return;
+    }
     if (http_refusal(reply)) { /* disabled, removed or given a new password meanwhile */
         cJSON_Delete(reply);
         login_fail(call, j);
@@ -360,7 +370,7 @@ static void login_verified(struct http_call *call, struct pw_job *j)
     argv[2] = cookie_hash;
     argv[3] = j->csrf;
     argv[4] = idle_ms;
-    http_fcall(call, "ess_session_create", 0, 5, argv, NULL, on_session_created);
+    http_fcall_audited(call, "ess_session_create", 5, argv, on_session_created);
 }
 
 static void on_login_begin(struct http_call *call, cJSON *reply)
@@ -426,7 +436,7 @@ void operators_login(struct http_call *call)
     }
     argv[0] = j->id; /* "" when malformed: no such account */
     argv[1] = j->addr;
-    http_fcall(call, "ess_login_begin", 1, 2, argv, NULL, on_login_begin);
+    http_fcall_audited(call, "ess_login_begin", 2, argv, on_login_begin);
 done:
     cJSON_Delete(body);
 }

@@ -87,5 +87,5 @@ void search_cases(struct http_call *call, const char *q, const char *status, con
     argv[3] = status;
     argv[4] = category;
     argv[5] = limit_s;
-    http_fcall(call, "ess_case_find", 1, 6, argv, NULL, cases_reply_list);
+    http_fcall_audited(call, "ess_case_find", 6, argv, cases_reply_list);
 }

@@ -46,7 +46,7 @@ static void triage_send(struct http_call *call, int priority, const struct rules
     const struct rules_table *rules = call->router->rules;
     char rank[8] = "", ack[16] = "", attempts[16] = "";
     char skills[RULES_SKILLS_CSV_SIZE] = "", radii[RULES_RADII_CSV_SIZE] = "";
-    const char *argv[14];
+    const char *argv[13];
 
     if (priority) snprintf(rank, sizeof rank, "%d", priority);
     if (d) {
@@ -56,19 +56,18 @@ static void triage_send(struct http_call *call, int priority, const struct rules
         snprintf(attempts, sizeof attempts, "%d", d->max_attempts);
     }
     argv[0] = call->params[0];
-    argv[1] = http_actor(call);
-    argv[2] = priority ? rules_priority_code(priority) : "";
-    argv[3] = rank;
-    argv[4] = d ? incident_category_code(d->category) : "";
-    argv[5] = skills;
-    argv[6] = d ? d->prefer_skill : "";
-    argv[7] = radii;
-    argv[8] = ack;
-    argv[9] = attempts;
-    argv[10] = d ? (d->dispatch ? "1" : "0") : "";
-    argv[11] = d ? rules_category_label(rules, d->category, "th") : "";
-    argv[12] = d ? rules_category_label(rules, d->category, "en") : "";
-    http_fcall(call, "ess_case_triage", 0, 13, argv, NULL, on_triaged);
+    argv[1] = priority ? rules_priority_code(priority) : "";
+    argv[2] = rank;
+    argv[3] = d ? incident_category_code(d->category) : "";
+    argv[4] = skills;
+    argv[5] = d ? d->prefer_skill : "";
+    argv[6] = radii;
+    argv[7] = ack;
+    argv[8] = attempts;
+    argv[9] = d ? (d->dispatch ? "1" : "0") : "";
+    argv[10] = d ? rules_category_label(rules, d->category, "th") : "";
+    argv[11] = d ? rules_category_label(rules, d->category, "en") : "";
+    http_fcall_audited(call, "ess_case_triage", 12, argv, on_triaged);
 }
 
 /* The case as it is: the rule engine decides for the new category from its description and
@@ -86,9 +85,9 @@ static void on_case_read(struct http_call *call, cJSON *reply)
     struct incident in = {.category = want->category};
     struct rules_decision d;
 
-    if (refusal) {
-        http_reply_refusal(call, refusal);
+    if (refusal) { /* the triage itself refuses it, and the audit records that (one entry) */
         cJSON_Delete(reply);
+        triage_send(call, want->priority, NULL);
         return;
     }
     if (!guessed && incident_category_parse(current, strlen(current)) == want->category) {
@@ -115,7 +114,7 @@ void triage_post(struct http_call *call)
     const char *problem = NULL;
     cJSON *body;
     int cat = INCIDENT_CATEGORY_NONE, pri = 0, missing;
-    const char *argv[4];
+    const char *argv[1];
 
     if (!cases_id_valid(call->params[0])) {
         http_reply_error(call, 404, "not_found", "No such case.");
@@ -156,10 +155,8 @@ void triage_post(struct http_call *call)
     call->data = want;
     call->data_free = free;
     argv[0] = call->params[0];
-    argv[1] = "operator";
-    argv[2] = "";
-    argv[3] = "";
-    http_fcall(call, "ess_case_get", 1, 4, argv, NULL, on_case_read);
+    /* read for the rule engine only: the triage that follows is the request's audited step */
+    http_fcall(call, "ess_case_read", 1, 1, argv, NULL, on_case_read);
 }
 
 cJSON *triage_classification(const struct rules_table *rules, const char *description)

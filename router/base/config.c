@@ -39,7 +39,16 @@ enum setting_kind {
     SETTING_NETS,          /* comma-separated addresses and CIDRs -> struct net_list */
     SETTING_ORIGIN,        /* http(s)://host[:port] without a path, or "" for none */
     SETTING_TILE_URL,      /* http(s)://… holding {z} {x} {y}, or "" for none */
+    SETTING_DAYS,          /* a decimal number of days ("90", "0.5", "0.00002") within
+                              CONFIG_DAYS_MIN..CONFIG_DAYS_MAX -> long long milliseconds */
 };
+
+/* The bounds of SETTING_DAYS: from 0.00001 day (0.864 s, so that tests can use seconds) to 100
+ * years. */
+#define CONFIG_DAYS_MIN_TEXT "0.00001"
+#define CONFIG_DAYS_MAX 36500
+#define CONFIG_DAYS_FRACTION_MAX 9 /* digits after the point */
+#define CONFIG_MS_PER_DAY 86400000ULL
 
 struct setting {
     const char *env;     /* environment variable */
@@ -126,6 +135,14 @@ static const struct setting config_settings[] = {
      .offset = FIELD(session_idle_s),
      .help = "a console session ends after this long without a request (and after 12 hours in "
              "any case)"},
+    {.env = "ESS_AUDIT_RETENTION_DAYS",
+     .flag = "audit-retention-days",
+     .metavar = "DAYS",
+     .def = "730",
+     .kind = SETTING_DAYS,
+     .offset = FIELD(audit_retention_ms),
+     .help = "entries of the audit log (who read or changed which case, log-ins) are kept this "
+             "many days, a decimal number (0.5 is 12 hours)"},
     {.env = "ESS_PUBLIC_URL",
      .flag = "public-url",
      .metavar = "URL",
@@ -406,6 +423,34 @@ static int config_parse_long(const char *s, size_t n, long min, long max, long *
 static void config_set_reason(char *why, size_t whylen, const char *reason)
 {
     snprintf(why, whylen, "%s", reason);
+}
+
+/* Parses s[0..n) as a decimal number of days, digits with at most one point and at most
+ * CONFIG_DAYS_FRACTION_MAX digits after it, from CONFIG_DAYS_MIN_TEXT to CONFIG_DAYS_MAX, into
+ * milliseconds (rounded to the nearest). Exact: no floating point. 0, or -1. */
+static int config_parse_days(const char *s, size_t n, long long *ms)
+{
+    unsigned long long whole = 0, frac = 0, scale = 1;
+    size_t i = 0, int_digits = 0, frac_digits = 0;
+
+    for (; i < n && config_is_digit(s[i]); i++, int_digits++) {
+        if (int_digits >= 5) return -1; /* more than 99999 days */
+        whole = whole * 10 + (unsigned long long)(s[i] - '0');
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && config_is_digit(s[i]); i++, frac_digits++) {
+            if (frac_digits >= CONFIG_DAYS_FRACTION_MAX) return -1;
+            frac = frac * 10 + (unsigned long long)(s[i] - '0');
+            scale *= 10;
+        }
+        if (frac_digits == 0) return -1; /* "90." */
+    }
+    if (i != n || int_digits + frac_digits == 0) return -1;
+    /* at least 0.00001: (whole + frac / scale) * 10^5 >= 1 */
+    if ((whole * scale + frac) * 100000ULL < scale) return -1;
+    if (whole > CONFIG_DAYS_MAX || (whole == CONFIG_DAYS_MAX && frac > 0)) return -1;
+    *ms = (long long)(whole * CONFIG_MS_PER_DAY + (frac * CONFIG_MS_PER_DAY + scale / 2) / scale);
+    return 0;
 }
 
 /* Replaces the string field *slot with s[0..n). 0, or -1 when memory runs out (slot untouched). */
@@ -939,6 +984,13 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
             return -1;
         }
         return 0;
+    case SETTING_DAYS:
+        if (config_parse_days(v, n, (long long *)(base + s->offset)) != 0) {
+            snprintf(why, whylen, "expected a number of days from %s to %d (e.g. 90 or 0.5)",
+                     CONFIG_DAYS_MIN_TEXT, CONFIG_DAYS_MAX);
+            return -1;
+        }
+        return 0;
     }
     /* The plain string kinds end here. */
     if (config_set_string((char **)(base + s->offset), v, n) != 0) {
@@ -1075,6 +1127,8 @@ static void config_write_help(FILE *out, const char *prog)
         if (s->kind == SETTING_INT || s->kind == SETTING_SIZE) {
             fprintf(out, ", %ld to %ld", s->min, s->max);
         }
+        if (s->kind == SETTING_DAYS)
+            fprintf(out, ", %s to %d", CONFIG_DAYS_MIN_TEXT, CONFIG_DAYS_MAX);
         fputc('\n', out);
     }
     fprintf(out, "  %-36s print this text and exit\n", "-h, --help");

@@ -24,7 +24,8 @@ struct config {
     char **operator_tokens;  /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
     char **operator_ids;     /* the id of each (its "id=" part, or operator-N) */
     size_t noperator_tokens;
-    int session_idle_s;  /* ESS_SESSION_IDLE_S: a console session's idle expiry */
+    int session_idle_s;           /* ESS_SESSION_IDLE_S: a console session's idle expiry */
+    long long audit_retention_ms; /* ESS_AUDIT_RETENTION_DAYS: how long audit entries are kept */
     char *public_url;    /* ESS_PUBLIC_URL: http(s)://host[:port], no path or trailing slash; "" */
     char *map_tiles;     /* ESS_MAP_TILES: the console's tile URL template ({z} {x} {y}); "" */
     char *metrics_token; /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */

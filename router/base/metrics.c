@@ -56,6 +56,8 @@ static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
     [METRICS_ROUTE_CHAT] = "chat",
     [METRICS_ROUTE_TEAM_LIST] = "team_list",
     [METRICS_ROUTE_CLASSIFY] = "classify",
+    [METRICS_ROUTE_CASE_ACCESS_LOG] = "case_access_log",
+    [METRICS_ROUTE_AUDIT] = "audit",
     [METRICS_ROUTE_OTHER] = "other",
 };
 

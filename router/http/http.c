@@ -1,6 +1,7 @@
 /* HTTP calls: lifetime (client gone detection), JSON replies, error bodies and metrics. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -20,10 +21,12 @@
 #include "config.h"
 #include "json.h"
 #include "log.h"
+#include "netaddr.h"
 #include "router.h"
 #include "text.h"
 
 #define MAX_JSON_DEPTH 8
+#define XFF_MAX 4096         /* an X-Forwarded-For longer than this is not read */
 #define STREAM_READ_MAX 4096 /* what a stream's client may send before it is no longer read */
 
 uint64_t http_now_us(void)
@@ -330,7 +333,11 @@ void http_reply_store_failure(struct http_call *call, enum store_status status)
 
 void http_reply_refusal(struct http_call *call, const char *code)
 {
-    if (strcmp(code, "not_found") == 0) {
+    if (strcmp(code, "audit_unavailable") == 0) {
+        http_reply_error(call, 503, "audit_unavailable",
+                         "The access could not be recorded in the audit log, so nothing was read "
+                         "or changed. Try again shortly.");
+    } else if (strcmp(code, "not_found") == 0) {
         http_reply_error(call, 404, "not_found", "No such case.");
     } else if (strcmp(code, "team_not_found") == 0) {
         http_reply_error(call, 404, "not_found", "No such team.");
@@ -359,6 +366,14 @@ static void on_fcall_reply(enum store_status status, const char *data, size_t le
         http_call_free(call);
         return;
     }
+    if (status == STORE_ERROR && data && len >= 4 && memcmp(data, "OOM ", 4) == 0) {
+        /* Redis refused the whole call before it ran (maxmemory): nothing was read or written */
+        log_error("Redis is out of memory (maxmemory): a request was refused");
+        http_reply_error(call, 503, "redis_unavailable",
+                         "The case store is out of memory; nothing was read or stored. Try again "
+                         "shortly.");
+        return;
+    }
     if (status != STORE_OK) {
         http_reply_store_failure(call, status);
         return;
@@ -380,6 +395,22 @@ void http_fcall(struct http_call *call, const char *name, int read_only, int arg
     if (store_fcall(call->router->store, name, read_only, argc, argv, argvlen, on_fcall_reply,
                     call) != 0)
         http_reply_store_failure(call, STORE_UNAVAILABLE);
+}
+
+void http_fcall_audited(struct http_call *call, const char *name, int argc, const char **argv,
+                        void (*on_reply)(struct http_call *call, struct cJSON *reply))
+{
+    char ctx[HTTP_AUDIT_CTX_MAX];
+    const char *all[HTTP_AUDITED_MAX_ARGS + 1];
+
+    if (argc > HTTP_AUDITED_MAX_ARGS || http_audit_ctx(call, ctx) != 0) {
+        log_error("%s: the audit context could not be made", name);
+        http_reply_error(call, 500, "internal", "The request could not be prepared.");
+        return;
+    }
+    all[0] = ctx;
+    if (argc > 0) memcpy(all + 1, argv, (size_t)argc * sizeof *argv);
+    http_fcall(call, name, 0, argc + 1, all, NULL, on_reply);
 }
 
 const char *http_refusal(const cJSON *reply)
@@ -456,6 +487,78 @@ int http_body_text(struct http_call *call, const cJSON *body, const char *name, 
         return -1;
     }
     return 0;
+}
+
+/* Parses s[0..n) (blanks around it ignored) as one address, no prefix. */
+static int parse_one_address(const char *s, size_t n, struct net_cidr *out)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    if (n == 0 || memchr(s, '/', n) != NULL) return -1;
+    return net_cidr_parse(s, n, out);
+}
+
+int http_client_address(const struct http_call *call, struct net_cidr *out)
+{
+    struct evhttp_connection *evcon;
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    const char *xff, *last;
+    struct net_cidr fwd;
+
+    if (call->req == NULL || (evcon = evhttp_request_get_connection(call->req)) == NULL) return -1;
+    evhttp_connection_get_peer(evcon, &peer, &port);
+    if (peer == NULL || parse_one_address(peer, strlen(peer), out) != 0) return -1;
+    if (call->router == NULL || !net_list_contains(&call->router->cfg->trusted_proxies, out))
+        return 0;
+    xff = evhttp_find_header(evhttp_request_get_input_headers(call->req), "X-Forwarded-For");
+    if (xff == NULL || strlen(xff) > XFF_MAX) return 0;
+    last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    if (parse_one_address(last, strlen(last), &fwd) == 0) *out = fwd;
+    return 0;
+}
+
+/* The audit's name of the caller's kind (ess.lua's AUDIT_ACTORS); "" for no one. */
+static const char *audit_kind(enum auth_role role)
+{
+    switch (role) {
+    case AUTH_SUPERVISOR:
+        return "supervisor";
+    case AUTH_OPERATOR:
+        return "operator";
+    case AUTH_TEAM:
+        return "team";
+    case AUTH_ADMIN:
+        return "admin";
+    default:
+        return "";
+    }
+}
+
+int http_audit_ctx(const struct http_call *call, char out[HTTP_AUDIT_CTX_MAX])
+{
+    struct net_cidr a;
+    char ip[INET6_ADDRSTRLEN] = "", keep[24];
+    int team = call->auth.role == AUTH_TEAM, ok;
+    cJSON *ctx = cJSON_CreateObject();
+
+    if (http_client_address(call, &a) == 0 &&
+        inet_ntop(a.v6 ? AF_INET6 : AF_INET, a.addr, ip, sizeof ip) == NULL)
+        ip[0] = '\0';
+    snprintf(keep, sizeof keep, "%lld", call->router->cfg->audit_retention_ms);
+    ok = ctx != NULL && cJSON_AddStringToObject(ctx, "kind", audit_kind(call->auth.role)) &&
+         cJSON_AddStringToObject(ctx, "id", http_actor(call)) &&
+         cJSON_AddStringToObject(ctx, "ip", ip) && cJSON_AddRawToObject(ctx, "keep_ms", keep) &&
+         (!team || (cJSON_AddStringToObject(ctx, "auth_team", call->auth.team_id) &&
+                    cJSON_AddStringToObject(ctx, "auth_hash", call->auth.token_hash))) &&
+         cJSON_PrintPreallocated(ctx, out, HTTP_AUDIT_CTX_MAX, 0);
+    cJSON_Delete(ctx);
+    if (!ok) out[0] = '\0';
+    return ok ? 0 : -1;
 }
 
 int http_require_role(struct http_call *call, unsigned allowed_roles)

@@ -14,6 +14,7 @@
 struct evhttp_request;
 struct evkeyvalq;
 struct cJSON;
+struct net_cidr;
 struct router;
 
 #define HTTP_MAX_PARAMS 2
@@ -132,11 +133,13 @@ void http_stream_abort(struct http_call *call);
 void http_reply_error_with(struct http_call *call, int status, const char *code,
                            const char *message, struct cJSON *extra);
 
-/* Answers a failed Redis call: 503 redis_unavailable, or 500 internal for a Redis error. */
+/* Answers a failed Redis call: 503 redis_unavailable, or 500 internal for a Redis error (a store
+ * function's call refused for want of memory, Redis' OOM, answers 503 in http_fcall). */
 void http_reply_store_failure(struct http_call *call, enum store_status status);
 
 /* Answers the refusal code of a store function ({"err": code}): not_found 404, unauthorized
- * 401, forbidden 403, invalid_transition / not_assigned / team_full 409, else 500. */
+ * 401, forbidden 403, invalid_transition / not_assigned / team_full 409, audit_unavailable 503
+ * (the audit entry could not be written: nothing was read or changed), else 500. */
 void http_reply_refusal(struct http_call *call, const char *code);
 
 /* Calls a store function for the call. When its JSON answer arrives, on_reply(call, reply) runs
@@ -147,6 +150,13 @@ void http_fcall(struct http_call *call, const char *name, int read_only, int arg
                 const char **argv, const size_t *argvlen,
                 void (*on_reply)(struct http_call *call, struct cJSON *reply));
 
+/* http_fcall for an audited store function (ess.lua's audited()): it is called with the actor
+ * context of the call (http_audit_ctx) and then argv[0..argc) (NUL-terminated strings, at most
+ * HTTP_AUDITED_MAX_ARGS), never read-only (the audit entry is its first write). */
+#define HTTP_AUDITED_MAX_ARGS 16
+void http_fcall_audited(struct http_call *call, const char *name, int argc, const char **argv,
+                        void (*on_reply)(struct http_call *call, struct cJSON *reply));
+
 /* The refusal code of a store answer, or NULL when it is not a refusal. Owned by reply. */
 const char *http_refusal(const struct cJSON *reply);
 
@@ -154,6 +164,21 @@ const char *http_refusal(const struct cJSON *reply);
  * team, "admin" for the admin, and for an operator the authenticated operator's id (its account
  * id, or the id of its ESS_OPERATOR_TOKENS entry); "" for no one. Valid for the call's lifetime. */
 const char *http_actor(const struct http_call *call);
+
+/* The call's client address: the socket peer, or, when the peer is in ESS_TRUSTED_PROXIES, the
+ * last address of X-Forwarded-For (when that is a valid address; else the peer). The rate limits
+ * and the audit both name the client by it. 0, or -1 when the connection is gone or has no peer
+ * address. */
+int http_client_address(const struct http_call *call, struct net_cidr *out);
+
+/* The actor context of an audited store function (ess.lua's audited()), one JSON argument:
+ * {"kind": "operator" | "supervisor" | "team" | "admin" | "" (no one), "id": http_actor(),
+ * "ip": the client address in text (http_client_address; "" when unknown), "keep_ms": the audit's
+ * retention (ESS_AUDIT_RETENTION_DAYS), and for a team "auth_team" and "auth_hash" (its token's
+ * SHA-256, which Redis checks)}. Written to out, NUL-terminated. 0, or -1 (out of memory: out is
+ * then ""). */
+#define HTTP_AUDIT_CTX_MAX 512
+int http_audit_ctx(const struct http_call *call, char out[HTTP_AUDIT_CTX_MAX]);
 
 /* Parses the body as a JSON object (at most 8 levels deep, valid UTF-8). On failure answers 400
  * and returns NULL; the caller owns the result. */

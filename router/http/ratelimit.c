@@ -16,51 +16,12 @@
 #include "store.h"
 
 #define RATELIMIT_WINDOW "60000" /* ms */
-#define RATELIMIT_XFF_MAX 4096   /* an X-Forwarded-For longer than this is not read */
-
-/* Parses s[0..n) (blanks around it ignored) as one address, no prefix. */
-static int ratelimit_parse_addr(const char *s, size_t n, struct net_cidr *out)
-{
-    while (n > 0 && (*s == ' ' || *s == '\t')) {
-        s++;
-        n--;
-    }
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
-    if (n == 0 || memchr(s, '/', n) != NULL) return -1;
-    return net_cidr_parse(s, n, out);
-}
-
-/* The client's address of the call as a single-address net_cidr: the socket peer, or, when the
- * peer is inside trusted, the last address of X-Forwarded-For (when that is a valid address; else
- * the peer). 0, or -1 when the connection is gone or has no peer address. */
-static int ratelimit_client(struct http_call *call, const struct net_list *trusted,
-                            struct net_cidr *out)
-{
-    struct evhttp_connection *evcon;
-    char *peer = NULL;
-    ev_uint16_t port = 0;
-    const char *xff, *last;
-
-    if (call->req == NULL || (evcon = evhttp_request_get_connection(call->req)) == NULL) return -1;
-    evhttp_connection_get_peer(evcon, &peer, &port);
-    if (peer == NULL || ratelimit_parse_addr(peer, strlen(peer), out) != 0) return -1;
-    if (!net_list_contains(trusted, out)) return 0;
-    xff = evhttp_find_header(evhttp_request_get_input_headers(call->req), "X-Forwarded-For");
-    if (xff == NULL || strlen(xff) > RATELIMIT_XFF_MAX) return 0;
-    last = strrchr(xff, ',');
-    last = last ? last + 1 : xff;
-    {
-        struct net_cidr fwd;
-        if (ratelimit_parse_addr(last, strlen(last), &fwd) == 0) *out = fwd;
-    }
-    return 0;
-}
 
 int ratelimit_client_hash(struct http_call *call, char hex[AUTH_HASH_HEX + 1])
 {
     struct net_cidr a;
     hex[0] = '\0';
-    if (ratelimit_client(call, &call->router->cfg->trusted_proxies, &a) != 0) return -1;
+    if (http_client_address(call, &a) != 0) return -1;
     return auth_keyed_hex(call->router->address_key, a.addr, a.v6 ? 8 : 4, hex);
 }
 

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "audit.h"
 #include "cases.h"
 #include "config.h"
 #include "console.h"
@@ -167,6 +168,9 @@ static const struct route routes[] = {
     {EVHTTP_REQ_DELETE, "v1/session", METRICS_ROUTE_SESSION_LOGOUT, OPERATOR, BODY_NONE,
      operators_logout, API},
     {EVHTTP_REQ_GET, "v1/events", METRICS_ROUTE_EVENTS, OPERATOR, BODY_NONE, events_get, API},
+    {EVHTTP_REQ_GET, "v1/cases/*/access-log", METRICS_ROUTE_CASE_ACCESS_LOG, SUPERVISOR, BODY_NONE,
+     audit_case_log, API},
+    {EVHTTP_REQ_GET, "v1/audit", METRICS_ROUTE_AUDIT, SUPERVISOR, BODY_NONE, audit_list, API},
     {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get, API},
     {EVHTTP_REQ_GET, "track", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_form, PAGE},
     {EVHTTP_REQ_GET, "track/*", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_get, PAGE},

@@ -401,7 +401,7 @@ void dispatch_escalation(struct router *router, const cJSON *payload, int attemp
                          const char *retry_key, delivery_cb cb, void *arg)
 {
     struct delivery *d = delivery_new(router, attempts, retry_key, cb, arg);
-    const char *argv[4];
+    const char *argv[1];
     if (d == NULL) {
         cb(DELIVERY_RETRY, 1000, "out of memory", arg);
         return;
@@ -409,9 +409,6 @@ void dispatch_escalation(struct router *router, const cJSON *payload, int attemp
     snprintf(d->case_id, sizeof d->case_id, "%s", json_string(payload, "case_id", ""));
     snprintf(d->reason, sizeof d->reason, "%s", json_string(payload, "reason", ""));
     argv[0] = d->case_id;
-    argv[1] = "operator";
-    argv[2] = "";
-    argv[3] = "";
-    if (store_fcall(router->store, "ess_case_get", 1, 4, argv, NULL, on_escalation_case, d) != 0)
+    if (store_fcall(router->store, "ess_case_read", 1, 1, argv, NULL, on_escalation_case, d) != 0)
         finish(d, DELIVERY_RETRY, "case store unavailable");
 }

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@
 #define QUEUE_INTERVAL_MS 5000
 #define ABANDON_INTERVAL_MS 1000
 #define CHAT_WAIT_INTERVAL_MS 1000
+#define AUDIT_TRIM_INTERVAL_MS 2000 /* audit entries past their retention leave this often */
 #define DEADLINE_BATCH "100"
 #define ABANDON_BATCH "20"
 #define CHAT_WAIT_BATCH "50"
@@ -48,6 +50,8 @@ struct sweep {
     struct job *queue;
     struct job *abandoned;
     struct job *chat_waits;
+    struct job *audit_trim;
+    char audit_keep_ms[24]; /* ESS_AUDIT_RETENTION_DAYS in ms, ess_audit_trim's argument */
 };
 
 /* One LINE report being filed after it was left before its location; owned by the calls it
@@ -211,6 +215,13 @@ static void abandoned_file(struct router *router, const cJSON *e)
                  on_abandoned_case, ab);
 }
 
+static void on_audit_trimmed(struct sweep *sw, const cJSON *reply)
+{
+    double n = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(reply, "trimmed"));
+    (void)sw;
+    if (n > 0) log_debug("audit: %.0f entries past their retention removed", n);
+}
+
 static void on_abandon_due(struct sweep *sw, const cJSON *reply)
 {
     const cJSON *e;
@@ -288,8 +299,11 @@ struct sweep *sweep_start(struct router *router)
         job_start(sw, "ess_line_abandon_take", ABANDON_BATCH, ABANDON_INTERVAL_MS, on_abandon_due);
     sw->chat_waits = job_start(sw, "ess_chat_wait_expire", CHAT_WAIT_BATCH, CHAT_WAIT_INTERVAL_MS,
                                on_chat_waited);
+    snprintf(sw->audit_keep_ms, sizeof sw->audit_keep_ms, "%lld", router->cfg->audit_retention_ms);
+    sw->audit_trim = job_start(sw, "ess_audit_trim", sw->audit_keep_ms, AUDIT_TRIM_INTERVAL_MS,
+                               on_audit_trimmed);
     if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL ||
-        sw->chat_waits == NULL) {
+        sw->chat_waits == NULL || sw->audit_trim == NULL) {
         sweep_stop(sw);
         return NULL;
     }
@@ -303,5 +317,6 @@ void sweep_stop(struct sweep *sw)
     job_stop(sw->queue);
     job_stop(sw->abandoned);
     job_stop(sw->chat_waits);
+    job_stop(sw->audit_trim);
     free(sw);
 }

@@ -78,6 +78,13 @@ Keys (P = prefix):
   P login:lock:id:<id>   str   while set (15 minutes), logins to that id are refused
   P login:lock:addr:<h>  str   while set, logins from that address are refused
   P login:seq            str   a counter that makes failure entries unique
+  P audit                stream who read or changed which case, from where, and every log-in:
+                               at actor_kind actor_id action case_id ip outcome, nothing else
+                               (no query, no personal data); appended by audited(), removed
+                               only by age (ESS_AUDIT_RETENTION_DAYS)
+  P audit:case:<id>      zset  the entries of a case: stream ids zero-padded (audit_member),
+                               score 0, read BYLEX; trimmed to the retention, expiring with it
+  P audit:actor:<id>     zset  the entries of an actor id, the same way
   P secret               str   (older versions) the team-token key; no longer read or written:
                                the router warns at connect while it is there
 ]]
@@ -850,6 +857,230 @@ local function team_position(keys, a)
 end
 
 ---------------------------------------------------------------------------------------------
+-- The audit: who read or changed which case, from where, and every log-in
+
+-- Each function that an API request reaches and that returns or changes a case's personal data
+-- runs behind audited(), the one place that checks the actor's access to the case and appends
+-- one entry to P audit for the request, as the function's first write (redis.pcall: when the
+-- entry cannot be written, because an ACL denies the key, the stream's last id is the largest
+-- there is, or memory is out, nothing else is written and the request is refused with
+-- audit_unavailable; Lua would roll nothing back). No function changes or deletes an entry,
+-- but by age: XADD's MINID at each add and ess_audit_trim remove those older than the
+-- retention the router sends.
+
+local AUDIT_ACTORS = {operator = true, supervisor = true, team = true, agency = true,
+    admin = true}
+local AUDIT_SCAN = 1000 -- entries one ess_audit_list call may look at
+
+-- The actor context the router sends as one argument of each audited function, a JSON object
+-- {"kind", "id", "ip", "keep_ms" (the audit's retention), "auth_team", "auth_hash" (teams: its
+-- id again and its token's SHA-256, checked here)}: a table of those fields only, or nil when
+-- it is malformed. kind, when given, replaces the JSON's (an actor the router cannot name).
+local function audit_ctx(raw, kind)
+    local ok, t = pcall(cjson.decode, raw or '')
+    if not ok or type(t) ~= 'table' then return nil end
+    local function str(v) return type(v) == 'string' and v or '' end
+    local ctx = {kind = kind or str(t.kind), id = str(t.id), ip = str(t.ip),
+        keep_ms = tonumber(t.keep_ms), auth_team = str(t.auth_team), auth_hash = str(t.auth_hash)}
+    if not AUDIT_ACTORS[ctx.kind] or not ctx.keep_ms or ctx.keep_ms < 1 then return nil end
+    if ctx.kind == 'team' and ctx.auth_team ~= ctx.id then return nil end
+    return ctx
+end
+
+-- Index members: a stream id "<ms>-<seq>" with both parts zero-padded, so that the members of an
+-- index (all of score 0) sort BYLEX as the ids do; a bound of milliseconds alone sorts before
+-- every member of that millisecond.
+local function zero_pad(digits, width)
+    return string.rep('0', width - #digits) .. digits
+end
+
+local function audit_member(id)
+    local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+    return zero_pad(ms, 15) .. '-' .. zero_pad(seq, 20)
+end
+
+local function audit_ms_bound(ms)
+    return zero_pad(string.format('%.0f', math.max(0, ms)), 15)
+end
+
+local function audit_id(member)
+    local ms, seq = string.match(member, '^0*(%d+)-0*(%d+)$')
+    return ms .. '-' .. seq
+end
+
+-- Appends the entry (outcome: "ok" or the refusal) and files it in the index of its case (unless
+-- the case does not exist) and of its actor's id (P audit:case:<id>, P audit:actor:<id>), each
+-- trimmed to the retention and expiring with it. true, or false when any of it could not be
+-- written.
+local function audit_add(P, ctx, action, case_id, outcome)
+    local now = now_ms()
+    local id = redis.pcall('XADD', P .. 'audit', 'MINID', string.format('%.0f',
+        math.max(0, now - ctx.keep_ms)), '*', 'at', string.format('%.0f', now), 'actor_kind',
+        ctx.kind, 'actor_id', ctx.id, 'action', action, 'case_id', case_id, 'ip', ctx.ip,
+        'outcome', outcome)
+    if type(id) ~= 'string' then return false end
+    local indexes = {}
+    if case_id ~= '' and outcome ~= 'not_found' then
+        indexes[#indexes + 1] = P .. 'audit:case:' .. case_id
+    end
+    if ctx.id ~= '' then indexes[#indexes + 1] = P .. 'audit:actor:' .. ctx.id end
+    local member, expired = audit_member(id), '(' .. audit_ms_bound(now - ctx.keep_ms)
+    for _, key in ipairs(indexes) do
+        for _, cmd in ipairs({{'ZADD', key, 0, member}, {'ZREMRANGEBYLEX', key, '-', expired},
+                {'PEXPIRE', key, string.format('%.0f', ctx.keep_ms)}}) do
+            local r = redis.pcall(unpack(cmd))
+            if type(r) == 'table' and r.err then return false end
+        end
+    end
+    return true
+end
+
+-- Whether the actor of ctx may touch the case: operators and supervisors any case; a team only
+-- the case it holds (the case's team) and never once it is closed; no one else. ctx.group_team
+-- (set by case_ack_group, never read from the router's JSON) marks a team known by its LINE
+-- group rather than by its token. The case's hash, or nil and the refusal: unauthorized (a
+-- team's token is not its own), not_found, forbidden.
+local function case_access(P, ctx, case_id)
+    if ctx.kind == 'team' and not ctx.group_team then
+        local t, err = team_auth(P, ctx.auth_team, ctx.auth_hash)
+        if not t then return nil, err end
+    end
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return nil, 'not_found' end
+    if ctx.kind == 'operator' or ctx.kind == 'supervisor' then return c end
+    if ctx.kind == 'team' and c.team_id == ctx.id and c.status ~= 'closed' then return c end
+    return nil, 'forbidden'
+end
+
+-- audited(P, ctx, action, case_id, fn, deny): ctx is the router's JSON (or a table audit_ctx
+-- made); case_id "" for an action on no case (a search, a log-in). Checks the actor's access to
+-- the case (case_access), appends the entry with its outcome, then answers fn(c, ctx) (c the
+-- case's hash, nil without a case) when allowed, else the refusal: a team refused a case it
+-- does not hold gets deny in place of forbidden when deny is given (an acknowledgment's 409).
+-- {"err": "audit_unavailable"} when the entry could not be written: then nothing was.
+local function audited(P, ctx, action, case_id, fn, deny)
+    if type(ctx) ~= 'table' then ctx = audit_ctx(ctx) end
+    if not ctx then return refuse('bad_argument:ctx') end
+    local c, err = nil, nil
+    if case_id ~= '' then c, err = case_access(P, ctx, case_id) end
+    if not audit_add(P, ctx, action, case_id, err or 'ok') then
+        return refuse('audit_unavailable')
+    end
+    if err then return refuse(err == 'forbidden' and deny or err) end
+    return fn(c, ctx)
+end
+
+-- The status functions' name for an actor: "team", or "operator" (supervisors included).
+local function actor_role(ctx)
+    return ctx.kind == 'team' and 'team' or 'operator'
+end
+
+-- One audit entry as GET /v1/audit answers it.
+local function audit_entry_view(id, f)
+    local e = {}
+    for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
+    local function or_null(v) return (v and v ~= '') and v or cjson.null end
+    return {id = id, at = iso_time(tonumber(e.at) or tonumber(string.match(id, '^(%d+)'))),
+        actor = {kind = e.actor_kind or '', id = or_null(e.actor_id)}, action = e.action or '',
+        case_id = or_null(e.case_id), ip = or_null(e.ip), outcome = e.outcome or ''}
+end
+
+-- ess_audit_list P case_id actor_kind actor_id action from_ms to_ms cursor limit (each "" when
+-- not filtered): audit entries, newest first, at most limit, that match every filter given (from
+-- and to inclusive, in ms; cursor: the id of the last entry of the previous page, the page
+-- starting strictly after it). With case_id or actor_id the entries come from that index (ids
+-- the stream no longer has are dropped from it), else from the stream itself. At most
+-- AUDIT_SCAN entries are looked at: a page may hold fewer than limit and still have a next.
+-- {"entries": [...], "next": id or null, "case_exists": bool}
+local function audit_list(keys, a)
+    local P, case_id, kind, actor, action = a[1], a[2], a[3], a[4], a[5]
+    local from, to, cursor, limit = tonumber(a[6]), tonumber(a[7]), a[8], tonumber(a[9])
+    local out, scanned, last, more = {}, 0, nil, false
+    -- one entry looked at: kept when it matches; false once the page is full and one more matched
+    local function take(id, f)
+        scanned = scanned + 1
+        last = id
+        local e = audit_entry_view(id, f)
+        if (kind ~= '' and e.actor.kind ~= kind) or (action ~= '' and e.action ~= action) or
+                (actor ~= '' and e.actor.id ~= actor) then
+            return true
+        end
+        if #out >= limit then
+            more = true
+            return false
+        end
+        out[#out + 1] = e
+        return true
+    end
+    local index = nil
+    if case_id ~= '' then
+        index = P .. 'audit:case:' .. case_id
+    elseif actor ~= '' then
+        index = P .. 'audit:actor:' .. actor
+    end
+    if index then
+        local hi = '+'
+        if to then hi = '(' .. audit_ms_bound(to + 1) end
+        if cursor ~= '' and (hi == '+' or audit_member(cursor) < string.sub(hi, 2)) then
+            hi = '(' .. audit_member(cursor)
+        end
+        local lo = from and '[' .. audit_ms_bound(from) or '-'
+        while not more and scanned < AUDIT_SCAN do
+            local batch = redis.call('ZRANGE', index, hi, lo, 'BYLEX', 'REV', 'LIMIT', 0,
+                math.min(100, AUDIT_SCAN - scanned))
+            if #batch == 0 then break end
+            for _, m in ipairs(batch) do
+                hi = '(' .. m
+                local id = audit_id(m)
+                local r = redis.call('XRANGE', P .. 'audit', id, id)
+                if #r == 0 then
+                    redis.call('ZREM', index, m)
+                elseif not take(id, r[1][2]) then
+                    break
+                end
+            end
+        end
+    else
+        local hi = to and string.format('%.0f', to) or '+'
+        if cursor ~= '' then
+            local cms = tonumber(string.match(cursor, '^(%d+)'))
+            if not to or cms <= to then hi = '(' .. cursor end
+        end
+        local lo = from and string.format('%.0f', from) or '-'
+        while not more and scanned < AUDIT_SCAN do
+            local batch = redis.call('XREVRANGE', P .. 'audit', hi, lo, 'COUNT',
+                math.min(100, AUDIT_SCAN - scanned))
+            if #batch == 0 then break end
+            for _, e in ipairs(batch) do
+                hi = '(' .. e[1]
+                if not take(e[1], e[2]) then break end
+            end
+        end
+    end
+    local next_id = cjson.null
+    if more then
+        next_id = out[#out].id
+    elseif scanned >= AUDIT_SCAN and last then
+        next_id = last -- the scan's bound: go on from the last entry looked at
+    end
+    local r = {next = next_id}
+    if case_id ~= '' then r.case_exists = redis.call('EXISTS', P .. 'case:' .. case_id) == 1 end
+    local entries = {}
+    for i, e in ipairs(out) do entries[i] = cjson.encode(e) end
+    return string.sub(cjson.encode(r), 1, -2) .. ',"entries":[' .. table.concat(entries, ',') ..
+        ']}'
+end
+
+-- ess_audit_trim P keep_ms: removes the entries older than keep_ms (a sweep's, so that they
+-- expire while nothing is written). {"trimmed": n}
+local function audit_trim(keys, a)
+    local P, keep = a[1], tonumber(a[2])
+    local n = redis.call('XTRIM', P .. 'audit', 'MINID',
+        string.format('%.0f', math.max(0, now_ms() - keep)))
+    return cjson.encode({trimmed = n})
+end
+
+---------------------------------------------------------------------------------------------
 -- Talking to a person (a LINE reporter and an operator)
 
 local CHAT_ACTIVE = {waiting = true, open = true}
@@ -1039,11 +1270,23 @@ local function chat_wait_expire(keys, a)
     return cjson.encode({escalated = out})
 end
 
--- ess_case_get P case_id actor auth_team auth_hash (read only)
+---------------------------------------------------------------------------------------------
+-- Cases: what operators and teams read and do
+
+-- ess_case_get P ctx case_id: the case as an operator, or the team holding it, reads it
+-- (audited: read).
 local function case_get(keys, a)
+    local P, case_id = a[1], a[3]
+    return audited(P, a[2], 'read', case_id, function(c) return case_view(P, case_id, c) end)
+end
+
+-- ess_case_read P case_id (read only; not audited): the case for the router's own use (the notice
+-- of an escalated case to supervisors, the description a triage is decided from), never the
+-- answer to a request. The case as ess_case_get answers it, or {"err": "not_found"}.
+local function case_read(keys, a)
     local P, case_id = a[1], a[2]
-    local c, err = case_for_actor(P, case_id, a[3], a[4], a[5])
-    if not c then return refuse(err) end
+    local c = hgetall(P .. 'case:' .. case_id)
+    if c.status == nil then return refuse('not_found') end
     return case_view(P, case_id, c)
 end
 
@@ -1056,82 +1299,85 @@ local ALLOWED_FROM = {
     closed = {resolved = true},
 }
 
--- ess_case_status P case_id status note actor auth_team auth_hash by
+-- ess_case_status P ctx case_id status note (audited: update; by: the actor)
 -- An operator may also close a case from any open status (e.g. a triage case); closing or
 -- resolving releases the team and lets the queue drain into the freed slot.
 -- Closing a case ends its chat while one waits or is open (chat_end: the reporter gets the
 -- closing line); a resolved case keeps its chat.
 local function case_status(keys, a)
-    local P, case_id, status, note, actor, by = a[1], a[2], a[3], a[4], a[5], a[8]
-    local c, err = case_for_actor(P, case_id, actor, a[6], a[7])
-    if not c then return refuse(err) end
-    local from = c.status
-    local ok = ALLOWED_FROM[status] and ALLOWED_FROM[status][from]
-    if status == 'closed' and actor == 'operator' and from ~= 'closed' then ok = true end
-    if not ok then return refuse('invalid_transition', {from = from, to = status}) end
-    local now = now_ms()
-    local freed = nil
-    if (status == 'resolved' or status == 'closed') then
-        if ACTIVE[from] then freed = release_team(P, case_id, c) end
-        redis.call('ZREM', P .. 'queue', case_id)
-        redis.call('ZREM', P .. 'deadlines', case_id)
-    end
-    if from == 'assigned' then redis.call('ZREM', P .. 'deadlines', case_id) end
-    if status == 'closed' and CHAT_ACTIVE[c.chat or ''] then chat_end(P, case_id, c, by, now) end
-    record_status(P, case_id, c, status, now, by, note)
-    if freed then drain_for_team(P, freed, now) end
-    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
-end
-
--- ess_case_ack P case_id auth_team auth_hash
-local function case_ack(keys, a)
-    local P, case_id = a[1], a[2]
-    local t, err = team_auth(P, a[3], a[4])
-    if not t then return refuse(err) end
-    local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then return refuse('not_found') end
-    if c.team_id ~= a[3] or not ACTIVE[c.status] then return refuse('not_assigned') end
-    if c.status == 'assigned' then
+    local P, case_id, status, note = a[1], a[3], a[4], a[5]
+    return audited(P, a[2], 'update', case_id, function(c, ctx)
+        local actor, by = actor_role(ctx), ctx.id
+        local from = c.status
+        local ok = ALLOWED_FROM[status] and ALLOWED_FROM[status][from]
+        if status == 'closed' and actor == 'operator' and from ~= 'closed' then ok = true end
+        if not ok then return refuse('invalid_transition', {from = from, to = status}) end
         local now = now_ms()
-        redis.call('ZREM', P .. 'deadlines', case_id)
-        redis.call('HSET', P .. 'case:' .. case_id, 'acknowledged_at', now)
-        record_status(P, case_id, c, 'acknowledged', now, a[3])
-    end
-    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+        local freed = nil
+        if (status == 'resolved' or status == 'closed') then
+            if ACTIVE[from] then freed = release_team(P, case_id, c) end
+            redis.call('ZREM', P .. 'queue', case_id)
+            redis.call('ZREM', P .. 'deadlines', case_id)
+        end
+        if from == 'assigned' then redis.call('ZREM', P .. 'deadlines', case_id) end
+        if status == 'closed' and CHAT_ACTIVE[c.chat or ''] then
+            chat_end(P, case_id, c, by, now)
+        end
+        record_status(P, case_id, c, status, now, by, note)
+        if freed then drain_for_team(P, freed, now) end
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
 end
 
--- ess_case_assign P case_id team_id by confirm_far: an operator assigns by hand. A team farther
--- from the case than its widest search radius is refused ({"err": "far_team", distance_km,
--- max_radius_km}) unless confirm_far is "1".
-local function case_assign(keys, a)
-    local P, case_id, team_id, by, confirm_far = a[1], a[2], a[3], a[4], a[5]
-    local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then return refuse('not_found') end
-    local t = team_get(P, team_id)
-    if t == nil then return refuse('team_not_found') end
-    if c.status == 'resolved' or c.status == 'closed' then
-        return refuse('invalid_transition', {from = c.status, to = 'assigned'})
-    end
-    if c.team_id == team_id and ACTIVE[c.status] then
-        return case_view(P, case_id, c)
-    end
-    if tonumber(t.active) >= tonumber(t.capacity) then return refuse('team_full') end
-    local d = 0
-    if has_location(c) then
-        d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
-        local max_r = widest_radius(c)
-        if max_r > 0 and d > max_r and confirm_far ~= '1' then
-            return refuse('far_team', {distance_km = round_km(d), max_radius_km = max_r})
+-- ess_case_ack P ctx case_id: the team of ctx acknowledges (audited: update); a team that does
+-- not (or no longer) hold the case gets not_assigned.
+local function case_ack(keys, a)
+    local P, case_id = a[1], a[3]
+    return audited(P, a[2], 'update', case_id, function(c, ctx)
+        if not ACTIVE[c.status] then return refuse('not_assigned') end
+        if c.status == 'assigned' then
+            local now = now_ms()
+            redis.call('ZREM', P .. 'deadlines', case_id)
+            redis.call('HSET', P .. 'case:' .. case_id, 'acknowledged_at', now)
+            record_status(P, case_id, c, 'acknowledged', now, ctx.id)
         end
-    end
-    local now = now_ms()
-    if ACTIVE[c.status] then
-        release_team(P, case_id, c)
-        record_status(P, case_id, c, 'reassigned', now, by)
-    end
-    claim_team(P, case_id, c, {id = team_id, name = t.name, name_en = t.name_en, distance = d,
-        capacity = tonumber(t.capacity), notify = t.notify}, now, by)
-    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end, 'not_assigned')
+end
+
+-- ess_case_assign P ctx case_id team_id confirm_far: an operator assigns by hand (audited:
+-- update). A team farther from the case than its widest search radius is refused ({"err":
+-- "far_team", distance_km, max_radius_km}) unless confirm_far is "1".
+local function case_assign(keys, a)
+    local P, case_id, team_id, confirm_far = a[1], a[3], a[4], a[5]
+    return audited(P, a[2], 'update', case_id, function(c, ctx)
+        local by = ctx.id
+        local t = team_get(P, team_id)
+        if t == nil then return refuse('team_not_found') end
+        if c.status == 'resolved' or c.status == 'closed' then
+            return refuse('invalid_transition', {from = c.status, to = 'assigned'})
+        end
+        if c.team_id == team_id and ACTIVE[c.status] then
+            return case_view(P, case_id, c)
+        end
+        if tonumber(t.active) >= tonumber(t.capacity) then return refuse('team_full') end
+        local d = 0
+        if has_location(c) then
+            d = haversine_km(tonumber(c.lat), tonumber(c.lon), tonumber(t.lat), tonumber(t.lon))
+            local max_r = widest_radius(c)
+            if max_r > 0 and d > max_r and confirm_far ~= '1' then
+                return refuse('far_team', {distance_km = round_km(d), max_radius_km = max_r})
+            end
+        end
+        local now = now_ms()
+        if ACTIVE[c.status] then
+            release_team(P, case_id, c)
+            record_status(P, case_id, c, 'reassigned', now, by)
+        end
+        claim_team(P, case_id, c, {id = team_id, name = t.name, name_en = t.name_en,
+            distance = d, capacity = tonumber(t.capacity), notify = t.notify}, now, by)
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
 end
 
 -- ess_case_list P status category cursor limit [chat] (read only)
@@ -1325,12 +1571,14 @@ local function case_note(keys, a)
     return cjson.encode({ok = case_note_add(a[1], a[2], a[3], now_ms(), a[4])})
 end
 
--- ess_case_note_view P case_id text by: an operator's note (case_note_add by its author), and
--- the case as ess_case_get answers it, or {"err": "not_found"}.
+-- ess_case_note_view P ctx case_id text: an operator's note (case_note_add by the actor;
+-- audited: update), and the case as ess_case_get answers it, or a refusal.
 local function case_note_view(keys, a)
-    local P, case_id = a[1], a[2]
-    if not case_note_add(P, case_id, a[3], now_ms(), a[4]) then return refuse('not_found') end
-    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    local P, case_id = a[1], a[3]
+    return audited(P, a[2], 'update', case_id, function(c, ctx)
+        case_note_add(P, case_id, a[4], now_ms(), ctx.id)
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
 end
 
 -- Puts a case where its reporter or an operator (by) says it is: lat and lon (strings, as the
@@ -1378,14 +1626,17 @@ local function case_locate(P, case_id, lat, lon, address, note, now, by, route_e
     return c
 end
 
--- ess_case_locate P case_id lat lon address note by [route_escalated]: case_locate on its own
--- (route_escalated "1": an operator places the case, and an escalated one is routed too). The
--- case as ess_case_get answers it, or a refusal.
+-- ess_case_locate P ctx case_id lat lon address note [route_escalated]: case_locate on its own,
+-- by the actor (audited: update; route_escalated "1": an operator places the case, and an
+-- escalated one is routed too). The case as ess_case_get answers it, or a refusal.
 local function case_locate_call(keys, a)
-    local P, case_id = a[1], a[2]
-    local c, err = case_locate(P, case_id, a[3], a[4], a[5], a[6], now_ms(), a[7], a[8] == '1')
-    if not c then return refuse(err) end
-    return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    local P, case_id = a[1], a[3]
+    return audited(P, a[2], 'update', case_id, function(_, ctx)
+        local c, err = case_locate(P, case_id, a[4], a[5], a[6], a[7], now_ms(), ctx.id,
+            a[8] == '1')
+        if not c then return refuse(err) end
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
 end
 
 -- ess_line_commit P event_id user_key version state state_ttl_s dedupe_s abandon_s line_user
@@ -1568,21 +1819,31 @@ local function dispatch_result(keys, a)
     return cjson.encode({holds = holds})
 end
 
--- ess_case_ack_group P case_id group_id: the accept button in a team's LINE group.
+-- ess_case_ack_group P ctx case_id group_id: the accept button in a team's LINE group, by the
+-- team whose group it is (audited: update by that team; ctx gives the address).
 local function case_ack_group(keys, a)
-    local P, case_id, group = a[1], a[2], a[3]
+    local P, case_id, group = a[1], a[3], a[4]
+    local ctx = audit_ctx(a[2], 'team')
+    if not ctx then return refuse('bad_argument:ctx') end
     local team_id = redis.call('GET', P .. 'team:line:' .. group)
-    if not team_id then return refuse('unauthorized') end
-    local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then return refuse('not_found') end
-    if c.team_id ~= team_id or not ACTIVE[c.status] then return refuse('not_assigned') end
-    if c.status == 'assigned' then
-        local now = now_ms()
-        redis.call('ZREM', P .. 'deadlines', case_id)
-        redis.call('HSET', P .. 'case:' .. case_id, 'acknowledged_at', now)
-        record_status(P, case_id, c, 'acknowledged', now, team_id, 'accepted in LINE')
+    ctx.kind, ctx.id, ctx.group_team = 'team', team_id or '', true
+    if not team_id then
+        if not audit_add(P, ctx, 'update', case_id, 'unauthorized') then
+            return refuse('audit_unavailable')
+        end
+        return refuse('unauthorized')
     end
-    return cjson.encode({team_id = team_id, status = c.status, tracking_code = c.tracking_code})
+    return audited(P, ctx, 'update', case_id, function(c)
+        if not ACTIVE[c.status] then return refuse('not_assigned') end
+        if c.status == 'assigned' then
+            local now = now_ms()
+            redis.call('ZREM', P .. 'deadlines', case_id)
+            redis.call('HSET', P .. 'case:' .. case_id, 'acknowledged_at', now)
+            record_status(P, case_id, c, 'acknowledged', now, team_id, 'accepted in LINE')
+        end
+        return cjson.encode({team_id = team_id, status = c.status,
+            tracking_code = c.tracking_code})
+    end, 'not_assigned')
 end
 
 -- ess_rate_hit P name window_ms: counts one request of name (a bucket and a client) in the
@@ -1666,25 +1927,48 @@ local function operator_list(keys, a)
     return '{"operators":[' .. table.concat(out, ',') .. ']}'
 end
 
--- ess_login_begin P id addr (read only; id "" when malformed): {"locked_ms": n} while logins to
--- the id or from the address are refused; else {"found": bool, "disabled": bool,
--- "password_hash": ...}.
+-- The kind an audit entry of a log-in names: the account's role, "operator" for an unknown id.
+local function login_ctx(P, raw, id)
+    local ctx = audit_ctx(raw, 'operator')
+    if ctx == nil then return nil end
+    local role = id ~= '' and redis.call('HGET', P .. 'operator:' .. id, 'role')
+    if role == 'supervisor' then ctx.kind = 'supervisor' end
+    ctx.id = id
+    return ctx
+end
+
+-- ess_login_begin P ctx id addr (id "" when malformed): {"locked_ms": n} while logins to the id
+-- or from the address are refused (audited: login_failed, too_many_failures); else {"found":
+-- bool, "disabled": bool, "password_hash": ...}.
 local function login_begin(keys, a)
-    local P, id, addr = a[1], a[2], a[3]
+    local P, id, addr = a[1], a[3], a[4]
     local wait = redis.call('PTTL', P .. 'login:lock:addr:' .. addr)
     if id ~= '' then wait = math.max(wait, redis.call('PTTL', P .. 'login:lock:id:' .. id)) end
-    if wait > 0 then return cjson.encode({locked_ms = wait}) end
+    if wait > 0 then
+        local ctx = login_ctx(P, a[2], id)
+        if not ctx then return refuse('bad_argument:ctx') end
+        if not audit_add(P, ctx, 'login_failed', '', 'too_many_failures') then
+            return refuse('audit_unavailable')
+        end
+        return cjson.encode({locked_ms = wait})
+    end
     local o = id ~= '' and hgetall(P .. 'operator:' .. id) or {}
     if o.role == nil then return cjson.encode({found = false}) end
     return cjson.encode({found = true, disabled = o.disabled == '1',
         password_hash = o.password_hash})
 end
 
--- ess_login_fail P id addr window_ms id_max addr_max: records a failed login against the id
--- (unless "") and the address; id_max failures of one id (addr_max of one address) within the
--- window lock it for window_ms. {"locked": [what was locked now]}.
+-- ess_login_fail P ctx id addr window_ms id_max addr_max: records a failed login (audited:
+-- login_failed, unauthorized) against the id (unless "") and the address; id_max failures of one
+-- id (addr_max of one address) within the window lock it for window_ms. {"locked": [what was
+-- locked now]}.
 local function login_fail(keys, a)
-    local P, window = a[1], tonumber(a[4])
+    local P, window = a[1], tonumber(a[5])
+    local ctx = login_ctx(P, a[2], a[3])
+    if not ctx then return refuse('bad_argument:ctx') end
+    if not audit_add(P, ctx, 'login_failed', '', 'unauthorized') then
+        return refuse('audit_unavailable')
+    end
     local now = now_ms()
     local seq = redis.call('INCR', P .. 'login:seq')
     local locked = {}
@@ -1699,30 +1983,34 @@ local function login_fail(keys, a)
             locked[#locked + 1] = kind
         end
     end
-    if a[2] ~= '' then count('id', a[2], tonumber(a[5])) end
-    count('addr', a[3], tonumber(a[6]))
+    if a[3] ~= '' then count('id', a[3], tonumber(a[6])) end
+    count('addr', a[4], tonumber(a[7]))
     if #locked == 0 then return '{"locked":[]}' end
     return cjson.encode({locked = locked})
 end
 
--- ess_session_create P id password_hash session_hash csrf idle_ms: opens a session for the
--- operator whose password (of hash password_hash) was just verified, unless the account was
--- disabled, removed or given another password meanwhile ({"err": "unauthorized"}). Clears the
--- id's failed logins. {"operator_id", "name", "role"}.
+-- ess_session_create P ctx id password_hash session_hash csrf idle_ms: opens a session for the
+-- operator whose password (of hash password_hash) was just verified (audited: login), unless
+-- the account was disabled, removed or given another password meanwhile ({"err":
+-- "unauthorized"}, not audited: the router records the failure with ess_login_fail). Clears
+-- the id's failed logins. {"operator_id", "name", "role"}.
 local function session_create(keys, a)
-    local P, id = a[1], a[2]
+    local P, id = a[1], a[3]
     local o = hgetall(P .. 'operator:' .. id)
-    if o.role == nil or o.disabled == '1' or o.password_hash ~= a[3] then
+    if o.role == nil or o.disabled == '1' or o.password_hash ~= a[4] then
         return refuse('unauthorized')
     end
-    local skey = P .. 'session:' .. a[4]
-    redis.call('HSET', skey, 'operator_id', id, 'csrf', a[5], 'created_at', now_ms())
-    redis.call('PEXPIRE', skey, tonumber(a[6]))
+    local ctx = login_ctx(P, a[2], id)
+    if not ctx then return refuse('bad_argument:ctx') end
+    if not audit_add(P, ctx, 'login', '', 'ok') then return refuse('audit_unavailable') end
+    local skey = P .. 'session:' .. a[5]
+    redis.call('HSET', skey, 'operator_id', id, 'csrf', a[6], 'created_at', now_ms())
+    redis.call('PEXPIRE', skey, tonumber(a[7]))
     local set = P .. 'operator:' .. id .. ':sessions'
     for _, h in ipairs(redis.call('SMEMBERS', set)) do
         if redis.call('EXISTS', P .. 'session:' .. h) == 0 then redis.call('SREM', set, h) end
     end
-    redis.call('SADD', set, a[4])
+    redis.call('SADD', set, a[5])
     redis.call('DEL', P .. 'login:fail:id:' .. id)
     return cjson.encode({operator_id = id, name = o.name, role = o.role})
 end
@@ -1796,44 +2084,47 @@ local function team_list(keys, a)
     return cjson.encode({teams = out, next = next_id})
 end
 
--- ess_case_find P code case_id phone_hash status category limit (read only): the cases a search
--- names, newest first, at most limit: the case of the tracking code (canonical form), the case
--- case_id, and the newest cases whose reporter's phone hashes to phone_hash (each "" when not
--- searched), keeping those of the status and category given ("": any). {"cases": [summaries]}
+-- ess_case_find P ctx code case_id phone_hash status category limit (audited: list, on no
+-- case): the cases a search names, newest first, at most limit: the case of the tracking code
+-- (canonical form), the case case_id, and the newest cases whose reporter's phone hashes to
+-- phone_hash (each "" when not searched), keeping those of the status and category given ("":
+-- any). {"cases": [summaries]}
 local function case_find(keys, a)
-    local P, code, id, phone = a[1], a[2], a[3], a[4]
-    local status, category, limit = a[5], a[6], tonumber(a[7])
-    local ids, seen = {}, {}
-    local function add(case_id)
-        if case_id and not seen[case_id] then
-            seen[case_id] = true
-            ids[#ids + 1] = case_id
+    local P, code, id, phone = a[1], a[3], a[4], a[5]
+    local status, category, limit = a[6], a[7], tonumber(a[8])
+    return audited(P, a[2], 'list', '', function()
+        local ids, seen = {}, {}
+        local function add(case_id)
+            if case_id and not seen[case_id] then
+                seen[case_id] = true
+                ids[#ids + 1] = case_id
+            end
         end
-    end
-    if code ~= '' then add(redis.call('HGET', P .. 'track:' .. code, 'case_id') or nil) end
-    if id ~= '' then add(id) end
-    if phone ~= '' then
-        for _, case_id in ipairs(redis.call('ZRANGE', P .. 'phone:' .. phone, 0, limit - 1,
-                'REV')) do
-            add(case_id)
+        if code ~= '' then add(redis.call('HGET', P .. 'track:' .. code, 'case_id') or nil) end
+        if id ~= '' then add(id) end
+        if phone ~= '' then
+            for _, case_id in ipairs(redis.call('ZRANGE', P .. 'phone:' .. phone, 0, limit - 1,
+                    'REV')) do
+                add(case_id)
+            end
         end
-    end
-    local out = {}
-    for _, case_id in ipairs(ids) do
-        local c = hgetall(P .. 'case:' .. case_id)
-        if c.status and (status == '' or c.status == status) and
-                (category == '' or c.category == category) then
-            out[#out + 1] = summary_of(case_id, c)
+        local out = {}
+        for _, case_id in ipairs(ids) do
+            local c = hgetall(P .. 'case:' .. case_id)
+            if c.status and (status == '' or c.status == status) and
+                    (category == '' or c.category == category) then
+                out[#out + 1] = summary_of(case_id, c)
+            end
         end
-    end
-    table.sort(out, function(x, y)
-        local tx, ty = tonumber(x.created_at or '0'), tonumber(y.created_at or '0')
-        if tx ~= ty then return tx > ty end
-        return x.case_id > y.case_id
+        table.sort(out, function(x, y)
+            local tx, ty = tonumber(x.created_at or '0'), tonumber(y.created_at or '0')
+            if tx ~= ty then return tx > ty end
+            return x.case_id > y.case_id
+        end)
+        while #out > limit do out[#out] = nil end
+        if #out == 0 then return '{"cases":[]}' end
+        return cjson.encode({cases = out})
     end)
-    while #out > limit do out[#out] = nil end
-    if #out == 0 then return '{"cases":[]}' end
-    return cjson.encode({cases = out})
 end
 
 -- The public view of a case under new category labels (its status and timeline unchanged).
@@ -1847,100 +2138,102 @@ local function public_relabel(P, c, label_th, label_en)
             f[3] or '', f[4] or '[]'))
 end
 
--- ess_case_triage P case_id by priority priority_rank category skills prefer_skill radii
---   ack_timeout_s max_attempts dispatch label_th label_en
--- An operator (by) corrects a case's triage: priority and priority_rank ("" : unchanged), and
--- category ("": unchanged) with what the rule engine decided for it (skills ... dispatch, the
--- labels of the public view). Recorded on the timeline and in the case log as a "triage" entry,
--- the statistics moved to the new category, the queue reordered. Then the case is routed as its
--- new triage asks: a team holding it that lacks a skill now needed releases it (reassigned) and
--- it is routed again (or waits for triage when it is no longer dispatched); a queued case that is
--- dispatched (not escalated) is routed. Nothing changes when neither value differs.
+-- ess_case_triage P ctx case_id priority priority_rank category skills prefer_skill radii
+--   ack_timeout_s max_attempts dispatch label_th label_en (audited: update)
+-- An operator (by: the actor) corrects a case's triage: priority and priority_rank ("" :
+-- unchanged), and category ("": unchanged) with what the rule engine decided for it (skills ...
+-- dispatch, the labels of the public view). Recorded on the timeline and in the case log as a
+-- "triage" entry, the statistics moved to the new category, the queue reordered. Then the case is
+-- routed as its new triage asks: a team holding it that lacks a skill now needed releases it
+-- (reassigned) and it is routed again (or waits for triage when it is no longer dispatched); a
+-- queued case that is dispatched (not escalated) is routed. Nothing changes when neither value
+-- differs.
 -- A case whose category is only the classifier's guess (category_suggested set) is confirmed by
 -- any category, its guess included: the guess is cleared, the rule engine's decision for the
 -- category is taken even when it is the same one, and a case waiting for triage (needs_triage)
 -- is routed (dispatched categories) or waits with reason triage ("other").
--- The case as ess_case_get answers it, or {"err": "not_found"}.
+-- The case as ess_case_get answers it, or a refusal.
 local function case_triage(keys, a)
-    local P, case_id, by = a[1], a[2], a[3]
+    local P, case_id = a[1], a[3]
     local key = P .. 'case:' .. case_id
-    local c = hgetall(key)
-    if c.status == nil then return refuse('not_found') end
-    local old_cat, old_pri = c.category, c.priority
-    local new_pri = a[4] ~= '' and a[4] or old_pri
-    local new_cat = a[6] ~= '' and a[6] or old_cat
-    local confirm = a[6] ~= '' and (c.category_suggested or '') ~= ''
-    if new_pri == old_pri and new_cat == old_cat and not confirm then
-        return case_view(P, case_id, c)
-    end
-    local now = now_ms()
-    local fields = {'updated_at', now}
-    local function set(name, value)
-        c[name] = value
-        fields[#fields + 1] = name
-        fields[#fields + 1] = value
-    end
-    if new_pri ~= old_pri then
-        set('priority', new_pri)
-        set('priority_rank', a[5])
-    end
-    if new_cat ~= old_cat or confirm then
-        set('category', new_cat)
-        set('skills', a[7])
-        set('prefer_skill', a[8])
-        set('radii', a[9])
-        set('ack_timeout_s', a[10])
-        set('max_attempts', a[11])
-        set('dispatch', a[12])
-        if new_cat ~= old_cat then
-            redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
-            redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
+    return audited(P, a[2], 'update', case_id, function(c, ctx)
+        local by = ctx.id
+        local old_cat, old_pri = c.category, c.priority
+        local new_pri = a[4] ~= '' and a[4] or old_pri
+        local new_cat = a[6] ~= '' and a[6] or old_cat
+        local confirm = a[6] ~= '' and (c.category_suggested or '') ~= ''
+        if new_pri == old_pri and new_cat == old_cat and not confirm then
+            return case_view(P, case_id, c)
         end
-        public_relabel(P, c, a[13], a[14])
-        ensure_set(P, set_name(c.skills))
-    end
-    local waited = confirm and c.status == 'queued' and c.queue_reason == 'needs_triage'
-    if confirm then set('category_suggested', '') end
-    if waited then -- routed below; until then it waits as any case of its category would
-        set('queue_reason', c.dispatch == '1' and '' or 'triage')
-    end
-    c.updated_at = now
-    redis.call('HSET', key, unpack(fields))
-    if redis.call('ZSCORE', P .. 'queue', case_id) then
-        redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
-    end
-    local changes = {}
-    if confirm and new_cat == old_cat then
-        changes[#changes + 1] = 'confirmed ' .. new_cat
-    elseif new_cat ~= old_cat then
-        changes[#changes + 1] = old_cat .. ' -> ' .. new_cat
-    end
-    if new_pri ~= old_pri then changes[#changes + 1] = old_pri .. ' -> ' .. new_pri end
-    record_event(P, case_id, c, 'triage', table.concat(changes, ', '), now, by)
+        local now = now_ms()
+        local fields = {'updated_at', now}
+        local function set(name, value)
+            c[name] = value
+            fields[#fields + 1] = name
+            fields[#fields + 1] = value
+        end
+        if new_pri ~= old_pri then
+            set('priority', new_pri)
+            set('priority_rank', a[5])
+        end
+        if new_cat ~= old_cat or confirm then
+            set('category', new_cat)
+            set('skills', a[7])
+            set('prefer_skill', a[8])
+            set('radii', a[9])
+            set('ack_timeout_s', a[10])
+            set('max_attempts', a[11])
+            set('dispatch', a[12])
+            if new_cat ~= old_cat then
+                redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
+                redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
+            end
+            public_relabel(P, c, a[13], a[14])
+            ensure_set(P, set_name(c.skills))
+        end
+        local waited = confirm and c.status == 'queued' and c.queue_reason == 'needs_triage'
+        if confirm then set('category_suggested', '') end
+        if waited then -- routed below; until then it waits as any case of its category would
+            set('queue_reason', c.dispatch == '1' and '' or 'triage')
+        end
+        c.updated_at = now
+        redis.call('HSET', key, unpack(fields))
+        if redis.call('ZSCORE', P .. 'queue', case_id) then
+            redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
+        end
+        local changes = {}
+        if confirm and new_cat == old_cat then
+            changes[#changes + 1] = 'confirmed ' .. new_cat
+        elseif new_cat ~= old_cat then
+            changes[#changes + 1] = old_cat .. ' -> ' .. new_cat
+        end
+        if new_pri ~= old_pri then changes[#changes + 1] = old_pri .. ' -> ' .. new_pri end
+        record_event(P, case_id, c, 'triage', table.concat(changes, ', '), now, by)
 
-    local freed = nil
-    if ACTIVE[c.status] and (c.team_id or '') ~= '' then
-        local t = team_get(P, c.team_id)
-        if t == nil or not covers(set_of(team_skills(t)), set_name(c.skills)) then
-            freed = release_team(P, case_id, c)
-            record_status(P, case_id, c, 'reassigned', now, by, 'the team lacks a skill the ' ..
-                'case now needs')
-            if c.dispatch == '1' then
+        local freed = nil
+        if ACTIVE[c.status] and (c.team_id or '') ~= '' then
+            local t = team_get(P, c.team_id)
+            if t == nil or not covers(set_of(team_skills(t)), set_name(c.skills)) then
+                freed = release_team(P, case_id, c)
+                record_status(P, case_id, c, 'reassigned', now, by,
+                    'the team lacks a skill the case now needs')
+                if c.dispatch == '1' then
+                    assign_case(P, case_id, c, now)
+                else
+                    queue_case(P, case_id, c, 'triage', now)
+                end
+            end
+        elseif c.status == 'queued' then
+            if c.dispatch == '1' and c.escalated ~= '1' then
                 assign_case(P, case_id, c, now)
-            else
-                queue_case(P, case_id, c, 'triage', now)
+            elseif c.dispatch ~= '1' and c.queue_reason ~= 'triage' and
+                    c.queue_reason ~= 'needs_triage' then
+                redis.call('HSET', key, 'queue_reason', 'triage')
             end
         end
-    elseif c.status == 'queued' then
-        if c.dispatch == '1' and c.escalated ~= '1' then
-            assign_case(P, case_id, c, now)
-        elseif c.dispatch ~= '1' and c.queue_reason ~= 'triage' and
-                c.queue_reason ~= 'needs_triage' then
-            redis.call('HSET', key, 'queue_reason', 'triage')
-        end
-    end
-    if freed then drain_for_team(P, freed, now) end
-    return case_view(P, case_id, hgetall(key))
+        if freed then drain_for_team(P, freed, now) end
+        return case_view(P, case_id, hgetall(key))
+    end)
 end
 
 -- ess_case_candidates P case_id limit radius_km (read only): the teams an operator may assign
@@ -2060,7 +2353,9 @@ end
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
-redis.register_function{function_name = 'ess_case_get', callback = case_get, flags = {'no-writes'}}
+redis.register_function('ess_case_get', case_get)
+redis.register_function{function_name = 'ess_case_read', callback = case_read,
+    flags = {'no-writes'}}
 redis.register_function('ess_case_status', case_status)
 redis.register_function('ess_case_ack', case_ack)
 redis.register_function('ess_case_assign', case_assign)
@@ -2089,16 +2384,17 @@ redis.register_function('ess_rate_hit', rate_hit)
 redis.register_function('ess_operator_put', operator_put)
 redis.register_function{function_name = 'ess_operator_list', callback = operator_list,
     flags = {'no-writes'}}
-redis.register_function{function_name = 'ess_login_begin', callback = login_begin,
-    flags = {'no-writes'}}
+redis.register_function('ess_login_begin', login_begin)
 redis.register_function('ess_login_fail', login_fail)
 redis.register_function('ess_session_create', session_create)
 redis.register_function('ess_auth_resolve', auth_resolve)
 redis.register_function('ess_session_end', session_end)
 redis.register_function{function_name = 'ess_team_list', callback = team_list, flags = {'no-writes'}}
-redis.register_function{function_name = 'ess_case_find', callback = case_find, flags = {'no-writes'}}
+redis.register_function('ess_case_find', case_find)
 redis.register_function('ess_case_triage', case_triage)
 redis.register_function('ess_case_note_view', case_note_view)
 redis.register_function{function_name = 'ess_case_candidates', callback = case_candidates,
     flags = {'no-writes'}}
 redis.register_function('ess_upgrade', upgrade)
+redis.register_function('ess_audit_list', audit_list)
+redis.register_function('ess_audit_trim', audit_trim)

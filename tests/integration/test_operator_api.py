@@ -211,7 +211,7 @@ class PlaceCaseTest(OperatorTest):
 
 class PlaceEscalatedTest(OperatorTest):
     """An escalated case waits for a person. The operator placing it is that person: the case is
-    routed. A reporter's location (the LINE path, ess_case_locate without the flag) is not."""
+    routed. A reporter's location (the LINE path: ess_line_commit with a new place) is not."""
 
     def setUp(self):
         env = harness.Env()
@@ -244,8 +244,9 @@ class PlaceEscalatedTest(OperatorTest):
                          'a new team does not take an escalated case by itself')
         # the LINE path: the reporter's new place moves the case, a person still decides
         env.note_pii(lat, lon)
-        env.redis.command('FCALL', 'ess_case_locate', '0', env.prefix, b['case_id'],
-                          '%.7f' % lat, '%.7f' % lon, '', '', 'reporter')
+        env.redis.command('FCALL', 'ess_line_commit', '0', env.prefix, '', 'user-key', '0', '{}',
+                          '60', '60', '', '', b['tracking_code'], '', '%.7f' % lat, '%.7f' % lon,
+                          '')
         vb = env.case(b['case_id'])
         self.assertEqual(vb['status'], 'queued')
         self.assertEqual(vb['queue_reason'], 'no_acknowledgment')

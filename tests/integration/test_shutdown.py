@@ -33,7 +33,7 @@ class StopWithRepliesPendingTest(RouterTest):
         a = env.post_incident('detention', DETENTION_TEXT)
         self.assertAssignedTo(a, 'team-a')
         # no more HTTP calls to the router from here: its own case reads would trigger the hold
-        self.proxy.hold_replies_after('ess_case_get')
+        self.proxy.hold_replies_after('ess_case_read')
         wait_until(self.proxy.held_reply_bytes, 20, 0.02,
                    'the escalation\'s case read sent to Redis and a reply held')
         code = env.router.stop()

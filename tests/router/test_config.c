@@ -43,6 +43,7 @@ static const char *const all_vars[] = {
     "ESS_EVENTS_HEARTBEAT_S",
     "ESS_EVENTS_BUFFER_BYTES",
     "ESS_MAP_TILES",
+    "ESS_AUDIT_RETENTION_DAYS",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -723,6 +724,58 @@ static void test_line_abandon(void)
     CHECK(env_rejected("ESS_CHAT_WAIT_S", "86401"), "ESS_CHAT_WAIT_S over a day is refused");
 }
 
+/* The milliseconds ESS_AUDIT_RETENTION_DAYS=value loads as, or -1 when it is refused (the error
+ * naming the variable). */
+static long long days_ms(const char *value)
+{
+    struct config cfg;
+    char err[512];
+    long long ms = -1;
+
+    clear_env();
+    setenv("ESS_AUDIT_RETENTION_DAYS", value, 1);
+    if (load(&cfg, err, sizeof err, NULL) == CONFIG_OK)
+        ms = cfg.audit_retention_ms;
+    else if (strstr(err, "ESS_AUDIT_RETENTION_DAYS") == NULL)
+        ms = -2;
+    config_free(&cfg);
+    clear_env();
+    return ms;
+}
+
+/* SETTING_DAYS: a decimal number of days, stored as milliseconds, within its bounds. */
+static void test_days(void)
+{
+    struct config cfg;
+    char err[512];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK &&
+              cfg.audit_retention_ms == 730LL * 86400000,
+          "ESS_AUDIT_RETENTION_DAYS defaults to 730 days");
+    config_free(&cfg);
+    CHECK(days_ms("90") == 90LL * 86400000, "90 days");
+    CHECK(days_ms("0.5") == 43200000, "0.5 day is 12 hours");
+    CHECK(days_ms("0.00002") == 1728, "0.00002 day is 1.728 s");
+    CHECK(days_ms("0.00001") == 864, "the least, 0.00001 day, is 0.864 s");
+    CHECK(days_ms(".25") == 21600000, "a leading point");
+    CHECK(days_ms("36500") == 36500LL * 86400000, "the most, 36500 days");
+    CHECK(days_ms(" 7 ") == 7LL * 86400000, "blanks around are trimmed");
+    CHECK(days_ms("0.000000001") == -1, "below 0.00001 is refused");
+    CHECK(days_ms("0.0000099") == -1, "just below 0.00001 is refused");
+    CHECK(days_ms("0") == -1 && days_ms("0.0") == -1, "zero is refused");
+    CHECK(days_ms("36500.5") == -1 && days_ms("99999") == -1 && days_ms("100000") == -1,
+          "above 36500 is refused");
+    CHECK(days_ms("-1") == -1 && days_ms("1e3") == -1 && days_ms("90d") == -1 &&
+              days_ms("1.") == -1 && days_ms(".") == -1 && days_ms("1.2.3") == -1 &&
+              days_ms("0x10") == -1 && days_ms("0.1234567891") == -1,
+          "signs, exponents, units, a bare point and too many decimals are refused");
+    CHECK(load(&cfg, err, sizeof err, "--audit-retention-days=1.5", NULL) == CONFIG_OK &&
+              cfg.audit_retention_ms == 129600000,
+          "--audit-retention-days loads");
+    config_free(&cfg);
+}
+
 /* 1 when loading with var=value succeeds, the field then reading want. */
 static int env_gives(const char *var, const char *value, size_t field, const char *want)
 {
@@ -870,6 +923,7 @@ int main(void)
     test_limits();
     test_events();
     test_line_abandon();
+    test_days();
     test_public_url_and_tiles();
     test_help();
     test_log_level_parse();
