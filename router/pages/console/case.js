@@ -2,9 +2,10 @@
 // the incident and the team, and the actions: status, note, triage (with a one-click confirm of
 // the classifier's suggestion while the case waits for triage), placing a case that has no
 // coordinates, assigning by hand from the candidates (a far team asks to confirm). A LINE case
-// whose reporter asked to talk to a person has its chat on top (chatPanel). It follows the case's
-// changes live.
+// whose reporter asked to talk to a person has its chat on top (chatPanel); supervisors also see
+// who has read or changed the case (the access log). It follows the case's changes live.
 
+import { accessLogSection } from './accesslog.js';
 import { get, getSession, post, seg } from './api.js';
 import { announce, clear, confirmDialog, field, fill, focusOn, h, options, setFieldError } from './dom.js';
 import { CATEGORIES, PRIORITIES, errorText, formatAge, formatClock, formatKm, formatTime, isoTime, label, t } from './i18n.js';
@@ -315,6 +316,8 @@ export function render(main, params) {
   const mapEl = h('div', { id: 'case-map' });
   const candidates = h('div', { id: 'candidates' });
   const placeSlot = h('div', { id: 'place-slot' });
+  const session = getSession();
+  const accessLog = session && session.role === 'supervisor' ? accessLogSection(caseId) : null;
 
   main.classList.add('wide');
   main.append(h('div.page-head', null, heading));
@@ -325,7 +328,8 @@ export function render(main, params) {
     h('section.col.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
       placeSlot, candidatesSection()),
     h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusForm(), noteForm(), triageForm()),
-    h('div.span', null, timeline));
+    h('div.span', null, timeline),
+    accessLog ? h('div.span', null, accessLog) : null);
   main.append(body);
 
   // --- facts, timeline, map
@@ -595,6 +599,7 @@ export function render(main, params) {
     if (!unplaced && placeSlot.firstChild) clear(placeSlot);
     drawMap(c);
     loadCandidates();
+    if (accessLog) accessLog.reload(); // the read that brought c is in it
   }
 
   async function reload() {

@@ -114,6 +114,15 @@ const TEXT = {
     case_title: 'เรื่อง {code}',
     case_facts: 'ข้อมูลเรื่อง',
     case_timeline: 'ลำดับเหตุการณ์',
+    al_title: 'บันทึกการเข้าถึง',
+    al_hint: 'ทุกครั้งที่มีผู้อ่าน ค้นหา หรือแก้ไขเรื่องนี้ ใหม่สุดอยู่บน (เห็นเฉพาะหัวหน้าเวร)',
+    al_when: 'เวลา',
+    al_who: 'ผู้เข้าถึง',
+    al_what: 'ทำอะไร',
+    al_where: 'จากที่อยู่ IP',
+    al_outcome: 'ผล',
+    al_more: 'ดูรายการก่อนหน้า',
+    al_none: 'ยังไม่มีการเข้าถึง',
     case_map: 'แผนที่',
     case_actions: 'การดำเนินการ',
     case_not_found: 'ไม่พบเรื่องนี้',
@@ -362,6 +371,15 @@ const TEXT = {
     case_title: 'Case {code}',
     case_facts: 'Facts',
     case_timeline: 'Timeline',
+    al_title: 'Access log',
+    al_hint: 'Every read, search and change of this case, newest first (supervisors only)',
+    al_when: 'When',
+    al_who: 'Who',
+    al_what: 'What',
+    al_where: 'From address',
+    al_outcome: 'Outcome',
+    al_more: 'Older entries',
+    al_none: 'No access recorded yet',
     case_map: 'Map',
     case_actions: 'Actions',
     case_not_found: 'No such case',
@@ -521,6 +539,15 @@ const CODES = {
     },
     priority: { P1: 'P1 ด่วนมาก', P2: 'P2 ด่วน', P3: 'P3 ปกติ', P4: 'P4 ไม่เร่งด่วน' },
     channel: { hotline: 'สายด่วน', line: 'LINE' },
+    actor: { operator: 'เจ้าหน้าที่', supervisor: 'หัวหน้าเวร', team: 'ทีม', agency: 'หน่วยงาน', admin: 'ผู้ดูแลระบบ' },
+    audit_action: {
+      read: 'เปิดอ่าน', list: 'ค้นหา', update: 'แก้ไข', export: 'ส่งออก', erase: 'ลบข้อมูลส่วนบุคคล',
+      consent: 'บันทึกความยินยอม', chat: 'แชตกับผู้แจ้ง', login: 'เข้าสู่ระบบ', login_failed: 'เข้าสู่ระบบไม่สำเร็จ',
+    },
+    audit_outcome: {
+      ok: 'อนุญาต', forbidden: 'ปฏิเสธ: ไม่มีสิทธิ์', not_found: 'ไม่พบเรื่อง',
+      unauthorized: 'ปฏิเสธ: ยืนยันตัวตนไม่ผ่าน', too_many_failures: 'ปฏิเสธ: ผิดหลายครั้ง',
+    },
     skill: {
       social_worker: 'นักสังคมสงเคราะห์', police: 'ตำรวจ', nurse: 'พยาบาล',
       mental_health: 'สุขภาพจิต', child_protection: 'คุ้มครองเด็ก',
@@ -543,6 +570,15 @@ const CODES = {
     },
     priority: { P1: 'P1 critical', P2: 'P2 urgent', P3: 'P3 normal', P4: 'P4 low' },
     channel: { hotline: 'Hotline', line: 'LINE' },
+    actor: { operator: 'Operator', supervisor: 'Supervisor', team: 'Team', agency: 'Agency', admin: 'Admin' },
+    audit_action: {
+      read: 'Read', list: 'Search', update: 'Change', export: 'Export', erase: 'Erase personal data',
+      consent: 'Consent', chat: 'Chat with the caller', login: 'Log-in', login_failed: 'Failed log-in',
+    },
+    audit_outcome: {
+      ok: 'Allowed', forbidden: 'Refused: not allowed', not_found: 'No such case',
+      unauthorized: 'Refused: not authenticated', too_many_failures: 'Refused: too many failures',
+    },
     skill: {
       social_worker: 'social worker', police: 'police', nurse: 'nurse',
       mental_health: 'mental health', child_protection: 'child protection',
@@ -577,8 +613,8 @@ export function t(key, vars) {
   return s;
 }
 
-// The label of an API code of a kind (category, status, reason, priority, channel, skill); the
-// code itself when unknown; the empty-value mark for null.
+// The label of an API code of a kind (category, status, reason, priority, channel, skill, actor,
+// audit_action, audit_outcome); the code itself when unknown; the empty-value mark for null.
 export function label(kind, code) {
   if (code === null || code === undefined || code === '') return TEXT[lang].none;
   const table = CODES[lang][kind];
