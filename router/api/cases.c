@@ -239,11 +239,14 @@ static void on_create_reply(enum store_status status, const struct store_item *i
     const char *team;
 
     if (status != STORE_OK || n < 2) {
+        int oom = status == STORE_ERROR && n > 0 && store_error_is_oom(items[0].data, items[0].len);
         if (status == STORE_ERROR)
-            log_error("case %s: the store refused to create it", job->case_id);
-        create_finish(
-            job, status == STORE_OK || status == STORE_ERROR ? CASES_FAILED : CASES_UNAVAILABLE,
-            NULL);
+            log_error("case %s: the store refused to create it%s", job->case_id,
+                      oom ? " (Redis is out of memory)" : "");
+        create_finish(job,
+                      (status == STORE_OK || status == STORE_ERROR) && !oom ? CASES_FAILED
+                                                                            : CASES_UNAVAILABLE,
+                      NULL);
         return;
     }
     if (item_is(&items[0], "err")) {

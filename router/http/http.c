@@ -366,7 +366,7 @@ static void on_fcall_reply(enum store_status status, const char *data, size_t le
         http_call_free(call);
         return;
     }
-    if (status == STORE_ERROR && data && len >= 4 && memcmp(data, "OOM ", 4) == 0) {
+    if (status == STORE_ERROR && store_error_is_oom(data, len)) {
         /* Redis refused the whole call before it ran (maxmemory): nothing was read or written */
         log_error("Redis is out of memory (maxmemory): a request was refused");
         http_reply_error(call, 503, "redis_unavailable",

@@ -592,6 +592,11 @@ int store_stream_command(struct store *s, int argc, const char **argv, const siz
     return command(s, argc, argv, argvlen, NULL, cb, arg);
 }
 
+int store_error_is_oom(const char *text, size_t len)
+{
+    return text != NULL && len >= 4 && memcmp(text, "OOM ", 4) == 0;
+}
+
 const char *store_prefix(const struct store *s)
 {
     return s->prefix;

@@ -94,6 +94,10 @@ int store_command(struct store *store, int argc, const char **argv, const size_t
 int store_stream_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
                          store_stream_cb cb, void *arg);
 
+/* 1 when the text of a STORE_ERROR reply is Redis' refusal for want of memory (maxmemory with
+ * noeviction: "OOM ..."), which it gives before the command runs: nothing was read or written. */
+int store_error_is_oom(const char *text, size_t len);
+
 /* The key prefix (ESS_KEY_PREFIX). Owned by the store. */
 const char *store_prefix(const struct store *store);
 

@@ -356,6 +356,8 @@ class AuditTest(AuditHelpers):
         self.assertStatus(env.get_case(cid), 200)
 
     def test_redis_out_of_memory_answers_503(self):
+        """Redis refuses a function that writes before it runs when memory is out: an audited
+        read, a change and a new case are 503, not 500."""
         env = self.env
         env.put_team_at('t1', 1.0, 0, POLICE_SW)
         a, texts = self.canary_case()
@@ -364,10 +366,12 @@ class AuditTest(AuditHelpers):
         try:
             r = env.get_case(cid)
             s = env.set_status(cid, 'closed')
+            n = env.post_incident_raw(env.incident_body(category='threat'))
         finally:
             env.redis.command('CONFIG', 'SET', 'maxmemory', '0')
         self.assertErrorBody(r, 503, 'redis_unavailable')
         self.assertErrorBody(s, 503, 'redis_unavailable')
+        self.assertErrorBody(n, 503, 'redis_unavailable', 'a new case is refused as unavailable')
         for text in texts:
             self.assertNotIn(text, r.raw.decode('utf-8'))
         self.assertEqual(env.case(cid)['status'], 'assigned')
