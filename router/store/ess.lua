@@ -3,8 +3,10 @@
 ESS Router's Redis function library: every state change of a case or a team is one atomic step
 here, so that two router processes can never claim the same team slot. Loaded at each connect
 with FUNCTION LOAD REPLACE. Every function is called with 0 keys and the key prefix as its first
-argument (one deployment's keys all start with it). Answers are JSON strings (ess_case_create,
-on the hot path, answers a flat array); a refusal is {"err": "<code>"} and changes nothing.
+argument (one deployment's keys all start with it); those an API request reaches to read or
+change a case, search, or log in take the caller's audit context next (audited(), below). Answers
+are JSON strings (ess_case_create, on the hot path, answers a flat array); a refusal is {"err":
+"<code>"} and changes nothing (but the audit entry of a refused access).
 
 Keys (P = prefix):
   P team:<id>            hash  name name_en skills(csv) lat lon capacity active available
