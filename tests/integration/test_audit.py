@@ -4,7 +4,8 @@ naming the actor's kind and id (an operator by session cookie, by account token 
 ESS_OPERATOR_TOKENS, a supervisor, a team) and the client address; a team never reads a case it
 does not hold or that is closed (403, recorded as refused); when the entry cannot be written (a
 Redis ACL that denies the audit's keys, a stream whose last id is the largest there is, Redis out
-of memory) the request is refused with 503 and no personal data leaves, nothing is changed;
+of memory) the request is refused with 503 and no personal data leaves, nothing is changed; a
+team's accept button in its LINE group is an update by that team;
 GET /v1/cases/{id}/access-log and GET /v1/audit (supervisors) with their filters and paging;
 entries expire after ESS_AUDIT_RETENTION_DAYS (a fraction of a day here). In a browser, a
 supervisor sees the access log on the case page and an operator does not."""
@@ -15,9 +16,12 @@ import secrets
 import time
 import urllib.parse
 
+import fake_line
 import harness
+from fake_line import LineTest
 from harness import RouterTest, scaled, wait_until
 from test_console import BrowserHelpers, new_password
+from test_dispatch_deadlines import group_postback
 
 POLICE_SW = ['police', 'social_worker']
 ENTRY_FIELDS = {'at', 'actor_kind', 'actor_id', 'action', 'case_id', 'ip', 'outcome'}
@@ -503,6 +507,30 @@ class AuditTest(AuditHelpers):
                          [('login', 'sup-1')])
         self.assertIsNone(r.body['next_cursor'])
         self.assertEqual(len(self.all_pages(lambda **p: self.audit(**p), 500)), 1101)
+
+
+class AuditLineTest(LineTest, AuditHelpers):
+    """The team's accept button in its LINE group is an update by that team."""
+
+    def test_a_group_accept_button_is_an_update_by_its_team(self):
+        env = self.env
+        group = fake_line.new_group_id()
+        env.put_team_at('line-team', 1.5, 60, POLICE_SW, notify={'line_to': group})
+        a = env.post_incident('detention', 'มีคนถูกขังไว้ในโกดัง')
+        self.assertAssignedTo(a, 'line-team')
+        cid = a['case_id']
+        self.assertEqual(self.count(), 0)
+
+        def pressed(group_id):
+            def press():
+                ev = group_postback('ack=' + cid, group_id)
+                self.deliver(ev)
+                return self.fake.wait_reply(ev)
+            return press
+        self.one_entry(pressed(fake_line.new_group_id()), 'update', 'team', '', cid,
+                       'unauthorized')
+        self.one_entry(pressed(group), 'update', 'team', 'line-team', cid)
+        self.assertEqual(env.case(cid)['status'], 'acknowledged')
 
 
 class AuditRetentionTest(AuditHelpers):
