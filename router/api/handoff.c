@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "cases.h"
 #include "http.h"
 #include "json.h"
@@ -52,7 +51,7 @@ void handoff_messages_get(struct http_call *call)
     const char *after_s, *limit_s;
     long after = 0, limit = MESSAGES_DEFAULT;
     char after_buf[16], limit_buf[16];
-    const char *argv[6];
+    const char *argv[3];
 
     if (!case_id_ok(call)) return;
     if (http_query_parse(call, &params) != 0) {
@@ -72,12 +71,9 @@ void handoff_messages_get(struct http_call *call)
     snprintf(after_buf, sizeof after_buf, "%ld", after);
     snprintf(limit_buf, sizeof limit_buf, "%ld", limit);
     argv[0] = call->params[0];
-    argv[1] = "operator"; /* the route is the operators' */
-    argv[2] = "";
-    argv[3] = "";
-    argv[4] = after_buf;
-    argv[5] = limit_buf;
-    http_fcall(call, "ess_chat_messages", 1, 6, argv, NULL, on_messages);
+    argv[1] = after_buf;
+    argv[2] = limit_buf;
+    http_fcall_audited(call, "ess_chat_messages", 3, argv, on_messages);
 }
 
 /* Answers the refusals of ess_chat_take, _say and _close (reply is only read): the chat's own as
@@ -129,18 +125,17 @@ static void on_taken(struct http_call *call, cJSON *reply)
     answer(call, reply, "took the chat", 200, views_chat);
 }
 
-/* Takes or closes the chat (function, ess_chat_take or ess_chat_close): called with the case,
- * the caller, and whether the caller is a supervisor (who may close another operator's chat). */
+/* Takes or closes the chat (function, ess_chat_take or ess_chat_close), audited: the store knows
+ * the caller (and whether a supervisor, who may close another operator's chat) from the audit
+ * context. */
 static void chat_step(struct http_call *call, const char *function,
                       void (*on_reply)(struct http_call *call, cJSON *reply))
 {
-    const char *argv[3];
+    const char *argv[1];
 
     if (!case_id_ok(call)) return;
     argv[0] = call->params[0];
-    argv[1] = http_actor(call);
-    argv[2] = call->auth.role == AUTH_SUPERVISOR ? "1" : "0";
-    http_fcall(call, function, 0, 3, argv, NULL, on_reply);
+    http_fcall_audited(call, function, 1, argv, on_reply);
 }
 
 void handoff_take(struct http_call *call)
@@ -159,7 +154,7 @@ void handoff_say(struct http_call *call)
     const char *text = NULL;
     size_t len = 0;
     char *copy = NULL, *rendered = NULL;
-    const char *argv[4];
+    const char *argv[3];
 
     if (!case_id_ok(call)) return;
     if ((body = http_body_object(call)) == NULL) return;
@@ -180,10 +175,9 @@ void handoff_say(struct http_call *call)
         goto done;
     }
     argv[0] = call->params[0];
-    argv[1] = http_actor(call);
-    argv[2] = rendered;
-    argv[3] = copy;
-    http_fcall(call, "ess_chat_say", 0, 4, argv, NULL, on_said);
+    argv[1] = rendered;
+    argv[2] = copy;
+    http_fcall_audited(call, "ess_chat_say", 3, argv, on_said);
 done:
     free(rendered);
     cJSON_Delete(messages);

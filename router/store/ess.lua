@@ -1148,102 +1148,89 @@ local function chat_end(P, case_id, c, by, now)
     record_event(P, case_id, c, 'chat', 'closed', now, by)
 end
 
--- Loads a case for an actor: "operator" or "team" (then auth_team/auth_hash must be the
--- holder's). Returns the case hash, or nil and a refusal code.
-local function case_for_actor(P, case_id, actor, auth_team, auth_hash)
-    local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then
-        if actor == 'team' then
-            local t, err = team_auth(P, auth_team, auth_hash)
-            if not t then return nil, err end
-        end
-        return nil, 'not_found'
-    end
-    if actor == 'team' then
-        local t, err = team_auth(P, auth_team, auth_hash)
-        if not t then return nil, err end
-        if c.team_id ~= auth_team then return nil, 'forbidden' end
-    end
-    return c
-end
-
--- ess_chat_messages P case_id actor auth_team auth_hash after limit (read only): the case's
--- conversation after place after (0: from the start), at most limit entries, oldest first:
--- {case_id, chat, chat_operator, chat_since, chat_escalated, messages: [...], next: the place
--- to ask after for more, or null}, or a refusal (case_for_actor's).
+-- ess_chat_messages P ctx case_id after limit (audited: chat): the case's conversation after
+-- place after (0: from the start), at most limit entries, oldest first: {case_id, chat,
+-- chat_operator, chat_since, chat_escalated, messages: [...], next: the place to ask after for
+-- more, or null}, or a refusal.
 local function chat_messages(keys, a)
-    local P, case_id = a[1], a[2]
-    local after, limit = tonumber(a[6]), tonumber(a[7])
-    local c, err = case_for_actor(P, case_id, a[3], a[4], a[5])
-    if not c then return refuse(err) end
-    local key = P .. 'case:' .. case_id .. ':chat'
-    local page = redis.call('LRANGE', key, after, after + limit - 1)
-    local total = redis.call('LLEN', key)
-    local head = cjson.encode({case_id = case_id, chat = c.chat or '',
-        chat_operator = c.chat_operator or '', chat_since = c.chat_since or '',
-        chat_escalated = c.chat_escalated == '1',
-        next = (after + #page < total) and (after + #page) or cjson.null})
-    -- the entries as stored (JSON already), joined: no decoding of every text
-    return string.sub(head, 1, -2) .. ',"messages":[' .. table.concat(page, ',') .. ']}'
+    local P, case_id = a[1], a[3]
+    local after, limit = tonumber(a[4]), tonumber(a[5])
+    return audited(P, a[2], 'chat', case_id, function(c)
+        local key = P .. 'case:' .. case_id .. ':chat'
+        local page = redis.call('LRANGE', key, after, after + limit - 1)
+        local total = redis.call('LLEN', key)
+        local head = cjson.encode({case_id = case_id, chat = c.chat or '',
+            chat_operator = c.chat_operator or '', chat_since = c.chat_since or '',
+            chat_escalated = c.chat_escalated == '1',
+            next = (after + #page < total) and (after + #page) or cjson.null})
+        -- the entries as stored (JSON already), joined: no decoding of every text
+        return string.sub(head, 1, -2) .. ',"messages":[' .. table.concat(page, ',') .. ']}'
+    end)
 end
 
--- ess_chat_take P case_id operator [is_supervisor: not read]: the operator takes the case's
--- waiting chat and becomes its only human voice (chat open, chat_operator, chat_taken_at); its
--- wait is no longer escalated (the case stays in chats). Taking one's own open chat again answers it unchanged. Refusals:
--- not_found; chat_taken {operator_id} (open with another operator); no_chat {chat} (not waiting).
--- The chat's view (chat_view).
+-- ess_chat_take P ctx case_id (audited: chat): the operator of ctx takes the case's waiting chat
+-- and becomes its only human voice (chat open, chat_operator, chat_taken_at); its wait is no longer
+-- escalated (the case stays in chats). Taking one's own open chat again answers it unchanged.
+-- Refusals: not_found; chat_taken {operator_id} (open with another operator); no_chat {chat} (not
+-- waiting). The chat's view (chat_view).
 local function chat_take(keys, a)
-    local P, case_id, op = a[1], a[2], a[3]
+    local P, case_id = a[1], a[3]
     local key = P .. 'case:' .. case_id
-    local c = hgetall(key)
-    if c.status == nil then return refuse('not_found') end
-    if c.chat == 'open' then
-        if c.chat_operator == op then return chat_view(case_id, c) end
-        return refuse('chat_taken', {operator_id = c.chat_operator})
-    end
-    if c.chat ~= 'waiting' then return refuse('no_chat', {chat = c.chat or ''}) end
-    local now = now_ms()
-    redis.call('HSET', key, 'chat', 'open', 'chat_operator', op, 'chat_taken_at', now)
-    c.chat, c.chat_operator, c.chat_taken_at = 'open', op, now
-    redis.call('ZREM', P .. 'chat:deadlines', case_id)
-    record_event(P, case_id, c, 'chat', 'taken', now, op)
-    return chat_view(case_id, c)
+    return audited(P, a[2], 'chat', case_id, function(c, ctx)
+        local op = ctx.id
+        if c.chat == 'open' then
+            if c.chat_operator == op then return chat_view(case_id, c) end
+            return refuse('chat_taken', {operator_id = c.chat_operator})
+        end
+        if c.chat ~= 'waiting' then return refuse('no_chat', {chat = c.chat or ''}) end
+        local now = now_ms()
+        redis.call('HSET', key, 'chat', 'open', 'chat_operator', op, 'chat_taken_at', now)
+        c.chat, c.chat_operator, c.chat_taken_at = 'open', op, now
+        redis.call('ZREM', P .. 'chat:deadlines', case_id)
+        record_event(P, case_id, c, 'chat', 'taken', now, op)
+        return chat_view(case_id, c)
+    end)
 end
 
--- ess_chat_say P case_id operator messages_json text: the operator answering the case's open
--- chat writes text: stored in the conversation (chat_append) and, in the same step, queued as
--- a push of messages_json (the LINE messages the router rendered of text) to the reporter, so
--- that it is sent once whatever happens after (the outbox keeps its retry key). Refusals:
--- not_found; chat_not_open {chat}; chat_taken {operator_id}; no_line_user (erased). The entry as
--- stored {n, role, by, text, at}.
+-- ess_chat_say P ctx case_id messages_json text (audited: chat): the operator of ctx, answering the
+-- case's open chat, writes text: stored in the conversation (chat_append) and, in the same step,
+-- queued as a push of messages_json (the LINE messages the router rendered of text) to the
+-- reporter, so that it is sent once whatever happens after (the outbox keeps its retry key).
+-- Refusals: not_found; chat_not_open {chat}; chat_taken {operator_id}; no_line_user (erased). The
+-- entry as stored {n, role, by, text, at}.
 local function chat_say(keys, a)
-    local P, case_id, op, messages, text = a[1], a[2], a[3], a[4], a[5]
-    local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then return refuse('not_found') end
-    if c.chat ~= 'open' then return refuse('chat_not_open', {chat = c.chat or ''}) end
-    if c.chat_operator ~= op then return refuse('chat_taken', {operator_id = c.chat_operator}) end
-    local to = c.reporter_line_user or ''
-    if to == '' then return refuse('no_line_user') end
-    local now = now_ms()
-    local _, stored = chat_append(P, case_id, 'operator', op, text, '', now)
-    outbox_add(P, 'line_push', '{"to":' .. json_str(to) .. ',"messages":' .. messages .. '}', now)
-    return stored
+    local P, case_id, messages, text = a[1], a[3], a[4], a[5]
+    return audited(P, a[2], 'chat', case_id, function(c, ctx)
+        local op = ctx.id
+        if c.chat ~= 'open' then return refuse('chat_not_open', {chat = c.chat or ''}) end
+        if c.chat_operator ~= op then
+            return refuse('chat_taken', {operator_id = c.chat_operator})
+        end
+        local to = c.reporter_line_user or ''
+        if to == '' then return refuse('no_line_user') end
+        local now = now_ms()
+        local _, stored = chat_append(P, case_id, 'operator', op, text, '', now)
+        outbox_add(P, 'line_push', '{"to":' .. json_str(to) .. ',"messages":' .. messages .. '}',
+            now)
+        return stored
+    end)
 end
 
--- ess_chat_close P case_id operator is_supervisor("1"|"0"): hands the reporter back to the bot
--- (chat_end). Any operator may close a waiting chat; an open one only its operator or a
--- supervisor. Refusals: not_found; no_chat {chat} (none waiting or open); chat_taken
--- {operator_id}. The chat's view (chat "closed").
+-- ess_chat_close P ctx case_id (audited: chat): hands the reporter back to the bot (chat_end). Any
+-- operator may close a waiting chat; an open one only its operator or a supervisor. Refusals:
+-- not_found; no_chat {chat} (none waiting or open); chat_taken {operator_id}. The chat's view (chat
+-- "closed").
 local function chat_close(keys, a)
-    local P, case_id, op, supervisor = a[1], a[2], a[3], a[4] == '1'
-    local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then return refuse('not_found') end
-    if not CHAT_ACTIVE[c.chat or ''] then return refuse('no_chat', {chat = c.chat or ''}) end
-    if c.chat == 'open' and c.chat_operator ~= op and not supervisor then
-        return refuse('chat_taken', {operator_id = c.chat_operator})
-    end
-    chat_end(P, case_id, c, op, now_ms())
-    return chat_view(case_id, c)
+    local P, case_id = a[1], a[3]
+    return audited(P, a[2], 'chat', case_id, function(c, ctx)
+        local op, supervisor = ctx.id, ctx.kind == 'supervisor'
+        if not CHAT_ACTIVE[c.chat or ''] then return refuse('no_chat', {chat = c.chat or ''}) end
+        if c.chat == 'open' and c.chat_operator ~= op and not supervisor then
+            return refuse('chat_taken', {operator_id = c.chat_operator})
+        end
+        chat_end(P, case_id, c, op, now_ms())
+        return chat_view(case_id, c)
+    end)
 end
 
 -- ess_chat_wait_expire P limit: every chat nobody took within ESS_CHAT_WAIT_S (chat:deadlines,
@@ -2369,8 +2356,7 @@ redis.register_function('ess_outbox_done', outbox_done)
 redis.register_function('ess_outbox_retry', outbox_retry)
 redis.register_function{function_name = 'ess_line_begin', callback = line_begin, flags = {'no-writes'}}
 redis.register_function('ess_line_commit', line_commit)
-redis.register_function{function_name = 'ess_chat_messages', callback = chat_messages,
-    flags = {'no-writes'}}
+redis.register_function('ess_chat_messages', chat_messages)
 redis.register_function('ess_chat_take', chat_take)
 redis.register_function('ess_chat_say', chat_say)
 redis.register_function('ess_chat_close', chat_close)

@@ -5,7 +5,7 @@ ESS_OPERATOR_TOKENS, a supervisor, a team) and the client address; a team never 
 does not hold or that is closed (403, recorded as refused); when the entry cannot be written (a
 Redis ACL that denies the audit's keys, a stream whose last id is the largest there is, Redis out
 of memory) the request is refused with 503 and no personal data leaves, nothing is changed; a
-team's accept button in its LINE group is an update by that team;
+team's accept button in its LINE group is an update by that team; each chat route is a chat entry;
 GET /v1/cases/{id}/access-log and GET /v1/audit (supervisors) with their filters and paging;
 entries expire after ESS_AUDIT_RETENTION_DAYS (a fraction of a day here). In a browser, a
 supervisor sees the access log on the case page and an operator does not."""
@@ -22,6 +22,7 @@ from fake_line import LineTest
 from harness import RouterTest, scaled, wait_until
 from test_console import BrowserHelpers, new_password
 from test_dispatch_deadlines import group_postback
+from test_line_handoff import HandoffHelpers
 
 POLICE_SW = ['police', 'social_worker']
 ENTRY_FIELDS = {'at', 'actor_kind', 'actor_id', 'action', 'case_id', 'ip', 'outcome'}
@@ -531,6 +532,37 @@ class AuditLineTest(LineTest, AuditHelpers):
                        'unauthorized')
         self.one_entry(pressed(group), 'update', 'team', 'line-team', cid)
         self.assertEqual(env.case(cid)['status'], 'acknowledged')
+
+
+class AuditChatTest(HandoffHelpers, AuditHelpers):
+    """Each chat route (the conversation read, take, write, close) is one chat entry."""
+
+    def test_each_chat_route_is_one_chat_entry(self):
+        env = self.env
+        user = self.new_user()
+        case = self.ask_after_report(user)
+        cid = case['case_id']
+        r = self.one_entry(lambda: self.messages(cid), 'chat', 'operator', 'desk-1', cid)
+        self.assertStatus(r, 200)
+        r = self.one_entry(lambda: self.take(cid, token=self.op_token), 'chat', 'operator',
+                           'op-17', cid)
+        self.assertStatus(r, 200)
+        r = self.one_entry(lambda: self.take(cid), 'chat', 'operator', 'desk-1', cid)
+        self.assertErrorBody(r, 409, 'chat_taken', 'refused by the chat, allowed by the audit')
+        text = 'เจ้าหน้าที่รับเรื่องแล้วค่ะ %s' % secrets.token_hex(3)
+        r = self.one_entry(lambda: self.write(cid, text, token=self.op_token), 'chat', 'operator',
+                           'op-17', cid)
+        self.assertStatus(r, 201)
+        r = self.one_entry(lambda: self.messages(cid, token=self.sup_token), 'chat',
+                           'supervisor', 'sup-1', cid)
+        self.assertIn(text, [m['text'] for m in r.body['messages']])
+        r = self.one_entry(lambda: self.close(cid, token=self.sup_token), 'chat', 'supervisor',
+                           'sup-1', cid)
+        self.assertStatus(r, 200, 'a supervisor closes another operator\'s chat')
+        self.assertNotIn(text, repr(self.entries()), 'no chat text in the audit')
+        # the case's access log holds them
+        actions = [e['action'] for e in self.access_log(cid).body['entries']]
+        self.assertEqual(actions.count('chat'), 6)
 
 
 class AuditRetentionTest(AuditHelpers):
