@@ -246,7 +246,7 @@ class PlaceEscalatedTest(OperatorTest):
         env.note_pii(lat, lon)
         env.redis.command('FCALL', 'ess_line_commit', '0', env.prefix, '', 'user-key', '0', '{}',
                           '60', '60', '', '', b['tracking_code'], '', '%.7f' % lat, '%.7f' % lon,
-                          '')
+                          '', '')
         vb = env.case(b['case_id'])
         self.assertEqual(vb['status'], 'queued')
         self.assertEqual(vb['queue_reason'], 'no_acknowledgment')
