@@ -22,8 +22,8 @@
 #define CHAT_STATE_MAX_DEPTH 4 /* the state is one object holding one location object */
 #define CHAT_STATE_VERSION 1
 
-static const char *const chat_step_codes[] = {"idle",     "category", "confirm",
-                                              "location", "details",  "address"};
+static const char *const chat_step_codes[] = {"idle",    "category", "confirm", "location",
+                                              "details", "address",  "consent"};
 
 /* Words that answer a question, compared with the folded text (text_fold: ASCII lowercased,
  * blanks and punctuation removed) once a polite ending is cut off. */
@@ -37,6 +37,18 @@ static const char *const chat_words_yes[] = {"ใช่",      "ใช่แล�
 static const char *const chat_words_no[] = {"ไม่ใช่", "ผิด", "no", "n", "nope", "wrong", NULL};
 static const char *const chat_words_skip[] = {"ข้าม",  "ไม่มี",     "ไม่มีแล้ว", "skip", "no",
                                               "none", "nothing", "nope",   NULL};
+/* The answer to the consent question, besides the yes and no words. */
+static const char *const chat_words_agree[] = {"ยินยอม", "ยอม",    "ได้", "ตกลง",
+                                               "agree", "iagree", NULL};
+static const char *const chat_words_disagree[] = {
+    "ไม่ยินยอม",   "ไม่ยอม",       "ไม่ได้",       "ไม่",       "ไม่ให้", "donotagree",
+    "dontagree", "idonotagree", "idontagree", "disagree", NULL};
+/* Quiet updates: no progress push about the open case; and back on. */
+static const char *const chat_words_quiet[] = {
+    "เงียบ",  "ไม่ต้องแจ้ง",    "ไม่ต้องแจ้งความคืบหน้า", "ไม่ต้องแจ้งความคืบหน้าเงียบ", "ไม่ต้องแจ้งเงียบ",
+    "quiet", "stopupdates", "noupdates",         "quietupdates",          NULL};
+static const char *const chat_words_updates[] = {"แจ้งต่อ",         "แจ้งความคืบหน้าต่อ", "updateson",
+                                                 "resumeupdates", "startupdates",   NULL};
 /* Media as a note names them: LINE_MESSAGE_IMAGE..FILE. */
 static const char *const chat_media_kinds[] = {"[image]", "[video]", "[audio]", "[file]"};
 /* "Talk to a person": the cancel answer's button sends "คุยกับเจ้าหน้าที่" / "Talk to a person". */
@@ -265,13 +277,21 @@ static void chat_reply(struct chat_outcome *out, enum chat_prompt prompt)
     out->prompt = prompt;
 }
 
-/* Ends "anything else?" with prompt (skipped or note added); the answer names the case's code. */
+/* Ends "anything else?" (or what follows the case) with prompt; the answer names the case's
+ * code. When "anything else?" was asked and is now answered (not with "type the address", whose
+ * text comes next), the consent question follows, once. */
 static void chat_details_done(struct chat_state *st, struct chat_outcome *out,
                               enum chat_prompt prompt)
 {
+    int ask = st->step == CHAT_STEP_DETAILS && prompt != CHAT_PROMPT_ASK_ADDRESS;
+
     chat_reset_report(st);
     chat_reply(out, prompt);
     memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
+    if (ask) {
+        st->step = CHAT_STEP_CONSENT;
+        out->ask_consent = 1;
+    }
 }
 
 static int chat_following(const struct chat_state *st);
@@ -280,6 +300,7 @@ static int chat_following(const struct chat_state *st);
  * last case open, says it is looked after). */
 static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
 {
+    if (st->step == CHAT_STEP_CONSENT) st->step = CHAT_STEP_IDLE; /* asked once, not again */
     switch (st->step) {
     case CHAT_STEP_CONFIRM_CATEGORY:
         out->category = st->category;
@@ -295,6 +316,7 @@ static void chat_ask_again(struct chat_state *st, struct chat_outcome *out)
         chat_reply(out, CHAT_PROMPT_ASK_ADDRESS);
         return;
     case CHAT_STEP_IDLE:
+    case CHAT_STEP_CONSENT:
         if (chat_following(st)) { /* the open case: "we are looking after it", no new report */
             chat_reply(out, CHAT_PROMPT_DETAILS_SKIPPED);
             memcpy(out->tracking_code, st->last_tracking_code, sizeof(out->tracking_code));
@@ -365,7 +387,8 @@ static void chat_preselect(struct chat_state *st, int category, const char *text
  * says it stays open (a sent report is never cancelled from the chat). */
 static void chat_cancel(struct chat_state *st, struct chat_outcome *out)
 {
-    if ((st->step == CHAT_STEP_IDLE || st->step == CHAT_STEP_DETAILS) &&
+    if ((st->step == CHAT_STEP_IDLE || st->step == CHAT_STEP_DETAILS ||
+         st->step == CHAT_STEP_CONSENT) &&
         st->last_tracking_code[0] != '\0') {
         chat_reset_report(st);
         out->action = CHAT_ACTION_CANCEL_OPEN;
@@ -429,12 +452,13 @@ static int chat_create_case(struct chat_state *st, const struct line_event *ev,
     return 0;
 }
 
-/* 1 when what the user sends now goes to their open case as a note: "anything else?" is asked,
- * or no report is in progress and the last case is open (follow). */
+/* 1 when what the user sends now goes to their open case as a note: "anything else?" or the
+ * consent question is asked, or no report is in progress and the last case is open (follow). */
 static int chat_following(const struct chat_state *st)
 {
     return st->last_tracking_code[0] != '\0' &&
-           (st->step == CHAT_STEP_DETAILS || (st->step == CHAT_STEP_IDLE && st->follow));
+           (st->step == CHAT_STEP_DETAILS || st->step == CHAT_STEP_CONSENT ||
+            (st->step == CHAT_STEP_IDLE && st->follow));
 }
 
 /* A note the router adds to the open case (chat_following), answered with NOTE_ADDED; the
@@ -487,6 +511,31 @@ static int chat_talk_request(struct chat_state *st, const struct line_event *ev,
     return 0;
 }
 
+/* The answer to the consent question (share: 1 the agencies may see the reporter's details): the
+ * closing line follows; idle, following the case. */
+static void chat_consent(struct chat_state *st, struct chat_outcome *out, int share)
+{
+    chat_details_done(st, out, CHAT_PROMPT_CONSENT_RECORDED);
+    out->action = CHAT_ACTION_CONSENT;
+    out->consent = share;
+}
+
+/* Quiet updates on (quiet 1) or off for the open case; with none, idle: nothing would be pushed
+ * anyway; mid-report (no case yet): the question again. */
+static void chat_quiet(struct chat_state *st, struct chat_outcome *out, int quiet)
+{
+    if (!chat_following(st)) {
+        if (st->step == CHAT_STEP_IDLE)
+            chat_reply(out, CHAT_PROMPT_QUIET_NO_CASE);
+        else
+            chat_ask_again(st, out);
+        return;
+    }
+    chat_details_done(st, out, quiet ? CHAT_PROMPT_QUIET_ON : CHAT_PROMPT_QUIET_OFF);
+    out->action = CHAT_ACTION_QUIET;
+    out->quiet = quiet;
+}
+
 static int chat_on_postback(const struct rules_table *rules, struct chat_state *st,
                             const struct line_event *ev, struct chat_outcome *out)
 {
@@ -501,6 +550,11 @@ static int chat_on_postback(const struct rules_table *rules, struct chat_state *
         chat_status_last(st, out);
     } else if (strcmp(data, "talk") == 0) {
         return chat_talk_request(st, ev, out);
+    } else if (strcmp(data, "quiet") == 0 || strcmp(data, "updates") == 0) {
+        chat_quiet(st, out, strcmp(data, "quiet") == 0);
+    } else if ((strcmp(data, "consent=yes") == 0 || strcmp(data, "consent=no") == 0) &&
+               st->step == CHAT_STEP_CONSENT) {
+        chat_consent(st, out, strcmp(data, "consent=yes") == 0);
     } else if (strcmp(data, "newreport") == 0 ||
                (strcmp(data, "report") == 0 && chat_following(st))) {
         chat_reset_report(st); /* the open case stays as it is; a new report begins */
@@ -557,7 +611,8 @@ static int chat_on_location(struct chat_state *st, const struct line_event *ev,
         out->action = CHAT_ACTION_LOCATE;
         return 0;
     }
-    if (!chat_location_valid(ev->lat, ev->lon) || st->step == CHAT_STEP_DETAILS) {
+    if (!chat_location_valid(ev->lat, ev->lon) || st->step == CHAT_STEP_DETAILS ||
+        st->step == CHAT_STEP_CONSENT) {
         chat_ask_again(st, out); /* after the case: "anything else?" again, no second case */
         return 0;
     }
@@ -579,6 +634,7 @@ static int chat_on_location(struct chat_state *st, const struct line_event *ev,
     case CHAT_STEP_LOCATION:
     case CHAT_STEP_ADDRESS:
     case CHAT_STEP_DETAILS:
+    case CHAT_STEP_CONSENT: /* not reached: following, the place went to the case above */
         return chat_create_case(st, ev, out);
     }
     return 0;
@@ -586,7 +642,8 @@ static int chat_on_location(struct chat_state *st, const struct line_event *ev,
 
 /* 1 when the folded text is meant as a tracking code: it parses (well or with a bad check
  * character) and either carries the "HM" prefix or has a digit, so that a nine-letter word
- * ("detention") is not taken for one; while the details are asked, only with the prefix. */
+ * ("detention") is not taken for one; while the details or consent are asked, only with the
+ * prefix. */
 static int chat_code_attempt(const struct chat_state *st, const char *folded, size_t len,
                              enum track_code_result *result, char code[TRACK_CODE_SIZE])
 {
@@ -597,7 +654,7 @@ static int chat_code_attempt(const struct chat_state *st, const char *folded, si
     if (*result == TRACK_CODE_MALFORMED) return 0;
     for (size_t i = 0; i < len; i++)
         if (folded[i] >= '0' && folded[i] <= '9') digit = 1;
-    if (st->step == CHAT_STEP_DETAILS) return prefix;
+    if (st->step == CHAT_STEP_DETAILS || st->step == CHAT_STEP_CONSENT) return prefix;
     return prefix || digit;
 }
 
@@ -653,12 +710,31 @@ static int chat_on_text(const struct rules_table *rules, struct chat_state *st,
         rc = chat_talk_request(st, ev, out);
         goto done;
     }
+    if (chat_says(folded, flen, core, chat_words_quiet) ||
+        chat_says(folded, flen, core, chat_words_updates)) {
+        chat_quiet(st, out, chat_says(folded, flen, core, chat_words_quiet));
+        goto done;
+    }
+    if (st->step == CHAT_STEP_CONSENT) {
+        if (chat_says(folded, flen, core, chat_words_disagree) ||
+            chat_says(folded, flen, core, chat_words_no)) {
+            chat_consent(st, out, 0);
+            goto done;
+        }
+        if (chat_says(folded, flen, core, chat_words_agree) ||
+            chat_says(folded, flen, core, chat_words_yes)) {
+            chat_consent(st, out, 1);
+            goto done;
+        }
+        st->step = CHAT_STEP_IDLE; /* not an answer: asked once; what was said goes to the case */
+    }
     if (st->step == CHAT_STEP_IDLE && chat_following(st) && core > 0) {
         rc = chat_add_note(st, text, len, out); /* the open case hears it, no new report */
         goto done;
     }
     switch (st->step) {
     case CHAT_STEP_IDLE:
+    case CHAT_STEP_CONSENT: /* not reached: made idle above */
     case CHAT_STEP_CATEGORY:
         if ((chosen = chat_category_text(rules, st, ev, folded, flen, core, &guess, &category,
                                          out)) != 0) {
@@ -987,6 +1063,7 @@ static int chat_state_read(const cJSON *root, struct chat_state *st)
     case CHAT_STEP_ADDRESS:
         return st->category != INCIDENT_CATEGORY_NONE ? 0 : -1;
     case CHAT_STEP_DETAILS: /* after the case: its code, and no report content */
+    case CHAT_STEP_CONSENT:
         return st->last_tracking_code[0] != '\0' && st->category == INCIDENT_CATEGORY_NONE &&
                        !st->has_location && st->address[0] == '\0' && st->description[0] == '\0'
                    ? 0

@@ -24,9 +24,12 @@ enum chat_step {
     CHAT_STEP_LOCATION,         /* asked "Where are you?" */
     CHAT_STEP_DETAILS,          /* the case was created (last_tracking_code): asked "Anything
                                    else we should know?", whose answer becomes a note on it */
-    CHAT_STEP_ADDRESS           /* chose to type the address (LINE on a desktop cannot share a
+    CHAT_STEP_ADDRESS,          /* chose to type the address (LINE on a desktop cannot share a
                                    location): the case will have no coordinates, and the
                                    operators place and assign it */
+    CHAT_STEP_CONSENT           /* "anything else?" answered or skipped: asked once whether the
+                                   agencies that help may see the reporter's details; anything
+                                   but an answer drops the question (following the case) */
 };
 
 #define CHAT_ADDRESS_MAX 500
@@ -83,8 +86,14 @@ enum chat_action {
     CHAT_ACTION_TALK_REQUEST, /* "talk to a person" with the case of outcome.tracking_code (the
                                  last one, open) made: open a chat on it, then reply with
                                  citizen_messages_talk_waiting() */
-    CHAT_ACTION_TALK          /* chat_talk(): a message of an active chat; outcome.note is what
+    CHAT_ACTION_TALK,         /* chat_talk(): a message of an active chat; outcome.note is what
                                  the operator reads. No reply */
+    CHAT_ACTION_CONSENT,      /* the answer to the consent question (outcome.consent) for the
+                                 case of outcome.tracking_code: record it (basis consent, by the
+                                 reporter), then reply with citizen_messages(outcome) */
+    CHAT_ACTION_QUIET         /* quiet updates on (outcome.quiet 1) or off (0) for the open case
+                                 of outcome.tracking_code: record it, then reply with
+                                 citizen_messages(outcome) */
 };
 
 /* What to say when the action is CHAT_ACTION_REPLY. */
@@ -102,6 +111,11 @@ enum chat_prompt {
     CHAT_PROMPT_NOTE_ADDED,       /* the answer to "anything else?" was added to the case */
     CHAT_PROMPT_DETAILS_SKIPPED,  /* "anything else?" skipped: thanks, the report is filed */
     CHAT_PROMPT_LOCATION_ADDED,   /* a location sent for the open case: it was added */
+    CHAT_PROMPT_CONSENT_RECORDED, /* the consent answer (outcome.consent) was recorded: the
+                                     closing line, with status, talk and quiet buttons */
+    CHAT_PROMPT_QUIET_ON,         /* no more progress pushes; "status" still answers */
+    CHAT_PROMPT_QUIET_OFF,        /* progress pushes again */
+    CHAT_PROMPT_QUIET_NO_CASE,    /* quiet asked with no open case: nothing would be pushed */
     CHAT_PROMPT_COUNT             /* how many prompts there are (not a prompt) */
 };
 
@@ -124,9 +138,14 @@ struct chat_outcome {
      * report's case there when it finds the case made already without it. Owned, freed by
      * chat_outcome_clear(). */
     char *note;
-    int received; /* 1: a media message with no open case: say "received" before the question */
-    int talk;     /* with CHAT_ACTION_CREATE_CASE: the reporter asked to talk to a person: open a
-                     chat on the case once it is made (citizen_messages_talk_created()) */
+    int received;    /* 1: a media message with no open case: say "received" before the question */
+    int talk;        /* with CHAT_ACTION_CREATE_CASE: the reporter asked to talk to a person: open a
+                        chat on the case once it is made (citizen_messages_talk_created()) */
+    int consent;     /* CHAT_ACTION_CONSENT: 1 the agencies may see the reporter's details, 0 not */
+    int quiet;       /* CHAT_ACTION_QUIET: 1 quiet updates, 0 updates again */
+    int ask_consent; /* "anything else?" just ended (CHAT_STEP_CONSENT next): the reply ends with
+                        the consent question, and the router records on the case of
+                        outcome.tracking_code that it was asked */
 };
 
 /* Starts a fresh state (idle, Thai, nothing known). */
@@ -155,15 +174,22 @@ int chat_state_from_json(const char *json, size_t len, struct chat_state *state)
  * outcome.incident only for CREATE_CASE, which comes as soon as the report has a category and a
  * location or a typed address; the state then asks "anything else?" (CHAT_STEP_DETAILS, the
  * report's content and id dropped; the router stores the new case's code in
- * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it (idle again);
- * "cancel" there gives CHAT_ACTION_CANCEL_OPEN (the case stays open). While state.follow (the
+ * last_tracking_code), whose answer gives CHAT_ACTION_NOTE and "skip" ends it; "cancel" there
+ * gives CHAT_ACTION_CANCEL_OPEN (the case stays open). Ended by its answer (a note, a location,
+ * media), "skip" or quiet, outcome.ask_consent is set and the state asks the consent question
+ * (CHAT_STEP_CONSENT): postback "consent=yes"/"consent=no" or the words ("ยินยอม"/"agree",
+ * "ไม่ยินยอม"/"do not agree", yes, no) give CHAT_ACTION_CONSENT (idle, following); anything else
+ * is handled as when following, the question dropped (asked once). While state.follow (the
  * last case open, the router checks), a text or media ("[image] id {message id}", [video], [audio],
  * [file]) with no report in progress is a CHAT_ACTION_NOTE on it (CHAT_PROMPT_NOTE_ADDED), a
  * location a CHAT_ACTION_LOCATE (CHAT_PROMPT_LOCATION_ADDED), and postback "address" asks for the
  * address, whose text is then a note; postback "newreport" starts a new report;
  * media with no open case sets outcome.received and asks the question. Text commands:
  * "ยกเลิก"/"cancel" (postback "cancel"), "สถานะ"/"status"/"เช็คสถานะ"/"check status" (postback
- * "status"), "คุยกับเจ้าหน้าที่"/"talk to a person" (postback "talk"): with the last case open
+ * "status"), "เงียบ"/"ไม่ต้องแจ้ง"/"quiet"/"stop updates" (postback "quiet") and "แจ้งต่อ"/"updates
+ * on" (postback "updates"): CHAT_ACTION_QUIET on the open case (chat_following: "anything
+ * else?" asked, or following it), CHAT_PROMPT_QUIET_NO_CASE idle with none, the question again
+ * mid-report; "คุยกับเจ้าหน้าที่"/"talk to a person" (postback "talk"): with the last case open
  * (following, or "anything else?" asked) CHAT_ACTION_TALK_REQUEST on it; with a category and no
  * location yet, CHAT_ACTION_CREATE_CASE with what is known and outcome.talk; with nothing chosen
  * (idle with no open case, asked the category or to confirm one) the same with category "other"

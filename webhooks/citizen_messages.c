@@ -136,23 +136,29 @@ static cJSON *citizen_prompt(const char *text, int with_location, const char *lo
     return m;
 }
 
-/* Appends the "talk to a person" quick reply (postback "talk") to m; NULL (m freed) when memory
- * runs out. */
-static cJSON *citizen_add_talk(enum chat_lang lang, cJSON *m)
+/* Appends a postback quick reply (label, data, displayText display) to m; NULL (m freed) when
+ * memory runs out, or m is NULL. */
+static cJSON *citizen_add_quick(cJSON *m, const char *label, const char *data, const char *display)
 {
-    const char *talk = WORDS_T(lang, "คุยกับเจ้าหน้าที่", "Talk to a person");
-
-    if (m != NULL && line_messages_quick(m, line_messages_postback(talk, "talk", talk)) != 0) {
+    if (m != NULL && line_messages_quick(m, line_messages_postback(label, data, display)) != 0) {
         cJSON_Delete(m);
         return NULL;
     }
     return m;
 }
 
-/* The answer once "anything else?" ends: "เรื่องที่คุณแจ้ง {code}: " / "Your report {code}: " (the
- * status answers' prefix; none without a code) then words, with a status button. */
-static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_code,
-                                    const char *words, int new_report)
+/* Appends the "talk to a person" quick reply (postback "talk") to m; NULL (m freed) when memory
+ * runs out. */
+static cJSON *citizen_add_talk(enum chat_lang lang, cJSON *m)
+{
+    const char *talk = WORDS_T(lang, "คุยกับเจ้าหน้าที่", "Talk to a person");
+
+    return citizen_add_quick(m, talk, "talk", talk);
+}
+
+/* "เรื่องที่คุณแจ้ง {code}: " / "Your report {code}: " (the status answers' prefix; none without a
+ * code) then words: a text message without buttons. NULL when memory runs out. */
+static cJSON *citizen_case_text(enum chat_lang lang, const char *tracking_code, const char *words)
 {
     struct text_buf b = {0};
     char code[TRACK_CODE_SIZE];
@@ -168,11 +174,93 @@ static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_co
     text_buf_add(&b, words);
     text = text_buf_take(&b);
     if (text == NULL) return NULL;
-    m = citizen_prompt(text, 0, NULL, WORDS_T(lang, "ดูสถานะ", "Check status"), "status",
-                       new_report ? WORDS_T(lang, "แจ้งเหตุใหม่", "New report") : NULL,
-                       new_report ? "newreport" : NULL);
+    m = line_messages_text(text);
     free(text);
+    return m;
+}
+
+/* The answer once "anything else?" ends (citizen_case_text), with a status button. */
+static cJSON *citizen_after_details(enum chat_lang lang, const char *tracking_code,
+                                    const char *words, int new_report)
+{
+    const char *status = WORDS_T(lang, "ดูสถานะ", "Check status");
+    const char *report = WORDS_T(lang, "แจ้งเหตุใหม่", "New report");
+    cJSON *m =
+        citizen_add_quick(citizen_case_text(lang, tracking_code, words), status, "status", status);
+
+    if (new_report) m = citizen_add_quick(m, report, "newreport", report);
     return citizen_add_talk(lang, m);
+}
+
+/* ---- consent and quiet updates ---- */
+
+/* The quick replies "สถานะ" / "Status" (postback status) and, by quiet, "ไม่ต้องแจ้ง (เงียบ)" /
+ * "Quiet: no updates" (postback quiet, saying "ไม่ต้องแจ้งความคืบหน้า (เงียบ)" in the chat: the
+ * label has LINE's 20 characters) or "แจ้งต่อ" / "Updates on" (postback updates), on m. */
+static cJSON *citizen_add_status(enum chat_lang lang, cJSON *m)
+{
+    const char *status = WORDS_T(lang, "สถานะ", "Status");
+
+    return citizen_add_quick(m, status, "status", status);
+}
+
+static cJSON *citizen_add_quiet(enum chat_lang lang, cJSON *m, int quiet)
+{
+    const char *on = WORDS_T(lang, "แจ้งต่อ", "Updates on");
+
+    if (!quiet) return citizen_add_quick(m, on, "updates", on);
+    return citizen_add_quick(m, WORDS_T(lang, "ไม่ต้องแจ้ง (เงียบ)", "Quiet: no updates"), "quiet",
+                             WORDS_T(lang, "ไม่ต้องแจ้งความคืบหน้า (เงียบ)", "Quiet: no updates"));
+}
+
+/* Asked once, after "anything else?": may the agencies that help see the reporter's details?
+ * Two quick replies, postbacks consent=yes and consent=no. */
+static cJSON *citizen_consent_question(enum chat_lang lang)
+{
+    const char *yes = WORDS_T(lang, "ยินยอม", "Agree");
+    const char *no = WORDS_T(lang, "ไม่ยินยอม", "Do not agree");
+    cJSON *m = line_messages_text(
+        WORDS_T(lang,
+                "อีกหนึ่งคำถามค่ะ หน่วยงานที่ช่วยเหลือดูชื่อและข้อมูลติดต่อของคุณได้ไหมคะ "
+                "(เพื่อไม่ต้องเล่าซ้ำ) ตอบแบบไหนก็ได้ เราช่วยคุณเหมือนเดิมค่ะ",
+                "One more question: may the agencies that help see your name and contact "
+                "details (so that you need not tell it all again)? Whatever you answer, we help "
+                "you just the same."));
+
+    return citizen_add_quick(citizen_add_quick(m, yes, "consent=yes", yes), no, "consent=no", no);
+}
+
+/* The closing line once the consent answer is recorded (share: 1 agreed), with the status, talk
+ * and quiet buttons. */
+static cJSON *citizen_consent_recorded(enum chat_lang lang, const char *tracking_code, int share)
+{
+    struct text_buf b = {0};
+    cJSON *m;
+    char *text;
+
+    text_buf_add(&b, share ? WORDS_T(lang,
+                                     "ขอบคุณค่ะ หน่วยงานที่ช่วยเหลือจะเห็นชื่อและข้อมูลติดต่อของคุณ "
+                                     "คุณจะได้ไม่ต้องเล่าซ้ำค่ะ ",
+                                     "thank you. The agencies that help will see your name and "
+                                     "contact details, so you need not tell it all again. ")
+                           : WORDS_T(lang,
+                                     "ได้ค่ะ ชื่อและข้อมูลติดต่อของคุณจะอยู่กับเจ้าหน้าที่และทีมที่ไปช่วยคุณเท่านั้น "
+                                     "ไม่ส่งต่อให้หน่วยงานอื่นค่ะ ",
+                                     "understood. Your name and contact details stay with our "
+                                     "operators and the team helping you, and go to no other "
+                                     "agency. "));
+    text_buf_add(&b, WORDS_T(lang,
+                             "เจ้าหน้าที่ดูแลเรื่องนี้อยู่ ส่งข้อความมาที่นี่ได้ตลอดนะคะ "
+                             "ถ้าไม่อยากให้ส่งข้อความแจ้งความคืบหน้ามา กด “ไม่ต้องแจ้ง (เงียบ)” ได้ค่ะ",
+                             "Our operators are looking after it; you can message us here at any "
+                             "time. If you would rather we sent you no updates, tap “Quiet: no "
+                             "updates”."));
+    text = text_buf_take(&b);
+    if (text == NULL) return NULL;
+    m = citizen_case_text(lang, tracking_code, text);
+    free(text);
+    m = citizen_add_talk(lang, citizen_add_status(lang, m));
+    return citizen_add_quiet(lang, m, 1);
 }
 
 cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outcome *outcome)
@@ -261,6 +349,40 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
                                           "message us here at any time."),
                                   1);
         break;
+    case CHAT_PROMPT_CONSENT_RECORDED:
+        m = citizen_consent_recorded(lang, outcome->tracking_code, outcome->consent);
+        break;
+    case CHAT_PROMPT_QUIET_ON:
+        m = citizen_add_quiet(
+            lang,
+            citizen_add_status(
+                lang,
+                citizen_case_text(lang, outcome->tracking_code,
+                                  WORDS_T(lang,
+                                          "ได้ค่ะ จะไม่ส่งข้อความแจ้งความคืบหน้ามาอีก ถ้าอยากรู้ "
+                                          "พิมพ์ “สถานะ” ได้ทุกเมื่อค่ะ ถ้าอยากให้แจ้งอีก พิมพ์ “แจ้งต่อ” ค่ะ",
+                                          "we will send you no more updates. To know how it is "
+                                          "going, send “status” at any time; to have updates "
+                                          "again, send “updates on”."))),
+            0);
+        break;
+    case CHAT_PROMPT_QUIET_OFF:
+        m = citizen_add_quiet(
+            lang,
+            citizen_add_status(
+                lang, citizen_case_text(lang, outcome->tracking_code,
+                                        WORDS_T(lang, "ได้ค่ะ จะส่งข้อความแจ้งความคืบหน้าให้อีกครั้งค่ะ",
+                                                "we will send you updates "
+                                                "again."))),
+            1);
+        break;
+    case CHAT_PROMPT_QUIET_NO_CASE:
+        m = line_messages_text(WORDS_T(lang,
+                                       "ตอนนี้ไม่มีเรื่องที่เปิดอยู่ค่ะ จึงไม่มีข้อความแจ้งความคืบหน้าส่งมา "
+                                       "ถ้าต้องการความช่วยเหลือ ส่งข้อความมาได้ทุกเมื่อค่ะ",
+                                       "You have no open report, so no updates will come. Message "
+                                       "us any time you need help."));
+        break;
     case CHAT_PROMPT_BAD_CODE:
         m = line_messages_text(WORDS_T(lang,
                                        "รหัสติดตามนี้ไม่ถูกต้องค่ะ อาจพิมพ์ผิด ลองตรวจสอบแล้วส่งใหม่อีกครั้งนะคะ",
@@ -270,14 +392,17 @@ cJSON *citizen_messages(const struct rules_table *rules, const struct chat_outco
     }
     {
         /* The safety lines and "received" first, so that the question and its buttons stay
-         * last, where LINE shows them. */
-        cJSON *all[3];
+         * last, where LINE shows them; the consent question, when asked, is that last one. */
+        cJSON *all[4];
         int n = 0;
 
         if (outcome->crisis) all[n++] = citizen_safety_lines(lang);
         if (outcome->received)
             all[n++] = line_messages_text(WORDS_T(lang, "ได้รับแล้วค่ะ", "Received, thank you."));
+        if (outcome->ask_consent && m != NULL)
+            cJSON_DeleteItemFromObjectCaseSensitive(m, "quickReply");
         all[n++] = m;
+        if (outcome->ask_consent) all[n++] = citizen_consent_question(lang);
         return line_messages_array(all, (size_t)n);
     }
 }

@@ -99,6 +99,9 @@ static void on_committed(struct http_call *call, cJSON *reply)
     if (!conflict && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "dup"))) st->handled++;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "talk_refused")))
         log_warn("line: a reporter asked to talk about a case that is not theirs; no chat opened");
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(reply, "refused")))
+        log_warn("line: a reporter's choice (%s) named a case that is not theirs; not recorded",
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "refused")));
     if (cJSON_IsObject(located)) {
         const char *team =
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(located, "team_id"));
@@ -122,7 +125,9 @@ static void on_committed(struct http_call *call, cJSON *reply)
 }
 
 /* ess_line_commit's talk argument: the chat the event was handled against, and what to do with
- * it (a message for it, or one to open on code); a new string, NULL when out of memory. */
+ * it (a message for it, or one to open on code), or with the reporter's case of code (their
+ * consent answer, quiet updates, the consent question asked); a new string, NULL when out of
+ * memory. */
 static char *talk_json(struct http_call *call, const char *op, const char *code)
 {
     struct linebot_state *st = call->data;
@@ -136,11 +141,17 @@ static char *talk_json(struct http_call *call, const char *op, const char *code)
     if (ok && strcmp(op, "say") == 0)
         ok = cJSON_AddStringToObject(t, "text", st->outcome.note) &&
              cJSON_AddNumberToObject(t, "sent_at", (double)ev->timestamp);
-    if (ok && strcmp(op, "request") == 0)
+    if (ok && code[0] != '\0')
         ok = cJSON_AddStringToObject(t, "code", code) &&
-             cJSON_AddStringToObject(t, "line_user", ev->user_id) &&
-             cJSON_AddStringToObject(t, "lang", st->outcome.lang == CHAT_LANG_EN ? "en" : "th") &&
+             cJSON_AddStringToObject(t, "line_user", ev->user_id);
+    if (ok && strcmp(op, "request") == 0)
+        ok = cJSON_AddStringToObject(t, "lang", st->outcome.lang == CHAT_LANG_EN ? "en" : "th") &&
              cJSON_AddNumberToObject(t, "wait_ms", call->router->cfg->chat_wait_s * 1000.0);
+    if (ok && strcmp(op, "consent") == 0)
+        ok = cJSON_AddBoolToObject(t, "share", st->outcome.consent) != NULL;
+    if (ok && strcmp(op, "quiet") == 0)
+        ok = cJSON_AddBoolToObject(t, "quiet", st->outcome.quiet) != NULL;
+    if (ok && st->outcome.ask_consent) ok = cJSON_AddTrueToObject(t, "ask_consent") != NULL;
     if (ok) json = cJSON_PrintUnformatted(t);
     cJSON_Delete(t);
     return json;
@@ -172,7 +183,14 @@ static void commit(struct http_call *call)
             op = "request";
             code = st->outcome.action == CHAT_ACTION_TALK_REQUEST ? st->outcome.tracking_code
                                                                   : st->chat.last_tracking_code;
+        } else if (st->outcome.action == CHAT_ACTION_CONSENT) {
+            op = "consent";
+        } else if (st->outcome.action == CHAT_ACTION_QUIET) {
+            op = "quiet";
         }
+        if (st->outcome.action == CHAT_ACTION_CONSENT || st->outcome.action == CHAT_ACTION_QUIET ||
+            st->outcome.ask_consent)
+            code = st->outcome.tracking_code;
         if ((talk = talk_json(call, op, code)) == NULL) {
             free(state);
             http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -202,8 +220,10 @@ static void commit(struct http_call *call)
     argv[1] = st->user_key;
     argv[2] = st->version;
     argv[3] = state;
-    argv[4] =
-        st->chat.step == CHAT_STEP_IDLE ? LINEBOT_IDLE_STATE_TTL_S : LINEBOT_REPORT_STATE_TTL_S;
+    /* The consent question waits on a filed case: kept as long as an idle state. */
+    argv[4] = st->chat.step == CHAT_STEP_IDLE || st->chat.step == CHAT_STEP_CONSENT
+                  ? LINEBOT_IDLE_STATE_TTL_S
+                  : LINEBOT_REPORT_STATE_TTL_S;
     argv[5] = dedupe;
     /* A report with a category and no location yet becomes a case if left there (sweep.c). */
     if (!st->group_event &&
@@ -373,8 +393,10 @@ static void on_begun(struct http_call *call, cJSON *reply)
         return;
     }
     /* Following the last case: only while it is open (resolved, closed or gone: what comes next
-     * starts a new report). */
-    if (st->chat.follow && st->chat.step == CHAT_STEP_IDLE && st->chat.last_tracking_code[0]) {
+     * starts a new report, and the consent question, if still asked, is dropped). */
+    if (st->chat.follow &&
+        (st->chat.step == CHAT_STEP_IDLE || st->chat.step == CHAT_STEP_CONSENT) &&
+        st->chat.last_tracking_code[0]) {
         track_lookup(call, st->chat.last_tracking_code, on_follow_status);
         return;
     }
@@ -386,8 +408,10 @@ static void on_follow_status(struct http_call *call, const struct track_view *v)
     struct linebot_state *st = call->data;
 
     if (!v->found || v->status == NULL || strcmp(v->status, "resolved") == 0 ||
-        strcmp(v->status, "closed") == 0 || strcmp(v->status, "cancelled") == 0)
+        strcmp(v->status, "closed") == 0 || strcmp(v->status, "cancelled") == 0) {
         st->chat.follow = 0;
+        if (st->chat.step == CHAT_STEP_CONSENT) st->chat.step = CHAT_STEP_IDLE;
+    }
     handle_event(call);
 }
 
@@ -428,6 +452,8 @@ static void handle_event(struct http_call *call)
     case CHAT_ACTION_REPLY:
     case CHAT_ACTION_NOTE:
     case CHAT_ACTION_LOCATE:
+    case CHAT_ACTION_CONSENT: /* the commit records the answer, or quiet updates */
+    case CHAT_ACTION_QUIET:
         st->messages = citizen_messages(call->router->rules, &st->outcome);
         break;
     case CHAT_ACTION_TALK_REQUEST: /* said once; the commit opens the chat */

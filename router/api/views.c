@@ -87,6 +87,8 @@ static cJSON *timeline(const cJSON *raw, int with_actor, int *ok)
                 add_string(item, "note", json_string(e, "note", ""), ok);
             if (json_string(e, "team", "")[0] != '\0') /* an assignment: to which team */
                 add_string(item, "team", json_string(e, "team", ""), ok);
+            if (json_string(e, "basis", "")[0] != '\0') /* a consent: on which basis */
+                add_string(item, "basis", json_string(e, "basis", ""), ok);
         }
         if (item == NULL || !cJSON_AddItemToArray(out, item)) {
             cJSON_Delete(item);
@@ -107,6 +109,28 @@ static void add_chat(cJSON *obj, const cJSON *raw, int *ok)
         obj, "chat_escalated",
         strcmp(json_string(raw, "chat_escalated", ""), "1") == 0 ||
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(raw, "chat_escalated"))));
+}
+
+/* Whether the reporter's identifying data may go to the agencies that help, as last recorded
+ * ({"share_with_agencies", "basis", "by", "at", "note"}), or null when it never was; and whether
+ * the LINE reporter chose quiet updates. */
+static void add_consent(cJSON *obj, const cJSON *raw, int *ok)
+{
+    const char *share = json_string(raw, "share_with_agencies", "");
+    cJSON *consent = NULL;
+
+    if (share[0] == '\0') {
+        CHECK_ADDED(cJSON_AddNullToObject(obj, "consent"));
+    } else {
+        CHECK_ADDED(consent = cJSON_AddObjectToObject(obj, "consent"));
+        CHECK_ADDED(cJSON_AddBoolToObject(consent, "share_with_agencies", strcmp(share, "1") == 0));
+        add_string(consent, "basis", json_string(raw, "consent_basis", ""), ok);
+        add_string(consent, "by", json_string(raw, "consent_by", ""), ok);
+        add_time(consent, "at", raw, "consent_at", ok);
+        add_string_or_null(consent, "note", json_string(raw, "consent_note", ""), ok);
+    }
+    CHECK_ADDED(cJSON_AddBoolToObject(obj, "quiet_updates",
+                                      strcmp(json_string(raw, "line_quiet", ""), "1") == 0));
 }
 
 static void add_common(cJSON *obj, const cJSON *raw, int *ok)
@@ -162,6 +186,7 @@ cJSON *views_case(const cJSON *raw)
     if (json_string(raw, "reporter_line_user", "")[0] != '\0')
         add_string(rep, "line_user_id", json_string(raw, "reporter_line_user", ""), &ok);
     add_string_or_null(obj, "operator_id", json_string(raw, "operator_id", ""), &ok);
+    add_consent(obj, raw, &ok);
     add_team(obj, raw, &ok);
     add_string_or_null(obj, "queue_reason", json_string(raw, "queue_reason", ""), &ok);
     attempts = json_number(raw, "attempts", &present);

@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "cases.h"
 #include "config.h"
+#include "consent.h"
 #include "console.h"
 #include "events.h"
 #include "handoff.h"
@@ -141,6 +142,8 @@ static const struct route routes[] = {
      cases_post_location, API},
     {EVHTTP_REQ_POST, "v1/cases/*/notes", METRICS_ROUTE_CASE_NOTE, OPERATOR, BODY_JSON,
      cases_post_note, API},
+    {EVHTTP_REQ_POST, "v1/cases/*/consent", METRICS_ROUTE_CASE_CONSENT, OPERATOR, BODY_JSON,
+     consent_post, API},
     {EVHTTP_REQ_POST, "v1/cases/*/triage", METRICS_ROUTE_CASE_TRIAGE, OPERATOR, BODY_JSON,
      triage_post, API},
     {EVHTTP_REQ_GET, "v1/cases/*/candidates", METRICS_ROUTE_CASE_CANDIDATES, OPERATOR, BODY_NONE,

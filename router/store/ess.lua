@@ -23,7 +23,11 @@ Keys (P = prefix):
   P schema               str   the version of the indexes above that ess_upgrade last built
   P case:<id>            hash  the case record (times in ms since the epoch); with a chat:
                                chat (waiting|open|closed) chat_since chat_operator chat_taken_at
-                               chat_closed_at chat_escalated (1|"") chat_lang (th|en)
+                               chat_closed_at chat_escalated (1|"") chat_lang (th|en); once
+                               consent is recorded: share_with_agencies (1|0) consent_basis
+                               consent_by consent_at consent_note (the operator's words:
+                               personal); a LINE case: consent_asked (ms, the reporter was asked
+                               once), line_quiet (1: no progress pushes, the reporter's choice)
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
   P track:<code>         hash  the public e-Tracking view, kept whole: view (the JSON answer of
@@ -285,8 +289,14 @@ end
 local PROGRESS = {queued = true, assigned = true, acknowledged = true, en_route = true,
     on_scene = true, resolved = true}
 
+-- Whether the LINE reporter of the case chose quiet updates (consent_quiet_set).
+local function case_quiet(P, case_id)
+    return redis.call('HGET', P .. 'case:' .. case_id, 'line_quiet') == '1'
+end
+
 local function notify_reporter(P, case_id, c, status, at)
     if c.channel ~= 'line' or not PROGRESS[status] or c.creating then return end
+    if case_quiet(P, case_id) then return end
     if status == 'queued' and
         redis.call('HSETNX', P .. 'case:' .. case_id, 'line_told_queued', '1') == 0 then
         return
@@ -1260,6 +1270,69 @@ local function chat_wait_expire(keys, a)
 end
 
 ---------------------------------------------------------------------------------------------
+-- Consent to share with the agencies that help, and quiet updates (a LINE reporter's choice)
+
+local CONSENT_BASES = {consent = true, vital_interest = true, legal_obligation = true}
+
+-- Records whether the reporter's identifying data may go to the agencies that help (share: true
+-- or false; the responding team needs none: vital interest), on which basis, who said so (by: the
+-- operator's id, or "reporter" from LINE) and when; note (the operator's words, personal: never
+-- on the timeline or in the case log) replaces the last one, "" removes it. The timeline gets
+-- {event "consent", note "share"|"no_share", basis, by, at}, the case log an entry of event
+-- consent, without text.
+local function consent_record(P, case_id, c, share, basis, by, note, now)
+    local key = P .. 'case:' .. case_id
+    redis.call('HSET', key, 'share_with_agencies', share and '1' or '0', 'consent_basis', basis,
+        'consent_by', by, 'consent_at', now)
+    if note ~= '' then
+        redis.call('HSET', key, 'consent_note', note)
+    else
+        redis.call('HDEL', key, 'consent_note')
+    end
+    redis.call('RPUSH', key .. ':timeline', cjson.encode({status = c.status, event = 'consent',
+        note = share and 'share' or 'no_share', basis = basis, at = now, by = by}))
+    log_event(P, case_id, {{'event', 'consent'}, {'by', by}, {'at', tostring(now)}})
+end
+
+-- The LINE reporter's choice of quiet updates (quiet true: no progress push from now on, and
+-- those queued before are dropped when claimed; false: pushed again). A change is on the
+-- timeline {event "quiet", note "on"|"off", by "reporter"} and in the case log.
+local function consent_quiet_set(P, case_id, c, quiet, now)
+    if (c.line_quiet == '1') == quiet then return end
+    if quiet then
+        redis.call('HSET', P .. 'case:' .. case_id, 'line_quiet', '1')
+    else
+        redis.call('HDEL', P .. 'case:' .. case_id, 'line_quiet')
+    end
+    c.line_quiet = quiet and '1' or nil
+    record_event(P, case_id, c, 'quiet', quiet and 'on' or 'off', now, 'reporter')
+end
+
+-- The case of tracking code code that the LINE user line_user reported: its id and hash, or nil
+-- (no such code, or another user's case).
+local function line_case(P, code, line_user)
+    local id = redis.call('HGET', P .. 'track:' .. (code or ''), 'case_id')
+    if not id or (line_user or '') == '' then return nil end
+    local c = hgetall(P .. 'case:' .. id)
+    if c.status == nil or c.reporter_line_user ~= line_user then return nil end
+    return id, c
+end
+
+-- ess_case_consent P ctx case_id share basis note (audited: consent; share "1" or "0", basis
+-- one of CONSENT_BASES, note "" for none): consent_record by the actor. The case as
+-- ess_case_get answers it, or a refusal.
+local function case_consent(keys, a)
+    local P, case_id, share, basis, note = a[1], a[3], a[4], a[5], a[6] or ''
+    if (share ~= '1' and share ~= '0') or not CONSENT_BASES[basis] then
+        return refuse('bad_argument:consent')
+    end
+    return audited(P, a[2], 'consent', case_id, function(c, ctx)
+        consent_record(P, case_id, c, share == '1', basis, ctx.id, note, now_ms())
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
+end
+
+---------------------------------------------------------------------------------------------
 -- Cases: what operators and teams read and do
 
 -- ess_case_get P ctx case_id: the case as an operator, or the team holding it, reads it
@@ -1470,6 +1543,8 @@ end
 
 -- ess_outbox_claim P limit lease_ms: the messages due now, oldest first, each leased (its due
 -- time pushed lease_ms ahead) so that one router process sends it while the others skip it.
+-- A progress notice about a case whose reporter chose quiet updates after it was queued is
+-- dropped here, never sent (case_quiet).
 -- {"items": [{id, kind, payload, attempts, retry_key}], "next_ms": ms until the next message
 -- is due, or -1 when none is queued}
 local function outbox_claim(keys, a)
@@ -1483,6 +1558,13 @@ local function outbox_claim(keys, a)
             local case_id, team_id = string.match(h.holder, '^(.*)|(.*)$')
             local f = redis.call('HMGET', P .. 'case:' .. case_id, 'team_id', 'status')
             if f[1] ~= team_id or f[2] ~= 'assigned' then h.kind = nil end -- lapsed
+        end
+        if h.kind == 'progress' then
+            local ok, p = pcall(cjson.decode, h.payload or '')
+            if ok and type(p) == 'table' and type(p.case_id) == 'string' and
+                    case_quiet(P, p.case_id) then
+                h.kind = nil -- the reporter chose quiet updates since
+            end
         end
         if h.kind then
             redis.call('ZADD', P .. 'outbox:due', now + lease, id)
@@ -1639,12 +1721,17 @@ end
 -- handled the same event first, {"conflict": true} when the state is no longer the version the
 -- event was handled against (another event of the user was committed meanwhile: handle it
 -- again); then nothing is written. talk (not "": JSON {expect, op, text, sent_at, code,
--- line_user, lang, wait_ms, ttl_s}): the event was handled with expect as the user's active chat
--- (ess_line_begin's talk); when that changed meanwhile (an operator closed it), conflict too.
--- op "say": text goes to that chat's conversation (chat_append; line:talk renewed); op
--- "request": a chat opens on the case of tracking code code when line_user reported it and none
--- is active (chat_begin; else "talk_refused": true in the answer). An empty state (a group's
--- event) is neither checked nor written, and the other arguments of the user are ignored.
+-- line_user, lang, wait_ms, ttl_s, share, quiet, ask_consent}): the event was handled with
+-- expect as the user's active chat (ess_line_begin's talk); when that changed meanwhile (an
+-- operator closed it), conflict too. op "say": text goes to that chat's conversation
+-- (chat_append; line:talk renewed); op "request": a chat opens on the case of tracking code code
+-- when line_user reported it and none is active (chat_begin; else "talk_refused": true in the
+-- answer). On the case of code that line_user reported (else "refused": the op, nothing done):
+-- ask_consent true: the reporter was asked whether the agencies may see their details
+-- (consent_asked, kept from the first time); op "consent": their answer (share true or false),
+-- recorded with basis consent, by reporter (consent_record); op "quiet": quiet updates on (quiet
+-- true) or off (consent_quiet_set). An empty state (a group's event) is neither checked nor
+-- written, and the other arguments of the user are ignored.
 local function line_commit(keys, a)
     local P, event_id, user_key, version, state = a[1], a[2], a[3], a[4], a[5]
     local ttl, dedupe = tonumber(a[6]), tonumber(a[7])
@@ -1681,15 +1768,31 @@ local function line_commit(keys, a)
         chat_append(P, talk.expect, 'reporter', 'reporter', talk.text, talk.sent_at, now)
         redis.call('EXPIRE', P .. 'line:talk:' .. user_key, tonumber(talk.ttl_s))
     elseif talk and talk.op == 'request' then
-        local id = redis.call('HGET', P .. 'track:' .. (talk.code or ''), 'case_id')
-        local c = id and hgetall(P .. 'case:' .. id) or {}
-        if not id or c.status == nil or c.reporter_line_user ~= talk.line_user then
+        local id, c = line_case(P, talk.code, talk.line_user)
+        if not id then
             refused = true
         elseif not CHAT_ACTIVE[c.chat or ''] then
             chat_begin(P, id, c, user_key, talk.lang, tonumber(talk.wait_ms),
                 tonumber(talk.ttl_s), now)
         else
             redis.call('SET', P .. 'line:talk:' .. user_key, id, 'EX', tonumber(talk.ttl_s))
+        end
+    end
+    -- the reporter's choices about their case: asked for consent, their answer, quiet updates
+    local refused_choice = nil
+    if talk and (talk.ask_consent == true or talk.op == 'consent' or talk.op == 'quiet') then
+        local id, c = line_case(P, talk.code, talk.line_user)
+        if not id then
+            refused_choice = talk.op ~= '' and talk.op or 'consent_ask'
+        else
+            if talk.ask_consent == true then
+                redis.call('HSETNX', P .. 'case:' .. id, 'consent_asked', now)
+            end
+            if talk.op == 'consent' then
+                consent_record(P, id, c, talk.share == true, 'consent', 'reporter', '', now)
+            elseif talk.op == 'quiet' then
+                consent_quiet_set(P, id, c, talk.quiet == true, now)
+            end
         end
     end
     -- After the reply: a push the move causes ("passed to ...") is queued behind it.
@@ -1703,6 +1806,7 @@ local function line_commit(keys, a)
     end
     local r = {dup = false, queued = #ids}
     if refused then r.talk_refused = true end
+    if refused_choice then r.refused = refused_choice end -- the router logs which, never whose
     if located then -- for the router's log line: ids and status only
         r.located = {case_id = case_id, status = located.status, team_id = located.team_id or ''}
     end
@@ -2386,3 +2490,4 @@ redis.register_function{function_name = 'ess_case_candidates', callback = case_c
 redis.register_function('ess_upgrade', upgrade)
 redis.register_function('ess_audit_list', audit_list)
 redis.register_function('ess_audit_trim', audit_trim)
+redis.register_function('ess_case_consent', case_consent)

@@ -288,6 +288,8 @@ static int conv_send(struct conv *c, const struct line_event *ev, int taps)
         break;
     case CHAT_ACTION_NOTE:
     case CHAT_ACTION_LOCATE:
+    case CHAT_ACTION_CONSENT:
+    case CHAT_ACTION_QUIET:
         c->msgs = citizen_messages(rules, &c->out);
         break;
     case CHAT_ACTION_STATUS:
@@ -405,11 +407,15 @@ static void test_thai_conversation(void)
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
               c.out.prompt == CHAT_PROMPT_NOTE_ADDED && str_eq(c.out.note, desc),
           "TH: the sentence becomes a note on the case");
-    CHECK(c.st.step == CHAT_STEP_IDLE && str_eq(c.st.last_tracking_code, CODE),
-          "TH: then idle, the code kept");
+    CHECK(c.st.step == CHAT_STEP_CONSENT && c.out.ask_consent &&
+              str_eq(c.st.last_tracking_code, CODE) && str_eq(c.out.tracking_code, CODE),
+          "TH: then the consent question, the code kept");
     CHECK(str_has(c.json, "เรื่องที่คุณแจ้ง " CODE ": เพิ่มข้อมูลนี้ให้แล้วค่ะ") &&
-              quick_with_data(c.msgs, "status") != NULL,
-          "TH: the note's answer names the code like a status answer, with a status button");
+              quick_with_data(c.msgs, "consent=yes") != NULL &&
+              quick_with_data(c.msgs, "consent=no") != NULL &&
+              quick_with_data(c.msgs, "status") == NULL && cJSON_GetArraySize(c.msgs) == 2,
+          "TH: the note's answer names the code like a status answer, then the consent question "
+          "with its two buttons only");
     CHECK(c.all_valid, "TH: every reply valid for LINE");
     CHECK(str_has(c.said, "ส่งตำแหน่ง") && str_has(c.said, "ข้าม") && str_has(c.said, CODE),
           "TH: the transcript holds every reply (the no-echo check below is not vacuous)");
@@ -488,8 +494,8 @@ static void test_preselection(void)
           "pre-selection: the first text is the description, no address");
     ev = ev_postback("skip");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
-              c.st.step == CHAT_STEP_IDLE,
-          "pre-selection: skip ends the questions");
+              c.st.step == CHAT_STEP_CONSENT && c.out.ask_consent,
+          "pre-selection: skip ends the details, consent is asked");
     CHECK(str_has(c.json, "เรื่องที่คุณแจ้ง " CODE ": ขอบคุณค่ะ") && !str_has(c.json, "ถูกกักขัง"),
           "pre-selection: skip is thanked under the code, no category named");
     CHECK(c.all_valid && !str_has(c.said, "ขังอยู่ในห้อง"), "pre-selection: replies valid, no echo");
@@ -617,8 +623,8 @@ static void test_location_first(void)
           "location first: category, location, no description");
     ev = ev_text("ข้าม");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
-              c.st.step == CHAT_STEP_IDLE,
-          "location first: a typed skip ends the questions");
+              c.st.step == CHAT_STEP_CONSENT,
+          "location first: a typed skip ends the details");
     CHECK(c.all_valid && !str_has(c.said, "รามบุตรี"), "location first: no echo of the address");
     conv_free(&c);
 
@@ -890,9 +896,10 @@ static void test_follow_unfollow_and_strays(void)
               c.out.incident.has_location && c.out.incident.lat == 13.8 &&
               c.out.incident.lon == 100.6 && str_eq(c.out.incident.address, "Soi 5") &&
               c.out.prompt == CHAT_PROMPT_LOCATION_ADDED && str_eq(c.out.tracking_code, CODE) &&
-              !c.st.has_location && c.st.step == CHAT_STEP_IDLE && c.st.follow &&
-              quick_with_data(c.msgs, "newreport") != NULL,
-          "a location once the case exists: the case moves there, no second case");
+              !c.st.has_location && c.st.step == CHAT_STEP_CONSENT && c.st.follow &&
+              c.out.ask_consent && quick_with_data(c.msgs, "consent=no") != NULL,
+          "a location once the case exists: the case moves there, no second case; consent "
+          "asked");
     ev = ev_location(13.9, 100.7, NULL);
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_LOCATE &&
               c.out.incident.address == NULL &&
@@ -954,9 +961,14 @@ static void test_follow_up_and_media(void)
           "follow-up: the case made, followed; the place also as a note (the case may exist)");
     ev = ev_postback("skip");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
-              c.st.step == CHAT_STEP_IDLE && c.st.follow &&
+              c.st.step == CHAT_STEP_CONSENT && c.st.follow,
+          "follow-up: skipped, the case still followed, consent asked");
+    ev = ev_sticker();
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_DETAILS_SKIPPED) &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow && !c.out.ask_consent &&
               quick_with_data(c.msgs, "newreport") != NULL,
-          "follow-up: skipped, the case still followed, a \"New report\" button");
+          "follow-up: a sticker for an answer drops the question (asked once), a \"New "
+          "report\" button");
     ev = ev_text("เขากลับมาแล้ว ตะโกนเสียงดัง พวกเรากลัวมาก");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE && c.out.note != NULL &&
               str_eq(c.out.note, "เขากลับมาแล้ว ตะโกนเสียงดัง พวกเรากลัวมาก") &&
@@ -996,8 +1008,9 @@ static void test_follow_up_and_media(void)
     conv_send(&c, &ev, 1);
     ev = ev_media(LINE_MESSAGE_VIDEO, "99");
     CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
-              str_eq(c.out.note, "[video] id 99") && c.st.step == CHAT_STEP_IDLE,
-          "media at \"anything else?\": a note on the case");
+              str_eq(c.out.note, "[video] id 99") && c.st.step == CHAT_STEP_CONSENT &&
+              c.out.ask_consent,
+          "media at \"anything else?\": a note on the case, consent asked");
     ev = ev_postback("newreport");
     CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_CATEGORY) && !c.st.follow &&
               str_eq(c.st.last_tracking_code, CODE),
@@ -1588,8 +1601,9 @@ static void test_state_json(void)
                   r.step == CHAT_STEP_DETAILS && r.report_id[0] == '\0',
               "report id: dropped once the case is to be created");
         chat_outcome_clear(&out);
-        CHECK(chat_handle(NULL, &r, &skip, &out) == 0 && r.step == CHAT_STEP_IDLE,
-              "report id: skip then ends the questions");
+        CHECK(chat_handle(NULL, &r, &skip, &out) == 0 && r.step == CHAT_STEP_CONSENT &&
+                  r.report_id[0] == '\0',
+              "report id: skip then ends the details");
         chat_outcome_clear(&out);
         r.step = CHAT_STEP_CATEGORY;
         snprintf(r.report_id, sizeof(r.report_id), "%s", "rid-2");
@@ -1645,7 +1659,9 @@ static void test_talk_request(void)
     static const char *const confirm[] = {"พ่อเมาแล้วทุบตีแม่ ตอนนี้ยังตีอยู่", NULL};
     static const char *const location[] = {"pb:cat=detention", NULL};
     static const char *const details[] = {"pb:cat=threat", "loc", NULL};
-    static const char *const following[] = {"pb:cat=threat", "loc", "pb:skip", NULL};
+    static const char *const consent[] = {"pb:cat=threat", "loc", "pb:skip", NULL};
+    static const char *const following[] = {"pb:cat=threat", "loc", "pb:skip", "pb:consent=no",
+                                            NULL};
     static const char *const words_th[] = {"คุยกับเจ้าหน้าที่", "ขอคุยกับเจ้าหน้าที่ค่ะ", "คุยกับคน",
                                            "ขอคุยกับคนครับ", "ติดต่อเจ้าหน้าที่"};
     static const char *const words_en[] = {
@@ -1704,8 +1720,9 @@ static void test_talk_request(void)
           "talk: asked the location, the chosen category's case at once");
     conv_free(&c);
     /* The question after the code offers it, and so do the answers that end it. */
-    talk_at(&c, details, "ข้าม");
-    CHECK(quick_with_data(c.msgs, "talk") != NULL, "talk: offered after \"anything else?\" ends");
+    talk_at(&c, consent, "ยินยอม");
+    CHECK(c.out.action == CHAT_ACTION_CONSENT && quick_with_data(c.msgs, "talk") != NULL,
+          "talk: offered after the consent question's answer");
     conv_free(&c);
     {
         static const char *const ask[] = {"pb:cat=threat", NULL};
@@ -1801,6 +1818,182 @@ static void test_chat_talk(void)
     CHECK(chat_talk(NULL, &out) == -1, "chat_talk: NULL event");
 }
 
+/* A report in lang up to its consent question (details skipped). */
+static void to_consent(struct conv *c, enum chat_lang lang)
+{
+    struct line_event ev = ev_text(lang == CHAT_LANG_EN ? "Hello, I need help" : "สวัสดีค่ะ");
+
+    conv_init(c);
+    conv_send(c, &ev, 1);
+    ev = ev_postback("cat=threat");
+    conv_send(c, &ev, 1);
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(c, &ev, 1);
+    ev = ev_postback("skip");
+    conv_send(c, &ev, 1);
+}
+
+static void test_consent(void)
+{
+    static const struct {
+        const char *say; /* "pb:" a postback */
+        enum chat_lang lang;
+        int share;
+    } answers[] = {
+        {"pb:consent=yes", CHAT_LANG_TH, 1}, {"pb:consent=no", CHAT_LANG_TH, 0},
+        {"ยินยอมค่ะ", CHAT_LANG_TH, 1},        {"ไม่ยินยอมค่ะ", CHAT_LANG_TH, 0},
+        {"ได้ค่ะ", CHAT_LANG_TH, 1},           {"ไม่ได้", CHAT_LANG_TH, 0},
+        {"pb:consent=yes", CHAT_LANG_EN, 1}, {"I agree", CHAT_LANG_EN, 1},
+        {"Do not agree", CHAT_LANG_EN, 0},   {"no", CHAT_LANG_EN, 0},
+    };
+    struct conv c;
+    struct line_event ev;
+
+    to_consent(&c, CHAT_LANG_TH);
+    CHECK(c.st.step == CHAT_STEP_CONSENT && c.out.ask_consent &&
+              str_eq(c.out.tracking_code, CODE) && cJSON_GetArraySize(c.msgs) == 2 &&
+              cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(c.msgs, 0), "quickReply") ==
+                  NULL &&
+              str_has(c.json, "หน่วยงานที่ช่วยเหลือดูชื่อและข้อมูลติดต่อของคุณได้ไหมคะ (เพื่อไม่ต้องเล่าซ้ำ)") &&
+              quick_count(c.msgs) == 2 && quick_with_data(c.msgs, "consent=yes") != NULL &&
+              quick_with_data(c.msgs, "consent=no") != NULL && str_has(c.json, "\"ยินยอม\"") &&
+              str_has(c.json, "\"ไม่ยินยอม\""),
+          "consent: asked after \"anything else?\", last, with its two buttons only");
+    ev = ev_postback("status");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_STATUS &&
+              c.st.step == CHAT_STEP_CONSENT,
+          "consent: \"status\" answers and the question stays");
+    conv_free(&c);
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        char what[96];
+
+        to_consent(&c, answers[i].lang);
+        ev = strncmp(answers[i].say, "pb:", 3) == 0 ? ev_postback(answers[i].say + 3)
+                                                    : ev_text(answers[i].say);
+        snprintf(what, sizeof what, "consent: \"%s\" records %s", answers[i].say,
+                 answers[i].share ? "share" : "no share");
+        CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CONSENT &&
+                  c.out.prompt == CHAT_PROMPT_CONSENT_RECORDED &&
+                  c.out.consent == answers[i].share && str_eq(c.out.tracking_code, CODE) &&
+                  c.st.step == CHAT_STEP_IDLE && c.st.follow && !c.out.ask_consent &&
+                  quick_with_data(c.msgs, "status") != NULL &&
+                  quick_with_data(c.msgs, "talk") != NULL &&
+                  quick_with_data(c.msgs, "quiet") != NULL && str_has(c.json, CODE) &&
+                  c.out.lang == answers[i].lang && c.all_valid,
+              what);
+        conv_free(&c);
+    }
+    to_consent(&c, CHAT_LANG_TH);
+    ev = ev_postback("consent=yes");
+    conv_send(&c, &ev, 1);
+    CHECK(str_has(c.json, "“ไม่ต้องแจ้ง (เงียบ)”") &&
+              str_has(c.json, "\"displayText\":\"ไม่ต้องแจ้งความคืบหน้า (เงียบ)\"") &&
+              str_has(c.json, "\"label\":\"สถานะ\""),
+          "consent: the closing line offers status, talk and quiet updates");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action != CHAT_ACTION_CONSENT,
+          "consent: the button again is no second answer");
+    conv_free(&c);
+    to_consent(&c, CHAT_LANG_TH);
+    ev = ev_text("เขาออกไปแล้วแต่จะกลับมาอีก");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_NOTE &&
+              c.st.step == CHAT_STEP_IDLE && c.st.follow && !c.out.ask_consent,
+          "consent: anything else said is a note on the case, the question dropped");
+    ev = ev_postback("consent=no");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_REPLY &&
+              replied(&c, CHAT_PROMPT_DETAILS_SKIPPED),
+          "consent: asked once: a late answer is not taken");
+    conv_free(&c);
+    /* Cancel, talk and a location at the question: never a consent. */
+    to_consent(&c, CHAT_LANG_TH);
+    ev = ev_postback("cancel");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_CANCEL_OPEN &&
+              c.st.step == CHAT_STEP_IDLE,
+          "consent: cancel says the case stays open");
+    conv_free(&c);
+    to_consent(&c, CHAT_LANG_TH);
+    ev = ev_location(13.71, 100.51, NULL);
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_LOCATE &&
+              c.st.step == CHAT_STEP_IDLE && !c.out.ask_consent,
+          "consent: a location moves the case");
+    conv_free(&c);
+    /* A note answers "anything else?": noted, then asked. */
+    to_consent(&c, CHAT_LANG_EN);
+    CHECK(str_has(c.json, "may the agencies that help see your name and contact details") &&
+              str_has(c.json, "\"Agree\"") && str_has(c.json, "\"Do not agree\"") && c.all_valid,
+          "consent: asked in English");
+    conv_free(&c);
+    {
+        static const char ok[] =
+            "{\"v\":1,\"step\":\"consent\",\"lang\":\"th\",\"last_tracking_code\":\"" CODE
+            "\",\"follow\":true}";
+        static const char no_code[] = "{\"v\":1,\"step\":\"consent\",\"lang\":\"th\"}";
+        struct chat_state st;
+
+        CHECK(chat_state_from_json(ok, strlen(ok), &st) == 0 && st.step == CHAT_STEP_CONSENT &&
+                  str_eq(st.last_tracking_code, CODE),
+              "consent: the step is stored and read back");
+        CHECK(chat_state_from_json(no_code, strlen(no_code), &st) == -1,
+              "consent: the step without its case is not a state");
+    }
+}
+
+static void test_quiet(void)
+{
+    static const char *const on[] = {"เงียบ", "ไม่ต้องแจ้งค่ะ", "quiet", "Stop updates", "pb:quiet"};
+    static const char *const off[] = {"แจ้งต่อ", "updates on", "pb:updates"};
+    struct conv c;
+    struct line_event ev;
+
+    for (size_t i = 0; i < sizeof on / sizeof on[0] + sizeof off / sizeof off[0]; i++) {
+        int quiet = i < sizeof on / sizeof on[0];
+        const char *say = quiet ? on[i] : off[i - sizeof on / sizeof on[0]];
+        char what[96];
+
+        to_consent(&c, CHAT_LANG_TH);
+        ev = ev_postback("consent=no");
+        conv_send(&c, &ev, 1);
+        ev = strncmp(say, "pb:", 3) == 0 ? ev_postback(say + 3) : ev_text(say);
+        snprintf(what, sizeof what, "quiet: \"%s\" turns updates %s", say, quiet ? "off" : "on");
+        CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_QUIET &&
+                  c.out.quiet == quiet && str_eq(c.out.tracking_code, CODE) &&
+                  c.out.prompt == (quiet ? CHAT_PROMPT_QUIET_ON : CHAT_PROMPT_QUIET_OFF) &&
+                  c.st.step == CHAT_STEP_IDLE && c.st.follow && str_has(c.json, CODE) &&
+                  quick_with_data(c.msgs, quiet ? "updates" : "quiet") != NULL && c.all_valid,
+              what);
+        if (quiet)
+            CHECK(str_has(c.json, "จะไม่ส่งข้อความแจ้งความคืบหน้ามาอีก ถ้าอยากรู้ พิมพ์ “สถานะ” ได้ทุกเมื่อค่ะ") ||
+                      str_has(c.json, "we will send you no more updates"),
+                  "quiet: the reply says what it means");
+        conv_free(&c);
+    }
+    /* At "anything else?": quiet, then the consent question. */
+    conv_init(&c);
+    ev = ev_postback("cat=detention");
+    conv_send(&c, &ev, 1);
+    ev = ev_location(13.7, 100.5, NULL);
+    conv_send(&c, &ev, 1);
+    ev = ev_text("เงียบ");
+    CHECK(conv_send(&c, &ev, 1) == 0 && c.out.action == CHAT_ACTION_QUIET && c.out.quiet &&
+              c.out.ask_consent && c.st.step == CHAT_STEP_CONSENT &&
+              quick_with_data(c.msgs, "consent=yes") != NULL &&
+              str_has(c.json, "จะไม่ส่งข้อความแจ้งความคืบหน้ามาอีก"),
+          "quiet at \"anything else?\": quiet, then consent asked");
+    conv_free(&c);
+    /* No open case: nothing to quieten; mid-report: the question again. */
+    conv_init(&c);
+    ev = ev_text("quiet");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_QUIET_NO_CASE) &&
+              str_has(c.json, "no open report"),
+          "quiet with no case: said so");
+    ev = ev_postback("cat=threat");
+    conv_send(&c, &ev, 1);
+    ev = ev_postback("quiet");
+    CHECK(conv_send(&c, &ev, 1) == 0 && replied(&c, CHAT_PROMPT_ASK_LOCATION) &&
+              c.st.step == CHAT_STEP_LOCATION,
+          "quiet mid-report: the location asked again");
+    conv_free(&c);
+}
+
 int main(void)
 {
     const char *root = getenv("ESS_SOURCE_ROOT");
@@ -1836,6 +2029,8 @@ int main(void)
         test_talk_request();
         test_chat_talk();
         test_chat_closed();
+        test_consent();
+        test_quiet();
     }
     rules_free(rules);
     return tap_done();

@@ -1,12 +1,14 @@
 // A case (/console/cases/{id}): every fact, the timeline with authors and Thai times, a map with
 // the incident and the team, and the actions: status, note, triage (with a one-click confirm of
 // the classifier's suggestion while the case waits for triage), placing a case that has no
-// coordinates, assigning by hand from the candidates (a far team asks to confirm). A LINE case
+// coordinates, assigning by hand from the candidates (a far team asks to confirm), recording
+// consent to share with the agencies (consent.js). A LINE case
 // whose reporter asked to talk to a person has its chat on top (chatPanel); supervisors also see
 // who has read or changed the case (the access log). It follows the case's changes live.
 
 import { accessLogSection } from './accesslog.js';
 import { get, getSession, post, seg } from './api.js';
+import { consentForm, consentText } from './consent.js';
 import { announce, clear, confirmDialog, field, fill, focusOn, h, options, setFieldError } from './dom.js';
 import { CATEGORIES, PRIORITIES, errorText, formatAge, formatClock, formatKm, formatTime, isoTime, label, t } from './i18n.js';
 import { onCase, onChat, onReconnect } from './live.js';
@@ -318,6 +320,7 @@ export function render(main, params) {
   const placeSlot = h('div', { id: 'place-slot' });
   const session = getSession();
   const accessLog = session && session.role === 'supervisor' ? accessLogSection(caseId) : null;
+  const consent = consentForm(base, actionForm, (c) => update(c), who);
 
   main.classList.add('wide');
   main.append(h('div.page-head', null, heading));
@@ -327,7 +330,7 @@ export function render(main, params) {
     h('div.col', null, h('section', { 'aria-labelledby': 'map-h' }, h('h2', { id: 'map-h' }, t('case_map')), mapEl)),
     h('section.col.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
       placeSlot, candidatesSection()),
-    h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusForm(), noteForm(), triageForm()),
+    h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusForm(), noteForm(), triageForm(), consent),
     h('div.span', null, timeline),
     accessLog ? h('div.span', null, accessLog) : null);
   main.append(body);
@@ -352,6 +355,8 @@ export function render(main, params) {
       row(t('fact_coords'), loc.lat != null ? `${loc.lat}, ${loc.lon}` : t('fact_no_coords')),
       row(t('fact_reporter'), rep.name),
       row(t('fact_phone'), rep.phone),
+      row(t('fact_consent'), consentText(c.consent, who)),
+      c.channel === 'line' ? row(t('fact_updates'), c.quiet_updates ? t('updates_quiet') : t('updates_on')) : null,
       row(t('fact_code'), h('span.code', { lang: 'en' }, c.tracking_code)),
       row(t('fact_channel'), label('channel', c.channel)),
       row(t('fact_call_id'), c.call_id),
@@ -385,6 +390,8 @@ export function render(main, params) {
       const s = t(k);
       return s === k ? e.note : s;
     }
+    if (e.event === 'consent') return [label('consent_share', e.note), label('consent_basis', e.basis)].join(' · ');
+    if (e.event === 'quiet') return e.note === 'on' ? t('updates_quiet') : t('updates_on');
     return e.event ? e.note : label('reason', e.note);
   }
 
@@ -593,6 +600,7 @@ export function render(main, params) {
     document.title = `${heading.textContent} · ${t('app_title')}`;
     drawFacts(c);
     drawTimeline(c);
+    consent.draw(c);
     showSuggestion(c);
     const unplaced = !c.location || c.location.lat == null;
     if (unplaced && !placeSlot.firstChild) placeSlot.append(placeForm());

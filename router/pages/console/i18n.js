@@ -159,6 +159,22 @@ const TEXT = {
     ev_reporter_note: 'ผู้แจ้งเล่าเพิ่ม',
     ev_media: 'ผู้แจ้งส่งไฟล์',
     ev_consent: 'ความยินยอม',
+    ev_quiet: 'การแจ้งความคืบหน้าทาง LINE',
+    act_consent: 'ความยินยอมส่งต่อข้อมูล',
+    act_consent_submit: 'บันทึกความยินยอม',
+    consent_question: 'ผู้แจ้งยินยอมให้หน่วยงานที่ช่วยเหลือเห็นชื่อและข้อมูลติดต่อหรือไม่',
+    consent_share: 'ยินยอม ส่งต่อได้',
+    consent_no_share: 'ไม่ยินยอม ไม่ส่งต่อ',
+    consent_basis_label: 'ฐานที่ใช้',
+    consent_note_label: 'หมายเหตุ (ถ้ามี)',
+    consent_note_hint: 'เช่น ผู้แจ้งบอกทางโทรศัพท์ เห็นเฉพาะเจ้าหน้าที่',
+    consent_choose: 'เลือกว่าผู้แจ้งยินยอมหรือไม่',
+    consent_now: 'ตอนนี้:',
+    consent_none: 'ยังไม่ได้บันทึก',
+    fact_consent: 'ความยินยอมส่งต่อข้อมูล',
+    fact_updates: 'แจ้งความคืบหน้าทาง LINE',
+    updates_on: 'แจ้งตามปกติ',
+    updates_quiet: 'ผู้แจ้งขอไม่ให้แจ้ง (เงียบ)',
     ev_chat: 'แชตกับผู้แจ้ง',
     chat_note_waiting: 'ผู้แจ้งขอคุยกับเจ้าหน้าที่',
     chat_note_taken: 'เจ้าหน้าที่รับแชต',
@@ -416,6 +432,22 @@ const TEXT = {
     ev_reporter_note: 'Caller added',
     ev_media: 'Caller sent a file',
     ev_consent: 'Consent',
+    ev_quiet: 'LINE updates',
+    act_consent: 'Consent to share',
+    act_consent_submit: 'Record consent',
+    consent_question: 'May the agencies that help see the reporter\'s name and contact details?',
+    consent_share: 'Yes, share',
+    consent_no_share: 'No, do not share',
+    consent_basis_label: 'Basis',
+    consent_note_label: 'Note (optional)',
+    consent_note_hint: 'e.g. said on the phone; operators only',
+    consent_choose: 'Choose whether the reporter agrees',
+    consent_now: 'Now:',
+    consent_none: 'Not recorded',
+    fact_consent: 'Consent to share',
+    fact_updates: 'LINE updates',
+    updates_on: 'Sent as usual',
+    updates_quiet: 'Quiet: the reporter asked for none',
     ev_chat: 'Chat with the reporter',
     chat_note_waiting: 'the reporter asked to talk to a person',
     chat_note_taken: 'taken by an operator',
@@ -548,6 +580,8 @@ const CODES = {
       ok: 'อนุญาต', forbidden: 'ปฏิเสธ: ไม่มีสิทธิ์', not_found: 'ไม่พบเรื่อง',
       unauthorized: 'ปฏิเสธ: ยืนยันตัวตนไม่ผ่าน', too_many_failures: 'ปฏิเสธ: ผิดหลายครั้ง',
     },
+    consent_basis: { consent: 'ความยินยอมของผู้แจ้ง', vital_interest: 'ป้องกันอันตรายต่อชีวิต', legal_obligation: 'หน้าที่ตามกฎหมาย' },
+    consent_share: { share: 'ยินยอมให้ส่งต่อ', no_share: 'ไม่ยินยอมให้ส่งต่อ' },
     skill: {
       social_worker: 'นักสังคมสงเคราะห์', police: 'ตำรวจ', nurse: 'พยาบาล',
       mental_health: 'สุขภาพจิต', child_protection: 'คุ้มครองเด็ก',
@@ -579,6 +613,8 @@ const CODES = {
       ok: 'Allowed', forbidden: 'Refused: not allowed', not_found: 'No such case',
       unauthorized: 'Refused: not authenticated', too_many_failures: 'Refused: too many failures',
     },
+    consent_basis: { consent: 'Consent', vital_interest: 'Vital interest', legal_obligation: 'Legal obligation' },
+    consent_share: { share: 'share', no_share: 'do not share' },
     skill: {
       social_worker: 'social worker', police: 'police', nurse: 'nurse',
       mental_health: 'mental health', child_protection: 'child protection',
@@ -614,7 +650,8 @@ export function t(key, vars) {
 }
 
 // The label of an API code of a kind (category, status, reason, priority, channel, skill, actor,
-// audit_action, audit_outcome); the code itself when unknown; the empty-value mark for null.
+// audit_action, audit_outcome, consent_basis, consent_share); the code itself when unknown; the
+// empty-value mark for null.
 export function label(kind, code) {
   if (code === null || code === undefined || code === '') return TEXT[lang].none;
   const table = CODES[lang][kind];
