@@ -247,8 +247,8 @@ static cJSON *citizen_consent_recorded(enum chat_lang lang, const char *tracking
                                      "ได้ค่ะ ชื่อและข้อมูลติดต่อของคุณจะอยู่กับเจ้าหน้าที่และทีมที่ไปช่วยคุณเท่านั้น "
                                      "ไม่ส่งต่อให้หน่วยงานอื่นค่ะ ",
                                      "understood. Your name and contact details stay with our "
-                                     "operators and the team helping you, and go to no other "
-                                     "agency. "));
+                                     "operators and the team helping you; we pass them to no "
+                                     "agency besides. "));
     text_buf_add(&b, WORDS_T(lang,
                              "เจ้าหน้าที่ดูแลเรื่องนี้อยู่ ส่งข้อความมาที่นี่ได้ตลอดนะคะ "
                              "ถ้าไม่อยากให้ส่งข้อความแจ้งความคืบหน้ามา กด “ไม่ต้องแจ้ง (เงียบ)” ได้ค่ะ",

@@ -246,7 +246,7 @@ class LineConsentTest(ConsentHelpers):
         code, m = self.report_to_consent(user, details=details)
         self.assertIn('we added this', visible_text(m))
         m = self.say(user.text('I do not agree'))
-        self.assertIn('go to no other agency', visible_text(m))
+        self.assertIn('we pass them to no agency besides', visible_text(m))
         self.assertLang(m, 'en', msg='the closing line')
         self.assertEqual(postbacks(m, quick_only=True), ['status', 'talk', 'quiet'])
         case = self.case_by_code(code)
