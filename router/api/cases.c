@@ -138,6 +138,7 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[RULES_SKILLS_CSV_SIZE],
         radii[RULES_RADII_CSV_SIZE];
     char phone_hash[AUTH_HASH_HEX + 1] = "";
+    char line_user_key[AUTH_HASH_HEX + 1] = "";
     int rc = 0;
 
     snprintf(rank, sizeof rank, "%d", d->priority);
@@ -153,6 +154,8 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     rules_radii_csv(d, radii, sizeof radii);
     if (in->reporter_phone) /* "" (not indexed) when it has too few digits to search by */
         search_phone_hash(job->router, in->reporter_phone, strlen(in->reporter_phone), phone_hash);
+    if (in->reporter_line_user) /* the key of the reporter's P line:*:<key> (linebot.c's) */
+        auth_token_hash(in->reporter_line_user, strlen(in->reporter_line_user), line_user_key);
 
     rc |= create_arg(job, "case_id", job->case_id, 0);
     rc |= create_arg(job, "tracking_code", job->tracking_code, 0);
@@ -178,6 +181,7 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     rc |= create_arg(job, "reporter_phone", in->reporter_phone, 1);
     if (phone_hash[0]) rc |= create_arg(job, "reporter_phone_hash", phone_hash, 1);
     rc |= create_arg(job, "reporter_line_user", in->reporter_line_user, 1);
+    if (line_user_key[0]) rc |= create_arg(job, "line_user_key", line_user_key, 1);
     rc |= create_arg(job, "operator_id", in->operator_id, 1);
     rc |= create_arg(job, "line_lang", line_lang, 1);
     if (d->needs_triage) rc |= create_arg(job, "needs_triage", "1", 0);
@@ -406,7 +410,9 @@ static void on_case_view(struct http_call *call, cJSON *reply)
     if (refusal) {
         http_reply_refusal(call, refusal);
     } else {
-        http_reply_json(call, 200, views_case(reply));
+        http_reply_json(call, 200,
+                        call->auth.role == AUTH_SUPERVISOR ? views_case_supervisor(reply)
+                                                           : views_case(reply));
     }
     cJSON_Delete(reply);
 }

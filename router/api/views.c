@@ -166,7 +166,17 @@ cJSON *views_case_summary(const cJSON *raw)
     return complete_or_null(obj, ok);
 }
 
-cJSON *views_case(const cJSON *raw)
+/* The erasure of the case's personal data (ess.lua's erase_case): when (or null), by whom, and for
+ * a supervisor the reason given. */
+static void add_erasure(cJSON *obj, const cJSON *raw, int with_reason, int *ok)
+{
+    add_time(obj, "erased_at", raw, "erased_at", ok);
+    add_string_or_null(obj, "erased_by", json_string(raw, "erased_by", ""), ok);
+    if (with_reason)
+        add_string_or_null(obj, "erase_reason", json_string(raw, "erase_reason", ""), ok);
+}
+
+static cJSON *case_view(const cJSON *raw, int supervisor)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *loc, *rep, *tl;
@@ -196,12 +206,23 @@ cJSON *views_case(const cJSON *raw)
         add_time(obj, "ack_deadline", raw, "ack_deadline", &ok);
     add_time(obj, "created_at", raw, "created_at", &ok);
     add_time(obj, "updated_at", raw, "updated_at", &ok);
+    add_erasure(obj, raw, supervisor, &ok);
     tl = timeline(raw, 1, &ok);
     if (tl == NULL || !cJSON_AddItemToObject(obj, "timeline", tl)) {
         cJSON_Delete(tl);
         ok = 0;
     }
     return complete_or_null(obj, ok);
+}
+
+cJSON *views_case(const cJSON *raw)
+{
+    return case_view(raw, 0);
+}
+
+cJSON *views_case_supervisor(const cJSON *raw)
+{
+    return case_view(raw, 1);
 }
 
 cJSON *views_case_list(const cJSON *reply)

@@ -8,8 +8,13 @@ struct cJSON;
 
 /* Each returns a new object the caller owns (NULL when memory runs out); raw is only read. */
 
-/* The operator's view (DESIGN: GET /v1/cases/{id}), with its timeline. */
+/* The operator's view (DESIGN: GET /v1/cases/{id}), with its timeline. Once the case's personal
+ * data is erased its fields read null, and "erased_at" and "erased_by" say when and by whom (else
+ * null). */
 struct cJSON *views_case(const struct cJSON *raw);
+
+/* The supervisor's view: views_case with "erase_reason" (the words given with the erasure). */
+struct cJSON *views_case_supervisor(const struct cJSON *raw);
 
 /* The summary in lists and in the answer to POST /v1/incidents. */
 struct cJSON *views_case_summary(const struct cJSON *raw);

@@ -143,6 +143,23 @@ static const struct setting config_settings[] = {
      .offset = FIELD(audit_retention_ms),
      .help = "entries of the audit log (who read or changed which case, log-ins) are kept this "
              "many days, a decimal number (0.5 is 12 hours)"},
+    {.env = "ESS_RETENTION_DAYS",
+     .flag = "retention-days",
+     .metavar = "DAYS",
+     .def = "90",
+     .kind = SETTING_DAYS,
+     .offset = FIELD(retention_ms),
+     .help = "a closed case's personal data (reporter, description, address, LINE id, chat, note "
+             "texts; coordinates rounded to 0.01 degree) is erased this many days after it was "
+             "closed, a decimal number"},
+    {.env = "ESS_TRACK_RETENTION_DAYS",
+     .flag = "track-retention-days",
+     .metavar = "DAYS",
+     .def = "30",
+     .kind = SETTING_DAYS,
+     .offset = FIELD(track_retention_ms),
+     .help = "a closed case's public e-Tracking view is deleted this many days after it was "
+             "closed (its code then answers 404), a decimal number"},
     {.env = "ESS_PUBLIC_URL",
      .flag = "public-url",
      .metavar = "URL",

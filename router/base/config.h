@@ -26,6 +26,8 @@ struct config {
     size_t noperator_tokens;
     int session_idle_s;           /* ESS_SESSION_IDLE_S: a console session's idle expiry */
     long long audit_retention_ms; /* ESS_AUDIT_RETENTION_DAYS: how long audit entries are kept */
+    long long retention_ms;       /* ESS_RETENTION_DAYS: a closed case's personal data, kept */
+    long long track_retention_ms; /* ESS_TRACK_RETENTION_DAYS: a closed case's public view, kept */
     char *public_url;    /* ESS_PUBLIC_URL: http(s)://host[:port], no path or trailing slash; "" */
     char *map_tiles;     /* ESS_MAP_TILES: the console's tile URL template ({z} {x} {y}); "" */
     char *metrics_token; /* ESS_METRICS_TOKEN; "" = /metrics open to anyone */

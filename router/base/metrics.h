@@ -39,6 +39,7 @@ enum metrics_route {
     METRICS_ROUTE_EVENTS,          /* GET /v1/events */
     METRICS_ROUTE_CASE_ACCESS_LOG, /* GET /v1/cases/{id}/access-log */
     METRICS_ROUTE_AUDIT,           /* GET /v1/audit */
+    METRICS_ROUTE_CASE_ERASE,      /* DELETE /v1/cases/{id}/personal-data */
     METRICS_ROUTE_OTHER,           /* anything unmatched */
     METRICS_ROUTE_COUNT
 };

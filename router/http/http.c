@@ -352,6 +352,13 @@ void http_reply_refusal(struct http_call *call, const char *code)
         http_reply_error(call, 409, "not_assigned", "This team does not hold the case.");
     } else if (strcmp(code, "team_full") == 0) {
         http_reply_error(call, 409, "team_full", "The team has no free capacity.");
+    } else if (strcmp(code, "case_open") == 0) {
+        http_reply_error(call, 409, "case_open",
+                         "The case is not closed: its personal data is erased only once it is "
+                         "closed. Close it first.");
+    } else if (strcmp(code, "erased") == 0) {
+        http_reply_error(call, 409, "erased",
+                         "The case's personal data was erased: it takes no new personal data.");
     } else {
         log_error("store refused with an unexpected code");
         http_reply_error(call, 500, "internal", "Unexpected answer from the case store.");

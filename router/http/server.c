@@ -23,6 +23,7 @@
 #include "config.h"
 #include "consent.h"
 #include "console.h"
+#include "erase.h"
 #include "events.h"
 #include "handoff.h"
 #include "http.h"
@@ -174,6 +175,8 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "v1/cases/*/access-log", METRICS_ROUTE_CASE_ACCESS_LOG, SUPERVISOR, BODY_NONE,
      audit_case_log, API},
     {EVHTTP_REQ_GET, "v1/audit", METRICS_ROUTE_AUDIT, SUPERVISOR, BODY_NONE, audit_list, API},
+    {EVHTTP_REQ_DELETE, "v1/cases/*/personal-data", METRICS_ROUTE_CASE_ERASE, SUPERVISOR, BODY_JSON,
+     erase_case_delete, API},
     {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get, API},
     {EVHTTP_REQ_GET, "track", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_form, PAGE},
     {EVHTTP_REQ_GET, "track/*", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_get, PAGE},

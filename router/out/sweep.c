@@ -1,6 +1,7 @@
 /* Periodic upkeep: timers, each calling one store function when Redis is up and its previous
  * call has answered, and logging what changed; LINE reports left before their location become
- * cases here, and LINE chats nobody took in time are escalated. */
+ * cases here, LINE chats nobody took in time are escalated, and closed cases past their
+ * retention lose their personal data and then their public view. */
 #include "sweep.h"
 
 #include <cjson/cJSON.h>
@@ -27,6 +28,9 @@
 #define ABANDON_INTERVAL_MS 1000
 #define CHAT_WAIT_INTERVAL_MS 1000
 #define AUDIT_TRIM_INTERVAL_MS 2000 /* audit entries past their retention leave this often */
+#define RETENTION_INTERVAL_MS 2000  /* closed cases past ESS_(TRACK_)RETENTION_DAYS, this often */
+#define RETENTION_BATCH "50"        /* erasures (and public views) one call makes at most */
+#define JOB_MAX_ARGS 3
 #define DEADLINE_BATCH "100"
 #define ABANDON_BATCH "20"
 #define CHAT_WAIT_BATCH "50"
@@ -38,7 +42,7 @@ struct job {
     struct event *timer;
     const char *function;
     int argc;
-    const char *argv[1];
+    const char *argv[JOB_MAX_ARGS]; /* strings that live as long as the sweep */
     void (*on_result)(struct sweep *sweep, const cJSON *reply);
     int busy;     /* waiting for the store's answer */
     int stopping; /* sweep_stop ran while busy: the answer frees the job */
@@ -52,6 +56,8 @@ struct sweep {
     struct job *chat_waits;
     struct job *audit_trim;
     char audit_keep_ms[24]; /* ESS_AUDIT_RETENTION_DAYS in ms, ess_audit_trim's argument */
+    struct job *retention;
+    char erase_ms[24], track_ms[24]; /* ESS_RETENTION_DAYS, ESS_TRACK_RETENTION_DAYS in ms */
 };
 
 /* One LINE report being filed after it was left before its location; owned by the calls it
@@ -222,6 +228,20 @@ static void on_audit_trimmed(struct sweep *sw, const cJSON *reply)
     if (n > 0) log_debug("audit: %.0f entries past their retention removed", n);
 }
 
+static void on_retention(struct sweep *sw, const cJSON *reply)
+{
+    const cJSON *id;
+    double views = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(reply, "views"));
+    (void)sw;
+    cJSON_ArrayForEach (id, cJSON_GetObjectItemCaseSensitive(reply, "erased"))
+        if (cJSON_IsString(id))
+            log_info("case %s: personal data erased, ESS_RETENTION_DAYS after it was closed",
+                     id->valuestring);
+    if (views > 0)
+        log_info("retention: %.0f closed case(s) past ESS_TRACK_RETENTION_DAYS left e-Tracking",
+                 views);
+}
+
 static void on_abandon_due(struct sweep *sw, const cJSON *reply)
 {
     const cJSON *e;
@@ -255,16 +275,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         job->busy = 1;
 }
 
-static struct job *job_start(struct sweep *sw, const char *function, const char *arg,
-                             int interval_ms, void (*on_result)(struct sweep *, const cJSON *))
+/* A job calling function with argv[0..argc) (at most JOB_MAX_ARGS) every interval_ms. */
+static struct job *job_start_args(struct sweep *sw, const char *function, int argc,
+                                  const char *const *argv, int interval_ms,
+                                  void (*on_result)(struct sweep *, const cJSON *))
 {
     struct timeval tv = {interval_ms / 1000, (interval_ms % 1000) * 1000};
     struct job *job = calloc(1, sizeof *job);
-    if (job == NULL) return NULL;
+    if (job == NULL || argc > JOB_MAX_ARGS) {
+        free(job);
+        return NULL;
+    }
     job->sweep = sw;
     job->function = function;
-    job->argc = arg ? 1 : 0;
-    job->argv[0] = arg;
+    job->argc = argc;
+    for (int i = 0; i < argc; i++) job->argv[i] = argv[i];
     job->on_result = on_result;
     job->timer = event_new(sw->router->base, -1, EV_PERSIST, on_tick, job);
     if (job->timer == NULL) {
@@ -273,6 +298,12 @@ static struct job *job_start(struct sweep *sw, const char *function, const char 
     }
     event_add(job->timer, &tv);
     return job;
+}
+
+static struct job *job_start(struct sweep *sw, const char *function, const char *arg,
+                             int interval_ms, void (*on_result)(struct sweep *, const cJSON *))
+{
+    return job_start_args(sw, function, arg ? 1 : 0, &arg, interval_ms, on_result);
 }
 
 static void job_stop(struct job *job)
@@ -302,8 +333,15 @@ struct sweep *sweep_start(struct router *router)
     snprintf(sw->audit_keep_ms, sizeof sw->audit_keep_ms, "%lld", router->cfg->audit_retention_ms);
     sw->audit_trim = job_start(sw, "ess_audit_trim", sw->audit_keep_ms, AUDIT_TRIM_INTERVAL_MS,
                                on_audit_trimmed);
+    {
+        const char *args[] = {sw->erase_ms, sw->track_ms, RETENTION_BATCH};
+        snprintf(sw->erase_ms, sizeof sw->erase_ms, "%lld", router->cfg->retention_ms);
+        snprintf(sw->track_ms, sizeof sw->track_ms, "%lld", router->cfg->track_retention_ms);
+        sw->retention =
+            job_start_args(sw, "ess_retention_sweep", 3, args, RETENTION_INTERVAL_MS, on_retention);
+    }
     if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL ||
-        sw->chat_waits == NULL || sw->audit_trim == NULL) {
+        sw->chat_waits == NULL || sw->audit_trim == NULL || sw->retention == NULL) {
         sweep_stop(sw);
         return NULL;
     }
@@ -318,5 +356,6 @@ void sweep_stop(struct sweep *sw)
     job_stop(sw->abandoned);
     job_stop(sw->chat_waits);
     job_stop(sw->audit_trim);
+    job_stop(sw->retention);
     free(sw);
 }

@@ -2,7 +2,10 @@
  * - every 500 ms, acknowledgment deadlines that have passed are handled (ess_deadlines_expire:
  *   the silent team is replaced by the next nearest suitable one, or the case is escalated);
  * - every 5 s, queued cases are retried in the operators' queue order (ess_queue_sweep), a
- *   safety net behind the store functions that hand out capacity the moment it appears. */
+ *   safety net behind the store functions that hand out capacity the moment it appears;
+ * - every 2 s, closed cases past ESS_RETENTION_DAYS lose their personal data, and those past
+ *   ESS_TRACK_RETENTION_DAYS their public view (ess_retention_sweep, 50 of each at most);
+ * - and the LINE reports left before their location, chats nobody took, the audit's trim. */
 #ifndef ESS_ROUTER_SWEEP_H
 #define ESS_ROUTER_SWEEP_H
 

@@ -93,6 +93,16 @@ Keys (P = prefix):
   P audit:actor:<id>     zset  the entries of an actor id, the same way
   P secret               str   (older versions) the team-token key; no longer read or written:
                                the router warns at connect while it is there
+  Retention and erasure (PERSONAL_FIELDS, erase_case, below):
+  P case:<id>            hash  also: line_user_key (a LINE case: the SHA-256 of its reporter's
+                               user id, the <hash> of P line:*:<hash>), closed_at, and once its
+                               personal data is erased erased_at erased_by erase_reason
+  P case:<id>:outbox     set   ids of the outgoing messages queued about the case (ids of those
+                               already sent may remain until the set is erased with the case)
+  P erase:due            zset  case id -> when it was closed (ms): its personal data is erased
+                               ESS_RETENTION_DAYS later (ess_retention_sweep)
+  P track:due            zset  case id -> when it was closed (ms): its public view P track:<code>
+                               is deleted ESS_TRACK_RETENTION_DAYS later (the code answers 404)
 ]]
 
 local MAX_LOG_LEN = 1000000
@@ -216,13 +226,17 @@ end
 
 -- Queues a message; id may be given when it is unique by construction (a dispatch). holder
 -- ("<case_id>|<team_id>", dispatches only) makes the message lapse once that team no longer
--- waits for the case (it acknowledged, or lost it).
-local function outbox_add(P, kind, payload, due, id, holder)
+-- waits for the case (it acknowledged, or lost it). case_id (nil: none): the case the message is
+-- about, whose erasure deletes it while it waits (P case:<id>:outbox).
+local function outbox_add(P, kind, payload, due, id, holder, case_id)
     id = id or tostring(redis.call('INCR', P .. 'outbox:seq'))
     redis.call('HSET', P .. 'outbox:item:' .. id, 'kind', kind, 'payload', payload,
         'attempts', 0, 'retry_key', retry_key(P, id, due), 'created_at', due, 'holder',
         holder or '')
     redis.call('ZADD', P .. 'outbox:due', due, id)
+    if case_id and case_id ~= '' then
+        redis.call('SADD', P .. 'case:' .. case_id .. ':outbox', id)
+    end
     return id
 end
 
@@ -307,7 +321,15 @@ local function notify_reporter(P, case_id, c, status, at)
     local lang = c.line_lang or redis.call('HGET', P .. 'case:' .. case_id, 'line_lang') or 'th'
     outbox_add(P, 'progress', cjson.encode({case_id = case_id, to = to, lang = lang,
         status = status, tracking_code = c.tracking_code, team_name = c.team_name or '',
-        team_name_en = c.team_name_en or ''}), at)
+        team_name_en = c.team_name_en or ''}), at, nil, nil, case_id)
+end
+
+-- A case closed at `at` (ms): its personal data is erased ESS_RETENTION_DAYS later, its public
+-- view goes ESS_TRACK_RETENTION_DAYS later (ess_retention_sweep).
+local function retention_schedule(P, case_id, at)
+    redis.call('HSET', P .. 'case:' .. case_id, 'closed_at', at)
+    redis.call('ZADD', P .. 'erase:due', at, case_id)
+    redis.call('ZADD', P .. 'track:due', at, case_id)
 end
 
 -- Appends a timeline entry, writes the case log, and moves the case between status indexes.
@@ -329,6 +351,7 @@ local function record_status(P, case_id, c, status, at, by, note)
         if status == 'resolved' or status == 'closed' then
             redis.call('ZREM', P .. 'cases:open', case_id)
         end
+        if status == 'closed' then retention_schedule(P, case_id, at) end
         c.status = status
     end
     c.updated_at = at
@@ -526,7 +549,7 @@ local function queue_dispatch(P, case_id, c, team_id, notify, attempt, now)
         description = c.description or '', lat = c.lat, lon = c.lon, address = c.address or '',
         reporter_name = c.reporter_name or '', reporter_phone = c.reporter_phone or '',
         channel = c.channel, distance_km = c.distance_km, ack_deadline = c.ack_deadline}),
-        now, dispatch_id(case_id, attempt), case_id .. '|' .. team_id)
+        now, dispatch_id(case_id, attempt), case_id .. '|' .. team_id, case_id)
 end
 
 -- Assigns the case to the team hit ({id, name, name_en, distance, capacity, notify}): its
@@ -664,7 +687,8 @@ local CREATE_REQUIRED = {'case_id', 'tracking_code', 'category', 'priority', 'pr
     'skills', 'prefer_skill', 'radii', 'ack_timeout_s', 'max_attempts', 'dispatch', 'channel',
     'lat', 'lon', 'by', 'label_th', 'label_en'}
 local CREATE_OPTIONAL = {'call_id', 'description', 'address', 'reporter_name', 'reporter_phone',
-    'reporter_phone_hash', 'reporter_line_user', 'operator_id', 'line_lang', 'needs_triage'}
+    'reporter_phone_hash', 'reporter_line_user', 'operator_id', 'line_lang', 'needs_triage',
+    'line_user_key'}
 local CREATE_ARGS = {} -- built with plain loops: ipairs is not reachable while the library loads
 for i = 1, #CREATE_REQUIRED do CREATE_ARGS[CREATE_REQUIRED[i]] = true end
 for i = 1, #CREATE_OPTIONAL do CREATE_ARGS[CREATE_OPTIONAL[i]] = true end
@@ -1153,7 +1177,7 @@ local function chat_end(P, case_id, c, by, now)
         local lang = c.chat_lang or ''
         if lang == '' then lang = c.line_lang or 'th' end
         outbox_add(P, 'chat_closed', cjson.encode({case_id = case_id, to = c.reporter_line_user,
-            lang = lang, tracking_code = c.tracking_code or ''}), now)
+            lang = lang, tracking_code = c.tracking_code or ''}), now, nil, nil, case_id)
     end
     record_event(P, case_id, c, 'chat', 'closed', now, by)
 end
@@ -1221,7 +1245,7 @@ local function chat_say(keys, a)
         local now = now_ms()
         local _, stored = chat_append(P, case_id, 'operator', op, text, '', now)
         outbox_add(P, 'line_push', '{"to":' .. json_str(to) .. ',"messages":' .. messages .. '}',
-            now)
+            now, nil, nil, case_id)
         return stored
     end)
 end
@@ -1261,7 +1285,7 @@ local function chat_wait_expire(keys, a)
             c.chat_escalated = '1'
             record_event(P, case_id, c, 'chat', 'escalated', now, 'router')
             outbox_add(P, 'escalation', cjson.encode({case_id = case_id, reason = 'chat_wait'}),
-                now)
+                now, nil, nil, case_id)
             out[#out + 1] = case_id
         end
     end
@@ -1613,6 +1637,13 @@ local function outbox_retry(keys, a)
     return cjson.encode({ok = true})
 end
 
+-- The case a LINE conversation state (its JSON) follows: the case of its last tracking code, or
+-- nil (none, or the code's public view is gone).
+local function state_case(P, state)
+    local code = state and string.match(state, '"last_tracking_code":"([%w%-]+)"')
+    return code and redis.call('HGET', P .. 'track:' .. code, 'case_id') or nil
+end
+
 -- ess_line_begin P event_id user_key (read only): whether the LINE event was handled already,
 -- the user's conversation state, and its version (its number of commits, "0" for none), which
 -- ess_line_commit checks, and talk: the case whose chat the user is in (chat_active), or "".
@@ -1628,10 +1659,10 @@ end
 -- Appends a note to the case's timeline with its author by (nil: "reporter", a LINE user's
 -- answer to "anything else?"; else the operator who wrote it): operators and the team holding
 -- the case read it in GET /v1/cases/{id}; the public view and the case log never carry the text.
--- false when there is no such case.
+-- false when there is no such case, or its personal data was erased (a note would outlive it).
 local function case_note_add(P, case_id, text, now, by)
     local c = hgetall(P .. 'case:' .. case_id)
-    if c.status == nil then return false end
+    if c.status == nil or (c.erased_at or '') ~= '' then return false end
     record_event(P, case_id, c, 'note', text, now, by or 'reporter')
     return true
 end
@@ -1643,11 +1674,12 @@ local function case_note(keys, a)
 end
 
 -- ess_case_note_view P ctx case_id text: an operator's note (case_note_add by the actor;
--- audited: update), and the case as ess_case_get answers it, or a refusal.
+-- audited: update), and the case as ess_case_get answers it, or a refusal (erased: the case's
+-- personal data was erased, and takes no new note).
 local function case_note_view(keys, a)
     local P, case_id = a[1], a[3]
     return audited(P, a[2], 'update', case_id, function(c, ctx)
-        case_note_add(P, case_id, a[4], now_ms(), ctx.id)
+        if not case_note_add(P, case_id, a[4], now_ms(), ctx.id) then return refuse('erased') end
         return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
     end)
 end
@@ -1763,7 +1795,10 @@ local function line_commit(keys, a)
     end
     if event_id ~= '' then redis.call('SET', ekey, '1', 'EX', dedupe) end
     local ids = {}
-    for i = 16, #a - 1, 2 do ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now) end
+    local about = #a >= 17 and state_case(P, state) or nil -- the replies' case, for its erasure
+    for i = 16, #a - 1, 2 do
+        ids[#ids + 1] = outbox_add(P, a[i], a[i + 1], now, nil, nil, about)
+    end
     if talk and talk.op == 'say' and talk.expect ~= '' then
         chat_append(P, talk.expect, 'reporter', 'reporter', talk.text, talk.sent_at, now)
         redis.call('EXPIRE', P .. 'line:talk:' .. user_key, tonumber(talk.ttl_s))
@@ -1860,7 +1895,9 @@ local function line_abandon_done(keys, a)
         redis.call('INCR', vkey)
         redis.call('EXPIRE', vkey, tonumber(ttl))
     end
-    if push ~= '' then outbox_add(P, 'line_push', push, now_ms()) end
+    if push ~= '' then
+        outbox_add(P, 'line_push', push, now_ms(), nil, nil, state_case(P, filed))
+    end
     return cjson.encode({ok = true})
 end
 
@@ -1869,7 +1906,8 @@ local function escalate(P, case_id, c, reason, now)
     redis.call('HSET', P .. 'case:' .. case_id, 'escalated', '1')
     c.escalated = '1'
     queue_case(P, case_id, c, reason, now)
-    outbox_add(P, 'escalation', cjson.encode({case_id = case_id, reason = reason}), now)
+    outbox_add(P, 'escalation', cjson.encode({case_id = case_id, reason = reason}), now, nil,
+        nil, case_id)
 end
 
 -- ess_deadlines_expire P limit: every case whose team did not acknowledge in time loses that
@@ -2412,35 +2450,216 @@ local function case_candidates(keys, a)
     return cjson.encode(r)
 end
 
--- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>).
-local SCHEMA = 2
+---------------------------------------------------------------------------------------------
+-- Retention and erasure: a closed case's personal data goes ESS_RETENTION_DAYS after it was
+-- closed (or at once, on a supervisor's request); its public view ESS_TRACK_RETENTION_DAYS after.
+-- What stays (category, priority, statuses and times, team, the place rounded to 0.01 degree, the
+-- statistics, the case log and the audit, which never held personal data) keeps the figures whole.
 
--- ess_upgrade P: builds the indexes this version of the library keeps that an older one did not
--- (the teams by id, the index of all teams of each skill set), once per deployment: the router
--- calls it at each connect, and it does nothing once P schema says they are built.
--- {"upgraded": bool, "teams": number of teams indexed}
-local function upgrade(keys, a)
-    local P = a[1]
-    if tonumber(redis.call('GET', P .. 'schema') or '0') >= SCHEMA then
-        return cjson.encode({upgraded = false, teams = 0})
+-- The personal fields of a case's record, deleted by the erasure (the views then read null): the
+-- one list of them, so that a new personal field is one more name here. lat and lon are not in it:
+-- they are kept, rounded to 0.01 degree (about a kilometre).
+local PERSONAL_FIELDS = {'description', 'address', 'reporter_name', 'reporter_phone',
+    'reporter_phone_hash', 'reporter_line_user', 'line_user_key', 'consent_note'}
+
+-- Timeline events whose note the router wrote (a dispatch outcome, a chat's step, a triage's
+-- codes, a consent's choice): kept. Every other note is a person's words (a note, a status note,
+-- a location's note, the reporter's LINE notes) and is erased, as is the note of a status entry
+-- not written by the router (its queue reasons are kept).
+local SYSTEM_NOTE_EVENTS = {dispatch = true, chat = true, triage = true, consent = true,
+    erased = true}
+
+local function note_is_personal(e)
+    if e.note == nil then return false end
+    if e.event then return not SYSTEM_NOTE_EVENTS[e.event] end
+    return e.by ~= 'router'
+end
+
+local function round_coordinate(v)
+    local x = tonumber(v)
+    if not x then return '' end
+    return string.format('%.2f', math.floor(x * 100 + 0.5) / 100)
+end
+
+-- Forgets the LINE conversation of the case's reporter (P line:*:<line_user_key>) where it still
+-- refers to this case: the hand-off naming it (line:talk); the conversation state following it
+-- (its last tracking code, or the report the case was made from), deleted with its version, the
+-- user id kept for a waiting report and that report's abandon timer, unless another report is in
+-- progress: then only its pointer to this case is removed and that report goes on. A state that
+-- cannot be read is deleted. A conversation about another case is left alone.
+local function erase_line_conversation(P, case_id, c)
+    local key = c.line_user_key or ''
+    if key == '' then return end
+    local talk = P .. 'line:talk:' .. key
+    if redis.call('GET', talk) == case_id then redis.call('DEL', talk) end
+    local skey, vkey = P .. 'line:state:' .. key, P .. 'line:version:' .. key
+    local raw = redis.call('GET', skey)
+    local ok, st = false, nil
+    if raw then ok, st = pcall(cjson.decode, raw) end
+    if raw and ok and type(st) == 'table' then
+        local filed_from = c.call_id ~= nil and c.call_id ~= '' and
+            c.call_id == 'line:' .. tostring(st.report_id or '')
+        local follows = st.last_tracking_code == c.tracking_code
+        if not filed_from and not follows then return end
+        if not filed_from and (st.step or 'idle') ~= 'idle' then
+            st.last_tracking_code, st.follow = nil, nil
+            redis.call('SET', skey, cjson.encode(st), 'KEEPTTL')
+            redis.call('INCR', vkey) -- an event handled meanwhile is handled again
+            return
+        end
     end
-    local sets = redis.call('SMEMBERS', P .. 'skillsets')
-    local n = 0
-    for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
-        local f = redis.call('HMGET', P .. 'team:' .. id, 'skills', 'lat', 'lon')
-        redis.call('ZADD', P .. 'teams:by_id', 0, id)
-        if f[2] and f[3] then
-            local have = set_of(split_csv(f[1]))
-            for _, name in ipairs(sets) do
-                if covers(have, name) then
-                    redis.call('GEOADD', P .. 'geo:all:' .. name, f[3], f[2], id)
-                end
+    redis.call('DEL', skey, vkey, P .. 'line:who:' .. key)
+    redis.call('ZREM', P .. 'line:abandon', key)
+end
+
+-- Erases the personal data of case c (its hash, as read) at now, by (an operator id, or "router")
+-- for reason: PERSONAL_FIELDS deleted, coordinates rounded, people's notes taken off the timeline,
+-- the chat deleted, the case out of its phone index, its waiting outgoing messages deleted (their
+-- texts and the reporter's LINE id), the reporter's LINE conversation where it still refers to the
+-- case, and the digest of the content kept with its call_id; then erased_at, erased_by,
+-- erase_reason and updated_at, a timeline entry (event erased) and a case-log entry. The statistics, the status,
+-- the public view and the audit are left as they are. false (and nothing done) when it was erased
+-- already.
+local function erase_case(P, case_id, c, now, by, reason)
+    if (c.erased_at or '') ~= '' then return false end
+    local key = P .. 'case:' .. case_id
+    redis.call('HDEL', key, unpack(PERSONAL_FIELDS))
+    if has_location(c) then
+        redis.call('HSET', key, 'lat', round_coordinate(c.lat), 'lon', round_coordinate(c.lon))
+    end
+    local tl = key .. ':timeline'
+    for i, raw in ipairs(redis.call('LRANGE', tl, 0, -1)) do
+        if string.find(raw, '"note"', 1, true) then
+            local ok, e = pcall(cjson.decode, raw)
+            if ok and type(e) == 'table' and note_is_personal(e) then
+                e.note = nil
+                redis.call('LSET', tl, i - 1, cjson.encode(e))
             end
         end
-        n = n + 1
+    end
+    redis.call('DEL', key .. ':chat')
+    redis.call('ZREM', P .. 'chats', case_id)
+    redis.call('ZREM', P .. 'chat:deadlines', case_id)
+    if (c.reporter_phone_hash or '') ~= '' then
+        redis.call('ZREM', P .. 'phone:' .. c.reporter_phone_hash, case_id) -- empty: deleted
+    end
+    local outbox = key .. ':outbox'
+    local items = redis.call('SMEMBERS', outbox)
+    for n = 1, tonumber(c.attempts or '0') or 0 do items[#items + 1] = dispatch_id(case_id, n) end
+    for _, id in ipairs(items) do
+        redis.call('DEL', P .. 'outbox:item:' .. id)
+        redis.call('ZREM', P .. 'outbox:due', id)
+    end
+    redis.call('DEL', outbox)
+    erase_line_conversation(P, case_id, c)
+    if (c.call_id or '') ~= '' then
+        local ckey = P .. 'call:' .. c.call_id
+        if string.match(redis.call('GET', ckey) or '', '^(%S+) ') == case_id then
+            redis.call('SET', ckey, case_id) -- a repeat of the call_id is still that case
+        end
+    end
+    redis.call('HSET', key, 'erased_at', now, 'erased_by', by, 'erase_reason', reason,
+        'updated_at', now)
+    c.erased_at, c.updated_at = now, now
+    record_event(P, case_id, c, 'erased', nil, now, by)
+    return true
+end
+
+-- ess_case_erase P ctx case_id reason (audited: erase; the route is a supervisor's): erases the
+-- personal data of a closed case now (erase_case, by the actor, with reason). A case erased
+-- already is answered as it is, nothing more done (each request audited). Refusals: not_found;
+-- case_open {status} (close the case first: an open case's data is still needed to help). The
+-- case as ess_case_get answers it.
+local function case_erase(keys, a)
+    local P, case_id, reason = a[1], a[3], a[4]
+    return audited(P, a[2], 'erase', case_id, function(c, ctx)
+        if c.status ~= 'closed' then return refuse('case_open', {status = c.status}) end
+        erase_case(P, case_id, c, now_ms(), ctx.id, reason)
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
+end
+
+-- ess_retention_sweep P erase_ms track_ms limit: the cases closed more than erase_ms ago have
+-- their personal data erased (erase_case, by "router", reason "retention"), and the public views of
+-- those closed more than track_ms ago are deleted (the code then answers 404); at most limit of
+-- each. An entry leaves its due list in the same step: once, across router processes.
+-- {"erased": [case ids], "views": number of public views deleted}
+local function retention_sweep(keys, a)
+    local P, erase_ms, track_ms, limit = a[1], tonumber(a[2]), tonumber(a[3]), tonumber(a[4])
+    local now = now_ms()
+    local erased, views = {}, 0
+    local function due(name, age_ms)
+        local z = P .. name
+        local ids = redis.call('ZRANGE', z, '-inf', string.format('%.0f', now - age_ms),
+            'BYSCORE', 'LIMIT', 0, limit)
+        if #ids > 0 then redis.call('ZREM', z, unpack(ids)) end
+        return ids
+    end
+    for _, case_id in ipairs(due('erase:due', erase_ms)) do
+        local c = hgetall(P .. 'case:' .. case_id)
+        if c.status == 'closed' and erase_case(P, case_id, c, now, 'router', 'retention') then
+            erased[#erased + 1] = case_id
+        end
+    end
+    for _, case_id in ipairs(due('track:due', track_ms)) do
+        local code = redis.call('HGET', P .. 'case:' .. case_id, 'tracking_code')
+        if code and code ~= '' then views = views + redis.call('DEL', P .. 'track:' .. code) end
+    end
+    if #erased == 0 then return '{"erased":[],"views":' .. views .. '}' end
+    return cjson.encode({erased = erased, views = views})
+end
+
+-- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
+-- erase:due and track:due).
+local SCHEMA = 3
+
+-- ess_upgrade P: builds the indexes this version of the library keeps that an older one did not,
+-- once per deployment: the router calls it at each connect, and it does nothing once P schema
+-- says they are built. 2: the teams by id, the index of all teams of each skill set. 3: the
+-- retention lists of the cases closed before (P erase:due unless erased already, P track:due
+-- while the public view is there), each dated by the case's updated_at (at or after its closing).
+-- {"upgraded": bool, "teams": number of teams indexed, "closed": closed cases listed}
+local function upgrade(keys, a)
+    local P = a[1]
+    local schema = tonumber(redis.call('GET', P .. 'schema') or '0')
+    if schema >= SCHEMA then
+        return cjson.encode({upgraded = false, teams = 0, closed = 0})
+    end
+    local n, closed = 0, 0
+    if schema < 2 then
+        local sets = redis.call('SMEMBERS', P .. 'skillsets')
+        for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
+            local f = redis.call('HMGET', P .. 'team:' .. id, 'skills', 'lat', 'lon')
+            redis.call('ZADD', P .. 'teams:by_id', 0, id)
+            if f[2] and f[3] then
+                local have = set_of(split_csv(f[1]))
+                for _, name in ipairs(sets) do
+                    if covers(have, name) then
+                        redis.call('GEOADD', P .. 'geo:all:' .. name, f[3], f[2], id)
+                    end
+                end
+            end
+            n = n + 1
+        end
+    end
+    if schema < 3 then
+        for _, id in ipairs(redis.call('ZRANGE', P .. 'cases:status:closed', 0, -1)) do
+            local f = redis.call('HMGET', P .. 'case:' .. id, 'updated_at', 'erased_at',
+                'tracking_code')
+            local at = tonumber(f[1])
+            if at then
+                if not f[2] or f[2] == '' then
+                    redis.call('ZADD', P .. 'erase:due', 'NX', at, id)
+                end
+                if f[3] and redis.call('EXISTS', P .. 'track:' .. f[3]) == 1 then
+                    redis.call('ZADD', P .. 'track:due', 'NX', at, id)
+                end
+                closed = closed + 1
+            end
+        end
     end
     redis.call('SET', P .. 'schema', SCHEMA)
-    return cjson.encode({upgraded = true, teams = n})
+    return cjson.encode({upgraded = true, teams = n, closed = closed})
 end
 
 redis.register_function('ess_case_create', case_create)
@@ -2491,3 +2710,5 @@ redis.register_function('ess_upgrade', upgrade)
 redis.register_function('ess_audit_list', audit_list)
 redis.register_function('ess_audit_trim', audit_trim)
 redis.register_function('ess_case_consent', case_consent)
+redis.register_function('ess_case_erase', case_erase)
+redis.register_function('ess_retention_sweep', retention_sweep)

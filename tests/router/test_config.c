@@ -44,6 +44,8 @@ static const char *const all_vars[] = {
     "ESS_EVENTS_BUFFER_BYTES",
     "ESS_MAP_TILES",
     "ESS_AUDIT_RETENTION_DAYS",
+    "ESS_RETENTION_DAYS",
+    "ESS_TRACK_RETENTION_DAYS",
 };
 #define NVARS (sizeof all_vars / sizeof all_vars[0])
 
@@ -776,6 +778,38 @@ static void test_days(void)
     config_free(&cfg);
 }
 
+/* ESS_RETENTION_DAYS and ESS_TRACK_RETENTION_DAYS: days as ESS_AUDIT_RETENTION_DAYS reads them. */
+static void test_retention_days(void)
+{
+    struct config cfg;
+    char err[512];
+
+    clear_env();
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.retention_ms == 90LL * 86400000 &&
+              cfg.track_retention_ms == 30LL * 86400000,
+          "ESS_RETENTION_DAYS defaults to 90 days, ESS_TRACK_RETENTION_DAYS to 30");
+    config_free(&cfg);
+    setenv("ESS_RETENTION_DAYS", "0.00005", 1);
+    setenv("ESS_TRACK_RETENTION_DAYS", "365", 1);
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.retention_ms == 4320 &&
+              cfg.track_retention_ms == 365LL * 86400000,
+          "both read from the environment (0.00005 day is 4.32 s)");
+    config_free(&cfg);
+    CHECK(load(&cfg, err, sizeof err, "--retention-days=2", "--track-retention-days=0.5", NULL) ==
+                  CONFIG_OK &&
+              cfg.retention_ms == 2LL * 86400000 && cfg.track_retention_ms == 43200000,
+          "the flags override the environment");
+    config_free(&cfg);
+    clear_env();
+    CHECK(env_rejected("ESS_RETENTION_DAYS", "0") && env_rejected("ESS_RETENTION_DAYS", "36501") &&
+              env_rejected("ESS_RETENTION_DAYS", "-3") &&
+              env_rejected("ESS_RETENTION_DAYS", "ninety"),
+          "ESS_RETENTION_DAYS out of its bounds, or not a number, is refused");
+    CHECK(env_rejected("ESS_TRACK_RETENTION_DAYS", "0.000001") &&
+              env_rejected("ESS_TRACK_RETENTION_DAYS", "40000"),
+          "ESS_TRACK_RETENTION_DAYS out of its bounds is refused");
+}
+
 /* 1 when loading with var=value succeeds, the field then reading want. */
 static int env_gives(const char *var, const char *value, size_t field, const char *want)
 {
@@ -924,6 +958,7 @@ int main(void)
     test_events();
     test_line_abandon();
     test_days();
+    test_retention_days();
     test_public_url_and_tiles();
     test_help();
     test_log_level_parse();

@@ -4,9 +4,11 @@
 // coordinates, assigning by hand from the candidates (a far team asks to confirm), recording
 // consent to share with the agencies (consent.js). A LINE case
 // whose reporter asked to talk to a person has its chat on top (chatPanel); supervisors also see
-// who has read or changed the case (the access log). It follows the case's changes live.
+// who has read or changed the case (the access log) and may erase its personal data once it is
+// closed (erase.js). It follows the case's changes live.
 
 import { accessLogSection } from './accesslog.js';
+import { eraseSection } from './erase.js';
 import { get, getSession, post, seg } from './api.js';
 import { consentForm, consentText } from './consent.js';
 import { announce, clear, confirmDialog, field, fill, focusOn, h, options, setFieldError } from './dom.js';
@@ -321,6 +323,7 @@ export function render(main, params) {
   const session = getSession();
   const accessLog = session && session.role === 'supervisor' ? accessLogSection(caseId) : null;
   const consent = consentForm(base, actionForm, (c) => update(c), who);
+  const eraseBox = session && session.role === 'supervisor' ? eraseSection(caseId, (c) => update(c)) : null;
 
   main.classList.add('wide');
   main.append(h('div.page-head', null, heading));
@@ -332,6 +335,7 @@ export function render(main, params) {
       placeSlot, candidatesSection()),
     h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusForm(), noteForm(), triageForm(), consent),
     h('div.span', null, timeline),
+    eraseBox ? h('div.span', null, eraseBox) : null,
     accessLog ? h('div.span', null, accessLog) : null);
   main.append(body);
 
@@ -341,6 +345,8 @@ export function render(main, params) {
     const loc = c.location || {};
     const rep = c.reporter || {};
     const row = (k, v, cls) => [h('dt', null, k), h('dd', { class: cls || null }, v === null || v === undefined || v === '' ? t('none') : v)];
+    // a personal fact of an erased case says so, rather than that it was never given
+    const personal = (k, v, cls) => (c.erased_at && (v === null || v === undefined) ? row(k, t('erased_value'), 'erased') : row(k, v, cls));
     clear(facts).append(h('h2', { id: 'facts-h' }, t('case_facts')), h('dl.facts-list', null,
       row(t('fact_status'), h('span.status', { class: 's-' + c.status }, label('status', c.status))),
       row(t('fact_priority'), h('span.prio', { class: 'p-' + c.priority }, label('priority', c.priority))),
@@ -350,11 +356,11 @@ export function render(main, params) {
       row(t('fact_team'), c.team ? `${c.team.name} (${c.team.id})${c.team.distance_km != null ? ' · ' + formatKm(c.team.distance_km) : ''}` : null),
       c.ack_deadline && c.team ? row(t('fact_ack_deadline'), formatTime(c.ack_deadline)) : null,
       c.attempts ? row(t('fact_attempts'), String(c.attempts)) : null,
-      row(t('fact_description'), c.description, 'pre'),
-      row(t('fact_address'), loc.address),
+      personal(t('fact_description'), c.description, 'pre'),
+      personal(t('fact_address'), loc.address),
       row(t('fact_coords'), loc.lat != null ? `${loc.lat}, ${loc.lon}` : t('fact_no_coords')),
-      row(t('fact_reporter'), rep.name),
-      row(t('fact_phone'), rep.phone),
+      personal(t('fact_reporter'), rep.name),
+      personal(t('fact_phone'), rep.phone),
       row(t('fact_consent'), consentText(c.consent, who)),
       c.channel === 'line' ? row(t('fact_updates'), c.quiet_updates ? t('updates_quiet') : t('updates_on')) : null,
       row(t('fact_code'), h('span.code', { lang: 'en' }, c.tracking_code)),
@@ -607,6 +613,7 @@ export function render(main, params) {
     if (!unplaced && placeSlot.firstChild) clear(placeSlot);
     drawMap(c);
     loadCandidates();
+    if (eraseBox) eraseBox.draw(c);
     if (accessLog) accessLog.reload(); // the read that brought c is in it
   }
 
