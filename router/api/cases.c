@@ -716,6 +716,24 @@ static void on_note_added(struct http_call *call, cJSON *reply)
 
 void cases_post_note(struct http_call *call)
 {
+    cases_call_with_text(call, "text", MAX_NOTE_TEXT, 0,
+                         "text is required: a note of at most 2000 bytes.", "ess_case_note_view",
+                         on_note_added);
+}
+
+/* The number of code points of the valid UTF-8 s[0..n). */
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) chars++;
+    return chars;
+}
+
+void cases_call_with_text(struct http_call *call, const char *name, size_t max_bytes,
+                          size_t max_chars, const char *problem, const char *function,
+                          void (*on_reply)(struct http_call *call, cJSON *reply))
+{
     cJSON *body;
     const char *text = NULL;
     size_t len = 0;
@@ -727,8 +745,12 @@ void cases_post_note(struct http_call *call)
         return;
     }
     if ((body = http_body_object(call)) == NULL) return;
-    if (http_body_text(call, body, "text", MAX_NOTE_TEXT,
-                       "text is required: a note of at most 2000 bytes.", &text, &len) != 0) {
+    if (http_body_text(call, body, name, max_bytes, problem, &text, &len) != 0) {
+        cJSON_Delete(body);
+        return;
+    }
+    if (max_chars > 0 && utf8_chars(text, len) > max_chars) {
+        http_reply_error(call, 400, "invalid_field", problem);
         cJSON_Delete(body);
         return;
     }
@@ -739,7 +761,7 @@ void cases_post_note(struct http_call *call)
     }
     argv[0] = call->params[0];
     argv[1] = copy;
-    http_fcall_audited(call, "ess_case_note_view", 2, argv, on_note_added);
+    http_fcall_audited(call, function, 2, argv, on_reply);
     free(copy);
     cJSON_Delete(body);
 }

@@ -4,6 +4,8 @@
 #ifndef ESS_ROUTER_CASES_H
 #define ESS_ROUTER_CASES_H
 
+#include <stddef.h>
+
 struct cJSON;
 struct http_call;
 struct incident;
@@ -54,5 +56,14 @@ void cases_create(struct router *router, const struct incident *incident, const 
 
 /* 1 when id looks like a case id (26 Crockford base32 characters). */
 int cases_id_valid(const char *id);
+
+/* For a request on a case (the path's id) that carries one text a person typed, the required
+ * member name of its JSON body: checks the id (404), reads the text (http_body_text: at most
+ * max_bytes, and when max_chars is not 0 at most max_chars code points; else 400 with problem),
+ * and calls the audited store function with the case id and the text (http_fcall_audited), whose
+ * answer goes to on_reply. */
+void cases_call_with_text(struct http_call *call, const char *name, size_t max_bytes,
+                          size_t max_chars, const char *problem, const char *function,
+                          void (*on_reply)(struct http_call *call, struct cJSON *reply));
 
 #endif

@@ -11,7 +11,7 @@ import { accessLogSection } from './accesslog.js';
 import { eraseSection } from './erase.js';
 import { get, getSession, post, seg } from './api.js';
 import { consentForm, consentText } from './consent.js';
-import { announce, clear, confirmDialog, field, fill, focusOn, h, options, setFieldError } from './dom.js';
+import { announce, buttonAction, clear, confirmDialog, field, fill, focusOn, h, options, setFieldError } from './dom.js';
 import { CATEGORIES, PRIORITIES, errorText, formatAge, formatClock, formatKm, formatTime, isoTime, label, t } from './i18n.js';
 import { onCase, onChat, onReconnect } from './live.js';
 import { fit, makeMap, marker, refresh } from './map.js';
@@ -55,27 +55,6 @@ function actionForm(id, title, fields, submitText, onSubmit) {
     }
   });
   return form;
-}
-
-// A one-button action outside a form: the button disabled while work() runs, then msg says what
-// work() resolved to (a text; nothing when it resolves to nothing) or the error.
-async function buttonAction(button, msg, work) {
-  msg.textContent = '';
-  msg.className = 'msg';
-  button.disabled = true;
-  try {
-    const done = await work();
-    if (done) {
-      msg.textContent = done;
-      msg.className = 'msg ok';
-    }
-  } catch (e) {
-    if (e.status === 401) return;
-    msg.textContent = errorText(e);
-    msg.className = 'msg error';
-  } finally {
-    button.disabled = false;
-  }
 }
 
 function invalid(name, message) {

@@ -1,6 +1,8 @@
 // Small DOM helpers shared by the screens: elements from data (never from HTML strings, so no
 // text the API returns is ever read as markup), live announcements and focus.
 
+import { errorText } from './i18n.js';
+
 // h('p.note', {for: 'x', onclick: fn, dataset: {caseId: 1}}, 'text', child...): an element.
 export function h(tag, attrs, ...children) {
   const m = /^([a-z0-9]+)((?:[.#][\w-]+)*)$/i.exec(tag);
@@ -113,8 +115,11 @@ export function options(select, items, selected) {
 }
 
 // Asks a yes/no question in the #confirm dialog (modal: focus stays inside, Escape = no).
-// Resolves true when the operator confirms.
-export function confirmDialog(title, text, okText, cancelText) {
+// Resolves true when the operator confirms, false when not. opts (all optional): body, elements
+// shown under the text (a field to fill); answer(), called on confirming, what to resolve with
+// (undefined keeps the dialog open: the field is not filled right); focus, the element focused
+// first (else the confirm button); danger, a confirm button that says it cannot be undone.
+export function confirmDialog(title, text, okText, cancelText, opts = {}) {
   const dlg = document.getElementById('confirm');
   const back = document.activeElement;
   return new Promise((resolve) => {
@@ -125,13 +130,39 @@ export function confirmDialog(title, text, okText, cancelText) {
       resolve(answer);
     };
     const onClose = () => done(false);
-    const ok = h('button.primary', { type: 'button', onclick: () => done(true) }, okText);
+    const confirmed = () => {
+      const answer = opts.answer ? opts.answer() : true;
+      if (answer !== undefined) done(answer);
+    };
+    const ok = h(opts.danger ? 'button.danger' : 'button.primary', { type: 'button', onclick: confirmed }, okText);
     clear(dlg).append(
       h('h2', { id: 'confirm-title' }, title),
       h('p', null, text),
+      opts.body || null,
       h('div.buttons', null, ok, h('button', { type: 'button', onclick: () => done(false) }, cancelText)));
     dlg.addEventListener('close', onClose);
     dlg.showModal();
-    ok.focus();
+    (opts.focus || ok).focus();
   });
+}
+
+// A one-button action outside a form: the button disabled while work() runs, then msg says what
+// work() resolved to (a text; nothing when it resolves to nothing) or the error.
+export async function buttonAction(button, msg, work) {
+  msg.textContent = '';
+  msg.className = 'msg';
+  button.disabled = true;
+  try {
+    const done = await work();
+    if (done) {
+      msg.textContent = done;
+      msg.className = 'msg ok';
+    }
+  } catch (e) {
+    if (e.status === 401) return;
+    msg.textContent = errorText(e);
+    msg.className = 'msg error';
+  } finally {
+    button.disabled = false;
+  }
 }

@@ -4,50 +4,26 @@
 // retention sweep erases every closed case the same way ESS_RETENTION_DAYS after it was closed.
 
 import { api, seg } from './api.js';
-import { announce, clear, fill, h, setFieldError } from './dom.js';
-import { errorText, formatTime, isoTime, t } from './i18n.js';
+import { announce, buttonAction, confirmDialog, field, fill, h, setFieldError } from './dom.js';
+import { formatTime, isoTime, t } from './i18n.js';
 
 const REASON_MAX = 500; // characters (code points), as the router counts them
 
-// Asks the reason in the #confirm dialog (modal: Escape or Cancel = no). Resolves to the reason
-// typed (trimmed), or null when cancelled; an empty or too long reason keeps the dialog open with
-// the field's error.
-function reasonDialog() {
-  const dlg = document.getElementById('confirm');
-  const back = document.activeElement;
-  return new Promise((resolve) => {
-    const reason = h('textarea', { name: 'reason', id: 'erase-reason', rows: 3, maxlength: REASON_MAX * 2,
-      autocomplete: 'off', 'aria-describedby': 'erase-reason-hint erase-reason-err', 'aria-required': 'true' });
-    const err = h('p.field-error', { id: 'erase-reason-err', hidden: true });
-    const done = (answer) => {
-      dlg.removeEventListener('close', onClose);
-      if (dlg.open) dlg.close();
-      if (back && back.focus) back.focus();
-      resolve(answer);
-    };
-    const onClose = () => done(null);
-    const ok = h('button.danger', { type: 'button' }, t('erase_confirm'));
-    ok.addEventListener('click', () => {
-      const text = reason.value.trim();
-      const n = [...text].length;
-      if (!n || n > REASON_MAX) {
-        setFieldError(reason, n ? t('erase_reason_long', { n: REASON_MAX }) : t('err_required'));
-        reason.focus();
-        return;
-      }
-      done(text);
-    });
-    clear(dlg).append(
-      h('h2', { id: 'confirm-title' }, t('erase_confirm_title')),
-      h('p', null, t('erase_confirm_text')),
-      h('div.field', null,
-        h('label', { for: 'erase-reason' }, t('erase_reason')),
-        h('p.hint', { id: 'erase-reason-hint' }, t('erase_reason_hint')), reason, err),
-      h('div.buttons', null, ok, h('button', { type: 'button', onclick: () => done(null) }, t('cancel'))));
-    dlg.addEventListener('close', onClose);
-    dlg.showModal();
+// Asks the reason in the #confirm dialog: resolves to the reason typed (trimmed), or null when
+// cancelled; an empty or too long reason keeps the dialog open with the field's error.
+async function askReason() {
+  const reason = h('textarea', { name: 'reason', rows: 3, autocomplete: 'off', 'aria-required': 'true' });
+  const answer = () => {
+    const text = reason.value.trim();
+    const n = [...text].length;
+    if (n && n <= REASON_MAX) return text;
+    setFieldError(reason, n ? t('erase_reason_long', { n: REASON_MAX }) : t('err_required'));
     reason.focus();
-  });
+    return undefined;
+  };
+  const got = await confirmDialog(t('erase_confirm_title'), t('erase_confirm_text'), t('erase_confirm'), t('cancel'),
+    { body: field(t('erase_reason'), reason, t('erase_reason_hint')), answer, focus: reason, danger: true });
+  return got || null;
 }
 
 // section#erase for caseId: section.draw(view) follows the case; onErased(view) gets the case as
@@ -73,24 +49,16 @@ export function eraseSection(caseId, onErased) {
   };
 
   button.addEventListener('click', async () => {
-    msg.textContent = '';
-    msg.className = 'msg';
-    const reason = await reasonDialog();
+    const reason = await askReason();
     if (reason === null) return;
-    button.disabled = true;
-    try {
+    await buttonAction(button, msg, async () => {
       const r = await api('DELETE', '/v1/cases/' + seg(caseId) + '/personal-data', { reason });
-      announce(t('erase_done'));
       if (r.body) onErased(r.body);
       state.setAttribute('tabindex', '-1');
       state.focus();
-    } catch (e) {
-      if (e.status === 401) return;
-      msg.textContent = errorText(e);
-      msg.className = 'msg error';
-    } finally {
-      button.disabled = false;
-    }
+      announce(t('erase_done'));
+      return t('erase_done');
+    });
   });
   return section;
 }
