@@ -490,6 +490,11 @@ class EraseOnRequestTest(RetentionHelpers):
 
         self.assertNowhereInRedis(every, 'after the erasure')
         self.assertEqual(self.statistics(), before, 'the statistics are unchanged')
+        # the calls' keys still name their cases, without the digest of the content
+        for c in (line, hot):
+            call_id = env.case(c['case_id'])['call_id']
+            self.assertEqual(env.redis.command('GET', env.prefix + 'call:' + call_id),
+                             c['case_id'].encode(), call_id)
         # the public view stays until its own retention; an erased case takes no new note
         self.assertStatus(env.track(line['code']), 200)
         r = env.http('POST', '/v1/cases/%s/notes' % q(cid), {'text': 'ข้อความใหม่'},
