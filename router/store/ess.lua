@@ -1344,13 +1344,15 @@ end
 
 -- ess_case_consent P ctx case_id share basis note (audited: consent; share "1" or "0", basis
 -- one of CONSENT_BASES, note "" for none): consent_record by the actor. The case as
--- ess_case_get answers it, or a refusal.
+-- ess_case_get answers it, or a refusal (erased: the case's personal data was erased; its
+-- consent, and a note, would outlive it).
 local function case_consent(keys, a)
     local P, case_id, share, basis, note = a[1], a[3], a[4], a[5], a[6] or ''
     if (share ~= '1' and share ~= '0') or not CONSENT_BASES[basis] then
         return refuse('bad_argument:consent')
     end
     return audited(P, a[2], 'consent', case_id, function(c, ctx)
+        if (c.erased_at or '') ~= '' then return refuse('erased') end
         consent_record(P, case_id, c, share == '1', basis, ctx.id, note, now_ms())
         return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
     end)
@@ -2463,11 +2465,11 @@ local PERSONAL_FIELDS = {'description', 'address', 'reporter_name', 'reporter_ph
     'reporter_phone_hash', 'reporter_line_user', 'line_user_key', 'consent_note'}
 
 -- Timeline events whose note the router wrote (a dispatch outcome, a chat's step, a triage's
--- codes, a consent's choice): kept. Every other note is a person's words (a note, a status note,
--- a location's note, the reporter's LINE notes) and is erased, as is the note of a status entry
--- not written by the router (its queue reasons are kept).
+-- codes, a consent's choice, quiet updates on or off): kept. Every other note is a person's words
+-- (a note, a status note, a location's note, the reporter's LINE notes) and is erased, as is the
+-- note of a status entry not written by the router (its queue reasons are kept).
 local SYSTEM_NOTE_EVENTS = {dispatch = true, chat = true, triage = true, consent = true,
-    erased = true}
+    quiet = true, erased = true}
 
 local function note_is_personal(e)
     if e.note == nil then return false end

@@ -97,6 +97,13 @@ class RetentionHelpers(HandoffHelpers):
         env.note_pii(later)
         self.say(user.text(later))
         op_note = self.note(cid, 'ผู้แจ้งมีลูกเล็ก %s' % secrets.token_hex(4))
+        consent_note = 'ผู้แจ้งยินยอมทางโทรศัพท์ ให้ส่งต่อมูลนิธิ %s' % secrets.token_hex(4)
+        env.note_pii(consent_note)
+        r = env.http('POST', '/v1/cases/%s/consent' % q(cid),
+                     {'share_with_agencies': True, 'basis': 'consent', 'note': consent_note},
+                     token=env.operator_token)
+        self.assertStatus(r, 200, 'consent with a note')
+        self.assertEqual(r.body['consent']['note'], consent_note)
         env.resolve(cid, tokens[TEAMS[0][0]])
         view = env.case(cid)
         notes = [e.get('note') for e in view['timeline']]
@@ -105,7 +112,7 @@ class RetentionHelpers(HandoffHelpers):
         self.assertEqual(view['description'], first, 'the first words are the description')
         self.assertEqual(view['reporter']['line_user_id'], user.user_id)
         canaries = {user.user_id, self.user_key(user), first, details, place[2], said, answer,
-                    later, op_note}
+                    later, op_note, consent_note}
         canaries |= coordinate_canaries(place[0]) | coordinate_canaries(place[1])
         return {'case_id': cid, 'code': code, 'user': user, 'place': place,
                 'canaries': canaries}
@@ -324,6 +331,8 @@ class RetentionTest(RetentionHelpers):
             self.assertNotIn('erase_reason', env.case(c['case_id']), 'an operator does not')
         lv = env.case(line['case_id'])
         self.assertNotIn('line_user_id', lv['reporter'])
+        self.assertEqual((lv['consent']['share_with_agencies'], lv['consent']['note']),
+                         (True, None), 'the consent stays, its note goes')
         self.assertEqual((lv['location']['lat'], lv['location']['lon']),
                          (self.rounded(line['place'][0]), self.rounded(line['place'][1])))
         hv = env.case(hot['case_id'])
@@ -498,6 +507,10 @@ class EraseOnRequestTest(RetentionHelpers):
         # the public view stays until its own retention; an erased case takes no new note
         self.assertStatus(env.track(line['code']), 200)
         r = env.http('POST', '/v1/cases/%s/notes' % q(cid), {'text': 'ข้อความใหม่'},
+                     token=env.operator_token)
+        self.assertErrorBody(r, 409, 'erased')
+        r = env.http('POST', '/v1/cases/%s/consent' % q(cid),
+                     {'share_with_agencies': False, 'basis': 'consent', 'note': 'ข้อความใหม่'},
                      token=env.operator_token)
         self.assertErrorBody(r, 409, 'erased')
         self.assertNotIn('ข้อความใหม่', self.keyspace())
