@@ -569,9 +569,15 @@ class EraseConsoleTest(BrowserHelpers):
         self.wait_for(b, '#erase')
         self.assertIn('ปิด', self.text_of(b, '#erase'), 'an open case: close it first')
         self.assertFalse([e for e in b.find_all('#erase-button') if e.is_displayed()])
+        self.assertTrue(b.find('#act-status').is_displayed(), 'an open case can be moved on')
         for st in ('resolved', 'closed'):
             self.assertStatus(env.set_status(cid, st), 200)
         button = self.wait_for(b, '#erase-button', message='the button once the case is closed')
+        # a closed case offers no assignment, status or triage, but still takes a note
+        wait_until(lambda: b.find('#case-closed-note').is_displayed(), message='the closed note')
+        for hidden in ('#act-status', '#act-triage', '#candidates'):
+            self.assertFalse(b.find(hidden).is_displayed(), hidden + ' on a closed case')
+        self.assertTrue(b.find('#act-note').is_displayed(), 'a note on a closed case')
         self.assertIn(rep['name'], self.text_of(b, '.facts-list'))
         button.click()
         self.wait_for(b, '#confirm textarea[name=reason]')
@@ -590,6 +596,8 @@ class EraseConsoleTest(BrowserHelpers):
         self.assertIn(reason, text)
         self.assertFalse([e for e in b.find_all('#erase-button') if e.is_displayed()])
         self.assertIn('ลบแล้ว', self.text_of(b, '.facts-list'))
+        for hidden in ('#act-note', '#act-consent'):
+            self.assertFalse(b.find(hidden).is_displayed(), hidden + ' on an erased case')
         self.no_sideways_scroll(b, 'the erased case')
         b.driver.execute_script("document.getElementById('erase').scrollIntoView()")
         b.screenshot('erased')

@@ -302,6 +302,13 @@ export function render(main, params) {
   const session = getSession();
   const accessLog = session && session.role === 'supervisor' ? accessLogSection(caseId) : null;
   const consent = consentForm(base, actionForm, (c) => update(c), who);
+  const statusF = statusForm();
+  const noteF = noteForm();
+  const triageF = triageForm();
+  const candSection = candidatesSection();
+  // a closed case is done with: no team, status or triage to change; an erased one takes no
+  // note or consent either (the API would refuse them)
+  const closedNote = h('p.msg.closed-note', { id: 'case-closed-note', hidden: true });
   const eraseBox = session && session.role === 'supervisor' ? eraseSection(caseId, (c) => update(c)) : null;
 
   main.classList.add('wide');
@@ -311,8 +318,8 @@ export function render(main, params) {
     h('div.col', null, facts),
     h('div.col', null, h('section', { 'aria-labelledby': 'map-h' }, h('h2', { id: 'map-h' }, t('case_map')), mapEl)),
     h('section.col.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
-      placeSlot, candidatesSection()),
-    h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusForm(), noteForm(), triageForm(), consent),
+      closedNote, placeSlot, candSection),
+    h('div.col.actions', null, h('h2.spacer', { 'aria-hidden': 'true' }, '\u00a0'), statusF, noteF, triageF, consent),
     h('div.span', null, timeline),
     eraseBox ? h('div.span', null, eraseBox) : null,
     accessLog ? h('div.span', null, accessLog) : null);
@@ -587,11 +594,21 @@ export function render(main, params) {
     drawTimeline(c);
     consent.draw(c);
     showSuggestion(c);
+    const closed = c.status === 'closed';
+    const erased = !!c.erased_at;
+    closedNote.hidden = !closed;
+    closedNote.textContent = closed ? t(erased ? 'case_erased_actions' : 'case_closed_actions') : '';
+    statusF.hidden = closed;
+    triageF.hidden = closed;
+    candSection.hidden = closed;
+    placeSlot.hidden = closed;
+    noteF.hidden = erased;
+    consent.hidden = erased;
     const unplaced = !c.location || c.location.lat == null;
     if (unplaced && !placeSlot.firstChild) placeSlot.append(placeForm());
     if (!unplaced && placeSlot.firstChild) clear(placeSlot);
     drawMap(c);
-    loadCandidates();
+    if (!closed) loadCandidates();
     if (eraseBox) eraseBox.draw(c);
     if (accessLog) accessLog.reload(); // the read that brought c is in it
   }
