@@ -13,6 +13,7 @@
 #include "client.h"
 #include "config.h"
 #include "events.h"
+#include "feed.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -83,6 +84,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     log_info("received %s: finishing requests in flight, then stopping",
              sig == SIGTERM ? "SIGTERM" : "SIGINT");
     events_drain(d->router.events); /* streams end now: they are not requests to wait for */
+    feed_drain(d->router.feed);     /* parked feed reads answer what they have: nothing */
     server_drain(d->server, on_drained, d);
 }
 
@@ -158,6 +160,8 @@ int main(int argc, char **argv)
     client_set_allowed_nets(d.router.client, &cfg.webhook_allow_nets);
     d.router.outbox = outbox_start(&d.router);
     if (d.router.outbox == NULL) goto done;
+    d.router.feed = feed_new(&d.router);
+    if (d.router.feed == NULL) goto done;
     d.router.events = events_start(&d.router);
     if (d.router.events == NULL) goto done;
     d.server = server_new(&d.router, err, sizeof err);
@@ -187,6 +191,7 @@ done:
     sweep_stop(sweep);
     server_free(d.server);
     events_free(d.router.events); /* after the server: its connections, the streams, are closed */
+    feed_free(d.router.feed);     /* after the server too: no parked read is left */
     client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */
     outbox_stop(d.router.outbox);
     store_free(d.router.store);

@@ -11,6 +11,7 @@ struct outbox;
 struct auth_keyed;
 struct worker;
 struct events;
+struct feed;
 
 /* Borrowed pointers, all owned by main() and alive until the loop has stopped. */
 struct router {
@@ -23,6 +24,7 @@ struct router {
     struct auth_keyed *address_key; /* keys client addresses for per-client counts in Redis */
     struct worker *worker;          /* threads for the slow password hashes */
     struct events *events;          /* the live-update streams (GET /v1/events) */
+    struct feed *feed;              /* partner agencies' parked feed reads (GET /v1/feed) */
     struct auth_keyed *phone_key;   /* keys reporters' phone digits for the search index */
     unsigned inflight;              /* HTTP calls started and not yet ended (for a graceful stop) */
 };

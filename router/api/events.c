@@ -2,6 +2,7 @@
  * its entries to every open stream, the replay from Last-Event-ID, heartbeats, and the limits (a
  * cap on streams, a cap on what a slow client may leave unread). */
 #include "events.h"
+#include "feed.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -418,6 +419,7 @@ static void on_read(enum store_status status, const struct store_stream_entry *e
     if (n > 0) {
         struct timeval pause = {0, READ_PAUSE_MS * 1000};
         fan_out(ev, entries, n);
+        feed_wake(ev->router->feed); /* parked feed reads look for their new entries */
         evtimer_add(ev->read_later, &pause);
         return;
     }

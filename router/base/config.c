@@ -135,6 +135,16 @@ static const struct setting config_settings[] = {
      .offset = FIELD(session_idle_s),
      .help = "a console session ends after this long without a request (and after 12 hours in "
              "any case)"},
+    {.env = "ESS_FEED_VISIBILITY_S",
+     .flag = "feed-visibility-s",
+     .metavar = "SECONDS",
+     .def = "60",
+     .kind = SETTING_INT,
+     .min = 1,
+     .max = 86400,
+     .offset = FIELD(feed_visibility_s),
+     .help = "an agency's feed entry read and not acknowledged within this long is delivered "
+             "again"},
     {.env = "ESS_AUDIT_RETENTION_DAYS",
      .flag = "audit-retention-days",
      .metavar = "DAYS",

@@ -24,7 +24,8 @@ struct config {
     char **operator_tokens;  /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
     char **operator_ids;     /* the id of each (its "id=" part, or operator-N) */
     size_t noperator_tokens;
-    int session_idle_s;           /* ESS_SESSION_IDLE_S: a console session's idle expiry */
+    int session_idle_s;    /* ESS_SESSION_IDLE_S: a console session's idle expiry */
+    int feed_visibility_s; /* ESS_FEED_VISIBILITY_S: an unacknowledged feed entry comes again */
     long long audit_retention_ms; /* ESS_AUDIT_RETENTION_DAYS: how long audit entries are kept */
     long long retention_ms;       /* ESS_RETENTION_DAYS: a closed case's personal data, kept */
     long long track_retention_ms; /* ESS_TRACK_RETENTION_DAYS: a closed case's public view, kept */

@@ -157,8 +157,10 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
         }
     }
     if (matched) return;
-    if (len == AUTH_ACCOUNT_TOKEN_LEN && memcmp(token, AUTH_ACCOUNT_TOKEN_PREFIX, 3) == 0) {
+    if (len == AUTH_ACCOUNT_TOKEN_LEN && (memcmp(token, AUTH_ACCOUNT_TOKEN_PREFIX, 3) == 0 ||
+                                          memcmp(token, AUTH_AGENCY_TOKEN_PREFIX, 3) == 0)) {
         out->role = AUTH_PENDING;
+        out->agency_token = memcmp(token, AUTH_AGENCY_TOKEN_PREFIX, 3) == 0;
         auth_token_hash(token, len, out->token_hash);
         return;
     }

@@ -19,13 +19,16 @@ enum auth_role {
     AUTH_OPERATOR,
     AUTH_TEAM,       /* parsed, not yet verified: Redis checks team_id and token_hash */
     AUTH_SUPERVISOR, /* an operator account with role supervisor: all an operator may, and more */
-    AUTH_PENDING     /* an account's token or a session cookie, not yet looked up (session.h) */
+    AUTH_PENDING,    /* an account's token or a session cookie, not yet looked up (session.h) */
+    AUTH_AGENCY      /* a partner agency, by its token (looked up as AUTH_PENDING first) */
 };
 
 /* An operator account's API token: this prefix (which no team id can start with: ids are
  * lowercase), then 43 characters of base64url (256 random bits). */
 #define AUTH_ACCOUNT_TOKEN_PREFIX "OP."
 #define AUTH_ACCOUNT_TOKEN_LEN (3 + 43)
+/* A partner agency's token: this prefix, then 43 characters of base64url (256 random bits). */
+#define AUTH_AGENCY_TOKEN_PREFIX "AG."
 #define AUTH_CSRF_MAX 64
 
 #define AUTH_TEAM_ID_MAX 64
@@ -38,7 +41,9 @@ struct auth {
                                                token (or of the session cookie's value) */
     char operator_id[AUTH_TEAM_ID_MAX + 1]; /* AUTH_OPERATOR, AUTH_SUPERVISOR: who */
     int by_cookie;                          /* authenticated (or pending) by the session cookie */
-    char csrf[AUTH_CSRF_MAX + 1];           /* by_cookie, once resolved: the session's CSRF token */
+    int agency_token; /* pending by an agency's token (AUTH_AGENCY_TOKEN_PREFIX) */
+    char agency_id[AUTH_TEAM_ID_MAX + 1]; /* AUTH_AGENCY: which agency */
+    char csrf[AUTH_CSRF_MAX + 1];         /* by_cookie, once resolved: the session's CSRF token */
 };
 
 /* Reads an Authorization header value (NULL when absent) into out. A configured operator token

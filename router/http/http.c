@@ -471,6 +471,8 @@ const char *http_actor(const struct http_call *call)
     case AUTH_OPERATOR:
     case AUTH_SUPERVISOR:
         return call->auth.operator_id;
+    case AUTH_AGENCY:
+        return call->auth.agency_id;
     default:
         return "";
     }
@@ -541,6 +543,8 @@ static const char *audit_kind(enum auth_role role)
         return "team";
     case AUTH_ADMIN:
         return "admin";
+    case AUTH_AGENCY:
+        return "agency";
     default:
         return "";
     }

@@ -25,6 +25,7 @@
 #include "console.h"
 #include "erase.h"
 #include "events.h"
+#include "feed.h"
 #include "handoff.h"
 #include "http.h"
 #include "linebot.h"
@@ -56,6 +57,7 @@
 #define OPERATOR (ROLE(AUTH_OPERATOR) | SUPERVISOR) /* a supervisor may all an operator may */
 #define ADMIN ROLE(AUTH_ADMIN)
 #define TEAM ROLE(AUTH_TEAM)
+#define AGENCY ROLE(AUTH_AGENCY)
 #define PUBLIC 0u
 
 enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
@@ -167,6 +169,12 @@ static const struct route routes[] = {
      API},
     {EVHTTP_REQ_GET, "v1/operators", METRICS_ROUTE_OPERATOR_LIST, ADMIN, BODY_NONE, operators_list,
      API},
+    {EVHTTP_REQ_PUT, "v1/agencies/*", METRICS_ROUTE_AGENCY_PUT, ADMIN, BODY_JSON, feed_agency_put,
+     API},
+    {EVHTTP_REQ_GET, "v1/agencies", METRICS_ROUTE_AGENCY_LIST, ADMIN, BODY_NONE, feed_agency_list,
+     API},
+    {EVHTTP_REQ_GET, "v1/feed", METRICS_ROUTE_FEED, AGENCY, BODY_NONE, feed_get, API},
+    {EVHTTP_REQ_POST, "v1/feed/ack", METRICS_ROUTE_FEED_ACK, AGENCY, BODY_JSON, feed_ack, API},
     {EVHTTP_REQ_POST, "v1/session", METRICS_ROUTE_SESSION_LOGIN, PUBLIC, BODY_JSON, operators_login,
      API},
     {EVHTTP_REQ_DELETE, "v1/session", METRICS_ROUTE_SESSION_LOGOUT, OPERATOR, BODY_NONE,

@@ -96,6 +96,19 @@ static void on_resolved(struct http_call *call, cJSON *reply)
     const char *csrf = json_string(reply, "csrf", "");
     struct auth *a = &call->auth;
 
+    if (a->agency_token) {
+        const char *agency = json_string(reply, "agency_id", "");
+        if (http_refusal(reply) || !auth_team_id_valid(agency, strlen(agency))) {
+            cJSON_Delete(reply);
+            session_unauthorized(call);
+            return;
+        }
+        a->role = AUTH_AGENCY;
+        snprintf(a->agency_id, sizeof a->agency_id, "%s", agency);
+        cJSON_Delete(reply);
+        call->on_auth(call);
+        return;
+    }
     if (http_refusal(reply) || !auth_team_id_valid(id, strlen(id)) ||
         strlen(csrf) > AUTH_CSRF_MAX) {
         cJSON_Delete(reply);
@@ -129,7 +142,7 @@ void session_resolve(struct http_call *call, void (*cont)(struct http_call *call
     const char *argv[3];
 
     snprintf(idle_ms, sizeof idle_ms, "%lld", (long long)call->router->cfg->session_idle_s * 1000);
-    argv[0] = call->auth.by_cookie ? "session" : "token";
+    argv[0] = call->auth.by_cookie ? "session" : call->auth.agency_token ? "agency" : "token";
     argv[1] = call->auth.token_hash;
     argv[2] = idle_ms;
     call->on_auth = cont;

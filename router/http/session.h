@@ -32,6 +32,7 @@ void session_from_cookie(const char *cookie_header, struct auth *auth);
 
 /* Looks up an AUTH_PENDING caller in Redis, then runs cont(call) with call->auth resolved
  * (AUTH_OPERATOR or AUTH_SUPERVISOR, with the operator's id, and for a session its CSRF token;
+ * AUTH_AGENCY with the agency's id for an agency's token;
  * the session's idle expiry starts again). An unknown or ended session or token, or a disabled
  * account, is answered 401 here (an ended session's record is removed); Redis unavailable: 503;
  * cont is then not called. */

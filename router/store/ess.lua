@@ -103,6 +103,15 @@ Keys (P = prefix):
                                ESS_RETENTION_DAYS later (ess_retention_sweep)
   P track:due            zset  case id -> when it was closed (ms): its public view P track:<code>
                                is deleted ESS_TRACK_RETENTION_DAYS later (the code answers 404)
+  Agencies and their feed (DESIGN "The shared record"; ess_agency_*, ess_feed_*):
+  P agency:<id>          hash  name categories(csv of category codes) identifying(1|0)
+                               token_hash (SHA-256 of its token) disabled(1|0) created_at
+                               updated_at
+  P agencies             set   every agency id
+  P agency:token:<h>     str   the agency whose token hashes (SHA-256) to h
+  P log, group feed:<id>       the agency's consumer group on the case log (one consumer,
+                               FEED_CONSUMER): its pending entries are what it read and has not
+                               acknowledged
 ]]
 
 local MAX_LOG_LEN = 1000000
@@ -2148,14 +2157,22 @@ local function session_create(keys, a)
     return cjson.encode({operator_id = id, name = o.name, role = o.role})
 end
 
--- ess_auth_resolve P kind("session"|"token") hash idle_ms: who holds a session cookie or an
--- account's API token (by its SHA-256). A session's idle expiry starts again. {"err":
--- "unauthorized"} for none, or a disabled or removed account (its session is removed).
+-- ess_auth_resolve P kind("session"|"token"|"agency") hash idle_ms: who holds a session cookie or
+-- an account's API token (by its SHA-256); for "agency", {"agency_id"} of an agency's token.
+-- A session's idle expiry starts again. {"err": "unauthorized"} for none, or a disabled or removed account (its session is removed).
 -- {"operator_id", "role"} and for a session also "csrf", "created_at" and "now" (ms), from
 -- which the router judges the session's absolute age.
 local function auth_resolve(keys, a)
     local P, kind, h = a[1], a[2], a[3]
     local id, s
+    if kind == 'agency' then
+        id = redis.call('GET', P .. 'agency:token:' .. h)
+        local g = id and hgetall(P .. 'agency:' .. id) or {}
+        if g.name == nil or g.disabled == '1' or g.token_hash ~= h then
+            return refuse('unauthorized')
+        end
+        return cjson.encode({agency_id = id})
+    end
     if kind == 'session' then
         s = hgetall(P .. 'session:' .. h)
         id = s.operator_id
@@ -2664,6 +2681,221 @@ local function upgrade(keys, a)
     return cjson.encode({upgraded = true, teams = n, closed = closed})
 end
 
+-- Agencies and the feed ---------------------------------------------------------------------
+
+local FEED_CONSUMER = 'feed'
+local FEED_SCAN = 1000 -- log entries one ess_feed_read may look at, returned or skipped
+local FEED_CASE_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id',
+    'team_name', 'team_name_en', 'distance_km', 'created_at', 'updated_at', 'channel'}
+
+local function agency_view(id, g)
+    return {agency_id = id, name = g.name, categories = split_csv(g.categories),
+        identifying = g.identifying == '1', disabled = g.disabled == '1',
+        created_at = iso_time(g.created_at), updated_at = iso_time(g.updated_at)}
+end
+
+-- Creates the agency's consumer group on the case log, reading from `from` ("$": what comes
+-- next, "0": the oldest entry kept) unless it exists. true when it was created.
+local function feed_group_ensure(P, id, from)
+    local r = redis.pcall('XGROUP', 'CREATE', P .. 'log', 'feed:' .. id, from, 'MKSTREAM')
+    return type(r) ~= 'table' or not r.err
+end
+
+-- ess_agency_put P id name categories_csv identifying("1"|"0"|"") token_hash rotate("1"|"0")
+-- disabled("1"|"0"|"") from("$"|"0"): creates or updates an agency; "" leaves a field as it is.
+-- A new agency needs name, categories and identifying ({"err": "missing_field", "field"}), and
+-- gets its consumer group, reading from `from`. The token hash is kept on creation and with
+-- rotate "1" (the old token then stops working). {"created", "token_set", "agency": view}.
+local function agency_put(keys, a)
+    local P, id = a[1], a[2]
+    local key = P .. 'agency:' .. id
+    local old = hgetall(key)
+    local created = old.name == nil
+    if created then
+        for _, f in ipairs({{3, 'name'}, {4, 'categories'}, {5, 'identifying'}}) do
+            if a[f[1]] == '' then return refuse('missing_field', {field = f[2]}) end
+        end
+    end
+    local now = now_ms()
+    local fields = {'updated_at', now}
+    local function set(name, v)
+        fields[#fields + 1] = name
+        fields[#fields + 1] = v
+    end
+    if a[3] ~= '' then set('name', a[3]) end
+    if a[4] ~= '' then set('categories', a[4]) end
+    if a[5] ~= '' then set('identifying', a[5]) end
+    if a[8] ~= '' then set('disabled', a[8]) elseif created then set('disabled', '0') end
+    if created then set('created_at', now) end
+    local token_set = created or a[7] == '1'
+    if token_set then
+        if old.token_hash and old.token_hash ~= '' then
+            redis.call('DEL', P .. 'agency:token:' .. old.token_hash)
+        end
+        set('token_hash', a[6])
+        redis.call('SET', P .. 'agency:token:' .. a[6], id)
+    end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('SADD', P .. 'agencies', id)
+    if created then feed_group_ensure(P, id, a[9] == '0' and '0' or '$') end
+    return cjson.encode({created = created, token_set = token_set,
+        agency = agency_view(id, hgetall(key))})
+end
+
+-- ess_agency_list P (read only): {"agencies": [view...]} by id, without secrets.
+local function agency_list(keys, a)
+    local P = a[1]
+    local ids = redis.call('SMEMBERS', P .. 'agencies')
+    table.sort(ids)
+    local out = {}
+    for _, id in ipairs(ids) do
+        local g = hgetall(P .. 'agency:' .. id)
+        if g.name then out[#out + 1] = cjson.encode(agency_view(id, g)) end
+    end
+    return '{"agencies":[' .. table.concat(out, ',') .. ']}'
+end
+
+-- One log entry as the feed answers it (fields: the entry's flat name value list), with the
+-- case's identifying data read from the case now when `identifying` and the case has consent
+-- and is not erased. The entry, and whether it carries identifying data.
+local function feed_entry(P, id, f, identifying)
+    local e = {}
+    for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
+    local summary = {case_id = e.case_id}
+    for _, name in ipairs(FEED_CASE_FIELDS) do
+        local v = e[name]
+        if v ~= nil and v ~= '' then summary[name] = v else summary[name] = cjson.null end
+    end
+    summary.priority = e.priority
+    local at = tonumber(e.at) or tonumber(string.match(id, '^(%d+)'))
+    local out = {id = id, case_id = e.case_id, event = (e.event and e.event ~= '') and e.event
+        or e.status, at = iso_time(at), case = summary}
+    local c = hgetall(P .. 'case:' .. e.case_id)
+    local share = identifying and c.share_with_agencies == '1' and
+        (c.erased_at == nil or c.erased_at == '')
+    if c.lat and c.lon then
+        out.location = share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
+            {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
+    else
+        out.location = cjson.null
+    end
+    if share then
+        local function v(name) return (c[name] and c[name] ~= '') and c[name] or cjson.null end
+        out.reporter = {name = v('reporter_name'), phone = v('reporter_phone')}
+        out.description = v('description')
+        out.address = v('address')
+    end
+    return out, share
+end
+
+-- Whether a log entry is for the agency: one of its categories, and not a chat message.
+local function feed_wants(f, cats)
+    local category, event = nil, nil
+    for i = 1, #f, 2 do
+        if f[i] == 'category' then category = f[i + 1] elseif f[i] == 'event' then
+            event = f[i + 1]
+        end
+    end
+    return event ~= 'chat_message' and category ~= nil and cats[category] == true
+end
+
+-- ess_feed_read P ctx count visibility_ms audit_read("1"|"0"): the agency's (ctx.id) next
+-- entries, at most count: first those it read more than visibility_ms ago and did not
+-- acknowledge (XAUTOCLAIM, oldest first), then new ones (XREADGROUP). Entries not for it are
+-- acknowledged at once and not returned; at most FEED_SCAN entries are looked at. Audited: a
+-- "read" entry when audit_read is "1" (the first read of a request), an "export" entry per case
+-- whose identifying data the answer carries. The group is made again when missing (from the
+-- log's next entry). {"entries": [...], "more": bool (the scan stopped before the log's end)}
+-- or {"err": "unauthorized"} for an unknown or disabled agency.
+local function feed_read(keys, a)
+    local P, count, vis = a[1], tonumber(a[3]), tonumber(a[4])
+    local ctx = audit_ctx(a[2])
+    if not ctx or ctx.kind ~= 'agency' then return refuse('bad_argument:ctx') end
+    local g = hgetall(P .. 'agency:' .. ctx.id)
+    if g.name == nil or g.disabled == '1' then return refuse('unauthorized') end
+    if a[5] == '1' and not audit_add(P, ctx, 'read', '', 'ok') then
+        return refuse('audit_unavailable')
+    end
+    local log, group = P .. 'log', 'feed:' .. ctx.id
+    local cats = set_of(split_csv(g.categories))
+    local identifying = g.identifying == '1'
+    local out, exported, skipped, scanned, more = {}, {}, {}, 0, false
+
+    local function take(list)
+        for _, item in ipairs(list) do
+            scanned = scanned + 1
+            if feed_wants(item[2], cats) then
+                local e, share = feed_entry(P, item[1], item[2], identifying)
+                out[#out + 1] = e
+                if share and not exported[e.case_id] then
+                    exported[e.case_id] = true
+                    if not audit_add(P, ctx, 'export', e.case_id, 'ok') then
+                        return false
+                    end
+                end
+            else
+                skipped[#skipped + 1] = item[1]
+            end
+        end
+        return true
+    end
+
+    local claimed = redis.pcall('XAUTOCLAIM', log, group, FEED_CONSUMER, vis, '0-0', 'COUNT',
+        count)
+    if type(claimed) == 'table' and claimed.err then
+        feed_group_ensure(P, ctx.id, '$')
+        claimed = {'0-0', {}}
+    end
+    if not take(claimed[2]) then return refuse('audit_unavailable') end
+    while #out < count and scanned < FEED_SCAN do
+        local want = math.min(count - #out, FEED_SCAN - scanned)
+        local r = redis.call('XREADGROUP', 'GROUP', group, FEED_CONSUMER, 'COUNT', want,
+            'STREAMS', log, '>')
+        local got = r and r[1] and r[1][2] or {}
+        if #got == 0 then break end
+        if not take(got) then return refuse('audit_unavailable') end
+        if #got < want then break end
+        more = scanned >= FEED_SCAN
+    end
+    if #skipped > 0 then redis.call('XACK', log, group, unpack(skipped)) end
+    if #out == 0 then return '{"entries":[],"more":' .. tostring(more) .. '}' end
+    return cjson.encode({entries = out, more = more})
+end
+
+-- ess_feed_ack P agency_id id...: acknowledges entries of the agency's group.
+-- {"acknowledged": n}.
+local function feed_ack(keys, a)
+    local P, id = a[1], a[2]
+    local n = redis.pcall('XACK', P .. 'log', 'feed:' .. id, unpack(a, 3))
+    if type(n) ~= 'number' then n = 0 end
+    return cjson.encode({acknowledged = n})
+end
+
+-- ess_feed_gauges P (read only): {"agencies": [{"agency_id", "lag" (-1: unknown), "pending"}]}
+local function feed_gauges(keys, a)
+    local P = a[1]
+    local byname = {}
+    local groups = redis.pcall('XINFO', 'GROUPS', P .. 'log')
+    if type(groups) == 'table' and not groups.err then
+        for _, gr in ipairs(groups) do
+            local t = {}
+            for i = 1, #gr, 2 do t[gr[i]] = gr[i + 1] end
+            byname[t.name] = t
+        end
+    end
+    local ids = redis.call('SMEMBERS', P .. 'agencies')
+    table.sort(ids)
+    local out = {}
+    for _, id in ipairs(ids) do
+        local t = byname['feed:' .. id] or {}
+        local lag = t.lag
+        if type(lag) ~= 'number' then lag = -1 end
+        out[#out + 1] = {agency_id = id, lag = lag, pending = tonumber(t.pending) or 0}
+    end
+    if #out == 0 then return '{"agencies":[]}' end
+    return cjson.encode({agencies = out})
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -2714,3 +2946,10 @@ redis.register_function('ess_audit_trim', audit_trim)
 redis.register_function('ess_case_consent', case_consent)
 redis.register_function('ess_case_erase', case_erase)
 redis.register_function('ess_retention_sweep', retention_sweep)
+redis.register_function('ess_agency_put', agency_put)
+redis.register_function{function_name = 'ess_agency_list', callback = agency_list,
+    flags = {'no-writes'}}
+redis.register_function('ess_feed_read', feed_read)
+redis.register_function('ess_feed_ack', feed_ack)
+redis.register_function{function_name = 'ess_feed_gauges', callback = feed_gauges,
+    flags = {'no-writes'}}

@@ -1,0 +1,478 @@
+/* Partner agencies' accounts and their feed (feed.h). */
+#include "feed.h"
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "incident.h"
+#include "json.h"
+#include "log.h"
+#include "random.h"
+#include "router.h"
+#include "text.h"
+
+#define MAX_NAME 200
+#define CATEGORIES_MAX (INCIDENT_CATEGORY_COUNT * 24)
+#define FEED_COUNT_DEFAULT 100
+#define FEED_COUNT_MAX 1000
+#define FEED_BLOCK_MAX_MS 30000
+#define ACK_MAX 1000
+#define STREAM_ID_MAX 41 /* "<ms>-<seq>": two 64-bit numbers */
+
+struct feed {
+    struct router *router;
+    struct waiter *parked; /* reads waiting for new entries */
+    unsigned nparked;
+};
+
+/* One GET /v1/feed, owned by its call (call->data). */
+struct waiter {
+    struct feed *f;
+    struct http_call *call;
+    char count[8];
+    long block_ms;
+    struct event *timer; /* once parked: answers empty at block_ms */
+    int parked, reading, again, expired;
+    struct waiter *prev, *next;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* PUT /v1/agencies/{id} and GET /v1/agencies */
+
+struct agency_put {
+    char token[64];
+    char id[AUTH_TEAM_ID_MAX + 1];
+};
+
+static void agency_put_free(void *p)
+{
+    if (p == NULL) return;
+    OPENSSL_cleanse(p, sizeof(struct agency_put));
+    free(p);
+}
+
+static void on_agency_put(struct http_call *call, cJSON *reply)
+{
+    struct agency_put *j = call->data;
+    const char *refusal = http_refusal(reply);
+    int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
+    int token_set = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "token_set"));
+    cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(reply, "agency");
+
+    if (refusal && strcmp(refusal, "missing_field") == 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "A new agency needs %s: name, categories and identifying.",
+                 json_string(reply, "field", "a field"));
+        http_reply_error(call, 400, "missing_field", msg);
+    } else if (refusal) {
+        http_reply_refusal(call, refusal);
+    } else if (!cJSON_IsObject(doc) ||
+               (token_set && !cJSON_AddStringToObject(doc, "token", j->token))) {
+        log_error("agency %s: stored, but the answer could not be made", j->id);
+        http_reply_error(call, 500, "internal",
+                         "The agency was stored but the answer ran out of memory; put it again "
+                         "with rotate_token to get a token.");
+    } else {
+        log_info("agency %s %s%s", j->id, created ? "created" : "updated",
+                 token_set && !created ? ", token rotated" : "");
+        http_reply_json(call, created ? 201 : 200, doc);
+        doc = NULL;
+    }
+    cJSON_Delete(doc);
+    cJSON_Delete(reply);
+}
+
+/* Reads categories (an array of category codes, each once) into csv. NULL, or a 400's
+ * sentence. */
+static const char *categories_read(const cJSON *cats, char *csv, size_t cap)
+{
+    const cJSON *c;
+    int seen[INCIDENT_CATEGORY_COUNT] = {0};
+    size_t used = 0;
+
+    if (!cJSON_IsArray(cats) || cJSON_GetArraySize(cats) == 0)
+        return "categories must be a non-empty array of category codes.";
+    cJSON_ArrayForEach (c, cats) {
+        int cat = cJSON_IsString(c)
+                      ? incident_category_parse(c->valuestring, strlen(c->valuestring))
+                      : INCIDENT_CATEGORY_NONE;
+        int n;
+        if (cat == INCIDENT_CATEGORY_NONE)
+            return "categories must hold category codes (threat, detention, abuse_risk, "
+                   "mental_crisis, gathering, other).";
+        if (seen[cat]++) return "categories must name each category once.";
+        n = snprintf(csv + used, cap - used, "%s%s", used ? "," : "", c->valuestring);
+        if (n < 0 || (size_t)n >= cap - used) return "categories is too long.";
+        used += (size_t)n;
+    }
+    return NULL;
+}
+
+void feed_agency_put(struct http_call *call)
+{
+    const char *id = call->params[0], *problem = NULL, *argv[9];
+    char categories[CATEGORIES_MAX] = "", secret[48], token_hash[AUTH_HASH_HEX + 1];
+    char identifying[2] = "", disabled[2] = "";
+    const cJSON *name, *cats, *ident, *dis, *rotate, *from;
+    struct agency_put *j;
+    cJSON *body;
+
+    if (!auth_team_id_valid(id, strlen(id))) {
+        http_reply_error(call, 400, "invalid_field", "Agency ids match [a-z0-9][a-z0-9_-]{0,63}.");
+        return;
+    }
+    if ((body = http_body_object(call)) == NULL) return;
+    name = cJSON_GetObjectItemCaseSensitive(body, "name");
+    cats = cJSON_GetObjectItemCaseSensitive(body, "categories");
+    ident = cJSON_GetObjectItemCaseSensitive(body, "identifying");
+    dis = cJSON_GetObjectItemCaseSensitive(body, "disabled");
+    rotate = cJSON_GetObjectItemCaseSensitive(body, "rotate_token");
+    from = cJSON_GetObjectItemCaseSensitive(body, "from");
+    if (name && !cJSON_IsNull(name)) {
+        size_t n = cJSON_IsString(name) ? strlen(name->valuestring) : 0;
+        if (n == 0 || n > MAX_NAME || !text_is_plain(name->valuestring, n))
+            problem = "name must be a string of 1 to 200 bytes.";
+    }
+    if (!problem && cats && !cJSON_IsNull(cats))
+        problem = categories_read(cats, categories, sizeof categories);
+    if (!problem && ident && !cJSON_IsNull(ident)) {
+        if (!cJSON_IsBool(ident)) problem = "identifying must be true or false.";
+        identifying[0] = cJSON_IsTrue(ident) ? '1' : '0';
+    }
+    if (!problem && dis && !cJSON_IsNull(dis)) {
+        if (!cJSON_IsBool(dis)) problem = "disabled must be true or false.";
+        disabled[0] = cJSON_IsTrue(dis) ? '1' : '0';
+    }
+    if (!problem && rotate && !cJSON_IsNull(rotate) && !cJSON_IsBool(rotate))
+        problem = "rotate_token must be true or false.";
+    if (!problem && from && !cJSON_IsNull(from) &&
+        !(cJSON_IsString(from) &&
+          (strcmp(from->valuestring, "0") == 0 || strcmp(from->valuestring, "$") == 0)))
+        problem = "from must be \"0\" (the oldest entry kept) or \"$\" (from now on).";
+    if (problem) {
+        http_reply_error(call, 400, "invalid_field", problem);
+        goto done;
+    }
+    if ((j = calloc(1, sizeof *j)) == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        goto done;
+    }
+    call->data = j;
+    call->data_free = agency_put_free;
+    snprintf(j->id, sizeof j->id, "%s", id);
+    /* A token is drawn for every put; the store keeps its hash only on creation or rotation. */
+    if (random_token(secret, sizeof secret, 32) != 0) {
+        log_error("agency %s: no random bytes for a token", id);
+        http_reply_error(call, 500, "internal", "Could not draw random bytes for a token.");
+        goto done;
+    }
+    snprintf(j->token, sizeof j->token, "%s%s", AUTH_AGENCY_TOKEN_PREFIX, secret);
+    OPENSSL_cleanse(secret, sizeof secret);
+    auth_token_hash(j->token, strlen(j->token), token_hash);
+    argv[0] = id;
+    argv[1] = cJSON_IsString(name) ? name->valuestring : "";
+    argv[2] = categories;
+    argv[3] = identifying;
+    argv[4] = token_hash;
+    argv[5] = cJSON_IsTrue(rotate) ? "1" : "0";
+    argv[6] = disabled;
+    argv[7] = cJSON_IsString(from) ? from->valuestring : "$";
+    http_fcall(call, "ess_agency_put", 0, 8, argv, NULL, on_agency_put);
+done:
+    cJSON_Delete(body);
+}
+
+static void on_agency_list(struct http_call *call, cJSON *reply)
+{
+    if (http_refusal(reply)) {
+        http_reply_refusal(call, http_refusal(reply));
+        cJSON_Delete(reply);
+        return;
+    }
+    http_reply_json(call, 200, reply); /* ess_agency_list answers only what may be shown */
+}
+
+void feed_agency_list(struct http_call *call)
+{
+    http_fcall(call, "ess_agency_list", 1, 0, NULL, NULL, on_agency_list);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GET /v1/feed */
+
+static void waiter_unpark(struct waiter *w)
+{
+    if (!w->parked) return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        w->f->parked = w->next;
+    if (w->next) w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+    w->parked = 0;
+    w->f->nparked--;
+}
+
+static void waiter_free(void *p)
+{
+    struct waiter *w = p;
+    if (w == NULL) return;
+    waiter_unpark(w);
+    if (w->timer) event_free(w->timer);
+    free(w);
+}
+
+static void feed_read(struct waiter *w, int audit_read);
+
+/* Answers the entries (reply's, taken) and ends the call. */
+static void feed_answer(struct waiter *w, cJSON *reply)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *entries = reply ? cJSON_DetachItemFromObjectCaseSensitive(reply, "entries") : NULL;
+    cJSON_Delete(reply);
+    if (entries == NULL) entries = cJSON_CreateArray();
+    if (doc == NULL || entries == NULL) {
+        cJSON_Delete(doc);
+        cJSON_Delete(entries);
+        http_reply_json(w->call, 200, NULL); /* out of memory: 500 */
+        return;
+    }
+    cJSON_AddItemToObject(doc, "entries", entries);
+    http_reply_json(w->call, 200, doc);
+}
+
+static void on_parked_gone(struct http_call *call)
+{
+    struct waiter *w = call->data;
+    if (!w->reading) http_call_free(call); /* else the read's answer frees it */
+}
+
+static void on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+    struct waiter *w = arg;
+    (void)fd;
+    (void)what;
+    w->expired = 1;
+    if (!w->reading) feed_answer(w, NULL);
+}
+
+/* Joins the reads that new entries wake (from the start, so that an entry appended while its
+ * first read is in flight is not missed). 0, or -1 (answered). */
+static int waiter_join(struct waiter *w)
+{
+    struct feed *f = w->f;
+    if (f->nparked >= FEED_MAX_WAITS) {
+        log_warn("feed: %u reads waiting: one more refused", f->nparked);
+        http_reply_error(w->call, 503, "too_many_waits",
+                         "Too many feed reads are waiting; read again shortly.");
+        return -1;
+    }
+    w->parked = 1;
+    w->next = f->parked;
+    if (f->parked) f->parked->prev = w;
+    f->parked = w;
+    f->nparked++;
+    w->call->on_gone = on_parked_gone;
+    return 0;
+}
+
+/* Waits for new entries until block_ms has passed (once). */
+static void waiter_park(struct waiter *w)
+{
+    struct timeval tv = {w->block_ms / 1000, (w->block_ms % 1000) * 1000};
+    if (w->timer) return;
+    if ((w->timer = evtimer_new(w->f->router->base, on_wait_over, w)) == NULL ||
+        evtimer_add(w->timer, &tv) != 0)
+        http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
+}
+
+static void on_feed_read(struct http_call *call, cJSON *reply)
+{
+    struct waiter *w = call->data;
+    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(reply, "entries");
+
+    w->reading = 0;
+    if (http_refusal(reply)) {
+        http_reply_refusal(call, http_refusal(reply));
+        cJSON_Delete(reply);
+        return;
+    }
+    if (cJSON_GetArraySize(entries) > 0 || w->expired || w->block_ms == 0 ||
+        w->f->router->events == NULL) {
+        feed_answer(w, reply);
+        return;
+    }
+    /* Nothing for this agency yet: look further at once when the read stopped short of the
+     * log's end or new entries came meanwhile, else wait for them. */
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "more")) || w->again) {
+        cJSON_Delete(reply);
+        w->again = 0;
+        feed_read(w, 0);
+        return;
+    }
+    cJSON_Delete(reply);
+    waiter_park(w);
+}
+
+/* Reads the agency's next entries; audit_read: the request's one "read" audit entry. */
+static void feed_read(struct waiter *w, int audit_read)
+{
+    char visibility_ms[24];
+    const char *argv[3];
+    snprintf(visibility_ms, sizeof visibility_ms, "%lld",
+             (long long)w->f->router->cfg->feed_visibility_s * 1000);
+    argv[0] = w->count;
+    argv[1] = visibility_ms;
+    argv[2] = audit_read ? "1" : "0";
+    w->reading = 1;
+    http_fcall_audited(w->call, "ess_feed_read", 3, argv, on_feed_read);
+}
+
+void feed_get(struct http_call *call)
+{
+    struct evkeyvalq q;
+    const char *count, *block;
+    long n = FEED_COUNT_DEFAULT, block_ms = 0;
+    struct waiter *w;
+
+    if (http_query_parse(call, &q) != 0) return;
+    count = evhttp_find_header(&q, "count");
+    block = evhttp_find_header(&q, "block_ms");
+    if (count && http_query_long(count, 1, FEED_COUNT_MAX, &n) != 0) {
+        http_reply_error(call, 400, "invalid_query", "count must be a whole number 1 to 1000.");
+        goto done;
+    }
+    if (block && http_query_long(block, 0, FEED_BLOCK_MAX_MS, &block_ms) != 0) {
+        http_reply_error(call, 400, "invalid_query", "block_ms must be a whole number 0 to 30000.");
+        goto done;
+    }
+    if (call->router->feed == NULL || (w = calloc(1, sizeof *w)) == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        goto done;
+    }
+    w->f = call->router->feed;
+    w->call = call;
+    w->block_ms = block_ms;
+    snprintf(w->count, sizeof w->count, "%ld", n);
+    call->data = w;
+    call->data_free = waiter_free;
+    if (block_ms > 0 && waiter_join(w) != 0) goto done;
+    feed_read(w, 1);
+done:
+    evhttp_clear_headers(&q);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* POST /v1/feed/ack */
+
+/* 1 when s is a stream id "<ms>-<seq>" (digits, at most 20 each). */
+static int stream_id_valid(const char *s)
+{
+    const char *dash = strchr(s, '-');
+    size_t a, b;
+    if (dash == NULL) return 0;
+    a = (size_t)(dash - s);
+    b = strlen(dash + 1);
+    return a >= 1 && a <= 20 && b >= 1 && b <= 20 && strspn(s, "0123456789") == a &&
+           strspn(dash + 1, "0123456789") == b;
+}
+
+static void on_feed_ack(struct http_call *call, cJSON *reply)
+{
+    if (http_refusal(reply)) {
+        http_reply_refusal(call, http_refusal(reply));
+        cJSON_Delete(reply);
+        return;
+    }
+    http_reply_json(call, 200, reply);
+}
+
+void feed_ack(struct http_call *call)
+{
+    const cJSON *ids, *id;
+    const char **argv = NULL;
+    int n, i = 0;
+    cJSON *body;
+
+    if ((body = http_body_object(call)) == NULL) return;
+    ids = cJSON_GetObjectItemCaseSensitive(body, "ids");
+    n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : 0;
+    if (ids == NULL) {
+        http_reply_error(call, 400, "missing_field", "ids is required.");
+        goto done;
+    }
+    if (n < 1 || n > ACK_MAX) {
+        http_reply_error(call, 400, "invalid_field",
+                         "ids must be an array of 1 to 1000 entry ids.");
+        goto done;
+    }
+    if ((argv = calloc((size_t)n + 1, sizeof *argv)) == NULL) {
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        goto done;
+    }
+    argv[i++] = call->auth.agency_id;
+    cJSON_ArrayForEach (id, ids) {
+        if (!cJSON_IsString(id) || strlen(id->valuestring) > STREAM_ID_MAX ||
+            !stream_id_valid(id->valuestring)) {
+            http_reply_error(call, 400, "invalid_field",
+                             "ids must hold entry ids of the feed (\"<ms>-<seq>\").");
+            goto done;
+        }
+        argv[i++] = id->valuestring;
+    }
+    http_fcall(call, "ess_feed_ack", 0, i, argv, NULL, on_feed_ack);
+done:
+    free(argv);
+    cJSON_Delete(body);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Life cycle */
+
+struct feed *feed_new(struct router *router)
+{
+    struct feed *f = calloc(1, sizeof *f);
+    if (f) f->router = router;
+    return f;
+}
+
+void feed_wake(struct feed *f)
+{
+    struct waiter *w, *next;
+    if (f == NULL) return;
+    for (w = f->parked; w; w = next) {
+        next = w->next;
+        if (w->reading) {
+            w->again = 1;
+        } else if (w->timer != NULL && w->call->req != NULL) {
+            feed_read(w, 0);
+        }
+    }
+}
+
+void feed_drain(struct feed *f)
+{
+    if (f == NULL) return;
+    while (f->parked) {
+        struct waiter *w = f->parked;
+        waiter_unpark(w);
+        w->expired = 1;
+        if (!w->reading) feed_answer(w, NULL);
+    }
+}
+
+void feed_free(struct feed *f)
+{
+    if (f == NULL) return;
+    while (f->parked) waiter_unpark(f->parked);
+    free(f);
+}
