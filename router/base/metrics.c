@@ -83,6 +83,11 @@ static struct {
     uint64_t event_streams_dropped;
 } metrics;
 
+/* The feed gauges, set by the sweep (metrics_set_feed_gauges); outside `metrics` since
+ * metrics_reset's memset would lose the allocation. */
+static struct metrics_feed_gauge *metrics_feed;
+static size_t metrics_feed_count;
+
 static double metrics_start_time; /* seconds since the epoch; 0 until metrics_init */
 
 static double metrics_now(void)
@@ -169,9 +174,25 @@ void metrics_count_event_stream_dropped(void)
     metrics.event_streams_dropped++;
 }
 
+int metrics_set_feed_gauges(const struct metrics_feed_gauge *g, size_t n)
+{
+    struct metrics_feed_gauge *copy = NULL;
+
+    if (n > 0) {
+        copy = malloc(n * sizeof *copy);
+        if (copy == NULL) return -1;
+        memcpy(copy, g, n * sizeof *copy);
+    }
+    free(metrics_feed);
+    metrics_feed = copy;
+    metrics_feed_count = n;
+    return 0;
+}
+
 void metrics_reset(void)
 {
     memset(&metrics, 0, sizeof metrics);
+    metrics_set_feed_gauges(NULL, 0);
 }
 
 /* Writes v in the shortest of %.15g / %.17g that reads back as v. */
@@ -256,6 +277,18 @@ char *metrics_render(size_t *len)
     metrics_counter(&b, "ess_event_streams_dropped_total",
                     "Live-update streams closed because their client fell too far behind.",
                     metrics.event_streams_dropped);
+
+    metrics_header(&b, "ess_feed_lag", "gauge",
+                   "Case-log entries an agency's feed has not read yet (-1: unknown, entries were "
+                   "trimmed first), as read every 15 s.");
+    for (size_t i = 0; i < metrics_feed_count; i++)
+        text_buf_printf(&b, "ess_feed_lag{agency=\"%s\"} %lld\n", metrics_feed[i].agency_id,
+                        metrics_feed[i].lag);
+    metrics_header(&b, "ess_feed_pending", "gauge",
+                   "Feed entries an agency has read and not acknowledged, as read every 15 s.");
+    for (size_t i = 0; i < metrics_feed_count; i++)
+        text_buf_printf(&b, "ess_feed_pending{agency=\"%s\"} %lld\n", metrics_feed[i].agency_id,
+                        metrics_feed[i].pending);
 
     metrics_header(&b, "ess_process_start_time_seconds", "gauge",
                    "Start time of the process since the Unix epoch in seconds.");

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "text.h"
+
 enum metrics_route {
     METRICS_ROUTE_INCIDENTS = 0, /* POST /v1/incidents */
     METRICS_ROUTE_CASE_GET,
@@ -66,6 +68,19 @@ void metrics_count_line_delivery_failure(void); /* a LINE API reply or push atte
 void metrics_count_team_delivery_failure(void); /* a dispatch attempt to a team failed */
 void metrics_set_event_streams(unsigned open);  /* GET /v1/events streams open now */
 void metrics_count_event_stream_dropped(void);  /* a stream closed: its client fell behind */
+
+/* One agency's feed as Redis last told (ess_feed_lag, ess_feed_pending): lag is the log entries
+ * its group has not read yet (-1: Redis cannot tell, entries were trimmed before it read them),
+ * pending those read and not acknowledged. */
+struct metrics_feed_gauge {
+    char agency_id[TEXT_ID_MAX + 1]; /* of text_id_valid's form: safe as a label value */
+    long long lag;
+    long long pending;
+};
+
+/* Replaces the feed gauges with g[0..n) (copied; n may be 0). -1 when memory runs out (the old
+ * ones stay), else 0. */
+int metrics_set_feed_gauges(const struct metrics_feed_gauge *g, size_t n);
 
 /* The metrics as Prometheus text (with # HELP and # TYPE lines) in a new heap string the caller
  * frees; *len receives its length. NULL when memory runs out. */

@@ -27,9 +27,11 @@
 #define QUEUE_INTERVAL_MS 5000
 #define ABANDON_INTERVAL_MS 1000
 #define CHAT_WAIT_INTERVAL_MS 1000
-#define AUDIT_TRIM_INTERVAL_MS 2000 /* audit entries past their retention leave this often */
-#define RETENTION_INTERVAL_MS 2000  /* closed cases past ESS_(TRACK_)RETENTION_DAYS, this often */
-#define RETENTION_BATCH "50"        /* erasures (and public views) one call makes at most */
+#define AUDIT_TRIM_INTERVAL_MS 2000   /* audit entries past their retention leave this often */
+#define RETENTION_INTERVAL_MS 2000    /* closed cases past ESS_(TRACK_)RETENTION_DAYS, this often */
+#define RETENTION_BATCH "50"          /* erasures (and public views) one call makes at most */
+#define FEED_GAUGES_INTERVAL_MS 15000 /* ess_feed_lag / ess_feed_pending, read this often */
+#define FEED_GAUGES_MAX 1000          /* agencies shown in /metrics at most */
 #define JOB_MAX_ARGS 3
 #define DEADLINE_BATCH "100"
 #define ABANDON_BATCH "20"
@@ -57,6 +59,7 @@ struct sweep {
     struct job *audit_trim;
     char audit_keep_ms[24]; /* ESS_AUDIT_RETENTION_DAYS in ms, ess_audit_trim's argument */
     struct job *retention;
+    struct job *feed_gauges;
     char erase_ms[24], track_ms[24]; /* ESS_RETENTION_DAYS, ESS_TRACK_RETENTION_DAYS in ms */
 };
 
@@ -242,6 +245,26 @@ static void on_retention(struct sweep *sw, const cJSON *reply)
                  views);
 }
 
+/* The feed's lag and pending per agency, for /metrics (kept until the next answer). */
+static void on_feed_gauges(struct sweep *sw, const cJSON *reply)
+{
+    static struct metrics_feed_gauge g[FEED_GAUGES_MAX];
+    const cJSON *a;
+    size_t n = 0;
+    (void)sw;
+    cJSON_ArrayForEach (a, cJSON_GetObjectItemCaseSensitive(reply, "agencies")) {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "agency_id"));
+        if (n == FEED_GAUGES_MAX) break;
+        if (id == NULL || !text_id_valid(id, strlen(id))) continue;
+        memcpy(g[n].agency_id, id, strlen(id) + 1);
+        g[n].lag = (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(a, "lag"));
+        g[n].pending =
+            (long long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(a, "pending"));
+        n++;
+    }
+    if (metrics_set_feed_gauges(g, n) != 0) log_warn("feed gauges: out of memory; kept the last");
+}
+
 static void on_abandon_due(struct sweep *sw, const cJSON *reply)
 {
     const cJSON *e;
@@ -340,8 +363,11 @@ struct sweep *sweep_start(struct router *router)
         sw->retention =
             job_start_args(sw, "ess_retention_sweep", 3, args, RETENTION_INTERVAL_MS, on_retention);
     }
+    sw->feed_gauges =
+        job_start(sw, "ess_feed_gauges", NULL, FEED_GAUGES_INTERVAL_MS, on_feed_gauges);
     if (sw->deadlines == NULL || sw->queue == NULL || sw->abandoned == NULL ||
-        sw->chat_waits == NULL || sw->audit_trim == NULL || sw->retention == NULL) {
+        sw->chat_waits == NULL || sw->audit_trim == NULL || sw->retention == NULL ||
+        sw->feed_gauges == NULL) {
         sweep_stop(sw);
         return NULL;
     }
@@ -357,5 +383,6 @@ void sweep_stop(struct sweep *sw)
     job_stop(sw->chat_waits);
     job_stop(sw->audit_trim);
     job_stop(sw->retention);
+    job_stop(sw->feed_gauges);
     free(sw);
 }

@@ -5,6 +5,7 @@
  *   safety net behind the store functions that hand out capacity the moment it appears;
  * - every 2 s, closed cases past ESS_RETENTION_DAYS lose their personal data, and those past
  *   ESS_TRACK_RETENTION_DAYS their public view (ess_retention_sweep, 50 of each at most);
+ * - every 15 s, each agency feed's lag and pending entries, for /metrics (ess_feed_gauges);
  * - and the LINE reports left before their location, chats nobody took, the audit's trim. */
 #ifndef ESS_ROUTER_SWEEP_H
 #define ESS_ROUTER_SWEEP_H

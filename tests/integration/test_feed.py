@@ -3,6 +3,7 @@ agency tokens, GET /v1/feed on a consumer group per agency (categories, identify
 consent, redelivery after ESS_FEED_VISIBILITY_S, block_ms woken by a new entry), POST
 /v1/feed/ack, the audit."""
 
+import re
 import threading
 import time
 
@@ -144,6 +145,41 @@ class FeedTest(RouterTest):
         self.assertFalse(t.is_alive())
         self.assertStatus(got['r'], 200)
         self.assertEqual({e['case_id'] for e in got['r'].body['entries']}, {threat['case_id']})
+
+    def feed_gauges(self):
+        """{agency: (lag, pending)} from /metrics."""
+        r = self.env.http('GET', '/metrics')
+        self.assertStatus(r, 200)
+        out = {}
+        for line in r.raw.decode('utf-8').splitlines():
+            m = re.match(r'ess_feed_(lag|pending)\{agency="([^"]+)"\} (-?\d+)$', line)
+            if m:
+                lag, pending = out.get(m.group(2), (None, None))
+                if m.group(1) == 'lag':
+                    lag = int(m.group(3))
+                else:
+                    pending = int(m.group(3))
+                out[m.group(2)] = (lag, pending)
+        return out
+
+    def test_metrics_gauges(self):
+        """ess_feed_lag and ess_feed_pending per agency, read by the sweep every 15 s."""
+        r = self.env.http('GET', '/metrics')
+        self.assertIn('# TYPE ess_feed_lag gauge', r.raw.decode('utf-8'))
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        self.env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ท่าเรือ')
+        self.env.post_incident(category='gathering', description='มีคนรวมตัวหน้าอาคาร')
+        harness.wait_until(lambda: self.feed_gauges().get('police', (0, 0))[0] > 0,
+                           timeout=scaled(40), message='lag of the unread entries in /metrics')
+        self.assertEqual(self.feed_gauges()['police'][1], 0, 'nothing read: nothing pending')
+        entries = self.feed(token, '?count=1000')
+        self.assertTrue(entries)
+        harness.wait_until(lambda: self.feed_gauges().get('police') == (0, len(entries)),
+                           timeout=scaled(40), message='lag 0, the entries read pending')
+        self.ack(token, [e['id'] for e in entries])
+        harness.wait_until(lambda: self.feed_gauges().get('police') == (0, 0),
+                           timeout=scaled(40), message='acknowledged: nothing pending')
 
 
 if __name__ == '__main__':

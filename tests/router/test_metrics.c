@@ -265,6 +265,34 @@ static void test_growth(void)
     metrics_reset();
 }
 
+/* The feed gauges render one line per agency, replaced as a whole by each set. */
+static void test_feed_gauges(void)
+{
+    struct metrics_feed_gauge g[2] = {{"dmh", -1, 0}, {"police", 3, 2}};
+    char *text;
+
+    metrics_reset();
+    CHECK(metrics_set_feed_gauges(g, 2) == 0, "feed gauges set");
+    text = metrics_render(NULL);
+    CHECK(text != NULL && has_line(text, "ess_feed_lag{agency=\"dmh\"} -1") &&
+              has_line(text, "ess_feed_lag{agency=\"police\"} 3") &&
+              has_line(text, "ess_feed_pending{agency=\"dmh\"} 0") &&
+              has_line(text, "ess_feed_pending{agency=\"police\"} 2") &&
+              has_line(text, "# TYPE ess_feed_lag gauge"),
+          "one lag and one pending line per agency");
+    free(text);
+    CHECK(metrics_set_feed_gauges(g + 1, 1) == 0, "set again");
+    text = metrics_render(NULL);
+    CHECK(text != NULL && strstr(text, "agency=\"dmh\"") == NULL &&
+              has_line(text, "ess_feed_pending{agency=\"police\"} 2"),
+          "an agency gone leaves the gauges");
+    free(text);
+    metrics_reset();
+    text = metrics_render(NULL);
+    CHECK(text != NULL && strstr(text, "ess_feed_lag{") == NULL, "reset empties them");
+    free(text);
+}
+
 int main(void)
 {
     metrics_init();
@@ -274,5 +302,6 @@ int main(void)
     test_reset();
     test_delivery_counters();
     test_growth();
+    test_feed_gauges();
     return tap_done();
 }
