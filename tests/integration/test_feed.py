@@ -3,16 +3,20 @@ agency tokens, GET /v1/feed on a consumer group per agency (categories, identify
 consent, redelivery after ESS_FEED_VISIBILITY_S, block_ms woken by a new entry), POST
 /v1/feed/ack, the audit."""
 
+import json
 import re
+import secrets
+import socket
 import threading
 import time
 
 import harness
 from harness import RouterTest, scaled
+from test_line_chat import ChatHelpers
 
 
-class FeedTest(RouterTest):
-    env_options = {'extra_env': {'ESS_FEED_VISIBILITY_S': '1'}}
+class FeedHelpers:
+    """What the feed tests share (no tests of their own)."""
 
     def put_agency(self, agency_id, body, status=(200, 201)):
         r = self.env.http('PUT', '/v1/agencies/' + agency_id, body, token=self.env.admin_token)
@@ -36,6 +40,25 @@ class FeedTest(RouterTest):
                           {'share_with_agencies': share, 'basis': 'consent'},
                           token=self.env.operator_token)
         self.assertStatus(r, 200, 'consent')
+
+    def log_entries(self, event=None):
+        """The case log's entries [(id, {field: value})], of one event when given."""
+        out = []
+        for eid, f in self.env.redis.command('XRANGE', self.env.prefix + 'log', '-', '+'):
+            d = {f[i].decode(): f[i + 1].decode() for i in range(0, len(f), 2)}
+            if event is None or d.get('event') == event:
+                out.append((eid.decode(), d))
+        return out
+
+    def pending_ids(self, agency_id):
+        """Ids read by the agency's group and not acknowledged."""
+        r = self.env.redis.command('XPENDING', self.env.prefix + 'log', 'feed:' + agency_id,
+                                   '-', '+', '1000')
+        return [e[0].decode() for e in r]
+
+
+class FeedTest(FeedHelpers, RouterTest):
+    env_options = {'extra_env': {'ESS_FEED_VISIBILITY_S': '1'}}
 
     def test_accounts_and_roles(self):
         env = self.env
@@ -180,6 +203,121 @@ class FeedTest(RouterTest):
         self.ack(token, [e['id'] for e in entries])
         harness.wait_until(lambda: self.feed_gauges().get('police') == (0, 0),
                            timeout=scaled(40), message='acknowledged: nothing pending')
+
+    def test_erased_case_carries_no_personal_data(self):
+        """An identifying agency with consent sees the reporter; once the case is erased, no
+        entry (its past ones redelivered, or new ones) carries any personal value."""
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': True}, 201).body['token']
+        desc = 'ชายถือมีดขู่ที่ซอย %s' % secrets.token_hex(4)
+        threat = env.post_incident(category='threat', description=desc)
+        self.consent(threat['case_id'], True)
+        entries = self.feed(token)
+        self.assertTrue(entries and all(e.get('description') == desc for e in entries), entries)
+        cid = threat['case_id']
+        r = env.http('POST', '/v1/cases/%s/status' % cid, {'status': 'closed'},
+                     token=env.operator_token)
+        self.assertStatus(r, 200, 'close')
+        sup = self.supervisor_token()
+        reason = 'ผู้แจ้งขอลบข้อมูล %s' % secrets.token_hex(3)
+        env.note_pii(reason)
+        r = env.http('DELETE', '/v1/cases/%s/personal-data' % cid, {'reason': reason},
+                     token=sup)
+        self.assertStatus(r, 200, 'erase')
+        # the entries read before come again (not acknowledged), and the new ones with them
+        got = {}
+        harness.wait_until(lambda: got.update(e=self.feed(token, '?count=1000')) or
+                           {e['id'] for e in entries} <= {e['id'] for e in got['e']},
+                           timeout=scaled(10), message='redelivery after the erasure')
+        req = threat['_request']
+        personal = [desc, req['reporter']['name'], req['reporter']['phone'],
+                    req['location']['address'], repr(req['location']['lat'])[:9],
+                    repr(req['location']['lon'])[:9]]
+        raw = env.http('GET', '/v1/feed?count=1000', token=token).raw.decode('utf-8')
+        for e in got['e']:
+            for field in ('reporter', 'description', 'address'):
+                self.assertNotIn(field, e, 'erased: no %s' % field)
+        text = json.dumps(got['e'], ensure_ascii=False) + raw
+        for v in personal:
+            self.assertNotIn(v, text, 'an erased case\'s personal value in the feed')
+
+    def supervisor_token(self):
+        password = 'pw-' + secrets.token_urlsafe(12)
+        name = 'หัวหน้าเวร ' + secrets.token_hex(3)
+        self.env.note_pii(name)
+        self.env.secrets.add(password)
+        r = self.env.http('PUT', '/v1/operators/sup-1',
+                          {'name': name, 'role': 'supervisor', 'password': password},
+                          token=self.env.admin_token)
+        self.assertStatus(r, 201, 'create the supervisor')
+        self.env.secrets.add(r.body['token'])
+        return r.body['token']
+
+
+class FeedWaitCapTest(FeedHelpers, RouterTest):
+    """The real cap of parked reads (FEED_MAX_WAITS, 1024 in one process): one more is answered
+    503 too_many_waits. The connection caps are raised for it (they are settings of their
+    own)."""
+    CAP = 1024
+    env_options = {'extra_env': {'ESS_MAX_CONNECTIONS': '3000',
+                                 'ESS_MAX_CONNECTIONS_PER_CLIENT': '0'}}
+
+    def test_too_many_waits(self):
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        request = ('GET /v1/feed?block_ms=30000 HTTP/1.1\r\nHost: x\r\n'
+                   'Authorization: Bearer %s\r\n\r\n' % token).encode()
+        socks = []
+        try:
+            for _ in range(self.CAP):
+                s = socket.create_connection(('127.0.0.1', env.router.port))
+                s.sendall(request)
+                socks.append(s)
+
+            def refused():
+                r = env.http('GET', '/v1/feed?block_ms=50', token=token)
+                if r.status == 503:
+                    self.assertErrorBody(r, 503, 'too_many_waits')
+                    return True
+                self.assertStatus(r, 200, 'a read before the cap is reached')
+                return False
+            harness.wait_until(refused, timeout=scaled(25),
+                               message='the %d+1st parked read is refused' % self.CAP)
+        finally:
+            for s in socks:
+                s.close()
+
+
+class FeedChatTest(FeedHelpers, ChatHelpers):
+    """chat_message entries of the case log are never in a feed: acknowledged at once."""
+
+    def test_chat_messages_skipped(self):
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['detention'],
+                                           'identifying': True}, 201).body['token']
+        user = self.new_user()
+        case = self.ask_after_report(user)
+        self.consent(case['case_id'], True)
+        texts = ['ตอนนี้ยังถูกขังอยู่ %s' % secrets.token_hex(4) for _ in range(2)]
+        for t in texts:
+            self.deliver(self.said(user, t))
+        self.settle()
+        harness.wait_until(lambda: len(self.log_entries('chat_message')) >= 2,
+                           message='the chat messages in the case log (%r)'
+                           % [d.get('event') for _, d in self.log_entries()])
+        chat_ids = {eid for eid, _ in self.log_entries('chat_message')}
+        r = self.env.http('GET', '/v1/feed?count=1000', token=token)
+        self.assertStatus(r, 200)
+        entries = r.body['entries']
+        self.assertTrue(entries, 'the case\'s other entries are there')
+        self.assertEqual({e['case_id'] for e in entries}, {case['case_id']})
+        self.assertFalse(chat_ids & {e['id'] for e in entries}, 'no chat_message entry')
+        self.assertNotIn('chat_message', [e['event'] for e in entries])
+        self.assertFalse(chat_ids & set(self.pending_ids('police')), 'acknowledged at once')
+        raw = r.raw.decode('utf-8')
+        for t in texts:
+            self.assertNotIn(t, raw)
 
 
 if __name__ == '__main__':
