@@ -242,6 +242,47 @@ class FeedTest(FeedHelpers, RouterTest):
         for v in personal:
             self.assertNotIn(v, text, 'an erased case\'s personal value in the feed')
 
+    def test_restart_and_two_routers(self):
+        """Entries read and not acknowledged before a restart come again after it; with two
+        routers reading one agency's feed, every entry for it is delivered at least once and
+        none is lost."""
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        for _ in range(3):
+            env.post_incident(category='threat', description='ถูกขู่ %s' % secrets.token_hex(3))
+        before = [e['id'] for e in self.feed(token)]
+        self.assertTrue(before)
+        env.router.restart()
+        second = env.add_router()
+        routers = [env.router, second]
+        for i in range(6):
+            body = env.incident_body(category='threat' if i % 2 else 'gathering',
+                                     description='เหตุที่ %d %s' % (i, secrets.token_hex(3)))
+            r = env.post_incident_raw(body, router=routers[i % 2])
+            self.assertStatus(r, 201, 'incident through router %d' % (i % 2 + 1))
+        wanted = {eid for eid, d in self.log_entries()
+                  if d.get('category') == 'threat' and d.get('event') != 'chat_message'}
+        self.assertTrue(set(before) < wanted)
+        delivered, again = set(), set()
+        turn = [0]
+
+        def read_both():
+            r = env.http('GET', '/v1/feed?count=2', token=token, router=routers[turn[0] % 2])
+            turn[0] += 1
+            self.assertStatus(r, 200, 'feed')
+            ids = [e['id'] for e in r.body['entries']]
+            again.update(set(ids) & set(before))
+            delivered.update(ids)
+            if ids:
+                self.ack(token, ids)
+            return delivered >= wanted and not self.pending_ids('police')
+        harness.wait_until(read_both, timeout=scaled(20),
+                           message='every entry delivered through the two routers')
+        self.assertEqual(again, set(before), 'the entries read before the restart came again')
+        self.assertEqual(delivered, wanted, 'only the agency\'s entries')
+        self.assertTrue(turn[0] >= 2)
+
     def supervisor_token(self):
         password = 'pw-' + secrets.token_urlsafe(12)
         name = 'หัวหน้าเวร ' + secrets.token_hex(3)
