@@ -81,6 +81,9 @@ class FeedTest(FeedHelpers, RouterTest):
         self.assertNotIn('token_hash', r.body['agencies'][0])
         self.assertErrorBody(env.http('GET', '/v1/feed'), 401)
         self.assertErrorBody(env.http('GET', '/v1/feed', token=env.operator_token), 403)
+        self.assertErrorBody(env.http('GET', '/v1/feed', token=env.admin_token), 403)
+        self.assertErrorBody(env.http('POST', '/v1/feed/ack', {'ids': ['1-0']},
+                                      token=env.operator_token), 403)
         self.assertErrorBody(env.http('GET', '/v1/agencies', token=token), 403)
         self.assertErrorBody(env.http('GET', '/v1/cases', token=token), 403)
         self.assertEqual(self.feed(token), [])
