@@ -2687,6 +2687,7 @@ local FEED_CONSUMER = 'feed'
 local FEED_SCAN = 1000 -- log entries one ess_feed_read may look at, returned or skipped
 local FEED_CASE_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id',
     'team_name', 'team_name_en', 'distance_km', 'created_at', 'updated_at', 'channel'}
+local FEED_CASE_TIMES = {created_at = true, updated_at = true} -- stored as ms in the log
 
 local function agency_view(id, g)
     return {agency_id = id, name = g.name, categories = split_csv(g.categories),
@@ -2764,7 +2765,15 @@ local function feed_entry(P, id, f, identifying)
     local summary = {case_id = e.case_id}
     for _, name in ipairs(FEED_CASE_FIELDS) do
         local v = e[name]
-        if v ~= nil and v ~= '' then summary[name] = v else summary[name] = cjson.null end
+        if v == nil or v == '' then
+            summary[name] = cjson.null
+        elseif FEED_CASE_TIMES[name] then -- as every answer's times: RFC 3339
+            summary[name] = tonumber(v) and iso_time(v) or cjson.null
+        elseif name == 'distance_km' then
+            summary[name] = tonumber(v) or cjson.null
+        else
+            summary[name] = v
+        end
     end
     summary.priority = e.priority
     local at = tonumber(e.at) or tonumber(string.match(id, '^(%d+)'))

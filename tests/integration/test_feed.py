@@ -112,6 +112,9 @@ class FeedTest(FeedHelpers, RouterTest):
         self.assertEqual({e['case_id'] for e in pol}, {threat['case_id']})
         for e in pol:
             self.assertEqual(set(e) >= {'id', 'case_id', 'event', 'at', 'case'}, True, e)
+            for t in (e['at'], e['case']['created_at'], e['case']['updated_at']):
+                self.assertRegex(t, r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$', e)
+            self.assertIn(e['case']['distance_km'].__class__, (int, float, type(None)), e)
             self.assertNotIn('reporter', e, 'no consent yet: no identifying data')
             self.assertNotIn('description', e)
         men = self.feed(mental)
