@@ -2014,6 +2014,43 @@ local function end_sessions(P, id)
     redis.call('DEL', set)
 end
 
+-- Creates or updates an account of kind ("operator", "agency": P <kind>:<id>, listed in the set
+-- P <set>, found by its token in P <kind>:token:<hash>). values: {stored name, value, the name a
+-- new account must be given it under (nil: optional)}, the first one set on every account; ""
+-- leaves a field as it is. The token hash is kept on creation and with rotate "1" (the old token
+-- then stops working); disabled "" keeps it (a new account: "0"). Answers created, token_set
+-- and the account's key, or nil and the refusal ({"err": "missing_field", "field"}).
+local function account_put(P, kind, set, id, values, token_hash, rotate, disabled)
+    local key = P .. kind .. ':' .. id
+    local old = hgetall(key)
+    local created = old[values[1][1]] == nil
+    if created then
+        for _, v in ipairs(values) do
+            if v[3] and v[2] == '' then return nil, refuse('missing_field', {field = v[3]}) end
+        end
+    end
+    local now = now_ms()
+    local fields = {'updated_at', now}
+    local function add(name, v)
+        fields[#fields + 1] = name
+        fields[#fields + 1] = v
+    end
+    for _, v in ipairs(values) do if v[2] ~= '' then add(v[1], v[2]) end end
+    if disabled ~= '' then add('disabled', disabled) elseif created then add('disabled', '0') end
+    if created then add('created_at', now) end
+    local token_set = created or rotate == '1'
+    if token_set then
+        if old.token_hash and old.token_hash ~= '' then
+            redis.call('DEL', P .. kind .. ':token:' .. old.token_hash)
+        end
+        add('token_hash', token_hash)
+        redis.call('SET', P .. kind .. ':token:' .. token_hash, id)
+    end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('SADD', P .. set, id)
+    return created, token_set, key
+end
+
 -- ess_operator_put P id name role password_hash token_hash rotate("1"|"0") disabled("1"|"0"|"")
 -- Creates or updates an operator; "" leaves a field as it is. A new operator needs name, role
 -- and password_hash ({"err": "missing_field", "field": ...} otherwise). The token hash is kept on
@@ -2022,35 +2059,10 @@ end
 -- {"created": bool, "token_set": bool, "operator": view}.
 local function operator_put(keys, a)
     local P, id = a[1], a[2]
-    local key = P .. 'operator:' .. id
-    local old = hgetall(key)
-    local created = old.role == nil
-    if created then
-        for _, f in ipairs({{3, 'name'}, {4, 'role'}, {5, 'password'}}) do
-            if a[f[1]] == '' then return refuse('missing_field', {field = f[2]}) end
-        end
-    end
-    local now = now_ms()
-    local fields = {'updated_at', now}
-    local function set(name, v)
-        fields[#fields + 1] = name
-        fields[#fields + 1] = v
-    end
-    if a[3] ~= '' then set('name', a[3]) end
-    if a[4] ~= '' then set('role', a[4]) end
-    if a[5] ~= '' then set('password_hash', a[5]) end
-    if a[8] ~= '' then set('disabled', a[8]) elseif created then set('disabled', '0') end
-    if created then set('created_at', now) end
-    local token_set = created or a[7] == '1'
-    if token_set then
-        if old.token_hash and old.token_hash ~= '' then
-            redis.call('DEL', P .. 'operator:token:' .. old.token_hash)
-        end
-        set('token_hash', a[6])
-        redis.call('SET', P .. 'operator:token:' .. a[6], id)
-    end
-    redis.call('HSET', key, unpack(fields))
-    redis.call('SADD', P .. 'operators', id)
+    local created, token_set, key = account_put(P, 'operator', 'operators', id,
+        {{'name', a[3], 'name'}, {'role', a[4], 'role'}, {'password_hash', a[5], 'password'}},
+        a[6], a[7], a[8])
+    if created == nil then return token_set end
     if not created and (a[8] == '1' or a[5] ~= '') then end_sessions(P, id) end
     return cjson.encode({created = created, token_set = token_set,
         operator = operator_view(id, hgetall(key))})
@@ -2709,35 +2721,10 @@ end
 -- rotate "1" (the old token then stops working). {"created", "token_set", "agency": view}.
 local function agency_put(keys, a)
     local P, id = a[1], a[2]
-    local key = P .. 'agency:' .. id
-    local old = hgetall(key)
-    local created = old.name == nil
-    if created then
-        for _, f in ipairs({{3, 'name'}, {4, 'categories'}, {5, 'identifying'}}) do
-            if a[f[1]] == '' then return refuse('missing_field', {field = f[2]}) end
-        end
-    end
-    local now = now_ms()
-    local fields = {'updated_at', now}
-    local function set(name, v)
-        fields[#fields + 1] = name
-        fields[#fields + 1] = v
-    end
-    if a[3] ~= '' then set('name', a[3]) end
-    if a[4] ~= '' then set('categories', a[4]) end
-    if a[5] ~= '' then set('identifying', a[5]) end
-    if a[8] ~= '' then set('disabled', a[8]) elseif created then set('disabled', '0') end
-    if created then set('created_at', now) end
-    local token_set = created or a[7] == '1'
-    if token_set then
-        if old.token_hash and old.token_hash ~= '' then
-            redis.call('DEL', P .. 'agency:token:' .. old.token_hash)
-        end
-        set('token_hash', a[6])
-        redis.call('SET', P .. 'agency:token:' .. a[6], id)
-    end
-    redis.call('HSET', key, unpack(fields))
-    redis.call('SADD', P .. 'agencies', id)
+    local created, token_set, key = account_put(P, 'agency', 'agencies', id,
+        {{'name', a[3], 'name'}, {'categories', a[4], 'categories'},
+            {'identifying', a[5], 'identifying'}}, a[6], a[7], a[8])
+    if created == nil then return token_set end
     if created then feed_group_ensure(P, id, a[9] == '0' and '0' or '$') end
     return cjson.encode({created = created, token_set = token_set,
         agency = agency_view(id, hgetall(key))})
