@@ -23,7 +23,7 @@ extern const unsigned long store_lua_source_len;
 #define BACKOFF_MAX_MS 5000
 #define WATCHDOG_MS 1000
 #define STALL_MS 5000
-#define MAX_ARGS 64
+#define STACK_ARGS 64 /* arguments a call builds on the stack; more are allocated */
 
 enum link_state { LINK_DOWN = 0, LINK_CONNECTING, LINK_LOADING, LINK_UP };
 
@@ -525,12 +525,17 @@ static int send_pending(struct store *s, struct pending *p, int argc, const char
 static int fcall(struct store *s, const char *name, int read_only, int argc, const char **argv,
                  const size_t *argvlen, store_cb cb, store_array_cb array_cb, void *arg)
 {
-    const char *args[MAX_ARGS + 4];
-    size_t lens[MAX_ARGS + 4];
+    const char *stack_args[STACK_ARGS + 4], **args = stack_args;
+    size_t stack_lens[STACK_ARGS + 4], *lens = stack_lens;
     struct pending *p;
-    int i;
+    int i, rc = -1;
 
-    if (!store_is_up(s) || argc < 0 || argc > MAX_ARGS) return -1;
+    if (!store_is_up(s) || argc < 0 || argc > STORE_MAX_ARGS) return -1;
+    if (argc > STACK_ARGS) {
+        args = malloc(((size_t)argc + 4) * sizeof *args);
+        lens = malloc(((size_t)argc + 4) * sizeof *lens);
+        if (args == NULL || lens == NULL) goto done;
+    }
     args[0] = read_only ? "FCALL_RO" : "FCALL";
     args[1] = name;
     args[2] = "0";
@@ -540,13 +545,16 @@ static int fcall(struct store *s, const char *name, int read_only, int argc, con
         args[4 + i] = argv[i];
         lens[4 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
-    p = calloc(1, sizeof *p);
-    if (p == NULL) return -1;
+    if ((p = calloc(1, sizeof *p)) == NULL) goto done;
     p->store = s;
     p->cb = cb;
     p->array_cb = array_cb;
     p->arg = arg;
-    return send_pending(s, p, argc + 4, args, lens);
+    rc = send_pending(s, p, argc + 4, args, lens);
+done:
+    if (args != stack_args) free((void *)args);
+    if (lens != stack_lens) free(lens);
+    return rc;
 }
 
 int store_fcall(struct store *s, const char *name, int read_only, int argc, const char **argv,
@@ -565,19 +573,23 @@ int store_fcall_array(struct store *s, const char *name, int read_only, int argc
 static int command(struct store *s, int argc, const char **argv, const size_t *argvlen,
                    store_array_cb array_cb, store_stream_cb stream_cb, void *arg)
 {
-    size_t lens[MAX_ARGS];
+    size_t stack_lens[STACK_ARGS], *lens = stack_lens;
     struct pending *p;
-    int i;
-    if (!store_is_up(s) || argc < 1 || argc > MAX_ARGS) return -1;
+    int i, rc = -1;
+
+    if (!store_is_up(s) || argc < 1 || argc > STORE_MAX_ARGS) return -1;
+    if (argc > STACK_ARGS && (lens = malloc((size_t)argc * sizeof *lens)) == NULL) return -1;
     for (i = 0; i < argc; i++) lens[i] = argvlen ? argvlen[i] : strlen(argv[i]);
-    p = calloc(1, sizeof *p);
-    if (p == NULL) return -1;
+    if ((p = calloc(1, sizeof *p)) == NULL) goto done;
     p->store = s;
     p->array_cb = array_cb;
     p->stream_cb = stream_cb;
     p->xread = stream_cb && strncasecmp(argv[0], "XREAD", 5) == 0;
     p->arg = arg;
-    return send_pending(s, p, argc, argv, lens);
+    rc = send_pending(s, p, argc, argv, lens);
+done:
+    if (lens != stack_lens) free(lens);
+    return rc;
 }
 
 int store_command(struct store *s, int argc, const char **argv, const size_t *argvlen,

@@ -73,10 +73,13 @@ void store_free(struct store *store);
 /* 1 when connected and the function library is loaded. */
 int store_is_up(const struct store *store);
 
+/* The most arguments a call may pass (store_fcall's argv, store_command's argv). */
+#define STORE_MAX_ARGS 4096
+
 /* Calls a function of ess.lua: FCALL (or FCALL_RO when read_only) name 0 <prefix> argv...
- * argv[i] has argvlen[i] bytes (NULL argvlen: NUL-terminated strings). Returns 0 when sent (cb
- * will be called exactly once, possibly with STORE_UNAVAILABLE), -1 when Redis is not up (cb is
- * not called). */
+ * argv[i] has argvlen[i] bytes (NULL argvlen: NUL-terminated strings); at most STORE_MAX_ARGS.
+ * Returns 0 when sent (cb will be called exactly once, possibly with STORE_UNAVAILABLE), -1 when
+ * Redis is not up or argc is out of range (cb is not called). */
 int store_fcall(struct store *store, const char *name, int read_only, int argc, const char **argv,
                 const size_t *argvlen, store_cb cb, void *arg);
 

@@ -156,6 +156,28 @@ class FeedTest(FeedHelpers, RouterTest):
         exports = [d['case_id'] for d in entries if d['action'] == 'export']
         self.assertEqual(set(exports), {threat['case_id']}, 'export only with consent')
 
+    def test_a_full_batch_is_read_and_acknowledged(self):
+        """count=1000 and an acknowledgment of 1000 ids (the most of each) in one request."""
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        case = env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ตลาด')
+        self.ack(token, [e['id'] for e in self.feed(token, '?count=1000')])
+        # The case log's own entry of the case, as the log would hold it 1000 times over.
+        _, fields = self.log_entries()[-1]
+        self.assertEqual(fields['case_id'], case['case_id'])
+        flat = [x for kv in fields.items() for x in kv]
+        for _ in range(1000):
+            env.redis.command('XADD', env.prefix + 'log', '*', *flat)
+        batch = self.feed(token, '?count=1000')
+        self.assertEqual(len(batch), 1000)
+        ids = [e['id'] for e in batch]
+        r = env.http('POST', '/v1/feed/ack', {'ids': ids + ['1-1']}, token=token)
+        self.assertErrorBody(r, 400, 'invalid_field')
+        self.assertEqual(self.ack(token, ids), 1000)
+        self.assertEqual(self.pending_ids('police'), [])
+        self.assertEqual(self.feed(token), [])
+
     def test_block_ms_wakes_and_times_out(self):
         env = self.env
         token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
