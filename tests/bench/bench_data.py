@@ -7,7 +7,8 @@ drawn from the same spread, and a probe incident that checks the router accepts 
   bench_data.py probe  --base URL                            (operator token in ESS_OPERATOR_TOKEN)
   bench_data.py resolve --base URL --cases FILE              (operator token in ESS_OPERATOR_TOKEN)
       resolves the assigned cases listed in FILE ("tracking_code case_id status" lines), so that
-      their teams' capacity comes free again
+      their teams' capacity comes free again; with --moved-ok, a case that has moved on meanwhile
+      (its team's acknowledgment deadline passed: 409 invalid_transition) is counted, not an error
 """
 import argparse
 import http.client
@@ -237,12 +238,15 @@ def cmd_resolve(args):
             if len(parts) == 3 and parts[2] == "assigned":
                 items.append((f"/v1/cases/{parts[1]}/status", {"status": "resolved", "note": "bench"}))
     seconds, errors = send_all(args.base, token, "POST", items, args.concurrency)
+    moved = [e for e in errors if args.moved_ok and " 409 " in e and "invalid_transition" in e]
+    errors = [e for e in errors if e not in moved]
     if errors:
         print(f"bench_data.py: {len(errors)} of {len(items)} resolutions failed, e.g.:", file=sys.stderr)
         for e in errors[:5]:
             print("  " + e, file=sys.stderr)
         sys.exit(1)
-    print(json.dumps({"resolved": len(items), "seconds": round(seconds, 2)}))
+    print(json.dumps({"resolved": len(items) - len(moved), "moved_on": len(moved),
+                      "seconds": round(seconds, 2)}))
 
 
 def cmd_triage(args):
@@ -284,6 +288,8 @@ def main():
     rs.add_argument("--base", required=True)
     rs.add_argument("--cases", required=True)
     rs.add_argument("--concurrency", type=int, default=8)
+    rs.add_argument("--moved-ok", action="store_true",
+                    help="a case no longer assigned (409 invalid_transition) is not an error")
     rs.set_defaults(func=cmd_resolve)
     tr = sub.add_parser("triage", help="create cases waiting for triage, write their ids")
     tr.add_argument("--base", required=True)
