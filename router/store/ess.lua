@@ -2746,7 +2746,26 @@ end
 -- One log entry as the feed answers it (fields: the entry's flat name value list), with the
 -- case's identifying data read from the case now when `identifying` and the case has consent
 -- and is not erased. The entry, and whether it carries identifying data.
-local function feed_entry(P, id, f, identifying)
+-- The case fields a feed entry reads besides the log entry's own (sharing, place, and the
+-- identifying data when shared).
+local FEED_SHARE_FIELDS = {'share_with_agencies', 'erased_at', 'lat', 'lon', 'reporter_name',
+    'reporter_phone', 'description', 'address'}
+
+-- The FEED_SHARE_FIELDS of a case as a table, read once per case and feed read (cache).
+local function feed_case(P, cache, case_id)
+    local c = cache[case_id]
+    if c == nil then
+        local v = redis.call('HMGET', P .. 'case:' .. case_id, unpack(FEED_SHARE_FIELDS))
+        c = {}
+        for i, name in ipairs(FEED_SHARE_FIELDS) do
+            if v[i] then c[name] = v[i] end
+        end
+        cache[case_id] = c
+    end
+    return c
+end
+
+local function feed_entry(P, id, f, identifying, cache)
     local e = {}
     for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
     local summary = {case_id = e.case_id}
@@ -2766,7 +2785,7 @@ local function feed_entry(P, id, f, identifying)
     local at = tonumber(e.at) or tonumber(string.match(id, '^(%d+)'))
     local out = {id = id, case_id = e.case_id, event = (e.event and e.event ~= '') and e.event
         or e.status, at = iso_time(at), case = summary}
-    local c = hgetall(P .. 'case:' .. e.case_id)
+    local c = feed_case(P, cache, e.case_id)
     local share = identifying and c.share_with_agencies == '1' and
         (c.erased_at == nil or c.erased_at == '')
     if c.lat and c.lon then
@@ -2816,12 +2835,13 @@ local function feed_read(keys, a)
     local cats = set_of(split_csv(g.categories))
     local identifying = g.identifying == '1'
     local out, exported, skipped, scanned, more = {}, {}, {}, 0, false
+    local cases = {} -- feed_case's cache
 
     local function take(list)
         for _, item in ipairs(list) do
             scanned = scanned + 1
             if feed_wants(item[2], cats) then
-                local e, share = feed_entry(P, item[1], item[2], identifying)
+                local e, share = feed_entry(P, item[1], item[2], identifying, cases)
                 out[#out + 1] = e
                 if share and not exported[e.case_id] then
                     exported[e.case_id] = true
