@@ -1,8 +1,8 @@
-/* Partner agencies (DESIGN "The shared record"): their accounts (PUT and GET /v1/agencies, the
- * admin's) and their feed, the case log read through a Redis consumer group of each agency's own
- * (GET /v1/feed, POST /v1/feed/ack; ess.lua's ess_agency_* and ess_feed_*). A read that finds
- * nothing new with block_ms waits parked, holding no Redis connection: the events reader
- * (events.h) calls feed_wake when new log entries arrive, and parked reads look again. */
+/* Partner agencies' feed (DESIGN "The shared record"; their accounts are agencies.h's): the case
+ * log read through a Redis consumer group of each agency's own (GET /v1/feed, POST /v1/feed/ack;
+ * ess.lua's ess_feed_*). A read that finds nothing new with block_ms waits parked, holding no
+ * Redis connection: the events reader (events.h) calls feed_wake when new log entries arrive, and
+ * parked reads look again. */
 #ifndef ESS_ROUTER_FEED_H
 #define ESS_ROUTER_FEED_H
 
@@ -25,9 +25,7 @@ void feed_drain(struct feed *f);
 /* Frees f; call after the HTTP server is freed (no parked read is left). Accepts NULL. */
 void feed_free(struct feed *f);
 
-void feed_agency_put(struct http_call *call);  /* PUT /v1/agencies/{id} (admin) */
-void feed_agency_list(struct http_call *call); /* GET /v1/agencies (admin) */
-void feed_get(struct http_call *call);         /* GET /v1/feed (agency) */
-void feed_ack(struct http_call *call);         /* POST /v1/feed/ack (agency) */
+void feed_get(struct http_call *call); /* GET /v1/feed (agency) */
+void feed_ack(struct http_call *call); /* POST /v1/feed/ack (agency) */
 
 #endif

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "agencies.h"
 #include "audit.h"
 #include "cases.h"
 #include "config.h"
@@ -169,9 +170,9 @@ static const struct route routes[] = {
      API},
     {EVHTTP_REQ_GET, "v1/operators", METRICS_ROUTE_OPERATOR_LIST, ADMIN, BODY_NONE, operators_list,
      API},
-    {EVHTTP_REQ_PUT, "v1/agencies/*", METRICS_ROUTE_AGENCY_PUT, ADMIN, BODY_JSON, feed_agency_put,
+    {EVHTTP_REQ_PUT, "v1/agencies/*", METRICS_ROUTE_AGENCY_PUT, ADMIN, BODY_JSON, agencies_put,
      API},
-    {EVHTTP_REQ_GET, "v1/agencies", METRICS_ROUTE_AGENCY_LIST, ADMIN, BODY_NONE, feed_agency_list,
+    {EVHTTP_REQ_GET, "v1/agencies", METRICS_ROUTE_AGENCY_LIST, ADMIN, BODY_NONE, agencies_list,
      API},
     {EVHTTP_REQ_GET, "v1/feed", METRICS_ROUTE_FEED, AGENCY, BODY_NONE, feed_get, API},
     {EVHTTP_REQ_POST, "v1/feed/ack", METRICS_ROUTE_FEED_ACK, AGENCY, BODY_JSON, feed_ack, API},
