@@ -217,16 +217,6 @@ static int stream_id_valid(const char *s)
            strspn(dash + 1, "0123456789") == b;
 }
 
-static void on_feed_ack(struct http_call *call, cJSON *reply)
-{
-    if (http_refusal(reply)) {
-        http_reply_refusal(call, http_refusal(reply));
-        cJSON_Delete(reply);
-        return;
-    }
-    http_reply_json(call, 200, reply);
-}
-
 void feed_ack(struct http_call *call)
 {
     const cJSON *ids, *id;
@@ -260,7 +250,7 @@ void feed_ack(struct http_call *call)
         }
         argv[i++] = id->valuestring;
     }
-    http_fcall(call, "ess_feed_ack", 0, i, argv, NULL, on_feed_ack);
+    http_fcall(call, "ess_feed_ack", 0, i, argv, NULL, http_reply_store_answer);
 done:
     free(argv);
     cJSON_Delete(body);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "auth.h"
 #include "config.h"
 #include "http.h"
@@ -22,7 +23,6 @@
 #include "text.h"
 #include "worker.h"
 
-#define MAX_NAME 200
 #define WRONG_LOGIN "The operator id or the password is wrong."
 
 /* A password on its way through a worker thread: copied from the body (cleansed when done),
@@ -36,15 +36,12 @@ struct pw_job {
     void (*then)(struct http_call *call, struct pw_job *job);
 
     /* operators_put */
-    char id[AUTH_TEAM_ID_MAX + 1];
-    char *name;       /* NULL: unchanged */
-    char role[16];    /* "": unchanged */
-    char disabled[2]; /* "1", "0" or "": unchanged */
-    int rotate;       /* rotate_token */
-    char token[64];   /* issued on creation or rotation */
-    char token_hash[AUTH_HASH_HEX + 1];
+    struct account_put put;
+    char *name; /* a copy of put.name (the body is gone when the hash is done); NULL: unchanged */
+    char role[16]; /* "": unchanged */
 
     /* operators_login */
+    char id[AUTH_TEAM_ID_MAX + 1];
     int id_known; /* id is well formed (else it is not counted against an id) */
     int found;    /* the account exists and is not disabled */
     char addr[AUTH_HASH_HEX + 1];
@@ -136,87 +133,55 @@ static const char *pw_take(struct pw_job *j, const cJSON *pw)
 /* ------------------------------------------------------------------------------------------ */
 /* PUT /v1/operators/{id} and GET /v1/operators */
 
+static const struct account_kind operator_kind = {
+    .word = "operator",
+    .title = "Operator",
+    .needs = "name, role and password",
+    .token_prefix = AUTH_ACCOUNT_TOKEN_PREFIX,
+    .disabled_note = ", disabled: its sessions ended",
+};
+
 static void on_operator_put(struct http_call *call, cJSON *reply)
 {
     struct pw_job *j = call->data;
-    const char *refusal = http_refusal(reply);
-    int created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "created"));
-    int token_set = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "token_set"));
-    cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(reply, "operator");
-
-    if (refusal && strcmp(refusal, "missing_field") == 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "A new operator needs %s: name, role and password.",
-                 json_string(reply, "field", "a field"));
-        http_reply_error(call, 400, "missing_field", msg);
-    } else if (refusal) {
-        http_reply_refusal(call, refusal);
-    } else if (!cJSON_IsObject(doc) ||
-               (token_set && !cJSON_AddStringToObject(doc, "token", j->token))) {
-        log_error("operator %s: stored, but the answer could not be made%s", j->id,
-                  token_set ? "; rotate its token" : "");
-        http_reply_error(call, 500, "internal",
-                         "The operator was stored but the answer ran out of memory; put it again "
-                         "with rotate_token to get a token.");
-    } else {
-        log_info("operator %s %s%s%s", j->id, created ? "created" : "updated",
-                 token_set && !created ? ", token rotated" : "",
-                 strcmp(j->disabled, "1") == 0 ? ", disabled: its sessions ended" : "");
-        http_reply_json(call, created ? 201 : 200, doc);
-        doc = NULL;
-    }
-    cJSON_Delete(doc);
-    cJSON_Delete(reply);
+    account_put_answer(call, &j->put, reply);
 }
 
 static void operator_put_send(struct http_call *call, struct pw_job *j)
 {
     const char *argv[8];
     if (j->password && j->result != 0) {
-        log_error("operator %s: the password could not be hashed", j->id);
+        log_error("operator %s: the password could not be hashed", j->put.id);
         http_reply_error(call, 500, "internal", "The password could not be hashed.");
         return;
     }
-    argv[0] = j->id;
+    argv[0] = j->put.id;
     argv[1] = j->name ? j->name : "";
     argv[2] = j->role;
     argv[3] = j->password ? j->hash : "";
-    argv[4] = j->token_hash;
-    argv[5] = j->rotate ? "1" : "0";
-    argv[6] = j->disabled;
+    argv[4] = j->put.token_hash;
+    argv[5] = j->put.rotate ? "1" : "0";
+    argv[6] = j->put.disabled;
     http_fcall(call, "ess_operator_put", 0, 7, argv, NULL, on_operator_put);
 }
 
 /* Reads the body's members into j. NULL, or the sentence of a 400 invalid_field ("" when memory
  * ran out). */
-static const char *operator_input_read(const cJSON *body, struct pw_job *j)
+static const char *operator_input_read(struct http_call *call, const cJSON *body, struct pw_job *j)
 {
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(body, "role");
     const cJSON *pw = cJSON_GetObjectItemCaseSensitive(body, "password");
-    const cJSON *disabled = cJSON_GetObjectItemCaseSensitive(body, "disabled");
-    const cJSON *rotate = cJSON_GetObjectItemCaseSensitive(body, "rotate_token");
     const char *problem;
 
-    if (name && !cJSON_IsNull(name)) {
-        size_t n = cJSON_IsString(name) ? strlen(name->valuestring) : 0;
-        if (n == 0 || n > MAX_NAME || !text_utf8_valid(name->valuestring, n))
-            return "name must be a string of 1 to 200 bytes.";
-        if ((j->name = text_dup_len(name->valuestring, n)) == NULL) return "";
-    }
+    if ((problem = account_put_read(&j->put, &operator_kind, call, body)) != NULL) return problem;
+    if (j->put.name && (j->name = text_dup_len(j->put.name, strlen(j->put.name))) == NULL)
+        return "";
+    j->put.name = NULL; /* the body's: gone before the password's hash is */
     if (role && !cJSON_IsNull(role)) {
         if (!cJSON_IsString(role) || (strcmp(role->valuestring, "operator") != 0 &&
                                       strcmp(role->valuestring, "supervisor") != 0))
             return "role must be \"operator\" or \"supervisor\".";
         snprintf(j->role, sizeof j->role, "%s", role->valuestring);
-    }
-    if (disabled && !cJSON_IsNull(disabled)) {
-        if (!cJSON_IsBool(disabled)) return "disabled must be true or false.";
-        snprintf(j->disabled, sizeof j->disabled, "%s", cJSON_IsTrue(disabled) ? "1" : "0");
-    }
-    if (rotate && !cJSON_IsNull(rotate)) {
-        if (!cJSON_IsBool(rotate)) return "rotate_token must be true or false.";
-        j->rotate = cJSON_IsTrue(rotate);
     }
     if (pw && !cJSON_IsNull(pw)) {
         if ((problem = pw_take(j, pw)) != NULL) return problem;
@@ -229,21 +194,14 @@ static const char *operator_input_read(const cJSON *body, struct pw_job *j)
 
 void operators_put(struct http_call *call)
 {
-    const char *id = call->params[0];
     const char *problem;
     struct pw_job *j;
-    char secret[48];
     cJSON *body;
 
-    if (!auth_team_id_valid(id, strlen(id))) {
-        http_reply_error(call, 400, "invalid_field",
-                         "Operator ids match [a-z0-9][a-z0-9_-]{0,63}.");
-        return;
-    }
+    if (account_id_check(call, &operator_kind) != 0) return;
     if ((body = http_body_object(call)) == NULL) return;
     if ((j = pw_job_new(call)) == NULL) goto done;
-    snprintf(j->id, sizeof j->id, "%s", id);
-    problem = operator_input_read(body, j);
+    problem = operator_input_read(call, body, j);
     if (problem != NULL) {
         if (problem[0] == '\0')
             http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -251,15 +209,7 @@ void operators_put(struct http_call *call)
             http_reply_error(call, 400, "invalid_field", problem);
         goto done;
     }
-    /* A token is drawn for every put; the store keeps its hash only on creation or rotation. */
-    if (random_token(secret, sizeof secret, 32) != 0) {
-        log_error("operator %s: no random bytes for a token", id);
-        http_reply_error(call, 500, "internal", "Could not draw random bytes for a token.");
-        goto done;
-    }
-    snprintf(j->token, sizeof j->token, "%s%s", AUTH_ACCOUNT_TOKEN_PREFIX, secret);
-    OPENSSL_cleanse(secret, sizeof secret);
-    auth_token_hash(j->token, strlen(j->token), j->token_hash);
+    if (account_token_draw(call, &j->put) != 0) goto done;
     if (j->password)
         pw_submit(j, pw_hash_work, operator_put_send);
     else
@@ -268,19 +218,10 @@ done:
     cJSON_Delete(body);
 }
 
-static void on_operator_list(struct http_call *call, cJSON *reply)
-{
-    if (http_refusal(reply)) {
-        http_reply_refusal(call, http_refusal(reply));
-        cJSON_Delete(reply);
-        return;
-    }
-    http_reply_json(call, 200, reply); /* ess_operator_list answers only what may be shown */
-}
-
+/* ess_operator_list answers only what may be shown */
 void operators_list(struct http_call *call)
 {
-    http_fcall(call, "ess_operator_list", 1, 0, NULL, NULL, on_operator_list);
+    http_fcall(call, "ess_operator_list", 1, 0, NULL, NULL, http_reply_store_answer);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -365,6 +365,17 @@ void http_reply_refusal(struct http_call *call, const char *code)
     }
 }
 
+void http_reply_store_answer(struct http_call *call, cJSON *reply)
+{
+    const char *refusal = http_refusal(reply);
+    if (refusal) {
+        http_reply_refusal(call, refusal);
+        cJSON_Delete(reply);
+        return;
+    }
+    http_reply_json(call, 200, reply);
+}
+
 static void on_fcall_reply(enum store_status status, const char *data, size_t len, void *arg)
 {
     struct http_call *call = arg;

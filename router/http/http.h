@@ -158,6 +158,11 @@ void http_fcall(struct http_call *call, const char *name, int read_only, int arg
 void http_fcall_audited(struct http_call *call, const char *name, int argc, const char **argv,
                         void (*on_reply)(struct http_call *call, struct cJSON *reply));
 
+/* An on_reply of http_fcall for a store function whose answer is the body as it is (one that
+ * answers only what may be shown): a refusal is answered as http_reply_refusal does, anything else
+ * 200 with reply, which this takes. Ends the call. */
+void http_reply_store_answer(struct http_call *call, struct cJSON *reply);
+
 /* The refusal code of a store answer, or NULL when it is not a refusal. Owned by reply. */
 const char *http_refusal(const struct cJSON *reply);
 
