@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 
 #define FEED_COUNT_DEFAULT 100
@@ -51,6 +52,7 @@ static void waiter_unpark(struct waiter *w)
     w->prev = w->next = NULL;
     w->parked = 0;
     w->f->nparked--;
+    metrics_set_feed_reads_waiting(w->f->nparked);
 }
 
 static void waiter_free(void *p)
@@ -81,10 +83,13 @@ static void feed_answer(struct waiter *w, cJSON *reply)
     http_reply_json(w->call, 200, doc);
 }
 
+/* The client of a waiting read left (http_call_watch): its place among the waiting reads is
+ * given back now rather than at block_ms (waiter_free, from the call's end, unparks it and stops
+ * its timer). */
 static void on_parked_gone(struct http_call *call)
 {
     struct waiter *w = call->data;
-    if (!w->reading) http_call_free(call); /* else the read's answer frees it */
+    if (!w->reading) http_call_free(call); /* else the read's answer frees it (http_fcall) */
 }
 
 static void on_wait_over(evutil_socket_t fd, short what, void *arg)
@@ -112,7 +117,9 @@ static int waiter_join(struct waiter *w)
     if (f->parked) f->parked->prev = w;
     f->parked = w;
     f->nparked++;
+    metrics_set_feed_reads_waiting(f->nparked);
     w->call->on_gone = on_parked_gone;
+    http_call_watch(w->call); /* -1: the client is gone already; its read's answer frees it */
     return 0;
 }
 

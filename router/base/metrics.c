@@ -81,6 +81,7 @@ static struct {
     uint64_t team_delivery_failures;
     uint64_t event_streams; /* a gauge */
     uint64_t event_streams_dropped;
+    uint64_t feed_reads_waiting; /* a gauge */
 } metrics;
 
 /* The feed gauges, set by the sweep (metrics_set_feed_gauges); outside `metrics` since
@@ -172,6 +173,11 @@ void metrics_set_event_streams(unsigned open)
 void metrics_count_event_stream_dropped(void)
 {
     metrics.event_streams_dropped++;
+}
+
+void metrics_set_feed_reads_waiting(unsigned n)
+{
+    metrics.feed_reads_waiting = n;
 }
 
 int metrics_set_feed_gauges(const struct metrics_feed_gauge *g, size_t n)
@@ -277,6 +283,10 @@ char *metrics_render(size_t *len)
     metrics_counter(&b, "ess_event_streams_dropped_total",
                     "Live-update streams closed because their client fell too far behind.",
                     metrics.event_streams_dropped);
+    metrics_header(&b, "ess_feed_reads_waiting", "gauge",
+                   "Feed reads (GET /v1/feed with block_ms) waiting for new entries in this "
+                   "process.");
+    text_buf_printf(&b, "ess_feed_reads_waiting %" PRIu64 "\n", metrics.feed_reads_waiting);
 
     metrics_header(&b, "ess_feed_lag", "gauge",
                    "Case-log entries an agency's feed has not read yet (-1: unknown, entries were "

@@ -62,12 +62,13 @@ void metrics_observe_assignment(double seconds); /* request in to case stored an
 void metrics_count_case_created(int category);   /* enum incident_category */
 void metrics_count_redis_error(void);
 void metrics_count_redis_reconnect(void);
-void metrics_count_ack_timeout(void);           /* a claim released: no acknowledgment in time */
-void metrics_count_escalation(void);            /* a case escalated to the operators' queue */
-void metrics_count_line_delivery_failure(void); /* a LINE API reply or push attempt failed */
-void metrics_count_team_delivery_failure(void); /* a dispatch attempt to a team failed */
-void metrics_set_event_streams(unsigned open);  /* GET /v1/events streams open now */
-void metrics_count_event_stream_dropped(void);  /* a stream closed: its client fell behind */
+void metrics_count_ack_timeout(void);            /* a claim released: no acknowledgment in time */
+void metrics_count_escalation(void);             /* a case escalated to the operators' queue */
+void metrics_count_line_delivery_failure(void);  /* a LINE API reply or push attempt failed */
+void metrics_count_team_delivery_failure(void);  /* a dispatch attempt to a team failed */
+void metrics_set_event_streams(unsigned open);   /* GET /v1/events streams open now */
+void metrics_count_event_stream_dropped(void);   /* a stream closed: its client fell behind */
+void metrics_set_feed_reads_waiting(unsigned n); /* GET /v1/feed reads parked now */
 
 /* One agency's feed as Redis last told (ess_feed_lag, ess_feed_pending): lag is the log entries
  * its group has not read yet (-1: Redis cannot tell, entries were trimmed before it read them),

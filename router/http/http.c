@@ -70,9 +70,56 @@ struct http_call *http_call_new(struct evhttp_request *req, struct router *route
     return call;
 }
 
+int http_call_watch(struct http_call *call)
+{
+    struct evhttp_connection *evcon = call->req ? evhttp_request_get_connection(call->req) : NULL;
+    bufferevent_data_cb readcb, writecb;
+    bufferevent_event_cb eventcb;
+    struct bufferevent *bev;
+    void *arg;
+
+    if (evcon == NULL) return -1;
+    if (call->watched) return 0;
+    bev = evhttp_connection_get_bufferevent(evcon);
+    bufferevent_getcb(bev, &readcb, &writecb, &eventcb, &arg);
+    call->watch_readcb = readcb;
+    call->watched = 1;
+    /* evhttp's read callback must not run: it refuses bytes while a request is being answered
+     * (it stops the process). Its event callback sees the end of file and frees the connection,
+     * whose close callback ends call->req. */
+    bufferevent_setcb(bev, NULL, writecb, eventcb, arg);
+    bufferevent_setwatermark(bev, EV_READ, 0, HTTP_WATCH_READ_MAX);
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    bufferevent_enable(bev, EV_READ);
+    return 0;
+}
+
+/* Gives a watched call's connection back to evhttp as it had it while the request is answered:
+ * its read callback, reading off, no read limit, the request timeout (ESS_REQUEST_TIMEOUT_S,
+ * which the server sets on every connection). */
+static void call_unwatch(struct http_call *call)
+{
+    struct evhttp_connection *evcon = call->req ? evhttp_request_get_connection(call->req) : NULL;
+    struct timeval timeout = {call->router->cfg->request_timeout_s, 0};
+    bufferevent_data_cb writecb;
+    bufferevent_event_cb eventcb;
+    struct bufferevent *bev;
+    void *arg;
+
+    call->watched = 0;
+    if (evcon == NULL) return;
+    bev = evhttp_connection_get_bufferevent(evcon);
+    bufferevent_getcb(bev, NULL, &writecb, &eventcb, &arg);
+    bufferevent_setcb(bev, call->watch_readcb, writecb, eventcb, arg);
+    bufferevent_disable(bev, EV_READ);
+    bufferevent_setwatermark(bev, EV_READ, 0, 0);
+    evhttp_connection_set_timeout_tv(evcon, &timeout);
+}
+
 void http_call_free(struct http_call *call)
 {
     if (call == NULL) return;
+    if (call->watched) call_unwatch(call);
     if (call->req && call->conn == NULL) {
         struct evhttp_connection *evcon = evhttp_request_get_connection(call->req);
         if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);

@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "store.h"
 
+struct bufferevent;
 struct evhttp_request;
 struct evkeyvalq;
 struct cJSON;
@@ -68,11 +69,15 @@ struct http_call {
      * and what runs once the caller is known (session_resolve). */
     const void *route_entry;
     void (*on_auth)(struct http_call *call);
-    /* Streams (http_stream_start): on_gone runs when the client goes away (from
-     * http_call_gone); it must end the call with http_call_free, at once or later. */
+    /* Streams (http_stream_start) and watched calls (http_call_watch): on_gone runs when the
+     * client goes away (from http_call_gone); it must end the call with http_call_free, at once
+     * or later. */
     void (*on_gone)(struct http_call *call);
     void (*written)(struct http_call *call); /* see http_stream_write */
     int streaming;
+    /* While watched: the read callback evhttp had on the connection, given back at the end */
+    void (*watch_readcb)(struct bufferevent *bev, void *arg);
+    int watched;
 };
 
 /* Starts a call for req: watches the connection so that a client that goes away is noticed.
@@ -84,6 +89,17 @@ struct http_call *http_call_new(struct evhttp_request *req, struct router *route
  * the connection; the call must then no longer point to it: conn and conn_ended are cleared),
  * and on_gone, when set, runs. */
 void http_call_gone(struct http_call *call);
+
+/* For a call whose answer may wait long (a parked long poll): watches its connection so that a
+ * client that leaves is noticed at once, as a stream's is (call->req becomes NULL and on_gone
+ * runs). evhttp reads nothing of a connection while its request is being answered, so without
+ * this a departure is seen only when the answer is written. Meanwhile what the client sends is
+ * kept unparsed for evhttp (at most HTTP_WATCH_READ_MAX bytes; beyond that it is no longer read,
+ * and a departure no longer seen), the request's read timeout is off, and a client that shuts
+ * down its side counts as gone. The call's end gives the connection back to evhttp as it was.
+ * 0, or -1 when the client is already gone. */
+#define HTTP_WATCH_READ_MAX 4096
+int http_call_watch(struct http_call *call);
 
 /* Frees the call without answering (the client is gone). Accepts NULL. */
 void http_call_free(struct http_call *call);

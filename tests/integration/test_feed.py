@@ -50,6 +50,45 @@ class FeedHelpers:
                 out.append((eid.decode(), d))
         return out
 
+    # A departed read must be forgotten well before its block_ms (30 s) ends: the deadline of
+    # that wait, kept below it whatever ESS_TEST_TIME_SCALE is.
+    BLOCK_MS = 30000
+    GONE_WITHIN = min(10.0, 20.0 / harness.TIME_SCALE)
+
+    def park(self, token):
+        """A socket whose GET /v1/feed?block_ms=30000 has been sent (and not answered)."""
+        s = socket.create_connection(('127.0.0.1', self.env.router.port))
+        s.sendall(('GET /v1/feed?block_ms=%d HTTP/1.1\r\nHost: x\r\n'
+                   'Authorization: Bearer %s\r\n\r\n' % (self.BLOCK_MS, token)).encode())
+        return s
+
+    def answers_of(self, s, n=1):
+        """[(status, parsed body)] of the next n answers read from s."""
+        s.settimeout(scaled(25))
+        buf, out = b'', []
+        while len(out) < n:
+            while b'\r\n\r\n' not in buf:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, 'closed without an answer')
+                buf += chunk
+            head, buf = buf.split(b'\r\n\r\n', 1)
+            length = int(re.search(rb'(?im)^content-length: *(\d+)', head).group(1))
+            while len(buf) < length:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, 'closed in the middle of the answer')
+                buf += chunk
+            out.append((int(head.split()[1]), json.loads(buf[:length])))
+            buf = buf[length:]
+        return out
+
+    def waiting(self):
+        """ess_feed_reads_waiting of /metrics."""
+        r = self.env.http('GET', '/metrics')
+        self.assertStatus(r, 200)
+        m = re.search(r'^ess_feed_reads_waiting (\d+)$', r.raw.decode('utf-8'), re.M)
+        self.assertIsNotNone(m, 'ess_feed_reads_waiting in /metrics')
+        return int(m.group(1))
+
     def pending_ids(self, agency_id):
         """Ids read by the agency's group and not acknowledged."""
         r = self.env.redis.command('XPENDING', self.env.prefix + 'log', 'feed:' + agency_id,
@@ -197,6 +236,51 @@ class FeedTest(FeedHelpers, RouterTest):
         self.assertStatus(got['r'], 200)
         self.assertEqual({e['case_id'] for e in got['r'].body['entries']}, {threat['case_id']})
 
+    def test_departed_reads_give_their_places_back(self):
+        """A waiting read whose client leaves is forgotten at once (ess_feed_reads_waiting drops
+        long before block_ms), also when its client leaves while new entries wake it; the read
+        still there gets the next entry, and the router goes on (a read freed twice, or used once
+        freed, fails this under the sanitizer build)."""
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        socks = [self.park(token) for _ in range(12)]
+        try:
+            harness.wait_until(lambda: self.waiting() == 12, message='12 reads waiting')
+            for s in socks[:4]:
+                s.close()
+            harness.wait_until(lambda: self.waiting() == 8, timeout=self.GONE_WITHIN,
+                               message='the 4 departed reads forgotten before their block_ms')
+            # Nothing for police in a gathering: the woken reads look, find nothing and wait on;
+            # four clients leave meanwhile (before, during or after their reads).
+            env.post_incident(category='gathering', description='มีคนรวมตัวหน้าอาคาร')
+            for s in socks[4:8]:
+                s.close()
+            harness.wait_until(lambda: self.waiting() == 4, timeout=self.GONE_WITHIN,
+                               message='the reads that left while woken forgotten')
+            for s in socks[8:11]:
+                s.close()
+            harness.wait_until(lambda: self.waiting() == 1, timeout=self.GONE_WITHIN,
+                               message='one read left')
+            # The one left gets the next entry (the group hands an entry to one read only); a
+            # request its client sent meanwhile on the same connection is answered after it, and
+            # the connection serves on.
+            again = ('GET /v1/feed?block_ms=50 HTTP/1.1\r\nHost: x\r\n'
+                     'Authorization: Bearer %s\r\n\r\n' % token).encode()
+            socks[11].sendall(again)
+            threat = env.post_incident(category='threat', description='ถูกขู่ทำร้าย')
+            (status, body), (status2, body2) = self.answers_of(socks[11], 2)
+            self.assertEqual(status, 200)
+            self.assertEqual({e['case_id'] for e in body['entries']}, {threat['case_id']})
+            self.assertEqual((status2, body2), (200, {'entries': []}))
+            socks[11].sendall(again)
+            self.assertEqual(self.answers_of(socks[11]), [(200, {'entries': []})])
+            self.assertEqual(self.waiting(), 0)
+            self.assertEqual(self.feed(token, '?block_ms=50'), [], 'the router reads on')
+        finally:
+            for s in socks:
+                s.close()
+
     def feed_gauges(self):
         """{agency: (lag, pending)} from /metrics."""
         r = self.env.http('GET', '/metrics')
@@ -326,8 +410,8 @@ class FeedTest(FeedHelpers, RouterTest):
 
 class FeedWaitCapTest(FeedHelpers, RouterTest):
     """The real cap of parked reads (FEED_MAX_WAITS, 1024 in one process): one more is answered
-    503 too_many_waits. The connection caps are raised for it (they are settings of their
-    own)."""
+    503 too_many_waits; once their clients leave, their places come back. The connection caps are
+    raised for it (they are settings of their own)."""
     CAP = 1024
     env_options = {'extra_env': {'ESS_MAX_CONNECTIONS': '3000',
                                  'ESS_MAX_CONNECTIONS_PER_CLIENT': '0'}}
@@ -336,14 +420,9 @@ class FeedWaitCapTest(FeedHelpers, RouterTest):
         env = self.env
         token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
                                            'identifying': False}, 201).body['token']
-        request = ('GET /v1/feed?block_ms=30000 HTTP/1.1\r\nHost: x\r\n'
-                   'Authorization: Bearer %s\r\n\r\n' % token).encode()
         socks = []
         try:
-            for _ in range(self.CAP):
-                s = socket.create_connection(('127.0.0.1', env.router.port))
-                s.sendall(request)
-                socks.append(s)
+            socks = [self.park(token) for _ in range(self.CAP)]
 
             def refused():
                 r = env.http('GET', '/v1/feed?block_ms=50', token=token)
@@ -354,6 +433,18 @@ class FeedWaitCapTest(FeedHelpers, RouterTest):
                 return False
             harness.wait_until(refused, timeout=scaled(25),
                                message='the %d+1st parked read is refused' % self.CAP)
+            self.assertEqual(self.waiting(), self.CAP)
+            # Their clients leave: every place comes back before block_ms, and as many reads
+            # again wait rather than being refused.
+            for s in socks:
+                s.close()
+            harness.wait_until(lambda: self.waiting() == 0, timeout=self.GONE_WITHIN,
+                               message='the departed reads\' places given back')
+            socks = [self.park(token) for _ in range(self.CAP)]
+            harness.wait_until(lambda: self.waiting() == self.CAP,
+                               message='%d reads wait again' % self.CAP)
+            harness.wait_until(refused, timeout=scaled(25),
+                               message='the cap holds again')
         finally:
             for s in socks:
                 s.close()
