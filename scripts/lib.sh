@@ -15,6 +15,11 @@ ESS_PACKAGES=(meson ninja-build pkg-config gcc libevent-dev libhiredis-dev libcj
     libcurl4-openssl-dev libssl-dev redis-server python3 curl libjs-leaflet libthai-data
     libdatrie-dev libthai-dev)
 
+# What the EIDO tests add (scripts/test): they validate the router's EIDO documents against NENA's
+# schema (YAML files) with jsonschema.
+# shellcheck disable=SC2034
+ESS_TEST_PACKAGES=(python3-jsonschema python3-yaml)
+
 # What the browser tests add (scripts/test): headless Chromium driven through Selenium, and a Thai
 # font so that screenshots show Thai.
 # shellcheck disable=SC2034

@@ -46,6 +46,7 @@ enum metrics_route {
     METRICS_ROUTE_CASE_ACCESS_LOG, /* GET /v1/cases/{id}/access-log */
     METRICS_ROUTE_AUDIT,           /* GET /v1/audit */
     METRICS_ROUTE_CASE_ERASE,      /* DELETE /v1/cases/{id}/personal-data */
+    METRICS_ROUTE_CASE_EIDO,       /* GET /v1/cases/{id}/eido */
     METRICS_ROUTE_OTHER,           /* anything unmatched */
     METRICS_ROUTE_COUNT
 };

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "consent.h"
 #include "console.h"
+#include "eido.h"
 #include "erase.h"
 #include "events.h"
 #include "feed.h"
@@ -183,6 +184,8 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "v1/events", METRICS_ROUTE_EVENTS, OPERATOR, BODY_NONE, events_get, API},
     {EVHTTP_REQ_GET, "v1/cases/*/access-log", METRICS_ROUTE_CASE_ACCESS_LOG, SUPERVISOR, BODY_NONE,
      audit_case_log, API},
+    {EVHTTP_REQ_GET, "v1/cases/*/eido", METRICS_ROUTE_CASE_EIDO, OPERATOR | AGENCY, BODY_NONE,
+     eido_get, API},
     {EVHTTP_REQ_GET, "v1/audit", METRICS_ROUTE_AUDIT, SUPERVISOR, BODY_NONE, audit_list, API},
     {EVHTTP_REQ_DELETE, "v1/cases/*/personal-data", METRICS_ROUTE_CASE_ERASE, SUPERVISOR, BODY_JSON,
      erase_case_delete, API},

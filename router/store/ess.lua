@@ -981,10 +981,12 @@ local function audit_add(P, ctx, action, case_id, outcome)
 end
 
 -- Whether the actor of ctx may touch the case: operators and supervisors any case; a team only
--- the case it holds (the case's team) and never once it is closed; no one else. ctx.group_team
--- (set by case_ack_group, never read from the router's JSON) marks a team known by its LINE
--- group rather than by its token. The case's hash, or nil and the refusal: unauthorized (a
--- team's token is not its own), not_found, forbidden.
+-- the case it holds (the case's team) and never once it is closed; an agency a case of its
+-- categories, and only where ctx.agency_categories says so (set by case_eido from the agency's
+-- record, never read from the router's JSON: other functions refuse agencies); no one else.
+-- ctx.group_team (set by case_ack_group, likewise) marks a team known by its LINE group rather
+-- than by its token. The case's hash, or nil and the refusal: unauthorized (a team's token is
+-- not its own), not_found, forbidden.
 local function case_access(P, ctx, case_id)
     if ctx.kind == 'team' and not ctx.group_team then
         local t, err = team_auth(P, ctx.auth_team, ctx.auth_hash)
@@ -994,6 +996,9 @@ local function case_access(P, ctx, case_id)
     if c.status == nil then return nil, 'not_found' end
     if ctx.kind == 'operator' or ctx.kind == 'supervisor' then return c end
     if ctx.kind == 'team' and c.team_id == ctx.id and c.status ~= 'closed' then return c end
+    if ctx.kind == 'agency' and ctx.agency_categories and ctx.agency_categories[c.category] then
+        return c
+    end
     return nil, 'forbidden'
 end
 
@@ -2878,6 +2883,81 @@ local function feed_read(keys, a)
     return cjson.encode({entries = out, more = more})
 end
 
+-- The EIDO export (GET /v1/cases/{id}/eido; router/api/eido.c builds the document).
+
+-- The fields of a case any EIDO of it may carry, and those it carries only when identifying
+-- data may be shared (eido_may_identify).
+local EIDO_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
+    'team_name_en', 'skills', 'channel', 'created_at', 'updated_at', 'assigned_at', 'erased_at'}
+local EIDO_PERSONAL = {'description', 'address', 'reporter_name', 'reporter_phone'}
+
+-- Whether an EIDO of the case may carry its identifying data: never once it is erased; for an
+-- operator (identifying true, consent_needed false) otherwise always; for an agency only when
+-- the agency is identifying and the case has share_with_agencies true.
+local function eido_may_identify(c, identifying, consent_needed)
+    if (c.erased_at or '') ~= '' or not identifying then return false end
+    return not consent_needed or c.share_with_agencies == '1'
+end
+
+-- What the EIDO of a case is made from, and nothing more: EIDO_FIELDS ('' left out); the place
+-- (lat, lon as numbers, exact true) when share, else rounded to 0.01 degree (exact false); the
+-- status changes of the timeline (statuses: [{status, at}]); and with share only, EIDO_PERSONAL
+-- and the notes people wrote (notes: [{at, by, text}], those the erasure would remove). A table.
+local function eido_source(case_id, c, timeline, share)
+    local s = {case_id = case_id, identifying = share}
+    for _, f in ipairs(EIDO_FIELDS) do
+        if (c[f] or '') ~= '' then s[f] = c[f] end
+    end
+    if has_location(c) then
+        s.exact = share
+        s.lat = tonumber(share and c.lat or round_coordinate(c.lat))
+        s.lon = tonumber(share and c.lon or round_coordinate(c.lon))
+    end
+    local statuses, notes = {}, {}
+    for _, raw in ipairs(timeline) do
+        local ok, e = pcall(cjson.decode, raw)
+        if ok and type(e) == 'table' then
+            if e.event == nil and e.status then
+                statuses[#statuses + 1] = {status = e.status, at = e.at}
+            end
+            if share and note_is_personal(e) and type(e.note) == 'string' and e.note ~= '' then
+                notes[#notes + 1] = {at = e.at, by = e.by, text = e.note}
+            end
+        end
+    end
+    if #statuses > 0 then s.statuses = statuses end -- cjson writes an empty table as {}
+    if #notes > 0 then s.notes = notes end
+    if share then
+        for _, f in ipairs(EIDO_PERSONAL) do
+            if (c[f] or '') ~= '' then s[f] = c[f] end
+        end
+    end
+    return s
+end
+
+-- ess_case_eido P ctx case_id (audited: export): what the EIDO of the case is made from, as the
+-- actor may see it (eido_source): an operator or supervisor any case, identifying data included
+-- (until erased); an agency (ctx.kind "agency", ctx.id its id) a case of its categories
+-- (forbidden otherwise), identifying data only as eido_may_identify says. {"case": source}, or
+-- a refusal: not_found, forbidden, unauthorized (an unknown or disabled agency).
+local function case_eido(keys, a)
+    local P, case_id = a[1], a[3]
+    local ctx = audit_ctx(a[2])
+    if not ctx then return refuse('bad_argument:ctx') end
+    local identifying, consent_needed = true, false
+    if ctx.kind == 'agency' then
+        local g = hgetall(P .. 'agency:' .. ctx.id)
+        if g.name == nil or g.disabled == '1' then return refuse('unauthorized') end
+        ctx.agency_categories = set_of(split_csv(g.categories))
+        identifying, consent_needed = g.identifying == '1', true
+    end
+    return audited(P, ctx, 'export', case_id, function(c)
+        local share = eido_may_identify(c, identifying, consent_needed)
+        local timeline = redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)
+        return cjson.encode({case = eido_source(case_id, c, timeline, share)})
+    end)
+end
+
 -- ess_feed_ack P agency_id id...: acknowledges entries of the agency's group.
 -- {"acknowledged": n}.
 local function feed_ack(keys, a)
@@ -2966,6 +3046,7 @@ redis.register_function('ess_agency_put', agency_put)
 redis.register_function{function_name = 'ess_agency_list', callback = agency_list,
     flags = {'no-writes'}}
 redis.register_function('ess_feed_read', feed_read)
+redis.register_function('ess_case_eido', case_eido)
 redis.register_function('ess_feed_ack', feed_ack)
 redis.register_function{function_name = 'ess_feed_gauges', callback = feed_gauges,
     flags = {'no-writes'}}
