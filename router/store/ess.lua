@@ -2702,6 +2702,60 @@ end
 
 local FEED_CONSUMER = 'feed'
 local FEED_SCAN = 1000 -- log entries one ess_feed_read may look at, returned or skipped
+
+-- The EIDO export (GET /v1/cases/{id}/eido; router/api/eido.c builds the document).
+
+-- The fields of a case any EIDO of it may carry, and those it carries only when identifying
+-- data may be shared (eido_may_identify).
+local EIDO_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
+    'team_name_en', 'skills', 'channel', 'created_at', 'updated_at', 'assigned_at', 'erased_at'}
+local EIDO_PERSONAL = {'description', 'address', 'reporter_name', 'reporter_phone'}
+
+-- Whether an EIDO of the case may carry its identifying data: never once it is erased; for an
+-- operator (identifying true, consent_needed false) otherwise always; for an agency only when
+-- the agency is identifying and the case has share_with_agencies true.
+local function eido_may_identify(c, identifying, consent_needed)
+    if (c.erased_at or '') ~= '' or not identifying then return false end
+    return not consent_needed or c.share_with_agencies == '1'
+end
+
+-- What the EIDO of a case is made from, and nothing more: EIDO_FIELDS ('' left out); the place
+-- (lat, lon as numbers, exact true) when share, else rounded to 0.01 degree (exact false); the
+-- status changes of the timeline (statuses: [{status, at}]); and with share only, EIDO_PERSONAL
+-- and the notes people wrote (notes: [{at, by, text}], those the erasure would remove). A table.
+local function eido_source(P, case_id, c, share)
+    local timeline = redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)
+    local s = {case_id = case_id, identifying = share}
+    for _, f in ipairs(EIDO_FIELDS) do
+        if (c[f] or '') ~= '' then s[f] = c[f] end
+    end
+    if has_location(c) then
+        s.exact = share
+        s.lat = tonumber(share and c.lat or round_coordinate(c.lat))
+        s.lon = tonumber(share and c.lon or round_coordinate(c.lon))
+    end
+    local statuses, notes = {}, {}
+    for _, raw in ipairs(timeline) do
+        local ok, e = pcall(cjson.decode, raw)
+        if ok and type(e) == 'table' then
+            if e.event == nil and e.status then
+                statuses[#statuses + 1] = {status = e.status, at = e.at}
+            end
+            if share and note_is_personal(e) and type(e.note) == 'string' and e.note ~= '' then
+                notes[#notes + 1] = {at = e.at, by = e.by, text = e.note}
+            end
+        end
+    end
+    if #statuses > 0 then s.statuses = statuses end -- cjson writes an empty table as {}
+    if #notes > 0 then s.notes = notes end
+    if share then
+        for _, f in ipairs(EIDO_PERSONAL) do
+            if (c[f] or '') ~= '' then s[f] = c[f] end
+        end
+    end
+    return s
+end
+
 local FEED_CASE_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id',
     'team_name', 'team_name_en', 'distance_km', 'created_at', 'updated_at', 'channel'}
 local FEED_CASE_TIMES = {created_at = true, updated_at = true} -- stored as ms in the log
@@ -2748,9 +2802,6 @@ local function agency_list(keys, a)
     return '{"agencies":[' .. table.concat(out, ',') .. ']}'
 end
 
--- One log entry as the feed answers it (fields: the entry's flat name value list), with the
--- case's identifying data read from the case now when `identifying` and the case has consent
--- and is not erased. The entry, and whether it carries identifying data.
 -- The case fields a feed entry reads besides the log entry's own (sharing, place, and the
 -- identifying data when shared).
 local FEED_SHARE_FIELDS = {'share_with_agencies', 'erased_at', 'lat', 'lon', 'reporter_name',
@@ -2770,7 +2821,13 @@ local function feed_case(P, cache, case_id)
     return c
 end
 
-local function feed_entry(P, id, f, identifying, cache)
+-- One log entry as the feed answers it (fields: the entry's flat name value list), with the
+-- case's identifying data read from the case now when `identifying` and the case has consent
+-- and is not erased (eido_may_identify; cache: feed_case's). With eidos (a table: case id ->
+-- source, filled as it goes, so that a case is read whole once per call) the entry also carries
+-- eido_case, what the case's EIDO is made from (eido_source; the router turns it into "eido").
+-- The entry, and whether it carries identifying data.
+local function feed_entry(P, id, f, identifying, cache, eidos)
     local e = {}
     for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
     local summary = {case_id = e.case_id}
@@ -2791,8 +2848,14 @@ local function feed_entry(P, id, f, identifying, cache)
     local out = {id = id, case_id = e.case_id, event = (e.event and e.event ~= '') and e.event
         or e.status, at = iso_time(at), case = summary}
     local c = feed_case(P, cache, e.case_id)
-    local share = identifying and c.share_with_agencies == '1' and
-        (c.erased_at == nil or c.erased_at == '')
+    local share = eido_may_identify(c, identifying, true)
+    if eidos then
+        if eidos[e.case_id] == nil then
+            local whole = hgetall(P .. 'case:' .. e.case_id)
+            eidos[e.case_id] = whole.status and eido_source(P, e.case_id, whole, share) or false
+        end
+        out.eido_case = eidos[e.case_id] or nil
+    end
     if c.lat and c.lon then
         out.location = share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
             {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
@@ -2819,14 +2882,15 @@ local function feed_wants(f, cats)
     return event ~= 'chat_message' and category ~= nil and cats[category] == true
 end
 
--- ess_feed_read P ctx count visibility_ms audit_read("1"|"0"): the agency's (ctx.id) next
--- entries, at most count: first those it read more than visibility_ms ago and did not
+-- ess_feed_read P ctx count visibility_ms audit_read("1"|"0") [format]: the agency's (ctx.id)
+-- next entries, at most count: first those it read more than visibility_ms ago and did not
 -- acknowledge (XAUTOCLAIM, oldest first), then new ones (XREADGROUP). Entries not for it are
 -- acknowledged at once and not returned; at most FEED_SCAN entries are looked at. Audited: a
 -- "read" entry when audit_read is "1" (the first read of a request), an "export" entry per case
 -- whose identifying data the answer carries. The group is made again when missing (from the
--- log's next entry). {"entries": [...], "more": bool (the scan stopped before the log's end)}
--- or {"err": "unauthorized"} for an unknown or disabled agency.
+-- log's next entry). With format "eido" each entry also carries eido_case (feed_entry).
+-- {"entries": [...], "more": bool (the scan stopped before the log's end)} or {"err":
+-- "unauthorized"} for an unknown or disabled agency.
 local function feed_read(keys, a)
     local P, count, vis = a[1], tonumber(a[3]), tonumber(a[4])
     local ctx = audit_ctx(a[2])
@@ -2841,12 +2905,13 @@ local function feed_read(keys, a)
     local identifying = g.identifying == '1'
     local out, exported, skipped, scanned, more = {}, {}, {}, 0, false
     local cases = {} -- feed_case's cache
+    local eidos = a[6] == 'eido' and {} or nil
 
     local function take(list)
         for _, item in ipairs(list) do
             scanned = scanned + 1
             if feed_wants(item[2], cats) then
-                local e, share = feed_entry(P, item[1], item[2], identifying, cases)
+                local e, share = feed_entry(P, item[1], item[2], identifying, cases, eidos)
                 out[#out + 1] = e
                 if share and not exported[e.case_id] then
                     exported[e.case_id] = true
@@ -2883,58 +2948,6 @@ local function feed_read(keys, a)
     return cjson.encode({entries = out, more = more})
 end
 
--- The EIDO export (GET /v1/cases/{id}/eido; router/api/eido.c builds the document).
-
--- The fields of a case any EIDO of it may carry, and those it carries only when identifying
--- data may be shared (eido_may_identify).
-local EIDO_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
-    'team_name_en', 'skills', 'channel', 'created_at', 'updated_at', 'assigned_at', 'erased_at'}
-local EIDO_PERSONAL = {'description', 'address', 'reporter_name', 'reporter_phone'}
-
--- Whether an EIDO of the case may carry its identifying data: never once it is erased; for an
--- operator (identifying true, consent_needed false) otherwise always; for an agency only when
--- the agency is identifying and the case has share_with_agencies true.
-local function eido_may_identify(c, identifying, consent_needed)
-    if (c.erased_at or '') ~= '' or not identifying then return false end
-    return not consent_needed or c.share_with_agencies == '1'
-end
-
--- What the EIDO of a case is made from, and nothing more: EIDO_FIELDS ('' left out); the place
--- (lat, lon as numbers, exact true) when share, else rounded to 0.01 degree (exact false); the
--- status changes of the timeline (statuses: [{status, at}]); and with share only, EIDO_PERSONAL
--- and the notes people wrote (notes: [{at, by, text}], those the erasure would remove). A table.
-local function eido_source(case_id, c, timeline, share)
-    local s = {case_id = case_id, identifying = share}
-    for _, f in ipairs(EIDO_FIELDS) do
-        if (c[f] or '') ~= '' then s[f] = c[f] end
-    end
-    if has_location(c) then
-        s.exact = share
-        s.lat = tonumber(share and c.lat or round_coordinate(c.lat))
-        s.lon = tonumber(share and c.lon or round_coordinate(c.lon))
-    end
-    local statuses, notes = {}, {}
-    for _, raw in ipairs(timeline) do
-        local ok, e = pcall(cjson.decode, raw)
-        if ok and type(e) == 'table' then
-            if e.event == nil and e.status then
-                statuses[#statuses + 1] = {status = e.status, at = e.at}
-            end
-            if share and note_is_personal(e) and type(e.note) == 'string' and e.note ~= '' then
-                notes[#notes + 1] = {at = e.at, by = e.by, text = e.note}
-            end
-        end
-    end
-    if #statuses > 0 then s.statuses = statuses end -- cjson writes an empty table as {}
-    if #notes > 0 then s.notes = notes end
-    if share then
-        for _, f in ipairs(EIDO_PERSONAL) do
-            if (c[f] or '') ~= '' then s[f] = c[f] end
-        end
-    end
-    return s
-end
-
 -- ess_case_eido P ctx case_id (audited: export): what the EIDO of the case is made from, as the
 -- actor may see it (eido_source): an operator or supervisor any case, identifying data included
 -- (until erased); an agency (ctx.kind "agency", ctx.id its id) a case of its categories
@@ -2953,8 +2966,7 @@ local function case_eido(keys, a)
     end
     return audited(P, ctx, 'export', case_id, function(c)
         local share = eido_may_identify(c, identifying, consent_needed)
-        local timeline = redis.call('LRANGE', P .. 'case:' .. case_id .. ':timeline', 0, -1)
-        return cjson.encode({case = eido_source(case_id, c, timeline, share)})
+        return cjson.encode({case = eido_source(P, case_id, c, share)})
     end)
 end
 
