@@ -417,7 +417,8 @@ static void on_case_view(struct http_call *call, cJSON *reply)
     cJSON_Delete(reply);
 }
 
-void cases_get(struct http_call *call)
+void cases_fcall_by_id(struct http_call *call, const char *fn,
+                       void (*on_reply)(struct http_call *call, cJSON *reply))
 {
     const char *argv[1];
     if (!cases_id_valid(call->params[0])) {
@@ -425,7 +426,12 @@ void cases_get(struct http_call *call)
         return;
     }
     argv[0] = call->params[0];
-    http_fcall_audited(call, "ess_case_get", 1, argv, on_case_view);
+    http_fcall_audited(call, fn, 1, argv, on_reply);
+}
+
+void cases_get(struct http_call *call)
+{
+    cases_fcall_by_id(call, "ess_case_get", on_case_view);
 }
 
 static const char *const statuses[] = {"received",     "queued",   "assigned", "reassigned",
@@ -444,11 +450,7 @@ void cases_reply_list(struct http_call *call, cJSON *reply)
 {
     cJSON *doc;
 
-    if (http_refusal(reply)) {
-        http_reply_refusal(call, http_refusal(reply));
-        cJSON_Delete(reply);
-        return;
-    }
+    if (http_reply_refused(call, reply)) return;
     doc = views_case_list(reply);
     cJSON_Delete(reply);
     http_reply_json(call, 200, doc); /* NULL (out of memory: a page with a case missing would
@@ -571,13 +573,7 @@ void cases_post_status(struct http_call *call)
 
 void cases_post_ack(struct http_call *call)
 {
-    const char *argv[1];
-    if (!cases_id_valid(call->params[0])) {
-        http_reply_error(call, 404, "not_found", "No such case.");
-        return;
-    }
-    argv[0] = call->params[0];
-    http_fcall_audited(call, "ess_case_ack", 1, argv, on_case_changed);
+    cases_fcall_by_id(call, "ess_case_ack", on_case_changed);
 }
 
 /* The answer of ess_case_assign: a far team's refusal says how far (far_team, 409). */

@@ -57,6 +57,12 @@ void cases_create(struct router *router, const struct incident *incident, const 
 /* 1 when id looks like a case id (26 Crockford base32 characters). */
 int cases_id_valid(const char *id);
 
+/* For a request on a case (the path's id) that sends nothing but the id: 404 not_found when the id
+ * is not a case id's shape (cases_id_valid), else the audited store function fn is called with it
+ * (http_fcall_audited) and its answer goes to on_reply. */
+void cases_fcall_by_id(struct http_call *call, const char *fn,
+                       void (*on_reply)(struct http_call *call, struct cJSON *reply));
+
 /* For a request on a case (the path's id) that carries one text a person typed, the required
  * member name of its JSON body: checks the id (404), reads the text (http_body_text: at most
  * max_bytes, and when max_chars is not 0 at most max_chars code points; else 400 with problem),

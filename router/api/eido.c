@@ -412,11 +412,7 @@ static void on_case_eido(struct http_call *call, cJSON *reply)
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(reply, "case");
     cJSON *doc;
 
-    if (http_refusal(reply)) {
-        http_reply_refusal(call, http_refusal(reply));
-        cJSON_Delete(reply);
-        return;
-    }
+    if (http_reply_refused(call, reply)) return;
     doc = eido_document(src);
     if (doc == NULL)
         log_error("case %s: its EIDO could not be made", json_string(src, "case_id", "?"));
@@ -426,11 +422,5 @@ static void on_case_eido(struct http_call *call, cJSON *reply)
 
 void eido_get(struct http_call *call)
 {
-    const char *argv[1];
-    if (!cases_id_valid(call->params[0])) {
-        http_reply_error(call, 404, "not_found", "No such case.");
-        return;
-    }
-    argv[0] = call->params[0];
-    http_fcall_audited(call, "ess_case_eido", 1, argv, on_case_eido);
+    cases_fcall_by_id(call, "ess_case_eido", on_case_eido);
 }

@@ -483,6 +483,14 @@ const char *http_refusal(const cJSON *reply)
     return json_string(reply, "err", NULL);
 }
 
+int http_reply_refused(struct http_call *call, cJSON *reply)
+{
+    if (http_refusal(reply) == NULL) return 0;
+    http_reply_refusal(call, http_refusal(reply));
+    cJSON_Delete(reply);
+    return 1;
+}
+
 cJSON *http_body_object(struct http_call *call)
 {
     cJSON *doc = NULL;

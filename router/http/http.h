@@ -182,6 +182,10 @@ void http_reply_store_answer(struct http_call *call, struct cJSON *reply);
 /* The refusal code of a store answer, or NULL when it is not a refusal. Owned by reply. */
 const char *http_refusal(const struct cJSON *reply);
 
+/* When reply is a refusal: answers it (http_reply_refusal), frees reply and returns 1; else 0
+ * (reply untouched). */
+int http_reply_refused(struct http_call *call, struct cJSON *reply);
+
 /* Who the call is made by, as the timeline and the audit record it (`by`): the team's id for a
  * team, "admin" for the admin, and for an operator the authenticated operator's id (its account
  * id, or the id of its ESS_OPERATOR_TOKENS entry); "" for no one. Valid for the call's lifetime. */

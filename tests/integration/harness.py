@@ -741,6 +741,16 @@ class Env:
                 break
         return leaks
 
+    def audit_entries(self, **match):
+        """The audit log's entries ({field: value} of the stream, oldest first) whose fields equal
+        every one of match (e.g. actor_id='police', action='export')."""
+        out = []
+        for _, flat in self.redis.command('XRANGE', self.prefix + 'audit', '-', '+'):
+            f = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+            if all(f.get(k) == v for k, v in match.items()):
+                out.append(f)
+        return out
+
     def note_pii(self, *values):
         for v in values:
             if v is None:

@@ -100,12 +100,7 @@ class EidoHelpers:
         self.assertAlmostEqual(float(lon), req['location']['lon'], places=6)
 
     def audit_rows(self, actor_id):
-        out = []
-        for _, f in self.env.redis.command('XRANGE', self.env.prefix + 'audit', '-', '+'):
-            d = {f[i].decode(): f[i + 1].decode() for i in range(0, len(f), 2)}
-            if d['actor_id'] == actor_id:
-                out.append(d)
-        return out
+        return self.env.audit_entries(actor_id=actor_id)
 
 
 class EidoTest(EidoHelpers, RouterTest):

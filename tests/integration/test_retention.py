@@ -429,12 +429,7 @@ class EraseOnRequestTest(RetentionHelpers):
                              token=self.supervisor() if token is None else token)
 
     def audit_entries(self, case_id):
-        out = []
-        for _eid, flat in self.env.redis.command('XRANGE', self.env.prefix + 'audit', '-', '+'):
-            f = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
-            if f['case_id'] == case_id:
-                out.append(f)
-        return out
+        return self.env.audit_entries(case_id=case_id)
 
     def test_a_supervisor_erases_at_once(self):
         env = self.env
