@@ -13,6 +13,7 @@ import urllib.parse
 import eido_schema
 import harness
 from harness import RouterTest
+from test_line_chat import ChatHelpers
 
 CATEGORIES = ('threat', 'detention', 'abuse_risk', 'mental_crisis', 'gathering', 'other')
 SKILLS = ('social_worker', 'police', 'mental_health')
@@ -101,6 +102,26 @@ class EidoHelpers:
 
     def audit_rows(self, actor_id):
         return self.env.audit_entries(actor_id=actor_id)
+
+
+class EidoLineTest(EidoHelpers, ChatHelpers):
+
+    def test_line_case(self):
+        """A case reported in LINE (no name, no phone; the description the reporter wrote):
+        a valid EIDO, channel line, no person, for an operator as for an identifying agency
+        with consent."""
+        env = self.env
+        police = self.put_agency('police', ['detention'], True)
+        user = self.new_user()
+        case = self.ask_after_report(user)
+        self.consent(case['case_id'], True)
+        for token in (env.operator_token, police):
+            doc = self.eido(case['case_id'], token)
+            self.assertEqual(doc['callComponent'][0]['localCallType'], 'line')
+            self.assertEqual(doc['incidentComponent']['incidentTypeInternalText'], 'detention')
+            self.assertNotIn('personComponent', doc, 'a LINE reporter gives no name or phone')
+            self.assertNotIn('callbackComponent', doc)
+            self.assertNotIn(user.user_id, json.dumps(doc), 'never the LINE user id')
 
 
 class EidoTest(EidoHelpers, RouterTest):
