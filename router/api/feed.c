@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "eido.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -33,6 +35,7 @@ struct waiter {
     struct http_call *call;
     char count[8];
     long block_ms;
+    int eido;            /* ?format=eido: each entry carries its case's EIDO */
     struct event *timer; /* once parked: answers empty at block_ms */
     int parked, reading, again, expired;
     struct waiter *prev, *next;
@@ -66,6 +69,28 @@ static void waiter_free(void *p)
 
 static void feed_read(struct waiter *w, int audit_read);
 
+/* Replaces each entry's eido_case (what the store gives with format "eido") by "eido", the EIDO
+ * made of it (an entry whose case no longer exists has neither). 0, or -1 when one could not be
+ * made (out of memory). */
+static int entries_eido(cJSON *entries)
+{
+    cJSON *e;
+    cJSON_ArrayForEach (e, entries) {
+        cJSON *src = cJSON_DetachItemFromObjectCaseSensitive(e, "eido_case");
+        cJSON *doc;
+        if (src == NULL) continue; /* the case is gone: no EIDO to make */
+        doc = eido_document(src);
+        cJSON_Delete(src);
+        if (doc == NULL || !cJSON_AddItemToObject(e, "eido", doc)) {
+            cJSON_Delete(doc);
+            log_error("feed: the EIDO of case %s could not be made",
+                      json_string(e, "case_id", "?"));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Answers the entries (reply's, taken) and ends the call. */
 static void feed_answer(struct waiter *w, cJSON *reply)
 {
@@ -73,7 +98,7 @@ static void feed_answer(struct waiter *w, cJSON *reply)
     cJSON *entries = reply ? cJSON_DetachItemFromObjectCaseSensitive(reply, "entries") : NULL;
     cJSON_Delete(reply);
     if (entries == NULL) entries = cJSON_CreateArray();
-    if (doc == NULL || entries == NULL) {
+    if (doc == NULL || entries == NULL || (w->eido && entries_eido(entries) != 0)) {
         cJSON_Delete(doc);
         cJSON_Delete(entries);
         http_reply_json(w->call, 200, NULL); /* out of memory: 500 */
@@ -165,32 +190,40 @@ static void on_feed_read(struct http_call *call, cJSON *reply)
 static void feed_read(struct waiter *w, int audit_read)
 {
     char visibility_ms[24];
-    const char *argv[3];
+    const char *argv[4];
     snprintf(visibility_ms, sizeof visibility_ms, "%lld",
              (long long)w->f->router->cfg->feed_visibility_s * 1000);
     argv[0] = w->count;
     argv[1] = visibility_ms;
     argv[2] = audit_read ? "1" : "0";
+    argv[3] = w->eido ? "eido" : "";
     w->reading = 1;
-    http_fcall_audited(w->call, "ess_feed_read", 3, argv, on_feed_read);
+    http_fcall_audited(w->call, "ess_feed_read", 4, argv, on_feed_read);
 }
 
 void feed_get(struct http_call *call)
 {
     struct evkeyvalq q;
-    const char *count, *block;
+    const char *count, *block, *format;
     long n = FEED_COUNT_DEFAULT, block_ms = 0;
     struct waiter *w;
 
     if (http_query_parse(call, &q) != 0) return;
     count = evhttp_find_header(&q, "count");
     block = evhttp_find_header(&q, "block_ms");
+    format = evhttp_find_header(&q, "format");
     if (count && http_query_long(count, 1, FEED_COUNT_MAX, &n) != 0) {
         http_reply_error(call, 400, "invalid_query", "count must be a whole number 1 to 1000.");
         goto done;
     }
     if (block && http_query_long(block, 0, FEED_BLOCK_MAX_MS, &block_ms) != 0) {
         http_reply_error(call, 400, "invalid_query", "block_ms must be a whole number 0 to 30000.");
+        goto done;
+    }
+    if (format && strcmp(format, "eido") != 0) {
+        http_reply_error(
+            call, 400, "invalid_query",
+            "format must be eido (each entry then carries its case's EIDO), or absent.");
         goto done;
     }
     if (call->router->feed == NULL || (w = calloc(1, sizeof *w)) == NULL) {
@@ -200,6 +233,7 @@ void feed_get(struct http_call *call)
     w->f = call->router->feed;
     w->call = call;
     w->block_ms = block_ms;
+    w->eido = format != NULL;
     snprintf(w->count, sizeof w->count, "%ld", n);
     call->data = w;
     call->data_free = waiter_free;

@@ -25,7 +25,7 @@ void feed_drain(struct feed *f);
 /* Frees f; call after the HTTP server is freed (no parked read is left). Accepts NULL. */
 void feed_free(struct feed *f);
 
-void feed_get(struct http_call *call); /* GET /v1/feed (agency) */
+void feed_get(struct http_call *call); /* GET /v1/feed[?format=eido] (agency) */
 void feed_ack(struct http_call *call); /* POST /v1/feed/ack (agency) */
 
 #endif

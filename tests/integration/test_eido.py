@@ -272,5 +272,61 @@ class EidoTest(EidoHelpers, RouterTest):
         return r.body['token']
 
 
+class EidoFeedTest(EidoHelpers, RouterTest):
+
+    def feed(self, token, query):
+        r = self.env.http('GET', '/v1/feed' + query, token=token)
+        self.assertStatus(r, 200, 'feed' + query)
+        return r.body['entries']
+
+    def test_feed_entries_carry_eido(self):
+        """GET /v1/feed?format=eido: every entry carries its case's EIDO as the agency may see
+        it (valid; the person only for an identifying agency with consent); without format,
+        none; another format is 400."""
+        env = self.env
+        police = self.put_agency('police', ['threat', 'detention'], True)
+        dmh = self.put_agency('dmh', ['threat', 'detention'], False)
+        team_token = env.put_team_at('team-a', 1.0, 90, SKILLS, capacity=5)
+        shared = env.post_incident(category='threat', description='ถูกขู่ที่ลานจอดรถ %s'
+                                   % secrets.token_hex(4))
+        kept = env.post_incident(category='detention', description='ถูกขังในห้อง %s'
+                                 % secrets.token_hex(4))
+        note = 'ผู้แจ้งอยู่ชั้นสาม %s' % secrets.token_hex(3)
+        self.note(shared['case_id'], note)
+        self.consent(shared['case_id'], True)
+        self.assertStatus(env.ack(kept['case_id'], team_token), 200, 'ack')
+        self.assertErrorBody(env.http('GET', '/v1/feed?format=xml', token=police), 400,
+                             'invalid_query')
+
+        entries = self.feed(police, '?format=eido&count=1000')
+        self.assertEqual({e['case_id'] for e in entries}, {shared['case_id'], kept['case_id']})
+        for e in entries:
+            self.assertNotIn('eido_case', e)
+            self.assertValidEido(e['eido'], e['case_id'])
+            if e['case_id'] == shared['case_id']:
+                self.assertPerson(e['eido'], shared)
+                self.assertIn(note, [n['notesActionComments']
+                                     for n in e['eido']['notesComponent']])
+            else:
+                self.assertNoPersonal(e['eido'], kept)
+                self.assertEqual(e['eido']['incidentComponent']['incidentStatusInternalText'],
+                                 ['acknowledged'], 'the case now, not as the entry stood')
+        entries = self.feed(dmh, '?format=eido&count=1000')
+        self.assertTrue(entries)
+        for e in entries:
+            self.assertValidEido(e['eido'], e['case_id'])
+            self.assertNoPersonal(e['eido'], shared if e['case_id'] == shared['case_id'] else kept,
+                                  [note])
+        self.assertEqual(env.audit_entries(actor_id='dmh', action='export'), [])
+        self.assertEqual({d['case_id'] for d in env.audit_entries(actor_id='police',
+                                                                  action='export')},
+                         {shared['case_id']}, 'export: the case whose identifying data went')
+        self.assertStatus(env.http('POST', '/v1/feed/ack', {'ids': [e['id'] for e in entries]},
+                                   token=dmh), 200)
+        env.post_incident(category='threat', description='ถูกขู่อีกครั้ง')
+        for e in self.feed(dmh, '?count=1000'):
+            self.assertNotIn('eido', e, 'no format: the entries as before')
+
+
 if __name__ == '__main__':
     harness.main()
