@@ -301,27 +301,35 @@ static int text_digits(const char *s, int n, int *out)
     return 0;
 }
 
-int64_t text_time_parse_rfc3339(const char *s)
+/* Reads "YYYY-MM-DDThh:mm" at s, then ":ss" (required when need_seconds) and an optional
+ * fraction (1 to 9 digits) into the milliseconds of that wall-clock time counted from 1970 as if
+ * it were UTC; *rest points past what was read. -1 when it is not one, or before 1970. */
+static int64_t text_time_parse_civil(const char *s, int need_seconds, const char **rest)
 {
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, ms = 0, n;
+    int y, mo, d, h, mi, sec = 0, ms = 0, n;
     int64_t days, yy;
     unsigned era, yoe, doy, doe;
 
-    if (s == NULL || strlen(s) < 20 || text_digits(s, 4, &y) || s[4] != '-' ||
+    if (s == NULL || strlen(s) < 16 || text_digits(s, 4, &y) || s[4] != '-' ||
         text_digits(s + 5, 2, &mo) || s[7] != '-' || text_digits(s + 8, 2, &d) || s[10] != 'T' ||
-        text_digits(s + 11, 2, &h) || s[13] != ':' || text_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        text_digits(s + 17, 2, &sec))
+        text_digits(s + 11, 2, &h) || s[13] != ':' || text_digits(s + 14, 2, &mi))
         return -1;
-    s += 19;
-    if (*s == '.') {
-        for (n = 0, s++; *s >= '0' && *s <= '9'; s++, n++)
-            if (n < 3) ms = ms * 10 + (*s - '0');
-        if (n == 0 || n > 9) return -1;
-        for (; n < 3; n++) ms *= 10;
+    s += 16;
+    if (*s == ':') {
+        if (text_digits(s + 1, 2, &sec)) return -1;
+        s += 3;
+        if (*s == '.') {
+            for (n = 0, s++; *s >= '0' && *s <= '9'; s++, n++)
+                if (n < 3) ms = ms * 10 + (*s - '0');
+            if (n == 0 || n > 9) return -1;
+            for (; n < 3; n++) ms *= 10;
+        }
+    } else if (need_seconds) {
+        return -1;
     }
-    if (strcmp(s, "Z") != 0 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-        h > 23 || mi > 59 || sec > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+        sec > 60)
         return -1;
     /* days from the civil date (H. Hinnant's algorithm, as ess.lua's iso_time) */
     yy = mo <= 2 ? y - 1 : y;
@@ -330,7 +338,31 @@ int64_t text_time_parse_rfc3339(const char *s)
     doy = (unsigned)((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1);
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     days = (int64_t)era * 146097 + doe - 719468;
+    *rest = s;
     return ((days * 86400) + h * 3600 + mi * 60 + sec) * 1000 + ms;
+}
+
+int64_t text_time_parse_rfc3339(const char *s)
+{
+    const char *rest = NULL;
+    int64_t ms = text_time_parse_civil(s, 1, &rest);
+    return ms < 0 || strcmp(rest, "Z") != 0 ? -1 : ms;
+}
+
+int64_t text_time_parse_w3c(const char *s)
+{
+    const char *rest = NULL;
+    int64_t ms = text_time_parse_civil(s, 0, &rest);
+    int oh, om, sign;
+
+    if (ms < 0) return -1;
+    if (strcmp(rest, "Z") == 0) return ms;
+    if ((rest[0] != '+' && rest[0] != '-') || strlen(rest) != 6 || text_digits(rest + 1, 2, &oh) ||
+        rest[3] != ':' || text_digits(rest + 4, 2, &om) || oh > 23 || om > 59)
+        return -1;
+    sign = rest[0] == '+' ? 1 : -1;
+    ms -= sign * ((int64_t)oh * 3600 + om * 60) * 1000;
+    return ms < 0 ? -1 : ms;
 }
 
 char *text_dup_len(const char *s, size_t n)

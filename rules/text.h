@@ -65,6 +65,12 @@ void text_time_rfc3339(int64_t ms, char out[TEXT_TIME_SIZE]);
  * included) is not one, or is before 1970. */
 int64_t text_time_parse_rfc3339(const char *s);
 
+/* Reads a time in the W3C profile of ISO 8601 with minutes at least and a zone, as Open311
+ * asks: "YYYY-MM-DDThh:mm", then ":ss" and a fraction (1 to 9 digits) optional, then "Z" or an
+ * offset "+hh:mm" / "-hh:mm" ("2010-01-01T00:00:00Z", "2026-12-06T07:00+07:00"), as
+ * milliseconds since 1970; -1 when s (NULL included) is not one, or is before 1970. */
+int64_t text_time_parse_w3c(const char *s);
+
 /* A NUL-terminated heap copy of s[0..n) (s may hold no NUL in it) the caller frees; NULL when
  * memory runs out. */
 char *text_dup_len(const char *s, size_t n);

@@ -419,6 +419,22 @@ static void test_time(void)
               text_time_parse_rfc3339("2026-11-21T03:04:05ZZ") == -1 &&
               text_time_parse_rfc3339("2026-1l-21T03:04:05Z") == -1,
           "time parse: anything else is -1");
+
+    CHECK(text_time_parse_w3c("2026-11-21T03:04:05.123Z") == 1795230245123LL &&
+              text_time_parse_w3c("2026-11-21T10:04:05.123+07:00") == 1795230245123LL &&
+              text_time_parse_w3c("2026-11-20T22:34:05.123-04:30") == 1795230245123LL,
+          "time parse w3c: Z and offsets east and west name the same instant");
+    CHECK(text_time_parse_w3c("2026-11-21T03:04Z") == 1795230240000LL &&
+              text_time_parse_w3c("2026-11-21T10:04+07:00") == 1795230240000LL,
+          "time parse w3c: seconds optional");
+    CHECK(text_time_parse_w3c("2026-11-21") == -1 &&
+              text_time_parse_w3c("2026-11-21T03:04:05") == -1 &&
+              text_time_parse_w3c("2026-11-21T03:04:05+0700") == -1 &&
+              text_time_parse_w3c("2026-11-21T03:04:05+24:00") == -1 &&
+              text_time_parse_w3c("2026-11-21T03:04:05+07:00x") == -1 &&
+              text_time_parse_w3c("1970-01-01T06:00:00+07:00") == -1 &&
+              text_time_parse_w3c(NULL) == -1,
+          "time parse w3c: no zone, a bad offset, or before 1970 is -1");
 }
 
 static void test_buf(void)
