@@ -161,7 +161,8 @@ static void add_kind_headers(struct evkeyvalq *h, const struct http_call *call, 
         (kind == HTTP_KIND_FILE || kind == HTTP_KIND_CONSOLE) && (status == 200 || status == 304);
     evhttp_add_header(h, "Cache-Control", kept ? "no-cache" : "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    if (kind == HTTP_KIND_API) return;
+    if (kind == HTTP_KIND_OPEN311) evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+    if (kind == HTTP_KIND_API || kind == HTTP_KIND_OPEN311) return;
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     evhttp_add_header(h, "X-Robots-Tag", "noindex");
     evhttp_add_header(h, "X-Frame-Options", "DENY");
@@ -251,12 +252,33 @@ void http_reply_json(struct http_call *call, int status, cJSON *doc)
     free(text);
 }
 
+/* Open311's error: [{"code": status, "description": message}] (GeoReport v2). */
+static void reply_open311_error(struct http_call *call, int status, const char *message)
+{
+    cJSON *doc = cJSON_CreateArray();
+    cJSON *err = cJSON_CreateObject();
+    int ok = doc != NULL && err != NULL && cJSON_AddItemToArray(doc, err);
+
+    if (!ok) cJSON_Delete(err); /* not in doc */
+    ok = ok && cJSON_AddNumberToObject(err, "code", status) &&
+         cJSON_AddStringToObject(err, "description", message);
+    if (!ok) {
+        cJSON_Delete(doc);
+        doc = NULL; /* http_reply_json(NULL): the fixed 500 */
+    }
+    http_reply_json(call, status, doc);
+}
+
 void http_reply_error(struct http_call *call, int status, const char *code, const char *message)
 {
     if (call->reply_error) {
         void (*page)(struct http_call *, int, const char *, const char *) = call->reply_error;
         call->reply_error = NULL;
         page(call, status, code, message);
+        return;
+    }
+    if (call->kind == HTTP_KIND_OPEN311) {
+        reply_open311_error(call, status, message);
         return;
     }
     http_reply_error_with(call, status, code, message, NULL);

@@ -29,8 +29,18 @@ struct router;
  *   HTTP_KIND_FILE  a file of /assets/: as a page, but Cache-Control: no-cache on 200 and 304
  *                   (kept, revalidated with its ETag).
  *   HTTP_KIND_CONSOLE the operator console's page: as a file, but its Content-Security-Policy
- *                   (http_console_csp) also lets images come from the map tiles' host. */
-enum http_kind { HTTP_KIND_API = 0, HTTP_KIND_PAGE, HTTP_KIND_FILE, HTTP_KIND_CONSOLE };
+ *                   (http_console_csp) also lets images come from the map tiles' host.
+ *   HTTP_KIND_OPEN311 Open311's public read (open311.h): as API, plus
+ *                   Access-Control-Allow-Origin: * (any web page may read it: it holds nothing
+ *                   personal and needs no credential); its errors are in Open311's shape,
+ *                   [{"code": <HTTP status>, "description": message}] (http_reply_error). */
+enum http_kind {
+    HTTP_KIND_API = 0,
+    HTTP_KIND_PAGE,
+    HTTP_KIND_FILE,
+    HTTP_KIND_CONSOLE,
+    HTTP_KIND_OPEN311
+};
 
 /* The public pages' Content-Security-Policy: the router itself only, no inline script or style,
  * forms post back here, no framing. */

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "open311.h"
 #include "operators.h"
 #include "random.h"
 #include "route.h"
@@ -67,6 +68,7 @@ enum { BODY_NONE = 0, BODY_JSON, BODY_SIGNED };
 #define PAGE HTTP_KIND_PAGE
 #define ASSET HTTP_KIND_FILE
 #define CONSOLE HTTP_KIND_CONSOLE
+#define OPEN311 HTTP_KIND_OPEN311   /* API, with CORS and Open311's error shape */
 #define LINE_MAX_BODY (1024 * 1024) /* LINE sends up to 100 events of up to 5000 characters */
 
 /* One client connection. From its accept until a request is complete (and again from the end of
@@ -190,6 +192,14 @@ static const struct route routes[] = {
     {EVHTTP_REQ_DELETE, "v1/cases/*/personal-data", METRICS_ROUTE_CASE_ERASE, SUPERVISOR, BODY_JSON,
      erase_case_delete, API},
     {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get, API},
+    {EVHTTP_REQ_GET, "open311/v2/*", METRICS_ROUTE_OPEN311, PUBLIC, BODY_NONE, open311_get,
+     OPEN311},
+    {EVHTTP_REQ_GET, "open311/v2/services/*", METRICS_ROUTE_OPEN311, PUBLIC, BODY_NONE,
+     open311_service_get, OPEN311},
+    {EVHTTP_REQ_GET, "open311/v2/requests/*", METRICS_ROUTE_OPEN311, PUBLIC, BODY_NONE,
+     open311_request_get, OPEN311},
+    {EVHTTP_REQ_GET, "open311/**", METRICS_ROUTE_OPEN311, PUBLIC, BODY_NONE, open311_not_found,
+     OPEN311},
     {EVHTTP_REQ_GET, "track", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_form, PAGE},
     {EVHTTP_REQ_GET, "track/*", METRICS_ROUTE_TRACK_PAGE, PUBLIC, BODY_NONE, track_page_get, PAGE},
     {EVHTTP_REQ_GET, "assets/**", METRICS_ROUTE_ASSETS, PUBLIC, BODY_NONE, static_get, ASSET},
@@ -433,6 +443,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     char params[HTTP_MAX_PARAMS][HTTP_MAX_PARAM_LEN + 1];
     const struct route *route = NULL;
     int nseg = 0, path_known = 0;
+    enum http_kind path_kind = HTTP_KIND_API; /* the first route of the path, for its 405 */
     size_t i;
     struct http_call *call;
 
@@ -440,6 +451,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     if (path && route_split(path, seg, &nseg) == 0) {
         for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
             if (!route_match(routes[i].pattern, seg, nseg, params)) continue;
+            if (!path_known) path_kind = routes[i].kind;
             path_known = 1;
             if (routes[i].method == method ||
                 (method == EVHTTP_REQ_HEAD && routes[i].method == EVHTTP_REQ_GET)) {
@@ -461,7 +473,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     conn_call_started(srv, req, call);
-    if (route) call->kind = route->kind;
+    call->kind = route ? route->kind : path_kind;
     if (route == NULL) {
         if (path_known)
             http_reply_error(call, 405, "method_not_allowed", "This method is not allowed here.");

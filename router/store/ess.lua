@@ -112,12 +112,17 @@ Keys (P = prefix):
   P log, group feed:<id>       the agency's consumer group on the case log (one consumer,
                                FEED_CONSUMER): its pending entries are what it read and has not
                                acknowledged
+  Open311 GeoReport v2, the public read (ess_open311_*):
+  P cases:created        zset  case id -> created ms, every case whose public view is kept:
+                               added at creation, removed when the view goes (retention)
 ]]
 
 local MAX_LOG_LEN = 1000000
 local DRAIN_SCAN = 200
 local SWEEP_MAX = 50 -- queued cases one sweep may try
 local PRIORITY_SCALE = 1e13
+-- Open311's index of cases by creation (defined with the rest of Open311, at the end).
+local open311_index, open311_forget, open311_index_fill
 
 local function now_ms()
     local t = redis.call('TIME')
@@ -798,6 +803,7 @@ local function case_create(keys, a)
         cjson.encode(second))
     redis.call('ZADD', P .. 'cases:open', now, case_id)
     redis.call('ZADD', P .. 'cases:status:' .. c.status, now, case_id)
+    open311_index(P, case_id, now)
     if (c.reporter_phone_hash or '') ~= '' then
         redis.call('ZADD', P .. 'phone:' .. c.reporter_phone_hash, now, case_id)
     end
@@ -2640,28 +2646,31 @@ local function retention_sweep(keys, a)
     for _, case_id in ipairs(due('track:due', track_ms)) do
         local code = redis.call('HGET', P .. 'case:' .. case_id, 'tracking_code')
         if code and code ~= '' then views = views + redis.call('DEL', P .. 'track:' .. code) end
+        open311_forget(P, case_id)
     end
     if #erased == 0 then return '{"erased":[],"views":' .. views .. '}' end
     return cjson.encode({erased = erased, views = views})
 end
 
 -- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
--- erase:due and track:due).
-local SCHEMA = 3
+-- erase:due and track:due; 4: cases:created).
+local SCHEMA = 4
 
 -- ess_upgrade P: builds the indexes this version of the library keeps that an older one did not,
 -- once per deployment: the router calls it at each connect, and it does nothing once P schema
 -- says they are built. 2: the teams by id, the index of all teams of each skill set. 3: the
 -- retention lists of the cases closed before (P erase:due unless erased already, P track:due
 -- while the public view is there), each dated by the case's updated_at (at or after its closing).
--- {"upgraded": bool, "teams": number of teams indexed, "closed": closed cases listed}
+-- 4: Open311's index of the cases whose public view is kept (open311_index_fill).
+-- {"upgraded": bool, "teams": number of teams indexed, "closed": closed cases listed,
+-- "created": cases put in Open311's index}
 local function upgrade(keys, a)
     local P = a[1]
     local schema = tonumber(redis.call('GET', P .. 'schema') or '0')
     if schema >= SCHEMA then
-        return cjson.encode({upgraded = false, teams = 0, closed = 0})
+        return cjson.encode({upgraded = false, teams = 0, closed = 0, created = 0})
     end
-    local n, closed = 0, 0
+    local n, closed, created = 0, 0, 0
     if schema < 2 then
         local sets = redis.call('SMEMBERS', P .. 'skillsets')
         for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
@@ -2694,8 +2703,9 @@ local function upgrade(keys, a)
             end
         end
     end
+    if schema < 4 then created = open311_index_fill(P) end
     redis.call('SET', P .. 'schema', SCHEMA)
-    return cjson.encode({upgraded = true, teams = n, closed = closed})
+    return cjson.encode({upgraded = true, teams = n, closed = closed, created = created})
 end
 
 -- Agencies and the feed ---------------------------------------------------------------------
@@ -3004,6 +3014,119 @@ local function feed_gauges(keys, a)
     return cjson.encode({agencies = out})
 end
 
+-- Open311 GeoReport v2 (DESIGN "The shared record"): the public read of cases, no personal
+-- data: its tracking code, category, public status, team name, times rounded down to the hour
+-- and the place rounded to 0.01 degree. Nothing here is audited: nothing personal is read out.
+
+local OPEN311_CLOSED = {resolved = true, closed = true, merged = true}
+local OPEN311_BATCH = 500
+local HOUR_MS = 3600000
+
+open311_index = function(P, case_id, created_at)
+    redis.call('ZADD', P .. 'cases:created', created_at, case_id)
+end
+
+open311_forget = function(P, case_id)
+    redis.call('ZREM', P .. 'cases:created', case_id)
+end
+
+-- ess_upgrade's step to schema 4: every case whose public view is kept (all of them but those
+-- closed long enough ago) goes into P cases:created, found through the status indexes of the
+-- statuses the statistics count. The number of cases indexed.
+open311_index_fill = function(P)
+    local n, seen = 0, {}
+    for _, k in ipairs(redis.call('HKEYS', P .. 'stats')) do
+        local status = string.match(k, '|(.+)$')
+        if status and not seen[status] then
+            seen[status] = true
+            local z = redis.call('ZRANGE', P .. 'cases:status:' .. status, 0, -1, 'WITHSCORES')
+            for i = 1, #z, 2 do
+                local code = redis.call('HGET', P .. 'case:' .. z[i], 'tracking_code')
+                if code and code ~= '' and redis.call('EXISTS', P .. 'track:' .. code) == 1 then
+                    redis.call('ZADD', P .. 'cases:created', 'NX', z[i + 1], z[i])
+                    n = n + 1
+                end
+            end
+        end
+    end
+    return n
+end
+
+-- The Open311 facts of case case_id (code: its tracking code when known), or nil when its public
+-- view is gone: {code, category, status, requested, updated (ms, down to the hour), team ("":
+-- none), lat, lon ("" when not located; rounded to 0.01 degree), unconfirmed (the category is
+-- the classifier's unconfirmed guess)}.
+local function open311_row(P, case_id, code)
+    local f = redis.call('HMGET', P .. 'case:' .. case_id, 'tracking_code', 'category',
+        'created_at', 'lat', 'lon', 'category_suggested')
+    code = code or f[1]
+    if not code or code == '' or not f[3] then return nil end
+    local t = redis.call('HMGET', P .. 'track:' .. code, 'case_id', 'status', 'updated_at',
+        'team_name')
+    if t[1] ~= case_id or not t[2] then return nil end
+    local created, updated = tonumber(f[3]) or 0, tonumber(t[3]) or 0
+    return {code = code, category = f[2] or 'other', status = t[2],
+        requested = math.floor(created / HOUR_MS) * HOUR_MS,
+        updated = math.floor(updated / HOUR_MS) * HOUR_MS, team = t[4] or '',
+        lat = round_coordinate(f[4]), lon = round_coordinate(f[5]),
+        unconfirmed = (f[6] or '') ~= ''}
+end
+
+-- ess_open311_list P from_ms to_ms statuses categories limit scan (read only): the cases whose
+-- creation time, rounded down to the hour as shown, is within [from_ms, to_ms], newest first, at
+-- most limit, looking at most at scan cases of that span; statuses: "open", "closed" or ""
+-- (both); categories: a csv of category codes, "" for all. abuse_risk cases and those whose
+-- category is an unconfirmed guess are never listed. {"requests": [rows as open311_row],
+-- "scanned": cases looked at, "complete": false when scan ran out before the span did}
+local function open311_list(keys, a)
+    local P, from, to = a[1], tonumber(a[2]), tonumber(a[3])
+    local status, limit, scan = a[4], tonumber(a[6]), tonumber(a[7])
+    local wanted = a[5] ~= '' and set_of(split_csv(a[5])) or nil
+    -- a case shown at hour h is in the span when from <= h <= to
+    local lo = math.ceil(from / HOUR_MS) * HOUR_MS
+    local hi = math.floor(to / HOUR_MS) * HOUR_MS + HOUR_MS - 1
+    local out, seen, complete = {}, 0, true
+    local offset = 0
+    while #out < limit and lo <= hi do
+        if seen >= scan then
+            complete = false
+            break
+        end
+        local ids = redis.call('ZRANGE', P .. 'cases:created', string.format('%.0f', hi),
+            string.format('%.0f', lo), 'BYSCORE', 'REV', 'LIMIT', offset,
+            math.min(OPEN311_BATCH, scan - seen))
+        if #ids == 0 then break end
+        offset = offset + #ids
+        for _, id in ipairs(ids) do
+            seen = seen + 1
+            local r = open311_row(P, id, nil)
+            if r and r.category ~= 'abuse_risk' and not r.unconfirmed and
+                (wanted == nil or wanted[r.category]) and
+                (status == '' or (status == 'closed') == (OPEN311_CLOSED[r.status] == true)) then
+                r.unconfirmed = nil
+                out[#out + 1] = r
+                if #out >= limit then break end
+            end
+        end
+    end
+    if #out == 0 then
+        return '{"requests":[],"scanned":' .. seen .. ',"complete":' .. tostring(complete) .. '}'
+    end
+    return cjson.encode({requests = out, scanned = seen, complete = complete})
+end
+
+-- ess_open311_get P code (read only): the case of that canonical tracking code as open311_row
+-- says (abuse_risk cases included: found only by their code), or {"err": "not_found"} when no
+-- public view has the code.
+local function open311_get(keys, a)
+    local P, code = a[1], a[2]
+    local case_id = redis.call('HGET', P .. 'track:' .. code, 'case_id')
+    local r = case_id and open311_row(P, case_id, code)
+    if not r then return refuse('not_found') end
+    r.unconfirmed = nil
+    return cjson.encode(r)
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -3061,4 +3184,8 @@ redis.register_function('ess_feed_read', feed_read)
 redis.register_function('ess_case_eido', case_eido)
 redis.register_function('ess_feed_ack', feed_ack)
 redis.register_function{function_name = 'ess_feed_gauges', callback = feed_gauges,
+    flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_open311_list', callback = open311_list,
+    flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_open311_get', callback = open311_get,
     flags = {'no-writes'}}
