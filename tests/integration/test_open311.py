@@ -162,6 +162,10 @@ class Open311Test(Open311Checks, RouterTest):
         self.assertEqual(ep['type'], 'production')
         self.assertEqual(ep['formats'], ['application/json'])
         self.assertIsInstance(ep['changeset'], str)
+        self.assertOpen311Error(self.get('discovery.xml'), 400)
+        metrics = self.env.http('GET', '/metrics').raw.decode()
+        self.assertIn('ess_http_requests_total{route="open311",code="200"} 1\n', metrics)
+        self.assertIn('ess_http_requests_total{route="open311",code="400"} 1\n', metrics)
 
     def test_services(self):
         r = self.get('services.json')
