@@ -20,7 +20,7 @@
 #include "router.h"
 #include "rules.h"
 #include "text.h"
-#include "track_code.h"
+#include "track.h"
 
 #define OPEN311_SPEC "http://wiki.open311.org/GeoReport_v2"
 /* When the discovery document or the service list last changed (Service Discovery's
@@ -266,21 +266,9 @@ void open311_request_get(struct http_call *call)
     char name[HTTP_MAX_PARAM_LEN + 1], code[TRACK_CODE_SIZE];
     const char *argv[1];
 
-    if (open311_resource(call, call->params[0], name, sizeof name) != 0) return;
-    switch (track_code_parse(name, strlen(name), code)) {
-    case TRACK_CODE_OK:
-        break;
-    case TRACK_CODE_BAD_CHECK:
-        http_reply_error(call, 400, "invalid_tracking_code",
-                         "This tracking code has a typing mistake: its check character does not "
-                         "match.");
+    if (open311_resource(call, call->params[0], name, sizeof name) != 0 ||
+        track_code_read(call, name, code) != 0 || open311_count(call) != 0)
         return;
-    default:
-        http_reply_error(call, 400, "invalid_tracking_code",
-                         "A service_request_id is a tracking code such as HM-7K3-Q9X-TD8.");
-        return;
-    }
-    if (open311_count(call) != 0) return;
     argv[0] = code;
     http_fcall(call, "ess_open311_get", 1, 1, argv, NULL, on_request);
 }

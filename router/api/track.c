@@ -131,22 +131,26 @@ static void on_track(struct http_call *call, const struct track_view *v)
     http_reply_text(call, 200, "application/json; charset=utf-8", v->view, v->view_len);
 }
 
-void track_get(struct http_call *call)
+int track_code_read(struct http_call *call, const char *in, char out[TRACK_CODE_SIZE])
 {
-    const char *in = call->params[0];
-    /* params[1] is free on this route: it keeps the canonical code for the answer */
-    switch (track_code_parse(in, strlen(in), call->params[1])) {
+    switch (track_code_parse(in, strlen(in), out)) {
     case TRACK_CODE_OK:
-        break;
+        return 0;
     case TRACK_CODE_BAD_CHECK:
         http_reply_error(call, 400, "invalid_tracking_code",
                          "This tracking code has a typing mistake: its check character does not "
                          "match. Please check it again.");
-        return;
+        return -1;
     default:
         http_reply_error(call, 400, "invalid_tracking_code",
                          "A tracking code looks like HM-7K3-Q9X-TD8.");
-        return;
+        return -1;
     }
+}
+
+void track_get(struct http_call *call)
+{
+    /* params[1] is free on this route: it keeps the canonical code for the answer */
+    if (track_code_read(call, call->params[0], call->params[1]) != 0) return;
     track_lookup_limited(call, call->params[1], on_track);
 }

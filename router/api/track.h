@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "track_code.h"
+
 struct http_call;
 
 /* The public facts of a case. Strings are valid only inside the callback. */
@@ -39,6 +41,11 @@ void track_lookup(struct http_call *call, const char *code, track_cb cb);
  * ESS_TRACK_RATE_PER_MIN of the client's address (see ratelimit.h); past it the call is answered
  * 429 here and cb is not called. */
 void track_lookup_limited(struct http_call *call, const char *code, track_cb cb);
+
+/* Reads the tracking code in (NUL-terminated) leniently (track_code_parse: any case, hyphens and
+ * spaces optional) into out, canonical. 0, or -1 when it is malformed or its check character is
+ * wrong: the call was then answered 400 invalid_tracking_code, without a lookup. */
+int track_code_read(struct http_call *call, const char *in, char out[TRACK_CODE_SIZE]);
 
 void track_get(struct http_call *call); /* GET /v1/track/{code}: anyone */
 

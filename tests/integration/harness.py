@@ -1216,6 +1216,29 @@ class RouterTest(unittest.TestCase):
         self.assertEqual(answer.get('status'), 'queued', where)
         self.assertIsNone(answer.get('team'), where)
 
+    # helpers shared by the files
+
+    def supervisor_token(self, op_id='sup-1'):
+        """A supervisor account (PUT /v1/operators, admin); its API token."""
+        password = 'pw-' + secrets.token_urlsafe(12)
+        name = 'หัวหน้าเวร ' + op_id
+        self.env.note_pii(name)
+        self.env.secrets.add(password)
+        r = self.env.http('PUT', '/v1/operators/' + op_id,
+                          {'name': name, 'role': 'supervisor', 'password': password},
+                          token=self.env.admin_token)
+        self.assertStatus(r, 201, 'create the supervisor')
+        self.env.secrets.add(r.body['token'])
+        return r.body['token']
+
+    def fresh_minute(self):
+        """Waits, when the minute (Redis' clock, as the rate limit's counter's) ends within 10 s,
+        for the next one, so that the lookups of a test fall in one window."""
+        sec, usec = (int(x) for x in self.env.redis.command('TIME'))
+        left = 60 - (sec % 60) - usec / 1e6
+        if left < 10:
+            time.sleep(left + 0.2)
+
 
 class SharedRouterTest(RouterTest):
     """One Redis and daemon for the whole class (for batteries of independent requests)."""

@@ -175,14 +175,6 @@ class TrackRateTest(RouterTest):
         super().setUp()
         self.code = self.env.post_incident('threat', 'ถูกเจ้าหนี้นอกระบบขู่ทำร้ายร่างกาย')['tracking_code']
 
-    def fresh_minute(self):
-        """Waits, when the minute (Redis' clock, as the counter's) ends within 10 s, for the next
-        one, so that 31 lookups fall in one window."""
-        sec, usec = (int(x) for x in self.env.redis.command('TIME'))
-        left = 60 - (sec % 60) - usec / 1e6
-        if left < 10:
-            time.sleep(left + 0.2)
-
     def lookup(self, router=None, xff=None):
         headers = {'X-Forwarded-For': xff} if xff else None
         if xff:

@@ -395,18 +395,6 @@ class FeedTest(FeedHelpers, RouterTest):
         self.assertEqual(delivered, wanted, 'only the agency\'s entries')
         self.assertTrue(turn[0] >= 2)
 
-    def supervisor_token(self):
-        password = 'pw-' + secrets.token_urlsafe(12)
-        name = 'หัวหน้าเวร ' + secrets.token_hex(3)
-        self.env.note_pii(name)
-        self.env.secrets.add(password)
-        r = self.env.http('PUT', '/v1/operators/sup-1',
-                          {'name': name, 'role': 'supervisor', 'password': password},
-                          token=self.env.admin_token)
-        self.assertStatus(r, 201, 'create the supervisor')
-        self.env.secrets.add(r.body['token'])
-        return r.body['token']
-
 
 class FeedWaitCapTest(FeedHelpers, RouterTest):
     """The real cap of parked reads (FEED_MAX_WAITS, 1024 in one process): one more is answered

@@ -51,19 +51,6 @@ class HandoffHelpers(ChatHelpers):
         return self.env.http('POST', path(case_id, 'close'),
                              token=self.env.operator_token if token is None else token)
 
-    def supervisor_token(self, op_id='sup-1'):
-        """A supervisor account (PUT /v1/operators, admin); its API token."""
-        password = 'pw-' + secrets.token_urlsafe(12)
-        name = 'หัวหน้าเวร ' + op_id
-        self.env.note_pii(name)
-        self.env.secrets.add(password)
-        r = self.env.http('PUT', '/v1/operators/' + op_id,
-                          {'name': name, 'role': 'supervisor', 'password': password},
-                          token=self.env.admin_token)
-        self.assertStatus(r, 201, 'create the supervisor')
-        self.env.secrets.add(r.body['token'])
-        return r.body['token']
-
     def pushes_to(self, user):
         return [r for r in self.fake.pushes() if r.to == user.user_id]
 

@@ -54,6 +54,11 @@ def rounded(v):
 
 class Open311Checks:
 
+    def setUp(self):
+        super().setUp()
+        self.answers = []  # every answer, for assertNoPersonalData
+        self.incidents = []
+
     def get(self, path, **kw):
         r = self.env.http('GET', BASE + path, **kw)
         self.answers.append(r)
@@ -139,11 +144,6 @@ class Open311Checks:
 class Open311Test(Open311Checks, RouterTest):
 
     env_options = {'extra_env': {'ESS_TRACK_RATE_PER_MIN': '100000'}}
-
-    def setUp(self):
-        super().setUp()
-        self.answers = []
-        self.incidents = []
 
     def test_discovery(self):
         r = self.get('discovery.json')
@@ -367,7 +367,7 @@ class Open311Test(Open311Checks, RouterTest):
         env = self.env
         a = self.incident('gathering')
         self.assertStatus(env.set_status(a['case_id'], 'closed'), 200)
-        sup = self.supervisor_token()
+        sup = self.supervisor_token('sup-o311')
         r = env.http('DELETE', '/v1/cases/%s/personal-data' % a['case_id'], {'reason': 'ขอลบ'},
                      token=sup)
         self.assertStatus(r, 200)
@@ -405,29 +405,12 @@ class Open311Test(Open311Checks, RouterTest):
                              int(parse_time(env.case(a['case_id'])['created_at']).timestamp()
                                  * 1000))
 
-    def supervisor_token(self):
-        password = 'pw-' + secrets.token_urlsafe(12)
-        name = 'หัวหน้าเวร ' + secrets.token_hex(3)
-        self.env.note_pii(name)
-        self.env.secrets.add(password)
-        r = self.env.http('PUT', '/v1/operators/sup-o311',
-                          {'name': name, 'role': 'supervisor', 'password': password},
-                          token=self.env.admin_token)
-        self.assertStatus(r, 201, 'create the supervisor')
-        self.env.secrets.add(r.body['token'])
-        return r.body['token']
-
 
 class Open311TriageTest(Open311Checks, RouterTest):
     """With the rule table's keywords alone (ESS_TRIAGE_MODEL=none, as test_needs_triage), a text
     that names nothing is unsure: its case waits for triage."""
 
     env_options = {'extra_env': {'ESS_TRACK_RATE_PER_MIN': '100000', 'ESS_TRIAGE_MODEL': 'none'}}
-
-    def setUp(self):
-        super().setUp()
-        self.answers = []
-        self.incidents = []
 
     def test_unconfirmed_category_not_listed(self):
         """A case whose category is the classifier's unsure guess waits for triage: not listed
@@ -454,17 +437,6 @@ class Open311RateTest(Open311Checks, RouterTest):
     services look nothing up."""
 
     env_options = {'extra_env': {'ESS_TRACK_RATE_PER_MIN': '3'}}
-
-    def setUp(self):
-        super().setUp()
-        self.answers = []
-        self.incidents = []
-
-    def fresh_minute(self):
-        sec, usec = (int(x) for x in self.env.redis.command('TIME'))
-        left = 60 - (sec % 60) - usec / 1e6
-        if left < 10:
-            time.sleep(left + 0.2)
 
     def test_rate_limit(self):
         env = self.env

@@ -11,7 +11,6 @@ import datetime
 import hashlib
 import os
 import re
-import time
 import urllib.parse
 
 import harness
@@ -308,12 +307,6 @@ class TrackPageRateTest(PageChecks, RouterTest):
     """The page counts against ESS_TRACK_RATE_PER_MIN with GET /v1/track; past it, a 429 page."""
 
     env_options = {'extra_env': {'ESS_TRACK_RATE_PER_MIN': '4'}}
-
-    def fresh_minute(self):
-        sec, usec = (int(x) for x in self.env.redis.command('TIME'))
-        left = 60 - (sec % 60) - usec / 1e6
-        if left < 10:
-            time.sleep(left + 0.2)
 
     def test_rate_limit_page(self):
         env = self.env
