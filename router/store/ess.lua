@@ -3074,10 +3074,11 @@ end
 
 -- ess_open311_list P from_ms to_ms statuses categories limit scan (read only): the cases whose
 -- creation time, rounded down to the hour as shown, is within [from_ms, to_ms], newest first, at
--- most limit, looking at most at scan cases of that span; statuses: "open", "closed" or ""
--- (both); categories: a csv of category codes, "" for all. abuse_risk cases and those whose
--- category is an unconfirmed guess are never listed. {"requests": [rows as open311_row],
--- "scanned": cases looked at, "complete": false when scan ran out before the span did}
+-- most limit, looking at most at scan cases of that span (the Redis time one request may take);
+-- statuses: "open", "closed" or "" (both); categories: a csv of category codes, "" for all.
+-- abuse_risk cases and those whose category is an unconfirmed guess are never listed. Open cases
+-- are read from P cases:open (few), the others from P cases:created. {"requests": [rows as
+-- open311_row], "scanned": cases looked at, "complete": false when scan ran out before the span}
 local function open311_list(keys, a)
     local P, from, to = a[1], tonumber(a[2]), tonumber(a[3])
     local status, limit, scan = a[4], tonumber(a[6]), tonumber(a[7])
@@ -3087,12 +3088,17 @@ local function open311_list(keys, a)
     local hi = math.floor(to / HOUR_MS) * HOUR_MS + HOUR_MS - 1
     local out, seen, complete = {}, 0, true
     local offset = 0
+    local index = P .. (status == 'open' and 'cases:open' or 'cases:created')
+    if wanted then
+        wanted.abuse_risk = nil
+        if next(wanted) == nil then lo = hi + 1 end -- nothing it may list
+    end
     while #out < limit and lo <= hi do
         if seen >= scan then
             complete = false
             break
         end
-        local ids = redis.call('ZRANGE', P .. 'cases:created', string.format('%.0f', hi),
+        local ids = redis.call('ZRANGE', index, string.format('%.0f', hi),
             string.format('%.0f', lo), 'BYSCORE', 'REV', 'LIMIT', offset,
             math.min(OPEN311_BATCH, scan - seen))
         if #ids == 0 then break end
