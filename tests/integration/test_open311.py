@@ -363,6 +363,40 @@ class Open311Test(Open311Checks, RouterTest):
         times = [q['requested_datetime'] for q in r.body]
         self.assertEqual(times, sorted(times, reverse=True))
 
+    def test_scan_bound(self):
+        """One list request looks at most at 10,000 cases of its span: a gathering case under
+        10,000 newer threat cases (copies made in Redis, an hour later) is past the bound for
+        service_code=gathering over the whole span, and found in a span that leaves them out."""
+        env = self.env
+        g = self.incident('gathering')
+        t = self.incident('threat')
+        created = parse_time(env.case(g['case_id'])['created_at'])
+        P = env.prefix
+        env.redis.command('EVAL', """
+            local P, src, n, at = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+            local f = redis.call('HGETALL', P .. 'case:' .. src)
+            local code = redis.call('HGET', P .. 'case:' .. src, 'tracking_code')
+            local v = redis.call('HGETALL', P .. 'track:' .. code)
+            for i = 1, n do
+                local id, c = 'SCAN' .. i, 'HM-SCAN-' .. i
+                redis.call('HSET', P .. 'case:' .. id, unpack(f))
+                redis.call('HSET', P .. 'case:' .. id, 'tracking_code', c, 'created_at', at + i)
+                redis.call('HSET', P .. 'track:' .. c, unpack(v))
+                redis.call('HSET', P .. 'track:' .. c, 'case_id', id)
+                redis.call('ZADD', P .. 'cases:created', at + i, id)
+            end
+            return n""", 0, P, t['case_id'], 10000,
+            int((created + timedelta(hours=1)).timestamp() * 1000))
+        later = created + timedelta(hours=3)
+        q = 'requests.json?service_code=gathering&start_date=%s&end_date=%s'
+        self.assertEqual(self.codes(self.get(q % (w3c(created - timedelta(days=1)), w3c(later)))),
+                         [], '10,000 newer cases looked at, none a gathering')
+        self.assertEqual(self.codes(self.get(q % (w3c(created - timedelta(days=1)),
+                                                  w3c(created)))),
+                         [g['tracking_code']], 'a span without them')
+        r = self.get('requests.json?start_date=%s&end_date=%s' % (w3c(created), w3c(later)))
+        self.assertEqual(len(self.codes(r)), 1000, 'the first 1000 of them')
+
     def test_erased_listed_expired_not(self):
         env = self.env
         a = self.incident('gathering')
