@@ -89,6 +89,8 @@ static cJSON *timeline(const cJSON *raw, int with_actor, int *ok)
                 add_string(item, "team", json_string(e, "team", ""), ok);
             if (json_string(e, "basis", "")[0] != '\0') /* a consent: on which basis */
                 add_string(item, "basis", json_string(e, "basis", ""), ok);
+            if (json_string(e, "other_case_id", "")[0] != '\0') /* a duplicate, a merge */
+                add_string(item, "other_case_id", json_string(e, "other_case_id", ""), ok);
         }
         if (item == NULL || !cJSON_AddItemToArray(out, item)) {
             cJSON_Delete(item);
@@ -133,6 +135,15 @@ static void add_consent(cJSON *obj, const cJSON *raw, int *ok)
                                       strcmp(json_string(raw, "line_quiet", ""), "1") == 0));
 }
 
+/* One incident, one case: the open case this one may repeat (marked when it was created), and the
+ * case it was merged into (it is then closed); each a case id or null. */
+static void add_duplicate(cJSON *obj, const cJSON *raw, int *ok)
+{
+    add_string_or_null(obj, "possible_duplicate_of", json_string(raw, "possible_duplicate_of", ""),
+                       ok);
+    add_string_or_null(obj, "merged_into", json_string(raw, "merged_into", ""), ok);
+}
+
 static void add_common(cJSON *obj, const cJSON *raw, int *ok)
 {
     add_string(obj, "case_id", json_string(raw, "case_id", ""), ok);
@@ -144,6 +155,7 @@ static void add_common(cJSON *obj, const cJSON *raw, int *ok)
     add_string(obj, "priority", json_string(raw, "priority", ""), ok);
     add_string(obj, "status", json_string(raw, "status", ""), ok);
     add_chat(obj, raw, ok);
+    add_duplicate(obj, raw, ok);
 }
 
 /* obj when every field went in, else NULL (obj freed). */
@@ -206,6 +218,8 @@ static cJSON *case_view(const cJSON *raw, int supervisor)
         add_time(obj, "ack_deadline", raw, "ack_deadline", &ok);
     add_time(obj, "created_at", raw, "created_at", &ok);
     add_time(obj, "updated_at", raw, "updated_at", &ok);
+    add_number_or_null(obj, "possible_duplicate_m", raw, "possible_duplicate_m", &ok);
+    add_time(obj, "merged_at", raw, "merged_at", &ok);
     add_erasure(obj, raw, supervisor, &ok);
     tl = timeline(raw, 1, &ok);
     if (tl == NULL || !cJSON_AddItemToObject(obj, "timeline", tl)) {

@@ -57,6 +57,7 @@ static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
     [METRICS_ROUTE_CASE_NOTE] = "case_note",
     [METRICS_ROUTE_CASE_CONSENT] = "case_consent",
     [METRICS_ROUTE_CASE_TRIAGE] = "case_triage",
+    [METRICS_ROUTE_CASE_MERGE] = "case_merge",
     [METRICS_ROUTE_CASE_CANDIDATES] = "case_candidates",
     [METRICS_ROUTE_CHAT] = "chat",
     [METRICS_ROUTE_TEAM_LIST] = "team_list",

@@ -38,6 +38,7 @@ enum metrics_route {
     METRICS_ROUTE_CASE_NOTE,
     METRICS_ROUTE_CASE_CONSENT, /* POST /v1/cases/{id}/consent */
     METRICS_ROUTE_CASE_TRIAGE,
+    METRICS_ROUTE_CASE_MERGE, /* POST /v1/cases/{id}/merge */
     METRICS_ROUTE_CASE_CANDIDATES,
     METRICS_ROUTE_CHAT, /* every /v1/cases/{id}/chat/... route */
     METRICS_ROUTE_TEAM_LIST,

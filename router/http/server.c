@@ -32,6 +32,7 @@
 #include "http.h"
 #include "linebot.h"
 #include "log.h"
+#include "merge.h"
 #include "metrics.h"
 #include "netaddr.h"
 #include "open311.h"
@@ -153,6 +154,8 @@ static const struct route routes[] = {
      consent_post, API},
     {EVHTTP_REQ_POST, "v1/cases/*/triage", METRICS_ROUTE_CASE_TRIAGE, OPERATOR, BODY_JSON,
      triage_post, API},
+    {EVHTTP_REQ_POST, "v1/cases/*/merge", METRICS_ROUTE_CASE_MERGE, OPERATOR, BODY_JSON, merge_post,
+     API},
     {EVHTTP_REQ_GET, "v1/cases/*/candidates", METRICS_ROUTE_CASE_CANDIDATES, OPERATOR, BODY_NONE,
      teams_candidates, API},
     {EVHTTP_REQ_GET, "v1/cases/*/chat/messages", METRICS_ROUTE_CHAT, OPERATOR, BODY_NONE,

@@ -204,7 +204,8 @@ end
 -- (GET /v1/cases, the events of GET /v1/events) from the names it is given.
 local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id', 'team_name',
     'team_name_en', 'distance_km', 'created_at', 'updated_at', 'queue_reason', 'channel',
-    'category_suggested', 'chat', 'chat_since', 'chat_operator', 'chat_escalated'}
+    'category_suggested', 'chat', 'chat_since', 'chat_operator', 'chat_escalated',
+    'possible_duplicate_of', 'merged_into'}
 
 -- Appends an entry to the case log: case_id, the given fields ({name, value} pairs), then each
 -- summary field not given, as the case's record holds it now (written before this is called),
@@ -300,15 +301,36 @@ local function public_view(code, category, label_th, label_en, status, updated_a
         team .. ',"timeline":' .. timeline .. '}'
 end
 
+-- The parts of a public view (P track:<code>) that the codes of the cases merged into its case
+-- show too: each such code's hash holds a copy (its case_id stays its own case's).
+local PUBLIC_PARTS = {'category', 'label_th', 'label_en', 'status', 'updated_at', 'team_name',
+    'team_name_en', 'timeline', 'view'}
+
+-- Copies the public view at tkey to the codes of aliases (csv, the field "aliases" of that view:
+-- the tracking codes of the cases merged into its case; nil or "": none).
+local function public_mirror(P, tkey, aliases)
+    if not aliases or aliases == '' then return end
+    local f = redis.call('HMGET', tkey, unpack(PUBLIC_PARTS))
+    local args = {}
+    for i, name in ipairs(PUBLIC_PARTS) do
+        args[#args + 1] = name
+        args[#args + 1] = f[i] or ''
+    end
+    for _, code in ipairs(split_csv(aliases)) do
+        redis.call('HSET', P .. 'track:' .. code, unpack(args))
+    end
+end
+
 -- Brings the public view of a case up to date with a new status.
 local function public_update(P, c, status, at)
     local tkey = P .. 'track:' .. c.tracking_code
-    local f = redis.call('HMGET', tkey, 'label_th', 'label_en', 'timeline')
+    local f = redis.call('HMGET', tkey, 'label_th', 'label_en', 'timeline', 'aliases')
     local timeline = public_timeline_add(f[3], status, at)
     local team = c.team_name or ''
     redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name', team,
         'team_name_en', c.team_name_en or '', 'timeline', timeline, 'view', public_view(c.tracking_code, c.category, f[1] or '', f[2] or '', status,
             at, team, timeline))
+    public_mirror(P, tkey, f[4])
 end
 
 -- The reporter of a LINE case hears of its progress (the assignment made while the case is
@@ -346,6 +368,113 @@ local function retention_schedule(P, case_id, at)
     redis.call('ZADD', P .. 'track:due', at, case_id)
 end
 
+---------------------------------------------------------------------------------------------
+-- One incident, one case (DESIGN "The shared record"): a new report of the same category as an
+-- open case, within DUPLICATE_RADIUS_KM of it and created at most DUPLICATE_WINDOW_MS after it,
+-- is created as usual and marked possible_duplicate_of the nearest such case. The candidates are
+-- kept in an index of their own, so that a create's cost does not grow with the number of cases:
+--   P recent:<category>      zset  case id -> created ms
+--   P geo:recent:<category>  geo   the same members at their place
+-- the open, located cases of the category (a case enters at its create, or when an operator or
+-- its reporter places it; leaves when resolved, closed or merged); members older than the window
+-- are trimmed at each create (at most DUPLICATE_TRIM at a time).
+
+local DUPLICATE_RADIUS_KM = 0.3
+local DUPLICATE_WINDOW_MS = 30 * 60 * 1000
+local DUPLICATE_TRIM = 100
+local DUPLICATE_SCAN = 8 -- the nearest members a create compares
+local GEO_MAX_LAT = 85.05112878 -- Redis' GEO commands refuse latitudes beyond
+
+local function recent_keys(P, category)
+    return P .. 'recent:' .. category, P .. 'geo:recent:' .. category
+end
+
+-- Whether the case can be compared at all: located within the latitudes a GEO index can hold.
+local function recent_comparable(c)
+    return has_location(c) and math.abs(tonumber(c.lat) or 90) <= GEO_MAX_LAT
+end
+
+-- Files an open case in its category's index while it is young enough to be compared (now: ms).
+local function recent_add(P, case_id, c, now)
+    if not recent_comparable(c) or tonumber(c.created_at) < now - DUPLICATE_WINDOW_MS then
+        return
+    end
+    local z, g = recent_keys(P, c.category)
+    redis.call('ZADD', z, c.created_at, case_id)
+    redis.call('GEOADD', g, c.lon, c.lat, case_id)
+end
+
+-- Takes a case out of the index of category (it was resolved, closed, merged, or re-triaged).
+local function recent_forget(P, case_id, category)
+    if (category or '') == '' then return end
+    local z, g = recent_keys(P, category)
+    if redis.call('ZREM', z, case_id) == 1 then redis.call('ZREM', g, case_id) end
+end
+
+-- A case whose category changed (c.category, from old_category) moves to its new category's
+-- index when it was in the old one.
+local function recent_move(P, case_id, c, old_category, now)
+    if redis.call('ZSCORE', (recent_keys(P, old_category)), case_id) then
+        recent_forget(P, case_id, old_category)
+        recent_add(P, case_id, c, now)
+    end
+end
+
+-- The open case that the new case c (not yet stored) most likely repeats: of its category,
+-- created within the window before now, nearest within DUPLICATE_RADIUS_KM by the router's
+-- haversine (on the stored coordinates, not the index's rounded ones). Trims the index first.
+-- Returns its id and distance in km, or nil.
+local function duplicate_find(P, c, now)
+    if not recent_comparable(c) then return nil end
+    local z, g = recent_keys(P, c.category)
+    local since = now - DUPLICATE_WINDOW_MS
+    local old = redis.call('ZRANGE', z, '-inf', '(' .. string.format('%.0f', since), 'BYSCORE',
+        'LIMIT', 0, DUPLICATE_TRIM)
+    if #old > 0 then
+        redis.call('ZREM', z, unpack(old))
+        redis.call('ZREM', g, unpack(old))
+    end
+    -- a few metres more than the radius: the index's coordinates are rounded (52-bit geohash)
+    local hits = redis.call('GEOSEARCH', g, 'FROMLONLAT', c.lon, c.lat, 'BYRADIUS',
+        DUPLICATE_RADIUS_KM * 1000 + 5, 'm', 'ASC', 'COUNT', DUPLICATE_SCAN)
+    local lat, lon = tonumber(c.lat), tonumber(c.lon)
+    local best, best_d = nil, nil
+    for _, id in ipairs(hits) do
+        local f = redis.call('HMGET', P .. 'case:' .. id, 'status', 'created_at', 'lat', 'lon',
+            'category')
+        local open = f[1] and f[1] ~= 'resolved' and f[1] ~= 'closed'
+        if open and f[5] == c.category and tonumber(f[2] or '0') >= since and
+                tonumber(f[3] or '') and tonumber(f[4] or '') then
+            local d = haversine_km(lat, lon, tonumber(f[3]), tonumber(f[4]))
+            if d <= DUPLICATE_RADIUS_KM and (best_d == nil or d < best_d) then
+                best, best_d = id, d
+            end
+        end
+    end
+    return best, best_d
+end
+
+-- Marks the new case c (before its record is written, so the fields go in with it) as a possible
+-- duplicate of the case duplicate_find answers: possible_duplicate_of, possible_duplicate_m
+-- (the distance in metres). Returns the other case's id, or nil.
+local function duplicate_mark(P, c, now)
+    local other, d = duplicate_find(P, c, now)
+    if not other then return nil end
+    c.possible_duplicate_of = other
+    c.possible_duplicate_m = tostring(math.floor(d * 1000 + 0.5))
+    return other
+end
+
+-- A timeline entry and a case-log entry of the case (not a status change) that name another
+-- case: event possible_duplicate (of), merged (into), merged_from.
+local function record_link(P, case_id, c, event, other_id, at, by)
+    redis.call('RPUSH', P .. 'case:' .. case_id .. ':timeline', cjson.encode({status = c.status,
+        event = event, other_case_id = other_id, at = at, by = by}))
+    log_event(P, case_id, {{'status', c.status}, {'event', event}, {'other_case_id', other_id},
+        {'category', c.category}, {'priority', c.priority}, {'team_id', c.team_id or ''},
+        {'by', by}, {'at', tostring(at)}})
+end
+
 -- Appends a timeline entry, writes the case log, and moves the case between status indexes.
 local function record_status(P, case_id, c, status, at, by, note)
     local key = P .. 'case:' .. case_id
@@ -364,6 +493,7 @@ local function record_status(P, case_id, c, status, at, by, note)
         redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. status, 1)
         if status == 'resolved' or status == 'closed' then
             redis.call('ZREM', P .. 'cases:open', case_id)
+            recent_forget(P, case_id, c.category)
         end
         if status == 'closed' then retention_schedule(P, case_id, at) end
         c.status = status
@@ -792,6 +922,8 @@ local function case_create(keys, a)
     if c.status == 'assigned' then second.team = c.team_name end
     if c.queue_reason ~= '' then second.note = c.queue_reason end
 
+    local duplicate_of = duplicate_mark(P, c, now)
+
     local fields = {}
     for k, v in pairs(c) do
         fields[#fields + 1] = k
@@ -820,6 +952,8 @@ local function case_create(keys, a)
     else
         redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
     end
+    recent_add(P, case_id, c, now)
+    if duplicate_of then record_link(P, case_id, c, 'possible_duplicate', duplicate_of, now, 'router') end
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
     redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
         'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',
@@ -1738,6 +1872,7 @@ local function case_locate(P, case_id, lat, lon, address, note, now, by, route_e
         end
     end
     redis.call('HSET', key, unpack(fields))
+    recent_add(P, case_id, c, now)
     record_event(P, case_id, c, 'location', note, now, by)
     if c.status == 'queued' and c.dispatch == '1' then
         if c.escalated ~= '1' then
@@ -2304,11 +2439,12 @@ end
 local function public_relabel(P, c, label_th, label_en)
     if (c.tracking_code or '') == '' then return end
     local tkey = P .. 'track:' .. c.tracking_code
-    local f = redis.call('HMGET', tkey, 'status', 'updated_at', 'team_name', 'timeline')
+    local f = redis.call('HMGET', tkey, 'status', 'updated_at', 'team_name', 'timeline', 'aliases')
     if not f[1] then return end -- the public view is gone (retention)
     redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
         'view', public_view(c.tracking_code, c.category, label_th, label_en, f[1], f[2],
             f[3] or '', f[4] or '[]'))
+    public_mirror(P, tkey, f[5])
 end
 
 -- ess_case_triage P ctx case_id priority priority_rank category skills prefer_skill radii
@@ -2360,6 +2496,7 @@ local function case_triage(keys, a)
             if new_cat ~= old_cat then
                 redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
                 redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
+                recent_move(P, case_id, c, old_cat, now)
             end
             public_relabel(P, c, a[13], a[14])
             ensure_set(P, set_name(c.skills))
@@ -2645,7 +2782,13 @@ local function retention_sweep(keys, a)
     end
     for _, case_id in ipairs(due('track:due', track_ms)) do
         local code = redis.call('HGET', P .. 'case:' .. case_id, 'tracking_code')
-        if code and code ~= '' then views = views + redis.call('DEL', P .. 'track:' .. code) end
+        if code and code ~= '' then
+            local tkey = P .. 'track:' .. code
+            for _, alias in ipairs(split_csv(redis.call('HGET', tkey, 'aliases'))) do
+                views = views + redis.call('DEL', P .. 'track:' .. alias) -- merged into it
+            end
+            views = views + redis.call('DEL', tkey)
+        end
         open311_forget(P, case_id)
     end
     if #erased == 0 then return '{"erased":[],"views":' .. views .. '}' end
@@ -3133,6 +3276,73 @@ local function open311_get(keys, a)
     return cjson.encode(r)
 end
 
+---------------------------------------------------------------------------------------------
+-- Merging one incident's two cases (DESIGN "The shared record")
+
+-- Puts the public view of the merged case c (and of the cases merged into it before) under the
+-- surviving case t: t's view lists their codes (aliases) and each of them shows t's view from
+-- now on (public_mirror), kept as long as t's (their own retention, P track:due, is dropped).
+local function merge_track(P, case_id, c, t)
+    if (c.tracking_code or '') == '' or (t.tracking_code or '') == '' then return end
+    local okey, tkey = P .. 'track:' .. c.tracking_code, P .. 'track:' .. t.tracking_code
+    if redis.call('EXISTS', tkey) == 0 then return end
+    local codes = split_csv(redis.call('HGET', okey, 'aliases'))
+    codes[#codes + 1] = c.tracking_code
+    redis.call('HDEL', okey, 'aliases')
+    for _, code in ipairs(split_csv(redis.call('HGET', tkey, 'aliases'))) do
+        codes[#codes + 1] = code
+    end
+    local aliases = table.concat(codes, ',')
+    redis.call('HSET', tkey, 'aliases', aliases)
+    redis.call('ZREM', P .. 'track:due', case_id)
+    public_mirror(P, tkey, aliases)
+end
+
+-- ess_case_merge P ctx case_id into (audited: update, by the actor): the case is one incident
+-- with case into, which survives. The case is closed into it: merged_into merged_at merged_by,
+-- its team released (the slot comes free and the queue drains into it), out of the queue and of
+-- the deadlines (a dispatch still waiting lapses: the case no longer holds a team), its chat
+-- ended; a timeline and case-log entry on each (event merged on the case, merged_from on the
+-- survivor, other_case_id the other one), the survivor's status untouched. Its tracking code
+-- then answers the survivor's public view (merge_track). A closed case is never routed again.
+-- A repeat of a merge done already answers as the first did. Refusals: merge_into_itself,
+-- already_merged {merged_into} (into another case), case_closed, target_not_found,
+-- target_merged {merged_into}, target_closed. The case as ess_case_get answers it.
+local function case_merge(keys, a)
+    local P, case_id, into = a[1], a[3], a[4] or ''
+    return audited(P, a[2], 'update', case_id, function(c, ctx)
+        if into == case_id then return refuse('merge_into_itself') end
+        if (c.merged_into or '') ~= '' then
+            if c.merged_into == into then return case_view(P, case_id, c) end
+            return refuse('already_merged', {merged_into = c.merged_into})
+        end
+        if c.status == 'closed' then return refuse('case_closed') end
+        local t = hgetall(P .. 'case:' .. into)
+        if t.status == nil then return refuse('target_not_found') end
+        if (t.merged_into or '') ~= '' then
+            return refuse('target_merged', {merged_into = t.merged_into})
+        end
+        if t.status == 'closed' then return refuse('target_closed') end
+        local now, by = now_ms(), ctx.id
+        local freed = nil
+        if ACTIVE[c.status] then freed = release_team(P, case_id, c) end
+        redis.call('ZREM', P .. 'queue', case_id)
+        redis.call('ZREM', P .. 'deadlines', case_id)
+        if CHAT_ACTIVE[c.chat or ''] then chat_end(P, case_id, c, by, now) end
+        redis.call('HSET', P .. 'case:' .. case_id, 'merged_into', into, 'merged_at', now,
+            'merged_by', by)
+        c.merged_into = into
+        record_link(P, case_id, c, 'merged', into, now, by)
+        record_status(P, case_id, c, 'closed', now, by)
+        redis.call('HSET', P .. 'case:' .. into, 'updated_at', now)
+        t.updated_at = now
+        record_link(P, into, t, 'merged_from', case_id, now, by)
+        merge_track(P, case_id, c, t)
+        if freed then drain_for_team(P, freed, now) end
+        return case_view(P, case_id, hgetall(P .. 'case:' .. case_id))
+    end)
+end
+
 redis.register_function('ess_case_create', case_create)
 redis.register_function('ess_team_put', team_put)
 redis.register_function('ess_team_position', team_position)
@@ -3189,6 +3399,7 @@ redis.register_function{function_name = 'ess_agency_list', callback = agency_lis
 redis.register_function('ess_feed_read', feed_read)
 redis.register_function('ess_case_eido', case_eido)
 redis.register_function('ess_feed_ack', feed_ack)
+redis.register_function('ess_case_merge', case_merge)
 redis.register_function{function_name = 'ess_feed_gauges', callback = feed_gauges,
     flags = {'no-writes'}}
 redis.register_function{function_name = 'ess_open311_list', callback = open311_list,
