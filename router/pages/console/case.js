@@ -2,12 +2,14 @@
 // the incident and the team, and the actions: status, note, triage (with a one-click confirm of
 // the classifier's suggestion while the case waits for triage), placing a case that has no
 // coordinates, assigning by hand from the candidates (a far team asks to confirm), recording
-// consent to share with the agencies (consent.js). A LINE case
+// consent to share with the agencies (consent.js); a possible duplicate beside the case it may
+// repeat, merged into it in one click (duplicate.js). A LINE case
 // whose reporter asked to talk to a person has its chat on top (chatPanel); supervisors also see
 // who has read or changed the case (the access log) and may erase its personal data once it is
 // closed (erase.js). It follows the case's changes live.
 
 import { accessLogSection } from './accesslog.js';
+import { duplicateSection } from './duplicate.js';
 import { eraseSection } from './erase.js';
 import { get, getSession, post, seg } from './api.js';
 import { consentForm, consentText } from './consent.js';
@@ -310,11 +312,13 @@ export function render(main, params) {
   // note or consent either (the API would refuse them)
   const closedNote = h('p.msg.closed-note', { id: 'case-closed-note', hidden: true });
   const eraseBox = session && session.role === 'supervisor' ? eraseSection(caseId, (c) => update(c)) : null;
+  const dup = duplicateSection(caseId, (c) => update(c));
 
   main.classList.add('wide');
   main.append(h('div.page-head', null, heading));
   // facts beside the map; where it can go beside what to do with it; the whole timeline below
   const body = h('div.case', { hidden: true },
+    h('div.span', null, dup.el),
     h('div.col', null, facts),
     h('div.col', null, h('section', { 'aria-labelledby': 'map-h' }, h('h2', { id: 'map-h' }, t('case_map')), mapEl)),
     h('section.col.actions', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, t('case_actions')),
@@ -397,8 +401,8 @@ export function render(main, params) {
           h('td.when', null, h('time', { datetime: isoTime(e.at) }, formatTime(e.at))),
           h('td', null, whatHappened(e), e.event && e.status ? h('span.sub', null, ' · ' + label('status', e.status)) : null),
           h('td.by', null, who(e.by)),
-          h('td.pre', null, [e.team || '', noteOf(e)]
-            .filter((x) => x).join(' · ')))))));
+          h('td.pre', null, [e.team || '', noteOf(e)].filter((x) => x).join(' · '),
+            e.other_case_id ? h('a', { href: '/console/cases/' + encodeURIComponent(e.other_case_id), class: 'mono' }, e.other_case_id) : null))))));
   }
 
   function drawMap(c) {
@@ -592,6 +596,7 @@ export function render(main, params) {
     document.title = `${heading.textContent} · ${t('app_title')}`;
     drawFacts(c);
     drawTimeline(c);
+    dup.draw(c);
     consent.draw(c);
     showSuggestion(c);
     const closed = c.status === 'closed';

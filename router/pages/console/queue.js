@@ -116,7 +116,8 @@ function caseRow(c, fresh, onConfirm, onTake) {
   const chat = chatNote(c, onTake);
   const tr = h('tr', { dataset: { caseId: c.case_id }, class: classes.join(' ') },
     h('td.code', null, h('a', { href, 'aria-label': t('open_case', { code: c.tracking_code || c.case_id }) },
-      c.tracking_code || c.case_id)),
+      c.tracking_code || c.case_id),
+      c.possible_duplicate_of ? [' ', h('span.dup-badge', { title: t('dup_badge_label') }, t('dup_badge'))] : null),
     h('td', null, h('span.prio', { class: 'p-' + (c.priority || 'none') }, label('priority', c.priority))),
     categoryCell(c, onConfirm),
     h('td', null, h('span.status', { class: 's-' + c.status }, label('status', c.status))),
