@@ -425,6 +425,9 @@ void http_reply_refusal(struct http_call *call, const char *code)
         http_reply_error(call, 409, "case_open",
                          "The case is not closed: its personal data is erased only once it is "
                          "closed. Close it first.");
+    } else if (strcmp(code, "case_merged") == 0) {
+        http_reply_error(call, 409, "case_merged",
+                         "This case was merged into another case: act on that case instead.");
     } else if (strcmp(code, "erased") == 0) {
         http_reply_error(call, 409, "erased",
                          "The case's personal data was erased: it takes no new personal data.");

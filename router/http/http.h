@@ -165,7 +165,8 @@ void http_reply_store_failure(struct http_call *call, enum store_status status);
 
 /* Answers the refusal code of a store function ({"err": code}): not_found 404, unauthorized
  * 401, forbidden 403, invalid_transition / not_assigned / team_full 409, case_open / erased 409
- * (an erasure asked of a case not closed; a note for an erased case), audit_unavailable 503
+ * (an erasure asked of a case not closed; a note for an erased case), case_merged 409 (a triage
+ * of a case merged into another), audit_unavailable 503
  * (the audit entry could not be written: nothing was read or changed), else 500. */
 void http_reply_refusal(struct http_call *call, const char *code);
 

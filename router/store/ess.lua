@@ -2461,11 +2461,13 @@ end
 -- any category, its guess included: the guess is cleared, the rule engine's decision for the
 -- category is taken even when it is the same one, and a case waiting for triage (needs_triage)
 -- is routed (dispatched categories) or waits with reason triage ("other").
+-- A case merged into another (ess_case_merge) is refused: case_merged.
 -- The case as ess_case_get answers it, or a refusal.
 local function case_triage(keys, a)
     local P, case_id = a[1], a[3]
     local key = P .. 'case:' .. case_id
     return audited(P, a[2], 'update', case_id, function(c, ctx)
+        if (c.merged_into or '') ~= '' then return refuse('case_merged') end
         local by = ctx.id
         local old_cat, old_pri = c.category, c.priority
         local new_pri = a[4] ~= '' and a[4] or old_pri
@@ -2784,7 +2786,7 @@ local function retention_sweep(keys, a)
         local code = redis.call('HGET', P .. 'case:' .. case_id, 'tracking_code')
         if code and code ~= '' then
             local tkey = P .. 'track:' .. code
-            for _, alias in ipairs(split_csv(redis.call('HGET', tkey, 'aliases'))) do
+            for _, alias in ipairs(split_csv(redis.call('HGET', tkey, 'aliases') or '')) do
                 views = views + redis.call('DEL', P .. 'track:' .. alias) -- merged into it
             end
             views = views + redis.call('DEL', tkey)
@@ -3286,10 +3288,10 @@ local function merge_track(P, case_id, c, t)
     if (c.tracking_code or '') == '' or (t.tracking_code or '') == '' then return end
     local okey, tkey = P .. 'track:' .. c.tracking_code, P .. 'track:' .. t.tracking_code
     if redis.call('EXISTS', tkey) == 0 then return end
-    local codes = split_csv(redis.call('HGET', okey, 'aliases'))
+    local codes = split_csv(redis.call('HGET', okey, 'aliases') or '')
     codes[#codes + 1] = c.tracking_code
     redis.call('HDEL', okey, 'aliases')
-    for _, code in ipairs(split_csv(redis.call('HGET', tkey, 'aliases'))) do
+    for _, code in ipairs(split_csv(redis.call('HGET', tkey, 'aliases') or '')) do
         codes[#codes + 1] = code
     end
     local aliases = table.concat(codes, ',')
