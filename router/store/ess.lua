@@ -115,6 +115,14 @@ Keys (P = prefix):
   Open311 GeoReport v2, the public read (ess_open311_*):
   P cases:created        zset  case id -> created ms, every case whose public view is kept:
                                added at creation, removed when the view goes (retention)
+  One incident, one case (duplicate_find, case_merge):
+  P recent:<category>    zset  case id -> created ms: the open, located cases of the category
+                               created in the last DUPLICATE_WINDOW_MS (trimmed at each create)
+  P geo:recent:<category> geo  the same cases at their place
+  P case:<id>            hash  also: possible_duplicate_of possible_duplicate_m (set at create);
+                               once merged: merged_into merged_at merged_by
+  P track:<code>         hash  also: aliases (csv): the codes of the cases merged into this one,
+                               whose own P track:<code> hold a copy of this view (public_mirror)
 ]]
 
 local MAX_LOG_LEN = 1000000

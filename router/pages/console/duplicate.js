@@ -37,7 +37,7 @@ export function duplicateSection(caseId, onMerged) {
     const open = o && o.status !== 'closed' && !o.merged_into;
     const button = h('button.primary', { type: 'button', id: 'merge-into', hidden: !open || null },
       t('dup_merge', { code: o ? o.tracking_code : '' }));
-    const col = (v, head) => h('th', { scope: 'col' }, head, v ? [' ', h('span.code', { lang: 'en' }, v.tracking_code)] : null);
+    const col = (head) => h('th', { scope: 'col' }, head);
     const row = (name, a, b) => h('tr', null, h('th', { scope: 'row' }, name), h('td', null, a), h('td', null, b));
     const metres = c.possible_duplicate_m != null ? t('dup_metres', { m: Math.round(c.possible_duplicate_m) }) : t('none');
     el.className = 'duplicate';
@@ -46,16 +46,16 @@ export function duplicateSection(caseId, onMerged) {
       h('p', null, t('dup_intro', { m: metres })),
       h('table.dup-compare', null,
         h('caption.visually-hidden', null, t('dup_title')),
-        h('thead', null, h('tr', null, h('td'), col(c, t('dup_this')), col(o, t('dup_other')))),
+        h('thead', null, h('tr', null, h('td'), col(t('dup_this')), col(t('dup_other')))),
         h('tbody', null,
           row(t('fact_category'), label('category', c.category), o ? label('category', o.category) : t('none')),
           row(t('fact_status'), label('status', c.status), o ? label('status', o.status) : t('none')),
           row(t('fact_created'), formatTime(c.created_at), o ? formatTime(o.created_at) : t('none')),
-          row(t('dup_distance'), metres, metres),
+          h('tr', null, h('th', { scope: 'row' }, t('dup_distance')), h('td.apart', { colspan: 2 }, metres)),
           row(t('fact_code'), h('span.code', { lang: 'en' }, c.tracking_code),
             h('a', { href: caseHref(c.possible_duplicate_of), id: 'dup-other-link', lang: 'en' },
               o ? o.tracking_code : c.possible_duplicate_of)))),
-      o && !open ? h('p.hint', null, t('dup_other_closed')) : null,
+      h('p.hint', { hidden: open || null }, o ? t('dup_other_closed') : t('dup_other_unreadable')),
       h('div.buttons', null, button), msg);
     button.addEventListener('click', () => buttonAction(button, msg, async () => {
       const ok = await confirmDialog(t('dup_merge_title', { code: o.tracking_code }),
