@@ -2920,7 +2920,8 @@ local function eido_source(P, case_id, c, share)
 end
 
 local FEED_CASE_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id',
-    'team_name', 'team_name_en', 'distance_km', 'created_at', 'updated_at', 'channel'}
+    'team_name', 'team_name_en', 'distance_km', 'created_at', 'updated_at', 'channel',
+    'possible_duplicate_of', 'merged_into'}
 local FEED_CASE_TIMES = {created_at = true, updated_at = true} -- stored as ms in the log
 
 local function agency_view(id, g)

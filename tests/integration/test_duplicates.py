@@ -235,6 +235,25 @@ class MergeTest(GatewayHelpers):
                          'the retry changed nothing')
 
 
+    def test_agencies_feed_sees_the_merge(self):
+        env = self.env
+        r = env.http('PUT', '/v1/agencies/police', {'name': 'Police', 'categories': ['threat'],
+                                                   'identifying': False}, token=env.admin_token)
+        self.assertStatus(r, 201)
+        agency = r.body['token']
+        env.secrets.add(agency)
+        a = self.at('threat', BKK)
+        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
+        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        r = env.http('GET', '/v1/feed?count=100', token=agency)
+        self.assertStatus(r, 200)
+        got = [(e['case_id'], e['event'], e['case']['possible_duplicate_of'],
+                e['case']['merged_into']) for e in r.body['entries']]
+        self.assertIn((b['case_id'], 'possible_duplicate', a['case_id'], None), got)
+        self.assertIn((b['case_id'], 'merged', a['case_id'], a['case_id']), got)
+        self.assertIn((b['case_id'], 'closed', a['case_id'], a['case_id']), got)
+        self.assertIn((a['case_id'], 'merged_from', None, None), got)
+
     def test_both_codes_show_the_survivor(self):
         env = self.env
         t1 = self.team('t1', 1.0, 2)
