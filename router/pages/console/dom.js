@@ -138,7 +138,7 @@ export function confirmDialog(title, text, okText, cancelText, opts = {}) {
     clear(dlg).append(
       h('h2', { id: 'confirm-title' }, title),
       h('p', null, text),
-      opts.body || null,
+      ...(opts.body ? [opts.body] : []), // native append would write a null as "null"
       h('div.buttons', null, ok, h('button', { type: 'button', onclick: () => done(false) }, cancelText)));
     dlg.addEventListener('close', onClose);
     dlg.showModal();
