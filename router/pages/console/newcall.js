@@ -237,6 +237,7 @@ export function render(main) {
       h('p.tracking-code', { id: 'tracking-code', lang: 'en' }, c.tracking_code),
       h('p.outcome', { id: 'answer-outcome', class: c.team ? 'ok' : unsure ? 'wait needs-triage' : 'wait' }, outcome),
       h('p', null, label('category', c.category), ' · ', label('priority', c.priority), ' · ', label('status', c.status)),
+      c.possible_duplicate_of ? h('p.notice', { id: 'answer-duplicate' }, t('answer_duplicate')) : null,
       h('p', null, t('answer_public'), ' ',
         h('a', { href: '/track/' + encodeURIComponent(c.tracking_code), target: '_blank', rel: 'noopener' },
           location.origin + '/track/' + c.tracking_code)),
