@@ -961,7 +961,9 @@ local function case_create(keys, a)
         redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
     end
     recent_add(P, case_id, c, now)
-    if duplicate_of then record_link(P, case_id, c, 'possible_duplicate', duplicate_of, now, 'router') end
+    if duplicate_of then
+        record_link(P, case_id, c, 'possible_duplicate', duplicate_of, now, 'router')
+    end
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
     redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
         'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',

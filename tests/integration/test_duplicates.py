@@ -403,6 +403,27 @@ class MergeNeverRoutedTest(GatewayHelpers):
         self.assertEqual(self.dispatched(c['case_id']), [])
 
 
+class MergeRetentionTest(DuplicateHelpers):
+    """Public views kept ESS_TRACK_RETENTION_DAYS (8.64 s here) after their case is closed."""
+
+    env_options = {'extra_env': {'ESS_TRACK_RETENTION_DAYS': '0.0001'}}
+
+    def test_old_code_lives_and_goes_with_the_survivor(self):
+        env = self.env
+        a = self.at('threat', BKK)
+        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
+        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        self.assertIsNone(env.redis.command('ZSCORE', env.prefix + 'track:due', b['case_id']),
+                          'the merged case\'s own view is not dated by its closing')
+        self.assertStatus(env.track(b['tracking_code']), 200)
+        self.assertStatus(env.set_status(a['case_id'], 'closed'), 200)
+        tkey = env.prefix + 'track:' + a['tracking_code']
+        wait_until(lambda: env.redis.command('EXISTS', tkey) == 0, harness.scaled(60), 0.2,
+                   'the survivor\'s view gone after its retention')  # (polling the API: 429)
+        self.assertEqual(env.track(a['tracking_code']).status, 404)
+        self.assertEqual(env.track(b['tracking_code']).status, 404, 'the old code goes with it')
+
+
 class MergeLineTest(LineTest, DuplicateHelpers):
 
     def test_line_reporter_of_merged_case_hears_the_survivor(self):
