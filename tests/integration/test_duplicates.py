@@ -61,12 +61,6 @@ class DuplicateHelpers(RouterTest):
                 out.append(f)
         return out
 
-    def audit_entries(self):
-        out = []
-        for _, flat in self.env.redis.command('XRANGE', self.env.prefix + 'audit', '-', '+'):
-            out.append({flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
-        return out
-
     def events_of(self, view, event):
         return [e for e in view['timeline'] if e.get('event') == event]
 
@@ -312,9 +306,9 @@ class MergeTest(GatewayHelpers):
         self.assertErrorBody(env.http('POST', '/v1/cases/%s/merge' % q(b['case_id']),
                                       {'into': a['case_id']}), 401)
 
-        before = self.audit_entries()
+        before = env.audit_entries()
         self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
-        added = self.audit_entries()[len(before):]
+        added = env.audit_entries()[len(before):]
         self.assertEqual([(e['action'], e['actor_kind'], e['actor_id'], e['case_id'], e['outcome'])
                           for e in added], [('update', 'operator', env.operator_id, b['case_id'],
                                              'ok')], 'the merge is audited once, as an update')
