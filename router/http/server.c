@@ -42,6 +42,7 @@
 #include "router.h"
 #include "session.h"
 #include "static.h"
+#include "stats.h"
 #include "store.h"
 #include "teams.h"
 #include "text.h"
@@ -192,6 +193,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "v1/cases/*/eido", METRICS_ROUTE_CASE_EIDO, OPERATOR | AGENCY, BODY_NONE,
      eido_get, API},
     {EVHTTP_REQ_GET, "v1/audit", METRICS_ROUTE_AUDIT, SUPERVISOR, BODY_NONE, audit_list, API},
+    {EVHTTP_REQ_GET, "v1/stats", METRICS_ROUTE_STATS, SUPERVISOR, BODY_NONE, stats_get, API},
     {EVHTTP_REQ_DELETE, "v1/cases/*/personal-data", METRICS_ROUTE_CASE_ERASE, SUPERVISOR, BODY_JSON,
      erase_case_delete, API},
     {EVHTTP_REQ_GET, "v1/track/*", METRICS_ROUTE_TRACK, PUBLIC, BODY_NONE, track_get, API},

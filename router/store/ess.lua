@@ -483,6 +483,121 @@ local function record_link(P, case_id, c, event, other_id, at, by)
         {'by', by}, {'at', tostring(at)}})
 end
 
+-- Statistics (GET /v1/stats): counters kept by the very steps that change a case, never a scan
+-- of the cases per request. Every count of a case goes to the Thai-time (UTC+7) day it was
+-- received on (its stats_day), so that a range of days reads as the cases received in it and
+-- what became of them:
+--   P stats:day:<YYYY-MM-DD>  hash  n|<category>: cases received (a triage that changes the
+--                                   category moves the case's count to the new one);
+--                                   ch|<channel>: cases received by channel; st|<status>: entries
+--                                   into each status after received (a case assigned twice
+--                                   counts twice; received itself is the sum of n|);
+--                                   d|<kind>|<bucket>: the time from received to the case's
+--                                   FIRST assigned (kind a, 0 when assigned at once), acknowledged
+--                                   (k) and on_scene (o), each counted once per case, in
+--                                   log-spaced buckets (stats_bucket)
+--   P stats:built             str   "1" once the counters hold the cases that were there before
+--                                   this version (ess_upgrade builds them once)
+--   P case:<id>               hash  also stats_day (the day its counts go to) and stats_a,
+--                                   stats_k, stats_o ("1": that time is counted)
+-- Erasure does not touch them (they hold no personal data). A few HINCRBYs per change at most.
+
+local STATS_TZ_MS = 7 * 3600 * 1000
+local STATS_BASE = 1.05 -- bucket b >= 1 holds [1.05^(b-1), 1.05^b) seconds; 0: under a second
+local STATS_TOP = 274   -- the last bucket: from 1.05^273 s (about 7.1 days) on
+local STATS_KINDS = {assigned = 'a', acknowledged = 'k', on_scene = 'o'}
+
+-- The Thai-time date ("YYYY-MM-DD") of ms.
+local function stats_day_of(ms)
+    return string.sub(iso_time(tonumber(ms) + STATS_TZ_MS), 1, 10)
+end
+
+-- The bucket of a duration of ms milliseconds.
+local function stats_bucket(ms)
+    local s = ms / 1000
+    if s < 1 then return 0 end
+    return math.min(STATS_TOP, 1 + math.floor(math.log(s) / math.log(STATS_BASE)))
+end
+
+-- What a bucket reads as, in seconds: its geometric middle (within 2.5 % of any duration in
+-- it), 0 for under a second (within 1 s), the lower edge of the last (open) bucket.
+local function stats_bucket_value(b)
+    if b == 0 then return 0 end
+    local v = STATS_BASE ^ (b == STATS_TOP and b - 1 or b - 0.5)
+    return math.floor(v * 10 + 0.5) / 10
+end
+
+local function stats_key(P, c)
+    return P .. 'stats:day:' .. ((c.stats_day or '') ~= '' and c.stats_day or
+        stats_day_of(c.created_at))
+end
+
+-- A new case (case_create, before its record is written: sets c.stats_day and, assigned at
+-- once, c.stats_a).
+local function stats_created(P, c, now)
+    c.stats_day = stats_day_of(now)
+    local key = P .. 'stats:day:' .. c.stats_day
+    redis.call('HINCRBY', key, 'n|' .. c.category, 1)
+    redis.call('HINCRBY', key, 'ch|' .. c.channel, 1)
+    redis.call('HINCRBY', key, 'st|' .. c.status, 1)
+    if c.status == 'assigned' then
+        c.stats_a = '1'
+        redis.call('HINCRBY', key, 'd|a|0', 1)
+    end
+end
+
+-- The case entered status at `at` (record_status, when it changes): one more entry, and its
+-- time from received when it is the first assigned, acknowledged or on_scene of the case.
+local function stats_entered(P, case_id, c, status, at)
+    local key = stats_key(P, c)
+    redis.call('HINCRBY', key, 'st|' .. status, 1)
+    local kind = STATS_KINDS[status]
+    if kind and redis.call('HSETNX', P .. 'case:' .. case_id, 'stats_' .. kind, '1') == 1 then
+        redis.call('HINCRBY', key, 'd|' .. kind .. '|' ..
+            stats_bucket(tonumber(at) - tonumber(c.created_at)), 1)
+    end
+end
+
+-- A triage changed the case's category: its count moves from old to new.
+local function stats_recategorized(P, c, old, new)
+    local key = stats_key(P, c)
+    redis.call('HINCRBY', key, 'n|' .. old, -1)
+    redis.call('HINCRBY', key, 'n|' .. new, 1)
+end
+
+-- Counts one existing case as the live steps would have (its timeline's status entries),
+-- and marks it.
+local function stats_count_case(P, case_id)
+    local key = P .. 'case:' .. case_id
+    local f = redis.call('HMGET', key, 'created_at', 'category', 'channel')
+    local created = tonumber(f[1])
+    if not created then return false end
+    local day = stats_day_of(created)
+    local skey = P .. 'stats:day:' .. day
+    redis.call('HINCRBY', skey, 'n|' .. (f[2] or 'other'), 1)
+    redis.call('HINCRBY', skey, 'ch|' .. (f[3] or 'hotline'), 1)
+    local marks, prev = {'stats_day', day}, 'received'
+    local counted = {}
+    for _, raw in ipairs(redis.call('LRANGE', key .. ':timeline', 0, -1)) do
+        local e = cjson.decode(raw)
+        if e.event == nil and type(e.status) == 'string' and e.status ~= prev then
+            prev = e.status
+            if e.status ~= 'received' then redis.call('HINCRBY', skey, 'st|' .. e.status, 1) end
+            local kind = STATS_KINDS[e.status]
+            if kind and not counted[kind] and tonumber(e.at) then
+                counted[kind] = true
+                redis.call('HINCRBY', skey, 'd|' .. kind .. '|' ..
+                    stats_bucket(tonumber(e.at) - created), 1)
+                marks[#marks + 1] = 'stats_' .. kind
+                marks[#marks + 1] = '1'
+            end
+        end
+    end
+    redis.call('HDEL', key, 'stats_a', 'stats_k', 'stats_o')
+    redis.call('HSET', key, unpack(marks))
+    return true
+end
+
 -- Appends a timeline entry, writes the case log, and moves the case between status indexes.
 local function record_status(P, case_id, c, status, at, by, note)
     local key = P .. 'case:' .. case_id
@@ -504,6 +619,7 @@ local function record_status(P, case_id, c, status, at, by, note)
             recent_forget(P, case_id, c.category)
         end
         if status == 'closed' then retention_schedule(P, case_id, at) end
+        stats_entered(P, case_id, c, status, at)
         c.status = status
     end
     c.updated_at = at
@@ -929,6 +1045,7 @@ local function case_create(keys, a)
     second.status = c.status
     if c.status == 'assigned' then second.team = c.team_name end
     if c.queue_reason ~= '' then second.note = c.queue_reason end
+    stats_created(P, c, now)
 
     local duplicate_of = duplicate_mark(P, c, now)
 
@@ -2509,6 +2626,7 @@ local function case_triage(keys, a)
                 redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
                 redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
                 recent_move(P, case_id, c, old_cat, now)
+                stats_recategorized(P, c, old_cat, new_cat)
             end
             public_relabel(P, c, a[13], a[14])
             ensure_set(P, set_name(c.skills))
@@ -2807,6 +2925,95 @@ local function retention_sweep(keys, a)
     return cjson.encode({erased = erased, views = views})
 end
 
+-- Builds the statistics counters from the cases there (once: P stats:built), each case
+-- counted by stats_count_case. The cases are found through the status indexes (every case is in
+-- the one of its status), whatever statuses there are. Answers how many cases were counted.
+local function stats_build(P)
+    if redis.call('EXISTS', P .. 'stats:built') == 1 then return 0 end
+    local n, cursor = 0, '0'
+    repeat
+        local r = redis.call('SCAN', cursor, 'MATCH', P .. 'cases:status:*', 'COUNT', 100)
+        cursor = r[1]
+        for _, zkey in ipairs(r[2]) do
+            for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
+                if stats_count_case(P, id) then n = n + 1 end
+            end
+        end
+    until cursor == '0'
+    redis.call('SET', P .. 'stats:built', '1')
+    return n
+end
+
+-- The median and 90th percentile (nearest rank) of a histogram {bucket = count}, in seconds.
+local function stats_times(h)
+    local n = 0
+    for _, v in pairs(h) do n = n + v end
+    if n == 0 then return {n = 0, median_s = cjson.null, p90_s = cjson.null} end
+    local function at_rank(rank)
+        local seen = 0
+        for b = 0, STATS_TOP do
+            seen = seen + (h[b] or 0)
+            if seen >= rank then return stats_bucket_value(b) end
+        end
+        return stats_bucket_value(STATS_TOP)
+    end
+    return {n = n, median_s = at_rank(math.ceil(n * 0.5)), p90_s = at_rank(math.ceil(n * 0.9))}
+end
+
+local function stats_add(t, name, v)
+    t[name] = (t[name] or 0) + v
+end
+
+-- Only the names whose sum is not 0 (a count moved away by a triage leaves a 0 behind).
+local function stats_nonzero(t)
+    local out = {}
+    for k, v in pairs(t) do
+        if v ~= 0 then out[k] = v end
+    end
+    return out
+end
+
+-- ess_stats_read P first_day days (read only): the statistics of the days first_day (days since
+-- 1970-01-01) to first_day + days - 1, each a Thai-time date, from their counters (one HGETALL
+-- per day): {"from", "to", "by_category", "by_channel", "by_status", "by_day": [{"date",
+-- "cases", "by_category"}], "times": {"to_assigned"|"to_acknowledged"|"to_on_scene":
+-- {"median_s", "p90_s", "n"}}}. by_status's received is the number of cases received.
+local function stats_read(keys, a)
+    local P, first, days = a[1], tonumber(a[2]), tonumber(a[3])
+    local cats, chans, statuses, by_day = {}, {}, {}, {}
+    local hist = {a = {}, k = {}, o = {}}
+    local total = 0
+    for d = first, first + days - 1 do
+        local date = string.sub(iso_time(d * 86400000), 1, 10)
+        local f = redis.call('HGETALL', P .. 'stats:day:' .. date)
+        local day_cats, day_n = {}, 0
+        for i = 1, #f, 2 do
+            local kind, rest = string.match(f[i], '^(%a+)|(.+)$')
+            local v = tonumber(f[i + 1]) or 0
+            if kind == 'n' then
+                stats_add(cats, rest, v)
+                stats_add(day_cats, rest, v)
+                day_n = day_n + v
+            elseif kind == 'ch' then
+                stats_add(chans, rest, v)
+            elseif kind == 'st' then
+                stats_add(statuses, rest, v)
+            elseif kind == 'd' then
+                local k, b = string.match(rest, '^(%a)|(%d+)$')
+                if k and hist[k] then stats_add(hist[k], tonumber(b), v) end
+            end
+        end
+        total = total + day_n
+        by_day[#by_day + 1] = {date = date, cases = day_n, by_category = stats_nonzero(day_cats)}
+    end
+    statuses.received = total
+    return cjson.encode({from = by_day[1].date, to = by_day[#by_day].date,
+        by_category = stats_nonzero(cats), by_channel = stats_nonzero(chans),
+        by_status = stats_nonzero(statuses), by_day = by_day,
+        times = {to_assigned = stats_times(hist.a), to_acknowledged = stats_times(hist.k),
+            to_on_scene = stats_times(hist.o)}})
+end
+
 -- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
 -- erase:due and track:due; 4: cases:created).
 local SCHEMA = 4
@@ -2821,6 +3028,7 @@ local SCHEMA = 4
 -- "created": cases put in Open311's index}
 local function upgrade(keys, a)
     local P = a[1]
+    stats_build(P)
     local schema = tonumber(redis.call('GET', P .. 'schema') or '0')
     if schema >= SCHEMA then
         return cjson.encode({upgraded = false, teams = 0, closed = 0, created = 0})
@@ -3367,6 +3575,8 @@ redis.register_function('ess_case_ack', case_ack)
 redis.register_function('ess_case_assign', case_assign)
 redis.register_function{function_name = 'ess_case_list', callback = case_list, flags = {'no-writes'}}
 redis.register_function{function_name = 'ess_stats', callback = stats, flags = {'no-writes'}}
+redis.register_function{function_name = 'ess_stats_read', callback = stats_read,
+    flags = {'no-writes'}}
 redis.register_function('ess_queue_sweep', queue_sweep)
 redis.register_function('ess_outbox_claim', outbox_claim)
 redis.register_function('ess_outbox_done', outbox_done)
