@@ -9,6 +9,7 @@ import * as queueScreen from './queue.js';
 import * as newCallScreen from './newcall.js';
 import * as caseScreen from './case.js';
 import * as teamsScreen from './teams.js';
+import * as statsScreen from './stats.js';
 
 const main = document.getElementById('main');
 let cleanup = null; // ends the screen shown (its timers, listeners, maps)
@@ -21,6 +22,7 @@ function route(path) {
   if (p === '/console' || p === '') return { screen: queueScreen, nav: 'queue', params: {} };
   if (p === '/console/new') return { screen: newCallScreen, nav: 'new', params: {} };
   if (p === '/console/teams') return { screen: teamsScreen, nav: 'teams', params: {} };
+  if (p === '/console/stats') return { screen: statsScreen, nav: 'stats', params: {} };
   const m = /^\/console\/cases\/([^/]+)$/.exec(p);
   if (m) return { screen: caseScreen, nav: 'queue', params: { caseId: decodeURIComponent(m[1]) } };
   return { screen: queueScreen, nav: 'queue', params: {} };
@@ -71,6 +73,9 @@ function renderChrome() {
   document.getElementById('nav-queue').textContent = t('nav_queue');
   document.getElementById('nav-new').textContent = t('nav_new');
   document.getElementById('nav-teams').textContent = t('nav_teams');
+  const stats = document.getElementById('nav-stats'); // supervisors only (the page says so to others)
+  stats.textContent = t('nav_stats');
+  stats.hidden = !s || s.role !== 'supervisor';
   document.getElementById('search-label').textContent = t('search_label');
   const q = document.getElementById('search-q');
   q.placeholder = t('search_placeholder');
