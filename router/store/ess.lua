@@ -45,6 +45,8 @@ Keys (P = prefix):
                                case waiting for triage (needs_triage) ranks 0: above every P1
   P deadlines            zset  case id -> acknowledgment deadline ms
   P stats                hash  "<category>|<status>" -> number of cases
+  P stats:day:<date>     hash  the statistics of the cases received that Thai-time day, and
+  P stats:built          str   the mark of their first build (see "Statistics" below)
   P log                  stream the central case log: no personal data, ever; each entry holds
                                case_id, status, event (annotations), by, at and the case's
                                SUMMARY_FIELDS as they stood

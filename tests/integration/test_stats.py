@@ -319,7 +319,11 @@ class StatsConsoleTest(StatsHelpers, BrowserHelpers):
         for lang in ('th', 'en'):
             b = self.open('supervisor-' + lang, lang=lang)
             self.login(b, 'sup-1', self.sup_password)
-            self.wait_for(b, '#nav-stats').click()
+            link = self.wait_for(b, '#nav-stats')
+            if lang == 'th':
+                self.keys(b, 's')  # the supervisors' shortcut
+            else:
+                link.click()
             self.wait_for(b, '#stats-total')
             self.assertEqual(b.driver.execute_script('return location.pathname'),
                              '/console/stats')

@@ -176,11 +176,13 @@ const SHORTCUTS = [['Q', 'key_queue'], ['N', 'key_new'], ['T', 'key_teams'], ['/
 
 function openHelp() {
   const dlg = document.getElementById('help');
+  const s = getSession();
+  const keys = s && s.role === 'supervisor' ? SHORTCUTS.concat([['S', 'key_stats']]) : SHORTCUTS;
   const close = h('button', { type: 'button', onclick: () => dlg.close() }, t('close'));
   clear(dlg).append(
     h('h2', { id: 'help-title' }, t('help_title')),
     h('p', null, t('help_intro')),
-    h('dl.keys', null, SHORTCUTS.map(([k, key]) => [h('dt', null, h('kbd', null, k)), h('dd', null, t(key))])),
+    h('dl.keys', null, keys.map(([k, key]) => [h('dt', null, h('kbd', null, k)), h('dd', null, t(key))])),
     h('div.buttons', null, close));
   const back = document.activeElement;
   dlg.addEventListener('close', () => { if (back && back.focus) back.focus(); }, { once: true });
@@ -202,6 +204,7 @@ function onKey(ev) {
   if (k === 'q' || k === 'Q') go('/console/');
   else if (k === 'n' || k === 'N') go('/console/new');
   else if (k === 't' || k === 'T') go('/console/teams');
+  else if ((k === 's' || k === 'S') && getSession().role === 'supervisor') go('/console/stats');
   else if (k === '/') focusOn(document.getElementById('search-q'));
   else if (k === 'l' || k === 'L') toggleLang();
   else if (k === 'm' || k === 'M') toggleSound();
