@@ -567,14 +567,14 @@ local function stats_recategorized(P, c, old, new)
     redis.call('HINCRBY', key, 'n|' .. new, 1)
 end
 
--- Counts one existing case as the live steps would have (its timeline's status entries),
--- and marks it.
+-- Counts one existing case as the live steps would have (its timeline's status entries) on
+-- its stats_day (a case of this version's) or the Thai date of its created_at, and marks it.
 local function stats_count_case(P, case_id)
     local key = P .. 'case:' .. case_id
-    local f = redis.call('HMGET', key, 'created_at', 'category', 'channel')
+    local f = redis.call('HMGET', key, 'created_at', 'category', 'channel', 'stats_day')
     local created = tonumber(f[1])
     if not created then return false end
-    local day = stats_day_of(created)
+    local day = f[4] and f[4] ~= '' and f[4] or stats_day_of(created)
     local skey = P .. 'stats:day:' .. day
     redis.call('HINCRBY', skey, 'n|' .. (f[2] or 'other'), 1)
     redis.call('HINCRBY', skey, 'ch|' .. (f[3] or 'hotline'), 1)

@@ -254,6 +254,22 @@ class StatsApiTest(StatsHelpers, LineTest):
         self.assertEqual(env.redis.command('GET', env.prefix + 'stats:built'), b'1')
         env.router.restart()
         self.assertEqual(self.stats(rng), live, 'built once: a second start counts nothing more')
+        # cases of an older version (no stats_day, no marks): dated by created_at, the same counts
+        first = (datetime.date.fromisoformat(days[0]) - datetime.timedelta(days=1)).isoformat()
+        wide = '?from=%s&to=%s' % (first, days[-1])
+        live = self.stats(wide)
+        for cid in self.days:
+            env.redis.command('HDEL', env.prefix + 'case:' + cid, 'stats_day', 'stats_a',
+                              'stats_k', 'stats_o')
+        env.redis.command('DEL', env.prefix + 'stats:built',
+                          *env.redis.keys(env.prefix + 'stats:day:*'))
+        env.router.restart()
+        built = self.stats(wide)
+        for part in ('by_category', 'by_channel', 'by_status', 'times'):
+            self.assertEqual(built[part], live[part], part)
+        self.assertEqual(sum(d['cases'] for d in built['by_day']), 10)
+        for cid in self.days:
+            self.assertTrue(env.redis.command('HGET', env.prefix + 'case:' + cid, 'stats_day'))
 
     def test_who_may_read_and_bad_ranges(self):
         env = self.env
