@@ -12,12 +12,11 @@ an operator, 401 without a token); bad ranges are 400. In a browser, a superviso
 import datetime
 import math
 import re
-import secrets
 import urllib.parse
 
 import harness
 from fake_line import LineTest
-from harness import RouterTest, status_changes, wait_until
+from harness import status_changes, wait_until
 from test_console import BrowserHelpers, new_password
 
 SKILLS = ['police', 'social_worker', 'mental_health']
@@ -48,19 +47,7 @@ def q(case_id):
 
 
 class StatsHelpers:
-    """A supervisor, the cases' expected statistics worked out from their timelines (no tests)."""
-
-    def make_supervisor(self, op_id='sup-1'):
-        env = self.env
-        password = 'pw-' + secrets.token_hex(10)
-        env.secrets.add(password)
-        env.note_pii('เจ้าหน้าที่ ' + op_id)
-        r = env.http('PUT', '/v1/operators/' + op_id,
-                     {'name': 'เจ้าหน้าที่ ' + op_id, 'role': 'supervisor', 'password': password},
-                     token=env.admin_token)
-        self.assertStatus(r, 201)
-        env.secrets.add(r.body['token'])
-        return password, r.body['token']
+    """The statistics read, and expected as the cases' timelines say (no tests)."""
 
     def stats(self, query='', token=None):
         r = self.env.http('GET', '/v1/stats' + query, token=token or self.sup_token)
@@ -129,7 +116,7 @@ class StatsApiTest(StatsHelpers, LineTest):
 
     def setUp(self):
         super().setUp()
-        self.sup_password, self.sup_token = self.make_supervisor()
+        self.sup_token = self.supervisor_token()
         self.days = {}
 
     def hotline(self, category):
