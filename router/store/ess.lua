@@ -117,9 +117,9 @@ Keys (P = prefix):
   Open311 GeoReport v2, the public read (ess_open311_*):
   P cases:created        zset  case id -> created ms, every case whose public view is kept:
                                added at creation, removed when the view goes (retention)
-  One incident, one case (duplicate_find, case_merge):
+  One incident, one case (Duplicate.find, case_merge):
   P recent:<category>    zset  case id -> created ms: the open, located cases of the category
-                               created in the last DUPLICATE_WINDOW_MS (trimmed at each create)
+                               created in the last Duplicate.WINDOW_MS (trimmed at each create)
   P geo:recent:<category> geo  the same cases at their place
   P case:<id>            hash  also: possible_duplicate_of possible_duplicate_m (set at create);
                                once merged: merged_into merged_at merged_by
@@ -132,7 +132,7 @@ local DRAIN_SCAN = 200
 local SWEEP_MAX = 50 -- queued cases one sweep may try
 local PRIORITY_SCALE = 1e13
 -- Open311's index of cases by creation (defined with the rest of Open311, at the end).
-local open311_index, open311_forget, open311_index_fill
+local Open311 = {} -- Open311 GeoReport v2 (at the end of the file; one local: Lua allows 200)
 
 local function now_ms()
     local t = redis.call('TIME')
@@ -380,73 +380,74 @@ end
 
 ---------------------------------------------------------------------------------------------
 -- One incident, one case (DESIGN "The shared record"): a new report of the same category as an
--- open case, within DUPLICATE_RADIUS_KM of it and created at most DUPLICATE_WINDOW_MS after it,
+-- open case, within Duplicate.RADIUS_KM of it and created at most Duplicate.WINDOW_MS after it,
 -- is created as usual and marked possible_duplicate_of the nearest such case. The candidates are
 -- kept in an index of their own, so that a create's cost does not grow with the number of cases:
 --   P recent:<category>      zset  case id -> created ms
 --   P geo:recent:<category>  geo   the same members at their place
 -- the open, located cases of the category (a case enters at its create, or when an operator or
 -- its reporter places it; leaves when resolved, closed or merged); members older than the window
--- are trimmed at each create (at most DUPLICATE_TRIM at a time).
+-- are trimmed at each create (at most Duplicate.TRIM at a time).
 
-local DUPLICATE_RADIUS_KM = 0.3
-local DUPLICATE_WINDOW_MS = 30 * 60 * 1000
-local DUPLICATE_TRIM = 100
-local DUPLICATE_SCAN = 8 -- the nearest members a create compares
+local Duplicate = {} -- one incident, one case (one local: Lua allows 200)
+Duplicate.RADIUS_KM = 0.3
+Duplicate.WINDOW_MS = 30 * 60 * 1000
+Duplicate.TRIM = 100
+Duplicate.SCAN = 8 -- the nearest members a create compares
 local GEO_MAX_LAT = 85.05112878 -- Redis' GEO commands refuse latitudes beyond
 
-local function recent_keys(P, category)
+function Duplicate.recent_keys(P, category)
     return P .. 'recent:' .. category, P .. 'geo:recent:' .. category
 end
 
 -- Whether the case can be compared at all: located within the latitudes a GEO index can hold.
-local function recent_comparable(c)
+function Duplicate.comparable(c)
     return has_location(c) and math.abs(tonumber(c.lat) or 90) <= GEO_MAX_LAT
 end
 
 -- Files an open case in its category's index while it is young enough to be compared (now: ms).
-local function recent_add(P, case_id, c, now)
-    if not recent_comparable(c) or tonumber(c.created_at) < now - DUPLICATE_WINDOW_MS then
+function Duplicate.add(P, case_id, c, now)
+    if not Duplicate.comparable(c) or tonumber(c.created_at) < now - Duplicate.WINDOW_MS then
         return
     end
-    local z, g = recent_keys(P, c.category)
+    local z, g = Duplicate.recent_keys(P, c.category)
     redis.call('ZADD', z, c.created_at, case_id)
     redis.call('GEOADD', g, c.lon, c.lat, case_id)
 end
 
 -- Takes a case out of the index of category (it was resolved, closed, merged, or re-triaged).
-local function recent_forget(P, case_id, category)
+function Duplicate.forget(P, case_id, category)
     if (category or '') == '' then return end
-    local z, g = recent_keys(P, category)
+    local z, g = Duplicate.recent_keys(P, category)
     if redis.call('ZREM', z, case_id) == 1 then redis.call('ZREM', g, case_id) end
 end
 
 -- A case whose category changed (c.category, from old_category) moves to its new category's
 -- index when it was in the old one.
-local function recent_move(P, case_id, c, old_category, now)
-    if redis.call('ZSCORE', (recent_keys(P, old_category)), case_id) then
-        recent_forget(P, case_id, old_category)
-        recent_add(P, case_id, c, now)
+function Duplicate.move(P, case_id, c, old_category, now)
+    if redis.call('ZSCORE', (Duplicate.recent_keys(P, old_category)), case_id) then
+        Duplicate.forget(P, case_id, old_category)
+        Duplicate.add(P, case_id, c, now)
     end
 end
 
 -- The open case that the new case c (not yet stored) most likely repeats: of its category,
--- created within the window before now, nearest within DUPLICATE_RADIUS_KM by the router's
+-- created within the window before now, nearest within Duplicate.RADIUS_KM by the router's
 -- haversine (on the stored coordinates, not the index's rounded ones). Trims the index first.
 -- Returns its id and distance in km, or nil.
-local function duplicate_find(P, c, now)
-    if not recent_comparable(c) then return nil end
-    local z, g = recent_keys(P, c.category)
-    local since = now - DUPLICATE_WINDOW_MS
+function Duplicate.find(P, c, now)
+    if not Duplicate.comparable(c) then return nil end
+    local z, g = Duplicate.recent_keys(P, c.category)
+    local since = now - Duplicate.WINDOW_MS
     local old = redis.call('ZRANGE', z, '-inf', '(' .. string.format('%.0f', since), 'BYSCORE',
-        'LIMIT', 0, DUPLICATE_TRIM)
+        'LIMIT', 0, Duplicate.TRIM)
     if #old > 0 then
         redis.call('ZREM', z, unpack(old))
         redis.call('ZREM', g, unpack(old))
     end
     -- a few metres more than the radius: the index's coordinates are rounded (52-bit geohash)
     local hits = redis.call('GEOSEARCH', g, 'FROMLONLAT', c.lon, c.lat, 'BYRADIUS',
-        DUPLICATE_RADIUS_KM * 1000 + 5, 'm', 'ASC', 'COUNT', DUPLICATE_SCAN)
+        Duplicate.RADIUS_KM * 1000 + 5, 'm', 'ASC', 'COUNT', Duplicate.SCAN)
     local lat, lon = tonumber(c.lat), tonumber(c.lon)
     local best, best_d = nil, nil
     for _, id in ipairs(hits) do
@@ -456,7 +457,7 @@ local function duplicate_find(P, c, now)
         if open and f[5] == c.category and tonumber(f[2] or '0') >= since and
                 tonumber(f[3] or '') and tonumber(f[4] or '') then
             local d = haversine_km(lat, lon, tonumber(f[3]), tonumber(f[4]))
-            if d <= DUPLICATE_RADIUS_KM and (best_d == nil or d < best_d) then
+            if d <= Duplicate.RADIUS_KM and (best_d == nil or d < best_d) then
                 best, best_d = id, d
             end
         end
@@ -465,10 +466,10 @@ local function duplicate_find(P, c, now)
 end
 
 -- Marks the new case c (before its record is written, so the fields go in with it) as a possible
--- duplicate of the case duplicate_find answers: possible_duplicate_of, possible_duplicate_m
+-- duplicate of the case Duplicate.find answers: possible_duplicate_of, possible_duplicate_m
 -- (the distance in metres). Returns the other case's id, or nil.
-local function duplicate_mark(P, c, now)
-    local other, d = duplicate_find(P, c, now)
+function Duplicate.mark(P, c, now)
+    local other, d = Duplicate.find(P, c, now)
     if not other then return nil end
     c.possible_duplicate_of = other
     c.possible_duplicate_m = tostring(math.floor(d * 1000 + 0.5))
@@ -497,47 +498,48 @@ end
 --                                   d|<kind>|<bucket>: the time from received to the case's
 --                                   FIRST assigned (kind a, 0 when assigned at once), acknowledged
 --                                   (k) and on_scene (o), each counted once per case, in
---                                   log-spaced buckets (stats_bucket)
+--                                   log-spaced buckets (Stats.bucket)
 --   P stats:built             str   "1" once the counters hold the cases that were there before
 --                                   this version (ess_upgrade builds them once)
 --   P case:<id>               hash  also stats_day (the day its counts go to) and stats_a,
 --                                   stats_k, stats_o ("1": that time is counted)
 -- Erasure does not touch them (they hold no personal data). A few HINCRBYs per change at most.
 
-local STATS_TZ_MS = 7 * 3600 * 1000
-local STATS_BASE = 1.05 -- bucket b >= 1 holds [1.05^(b-1), 1.05^b) seconds; 0: under a second
-local STATS_TOP = 274   -- the last bucket: from 1.05^273 s (about 7.1 days) on
-local STATS_KINDS = {assigned = 'a', acknowledged = 'k', on_scene = 'o'}
+local Stats = {} -- the statistics' functions and constants (one local: Lua allows 200)
+Stats.TZ_MS = 7 * 3600 * 1000
+Stats.BASE = 1.05 -- bucket b >= 1 holds [1.05^(b-1), 1.05^b) seconds; 0: under a second
+Stats.TOP = 274   -- the last bucket: from 1.05^273 s (about 7.1 days) on
+Stats.KINDS = {assigned = 'a', acknowledged = 'k', on_scene = 'o'}
 
 -- The Thai-time date ("YYYY-MM-DD") of ms.
-local function stats_day_of(ms)
-    return string.sub(iso_time(tonumber(ms) + STATS_TZ_MS), 1, 10)
+function Stats.day_of(ms)
+    return string.sub(iso_time(tonumber(ms) + Stats.TZ_MS), 1, 10)
 end
 
 -- The bucket of a duration of ms milliseconds.
-local function stats_bucket(ms)
+function Stats.bucket(ms)
     local s = ms / 1000
     if s < 1 then return 0 end
-    return math.min(STATS_TOP, 1 + math.floor(math.log(s) / math.log(STATS_BASE)))
+    return math.min(Stats.TOP, 1 + math.floor(math.log(s) / math.log(Stats.BASE)))
 end
 
 -- What a bucket reads as, in seconds: its geometric middle (within 2.5 % of any duration in
 -- it), 0 for under a second (within 1 s), the lower edge of the last (open) bucket.
-local function stats_bucket_value(b)
+function Stats.bucket_value(b)
     if b == 0 then return 0 end
-    local v = STATS_BASE ^ (b == STATS_TOP and b - 1 or b - 0.5)
+    local v = Stats.BASE ^ (b == Stats.TOP and b - 1 or b - 0.5)
     return math.floor(v * 10 + 0.5) / 10
 end
 
-local function stats_key(P, c)
+function Stats.key(P, c)
     return P .. 'stats:day:' .. ((c.stats_day or '') ~= '' and c.stats_day or
-        stats_day_of(c.created_at))
+        Stats.day_of(c.created_at))
 end
 
 -- A new case (case_create, before its record is written: sets c.stats_day and, assigned at
 -- once, c.stats_a).
-local function stats_created(P, c, now)
-    c.stats_day = stats_day_of(now)
+function Stats.created(P, c, now)
+    c.stats_day = Stats.day_of(now)
     local key = P .. 'stats:day:' .. c.stats_day
     redis.call('HINCRBY', key, 'n|' .. c.category, 1)
     redis.call('HINCRBY', key, 'ch|' .. c.channel, 1)
@@ -550,31 +552,31 @@ end
 
 -- The case entered status at `at` (record_status, when it changes): one more entry, and its
 -- time from received when it is the first assigned, acknowledged or on_scene of the case.
-local function stats_entered(P, case_id, c, status, at)
-    local key = stats_key(P, c)
+function Stats.entered(P, case_id, c, status, at)
+    local key = Stats.key(P, c)
     redis.call('HINCRBY', key, 'st|' .. status, 1)
-    local kind = STATS_KINDS[status]
+    local kind = Stats.KINDS[status]
     if kind and redis.call('HSETNX', P .. 'case:' .. case_id, 'stats_' .. kind, '1') == 1 then
         redis.call('HINCRBY', key, 'd|' .. kind .. '|' ..
-            stats_bucket(tonumber(at) - tonumber(c.created_at)), 1)
+            Stats.bucket(tonumber(at) - tonumber(c.created_at)), 1)
     end
 end
 
 -- A triage changed the case's category: its count moves from old to new.
-local function stats_recategorized(P, c, old, new)
-    local key = stats_key(P, c)
+function Stats.recategorized(P, c, old, new)
+    local key = Stats.key(P, c)
     redis.call('HINCRBY', key, 'n|' .. old, -1)
     redis.call('HINCRBY', key, 'n|' .. new, 1)
 end
 
 -- Counts one existing case as the live steps would have (its timeline's status entries) on
 -- its stats_day (a case of this version's) or the Thai date of its created_at, and marks it.
-local function stats_count_case(P, case_id)
+function Stats.count_case(P, case_id)
     local key = P .. 'case:' .. case_id
     local f = redis.call('HMGET', key, 'created_at', 'category', 'channel', 'stats_day')
     local created = tonumber(f[1])
     if not created then return false end
-    local day = f[4] and f[4] ~= '' and f[4] or stats_day_of(created)
+    local day = f[4] and f[4] ~= '' and f[4] or Stats.day_of(created)
     local skey = P .. 'stats:day:' .. day
     redis.call('HINCRBY', skey, 'n|' .. (f[2] or 'other'), 1)
     redis.call('HINCRBY', skey, 'ch|' .. (f[3] or 'hotline'), 1)
@@ -585,11 +587,11 @@ local function stats_count_case(P, case_id)
         if e.event == nil and type(e.status) == 'string' and e.status ~= prev then
             prev = e.status
             if e.status ~= 'received' then redis.call('HINCRBY', skey, 'st|' .. e.status, 1) end
-            local kind = STATS_KINDS[e.status]
+            local kind = Stats.KINDS[e.status]
             if kind and not counted[kind] and tonumber(e.at) then
                 counted[kind] = true
                 redis.call('HINCRBY', skey, 'd|' .. kind .. '|' ..
-                    stats_bucket(tonumber(e.at) - created), 1)
+                    Stats.bucket(tonumber(e.at) - created), 1)
                 marks[#marks + 1] = 'stats_' .. kind
                 marks[#marks + 1] = '1'
             end
@@ -618,10 +620,10 @@ local function record_status(P, case_id, c, status, at, by, note)
         redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. status, 1)
         if status == 'resolved' or status == 'closed' then
             redis.call('ZREM', P .. 'cases:open', case_id)
-            recent_forget(P, case_id, c.category)
+            Duplicate.forget(P, case_id, c.category)
         end
         if status == 'closed' then retention_schedule(P, case_id, at) end
-        stats_entered(P, case_id, c, status, at)
+        Stats.entered(P, case_id, c, status, at)
         c.status = status
     end
     c.updated_at = at
@@ -1047,9 +1049,9 @@ local function case_create(keys, a)
     second.status = c.status
     if c.status == 'assigned' then second.team = c.team_name end
     if c.queue_reason ~= '' then second.note = c.queue_reason end
-    stats_created(P, c, now)
+    Stats.created(P, c, now)
 
-    local duplicate_of = duplicate_mark(P, c, now)
+    local duplicate_of = Duplicate.mark(P, c, now)
 
     local fields = {}
     for k, v in pairs(c) do
@@ -1062,7 +1064,7 @@ local function case_create(keys, a)
         cjson.encode(second))
     redis.call('ZADD', P .. 'cases:open', now, case_id)
     redis.call('ZADD', P .. 'cases:status:' .. c.status, now, case_id)
-    open311_index(P, case_id, now)
+    Open311.index(P, case_id, now)
     if (c.reporter_phone_hash or '') ~= '' then
         redis.call('ZADD', P .. 'phone:' .. c.reporter_phone_hash, now, case_id)
     end
@@ -1079,7 +1081,7 @@ local function case_create(keys, a)
     else
         redis.call('ZADD', P .. 'queue', queue_score(c), case_id)
     end
-    recent_add(P, case_id, c, now)
+    Duplicate.add(P, case_id, c, now)
     if duplicate_of then
         record_link(P, case_id, c, 'possible_duplicate', duplicate_of, now, 'router')
     end
@@ -2001,7 +2003,7 @@ local function case_locate(P, case_id, lat, lon, address, note, now, by, route_e
         end
     end
     redis.call('HSET', key, unpack(fields))
-    recent_add(P, case_id, c, now)
+    Duplicate.add(P, case_id, c, now)
     record_event(P, case_id, c, 'location', note, now, by)
     if c.status == 'queued' and c.dispatch == '1' then
         if c.escalated ~= '1' then
@@ -2627,8 +2629,8 @@ local function case_triage(keys, a)
             if new_cat ~= old_cat then
                 redis.call('HINCRBY', P .. 'stats', old_cat .. '|' .. c.status, -1)
                 redis.call('HINCRBY', P .. 'stats', new_cat .. '|' .. c.status, 1)
-                recent_move(P, case_id, c, old_cat, now)
-                stats_recategorized(P, c, old_cat, new_cat)
+                Duplicate.move(P, case_id, c, old_cat, now)
+                Stats.recategorized(P, c, old_cat, new_cat)
             end
             public_relabel(P, c, a[13], a[14])
             ensure_set(P, set_name(c.skills))
@@ -2921,16 +2923,16 @@ local function retention_sweep(keys, a)
             end
             views = views + redis.call('DEL', tkey)
         end
-        open311_forget(P, case_id)
+        Open311.forget(P, case_id)
     end
     if #erased == 0 then return '{"erased":[],"views":' .. views .. '}' end
     return cjson.encode({erased = erased, views = views})
 end
 
 -- Builds the statistics counters from the cases there (once: P stats:built), each case
--- counted by stats_count_case. The cases are found through the status indexes (every case is in
+-- counted by Stats.count_case. The cases are found through the status indexes (every case is in
 -- the one of its status), whatever statuses there are. Answers how many cases were counted.
-local function stats_build(P)
+function Stats.build(P)
     if redis.call('EXISTS', P .. 'stats:built') == 1 then return 0 end
     local n, cursor = 0, '0'
     repeat
@@ -2938,7 +2940,7 @@ local function stats_build(P)
         cursor = r[1]
         for _, zkey in ipairs(r[2]) do
             for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
-                if stats_count_case(P, id) then n = n + 1 end
+                if Stats.count_case(P, id) then n = n + 1 end
             end
         end
     until cursor == '0'
@@ -2947,27 +2949,27 @@ local function stats_build(P)
 end
 
 -- The median and 90th percentile (nearest rank) of a histogram {bucket = count}, in seconds.
-local function stats_times(h)
+function Stats.times(h)
     local n = 0
     for _, v in pairs(h) do n = n + v end
     if n == 0 then return {n = 0, median_s = cjson.null, p90_s = cjson.null} end
     local function at_rank(rank)
         local seen = 0
-        for b = 0, STATS_TOP do
+        for b = 0, Stats.TOP do
             seen = seen + (h[b] or 0)
-            if seen >= rank then return stats_bucket_value(b) end
+            if seen >= rank then return Stats.bucket_value(b) end
         end
-        return stats_bucket_value(STATS_TOP)
+        return Stats.bucket_value(Stats.TOP)
     end
     return {n = n, median_s = at_rank(math.ceil(n * 0.5)), p90_s = at_rank(math.ceil(n * 0.9))}
 end
 
-local function stats_add(t, name, v)
+function Stats.add(t, name, v)
     t[name] = (t[name] or 0) + v
 end
 
 -- Only the names whose sum is not 0 (a count moved away by a triage leaves a 0 behind).
-local function stats_nonzero(t)
+function Stats.nonzero(t)
     local out = {}
     for k, v in pairs(t) do
         if v ~= 0 then out[k] = v end
@@ -2980,7 +2982,7 @@ end
 -- per day): {"from", "to", "by_category", "by_channel", "by_status", "by_day": [{"date",
 -- "cases", "by_category"}], "times": {"to_assigned"|"to_acknowledged"|"to_on_scene":
 -- {"median_s", "p90_s", "n"}}}. by_status's received is the number of cases received.
-local function stats_read(keys, a)
+function Stats.read(keys, a)
     local P, first, days = a[1], tonumber(a[2]), tonumber(a[3])
     local cats, chans, statuses, by_day = {}, {}, {}, {}
     local hist = {a = {}, k = {}, o = {}}
@@ -2993,27 +2995,27 @@ local function stats_read(keys, a)
             local kind, rest = string.match(f[i], '^(%a+)|(.+)$')
             local v = tonumber(f[i + 1]) or 0
             if kind == 'n' then
-                stats_add(cats, rest, v)
-                stats_add(day_cats, rest, v)
+                Stats.add(cats, rest, v)
+                Stats.add(day_cats, rest, v)
                 day_n = day_n + v
             elseif kind == 'ch' then
-                stats_add(chans, rest, v)
+                Stats.add(chans, rest, v)
             elseif kind == 'st' then
-                stats_add(statuses, rest, v)
+                Stats.add(statuses, rest, v)
             elseif kind == 'd' then
                 local k, b = string.match(rest, '^(%a)|(%d+)$')
-                if k and hist[k] then stats_add(hist[k], tonumber(b), v) end
+                if k and hist[k] then Stats.add(hist[k], tonumber(b), v) end
             end
         end
         total = total + day_n
-        by_day[#by_day + 1] = {date = date, cases = day_n, by_category = stats_nonzero(day_cats)}
+        by_day[#by_day + 1] = {date = date, cases = day_n, by_category = Stats.nonzero(day_cats)}
     end
     statuses.received = total
     return cjson.encode({from = by_day[1].date, to = by_day[#by_day].date,
-        by_category = stats_nonzero(cats), by_channel = stats_nonzero(chans),
-        by_status = stats_nonzero(statuses), by_day = by_day,
-        times = {to_assigned = stats_times(hist.a), to_acknowledged = stats_times(hist.k),
-            to_on_scene = stats_times(hist.o)}})
+        by_category = Stats.nonzero(cats), by_channel = Stats.nonzero(chans),
+        by_status = Stats.nonzero(statuses), by_day = by_day,
+        times = {to_assigned = Stats.times(hist.a), to_acknowledged = Stats.times(hist.k),
+            to_on_scene = Stats.times(hist.o)}})
 end
 
 -- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
@@ -3025,12 +3027,12 @@ local SCHEMA = 4
 -- says they are built. 2: the teams by id, the index of all teams of each skill set. 3: the
 -- retention lists of the cases closed before (P erase:due unless erased already, P track:due
 -- while the public view is there), each dated by the case's updated_at (at or after its closing).
--- 4: Open311's index of the cases whose public view is kept (open311_index_fill).
+-- 4: Open311's index of the cases whose public view is kept (Open311.index_fill).
 -- {"upgraded": bool, "teams": number of teams indexed, "closed": closed cases listed,
 -- "created": cases put in Open311's index}
 local function upgrade(keys, a)
     local P = a[1]
-    stats_build(P)
+    Stats.build(P)
     local schema = tonumber(redis.call('GET', P .. 'schema') or '0')
     if schema >= SCHEMA then
         return cjson.encode({upgraded = false, teams = 0, closed = 0, created = 0})
@@ -3068,7 +3070,7 @@ local function upgrade(keys, a)
             end
         end
     end
-    if schema < 4 then created = open311_index_fill(P) end
+    if schema < 4 then created = Open311.index_fill(P) end
     redis.call('SET', P .. 'schema', SCHEMA)
     return cjson.encode({upgraded = true, teams = n, closed = closed, created = created})
 end
@@ -3384,22 +3386,22 @@ end
 -- data: its tracking code, category, public status, team name, times rounded down to the hour
 -- and the place rounded to 0.01 degree. Nothing here is audited: nothing personal is read out.
 
-local OPEN311_CLOSED = {resolved = true, closed = true, merged = true}
-local OPEN311_BATCH = 500
+Open311.CLOSED = {resolved = true, closed = true, merged = true}
+Open311.BATCH = 500
 local HOUR_MS = 3600000
 
-open311_index = function(P, case_id, created_at)
+function Open311.index(P, case_id, created_at)
     redis.call('ZADD', P .. 'cases:created', created_at, case_id)
 end
 
-open311_forget = function(P, case_id)
+function Open311.forget(P, case_id)
     redis.call('ZREM', P .. 'cases:created', case_id)
 end
 
 -- ess_upgrade's step to schema 4: every case whose public view is kept (all of them but those
 -- closed long enough ago) goes into P cases:created, found through the status indexes of the
 -- statuses the statistics count. The number of cases indexed.
-open311_index_fill = function(P)
+function Open311.index_fill(P)
     local n, seen = 0, {}
     for _, k in ipairs(redis.call('HKEYS', P .. 'stats')) do
         local status = string.match(k, '|(.+)$')
@@ -3422,7 +3424,7 @@ end
 -- view is gone: {code, category, status, requested, updated (ms, down to the hour), team ("":
 -- none), lat, lon ("" when not located; rounded to 0.01 degree), unconfirmed (the category is
 -- the classifier's unconfirmed guess)}.
-local function open311_row(P, case_id, code)
+function Open311.row(P, case_id, code)
     local f = redis.call('HMGET', P .. 'case:' .. case_id, 'tracking_code', 'category',
         'created_at', 'lat', 'lon', 'category_suggested')
     code = code or f[1]
@@ -3444,8 +3446,8 @@ end
 -- statuses: "open", "closed" or "" (both); categories: a csv of category codes, "" for all.
 -- abuse_risk cases and those whose category is an unconfirmed guess are never listed. Open cases
 -- are read from P cases:open (few), the others from P cases:created. {"requests": [rows as
--- open311_row], "scanned": cases looked at, "complete": false when scan ran out before the span}
-local function open311_list(keys, a)
+-- Open311.row], "scanned": cases looked at, "complete": false when scan ran out before the span}
+function Open311.list(keys, a)
     local P, from, to = a[1], tonumber(a[2]), tonumber(a[3])
     local status, limit, scan = a[4], tonumber(a[6]), tonumber(a[7])
     local wanted = a[5] ~= '' and set_of(split_csv(a[5])) or nil
@@ -3466,15 +3468,15 @@ local function open311_list(keys, a)
         end
         local ids = redis.call('ZRANGE', index, string.format('%.0f', hi),
             string.format('%.0f', lo), 'BYSCORE', 'REV', 'LIMIT', offset,
-            math.min(OPEN311_BATCH, scan - seen))
+            math.min(Open311.BATCH, scan - seen))
         if #ids == 0 then break end
         offset = offset + #ids
         for _, id in ipairs(ids) do
             seen = seen + 1
-            local r = open311_row(P, id, nil)
+            local r = Open311.row(P, id, nil)
             if r and r.category ~= 'abuse_risk' and not r.unconfirmed and
                 (wanted == nil or wanted[r.category]) and
-                (status == '' or (status == 'closed') == (OPEN311_CLOSED[r.status] == true)) then
+                (status == '' or (status == 'closed') == (Open311.CLOSED[r.status] == true)) then
                 r.unconfirmed = nil
                 out[#out + 1] = r
                 if #out >= limit then break end
@@ -3487,13 +3489,13 @@ local function open311_list(keys, a)
     return cjson.encode({requests = out, scanned = seen, complete = complete})
 end
 
--- ess_open311_get P code (read only): the case of that canonical tracking code as open311_row
+-- ess_open311_get P code (read only): the case of that canonical tracking code as Open311.row
 -- says (abuse_risk cases included: found only by their code), or {"err": "not_found"} when no
 -- public view has the code.
-local function open311_get(keys, a)
+function Open311.get(keys, a)
     local P, code = a[1], a[2]
     local case_id = redis.call('HGET', P .. 'track:' .. code, 'case_id')
-    local r = case_id and open311_row(P, case_id, code)
+    local r = case_id and Open311.row(P, case_id, code)
     if not r then return refuse('not_found') end
     r.unconfirmed = nil
     return cjson.encode(r)
@@ -3577,7 +3579,7 @@ redis.register_function('ess_case_ack', case_ack)
 redis.register_function('ess_case_assign', case_assign)
 redis.register_function{function_name = 'ess_case_list', callback = case_list, flags = {'no-writes'}}
 redis.register_function{function_name = 'ess_stats', callback = stats, flags = {'no-writes'}}
-redis.register_function{function_name = 'ess_stats_read', callback = stats_read,
+redis.register_function{function_name = 'ess_stats_read', callback = Stats.read,
     flags = {'no-writes'}}
 redis.register_function('ess_queue_sweep', queue_sweep)
 redis.register_function('ess_outbox_claim', outbox_claim)
@@ -3627,7 +3629,7 @@ redis.register_function('ess_feed_ack', feed_ack)
 redis.register_function('ess_case_merge', case_merge)
 redis.register_function{function_name = 'ess_feed_gauges', callback = feed_gauges,
     flags = {'no-writes'}}
-redis.register_function{function_name = 'ess_open311_list', callback = open311_list,
+redis.register_function{function_name = 'ess_open311_list', callback = Open311.list,
     flags = {'no-writes'}}
-redis.register_function{function_name = 'ess_open311_get', callback = open311_get,
+redis.register_function{function_name = 'ess_open311_get', callback = Open311.get,
     flags = {'no-writes'}}
