@@ -68,6 +68,7 @@ static const char *const metrics_route_names[METRICS_ROUTE_COUNT] = {
     [METRICS_ROUTE_CASE_EIDO] = "case_eido",
     [METRICS_ROUTE_OPEN311] = "open311",
     [METRICS_ROUTE_STATS] = "stats",
+    [METRICS_ROUTE_OPENAPI] = "openapi",
     [METRICS_ROUTE_OTHER] = "other",
 };
 

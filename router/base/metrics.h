@@ -50,6 +50,7 @@ enum metrics_route {
     METRICS_ROUTE_CASE_EIDO,       /* GET /v1/cases/{id}/eido */
     METRICS_ROUTE_OPEN311,         /* GET /open311/...: Open311 GeoReport v2 */
     METRICS_ROUTE_STATS,           /* GET /v1/stats */
+    METRICS_ROUTE_OPENAPI,         /* GET /openapi.json */
     METRICS_ROUTE_OTHER,           /* anything unmatched */
     METRICS_ROUTE_COUNT
 };

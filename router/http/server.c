@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "netaddr.h"
 #include "open311.h"
+#include "openapi.h"
 #include "operators.h"
 #include "random.h"
 #include "route.h"
@@ -215,6 +216,7 @@ static const struct route routes[] = {
      linebot_webhook, API},
     {EVHTTP_REQ_GET, "healthz", METRICS_ROUTE_HEALTHZ, PUBLIC, BODY_NONE, healthz, API},
     {EVHTTP_REQ_GET, "metrics", METRICS_ROUTE_METRICS, PUBLIC, BODY_NONE, metrics_get, API},
+    {EVHTTP_REQ_GET, "openapi.json", METRICS_ROUTE_OPENAPI, PUBLIC, BODY_NONE, openapi_get, ASSET},
 };
 
 static int is_json_type(const char *ct)
