@@ -15,8 +15,9 @@ ESS_PACKAGES=(meson ninja-build pkg-config gcc libevent-dev libhiredis-dev libcj
     libcurl4-openssl-dev libssl-dev redis-server python3 curl libjs-leaflet libthai-data
     libdatrie-dev libthai-dev)
 
-# What the EIDO tests add (scripts/test): they validate the router's EIDO documents against NENA's
-# schema (YAML files) with jsonschema.
+# What the EIDO and OpenAPI tests add (scripts/test): they validate the router's EIDO documents
+# against NENA's schema (YAML files), and the OpenAPI document's examples and the router's answers
+# against its schemas, with jsonschema.
 # shellcheck disable=SC2034
 ESS_TEST_PACKAGES=(python3-jsonschema python3-yaml)
 
