@@ -16,6 +16,7 @@ import urllib.parse
 import fake_line
 import harness
 from harness import RouterTest, SharedRouterTest
+from test_line_handoff import HandoffHelpers
 
 try:
     import jsonschema
@@ -513,6 +514,26 @@ class LiveTest(SharedRouterTest):
         self.assertTrue(r.body['entries'], 'the agency sees the detention case')
         self.assertEqual(answer_problems(doc, paths['/v1/feed']['get'], r), [])
 
+    def test_lists_fit(self):
+        """The audit log (with entries), the teams as the admin reads them (with notify), the
+        operators and the agencies."""
+        env, paths = self.env, self.doc['paths']
+        env.get_case(self.case['case_id'])
+        r = env.http('GET', '/v1/audit?case_id=' + self.case['case_id'],
+                     token=self.tokens['supervisor'])
+        self.assertStatus(r, 200)
+        self.assertTrue(r.body['entries'], r)
+        self.assertEqual(answer_problems(self.doc, paths['/v1/audit']['get'], r), [])
+        r = env.http('GET', '/v1/teams', token=env.admin_token)
+        self.assertStatus(r, 200)
+        self.assertIn('notify', r.body['teams'][0])
+        self.assertEqual(answer_problems(self.doc, paths['/v1/teams']['get'], r), [])
+        for path in ('/v1/operators', '/v1/agencies'):
+            r = env.http('GET', path, token=env.admin_token)
+            self.assertStatus(r, 200)
+            self.assertTrue(list(r.body.values())[0], r)
+            self.assertEqual(answer_problems(self.doc, paths[path]['get'], r), [])
+
     def test_cookie_session(self):
         """A log-in's answer, and a cookie change without X-CSRF-Token: 403 csrf_failed."""
         env, paths = self.env, self.doc['paths']
@@ -526,6 +547,51 @@ class LiveTest(SharedRouterTest):
         self.assertErrorBody(r, 403, 'csrf_failed')
         self.assertEqual(answer_problems(self.doc, paths['/v1/cases/{case_id}/notes']['post'],
                                          r), [])
+
+
+class ChatAnswersTest(HandoffHelpers):
+    """A LINE reporter's chat with a person: the case view of a LINE case and every chat answer
+    against the document."""
+
+    def test_chat_answers_fit(self):
+        if jsonschema is None:
+            self.fail('python3-jsonschema is not installed (scripts/test installs it)')
+        doc = load_doc()
+        paths = doc['paths']
+        user = self.new_user()
+        case_id = self.ask_after_report(user)['case_id']
+        r = self.env.get_case(case_id)
+        self.assertIn('line_user_id', r.body['reporter'])
+        self.assertEqual(answer_problems(doc, paths['/v1/cases/{case_id}']['get'], r), [])
+        r = self.take(case_id)
+        self.assertStatus(r, 200)
+        self.assertEqual(answer_problems(doc, paths['/v1/cases/{case_id}/chat/take']['post'], r),
+                         [])
+        r = self.write(case_id, 'เจ้าหน้าที่อยู่ตรงนี้แล้ว openapi ' + secrets_hex())
+        self.assertStatus(r, 201)
+        self.assertEqual(
+            answer_problems(doc, paths['/v1/cases/{case_id}/chat/messages']['post'], r), [])
+        r = self.env.http('GET', path_chat(case_id, 'messages'), token=self.env.operator_token)
+        self.assertStatus(r, 200)
+        self.assertTrue(r.body['messages'])
+        self.assertEqual(
+            answer_problems(doc, paths['/v1/cases/{case_id}/chat/messages']['get'], r), [])
+        r = self.close(case_id)
+        self.assertStatus(r, 200)
+        self.assertEqual(
+            answer_problems(doc, paths['/v1/cases/{case_id}/chat/close']['post'], r), [])
+        r = self.take(case_id)
+        self.assertErrorBody(r, 409, 'no_chat')
+        self.assertEqual(answer_problems(doc, paths['/v1/cases/{case_id}/chat/take']['post'], r),
+                         [])
+
+
+def secrets_hex():
+    return os.urandom(4).hex()
+
+
+def path_chat(case_id, what):
+    return '/v1/cases/%s/chat/%s' % (urllib.parse.quote(case_id, safe=''), what)
 
 
 if __name__ == '__main__':
