@@ -68,14 +68,15 @@ def route_table(text=None):
 
 
 def doc_pattern(path):
-    """The route-table pattern of a documented path: "/v1/cases/{case_id}" -> "v1/cases/*"; a
-    last parameter named path spans any depth: "/assets/{path}" -> "assets/**"."""
+    """The route-table pattern of a documented path: "/v1/cases/{case_id}" -> "v1/cases/*" (a
+    segment holding a parameter, as "{code}.json", is one "*"); a last parameter named path
+    spans any depth: "/assets/{path}" -> "assets/**"."""
     segs = path.strip('/').split('/')
     out = []
     for i, s in enumerate(segs):
         if s == '{path}' and i == len(segs) - 1:
             out.append('**')
-        elif s.startswith('{') and s.endswith('}'):
+        elif '{' in s:
             out.append('*')
         else:
             out.append(s)
@@ -83,12 +84,15 @@ def doc_pattern(path):
 
 
 def doc_operations(doc):
-    """{(method, pattern): (path, operation)} of the document."""
+    """{(method, pattern): [(path, operation)...]} of the document. The pattern is the route
+    table's that serves the path: x-route of the operation or of its path item when a route
+    serves several documented paths (a file name matched by "*"), else doc_pattern(path)."""
     ops = {}
     for path, item in doc['paths'].items():
         for method, o in item.items():
             if method in METHODS:
-                ops[(method, doc_pattern(path))] = (path, o)
+                pattern = o.get('x-route') or item.get('x-route') or doc_pattern(path)
+                ops.setdefault((method, pattern), []).append((path, o))
     return ops
 
 
@@ -100,28 +104,36 @@ def route_differences(table, doc):
         problems.append('the router serves %s /%s, the document lacks it' % (key[0].upper(),
                                                                               key[1]))
     for key in sorted(set(ops) - set(table)):
-        problems.append('the document has %s %s, the router does not serve it'
-                        % (key[0].upper(), ops[key][0]))
+        for path, _ in ops[key]:
+            problems.append('the document has %s %s, the router does not serve it'
+                            % (key[0].upper(), path))
     for key in sorted(set(ops) & set(table)):
-        path, o = ops[key]
-        where = '%s %s' % (key[0].upper(), path)
-        want = table[key]['roles'] or {'public'}
-        got = set(o.get('x-roles') or ())
-        if got != want:
-            problems.append('%s: x-roles %s, the route table says %s'
-                            % (where, sorted(got), sorted(want)))
-        if (want == {'public'}) != (o.get('security') == [] or {} in o.get('security', [])):
-            problems.append('%s: security does not say whether it is public' % where)
-        body = table[key]['body']
-        has_body = 'requestBody' in o
-        if (body != 'BODY_NONE') != has_body:
-            problems.append('%s: the route table says %s, the document %s a request body'
-                            % (where, body, 'has' if has_body else 'has no'))
-        if body == 'BODY_JSON' and has_body and \
-                'application/json' not in o['requestBody'].get('content', {}):
-            problems.append('%s: a JSON body not documented as application/json' % where)
-        if key[1].startswith('v1/') and not public_or_errors_documented(o):
-            problems.append('%s: an API route without its error answers' % where)
+        for path, o in ops[key]:
+            problems += operation_differences(key, table[key], path, o)
+    return problems
+
+
+def operation_differences(key, route, path, o):
+    """How operation o of path differs from its route of the table (roles, body kind)."""
+    problems = []
+    where = '%s %s' % (key[0].upper(), path)
+    want = route['roles'] or {'public'}
+    got = set(o.get('x-roles') or ())
+    if got != want:
+        problems.append('%s: x-roles %s, the route table says %s'
+                        % (where, sorted(got), sorted(want)))
+    if (want == {'public'}) != (o.get('security') == [] or {} in o.get('security', [])):
+        problems.append('%s: security does not say whether it is public' % where)
+    body = route['body']
+    has_body = 'requestBody' in o
+    if (body != 'BODY_NONE') != has_body:
+        problems.append('%s: the route table says %s, the document %s a request body'
+                        % (where, body, 'has' if has_body else 'has no'))
+    if body == 'BODY_JSON' and has_body and \
+            'application/json' not in o['requestBody'].get('content', {}):
+        problems.append('%s: a JSON body not documented as application/json' % where)
+    if key[1].startswith('v1/') and not public_or_errors_documented(o):
+        problems.append('%s: an API route without its error answers' % where)
     return problems
 
 
@@ -265,6 +277,13 @@ class DocumentTest(RouterTest):
         doc = copy.deepcopy(self.doc)
         del doc['paths']['/v1/classify']['post']['requestBody']
         self.assertEqual(len(route_differences(table, doc)), 1)
+        doc = copy.deepcopy(self.doc)
+        doc['paths']['/v1/audit']['get']['x-route'] = 'v1/audit/*'
+        self.assertEqual(route_differences(table, doc),
+                         ['the router serves GET /v1/audit, the document lacks it',
+                          'the document has GET /v1/audit, the router does not serve it'])
+        self.assertEqual(doc_pattern('/open311/v2/requests/{code}.json'),
+                         'open311/v2/requests/*')
         fake = dict(table)
         fake[('get', 'v1/brand-new')] = {'roles': {'operator'}, 'body': 'BODY_NONE'}
         self.assertEqual(route_differences(fake, self.doc),
