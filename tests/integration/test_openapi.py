@@ -25,6 +25,8 @@ except ImportError:  # a failure, not a skip: scripts/test installs python3-json
 
 DOC_PATH = os.path.join(harness.REPO_ROOT, 'router', 'api', 'openapi.json')
 SERVER_C = os.path.join(harness.REPO_ROOT, 'router', 'http', 'server.c')
+# The OpenAPI Initiative's JSON Schema of OpenAPI 3.1 documents (fixtures/openapi/README.md)
+OAS_SCHEMA = os.path.join(harness.HERE, 'fixtures', 'openapi', 'oas-3.1-schema.json')
 
 METHODS = ('get', 'put', 'post', 'delete', 'patch', 'head', 'options')
 # server.c's role macros (a supervisor may all an operator may: OPERATOR includes it)
@@ -251,6 +253,18 @@ class DocumentTest(RouterTest):
         self.assertEqual(self.doc['openapi'][:4], '3.1.')
         problems = answer_problems(self.doc, self.doc['paths']['/openapi.json']['get'], r)
         self.assertEqual(problems, [])
+
+    def test_valid_openapi(self):
+        """The document is an OpenAPI 3.1 document (the OpenAPI Initiative's schema), and one
+        that breaks a rule of it is not."""
+        with open(OAS_SCHEMA, encoding='utf-8') as f:
+            oas = jsonschema.Draft202012Validator(json.load(f))
+        self.assertEqual([e.message for e in oas.iter_errors(self.doc)], [])
+        bad = copy.deepcopy(self.doc)
+        bad['paths']['/healthz']['get']['responses']['200'].pop('description')
+        bad['paths']['/healthz']['get']['x-roles'] = ['public']
+        bad['paths']['/healthz']['get']['roles'] = ['public']
+        self.assertEqual(len(list(oas.iter_errors(bad))), 2)
 
     def test_routes_in_step(self):
         table = route_table()
