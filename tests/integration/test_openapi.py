@@ -546,6 +546,18 @@ class LiveTest(SharedRouterTest):
         self.assertStatus(r, 200)
         self.assertTrue(r.body['entries'], 'the agency sees the detention case')
         self.assertEqual(answer_problems(doc, paths['/v1/feed']['get'], r), [])
+        env.post_incident(category='detention', description='ถูกขังไว้ openapi eido')
+        r = env.http('GET', '/v1/feed?format=eido', token=self.tokens['agency'])
+        self.assertStatus(r, 200)
+        self.assertTrue(r.body['entries'] and all('eido' in e for e in r.body['entries']), r)
+        self.assertEqual(answer_problems(doc, paths['/v1/feed']['get'], r), [])
+        r = env.http('GET', '/v1/cases/%s/eido' % self.case['case_id'],
+                     token=self.tokens['agency'])
+        self.assertStatus(r, 200)
+        self.assertEqual(answer_problems(doc, paths['/v1/cases/{case_id}/eido']['get'], r), [])
+        r = env.http('GET', '/v1/cases/%s/eido' % case_id, token=self.tokens['agency'])
+        self.assertErrorBody(r, 403, 'forbidden', 'a threat case, not of its categories')
+        self.assertEqual(answer_problems(doc, paths['/v1/cases/{case_id}/eido']['get'], r), [])
 
     def test_lists_fit(self):
         """The audit log (with entries), the teams as the admin reads them (with notify), the
