@@ -409,11 +409,14 @@ class LiveTest(SharedRouterTest):
     def fill(self, path):
         values = {'case_id': self.case['case_id'], 'team_id': TEAM_ID,
                   'tracking_code': self.case['tracking_code'], 'code': self.case['tracking_code'],
-                  'operator_id': 'op-17', 'agency_id': 'dmh'}
+                  'operator_id': 'op-17', 'agency_id': 'dmh', 'service_code': 'threat',
+                  'resource': 'nothing.json'}
         if path == '/assets/{path}':
             return '/assets/track.css'
         if path == '/console/{path}':
             return '/console/cases/' + self.case['case_id']
+        if path.endswith('/{path}'):  # a prefix route: any depth
+            return path[:-len('{path}')] + 'nothing/here'
 
         def one(m):
             return urllib.parse.quote(values[m.group(1)], safe='')
