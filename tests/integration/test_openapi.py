@@ -582,6 +582,56 @@ class LiveTest(SharedRouterTest):
             self.assertTrue(list(r.body.values())[0], r)
             self.assertEqual(answer_problems(self.doc, paths[path]['get'], r), [])
 
+    def test_shared_record_answers_fit(self):
+        """The shared record's routes, once the router serves them (the route check asks the
+        document to have them then): a merge, the statistics with cases counted, Open311's
+        lists and its errors in Open311's shape."""
+        env, doc, paths = self.env, self.doc, self.doc['paths']
+        table = route_table()
+        checked = 0
+        if ('post', 'v1/cases/*/merge') in table:
+            first = env.post_incident(category='gathering', description='มั่วสุม openapi')
+            second = env.post_incident(category='gathering', description='มั่วสุม openapi 2')
+            r = env.http('POST', '/v1/cases/%s/merge' % second['case_id'],
+                         {'into': first['case_id']}, token=env.operator_token)
+            self.assertStatus(r, 200)
+            o = paths['/v1/cases/{case_id}/merge']['post']
+            self.assertEqual(answer_problems(doc, o, r), [])
+            r = env.http('POST', '/v1/cases/%s/merge' % first['case_id'],
+                         {'into': second['case_id']}, token=env.operator_token)
+            self.assertErrorBody(r, 409, msg='into a case merged already')
+            self.assertEqual(answer_problems(doc, o, r), [])
+            checked += 1
+        if ('get', 'v1/stats') in table:
+            r = env.http('GET', '/v1/stats', token=self.tokens['supervisor'])
+            self.assertStatus(r, 200)
+            self.assertTrue(r.body['by_category'], r)
+            self.assertEqual(answer_problems(doc, paths['/v1/stats']['get'], r), [])
+            r = env.http('GET', '/v1/stats?from=2026-02-30', token=self.tokens['supervisor'])
+            self.assertErrorBody(r, 400, 'invalid_query')
+            self.assertEqual(answer_problems(doc, paths['/v1/stats']['get'], r), [])
+            checked += 1
+        if ('get', 'open311/v2/*') in table:
+            r = env.http('GET', '/open311/v2/requests.json')
+            self.assertStatus(r, 200)
+            self.assertTrue(r.body, 'the fixtures\' cases are listed')
+            o = paths['/open311/v2/requests.json']['get']
+            self.assertEqual(answer_problems(doc, o, r), [])
+            r = env.http('GET', '/open311/v2/requests.json?status=bogus')
+            self.assertStatus(r, 400)
+            self.assertEqual(answer_problems(doc, o, r), [])
+            o = paths['/open311/v2/requests/{tracking_code}.json']['get']
+            for code, status in ((self.case['tracking_code'], 200), ('HM-7K3-Q9X-TD4', 400),
+                                 ('HM-7K3-Q9X-TD8', 404)):
+                r = env.http('GET', '/open311/v2/requests/%s.json' % code)
+                self.assertStatus(r, status)
+                self.assertEqual(answer_problems(doc, o, r), [])
+            r = env.http('GET', '/open311/v2/services.xml')
+            self.assertStatus(r, 400)
+            self.assertEqual(answer_problems(doc, paths['/open311/v2/{resource}']['get'], r), [])
+            checked += 1
+        print('# shared-record route groups checked: %d' % checked)
+
     def test_cookie_session(self):
         """A log-in's answer, and a cookie change without X-CSRF-Token: 403 csrf_failed."""
         env, paths = self.env, self.doc['paths']
