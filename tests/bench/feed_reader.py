@@ -161,6 +161,7 @@ def main():
         "entries": entries, "acknowledged": acked, "reads": reads, "errors": errors,
         "first_error": first_error,
         "seconds": round(time.monotonic() - started, 2),
+        "cpu_s": round(sum(os.times()[:2]), 2),  # its own, not the redis-cli samplers'
         "age_p50_ms": percentile(ages_ms, 0.50), "age_p99_ms": percentile(ages_ms, 0.99),
         "age_max_ms": ages_ms[-1] if ages_ms else None,
         "lag_max": max(lags) if lags else None, "pending_max": max(pendings) if pendings else None,
