@@ -3208,13 +3208,22 @@ end
 local function feed_entry(P, id, f, identifying, cache, eidos)
     local e = {}
     for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
+    local times = cache.times -- iso_time of each ms once per read: entries share their times
+    local function rfc3339(ms)
+        local t = times[ms]
+        if t == nil then
+            t = iso_time(ms)
+            times[ms] = t
+        end
+        return t
+    end
     local summary = {case_id = e.case_id}
     for _, name in ipairs(FEED_CASE_FIELDS) do
         local v = e[name]
         if v == nil or v == '' then
             summary[name] = cjson.null
         elseif FEED_CASE_TIMES[name] then -- as every answer's times: RFC 3339
-            summary[name] = tonumber(v) and iso_time(v) or cjson.null
+            summary[name] = tonumber(v) and rfc3339(v) or cjson.null
         elseif name == 'distance_km' then
             summary[name] = tonumber(v) or cjson.null
         else
@@ -3222,11 +3231,21 @@ local function feed_entry(P, id, f, identifying, cache, eidos)
         end
     end
     summary.priority = e.priority
-    local at = tonumber(e.at) or tonumber(string.match(id, '^(%d+)'))
+    local at = e.at
+    if tonumber(at) == nil then at = string.match(id, '^(%d+)') end
     local out = {id = id, case_id = e.case_id, event = (e.event and e.event ~= '') and e.event
-        or e.status, at = iso_time(at), case = summary}
+        or e.status, at = rfc3339(at), case = summary}
     local c = feed_case(P, cache, e.case_id)
-    local share = eido_may_identify(c, identifying, true)
+    if c.share == nil then -- what the case gives this agency, decided once per read
+        c.share = eido_may_identify(c, identifying, true)
+        if c.lat and c.lon then
+            c.location = c.share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
+                {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
+        else
+            c.location = cjson.null
+        end
+    end
+    local share = c.share
     if eidos then
         if eidos[e.case_id] == nil then
             local whole = hgetall(P .. 'case:' .. e.case_id)
@@ -3234,12 +3253,7 @@ local function feed_entry(P, id, f, identifying, cache, eidos)
         end
         out.eido_case = eidos[e.case_id] or nil
     end
-    if c.lat and c.lon then
-        out.location = share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
-            {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
-    else
-        out.location = cjson.null
-    end
+    out.location = c.location
     if share then
         local function v(name) return (c[name] and c[name] ~= '') and c[name] or cjson.null end
         out.reporter = {name = v('reporter_name'), phone = v('reporter_phone')}
@@ -3282,7 +3296,7 @@ local function feed_read(keys, a)
     local cats = set_of(split_csv(g.categories))
     local identifying = g.identifying == '1'
     local out, exported, skipped, scanned, more = {}, {}, {}, 0, false
-    local cases = {} -- feed_case's cache
+    local cases = {times = {}} -- feed_case's cache, and feed_entry's times
     local eidos = a[6] == 'eido' and {} or nil
 
     local function take(list)
