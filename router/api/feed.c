@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "text.h"
 
 #define FEED_COUNT_DEFAULT 100
 #define FEED_COUNT_MAX 1000
@@ -69,42 +70,137 @@ static void waiter_free(void *p)
 
 static void feed_read(struct waiter *w, int audit_read);
 
-/* Replaces each entry's eido_case (what the store gives with format "eido") by "eido", the EIDO
- * made of it (an entry whose case no longer exists has neither). 0, or -1 when one could not be
- * made (out of memory). */
-static int entries_eido(cJSON *entries)
+/* The case summary's fields, as the case log holds them (ess.lua log_event); the times are
+ * milliseconds there and RFC 3339 in the feed, distance_km a number. */
+static const char *const summary_fields[] = {
+    "tracking_code", "category",    "priority",   "status",     "team_id", "team_name",
+    "team_name_en",  "distance_km", "created_at", "updated_at", "channel", "possible_duplicate_of",
+    "merged_into"};
+
+/* The value of name in a log entry's flat [name, value, ...] array, or NULL. */
+static const char *field(const cJSON *flat, const char *name)
 {
-    cJSON *e;
-    cJSON_ArrayForEach (e, entries) {
-        cJSON *src = cJSON_DetachItemFromObjectCaseSensitive(e, "eido_case");
-        cJSON *doc;
-        if (src == NULL) continue; /* the case is gone: no EIDO to make */
-        doc = eido_document(src);
-        cJSON_Delete(src);
-        if (doc == NULL || !cJSON_AddItemToObject(e, "eido", doc)) {
-            cJSON_Delete(doc);
-            log_error("feed: the EIDO of case %s could not be made",
-                      json_string(e, "case_id", "?"));
-            return -1;
-        }
+    const cJSON *k;
+    for (k = flat ? flat->child : NULL; k && k->next; k = k->next->next)
+        if (cJSON_IsString(k) && strcmp(k->valuestring, name) == 0)
+            return cJSON_IsString(k->next) ? k->next->valuestring : NULL;
+    return NULL;
+}
+
+/* Adds name: the RFC 3339 time of ms (digits), or null when ms is not a time. */
+static cJSON *add_time(cJSON *obj, const char *name, const char *ms)
+{
+    char text[TEXT_TIME_SIZE], *end = NULL;
+    long long v = ms && *ms ? strtoll(ms, &end, 10) : -1;
+    if (v < 0 || (end && *end != '\0' && *end != '-')) return cJSON_AddNullToObject(obj, name);
+    text_time_rfc3339((int64_t)v, text);
+    return cJSON_AddStringToObject(obj, name, text);
+}
+
+/* Adds name: the number v, or null when v is not one. */
+static cJSON *add_number(cJSON *obj, const char *name, const char *v)
+{
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0') return cJSON_AddNullToObject(obj, name);
+    return cJSON_AddNumberToObject(obj, name, d);
+}
+
+/* A copy of src's item name (null when absent) added to obj. 0, or -1 out of memory. */
+static int add_copy(cJSON *obj, const cJSON *src, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, name);
+    cJSON *copy = v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+    if (copy == NULL || !cJSON_AddItemToObject(obj, name, copy)) {
+        cJSON_Delete(copy);
+        return -1;
     }
     return 0;
 }
 
-/* Answers the entries (reply's, taken) and ends the call. */
+/* One feed entry (README "For partner agencies") of a log entry [id, [name, value, ...]] and its
+ * case's record (ess_feed_read's "cases": location, and what the agency may identify), or NULL
+ * out of memory. With eido, the entry carries its case's EIDO. */
+static cJSON *feed_entry(const cJSON *raw, const cJSON *cases, int eido)
+{
+    const cJSON *id = cJSON_GetArrayItem(raw, 0), *flat = cJSON_GetArrayItem(raw, 1);
+    const char *case_id = field(flat, "case_id"), *event = field(flat, "event");
+    const cJSON *info = case_id ? cJSON_GetObjectItemCaseSensitive(cases, case_id) : NULL;
+    cJSON *e = cJSON_CreateObject(), *summary = cJSON_CreateObject();
+    const char *at = field(flat, "at");
+    size_t i;
+    int ok = e && summary && cJSON_IsString(id) && case_id;
+
+    if (ok) {
+        if (at == NULL || *at == '\0') at = id->valuestring; /* the id's ms: "<ms>-<seq>" */
+        if (event == NULL || *event == '\0') event = field(flat, "status");
+        ok = cJSON_AddStringToObject(e, "id", id->valuestring) &&
+             cJSON_AddStringToObject(e, "case_id", case_id) &&
+             (event ? cJSON_AddStringToObject(e, "event", event)
+                    : cJSON_AddNullToObject(e, "event")) &&
+             add_time(e, "at", at) && cJSON_AddStringToObject(summary, "case_id", case_id);
+    }
+    for (i = 0; ok && i < sizeof summary_fields / sizeof *summary_fields; i++) {
+        const char *name = summary_fields[i], *v = field(flat, name);
+        if (v == NULL || *v == '\0')
+            ok = cJSON_AddNullToObject(summary, name) != NULL;
+        else if (strcmp(name, "created_at") == 0 || strcmp(name, "updated_at") == 0)
+            ok = add_time(summary, name, v) != NULL;
+        else if (strcmp(name, "distance_km") == 0)
+            ok = add_number(summary, name, v) != NULL;
+        else
+            ok = cJSON_AddStringToObject(summary, name, v) != NULL;
+    }
+    if (ok) {
+        ok = cJSON_AddItemToObject(e, "case", summary);
+        if (ok) summary = NULL;
+    }
+    if (ok) ok = add_copy(e, info, "location") == 0;
+    if (ok && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "share")))
+        ok = add_copy(e, info, "reporter") == 0 && add_copy(e, info, "description") == 0 &&
+             add_copy(e, info, "address") == 0;
+    if (ok && eido) {
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(info, "eido_case");
+        if (src != NULL) { /* none: the case is gone, no EIDO to make */
+            cJSON *doc = eido_document(src);
+            ok = doc && cJSON_AddItemToObject(e, "eido", doc);
+            if (!ok) {
+                cJSON_Delete(doc);
+                log_error("feed: the EIDO of case %s could not be made", case_id);
+            }
+        }
+    }
+    cJSON_Delete(summary);
+    if (!ok) {
+        cJSON_Delete(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Answers the entries of reply (ess_feed_read's; taken) and ends the call. */
 static void feed_answer(struct waiter *w, cJSON *reply)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *entries = reply ? cJSON_DetachItemFromObjectCaseSensitive(reply, "entries") : NULL;
+    cJSON *doc = cJSON_CreateObject(), *entries = cJSON_CreateArray();
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(reply, "entries");
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(reply, "cases"), *r;
+    int ok = doc && entries;
+
+    cJSON_ArrayForEach (r, raw) {
+        cJSON *e = ok ? feed_entry(r, cases, w->eido) : NULL;
+        if (e == NULL || !cJSON_AddItemToArray(entries, e)) {
+            cJSON_Delete(e);
+            ok = 0;
+            break;
+        }
+    }
     cJSON_Delete(reply);
-    if (entries == NULL) entries = cJSON_CreateArray();
-    if (doc == NULL || entries == NULL || (w->eido && entries_eido(entries) != 0)) {
-        cJSON_Delete(doc);
+    if (!ok || !cJSON_AddItemToObject(doc, "entries", entries)) {
         cJSON_Delete(entries);
+        cJSON_Delete(doc);
         http_reply_json(w->call, 200, NULL); /* out of memory: 500 */
         return;
     }
-    cJSON_AddItemToObject(doc, "entries", entries);
     http_reply_json(w->call, 200, doc);
 }
 

@@ -3133,11 +3133,6 @@ local function eido_source(P, case_id, c, share)
     return s
 end
 
-local FEED_CASE_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team_id',
-    'team_name', 'team_name_en', 'distance_km', 'created_at', 'updated_at', 'channel',
-    'possible_duplicate_of', 'merged_into'}
-local FEED_CASE_TIMES = {created_at = true, updated_at = true} -- stored as ms in the log
-
 local function agency_view(id, g)
     return {agency_id = id, name = g.name, categories = split_csv(g.categories),
         identifying = g.identifying == '1', disabled = g.disabled == '1',
@@ -3180,98 +3175,64 @@ local function agency_list(keys, a)
     return '{"agencies":[' .. table.concat(out, ',') .. ']}'
 end
 
--- The case fields a feed entry reads besides the log entry's own (sharing, place, and the
+-- The case fields a feed read reads besides the log entries' own (sharing, place, and the
 -- identifying data when shared).
 local FEED_SHARE_FIELDS = {'share_with_agencies', 'erased_at', 'lat', 'lon', 'reporter_name',
     'reporter_phone', 'description', 'address'}
 
--- The FEED_SHARE_FIELDS of a case as a table, read once per case and feed read (cache).
-local function feed_case(P, cache, case_id)
-    local c = cache[case_id]
-    if c == nil then
-        local v = redis.call('HMGET', P .. 'case:' .. case_id, unpack(FEED_SHARE_FIELDS))
-        c = {}
-        for i, name in ipairs(FEED_SHARE_FIELDS) do
-            if v[i] then c[name] = v[i] end
-        end
-        cache[case_id] = c
+-- What a case gives the agency's read, decided once per case and read (cases: the read's
+-- table, case id -> this): {"share" (eido_may_identify), "location" ({lat, lon}, exact when
+-- shared, else rounded to 0.01 degree; null without a place), and when shared "reporter"
+-- ({name, phone}), "description", "address"; with eidos, "eido_case" (eido_source)}.
+-- The entries themselves go out as the log holds them; the router (feed.c) makes them into
+-- the feed's JSON, so that Redis does no per-entry formatting.
+local function feed_case(P, cases, case_id, identifying, eidos)
+    local info = cases[case_id]
+    if info ~= nil then return info end
+    local v = redis.call('HMGET', P .. 'case:' .. case_id, unpack(FEED_SHARE_FIELDS))
+    local c = {}
+    for i, name in ipairs(FEED_SHARE_FIELDS) do
+        if v[i] then c[name] = v[i] end
     end
-    return c
-end
-
--- One log entry as the feed answers it (fields: the entry's flat name value list), with the
--- case's identifying data read from the case now when `identifying` and the case has consent
--- and is not erased (eido_may_identify; cache: feed_case's). With eidos (a table: case id ->
--- source, filled as it goes, so that a case is read whole once per call) the entry also carries
--- eido_case, what the case's EIDO is made from (eido_source; the router turns it into "eido").
--- The entry, and whether it carries identifying data.
-local function feed_entry(P, id, f, identifying, cache, eidos)
-    local e = {}
-    for i = 1, #f, 2 do e[f[i]] = f[i + 1] end
-    local times = cache.times -- iso_time of each ms once per read: entries share their times
-    local function rfc3339(ms)
-        local t = times[ms]
-        if t == nil then
-            t = iso_time(ms)
-            times[ms] = t
-        end
-        return t
+    local share = eido_may_identify(c, identifying, true)
+    info = {share = share}
+    if c.lat and c.lon then
+        info.location = share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
+            {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
+    else
+        info.location = cjson.null
     end
-    local summary = {case_id = e.case_id}
-    for _, name in ipairs(FEED_CASE_FIELDS) do
-        local v = e[name]
-        if v == nil or v == '' then
-            summary[name] = cjson.null
-        elseif FEED_CASE_TIMES[name] then -- as every answer's times: RFC 3339
-            summary[name] = tonumber(v) and rfc3339(v) or cjson.null
-        elseif name == 'distance_km' then
-            summary[name] = tonumber(v) or cjson.null
-        else
-            summary[name] = v
-        end
-    end
-    summary.priority = e.priority
-    local at = e.at
-    if tonumber(at) == nil then at = string.match(id, '^(%d+)') end
-    local out = {id = id, case_id = e.case_id, event = (e.event and e.event ~= '') and e.event
-        or e.status, at = rfc3339(at), case = summary}
-    local c = feed_case(P, cache, e.case_id)
-    if c.share == nil then -- what the case gives this agency, decided once per read
-        c.share = eido_may_identify(c, identifying, true)
-        if c.lat and c.lon then
-            c.location = c.share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
-                {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
-        else
-            c.location = cjson.null
-        end
-    end
-    local share = c.share
-    if eidos then
-        if eidos[e.case_id] == nil then
-            local whole = hgetall(P .. 'case:' .. e.case_id)
-            eidos[e.case_id] = whole.status and eido_source(P, e.case_id, whole, share) or false
-        end
-        out.eido_case = eidos[e.case_id] or nil
-    end
-    out.location = c.location
     if share then
-        local function v(name) return (c[name] and c[name] ~= '') and c[name] or cjson.null end
-        out.reporter = {name = v('reporter_name'), phone = v('reporter_phone')}
-        out.description = v('description')
-        out.address = v('address')
+        local function val(name) return (c[name] and c[name] ~= '') and c[name] or cjson.null end
+        info.reporter = {name = val('reporter_name'), phone = val('reporter_phone')}
+        info.description = val('description')
+        info.address = val('address')
     end
-    return out, share
+    if eidos then
+        local whole = hgetall(P .. 'case:' .. case_id)
+        if whole.status then info.eido_case = eido_source(P, case_id, whole, share) end
+    end
+    cases[case_id] = info
+    return info
 end
 
 -- Whether a log entry is for the agency: one of its categories, and not a chat message.
 local function feed_wants(f, cats)
-    local category, event = nil, nil
+    local category, event, case_id = nil, nil, nil
     for i = 1, #f, 2 do
-        if f[i] == 'category' then category = f[i + 1] elseif f[i] == 'event' then
+        local name = f[i]
+        if name == 'category' then
+            category = f[i + 1]
+        elseif name == 'event' then
             event = f[i + 1]
+        elseif name == 'case_id' then
+            case_id = f[i + 1]
         end
     end
-    return event ~= 'chat_message' and category ~= nil and cats[category] == true
+    if event ~= 'chat_message' and category ~= nil and cats[category] == true then
+        return case_id
+    end
+    return nil
 end
 
 -- ess_feed_read P ctx count visibility_ms audit_read("1"|"0") [format]: the agency's (ctx.id)
@@ -3280,9 +3241,10 @@ end
 -- acknowledged at once and not returned; at most FEED_SCAN entries are looked at. Audited: a
 -- "read" entry when audit_read is "1" (the first read of a request), an "export" entry per case
 -- whose identifying data the answer carries. The group is made again when missing (from the
--- log's next entry). With format "eido" each entry also carries eido_case (feed_entry).
--- {"entries": [...], "more": bool (the scan stopped before the log's end)} or {"err":
--- "unauthorized"} for an unknown or disabled agency.
+-- log's next entry). {"entries": [[id, [name, value, ...]], ...] (as the log holds them),
+-- "cases": {case_id: feed_case's record (with format "eido", its eido_case)}, "more": bool (the
+-- scan stopped before the log's end)} or {"err": "unauthorized"} for an unknown or disabled
+-- agency. The router makes the feed's entries of these (feed.c).
 local function feed_read(keys, a)
     local P, count, vis = a[1], tonumber(a[3]), tonumber(a[4])
     local ctx = audit_ctx(a[2])
@@ -3295,19 +3257,20 @@ local function feed_read(keys, a)
     local log, group = P .. 'log', 'feed:' .. ctx.id
     local cats = set_of(split_csv(g.categories))
     local identifying = g.identifying == '1'
-    local out, exported, skipped, scanned, more = {}, {}, {}, 0, false
-    local cases = {times = {}} -- feed_case's cache, and feed_entry's times
-    local eidos = a[6] == 'eido' and {} or nil
+    local out, skipped, scanned, more = {}, {}, 0, false
+    local cases, ncases = {}, 0 -- feed_case's
+    local eidos = a[6] == 'eido'
 
     local function take(list)
         for _, item in ipairs(list) do
             scanned = scanned + 1
-            if feed_wants(item[2], cats) then
-                local e, share = feed_entry(P, item[1], item[2], identifying, cases, eidos)
-                out[#out + 1] = e
-                if share and not exported[e.case_id] then
-                    exported[e.case_id] = true
-                    if not audit_add(P, ctx, 'export', e.case_id, 'ok') then
+            local case_id = feed_wants(item[2], cats)
+            if case_id then
+                out[#out + 1] = item
+                if cases[case_id] == nil then
+                    ncases = ncases + 1
+                    local info = feed_case(P, cases, case_id, identifying, eidos)
+                    if info.share and not audit_add(P, ctx, 'export', case_id, 'ok') then
                         return false
                     end
                 end
@@ -3336,8 +3299,8 @@ local function feed_read(keys, a)
         more = scanned >= FEED_SCAN
     end
     if #skipped > 0 then redis.call('XACK', log, group, unpack(skipped)) end
-    if #out == 0 then return '{"entries":[],"more":' .. tostring(more) .. '}' end
-    return cjson.encode({entries = out, more = more})
+    if #out == 0 then return '{"entries":[],"cases":{},"more":' .. tostring(more) .. '}' end
+    return cjson.encode({entries = out, cases = cases, more = more})
 end
 
 -- ess_case_eido P ctx case_id (audited: export): what the EIDO of the case is made from, as the
