@@ -2328,6 +2328,19 @@ local function account_put(P, kind, set, id, values, token_hash, rotate, disable
     return created, token_set, key
 end
 
+-- {"<set_name>": [view(id, fields)...]} of the accounts in P <set_name>, by id, without
+-- secrets; key_prefix: their hashes' ("operator:"); present: a field every live one has.
+local function account_list(P, set_name, key_prefix, present, view)
+    local ids = redis.call('SMEMBERS', P .. set_name)
+    table.sort(ids)
+    local out = {}
+    for _, id in ipairs(ids) do
+        local h = hgetall(P .. key_prefix .. id)
+        if h[present] then out[#out + 1] = cjson.encode(view(id, h)) end
+    end
+    return '{"' .. set_name .. '":[' .. table.concat(out, ',') .. ']}'
+end
+
 -- ess_operator_put P id name role password_hash token_hash rotate("1"|"0") disabled("1"|"0"|"")
 -- Creates or updates an operator; "" leaves a field as it is. A new operator needs name, role
 -- and password_hash ({"err": "missing_field", "field": ...} otherwise). The token hash is kept on
@@ -2347,15 +2360,7 @@ end
 
 -- ess_operator_list P (read only): {"operators": [view...]} by id, without secrets.
 local function operator_list(keys, a)
-    local P = a[1]
-    local ids = redis.call('SMEMBERS', P .. 'operators')
-    table.sort(ids)
-    local out = {}
-    for _, id in ipairs(ids) do
-        local o = hgetall(P .. 'operator:' .. id)
-        if o.role then out[#out + 1] = cjson.encode(operator_view(id, o)) end
-    end
-    return '{"operators":[' .. table.concat(out, ',') .. ']}'
+    return account_list(a[1], 'operators', 'operator:', 'role', operator_view)
 end
 
 -- The kind an audit entry of a log-in names: the account's role, "operator" for an unknown id.
@@ -3164,15 +3169,7 @@ end
 
 -- ess_agency_list P (read only): {"agencies": [view...]} by id, without secrets.
 local function agency_list(keys, a)
-    local P = a[1]
-    local ids = redis.call('SMEMBERS', P .. 'agencies')
-    table.sort(ids)
-    local out = {}
-    for _, id in ipairs(ids) do
-        local g = hgetall(P .. 'agency:' .. id)
-        if g.name then out[#out + 1] = cjson.encode(agency_view(id, g)) end
-    end
-    return '{"agencies":[' .. table.concat(out, ',') .. ']}'
+    return account_list(a[1], 'agencies', 'agency:', 'name', agency_view)
 end
 
 -- The case fields a feed read reads besides the log entries' own (sharing, place, and the

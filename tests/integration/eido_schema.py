@@ -52,12 +52,12 @@ class _Loader:
     def __init__(self, base):
         self.base = base
         self.docs = {}  # path relative to Schema/ -> rewritten document
-        self.todo = []
+        self.to_load = []
 
     def want(self, path):
         if path not in self.docs:
             self.docs[path] = None
-            self.todo.append(path)
+            self.to_load.append(path)
 
     def target(self, ref, owner):
         """The local pointer of a $ref written in the file owner."""
@@ -85,8 +85,8 @@ class _Loader:
 
     def load_all(self):
         loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-        while self.todo:
-            path = self.todo.pop()
+        while self.to_load:
+            path = self.to_load.pop()
             with open(os.path.join(self.base, 'Schema', path), encoding='utf-8') as f:
                 doc = yaml.load(f, Loader=loader)
             self.docs[path] = self.rewrite(doc, path)
