@@ -230,12 +230,6 @@ static void on_limit(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(base);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The q-quantile (nearest rank) of v[0..n), sorted here; -1 when n is 0. */
 static double quantile(double *v, size_t n, double q)
 {
