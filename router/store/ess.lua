@@ -112,8 +112,8 @@ Keys (P = prefix):
   P agencies             set   every agency id
   P agency:token:<h>     str   the agency whose token hashes (SHA-256) to h
   P log, group feed:<id>       the agency's consumer group on the case log (one consumer,
-                               FEED_CONSUMER): its pending entries are what it read and has not
-                               acknowledged
+                               "feed", read by feed.c): its pending entries are what it read
+                               and has not acknowledged
   Open311 GeoReport v2, the public read (ess_open311_*):
   P cases:created        zset  case id -> created ms, every case whose public view is kept:
                                added at creation, removed when the view goes (retention)
@@ -3082,8 +3082,6 @@ end
 
 -- Agencies and the feed ---------------------------------------------------------------------
 
-local FEED_CONSUMER = 'feed'
-local FEED_SCAN = 1000 -- log entries one ess_feed_read may look at, returned or skipped
 
 -- The EIDO export (GET /v1/cases/{id}/eido; router/api/eido.c builds the document).
 
@@ -3177,22 +3175,17 @@ end
 local FEED_SHARE_FIELDS = {'share_with_agencies', 'erased_at', 'lat', 'lon', 'reporter_name',
     'reporter_phone', 'description', 'address'}
 
--- What a case gives the agency's read, decided once per case and read (cases: the read's
--- table, case id -> this): {"share" (eido_may_identify), "location" ({lat, lon}, exact when
--- shared, else rounded to 0.01 degree; null without a place), and when shared "reporter"
--- ({name, phone}), "description", "address"; with eidos, "eido_case" (eido_source)}.
--- The entries themselves go out as the log holds them; the router (feed.c) makes them into
--- the feed's JSON, so that Redis does no per-entry formatting.
-local function feed_case(P, cases, case_id, identifying, eidos)
-    local info = cases[case_id]
-    if info ~= nil then return info end
+-- What a case gives the agency's read: {"share" (eido_may_identify), "location" ({lat, lon},
+-- exact when shared, else rounded to 0.01 degree; null without a place), and when shared
+-- "reporter" ({name, phone}), "description", "address"; with eidos, "eido_case" (eido_source)}.
+local function feed_case(P, case_id, identifying, eidos)
     local v = redis.call('HMGET', P .. 'case:' .. case_id, unpack(FEED_SHARE_FIELDS))
     local c = {}
     for i, name in ipairs(FEED_SHARE_FIELDS) do
         if v[i] then c[name] = v[i] end
     end
     local share = eido_may_identify(c, identifying, true)
-    info = {share = share}
+    local info = {share = share}
     if c.lat and c.lon then
         info.location = share and {lat = tonumber(c.lat), lon = tonumber(c.lon)} or
             {lat = tonumber(round_coordinate(c.lat)), lon = tonumber(round_coordinate(c.lon))}
@@ -3209,95 +3202,60 @@ local function feed_case(P, cases, case_id, identifying, eidos)
         local whole = hgetall(P .. 'case:' .. case_id)
         if whole.status then info.eido_case = eido_source(P, case_id, whole, share) end
     end
-    cases[case_id] = info
     return info
 end
 
--- Whether a log entry is for the agency: one of its categories, and not a chat message.
-local function feed_wants(f, cats)
-    local category, event, case_id = nil, nil, nil
-    for i = 1, #f, 2 do
-        local name = f[i]
-        if name == 'category' then
-            category = f[i + 1]
-        elseif name == 'event' then
-            event = f[i + 1]
-        elseif name == 'case_id' then
-            case_id = f[i + 1]
-        end
-    end
-    if event ~= 'chat_message' and category ~= nil and cats[category] == true then
-        return case_id
-    end
-    return nil
+-- The agency of an audit context (ctx.kind "agency"): its record, or nil and the refusal
+-- (bad_argument:ctx, or unauthorized for an unknown or disabled agency).
+local function feed_agency(P, ctx)
+    if not ctx or ctx.kind ~= 'agency' then return nil, refuse('bad_argument:ctx') end
+    local g = hgetall(P .. 'agency:' .. ctx.id)
+    if g.name == nil or g.disabled == '1' then return nil, refuse('unauthorized') end
+    return g
 end
 
--- ess_feed_read P ctx count visibility_ms audit_read("1"|"0") [format]: the agency's (ctx.id)
--- next entries, at most count: first those it read more than visibility_ms ago and did not
--- acknowledge (XAUTOCLAIM, oldest first), then new ones (XREADGROUP). Entries not for it are
--- acknowledged at once and not returned; at most FEED_SCAN entries are looked at. Audited: a
--- "read" entry when audit_read is "1" (the first read of a request), an "export" entry per case
--- whose identifying data the answer carries. The group is made again when missing (from the
--- log's next entry). {"entries": [[id, [name, value, ...]], ...] (as the log holds them),
--- "cases": {case_id: feed_case's record (with format "eido", its eido_case)}, "more": bool (the
--- scan stopped before the log's end)} or {"err": "unauthorized"} for an unknown or disabled
--- agency. The router makes the feed's entries of these (feed.c).
-local function feed_read(keys, a)
-    local P, count, vis = a[1], tonumber(a[3]), tonumber(a[4])
-    local ctx = audit_ctx(a[2])
-    if not ctx or ctx.kind ~= 'agency' then return refuse('bad_argument:ctx') end
-    local g = hgetall(P .. 'agency:' .. ctx.id)
-    if g.name == nil or g.disabled == '1' then return refuse('unauthorized') end
-    if a[5] == '1' and not audit_add(P, ctx, 'read', '', 'ok') then
+-- A feed read (router/api/feed.c) is this, then plain commands on the agency's consumer group
+-- (group feed:<id>, consumer "feed": XAUTOCLAIM, XREADGROUP, XACK of the entries not for
+-- it), then ess_feed_cases for the cases of the entries it answers: Redis does no per-entry work
+-- in Lua.
+-- ess_feed_begin P ctx audit_read("1"|"0") ensure_group("1"|"0"): the agency (ctx.id) may read:
+-- audited with a "read" entry when audit_read is "1" (the first read of a request); with
+-- ensure_group "1" its group is made again when missing (from the log's next entry; Redis
+-- restored from an older file). {"categories": [code...], "identifying": bool}, or a refusal:
+-- unauthorized, audit_unavailable.
+local function feed_begin(keys, a)
+    local P, ctx = a[1], audit_ctx(a[2])
+    local g, refusal = feed_agency(P, ctx)
+    if not g then return refusal end
+    if a[3] == '1' and not audit_add(P, ctx, 'read', '', 'ok') then
         return refuse('audit_unavailable')
     end
-    local log, group = P .. 'log', 'feed:' .. ctx.id
-    local cats = set_of(split_csv(g.categories))
-    local identifying = g.identifying == '1'
-    local out, skipped, scanned, more = {}, {}, 0, false
-    local cases, ncases = {}, 0 -- feed_case's
-    local eidos = a[6] == 'eido'
+    if a[4] == '1' then feed_group_ensure(P, ctx.id, '$') end
+    local cats = split_csv(g.categories)
+    if #cats == 0 then return '{"categories":[],"identifying":false}' end
+    return cjson.encode({categories = cats, identifying = g.identifying == '1'})
+end
 
-    local function take(list)
-        for _, item in ipairs(list) do
-            scanned = scanned + 1
-            local case_id = feed_wants(item[2], cats)
-            if case_id then
-                out[#out + 1] = item
-                if cases[case_id] == nil then
-                    ncases = ncases + 1
-                    local info = feed_case(P, cases, case_id, identifying, eidos)
-                    if info.share and not audit_add(P, ctx, 'export', case_id, 'ok') then
-                        return false
-                    end
-                end
-            else
-                skipped[#skipped + 1] = item[1]
-            end
+-- ess_feed_cases P ctx format("eido"|"") case_id...: what each case gives the agency's read
+-- (feed_case; with format "eido", its eido_case too), decided now from the case as it is
+-- (consent, erasure). Audited: an "export" entry per case whose identifying data it gives.
+-- {"cases": [record...]} in the order of the case ids, or a refusal: unauthorized,
+-- audit_unavailable (nothing is given).
+local function feed_cases(keys, a)
+    local P, ctx = a[1], audit_ctx(a[2])
+    local g, refusal = feed_agency(P, ctx)
+    if not g then return refusal end
+    local identifying, eidos = g.identifying == '1', a[3] == 'eido'
+    local out = {}
+    for i = 4, #a do
+        local info = feed_case(P, a[i], identifying, eidos)
+        if info.share and not audit_add(P, ctx, 'export', a[i], 'ok') then
+            return refuse('audit_unavailable')
         end
-        return true
+        out[#out + 1] = info
     end
-
-    local claimed = redis.pcall('XAUTOCLAIM', log, group, FEED_CONSUMER, vis, '0-0', 'COUNT',
-        count)
-    if type(claimed) == 'table' and claimed.err then
-        feed_group_ensure(P, ctx.id, '$')
-        claimed = {'0-0', {}}
-    end
-    if not take(claimed[2]) then return refuse('audit_unavailable') end
-    while #out < count and scanned < FEED_SCAN do
-        local want = math.min(count - #out, FEED_SCAN - scanned)
-        local r = redis.call('XREADGROUP', 'GROUP', group, FEED_CONSUMER, 'COUNT', want,
-            'STREAMS', log, '>')
-        local got = r and r[1] and r[1][2] or {}
-        if #got == 0 then break end
-        if not take(got) then return refuse('audit_unavailable') end
-        if #got < want then break end
-        more = scanned >= FEED_SCAN
-    end
-    if #skipped > 0 then redis.call('XACK', log, group, unpack(skipped)) end
-    if #out == 0 then return '{"entries":[],"cases":{},"more":' .. tostring(more) .. '}' end
-    return cjson.encode({entries = out, cases = cases, more = more})
+    if #out == 0 then return '{"cases":[]}' end
+    return cjson.encode({cases = out})
 end
 
 -- ess_case_eido P ctx case_id (audited: export): what the EIDO of the case is made from, as the
@@ -3597,7 +3555,8 @@ redis.register_function('ess_retention_sweep', retention_sweep)
 redis.register_function('ess_agency_put', agency_put)
 redis.register_function{function_name = 'ess_agency_list', callback = agency_list,
     flags = {'no-writes'}}
-redis.register_function('ess_feed_read', feed_read)
+redis.register_function('ess_feed_begin', feed_begin)
+redis.register_function('ess_feed_cases', feed_cases)
 redis.register_function('ess_case_eido', case_eido)
 redis.register_function('ess_feed_ack', feed_ack)
 redis.register_function('ess_case_merge', case_merge)

@@ -50,6 +50,18 @@ struct store {
     uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
 };
 
+/* Where a stream command's reply holds its entries: XRANGE's and XREVRANGE's are the reply,
+ * XREAD's and XREADGROUP's the first stream's [key, entries], XAUTOCLAIM's the second of
+ * [next, entries, deleted]. */
+enum stream_shape { STREAM_RANGE = 0, STREAM_READ, STREAM_AUTOCLAIM };
+
+static enum stream_shape stream_shape_of(const char *command)
+{
+    if (strncasecmp(command, "XREAD", 5) == 0) return STREAM_READ;
+    if (strcasecmp(command, "XAUTOCLAIM") == 0) return STREAM_AUTOCLAIM;
+    return STREAM_RANGE;
+}
+
 /* One command in flight; freed by its reply callback. Exactly one of cb, array_cb, stream_cb is
  * set. */
 struct pending {
@@ -57,7 +69,7 @@ struct pending {
     store_cb cb;
     store_array_cb array_cb;
     store_stream_cb stream_cb;
-    int xread; /* stream_cb: the reply is XREAD's (streams, then entries), else XRANGE's */
+    enum stream_shape shape; /* stream_cb: where the reply holds its entries */
     void *arg;
 };
 
@@ -412,9 +424,9 @@ static void deliver_array(struct pending *p, redisReply *reply)
     free(numbers);
 }
 
-/* The entries of a stream reply: XRANGE's [[id, [field, value, ...]], ...], or XREAD's
- * [[key, entries]] (its first stream), or nil (XREAD BLOCK timed out). Elements of another shape
- * are skipped. */
+/* The entries of a stream reply: XRANGE's [[id, [field, value, ...]], ...], XREAD's
+ * [[key, entries]] (its first stream), XAUTOCLAIM's [next, entries, deleted], or nil (XREAD BLOCK
+ * timed out). Elements of another shape are skipped. */
 static void deliver_stream(struct pending *p, redisReply *reply)
 {
     struct store_stream_entry *entries = NULL;
@@ -422,11 +434,13 @@ static void deliver_stream(struct pending *p, redisReply *reply)
     redisReply *list = reply;
     size_t n = 0, nfields = 0, i, j, used = 0;
 
-    if (p->xread) {
+    if (p->shape == STREAM_READ) {
         list = NULL;
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
             reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2)
             list = reply->element[0]->element[1];
+    } else if (p->shape == STREAM_AUTOCLAIM) {
+        list = reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 ? reply->element[1] : NULL;
     }
     if (list == NULL || list->type != REDIS_REPLY_ARRAY || list->elements == 0) {
         p->stream_cb(STORE_OK, NULL, 0, p->arg);
@@ -494,7 +508,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         else if (p->array_cb)
             p->array_cb(STORE_ERROR, &err, 1, p->arg);
         else
-            p->stream_cb(STORE_ERROR, NULL, 0, p->arg);
+            p->stream_cb(STORE_ERROR, &(struct store_stream_entry){reply->str, reply->len, NULL, 0},
+                         1, p->arg);
     } else if (p->stream_cb) {
         deliver_stream(p, reply);
     } else if (p->array_cb) {
@@ -584,7 +599,7 @@ static int command(struct store *s, int argc, const char **argv, const size_t *a
     p->store = s;
     p->array_cb = array_cb;
     p->stream_cb = stream_cb;
-    p->xread = stream_cb && strncasecmp(argv[0], "XREAD", 5) == 0;
+    if (stream_cb) p->shape = stream_shape_of(argv[0]);
     p->arg = arg;
     rc = send_pending(s, p, argc, argv, lens);
 done:

@@ -44,7 +44,8 @@ struct store_stream_entry {
 };
 
 /* Called once per command with the reply's entries (none: XREAD BLOCK timed out, or the range is
- * empty). entries is NULL and n 0 unless the status is STORE_OK. */
+ * empty). entries is NULL and n 0 unless the status is STORE_OK; on STORE_ERROR, entries[0].id
+ * holds the error text (n 1, no fields). */
 typedef void (*store_stream_cb)(enum store_status status, const struct store_stream_entry *entries,
                                 size_t n, void *arg);
 
@@ -92,8 +93,9 @@ int store_fcall_array(struct store *store, const char *name, int read_only, int 
 int store_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
                   store_array_cb cb, void *arg);
 
-/* store_command for XRANGE, XREVRANGE or XREAD (argv[0]; XREAD's first stream only), the reply
- * given entry by entry. */
+/* store_command for XRANGE, XREVRANGE, XREAD, XREADGROUP (argv[0]; their first stream only)
+ * or XAUTOCLAIM (its claimed entries; those deleted meanwhile are not given), the reply given
+ * entry by entry. */
 int store_stream_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
                          store_stream_cb cb, void *arg);
 

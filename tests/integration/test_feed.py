@@ -217,6 +217,36 @@ class FeedTest(FeedHelpers, RouterTest):
         self.assertEqual(self.pending_ids('police'), [])
         self.assertEqual(self.feed(token), [])
 
+    def test_entries_of_other_categories_past_one_scan_and_a_lost_group(self):
+        """A read looks at 1000 log entries at most; entries not for the agency are
+        acknowledged at once, and a waiting read looks further until it finds one that is. A
+        consumer group that is gone (Redis restored from an older file) is made again."""
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        case = env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ตลาด')
+        self.ack(token, [e['id'] for e in self.feed(token, '?count=1000')])
+        _, fields = self.log_entries()[-1]
+        self.assertEqual(fields['case_id'], case['case_id'])
+        other = dict(fields, category='gathering')
+        for _ in range(1500):
+            env.redis.command('XADD', env.prefix + 'log', '*',
+                              *[x for kv in other.items() for x in kv])
+        mine = env.redis.command('XADD', env.prefix + 'log', '*',
+                                 *[x for kv in fields.items() for x in kv]).decode()
+        self.assertEqual(self.feed(token), [], 'the first 1000 looked at hold nothing for it')
+        batch = self.feed(token, '?block_ms=5000')
+        self.assertEqual([e['id'] for e in batch], [mine])
+        self.assertEqual(self.pending_ids('police'), [mine], 'the others acknowledged at once')
+        self.ack(token, [mine])
+
+        env.redis.command('XGROUP', 'DESTROY', env.prefix + 'log', 'feed:police')
+        self.assertEqual(self.feed(token), [], 'made again, from the next entry')
+        later = env.post_incident(category='threat', description='ถูกขู่อีกครั้ง')
+        batch = self.feed(token)
+        self.assertTrue(batch)
+        self.assertEqual({e['case_id'] for e in batch}, {later['case_id']})
+
     def test_block_ms_wakes_and_times_out(self):
         env = self.env
         token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
