@@ -511,6 +511,28 @@ void text_buf_add_html(struct text_buf *b, const char *s)
     text_buf_add_len(b, run, (size_t)(s - run));
 }
 
+void text_buf_add_json(struct text_buf *b, const char *s, size_t n)
+{
+    size_t run = 0, i;
+    text_buf_add_len(b, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        text_buf_add_len(b, s + run, i - run);
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c == '\n' || c == '\r' || c == '\t')
+            snprintf(esc, sizeof esc, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+        else
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+        text_buf_add(b, esc);
+        run = i + 1;
+    }
+    text_buf_add_len(b, s + run, n - run);
+    text_buf_add_len(b, "\"", 1);
+}
+
 void text_buf_printf(struct text_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -125,6 +125,10 @@ void text_buf_add_len(struct text_buf *b, const char *s, size_t n);
  * & < > " ' become entities. */
 void text_buf_add_html(struct text_buf *b, const char *s);
 
+/* Appends s[0..n) as a JSON string: quoted, with " and \ escaped and control characters
+ * (below U+0020) written as \n, \r, \t or \u00XX; other bytes as they are (s is UTF-8). */
+void text_buf_add_json(struct text_buf *b, const char *s, size_t n);
+
 /* The string built so far ("" when nothing was added), which the caller now owns and frees; NULL
  * (the buffer freed) when an allocation failed. The buffer is empty afterwards. */
 char *text_buf_take(struct text_buf *b);

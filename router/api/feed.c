@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "eido.h"
+#include "feed_entries.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -26,20 +26,11 @@
 
 #define FEED_CONSUMER "feed" /* the one consumer of each agency's group (ess.lua) */
 #define FEED_SCAN 1000       /* log entries one read may look at, answered or skipped */
-#define VALUE_INLINE 256     /* a log value this long or longer is copied to the heap */
 
 struct feed {
     struct router *router;
     struct waiter *parked; /* reads waiting for new entries */
     unsigned nparked;
-};
-
-/* An entry a read answers: its feed entry (in the read's entries), its case (the entry's own
- * "case_id" string) and that case's place in the read's ess_feed_cases call. */
-struct kept {
-    cJSON *entry;
-    const char *case_id;
-    size_t case_index;
 };
 
 /* One GET /v1/feed, owned by its call (call->data). A read (feed_read) is ess_feed_begin, then
@@ -57,10 +48,9 @@ struct waiter {
     struct waiter *prev, *next;
     char log_key[64 + 4], group[AUTH_TEAM_ID_MAX + 8]; /* the case log, feed:<agency> */
     /* the read in progress */
-    cJSON *agency;     /* ess_feed_begin's answer: categories, identifying */
-    cJSON *entries;    /* the feed entries kept, without their case's parts yet */
-    struct kept *kept; /* count of them */
-    size_t nkept, scanned;
+    cJSON *agency;             /* ess_feed_begin's answer: categories, identifying */
+    struct feed_entries *kept; /* the entries for the agency, at most count */
+    size_t scanned;
     int more;    /* the read stopped at FEED_SCAN before the log's end */
     int ensured; /* the group was made again in this read (once) */
 };
@@ -86,9 +76,9 @@ static void waiter_unpark(struct waiter *w)
 static void read_reset(struct waiter *w)
 {
     cJSON_Delete(w->agency);
-    cJSON_Delete(w->entries);
-    w->agency = w->entries = NULL;
-    w->nkept = w->scanned = 0;
+    w->agency = NULL;
+    if (w->kept) feed_entries_clear(w->kept);
+    w->scanned = 0;
     w->more = w->ensured = 0;
 }
 
@@ -99,198 +89,23 @@ static void waiter_free(void *p)
     waiter_unpark(w);
     if (w->timer) event_free(w->timer);
     read_reset(w);
-    free(w->kept);
+    feed_entries_free(w->kept);
     free(w);
 }
 
 static void feed_read(struct waiter *w, int audit_read);
 
-/* The fields of a log entry (ess.lua log_event) a feed entry is made of: the case summary's,
- * whose times are milliseconds in the log and RFC 3339 in the feed and distance_km a number,
- * then those of the entry itself. */
-static const char *const log_fields[] = {
-    "tracking_code", "category",    "priority",   "status",     "team_id", "team_name",
-    "team_name_en",  "distance_km", "created_at", "updated_at", "channel", "possible_duplicate_of",
-    "merged_into",   "case_id",     "event",      "at"};
-#define SUMMARY_FIELDS 13 /* the first ones of log_fields */
-#define NLOG_FIELDS (sizeof log_fields / sizeof *log_fields)
-enum {
-    F_CATEGORY = 1,
-    F_STATUS = 3,
-    F_CREATED = 8,
-    F_UPDATED = 9,
-    F_DISTANCE = 7,
-    F_CASE_ID = 13,
-    F_EVENT = 14,
-    F_AT = 15
-};
-
-/* A log entry's values of log_fields (data NULL: absent). */
-struct log_values {
-    struct store_item v[NLOG_FIELDS];
-};
-
-static void log_values_of(const struct store_stream_entry *e, struct log_values *out)
+/* Answers the entries kept (cases: ess_feed_cases' records of their cases; NULL when none were
+ * kept) and ends the call. */
+static void feed_answer(struct waiter *w, const cJSON *cases)
 {
-    memset(out, 0, sizeof *out);
-    for (size_t i = 0; i + 1 < e->nfields; i += 2) {
-        const struct store_item *k = &e->fields[i];
-        if (k->data == NULL) continue;
-        for (size_t j = 0; j < NLOG_FIELDS; j++) {
-            if (strlen(log_fields[j]) == k->len && memcmp(log_fields[j], k->data, k->len) == 0) {
-                out->v[j] = e->fields[i + 1];
-                break;
-            }
-        }
-    }
-}
-
-static int value_is(const struct store_item *v, const char *s)
-{
-    return v->data && v->len == strlen(s) && memcmp(v->data, s, v->len) == 0;
-}
-
-/* Whether an entry with these values is for the agency: one of its categories, about a case,
- * and not a chat message (whose text the log never holds, but whose rhythm is the reporter's). */
-static int entry_wanted(const struct log_values *lv, const cJSON *categories)
-{
-    const cJSON *c;
-    if (lv->v[F_CASE_ID].data == NULL || lv->v[F_CASE_ID].len == 0 ||
-        value_is(&lv->v[F_EVENT], "chat_message"))
-        return 0;
-    cJSON_ArrayForEach (c, categories)
-        if (cJSON_IsString(c) && value_is(&lv->v[F_CATEGORY], c->valuestring)) return 1;
-    return 0;
-}
-
-/* Adds name: v's text (NULL when v is absent or empty: null). */
-static cJSON *add_value(cJSON *obj, const char *name, const struct store_item *v)
-{
-    char inline_copy[VALUE_INLINE], *text;
-    cJSON *added;
-    if (v->data == NULL || v->len == 0) return cJSON_AddNullToObject(obj, name);
-    if (v->len < sizeof inline_copy) {
-        memcpy(inline_copy, v->data, v->len);
-        inline_copy[v->len] = '\0';
-        return cJSON_AddStringToObject(obj, name, inline_copy);
-    }
-    if ((text = text_dup_len(v->data, v->len)) == NULL) return NULL;
-    added = cJSON_AddStringToObject(obj, name, text);
-    free(text);
-    return added;
-}
-
-/* Adds name: the RFC 3339 time of v's milliseconds ("<ms>" or a stream id "<ms>-<seq>"), or
- * null when v is not one. */
-static cJSON *add_time(cJSON *obj, const char *name, const struct store_item *v)
-{
-    char digits[24], text[TEXT_TIME_SIZE];
-    size_t n = v->data ? v->len : 0;
-    if (v->data) {
-        const char *dash = memchr(v->data, '-', v->len);
-        if (dash) n = (size_t)(dash - v->data);
-    }
-    if (n == 0 || n >= sizeof digits) return cJSON_AddNullToObject(obj, name);
-    memcpy(digits, v->data, n);
-    digits[n] = '\0';
-    if (strspn(digits, "0123456789") != n) return cJSON_AddNullToObject(obj, name);
-    text_time_rfc3339((int64_t)strtoll(digits, NULL, 10), text);
-    return cJSON_AddStringToObject(obj, name, text);
-}
-
-/* Adds name: the number v holds, or null when it holds none. */
-static cJSON *add_number(cJSON *obj, const char *name, const struct store_item *v)
-{
-    char text[64], *end = NULL;
-    double d;
-    if (v->data == NULL || v->len == 0 || v->len >= sizeof text)
-        return cJSON_AddNullToObject(obj, name);
-    memcpy(text, v->data, v->len);
-    text[v->len] = '\0';
-    d = strtod(text, &end);
-    if (*end != '\0') return cJSON_AddNullToObject(obj, name);
-    return cJSON_AddNumberToObject(obj, name, d);
-}
-
-/* The feed entry (README "For partner agencies") of log entry e, without its case's parts
- * (entry_complete adds them): {"id", "case_id", "event" (the status for a status change), "at",
- * "case": summary}. NULL out of memory. */
-static cJSON *entry_new(const struct store_stream_entry *e, const struct log_values *lv)
-{
-    const struct store_item id = {e->id, e->id_len};
-    const struct store_item *event = lv->v[F_EVENT].len ? &lv->v[F_EVENT] : &lv->v[F_STATUS];
-    const struct store_item *at = lv->v[F_AT].len ? &lv->v[F_AT] : &id;
-    cJSON *entry = cJSON_CreateObject(), *summary;
-    int ok = entry && add_value(entry, "id", &id) &&
-             add_value(entry, "case_id", &lv->v[F_CASE_ID]) && add_value(entry, "event", event) &&
-             add_time(entry, "at", at) &&
-             (summary = cJSON_AddObjectToObject(entry, "case")) != NULL &&
-             add_value(summary, "case_id", &lv->v[F_CASE_ID]);
-
-    for (size_t i = 0; ok && i < SUMMARY_FIELDS; i++) {
-        const struct store_item *v = &lv->v[i];
-        if (i == F_CREATED || i == F_UPDATED)
-            ok = add_time(summary, log_fields[i], v) != NULL;
-        else if (i == F_DISTANCE)
-            ok = add_number(summary, log_fields[i], v) != NULL;
-        else
-            ok = add_value(summary, log_fields[i], v) != NULL;
-    }
-    if (!ok) {
-        cJSON_Delete(entry);
-        return NULL;
-    }
-    return entry;
-}
-
-/* A copy of src's item name (null when absent) added to obj. 0, or -1 out of memory. */
-static int add_copy(cJSON *obj, const cJSON *src, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, name);
-    cJSON *copy = v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
-    if (copy == NULL || !cJSON_AddItemToObject(obj, name, copy)) {
-        cJSON_Delete(copy);
-        return -1;
-    }
-    return 0;
-}
-
-/* Adds to a feed entry its case's parts from the case's record (ess_feed_cases'): the place,
- * the identifying data when the agency may have it, and with eido the case's EIDO. 0, or -1 out
- * of memory. */
-static int entry_complete(cJSON *entry, const cJSON *info, int eido)
-{
-    if (add_copy(entry, info, "location") != 0) return -1;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "share")) &&
-        (add_copy(entry, info, "reporter") != 0 || add_copy(entry, info, "description") != 0 ||
-         add_copy(entry, info, "address") != 0))
-        return -1;
-    if (eido) {
-        const cJSON *src = cJSON_GetObjectItemCaseSensitive(info, "eido_case");
-        cJSON *doc;
-        if (src == NULL) return 0; /* the case is gone: no EIDO to make */
-        if ((doc = eido_document(src)) == NULL || !cJSON_AddItemToObject(entry, "eido", doc)) {
-            cJSON_Delete(doc);
-            log_error("feed: an entry's EIDO could not be made");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Answers the entries kept (none when the read kept none) and ends the call. */
-static void feed_answer(struct waiter *w)
-{
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *entries = w->entries ? w->entries : cJSON_CreateArray();
-    w->entries = NULL;
-    if (doc == NULL || entries == NULL || !cJSON_AddItemToObject(doc, "entries", entries)) {
-        cJSON_Delete(entries);
-        cJSON_Delete(doc);
-        http_reply_json(w->call, 200, NULL); /* out of memory: 500 */
+    size_t len = 0;
+    char *text = feed_entries_answer(w->kept, cases, w->eido, &len);
+    if (text == NULL) {
+        http_reply_error(w->call, 500, "internal", "The feed's entries could not be made.");
         return;
     }
-    http_reply_json(w->call, 200, doc);
+    http_reply_owned(w->call, 200, "application/json; charset=utf-8", text, len);
 }
 
 /* The client of a waiting read left (http_call_watch): its place among the waiting reads is
@@ -308,7 +123,7 @@ static void on_wait_over(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     w->expired = 1;
-    if (!w->reading) feed_answer(w);
+    if (!w->reading) feed_answer(w, NULL);
 }
 
 /* Joins the reads that new entries wake (from the start, so that an entry appended while its
@@ -348,8 +163,9 @@ static void waiter_park(struct waiter *w)
 static void read_done(struct waiter *w)
 {
     w->reading = 0;
-    if (w->nkept > 0 || w->expired || w->block_ms == 0 || w->f->router->events == NULL) {
-        feed_answer(w);
+    if (feed_entries_count(w->kept) > 0 || w->expired || w->block_ms == 0 ||
+        w->f->router->events == NULL) {
+        feed_answer(w, NULL);
     } else if (w->more || w->again) {
         w->again = 0;
         feed_read(w, 0);
@@ -368,67 +184,41 @@ static void read_failed(struct waiter *w, enum store_status status)
 static void on_cases(struct http_call *call, cJSON *reply)
 {
     struct waiter *w = call->data;
-    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(reply, "cases");
-
-    if (http_refusal(reply)) {
-        w->reading = 0;
-        http_reply_refused(call, reply);
-        return;
-    }
-    for (size_t i = 0; i < w->nkept; i++) {
-        const cJSON *info = cJSON_GetArrayItem(cases, (int)w->kept[i].case_index);
-        if (!cJSON_IsObject(info) || entry_complete(w->kept[i].entry, info, w->eido) != 0) {
-            cJSON_Delete(reply);
-            w->reading = 0;
-            http_reply_error(call, 500, "internal", "The feed's entries could not be made.");
-            return;
-        }
-    }
+    w->reading = 0;
+    if (http_reply_refused(call, reply)) return;
+    feed_answer(w, cJSON_GetObjectItemCaseSensitive(reply, "cases"));
     cJSON_Delete(reply);
-    read_done(w);
-}
-
-static int kept_by_case(const void *a, const void *b)
-{
-    return strcmp(((const struct kept *)a)->case_id, ((const struct kept *)b)->case_id);
 }
 
 /* Asks ess_feed_cases for the cases of the entries kept (each once; audited: an export entry per
- * case whose identifying data it gives), then completes them (on_cases). */
+ * case whose identifying data it gives), then answers (on_cases); with none kept, read_done. */
 static void read_cases(struct waiter *w)
 {
     char ctx[HTTP_AUDIT_CTX_MAX];
-    const char **argv;
-    struct kept *sorted;
-    int argc = 0;
+    const char **ids, **argv;
+    size_t n;
 
-    if (w->nkept == 0) {
+    if (feed_entries_count(w->kept) == 0) {
         read_done(w);
         return;
     }
-    argv = calloc(w->nkept + 2, sizeof *argv);
-    sorted = malloc(w->nkept * sizeof *sorted);
-    if (argv == NULL || sorted == NULL || http_audit_ctx(w->call, ctx) != 0) {
-        free(argv);
-        free(sorted);
+    if (feed_entries_case_ids(w->kept, &ids, &n) != 0 ||
+        (argv = calloc(n + 2, sizeof *argv)) == NULL) {
         w->reading = 0;
         http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
         return;
     }
-    /* the entries keep their order; each learns its case's place among the distinct ids */
-    memcpy(sorted, w->kept, w->nkept * sizeof *sorted);
-    for (size_t i = 0; i < w->nkept; i++) sorted[i].case_index = i;
-    qsort(sorted, w->nkept, sizeof *sorted, kept_by_case);
-    argv[argc++] = ctx;
-    argv[argc++] = w->eido ? "eido" : "";
-    for (size_t i = 0; i < w->nkept; i++) {
-        if (i == 0 || strcmp(sorted[i].case_id, sorted[i - 1].case_id) != 0)
-            argv[argc++] = sorted[i].case_id;
-        w->kept[sorted[i].case_index].case_index = (size_t)(argc - 3);
+    if (http_audit_ctx(w->call, ctx) != 0) {
+        free(argv);
+        w->reading = 0;
+        http_reply_error(w->call, 500, "internal", "The request could not be prepared.");
+        return;
     }
-    http_fcall(w->call, "ess_feed_cases", 0, argc, argv, NULL, on_cases);
+    argv[0] = ctx;
+    argv[1] = w->eido ? "eido" : "";
+    memcpy(argv + 2, ids, n * sizeof *ids);
+    http_fcall(w->call, "ess_feed_cases", 0, (int)n + 2, argv, NULL, on_cases);
     free(argv);
-    free(sorted);
 }
 
 static void on_acked(enum store_status status, const struct store_item *items, size_t n, void *arg)
@@ -441,8 +231,8 @@ static void on_acked(enum store_status status, const struct store_item *items, s
         log_warn("feed: entries not for an agency could not be acknowledged");
 }
 
-/* Looks at entries just read: keeps those for the agency as feed entries, acknowledges the
- * others at once. 0, or -1 out of memory. */
+/* Looks at entries just read: keeps those for the agency, acknowledges the others at once.
+ * 0, or -1 out of memory. */
 static int read_take(struct waiter *w, const struct store_stream_entry *entries, size_t n)
 {
     const cJSON *categories = cJSON_GetObjectItemCaseSensitive(w->agency, "categories");
@@ -450,31 +240,16 @@ static int read_take(struct waiter *w, const struct store_stream_entry *entries,
     size_t *ack_len = calloc(n + 3, sizeof *ack_len);
     int nack = 3, rc = 0;
 
-    if (ack == NULL || ack_len == NULL) {
-        free(ack);
-        free(ack_len);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct log_values lv;
-        cJSON *entry;
+    if (ack == NULL || ack_len == NULL) rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int taken = feed_entries_add(w->kept, &entries[i], categories);
         w->scanned++;
-        log_values_of(&entries[i], &lv);
-        if (!entry_wanted(&lv, categories)) {
+        if (taken < 0) rc = -1;
+        /* not taken for want of room never happens: each read asks for what is left */
+        if (taken == 0 && feed_entries_count(w->kept) < (size_t)w->count) {
             ack[nack] = entries[i].id;
             ack_len[nack++] = entries[i].id_len;
-            continue;
         }
-        if (w->nkept >= (size_t)w->count) continue; /* never: each read asks for what is left */
-        if ((entry = entry_new(&entries[i], &lv)) == NULL ||
-            !cJSON_AddItemToArray(w->entries, entry)) {
-            cJSON_Delete(entry);
-            rc = -1;
-            break;
-        }
-        w->kept[w->nkept].entry = entry;
-        w->kept[w->nkept].case_id = cJSON_GetObjectItemCaseSensitive(entry, "case_id")->valuestring;
-        w->nkept++;
     }
     if (nack > 3) {
         ack[0] = "XACK";
@@ -526,7 +301,8 @@ static void on_read_new(enum store_status status, const struct store_stream_entr
 {
     struct http_call *call = arg;
     struct waiter *w = call->data;
-    size_t asked = w->count - w->nkept; /* before read_answered keeps some */
+    size_t asked =
+        (size_t)w->count - feed_entries_count(w->kept); /* before read_answered keeps some */
     if (asked > FEED_SCAN - w->scanned) asked = FEED_SCAN - w->scanned;
     if (!read_answered(call, status, entries, n)) return;
     if (n < asked) { /* the log's end */
@@ -543,7 +319,7 @@ static void read_new(struct waiter *w)
     char want[24];
     const char *argv[] = {"XREADGROUP", "GROUP",    w->group, FEED_CONSUMER, "COUNT", want,
                           "STREAMS",    w->log_key, ">"};
-    size_t left = (size_t)w->count - w->nkept;
+    size_t left = (size_t)w->count - feed_entries_count(w->kept);
     if (left == 0 || w->scanned >= FEED_SCAN) {
         read_cases(w);
         return;
@@ -568,13 +344,14 @@ static void read_claim(struct waiter *w)
     char idle_ms[24], count[24];
     const char *argv[] = {"XAUTOCLAIM", w->log_key, w->group, FEED_CONSUMER,
                           idle_ms,      "0-0",      "COUNT",  count};
-    if (w->nkept >= (size_t)w->count) { /* after the group was made again mid-read */
+    if (feed_entries_count(w->kept) >=
+        (size_t)w->count) { /* after the group was made again mid-read */
         read_cases(w);
         return;
     }
     snprintf(idle_ms, sizeof idle_ms, "%lld",
              (long long)w->f->router->cfg->feed_visibility_s * 1000);
-    snprintf(count, sizeof count, "%zu", (size_t)w->count - w->nkept);
+    snprintf(count, sizeof count, "%zu", (size_t)w->count - feed_entries_count(w->kept));
     if (store_stream_command(w->f->router->store, 8, argv, NULL, on_claimed, w->call) != 0)
         read_failed(w, STORE_UNAVAILABLE);
 }
@@ -604,10 +381,6 @@ static void read_begin(struct waiter *w, int audit_read)
 static void feed_read(struct waiter *w, int audit_read)
 {
     read_reset(w);
-    if ((w->entries = cJSON_CreateArray()) == NULL) {
-        http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
-        return;
-    }
     w->reading = 1;
     read_begin(w, audit_read);
 }
@@ -650,7 +423,7 @@ void feed_get(struct http_call *call)
     w->count = n;
     snprintf(w->log_key, sizeof w->log_key, "%slog", store_prefix(call->router->store));
     snprintf(w->group, sizeof w->group, "feed:%s", call->auth.agency_id);
-    if ((w->kept = calloc((size_t)n, sizeof *w->kept)) == NULL) {
+    if ((w->kept = feed_entries_new((size_t)n)) == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         goto done;
     }
@@ -745,7 +518,7 @@ void feed_drain(struct feed *f)
         struct waiter *w = f->parked;
         waiter_unpark(w);
         w->expired = 1;
-        if (!w->reading) feed_answer(w);
+        if (!w->reading) feed_answer(w, NULL);
     }
 }
 

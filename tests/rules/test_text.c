@@ -467,6 +467,25 @@ static void test_buf(void)
               strcmp(s, "&lt;a href=&quot;x&quot;&gt;&#39;ทีม&#39; &amp; co&lt;/a&gt;plain") == 0,
           "buf: HTML escaping of & < > \" ' and nothing else");
     free(s);
+    {
+        const char *raw = "a\"b\\c\n\r\t\x01\x1f ทีม";
+        cJSON *parsed;
+        text_buf_add_json(&b, raw, strlen(raw));
+        s = text_buf_take(&b);
+        CHECK(s != NULL && strcmp(s, "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f ทีม\"") == 0,
+              "buf: a JSON string: quoted, \" \\ and control characters escaped, UTF-8 as is");
+        parsed = s ? cJSON_Parse(s) : NULL;
+        CHECK(cJSON_IsString(parsed) && strcmp(parsed->valuestring, raw) == 0,
+              "buf: the JSON string reads back as the text");
+        cJSON_Delete(parsed);
+        free(s);
+        text_buf_add_json(&b, "", 0);
+        text_buf_add_json(&b, "x\0y", 3);
+        s = text_buf_take(&b);
+        CHECK(s != NULL && strcmp(s, "\"\"\"x\\u0000y\"") == 0,
+              "buf: JSON strings of nothing and of a NUL byte");
+        free(s);
+    }
     text_buf_add_len(&b, "abcdef", 3);
     text_buf_add_len(&b, NULL, 0);
     s = text_buf_take(&b);
