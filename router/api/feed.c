@@ -51,6 +51,13 @@ struct waiter {
     cJSON *agency;             /* ess_feed_begin's answer: categories, identifying */
     struct feed_entries *kept; /* the entries for the agency, at most count */
     size_t scanned;
+    /* the cases of the entries kept (read_case_fields) */
+    const char **case_ids; /* feed_entries_case_ids' */
+    size_t case_next, cases_waiting;
+    const char **shared; /* those whose identifying data goes out */
+    size_t nshared;
+    enum store_status case_failure;
+    int case_oom;
     int more;    /* the read stopped at FEED_SCAN before the log's end */
     int ensured; /* the group was made again in this read (once) */
 };
@@ -79,6 +86,9 @@ static void read_reset(struct waiter *w)
     w->agency = NULL;
     if (w->kept) feed_entries_clear(w->kept);
     w->scanned = 0;
+    free(w->shared);
+    w->shared = NULL;
+    w->nshared = 0;
     w->more = w->ensured = 0;
 }
 
@@ -95,12 +105,11 @@ static void waiter_free(void *p)
 
 static void feed_read(struct waiter *w, int audit_read);
 
-/* Answers the entries kept (cases: ess_feed_cases' records of their cases; NULL when none were
- * kept) and ends the call. */
-static void feed_answer(struct waiter *w, const cJSON *cases)
+/* Answers the entries kept (none, or each completed by its case's part) and ends the call. */
+static void feed_answer(struct waiter *w)
 {
     size_t len = 0;
-    char *text = feed_entries_answer(w->kept, cases, w->eido, &len);
+    char *text = feed_entries_answer(w->kept, &len);
     if (text == NULL) {
         http_reply_error(w->call, 500, "internal", "The feed's entries could not be made.");
         return;
@@ -123,7 +132,7 @@ static void on_wait_over(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     w->expired = 1;
-    if (!w->reading) feed_answer(w, NULL);
+    if (!w->reading) feed_answer(w);
 }
 
 /* Joins the reads that new entries wake (from the start, so that an entry appended while its
@@ -165,7 +174,7 @@ static void read_done(struct waiter *w)
     w->reading = 0;
     if (feed_entries_count(w->kept) > 0 || w->expired || w->block_ms == 0 ||
         w->f->router->events == NULL) {
-        feed_answer(w, NULL);
+        feed_answer(w);
     } else if (w->more || w->again) {
         w->again = 0;
         feed_read(w, 0);
@@ -181,17 +190,124 @@ static void read_failed(struct waiter *w, enum store_status status)
     http_reply_store_failure(w->call, status);
 }
 
-static void on_cases(struct http_call *call, cJSON *reply)
+static void on_exported(struct http_call *call, cJSON *reply)
 {
     struct waiter *w = call->data;
     w->reading = 0;
     if (http_reply_refused(call, reply)) return;
-    feed_answer(w, cJSON_GetObjectItemCaseSensitive(reply, "cases"));
     cJSON_Delete(reply);
+    feed_answer(w);
 }
 
-/* Asks ess_feed_cases for the cases of the entries kept (each once; audited: an export entry per
- * case whose identifying data it gives), then answers (on_cases); with none kept, read_done. */
+/* Every case's part is made: audits the export of the identifying data about to go out
+ * (ess_feed_export, before the answer), then answers. */
+static void cases_made(struct waiter *w)
+{
+    char ctx[HTTP_AUDIT_CTX_MAX];
+    const char **argv;
+
+    if (w->nshared == 0) {
+        w->reading = 0;
+        feed_answer(w);
+        return;
+    }
+    if ((argv = calloc(w->nshared + 1, sizeof *argv)) == NULL ||
+        http_audit_ctx(w->call, ctx) != 0) {
+        free(argv);
+        w->reading = 0;
+        http_reply_error(w->call, 500, "internal", "The request could not be prepared.");
+        return;
+    }
+    argv[0] = ctx;
+    memcpy(argv + 1, w->shared, w->nshared * sizeof *w->shared);
+    http_fcall(w->call, "ess_feed_export", 0, (int)w->nshared + 1, argv, NULL, on_exported);
+    free(argv);
+}
+
+/* One case's fields (HMGET, in the order they were asked: one connection keeps it). */
+static void on_case_fields(enum store_status status, const struct store_item *items, size_t n,
+                           void *arg)
+{
+    struct http_call *call = arg;
+    struct waiter *w = call->data;
+    size_t i = w->case_next++;
+
+    if (status != STORE_OK || n != FEED_CASE_FIELDS) {
+        if (w->case_failure == STORE_OK)
+            w->case_failure = status == STORE_OK ? STORE_ERROR : status;
+    } else if (w->case_failure == STORE_OK && !w->case_oom) {
+        int identifying = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w->agency, "identifying"));
+        int share = feed_entries_case_fields(w->kept, i, items, identifying);
+        if (share < 0) w->case_oom = 1;
+        if (share > 0) w->shared[w->nshared++] = w->case_ids[i];
+    }
+    if (--w->cases_waiting > 0) return;
+    if (call->req == NULL) { /* the client left: what was read comes again after the visibility */
+        http_call_free(call);
+    } else if (w->case_failure != STORE_OK) {
+        read_failed(w, w->case_failure);
+    } else if (w->case_oom) {
+        w->reading = 0;
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+    } else {
+        cases_made(w);
+    }
+}
+
+/* Reads the fields of the n cases of the entries kept (HMGET each, sent at once), then
+ * cases_made. */
+static void read_case_fields(struct waiter *w, const char **ids, size_t n)
+{
+    const char *argv[2 + FEED_CASE_FIELDS] = {"HMGET"};
+    char key[512];
+
+    w->case_ids = ids;
+    w->case_next = w->cases_waiting = w->nshared = 0;
+    w->case_failure = STORE_OK;
+    w->case_oom = 0;
+    if ((w->shared = calloc(n, sizeof *w->shared)) == NULL) {
+        w->reading = 0;
+        http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
+        return;
+    }
+    memcpy(argv + 2, feed_case_fields, sizeof feed_case_fields);
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(key, sizeof key, "%scase:%s", store_prefix(w->f->router->store), ids[i]);
+        if (len < 0 || (size_t)len >= sizeof key ||
+            store_command(w->f->router->store, 2 + FEED_CASE_FIELDS, argv, NULL, on_case_fields,
+                          w->call) != 0) {
+            w->case_failure = STORE_UNAVAILABLE; /* those sent still answer */
+            break;
+        }
+        w->cases_waiting++;
+    }
+    if (w->cases_waiting == 0) read_failed(w, STORE_UNAVAILABLE);
+}
+
+static void on_cases(struct http_call *call, cJSON *reply)
+{
+    struct waiter *w = call->data;
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(reply, "cases");
+    const cJSON *info;
+    size_t i = 0;
+
+    w->reading = 0;
+    if (http_reply_refused(call, reply)) return;
+    cJSON_ArrayForEach (info, cases) {
+        if (feed_entries_case_record(w->kept, i++, info, w->eido) != 0) {
+            cJSON_Delete(reply);
+            http_reply_error(call, 500, "internal", "The feed's entries could not be made.");
+            return;
+        }
+    }
+    cJSON_Delete(reply);
+    feed_answer(w);
+}
+
+/* Completes the entries kept with their cases' parts (each case once) and answers; with none
+ * kept, read_done. With format=eido ess_feed_cases makes the records (and audits); else the
+ * router reads the cases' fields itself (read_case_fields) and audits with ess_feed_export. */
 static void read_cases(struct waiter *w)
 {
     char ctx[HTTP_AUDIT_CTX_MAX];
@@ -202,20 +318,23 @@ static void read_cases(struct waiter *w)
         read_done(w);
         return;
     }
-    if (feed_entries_case_ids(w->kept, &ids, &n) != 0 ||
-        (argv = calloc(n + 2, sizeof *argv)) == NULL) {
+    if (feed_entries_case_ids(w->kept, &ids, &n) != 0) {
         w->reading = 0;
         http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
         return;
     }
-    if (http_audit_ctx(w->call, ctx) != 0) {
+    if (!w->eido) {
+        read_case_fields(w, ids, n);
+        return;
+    }
+    if ((argv = calloc(n + 2, sizeof *argv)) == NULL || http_audit_ctx(w->call, ctx) != 0) {
         free(argv);
         w->reading = 0;
         http_reply_error(w->call, 500, "internal", "The request could not be prepared.");
         return;
     }
     argv[0] = ctx;
-    argv[1] = w->eido ? "eido" : "";
+    argv[1] = "eido";
     memcpy(argv + 2, ids, n * sizeof *ids);
     http_fcall(w->call, "ess_feed_cases", 0, (int)n + 2, argv, NULL, on_cases);
     free(argv);
@@ -448,10 +567,36 @@ static int stream_id_valid(const char *s)
            strspn(dash + 1, "0123456789") == b;
 }
 
+static void on_ack(enum store_status status, const struct store_item *items, size_t n, void *arg)
+{
+    struct http_call *call = arg;
+    cJSON *doc;
+    long long acked = 0;
+
+    if (call->req == NULL) {
+        http_call_free(call);
+        return;
+    }
+    if (status == STORE_OK && n == 1 && items[0].data) {
+        acked = strtoll(items[0].data, NULL, 10);
+    } else if (!(status == STORE_ERROR && n == 1 && items[0].len >= 7 &&
+                 memcmp(items[0].data, "NOGROUP", 7) == 0)) { /* no group: nothing was read */
+        http_reply_store_failure(call, status);
+        return;
+    }
+    doc = cJSON_CreateObject();
+    if (doc && !cJSON_AddNumberToObject(doc, "acknowledged", (double)acked)) {
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    http_reply_json(call, 200, doc); /* NULL: out of memory, 500 */
+}
+
 void feed_ack(struct http_call *call)
 {
     const cJSON *ids, *id;
     const char **argv = NULL;
+    char log_key[64 + 4], group[AUTH_TEAM_ID_MAX + 8];
     int n, i = 0;
     cJSON *body;
 
@@ -467,11 +612,15 @@ void feed_ack(struct http_call *call)
                          "ids must be an array of 1 to 1000 entry ids.");
         goto done;
     }
-    if ((argv = calloc((size_t)n + 1, sizeof *argv)) == NULL) {
+    if ((argv = calloc((size_t)n + 3, sizeof *argv)) == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         goto done;
     }
-    argv[i++] = call->auth.agency_id;
+    snprintf(log_key, sizeof log_key, "%slog", store_prefix(call->router->store));
+    snprintf(group, sizeof group, "feed:%s", call->auth.agency_id);
+    argv[i++] = "XACK";
+    argv[i++] = log_key;
+    argv[i++] = group;
     cJSON_ArrayForEach (id, ids) {
         if (!cJSON_IsString(id) || strlen(id->valuestring) > STREAM_ID_MAX ||
             !stream_id_valid(id->valuestring)) {
@@ -481,7 +630,8 @@ void feed_ack(struct http_call *call)
         }
         argv[i++] = id->valuestring;
     }
-    http_fcall(call, "ess_feed_ack", 0, i, argv, NULL, http_reply_store_answer);
+    if (store_command(call->router->store, i, argv, NULL, on_ack, call) != 0)
+        http_reply_store_failure(call, STORE_UNAVAILABLE);
 done:
     free(argv);
     cJSON_Delete(body);
@@ -518,7 +668,7 @@ void feed_drain(struct feed *f)
         struct waiter *w = f->parked;
         waiter_unpark(w);
         w->expired = 1;
-        if (!w->reading) feed_answer(w, NULL);
+        if (!w->reading) feed_answer(w);
     }
 }
 

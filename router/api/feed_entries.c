@@ -2,6 +2,7 @@
 #include "feed_entries.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +44,18 @@ struct taken {
     size_t head, head_len, case_id, case_index;
 };
 
+/* A case's part of its entries, in parts (set: once feed_entries_case_* made it). */
+struct case_part {
+    size_t start, len;
+    int set;
+};
+
 struct feed_entries {
-    size_t max, n;
+    size_t max, n, ncases;
     struct taken *taken;
-    struct text_buf heads, ids;
-    const char **distinct; /* feed_entries_case_ids' */
+    struct text_buf heads, ids, parts;
+    const char **distinct;   /* feed_entries_case_ids' */
+    struct case_part *cases; /* in the order of distinct */
 };
 
 static void log_values_of(const struct store_stream_entry *e, struct log_values *out)
@@ -184,7 +192,8 @@ struct feed_entries *feed_entries_new(size_t max)
     fe->max = max;
     fe->taken = calloc(max ? max : 1, sizeof *fe->taken);
     fe->distinct = calloc(max ? max : 1, sizeof *fe->distinct);
-    if (fe->taken == NULL || fe->distinct == NULL) {
+    fe->cases = calloc(max ? max : 1, sizeof *fe->cases);
+    if (fe->taken == NULL || fe->distinct == NULL || fe->cases == NULL) {
         feed_entries_free(fe);
         return NULL;
     }
@@ -204,9 +213,10 @@ static void buf_empty(struct text_buf *b)
 
 void feed_entries_clear(struct feed_entries *fe)
 {
-    fe->n = 0;
+    fe->n = fe->ncases = 0;
     buf_empty(&fe->heads);
     buf_empty(&fe->ids);
+    buf_empty(&fe->parts);
 }
 
 void feed_entries_free(struct feed_entries *fe)
@@ -214,8 +224,10 @@ void feed_entries_free(struct feed_entries *fe)
     if (fe == NULL) return;
     free(text_buf_take(&fe->heads));
     free(text_buf_take(&fe->ids));
+    free(text_buf_take(&fe->parts));
     free(fe->taken);
     free(fe->distinct);
+    free(fe->cases);
     free(fe);
 }
 
@@ -271,9 +283,86 @@ int feed_entries_case_ids(struct feed_entries *fe, const char ***ids, size_t *n)
         fe->taken[sorted[i].i].case_index = nd - 1;
     }
     free(sorted);
+    for (size_t i = 0; i < nd; i++) fe->cases[i].set = 0;
+    fe->ncases = nd;
     *ids = fe->distinct;
     *n = nd;
     return 0;
+}
+
+const char *const feed_case_fields[FEED_CASE_FIELDS] = {
+    "share_with_agencies", "erased_at",      "lat",         "lon",
+    "reporter_name",       "reporter_phone", "description", "address"};
+enum { C_SHARE, C_ERASED, C_LAT, C_LON, C_NAME, C_PHONE, C_DESCRIPTION, C_ADDRESS };
+
+/* Appends the coordinate v: as it is stored when exact, else rounded to 0.01 degree (as ess.lua's
+ * round_coordinate does). 0, or -1 when v holds no coordinate. */
+static int add_coordinate(struct text_buf *b, const struct store_item *v, int exact)
+{
+    char text[64], *end = NULL;
+    double d;
+    if (!present(v) || v->len >= sizeof text) return -1;
+    memcpy(text, v->data, v->len);
+    text[v->len] = '\0';
+    d = strtod(text, &end);
+    if (*end != '\0' || end == text || !(d >= -180 && d <= 180)) return -1;
+    if (exact) {
+        add_number(b, v);
+    } else {
+        snprintf(text, sizeof text, "%.2f", floor(d * 100 + 0.5) / 100);
+        text_buf_add(b, text);
+    }
+    return 0;
+}
+
+/* Starts case i's part in parts. */
+static void part_begin(struct feed_entries *fe, size_t i)
+{
+    fe->cases[i].start = fe->parts.len;
+}
+
+static int part_end(struct feed_entries *fe, size_t i)
+{
+    fe->cases[i].len = fe->parts.len - fe->cases[i].start;
+    fe->cases[i].set = 1;
+    return fe->parts.failed ? -1 : 0;
+}
+
+int feed_entries_case_fields(struct feed_entries *fe, size_t i, const struct store_item *v,
+                             int identifying)
+{
+    struct text_buf *b = &fe->parts;
+    int share = identifying && value_is(&v[C_SHARE], "1") && !present(&v[C_ERASED]);
+    size_t mark;
+
+    if (i >= fe->ncases) return -1;
+    part_begin(fe, i);
+    text_buf_add(b, ",\"location\":{\"lat\":");
+    mark = b->len - strlen(",\"location\":{\"lat\":");
+    if (add_coordinate(b, &v[C_LAT], share) != 0) {
+        b->len = mark; /* no place: null */
+        text_buf_add(b, ",\"location\":null");
+    } else {
+        text_buf_add(b, ",\"lon\":");
+        if (add_coordinate(b, &v[C_LON], share) != 0) {
+            b->len = mark;
+            text_buf_add(b, ",\"location\":null");
+        } else {
+            text_buf_add(b, "}");
+        }
+    }
+    if (share) {
+        text_buf_add(b, ",\"reporter\":{\"name\":");
+        add_value(b, &v[C_NAME]);
+        text_buf_add(b, ",\"phone\":");
+        add_value(b, &v[C_PHONE]);
+        text_buf_add(b, "},\"description\":");
+        add_value(b, &v[C_DESCRIPTION]);
+        text_buf_add(b, ",\"address\":");
+        add_value(b, &v[C_ADDRESS]);
+    }
+    if (part_end(fe, i) != 0) return -1;
+    return share;
 }
 
 /* Appends ,"name": and the JSON of item name of src (null when absent). */
@@ -287,66 +376,60 @@ static void add_member(struct text_buf *b, const cJSON *src, const char *name)
     free(json);
 }
 
-/* Appends a case's part of its entries from its record. 0, or -1 (the EIDO could not be made). */
-static int add_case_part(struct text_buf *b, const cJSON *info, int eido)
+int feed_entries_case_record(struct feed_entries *fe, size_t i, const cJSON *info, int eido)
 {
+    struct text_buf *b = &fe->parts;
     const cJSON *src;
     cJSON *doc;
     char *json;
 
+    if (i >= fe->ncases || !cJSON_IsObject(info)) return -1;
+    part_begin(fe, i);
     add_member(b, info, "location");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "share"))) {
         add_member(b, info, "reporter");
         add_member(b, info, "description");
         add_member(b, info, "address");
     }
-    if (!eido || (src = cJSON_GetObjectItemCaseSensitive(info, "eido_case")) == NULL)
-        return 0; /* no eido_case: the case is gone, no EIDO to make */
-    doc = eido_document(src);
-    json = doc ? cJSON_PrintUnformatted(doc) : NULL;
-    cJSON_Delete(doc);
-    if (json == NULL) {
-        log_error("feed: an entry's EIDO could not be made");
-        return -1;
+    if (eido && (src = cJSON_GetObjectItemCaseSensitive(info, "eido_case")) != NULL) {
+        /* none: the case is gone, no EIDO to make */
+        doc = eido_document(src);
+        json = doc ? cJSON_PrintUnformatted(doc) : NULL;
+        cJSON_Delete(doc);
+        if (json == NULL) {
+            log_error("feed: an entry's EIDO could not be made");
+            return -1;
+        }
+        text_buf_add(b, ",\"eido\":");
+        text_buf_add(b, json);
+        free(json);
     }
-    text_buf_add(b, ",\"eido\":");
-    text_buf_add(b, json);
-    free(json);
-    return 0;
+    return part_end(fe, i);
 }
 
-char *feed_entries_answer(struct feed_entries *fe, const cJSON *cases, int eido, size_t *len)
+char *feed_entries_answer(struct feed_entries *fe, size_t *len)
 {
-    struct text_buf parts = {0}, out = {0};
-    size_t ncases = (size_t)cJSON_GetArraySize(cases), *start, i;
-    const cJSON *info = cases ? cases->child : NULL;
-    char *text = NULL;
+    struct text_buf out = {0};
 
-    if ((start = calloc(ncases + 1, sizeof *start)) == NULL) return NULL;
-    for (i = 0; i < ncases; i++, info = info->next) {
-        start[i] = parts.len;
-        if (!cJSON_IsObject(info) || add_case_part(&parts, info, eido) != 0) goto done;
-    }
-    start[ncases] = parts.len;
-    text_buf_reserve(&out, fe->heads.len + fe->n * 2 + 16);
+    text_buf_reserve(&out, fe->heads.len + fe->parts.len + fe->n * 2 + 16);
     text_buf_add(&out, "{\"entries\":[");
-    for (i = 0; i < fe->n; i++) {
+    for (size_t i = 0; i < fe->n; i++) {
         const struct taken *t = &fe->taken[i];
-        if (t->case_index >= ncases) goto done; /* no record of its case */
+        const struct case_part *c = &fe->cases[t->case_index];
+        if (t->case_index >= fe->ncases || !c->set) { /* its case's part was never made */
+            free(text_buf_take(&out));
+            return NULL;
+        }
         if (i > 0) text_buf_add(&out, ",");
         text_buf_add_len(&out, fe->heads.s + t->head, t->head_len);
-        text_buf_add_len(&out, parts.s + start[t->case_index],
-                         start[t->case_index + 1] - start[t->case_index]);
+        text_buf_add_len(&out, fe->parts.s + c->start, c->len);
         text_buf_add(&out, "}");
     }
     text_buf_add(&out, "]}");
-    if (!parts.failed && !out.failed) {
-        *len = out.len;
-        text = text_buf_take(&out);
+    if (out.failed) {
+        free(text_buf_take(&out));
+        return NULL;
     }
-done:
-    free(text_buf_take(&parts));
-    free(text_buf_take(&out));
-    free(start);
-    return text;
+    *len = out.len;
+    return text_buf_take(&out);
 }

@@ -7,8 +7,9 @@
 
 #include <stddef.h>
 
+#include "store.h"
+
 struct cJSON;
-struct store_stream_entry;
 struct feed_entries;
 
 /* Room for at most max entries. NULL when memory runs out. */
@@ -28,15 +29,31 @@ int feed_entries_add(struct feed_entries *fe, const struct store_stream_entry *e
 size_t feed_entries_count(const struct feed_entries *fe);
 
 /* The distinct case ids of the entries taken, in *ids (n of them; valid until the entries are
- * cleared), for ess_feed_cases, whose answer gives their records in this order. 0, or -1 when
- * memory runs out. */
+ * cleared): case i of feed_entries_case_fields and feed_entries_case_record. 0, or -1 when memory
+ * runs out. */
 int feed_entries_case_ids(struct feed_entries *fe, const char ***ids, size_t *n);
 
-/* The answer {"entries": [...]}: each entry completed by its case's record (cases: ess_feed_cases'
- * array, in feed_entries_case_ids' order): "location", and with "share" "reporter", "description",
- * "address"; with eido, the EIDO of its "eido_case". A heap string of *len bytes, or NULL when
- * memory runs out or cases does not hold a record per case. */
-char *feed_entries_answer(struct feed_entries *fe, const struct cJSON *cases, int eido,
-                          size_t *len);
+/* The fields of a case (HMGET P case:<id>, in this order) its part is made of. */
+#define FEED_CASE_FIELDS 8
+extern const char *const feed_case_fields[FEED_CASE_FIELDS];
+
+/* Makes the part of the entries of case i (of feed_entries_case_ids) from the values of its
+ * feed_case_fields (v[FEED_CASE_FIELDS], data NULL for those it lacks): "location" (exact when
+ * shared, else rounded to 0.01 degree; null without a place) and, when shared, "reporter"
+ * ({name, phone}), "description" and "address". Shared: the agency is identifying and the case
+ * has share_with_agencies "1" and no erased_at (the rule of ess.lua's eido_may_identify).
+ * 1 when shared (its export must be audited before the answer goes), 0 when not, -1 when memory
+ * runs out or i is out of range. */
+int feed_entries_case_fields(struct feed_entries *fe, size_t i, const struct store_item *v,
+                             int identifying);
+
+/* The same from ess_feed_cases' record of the case ({"share", "location", and when shared
+ * "reporter", "description", "address"; "eido_case"}), adding with eido the case's EIDO. 0, or
+ * -1 (memory, or the EIDO could not be made). */
+int feed_entries_case_record(struct feed_entries *fe, size_t i, const struct cJSON *info, int eido);
+
+/* The answer {"entries": [...]}, each entry completed by its case's part. A heap string of *len
+ * bytes, or NULL when memory runs out or a case's part was not made. */
+char *feed_entries_answer(struct feed_entries *fe, size_t *len);
 
 #endif

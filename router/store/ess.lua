@@ -3093,7 +3093,8 @@ local EIDO_PERSONAL = {'description', 'address', 'reporter_name', 'reporter_phon
 
 -- Whether an EIDO of the case may carry its identifying data: never once it is erased; for an
 -- operator (identifying true, consent_needed false) otherwise always; for an agency only when
--- the agency is identifying and the case has share_with_agencies true.
+-- the agency is identifying and the case has share_with_agencies true. (The feed's reads without
+-- format apply the same rule in the router: feed_entries_case_fields.)
 local function eido_may_identify(c, identifying, consent_needed)
     if (c.erased_at or '') ~= '' or not identifying then return false end
     return not consent_needed or c.share_with_agencies == '1'
@@ -3237,10 +3238,11 @@ local function feed_begin(keys, a)
 end
 
 -- ess_feed_cases P ctx format("eido"|"") case_id...: what each case gives the agency's read
--- (feed_case; with format "eido", its eido_case too), decided now from the case as it is
--- (consent, erasure). Audited: an "export" entry per case whose identifying data it gives.
--- {"cases": [record...]} in the order of the case ids, or a refusal: unauthorized,
--- audit_unavailable (nothing is given).
+-- with format=eido (feed_case, with its eido_case), decided now from the case as it is (consent,
+-- erasure). Audited: an "export" entry per case whose identifying data it gives. {"cases":
+-- [record...]} in the order of the case ids, or a refusal: unauthorized, audit_unavailable
+-- (nothing is given). A read without format reads the cases itself (HMGET, feed_entries.c) and
+-- audits with ess_feed_export.
 local function feed_cases(keys, a)
     local P, ctx = a[1], audit_ctx(a[2])
     local g, refusal = feed_agency(P, ctx)
@@ -3256,6 +3258,21 @@ local function feed_cases(keys, a)
     end
     if #out == 0 then return '{"cases":[]}' end
     return cjson.encode({cases = out})
+end
+
+-- ess_feed_export P ctx case_id...: audits the export of the cases' identifying data to the
+-- agency (ctx.id), which a feed read is about to answer: an "export" entry each. {"audited": n},
+-- or a refusal: unauthorized (the agency is unknown or disabled now), audit_unavailable.
+local function feed_export(keys, a)
+    local P, ctx = a[1], audit_ctx(a[2])
+    local g, refusal = feed_agency(P, ctx)
+    if not g then return refusal end
+    -- no longer identifying (changed during the read): nothing identifying goes out; read again
+    if g.identifying ~= '1' then return refuse('forbidden') end
+    for i = 3, #a do
+        if not audit_add(P, ctx, 'export', a[i], 'ok') then return refuse('audit_unavailable') end
+    end
+    return cjson.encode({audited = #a - 2})
 end
 
 -- ess_case_eido P ctx case_id (audited: export): what the EIDO of the case is made from, as the
@@ -3278,15 +3295,6 @@ local function case_eido(keys, a)
         local share = eido_may_identify(c, identifying, consent_needed)
         return cjson.encode({case = eido_source(P, case_id, c, share)})
     end)
-end
-
--- ess_feed_ack P agency_id id...: acknowledges entries of the agency's group.
--- {"acknowledged": n}.
-local function feed_ack(keys, a)
-    local P, id = a[1], a[2]
-    local n = redis.pcall('XACK', P .. 'log', 'feed:' .. id, unpack(a, 3))
-    if type(n) ~= 'number' then n = 0 end
-    return cjson.encode({acknowledged = n})
 end
 
 -- ess_feed_gauges P (read only): {"agencies": [{"agency_id", "lag" (-1: unknown), "pending"}]}
@@ -3557,8 +3565,8 @@ redis.register_function{function_name = 'ess_agency_list', callback = agency_lis
     flags = {'no-writes'}}
 redis.register_function('ess_feed_begin', feed_begin)
 redis.register_function('ess_feed_cases', feed_cases)
+redis.register_function('ess_feed_export', feed_export)
 redis.register_function('ess_case_eido', case_eido)
-redis.register_function('ess_feed_ack', feed_ack)
 redis.register_function('ess_case_merge', case_merge)
 redis.register_function{function_name = 'ess_feed_gauges', callback = feed_gauges,
     flags = {'no-writes'}}

@@ -113,7 +113,21 @@ int main(void)
               strcmp(ids[1], "c-2") == 0,
           "the distinct case ids, sorted");
 
-    text = feed_entries_answer(fe, cases, 0, &len);
+    {
+        /* c-1 from its fields (not shared: the place rounded), c-2 from a record (shared) */
+        static const char *const fields[FEED_CASE_FIELDS] = {
+            "1", "", "13.7563", "100.5018", "ก", "0812345678", "d", "a"};
+        struct store_item v[FEED_CASE_FIELDS];
+        for (size_t i = 0; i < FEED_CASE_FIELDS; i++) {
+            v[i].data = fields[i];
+            v[i].len = strlen(fields[i]);
+        }
+        CHECK(feed_entries_case_fields(fe, 0, v, 0) == 0,
+              "consent, but the agency is not identifying: not shared");
+        CHECK(feed_entries_case_record(fe, 1, cJSON_GetArrayItem(cases, 1), 0) == 0,
+              "a case's part from ess_feed_cases' record");
+    }
+    text = feed_entries_answer(fe, &len);
     doc = text ? cJSON_Parse(text) : NULL;
     CHECK(doc != NULL && strlen(text) == len, "the answer is JSON of the length it says");
     entries = cJSON_GetObjectItemCaseSensitive(doc, "entries");
@@ -150,9 +164,11 @@ int main(void)
               "no at field: the time of its id");
         CHECK(is_null(c, "distance_km") && is_null(c, "updated_at") && is_null(c, "team_id"),
               "inf is no number, absent times and fields null");
-        CHECK(cJSON_GetObjectItemCaseSensitive(loc, "lat") != NULL &&
+        CHECK(cJSON_GetObjectItemCaseSensitive(loc, "lat") &&
+                  cJSON_GetObjectItemCaseSensitive(loc, "lat")->valuedouble == 13.76 &&
+                  cJSON_GetObjectItemCaseSensitive(loc, "lon")->valuedouble == 100.5 &&
                   !cJSON_HasObjectItem(e, "reporter") && !cJSON_HasObjectItem(e, "description"),
-              "not shared: the place only");
+              "not shared: the place only, rounded to 0.01 degree");
     }
     e = cJSON_GetArrayItem(entries, 2);
     CHECK(strcmp(str(e, "event"), "note_added") == 0 &&
@@ -163,13 +179,47 @@ int main(void)
     free(text);
 
     {
-        cJSON *one = cJSON_Parse("[{\"share\": false, \"location\": null}]");
-        CHECK(feed_entries_answer(fe, one, 0, &len) == NULL,
-              "no answer without a record of every case");
+        /* the sharing rule, and places that are none */
+        static const char *const shared[FEED_CASE_FIELDS] = {"1", "", "13.7563", "100.5018",
+                                                             "ก", "", "ข \"ค\"", ""};
+        static const char *const erased[FEED_CASE_FIELDS] = {
+            "1", "1763694185000", "x", "100.5", "", "", "", ""};
+        struct store_item v[FEED_CASE_FIELDS], w[FEED_CASE_FIELDS];
+        cJSON *one;
+        for (size_t i = 0; i < FEED_CASE_FIELDS; i++) {
+            v[i] = (struct store_item){shared[i], strlen(shared[i])};
+            w[i] = (struct store_item){erased[i], strlen(erased[i])};
+        }
+        w[3].data = NULL; /* no lon at all */
+        CHECK(feed_entries_case_fields(fe, 0, v, 1) == 1 &&
+                  feed_entries_case_fields(fe, 1, w, 1) == 0,
+              "shared with consent and an identifying agency; never once erased");
+        CHECK(feed_entries_case_fields(fe, 2, v, 1) == -1, "a case out of range is refused");
+        text = feed_entries_answer(fe, &len);
+        one = text ? cJSON_Parse(text) : NULL;
+        entries = cJSON_GetObjectItemCaseSensitive(one, "entries");
+        e = cJSON_GetArrayItem(entries, 1); /* c-1: shared */
+        CHECK(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "location"), "lat")
+                        ->valuedouble == 13.7563 &&
+                strcmp(str(e, "description"), "ข \"ค\"") == 0 && is_null(e, "address") &&
+                is_null(cJSON_GetObjectItemCaseSensitive(e, "reporter"), "phone"),
+            "shared: the exact place and the identifying data, empty ones null");
+        e = cJSON_GetArrayItem(entries, 0); /* c-2: erased */
+        CHECK(is_null(e, "location") && !cJSON_HasObjectItem(e, "reporter"),
+              "erased: no place that is not one, nothing identifying");
         cJSON_Delete(one);
+        free(text);
     }
     feed_entries_clear(fe);
-    text = feed_entries_answer(fe, NULL, 0, &len);
+    feed_entries_add(fe, entry_of(&x, "1763694186124-0", assigned), cats);
+    feed_entries_add(fe, entry_of(&x, "1763694185000-3", received), cats);
+    CHECK(feed_entries_case_ids(fe, &ids, &n) == 0 && n == 2 &&
+              feed_entries_case_record(fe, 0, cJSON_GetArrayItem(cases, 0), 0) == 0 &&
+              feed_entries_answer(fe, &len) == NULL,
+          "no answer while a case's part is not made");
+    feed_entries_clear(fe);
+    text = feed_entries_answer(fe, &len);
     CHECK(text && strcmp(text, "{\"entries\":[]}") == 0, "cleared: no entries");
     free(text);
 
