@@ -273,20 +273,44 @@ char *text_percent_decode(const char *s, size_t n)
     return out;
 }
 
+/* Writes v as n decimal digits (zero-padded) at p; returns p + n. */
+static char *put_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 void text_time_rfc3339(int64_t ms, char out[TEXT_TIME_SIZE])
 {
     time_t secs;
     struct tm tm;
-    size_t n;
+    char *p = out;
 
     if (ms < 0) ms = 0;
     secs = (time_t)(ms / 1000);
-    if (gmtime_r(&secs, &tm) == NULL ||
-        (n = strftime(out, TEXT_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+    /* written digit by digit: the feed and the views write several times per entry */
+    if (gmtime_r(&secs, &tm) == NULL || tm.tm_year + 1900 > 9999) {
         snprintf(out, TEXT_TIME_SIZE, "%s", "0000-00-00T00:00:00.000Z");
         return;
     }
-    snprintf(out + n, TEXT_TIME_SIZE - n, ".%03uZ", (unsigned)(ms % 1000));
+    p = put_digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    *p++ = '-';
+    p = put_digits(p, (unsigned)(tm.tm_mon + 1), 2);
+    *p++ = '-';
+    p = put_digits(p, (unsigned)tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, (unsigned)tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, (unsigned)tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, (unsigned)tm.tm_sec, 2);
+    *p++ = '.';
+    p = put_digits(p, (unsigned)(ms % 1000), 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 /* Reads exactly n digits at s into *out; -1 when one is not a digit. */

@@ -16,12 +16,24 @@
 /* The fields of a log entry (ess.lua log_event) a feed entry is made of: first the case
  * summary's (SUMMARY_FIELDS of them), whose times are milliseconds in the log and RFC 3339 in the
  * feed and whose distance_km is a number, then the entry's own. */
-static const char *const log_fields[] = {
-    "tracking_code", "category",    "priority",   "status",     "team_id", "team_name",
-    "team_name_en",  "distance_km", "created_at", "updated_at", "channel", "possible_duplicate_of",
-    "merged_into",   "case_id",     "event",      "at"};
+#define FIELD(name)                                                                                \
+    {                                                                                              \
+        name, sizeof name - 1                                                                      \
+    }
+static const struct {
+    const char *name;
+    size_t len;
+} log_fields[] = {FIELD("tracking_code"), FIELD("category"),
+                  FIELD("priority"),      FIELD("status"),
+                  FIELD("team_id"),       FIELD("team_name"),
+                  FIELD("team_name_en"),  FIELD("distance_km"),
+                  FIELD("created_at"),    FIELD("updated_at"),
+                  FIELD("channel"),       FIELD("possible_duplicate_of"),
+                  FIELD("merged_into"),   FIELD("case_id"),
+                  FIELD("event"),         FIELD("at")};
 #define SUMMARY_FIELDS 13
 #define NLOG_FIELDS (sizeof log_fields / sizeof *log_fields)
+#define HEAD_GUESS 640 /* bytes of an entry's own part, to size the buffer once */
 enum {
     F_CATEGORY = 1,
     F_STATUS = 3,
@@ -65,7 +77,8 @@ static void log_values_of(const struct store_stream_entry *e, struct log_values 
         const struct store_item *k = &e->fields[i];
         if (k->data == NULL) continue;
         for (size_t j = 0; j < NLOG_FIELDS; j++) {
-            if (strlen(log_fields[j]) == k->len && memcmp(log_fields[j], k->data, k->len) == 0) {
+            if (log_fields[j].len == k->len && log_fields[j].name[0] == k->data[0] &&
+                memcmp(log_fields[j].name, k->data, k->len) == 0) {
                 out->v[j] = e->fields[i + 1];
                 break;
             }
@@ -170,8 +183,8 @@ static void add_head(struct text_buf *b, const struct store_stream_entry *e,
     text_buf_add(b, ",\"case\":{\"case_id\":");
     add_value(b, &lv->v[F_CASE_ID]);
     for (size_t i = 0; i < SUMMARY_FIELDS; i++) {
-        text_buf_add(b, ",\"");
-        text_buf_add(b, log_fields[i]);
+        text_buf_add_len(b, ",\"", 2);
+        text_buf_add_len(b, log_fields[i].name, log_fields[i].len);
         text_buf_add(b, "\":");
         if (i == F_CREATED || i == F_UPDATED)
             add_time(b, &lv->v[i]);
@@ -239,6 +252,7 @@ int feed_entries_add(struct feed_entries *fe, const struct store_stream_entry *e
 
     log_values_of(e, &lv);
     if (!wanted(&lv, categories) || fe->n >= fe->max) return 0;
+    if (fe->heads.s == NULL) text_buf_reserve(&fe->heads, fe->max * HEAD_GUESS);
     t = &fe->taken[fe->n];
     t->head = fe->heads.len;
     add_head(&fe->heads, e, &lv);
