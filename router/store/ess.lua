@@ -218,8 +218,10 @@ local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team
     'possible_duplicate_of', 'merged_into'}
 
 -- Appends an entry to the case log: case_id, the given fields ({name, value} pairs), then each
--- summary field not given, as the case's record holds it now (written before this is called),
--- so that an entry alone says how the case stood (the operators' live updates are made of it).
+-- summary field not given that the case's record holds now (written before this is called), so
+-- that an entry alone says how the case stood (the operators' live updates and the agencies'
+-- feed are made of it). A summary field the case does not hold (or holds empty) is left out: its
+-- readers take an absent field for an empty one, and every entry is read by every reader.
 local function log_event(P, case_id, fields)
     local args = {P .. 'log', 'MAXLEN', '~', MAX_LOG_LEN, '*', 'case_id', case_id}
     local given = {}
@@ -230,9 +232,9 @@ local function log_event(P, case_id, fields)
     end
     local now = redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
     for i, f in ipairs(SUMMARY_FIELDS) do
-        if not given[f] then
+        if not given[f] and now[i] and now[i] ~= '' then
             args[#args + 1] = f
-            args[#args + 1] = now[i] or ''
+            args[#args + 1] = now[i]
         end
     end
     redis.call('XADD', unpack(args))
