@@ -24,8 +24,10 @@
 #define ACK_MAX 1000
 #define STREAM_ID_MAX 41 /* "<ms>-<seq>": two 64-bit numbers */
 
-#define FEED_CONSUMER "feed" /* the one consumer of each agency's group (ess.lua) */
-#define FEED_SCAN 1000       /* log entries one read may look at, answered or skipped */
+#define FEED_CONSUMER "feed"  /* the one consumer of each agency's group (ess.lua) */
+#define FEED_SCAN 1000        /* log entries one read may look at, answered or skipped */
+#define FEED_KEY_MAX (64 + 4) /* ESS_KEY_PREFIX (at most 64) "log" */
+#define FEED_GROUP_MAX (AUTH_TEAM_ID_MAX + 6) /* "feed:<agency id>" */
 
 struct feed {
     struct router *router;
@@ -33,10 +35,12 @@ struct feed {
     unsigned nparked;
 };
 
-/* One GET /v1/feed, owned by its call (call->data). A read (feed_read) is ess_feed_begin, then
- * XAUTOCLAIM and XREADGROUP on the agency's group until it has count entries for the agency,
- * looked at FEED_SCAN or reached the log's end (the others are acknowledged at once), then
- * ess_feed_cases for the cases of those it keeps, then the answer, or a wait for new entries. */
+/* One GET /v1/feed, owned by its call (call->data). A read (feed_read) is ess_feed_begin (the
+ * agency may read; audited), then XAUTOCLAIM and XREADGROUP on the agency's group until it has
+ * count entries for the agency, looked at FEED_SCAN or reached the log's end (the others are
+ * acknowledged at once), then each of their cases once (HMGET; with format=eido ess_feed_cases)
+ * and the audit of the identifying data going out (ess_feed_export), then the answer, or with
+ * none kept a wait for new entries. Redis does no per-entry work in Lua. */
 struct waiter {
     struct feed *f;
     struct http_call *call;
@@ -46,7 +50,7 @@ struct waiter {
     struct event *timer; /* once parked: answers empty at block_ms */
     int parked, reading, again, expired;
     struct waiter *prev, *next;
-    char log_key[64 + 4], group[AUTH_TEAM_ID_MAX + 8]; /* the case log, feed:<agency> */
+    char log_key[FEED_KEY_MAX], group[FEED_GROUP_MAX]; /* feed_keys' */
     /* the read in progress */
     cJSON *agency;             /* ess_feed_begin's answer: categories, identifying */
     struct feed_entries *kept; /* the entries for the agency, at most count */
@@ -64,6 +68,14 @@ struct waiter {
 
 /* ------------------------------------------------------------------------------------------ */
 /* GET /v1/feed */
+
+/* The case log's key and the calling agency's consumer group on it. */
+static void feed_keys(const struct http_call *call, char log_key[FEED_KEY_MAX],
+                      char group[FEED_GROUP_MAX])
+{
+    snprintf(log_key, FEED_KEY_MAX, "%slog", store_prefix(call->router->store));
+    snprintf(group, FEED_GROUP_MAX, "feed:%s", call->auth.agency_id);
+}
 
 static void waiter_unpark(struct waiter *w)
 {
@@ -540,8 +552,7 @@ void feed_get(struct http_call *call)
     w->block_ms = block_ms;
     w->eido = format != NULL;
     w->count = n;
-    snprintf(w->log_key, sizeof w->log_key, "%slog", store_prefix(call->router->store));
-    snprintf(w->group, sizeof w->group, "feed:%s", call->auth.agency_id);
+    feed_keys(call, w->log_key, w->group);
     if ((w->kept = feed_entries_new((size_t)n)) == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         goto done;
@@ -596,7 +607,7 @@ void feed_ack(struct http_call *call)
 {
     const cJSON *ids, *id;
     const char **argv = NULL;
-    char log_key[64 + 4], group[AUTH_TEAM_ID_MAX + 8];
+    char log_key[FEED_KEY_MAX], group[FEED_GROUP_MAX];
     int n, i = 0;
     cJSON *body;
 
@@ -616,8 +627,7 @@ void feed_ack(struct http_call *call)
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         goto done;
     }
-    snprintf(log_key, sizeof log_key, "%slog", store_prefix(call->router->store));
-    snprintf(group, sizeof group, "feed:%s", call->auth.agency_id);
+    feed_keys(call, log_key, group);
     argv[i++] = "XACK";
     argv[i++] = log_key;
     argv[i++] = group;

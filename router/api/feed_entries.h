@@ -1,7 +1,8 @@
 /* The entries of one answer of a partner agency's feed (README "For partner agencies"), made from
  * case-log entries as Redis gives them (XREADGROUP, XAUTOCLAIM) and written as JSON text as they
  * come: each entry's own part at once, its case's part (place, identifying data when shared,
- * EIDO) once ess_feed_cases has said what the case gives. Pure; feed.c does the reading. */
+ * EIDO) once its case has been read (its fields, or ess_feed_cases' record with format=eido).
+ * Pure; feed.c does the reading. */
 #ifndef ESS_ROUTER_FEED_ENTRIES_H
 #define ESS_ROUTER_FEED_ENTRIES_H
 
