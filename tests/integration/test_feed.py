@@ -50,6 +50,22 @@ class FeedHelpers:
                 out.append((eid.decode(), d))
         return out
 
+    def police_with_one_case(self):
+        """An agency of threats (not identifying) that has read and acknowledged its feed of one
+        threat case: its token, and the case's last log entry's fields."""
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': False}, 201).body['token']
+        case = self.env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ตลาด')
+        self.ack(token, [e['id'] for e in self.feed(token, '?count=1000')])
+        _, fields = self.log_entries()[-1]
+        self.assertEqual(fields['case_id'], case['case_id'])
+        return token, fields
+
+    def log_add(self, fields):
+        """Appends an entry of these fields to the case log; its id."""
+        flat = [x for kv in fields.items() for x in kv]
+        return self.env.redis.command('XADD', self.env.prefix + 'log', '*', *flat).decode()
+
     # A departed read must be forgotten well before its block_ms (30 s) ends: the deadline of
     # that wait, kept below it whatever ESS_TEST_TIME_SCALE is.
     BLOCK_MS = 30000
@@ -198,16 +214,10 @@ class FeedTest(FeedHelpers, RouterTest):
     def test_a_full_batch_is_read_and_acknowledged(self):
         """count=1000 and an acknowledgment of 1000 ids (the most of each) in one request."""
         env = self.env
-        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
-                                           'identifying': False}, 201).body['token']
-        case = env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ตลาด')
-        self.ack(token, [e['id'] for e in self.feed(token, '?count=1000')])
+        token, fields = self.police_with_one_case()
         # The case log's own entry of the case, as the log would hold it 1000 times over.
-        _, fields = self.log_entries()[-1]
-        self.assertEqual(fields['case_id'], case['case_id'])
-        flat = [x for kv in fields.items() for x in kv]
         for _ in range(1000):
-            env.redis.command('XADD', env.prefix + 'log', '*', *flat)
+            self.log_add(fields)
         batch = self.feed(token, '?count=1000')
         self.assertEqual(len(batch), 1000)
         ids = [e['id'] for e in batch]
@@ -222,18 +232,10 @@ class FeedTest(FeedHelpers, RouterTest):
         acknowledged at once, and a waiting read looks further until it finds one that is. A
         consumer group that is gone (Redis restored from an older file) is made again."""
         env = self.env
-        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
-                                           'identifying': False}, 201).body['token']
-        case = env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ตลาด')
-        self.ack(token, [e['id'] for e in self.feed(token, '?count=1000')])
-        _, fields = self.log_entries()[-1]
-        self.assertEqual(fields['case_id'], case['case_id'])
-        other = dict(fields, category='gathering')
+        token, fields = self.police_with_one_case()
         for _ in range(1500):
-            env.redis.command('XADD', env.prefix + 'log', '*',
-                              *[x for kv in other.items() for x in kv])
-        mine = env.redis.command('XADD', env.prefix + 'log', '*',
-                                 *[x for kv in fields.items() for x in kv]).decode()
+            self.log_add(dict(fields, category='gathering'))
+        mine = self.log_add(fields)
         self.assertEqual(self.feed(token), [], 'the first 1000 looked at hold nothing for it')
         batch = self.feed(token, '?block_ms=5000')
         self.assertEqual([e['id'] for e in batch], [mine])
