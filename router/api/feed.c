@@ -58,8 +58,10 @@ struct waiter {
     /* the cases of the entries kept (read_case_fields) */
     const char **case_ids; /* feed_entries_case_ids' */
     size_t case_next, cases_waiting;
-    const char **shared; /* those whose identifying data goes out */
+    const char **shared;  /* those that may be shared (ess_feed_export decides) */
+    size_t *shared_index; /* their places among the case ids */
     size_t nshared;
+    int answered; /* the entries kept went out (else they are released at the end) */
     enum store_status case_failure;
     int case_oom;
     int more;    /* the read stopped at FEED_SCAN before the log's end */
@@ -99,15 +101,58 @@ static void read_reset(struct waiter *w)
     if (w->kept) feed_entries_clear(w->kept);
     w->scanned = 0;
     free(w->shared);
+    free(w->shared_index);
     w->shared = NULL;
+    w->shared_index = NULL;
     w->nshared = 0;
     w->more = w->ensured = 0;
+}
+
+static void on_released(enum store_status status, const struct store_item *items, size_t n,
+                        void *arg)
+{
+    (void)items;
+    (void)n;
+    (void)arg;
+    if (status != STORE_OK && status != STORE_CANCELLED)
+        log_warn("feed: entries of a read that failed could not be released; they come again "
+                 "after the visibility timeout");
+}
+
+/* The read kept entries and they did not go out (Redis failed, a refusal, the client left): they
+ * are made claimable at once (XCLAIM ... IDLE <visibility> JUSTID), so that the agency's next
+ * read takes them before newer ones rather than after the visibility timeout. */
+static void read_release(struct waiter *w)
+{
+    char idle_ms[24];
+    const char **ids, **argv;
+    size_t n;
+
+    if (w->kept == NULL || w->answered || feed_entries_count(w->kept) == 0 ||
+        feed_entries_ids(w->kept, &ids, &n) != 0 || (argv = calloc(n + 8, sizeof *argv)) == NULL)
+        return;
+    snprintf(idle_ms, sizeof idle_ms, "%lld",
+             (long long)w->f->router->cfg->feed_visibility_s * 1000);
+    argv[0] = "XCLAIM";
+    argv[1] = w->log_key;
+    argv[2] = w->group;
+    argv[3] = FEED_CONSUMER;
+    argv[4] = "0";
+    memcpy(argv + 5, ids, n * sizeof *ids);
+    argv[n + 5] = "IDLE";
+    argv[n + 6] = idle_ms;
+    argv[n + 7] = "JUSTID";
+    if (store_command(w->f->router->store, (int)n + 8, argv, NULL, on_released, NULL) != 0)
+        log_warn("feed: entries of a read that failed could not be released; they come again "
+                 "after the visibility timeout");
+    free(argv);
 }
 
 static void waiter_free(void *p)
 {
     struct waiter *w = p;
     if (w == NULL) return;
+    read_release(w);
     waiter_unpark(w);
     if (w->timer) event_free(w->timer);
     read_reset(w);
@@ -126,6 +171,7 @@ static void feed_answer(struct waiter *w)
         http_reply_error(w->call, 500, "internal", "The feed's entries could not be made.");
         return;
     }
+    w->answered = w->call->req != NULL; /* a client gone: released when the call ends */
     http_reply_owned(w->call, 200, "application/json; charset=utf-8", text, len);
 }
 
@@ -205,14 +251,26 @@ static void read_failed(struct waiter *w, enum store_status status)
 static void on_exported(struct http_call *call, cJSON *reply)
 {
     struct waiter *w = call->data;
+    const cJSON *info;
+    size_t j = 0;
+
     w->reading = 0;
     if (http_reply_refused(call, reply)) return;
+    cJSON_ArrayForEach (info, cJSON_GetObjectItemCaseSensitive(reply, "cases")) {
+        if (j >= w->nshared ||
+            feed_entries_case_record(w->kept, w->shared_index[j++], info, 0) != 0) {
+            cJSON_Delete(reply);
+            http_reply_error(call, 500, "internal", "The feed's entries could not be made.");
+            return;
+        }
+    }
     cJSON_Delete(reply);
     feed_answer(w);
 }
 
-/* Every case's part is made: audits the export of the identifying data about to go out
- * (ess_feed_export, before the answer), then answers. */
+/* Every case's part is made without identifying data: the cases that may be shared go to
+ * ess_feed_export, which decides again from the case as it is now, audits each export and gives
+ * their shared parts in the same step (on_exported); then the answer. */
 static void cases_made(struct waiter *w)
 {
     char ctx[HTTP_AUDIT_CTX_MAX];
@@ -251,7 +309,10 @@ static void on_case_fields(enum store_status status, const struct store_item *it
         int identifying = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w->agency, "identifying"));
         int share = feed_entries_case_fields(w->kept, i, items, identifying);
         if (share < 0) w->case_oom = 1;
-        if (share > 0) w->shared[w->nshared++] = w->case_ids[i];
+        if (share > 0) {
+            w->shared_index[w->nshared] = i;
+            w->shared[w->nshared++] = w->case_ids[i];
+        }
     }
     if (--w->cases_waiting > 0) return;
     if (call->req == NULL) { /* the client left: what was read comes again after the visibility */
@@ -277,7 +338,9 @@ static void read_case_fields(struct waiter *w, const char **ids, size_t n)
     w->case_next = w->cases_waiting = w->nshared = 0;
     w->case_failure = STORE_OK;
     w->case_oom = 0;
-    if ((w->shared = calloc(n, sizeof *w->shared)) == NULL) {
+    w->shared = calloc(n, sizeof *w->shared);
+    w->shared_index = calloc(n, sizeof *w->shared_index);
+    if (w->shared == NULL || w->shared_index == NULL) {
         w->reading = 0;
         http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
         return;
@@ -452,6 +515,7 @@ static void read_new(struct waiter *w)
                           "STREAMS",    w->log_key, ">"};
     size_t left = (size_t)w->count - feed_entries_count(w->kept);
     if (left == 0 || w->scanned >= FEED_SCAN) {
+        if (w->scanned >= FEED_SCAN) w->more = 1; /* the log may hold more for it */
         read_cases(w);
         return;
     }
@@ -588,8 +652,11 @@ static void on_ack(enum store_status status, const struct store_item *items, siz
         http_call_free(call);
         return;
     }
-    if (status == STORE_OK && n == 1 && items[0].data) {
-        acked = strtoll(items[0].data, NULL, 10);
+    if (status == STORE_OK && n == 1 && items[0].data && items[0].len < 24) {
+        char digits[24];
+        memcpy(digits, items[0].data, items[0].len);
+        digits[items[0].len] = '\0';
+        acked = strtoll(digits, NULL, 10);
     } else if (!(status == STORE_ERROR && n == 1 && items[0].len >= 7 &&
                  memcmp(items[0].data, "NOGROUP", 7) == 0)) { /* no group: nothing was read */
         http_reply_store_failure(call, status);

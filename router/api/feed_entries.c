@@ -53,7 +53,7 @@ struct log_values {
 /* An entry taken: its own part in heads, its case id in ids (NUL-terminated), and its case's
  * place among the distinct ids (feed_entries_case_ids). */
 struct taken {
-    size_t head, head_len, case_id, case_index;
+    size_t head, head_len, case_id, case_index, id;
 };
 
 /* A case's part of its entries, in parts (set: once feed_entries_case_* made it). */
@@ -65,7 +65,8 @@ struct case_part {
 struct feed_entries {
     size_t max, n, ncases;
     struct taken *taken;
-    struct text_buf heads, ids, parts;
+    struct text_buf heads, ids, parts, entry_ids;
+    const char **taken_ids;  /* feed_entries_ids' */
     const char **distinct;   /* feed_entries_case_ids' */
     struct case_part *cases; /* in the order of distinct */
 };
@@ -206,7 +207,8 @@ struct feed_entries *feed_entries_new(size_t max)
     fe->taken = calloc(max ? max : 1, sizeof *fe->taken);
     fe->distinct = calloc(max ? max : 1, sizeof *fe->distinct);
     fe->cases = calloc(max ? max : 1, sizeof *fe->cases);
-    if (fe->taken == NULL || fe->distinct == NULL || fe->cases == NULL) {
+    fe->taken_ids = calloc(max ? max : 1, sizeof *fe->taken_ids);
+    if (fe->taken == NULL || fe->distinct == NULL || fe->cases == NULL || fe->taken_ids == NULL) {
         feed_entries_free(fe);
         return NULL;
     }
@@ -230,6 +232,7 @@ void feed_entries_clear(struct feed_entries *fe)
     buf_empty(&fe->heads);
     buf_empty(&fe->ids);
     buf_empty(&fe->parts);
+    buf_empty(&fe->entry_ids);
 }
 
 void feed_entries_free(struct feed_entries *fe)
@@ -238,6 +241,8 @@ void feed_entries_free(struct feed_entries *fe)
     free(text_buf_take(&fe->heads));
     free(text_buf_take(&fe->ids));
     free(text_buf_take(&fe->parts));
+    free(text_buf_take(&fe->entry_ids));
+    free(fe->taken_ids);
     free(fe->taken);
     free(fe->distinct);
     free(fe->cases);
@@ -260,7 +265,10 @@ int feed_entries_add(struct feed_entries *fe, const struct store_stream_entry *e
     t->case_id = fe->ids.len;
     text_buf_add_len(&fe->ids, lv.v[F_CASE_ID].data, lv.v[F_CASE_ID].len);
     text_buf_add_len(&fe->ids, "", 1); /* its NUL */
-    if (fe->heads.failed || fe->ids.failed) return -1;
+    t->id = fe->entry_ids.len;
+    text_buf_add_len(&fe->entry_ids, e->id, e->id_len);
+    text_buf_add_len(&fe->entry_ids, "", 1);
+    if (fe->heads.failed || fe->ids.failed || fe->entry_ids.failed) return -1;
     fe->n++;
     return 1;
 }
@@ -268,6 +276,14 @@ int feed_entries_add(struct feed_entries *fe, const struct store_stream_entry *e
 size_t feed_entries_count(const struct feed_entries *fe)
 {
     return fe->n;
+}
+
+int feed_entries_ids(struct feed_entries *fe, const char ***ids, size_t *n)
+{
+    for (size_t i = 0; i < fe->n; i++) fe->taken_ids[i] = fe->entry_ids.s + fe->taken[i].id;
+    *ids = fe->taken_ids;
+    *n = fe->n;
+    return 0;
 }
 
 struct by_id {
@@ -304,14 +320,13 @@ int feed_entries_case_ids(struct feed_entries *fe, const char ***ids, size_t *n)
     return 0;
 }
 
-const char *const feed_case_fields[FEED_CASE_FIELDS] = {
-    "share_with_agencies", "erased_at",      "lat",         "lon",
-    "reporter_name",       "reporter_phone", "description", "address"};
-enum { C_SHARE, C_ERASED, C_LAT, C_LON, C_NAME, C_PHONE, C_DESCRIPTION, C_ADDRESS };
+const char *const feed_case_fields[FEED_CASE_FIELDS] = {"share_with_agencies", "erased_at", "lat",
+                                                        "lon"};
+enum { C_SHARE, C_ERASED, C_LAT, C_LON };
 
-/* Appends the coordinate v: as it is stored when exact, else rounded to 0.01 degree (as ess.lua's
- * round_coordinate does). 0, or -1 when v holds no coordinate. */
-static int add_coordinate(struct text_buf *b, const struct store_item *v, int exact)
+/* Appends the coordinate v rounded to 0.01 degree (as ess.lua's round_coordinate does). 0, or -1
+ * when v holds no coordinate. */
+static int add_coordinate(struct text_buf *b, const struct store_item *v)
 {
     char text[64], *end = NULL;
     double d;
@@ -320,12 +335,8 @@ static int add_coordinate(struct text_buf *b, const struct store_item *v, int ex
     text[v->len] = '\0';
     d = strtod(text, &end);
     if (*end != '\0' || end == text || !(d >= -180 && d <= 180)) return -1;
-    if (exact) {
-        add_number(b, v);
-    } else {
-        snprintf(text, sizeof text, "%.2f", floor(d * 100 + 0.5) / 100);
-        text_buf_add(b, text);
-    }
+    snprintf(text, sizeof text, "%.2f", floor(d * 100 + 0.5) / 100);
+    text_buf_add(b, text);
     return 0;
 }
 
@@ -346,37 +357,24 @@ int feed_entries_case_fields(struct feed_entries *fe, size_t i, const struct sto
                              int identifying)
 {
     struct text_buf *b = &fe->parts;
-    int share = identifying && value_is(&v[C_SHARE], "1") && !present(&v[C_ERASED]);
     size_t mark;
+    int placed;
 
     if (i >= fe->ncases) return -1;
     part_begin(fe, i);
+    mark = b->len;
     text_buf_add(b, ",\"location\":{\"lat\":");
-    mark = b->len - strlen(",\"location\":{\"lat\":");
-    if (add_coordinate(b, &v[C_LAT], share) != 0) {
+    placed = add_coordinate(b, &v[C_LAT]) == 0;
+    text_buf_add(b, ",\"lon\":");
+    placed = placed && add_coordinate(b, &v[C_LON]) == 0;
+    if (placed) {
+        text_buf_add(b, "}");
+    } else {
         b->len = mark; /* no place: null */
         text_buf_add(b, ",\"location\":null");
-    } else {
-        text_buf_add(b, ",\"lon\":");
-        if (add_coordinate(b, &v[C_LON], share) != 0) {
-            b->len = mark;
-            text_buf_add(b, ",\"location\":null");
-        } else {
-            text_buf_add(b, "}");
-        }
-    }
-    if (share) {
-        text_buf_add(b, ",\"reporter\":{\"name\":");
-        add_value(b, &v[C_NAME]);
-        text_buf_add(b, ",\"phone\":");
-        add_value(b, &v[C_PHONE]);
-        text_buf_add(b, "},\"description\":");
-        add_value(b, &v[C_DESCRIPTION]);
-        text_buf_add(b, ",\"address\":");
-        add_value(b, &v[C_ADDRESS]);
     }
     if (part_end(fe, i) != 0) return -1;
-    return share;
+    return identifying && value_is(&v[C_SHARE], "1") && !present(&v[C_ERASED]);
 }
 
 /* Appends ,"name": and the JSON of item name of src (null when absent). */

@@ -29,28 +29,33 @@ int feed_entries_add(struct feed_entries *fe, const struct store_stream_entry *e
 
 size_t feed_entries_count(const struct feed_entries *fe);
 
+/* The ids of the entries taken, in *ids (n of them; valid until the entries are cleared). 0, or
+ * -1 when memory runs out. */
+int feed_entries_ids(struct feed_entries *fe, const char ***ids, size_t *n);
+
 /* The distinct case ids of the entries taken, in *ids (n of them; valid until the entries are
  * cleared): case i of feed_entries_case_fields and feed_entries_case_record. 0, or -1 when memory
  * runs out. */
 int feed_entries_case_ids(struct feed_entries *fe, const char ***ids, size_t *n);
 
 /* The fields of a case (HMGET P case:<id>, in this order) its part is made of. */
-#define FEED_CASE_FIELDS 8
+#define FEED_CASE_FIELDS 4
 extern const char *const feed_case_fields[FEED_CASE_FIELDS];
 
 /* Makes the part of the entries of case i (of feed_entries_case_ids) from the values of its
- * feed_case_fields (v[FEED_CASE_FIELDS], data NULL for those it lacks): "location" (exact when
- * shared, else rounded to 0.01 degree; null without a place) and, when shared, "reporter"
- * ({name, phone}), "description" and "address". Shared: the agency is identifying and the case
- * has share_with_agencies "1" and no erased_at (the rule of ess.lua's eido_may_identify).
- * 1 when shared (its export must be audited before the answer goes), 0 when not, -1 when memory
- * runs out or i is out of range. */
+ * feed_case_fields (v[FEED_CASE_FIELDS], data NULL for those it lacks), without identifying
+ * data: "location" rounded to 0.01 degree (null without a place). 1 when the case may be shared
+ * with the agency (it is identifying, the case has share_with_agencies "1" and no erased_at: the
+ * rule of ess.lua's eido_may_identify): its shared part then comes only from ess_feed_export,
+ * which decides again, audits and reads the identifying data in one step
+ * (feed_entries_case_record replaces this part). 0 when not, -1 when memory runs out or i is out
+ * of range. */
 int feed_entries_case_fields(struct feed_entries *fe, size_t i, const struct store_item *v,
                              int identifying);
 
-/* The same from ess_feed_cases' record of the case ({"share", "location", and when shared
- * "reporter", "description", "address"; "eido_case"}), adding with eido the case's EIDO. 0, or
- * -1 (memory, or the EIDO could not be made). */
+/* The part of case i from a record of ess_feed_cases or ess_feed_export ({"share", "location",
+ * and when shared "reporter", "description", "address"; "eido_case"}), adding with eido the case's
+ * EIDO; it replaces a part made before. 0, or -1 (memory, or the EIDO could not be made). */
 int feed_entries_case_record(struct feed_entries *fe, size_t i, const struct cJSON *info, int eido);
 
 /* The answer {"entries": [...]}, each entry completed by its case's part. A heap string of *len

@@ -3096,7 +3096,8 @@ local EIDO_PERSONAL = {'description', 'address', 'reporter_name', 'reporter_phon
 -- Whether an EIDO of the case may carry its identifying data: never once it is erased; for an
 -- operator (identifying true, consent_needed false) otherwise always; for an agency only when
 -- the agency is identifying and the case has share_with_agencies true. (The feed's reads without
--- format apply the same rule in the router: feed_entries_case_fields.)
+-- format apply the same rule in the router to pick the cases to ask ess_feed_export about:
+-- feed_entries_case_fields.)
 local function eido_may_identify(c, identifying, consent_needed)
     if (c.erased_at or '') ~= '' or not identifying then return false end
     return not consent_needed or c.share_with_agencies == '1'
@@ -3243,8 +3244,8 @@ end
 -- with format=eido (feed_case, with its eido_case), decided now from the case as it is (consent,
 -- erasure). Audited: an "export" entry per case whose identifying data it gives. {"cases":
 -- [record...]} in the order of the case ids, or a refusal: unauthorized, audit_unavailable
--- (nothing is given). A read without format reads the cases itself (HMGET, feed_entries.c) and
--- audits with ess_feed_export.
+-- (nothing is given). A read without format reads each case's sharing and place itself (HMGET,
+-- feed_entries.c) and asks ess_feed_export for those it may share.
 local function feed_cases(keys, a)
     local P, ctx = a[1], audit_ctx(a[2])
     local g, refusal = feed_agency(P, ctx)
@@ -3262,19 +3263,25 @@ local function feed_cases(keys, a)
     return cjson.encode({cases = out})
 end
 
--- ess_feed_export P ctx case_id...: audits the export of the cases' identifying data to the
--- agency (ctx.id), which a feed read is about to answer: an "export" entry each. {"audited": n},
--- or a refusal: unauthorized (the agency is unknown or disabled now), audit_unavailable.
+-- ess_feed_export P ctx case_id...: the cases a feed read found it may share with the agency
+-- (ctx.id), decided again now from the case as it is (the agency identifying, the case's consent,
+-- no erasure: feed_case), with an "export" audit entry for each one it shares, in the same step:
+-- identifying data leaves only through here (or ess_feed_cases). {"cases": [feed_case's
+-- record...]} in the order of the ids, or a refusal: unauthorized, audit_unavailable.
 local function feed_export(keys, a)
     local P, ctx = a[1], audit_ctx(a[2])
     local g, refusal = feed_agency(P, ctx)
     if not g then return refusal end
-    -- no longer identifying (changed during the read): nothing identifying goes out; read again
-    if g.identifying ~= '1' then return refuse('forbidden') end
+    local out = {}
     for i = 3, #a do
-        if not audit_add(P, ctx, 'export', a[i], 'ok') then return refuse('audit_unavailable') end
+        local info = feed_case(P, a[i], g.identifying == '1', false)
+        if info.share and not audit_add(P, ctx, 'export', a[i], 'ok') then
+            return refuse('audit_unavailable')
+        end
+        out[#out + 1] = info
     end
-    return cjson.encode({audited = #a - 2})
+    if #out == 0 then return '{"cases":[]}' end
+    return cjson.encode({cases = out})
 end
 
 -- ess_case_eido P ctx case_id (audited: export): what the EIDO of the case is made from, as the

@@ -428,6 +428,31 @@ class FeedTest(FeedHelpers, RouterTest):
         self.assertTrue(turn[0] >= 2)
 
 
+class FeedReleaseTest(FeedHelpers, RouterTest):
+    """A read that fails after it took entries gives them back at once (the visibility timeout
+    here is long: without that, they would come again only after it)."""
+    env_options = {'extra_env': {'ESS_FEED_VISIBILITY_S': '600'}}
+
+    def test_failed_read_gives_its_entries_back(self):
+        env = self.env
+        token = self.put_agency('police', {'name': 'สตช.', 'categories': ['threat'],
+                                           'identifying': True}, 201).body['token']
+        case = env.post_incident(category='threat', description='ถูกขู่ทำร้ายที่ตลาด')
+        env.note_pii(case['_request']['reporter']['name'])
+        self.consent(case['case_id'], True)
+        ids = [eid for eid, f in self.log_entries() if f.get('case_id') == case['case_id']]
+        # the export's audit entry cannot be written (its case index is not a sorted set)
+        index = env.prefix + 'audit:case:' + case['case_id']
+        env.redis.command('DEL', index)
+        env.redis.command('SET', index, 'x')
+        r = env.http('GET', '/v1/feed', token=token)
+        self.assertErrorBody(r, 503, 'audit_unavailable')
+        env.redis.command('DEL', index)
+        batch = self.feed(token)
+        self.assertEqual([e['id'] for e in batch], ids, 'the same entries, at once')
+        self.assertEqual(batch[0]['reporter']['name'], case['_request']['reporter']['name'])
+
+
 class FeedWaitCapTest(FeedHelpers, RouterTest):
     """The real cap of parked reads (FEED_MAX_WAITS, 1024 in one process): one more is answered
     503 too_many_waits; once their clients leave, their places come back. The connection caps are

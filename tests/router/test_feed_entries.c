@@ -115,15 +115,14 @@ int main(void)
 
     {
         /* c-1 from its fields (not shared: the place rounded), c-2 from a record (shared) */
-        static const char *const fields[FEED_CASE_FIELDS] = {
-            "1", "", "13.7563", "100.5018", "ก", "0812345678", "d", "a"};
+        static const char *const fields[FEED_CASE_FIELDS] = {"1", "", "13.7563", "100.5018"};
         struct store_item v[FEED_CASE_FIELDS];
         for (size_t i = 0; i < FEED_CASE_FIELDS; i++) {
             v[i].data = fields[i];
             v[i].len = strlen(fields[i]);
         }
         CHECK(feed_entries_case_fields(fe, 0, v, 0) == 0,
-              "consent, but the agency is not identifying: not shared");
+              "consent, but the agency is not identifying: not to be shared");
         CHECK(feed_entries_case_record(fe, 1, cJSON_GetArrayItem(cases, 1), 0) == 0,
               "a case's part from ess_feed_cases' record");
     }
@@ -179,11 +178,9 @@ int main(void)
     free(text);
 
     {
-        /* the sharing rule, and places that are none */
-        static const char *const shared[FEED_CASE_FIELDS] = {"1", "", "13.7563", "100.5018",
-                                                             "ก", "", "ข \"ค\"", ""};
-        static const char *const erased[FEED_CASE_FIELDS] = {
-            "1", "1763694185000", "x", "100.5", "", "", "", ""};
+        /* the sharing rule, and places that are none; the shared part only from a record */
+        static const char *const shared[FEED_CASE_FIELDS] = {"1", "", "13.7563", "100.5018"};
+        static const char *const erased[FEED_CASE_FIELDS] = {"1", "1763694185000", "x", "100.5"};
         struct store_item v[FEED_CASE_FIELDS], w[FEED_CASE_FIELDS];
         cJSON *one;
         for (size_t i = 0; i < FEED_CASE_FIELDS; i++) {
@@ -193,23 +190,40 @@ int main(void)
         w[3].data = NULL; /* no lon at all */
         CHECK(feed_entries_case_fields(fe, 0, v, 1) == 1 &&
                   feed_entries_case_fields(fe, 1, w, 1) == 0,
-              "shared with consent and an identifying agency; never once erased");
+              "may be shared with consent and an identifying agency; never once erased");
         CHECK(feed_entries_case_fields(fe, 2, v, 1) == -1, "a case out of range is refused");
         text = feed_entries_answer(fe, &len);
         one = text ? cJSON_Parse(text) : NULL;
         entries = cJSON_GetObjectItemCaseSensitive(one, "entries");
-        e = cJSON_GetArrayItem(entries, 1); /* c-1: shared */
+        e = cJSON_GetArrayItem(entries, 1); /* c-1: may be shared, but its fields alone */
         CHECK(
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "location"), "lat")
-                        ->valuedouble == 13.7563 &&
-                strcmp(str(e, "description"), "ข \"ค\"") == 0 && is_null(e, "address") &&
-                is_null(cJSON_GetObjectItemCaseSensitive(e, "reporter"), "phone"),
-            "shared: the exact place and the identifying data, empty ones null");
+                        ->valuedouble == 13.76 &&
+                !cJSON_HasObjectItem(e, "reporter") && !cJSON_HasObjectItem(e, "description"),
+            "from its fields a case's part never carries identifying data");
         e = cJSON_GetArrayItem(entries, 0); /* c-2: erased */
         CHECK(is_null(e, "location") && !cJSON_HasObjectItem(e, "reporter"),
               "erased: no place that is not one, nothing identifying");
         cJSON_Delete(one);
         free(text);
+        CHECK(feed_entries_case_record(fe, 0, cJSON_GetArrayItem(cases, 1), 0) == 0,
+              "a shared record replaces the part");
+        text = feed_entries_answer(fe, &len);
+        one = text ? cJSON_Parse(text) : NULL;
+        e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(one, "entries"), 1);
+        CHECK(e && str(cJSON_GetObjectItemCaseSensitive(e, "reporter"), "name") &&
+                  strcmp(str(e, "description"), "d \"q\"") == 0,
+              "then the entries carry the record's identifying data");
+        cJSON_Delete(one);
+        free(text);
+        {
+            const char **eids = NULL;
+            size_t ne = 0;
+            CHECK(feed_entries_ids(fe, &eids, &ne) == 0 && ne == 3 &&
+                      strcmp(eids[0], "1763694186124-0") == 0 &&
+                      strcmp(eids[2], "1763694186200-0") == 0,
+                  "the ids of the entries taken, in order");
+        }
     }
     feed_entries_clear(fe);
     feed_entries_add(fe, entry_of(&x, "1763694186124-0", assigned), cats);
