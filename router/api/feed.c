@@ -248,7 +248,10 @@ static void read_failed(struct waiter *w, enum store_status status)
     http_reply_store_failure(w->call, status);
 }
 
-static void on_exported(struct http_call *call, cJSON *reply)
+/* Completes the parts of the cases from the records of reply's "cases" (record j is for case
+ * places[j], or with places NULL for case j), then answers. Takes reply; ends the call. */
+static void answer_with_records(struct http_call *call, cJSON *reply, const size_t *places,
+                                size_t nplaces, int eido)
 {
     struct waiter *w = call->data;
     const cJSON *info;
@@ -257,15 +260,50 @@ static void on_exported(struct http_call *call, cJSON *reply)
     w->reading = 0;
     if (http_reply_refused(call, reply)) return;
     cJSON_ArrayForEach (info, cJSON_GetObjectItemCaseSensitive(reply, "cases")) {
-        if (j >= w->nshared ||
-            feed_entries_case_record(w->kept, w->shared_index[j++], info, 0) != 0) {
+        if ((places && j >= nplaces) ||
+            feed_entries_case_record(w->kept, places ? places[j] : j, info, eido) != 0) {
             cJSON_Delete(reply);
             http_reply_error(call, 500, "internal", "The feed's entries could not be made.");
             return;
         }
+        j++;
     }
     cJSON_Delete(reply);
     feed_answer(w);
+}
+
+static void on_exported(struct http_call *call, cJSON *reply)
+{
+    struct waiter *w = call->data;
+    answer_with_records(call, reply, w->shared_index, w->nshared, 0);
+}
+
+static void on_cases(struct http_call *call, cJSON *reply)
+{
+    struct waiter *w = call->data;
+    answer_with_records(call, reply, NULL, 0, w->eido);
+}
+
+/* Calls the store function name with the call's audit context, then extra (unless NULL), then
+ * the case ids[0..n); on_reply gets its answer. */
+static void fcall_cases(struct waiter *w, const char *name, const char *extra, const char **ids,
+                        size_t n, void (*on_reply)(struct http_call *call, cJSON *reply))
+{
+    char ctx[HTTP_AUDIT_CTX_MAX];
+    const char **argv;
+    int argc = 0;
+
+    if ((argv = calloc(n + 2, sizeof *argv)) == NULL || http_audit_ctx(w->call, ctx) != 0) {
+        free(argv);
+        w->reading = 0;
+        http_reply_error(w->call, 500, "internal", "The request could not be prepared.");
+        return;
+    }
+    argv[argc++] = ctx;
+    if (extra) argv[argc++] = extra;
+    memcpy(argv + argc, ids, n * sizeof *ids);
+    http_fcall(w->call, name, 0, argc + (int)n, argv, NULL, on_reply);
+    free(argv);
 }
 
 /* Every case's part is made without identifying data: the cases that may be shared go to
@@ -273,25 +311,12 @@ static void on_exported(struct http_call *call, cJSON *reply)
  * their shared parts in the same step (on_exported); then the answer. */
 static void cases_made(struct waiter *w)
 {
-    char ctx[HTTP_AUDIT_CTX_MAX];
-    const char **argv;
-
     if (w->nshared == 0) {
         w->reading = 0;
         feed_answer(w);
         return;
     }
-    if ((argv = calloc(w->nshared + 1, sizeof *argv)) == NULL ||
-        http_audit_ctx(w->call, ctx) != 0) {
-        free(argv);
-        w->reading = 0;
-        http_reply_error(w->call, 500, "internal", "The request could not be prepared.");
-        return;
-    }
-    argv[0] = ctx;
-    memcpy(argv + 1, w->shared, w->nshared * sizeof *w->shared);
-    http_fcall(w->call, "ess_feed_export", 0, (int)w->nshared + 1, argv, NULL, on_exported);
-    free(argv);
+    fcall_cases(w, "ess_feed_export", NULL, w->shared, w->nshared, on_exported);
 }
 
 /* One case's fields (HMGET, in the order they were asked: one connection keeps it). */
@@ -360,33 +385,12 @@ static void read_case_fields(struct waiter *w, const char **ids, size_t n)
     if (w->cases_waiting == 0) read_failed(w, STORE_UNAVAILABLE);
 }
 
-static void on_cases(struct http_call *call, cJSON *reply)
-{
-    struct waiter *w = call->data;
-    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(reply, "cases");
-    const cJSON *info;
-    size_t i = 0;
-
-    w->reading = 0;
-    if (http_reply_refused(call, reply)) return;
-    cJSON_ArrayForEach (info, cases) {
-        if (feed_entries_case_record(w->kept, i++, info, w->eido) != 0) {
-            cJSON_Delete(reply);
-            http_reply_error(call, 500, "internal", "The feed's entries could not be made.");
-            return;
-        }
-    }
-    cJSON_Delete(reply);
-    feed_answer(w);
-}
-
 /* Completes the entries kept with their cases' parts (each case once) and answers; with none
  * kept, read_done. With format=eido ess_feed_cases makes the records (and audits); else the
  * router reads the cases' fields itself (read_case_fields) and audits with ess_feed_export. */
 static void read_cases(struct waiter *w)
 {
-    char ctx[HTTP_AUDIT_CTX_MAX];
-    const char **ids, **argv;
+    const char **ids;
     size_t n;
 
     if (feed_entries_count(w->kept) == 0) {
@@ -398,21 +402,10 @@ static void read_cases(struct waiter *w)
         http_reply_error(w->call, 500, "internal", "The server ran out of memory.");
         return;
     }
-    if (!w->eido) {
+    if (w->eido)
+        fcall_cases(w, "ess_feed_cases", "eido", ids, n, on_cases);
+    else
         read_case_fields(w, ids, n);
-        return;
-    }
-    if ((argv = calloc(n + 2, sizeof *argv)) == NULL || http_audit_ctx(w->call, ctx) != 0) {
-        free(argv);
-        w->reading = 0;
-        http_reply_error(w->call, 500, "internal", "The request could not be prepared.");
-        return;
-    }
-    argv[0] = ctx;
-    argv[1] = "eido";
-    memcpy(argv + 2, ids, n * sizeof *ids);
-    http_fcall(w->call, "ess_feed_cases", 0, (int)n + 2, argv, NULL, on_cases);
-    free(argv);
 }
 
 static void on_acked(enum store_status status, const struct store_item *items, size_t n, void *arg)
