@@ -220,14 +220,17 @@ local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team
 -- Appends an entry to the case log: case_id, the given fields ({name, value} pairs), then each
 -- summary field not given that the case's record holds now (written before this is called), so
 -- that an entry alone says how the case stood (the operators' live updates and the agencies'
--- feed are made of it). A summary field the case does not hold (or holds empty) is left out: its
--- readers take an absent field for an empty one, and every entry is read by every reader.
+-- feed are made of it). An empty field, given or of the summary, is left out: its readers take
+-- an absent field for an empty one, and every entry is read by every reader. A field given empty
+-- still keeps the summary's value out (a "received" entry names no team).
 local function log_event(P, case_id, fields)
     local args = {P .. 'log', 'MAXLEN', '~', MAX_LOG_LEN, '*', 'case_id', case_id}
     local given = {}
     for _, kv in ipairs(fields) do
-        args[#args + 1] = kv[1]
-        args[#args + 1] = kv[2]
+        if kv[2] ~= nil and kv[2] ~= '' then
+            args[#args + 1] = kv[1]
+            args[#args + 1] = kv[2]
+        end
         given[kv[1]] = true
     end
     local now = redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
