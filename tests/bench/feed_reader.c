@@ -24,16 +24,20 @@
  * FILE
  *                    --out FILE [--drain-s 60] */
 #include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -172,6 +176,17 @@ static void pause_then_next(void)
 
 /* Sends a request on the keep-alive connection; on_done(req, NULL) gets its answer (req NULL or
  * status 0: none came). The body, if any, is copied. -1 when it could not be sent. */
+/* Turns Nagle's algorithm off on the connection's socket, as curl and most HTTP clients do (made
+ * or made again by the request just sent, before its bytes go out): an acknowledgment of 1,000
+ * ids leaves in two writes, and the second would otherwise wait for the router's delayed ACK,
+ * 40 ms a batch. */
+static void no_delay(void)
+{
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static int send_request(enum evhttp_cmd_type type, const char *path, const char *body,
                         void (*on_done)(struct evhttp_request *, void *))
 {
@@ -187,7 +202,9 @@ static int send_request(enum evhttp_cmd_type type, const char *path, const char 
         evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
     }
     request_error = NULL;
-    return evhttp_make_request(evcon, req, type, path); /* frees req when it fails */
+    if (evhttp_make_request(evcon, req, type, path) != 0) return -1; /* it freed req */
+    no_delay();
+    return 0;
 }
 
 /* The lag and pending count of our group in an XINFO GROUPS reply (each group a flat array of
