@@ -26,6 +26,7 @@
 
 #define FEED_CONSUMER "feed"  /* the one consumer of each agency's group (ess.lua) */
 #define FEED_SCAN 1000        /* log entries one read may look at, answered or skipped */
+#define FEED_CLAIM_CALLS 16   /* XAUTOCLAIM calls of one read (each looks at <= 10 x COUNT) */
 #define FEED_KEY_MAX (64 + 4) /* ESS_KEY_PREFIX (at most 64) "log" */
 #define FEED_GROUP_MAX (AUTH_TEAM_ID_MAX + 6) /* "feed:<agency id>" */
 
@@ -36,7 +37,8 @@ struct feed {
 };
 
 /* One GET /v1/feed, owned by its call (call->data). A read (feed_read) is ess_feed_begin (the
- * agency may read; audited), then XAUTOCLAIM and XREADGROUP on the agency's group until it has
+ * agency may read; audited), then XAUTOCLAIM (through the pending list, FEED_CLAIM_CALLS calls at
+ * most) and XREADGROUP on the agency's group until it has
  * count entries for the agency, looked at FEED_SCAN or reached the log's end (the others are
  * acknowledged at once), then each of their cases once (HMGET; with format=eido ess_feed_cases)
  * and the audit of the identifying data going out (ess_feed_export), then the answer, or with
@@ -64,7 +66,11 @@ struct waiter {
     int answered; /* the entries kept went out (else they are released at the end) */
     enum store_status case_failure;
     int case_oom;
-    int more;    /* the read stopped at FEED_SCAN before the log's end */
+    int more; /* the read stopped at FEED_SCAN before the log's end */
+    /* where XAUTOCLAIM's look at the pending entries goes on, its calls so far; claim_cut: it
+     * stopped at FEED_CLAIM_CALLS short of the list's end */
+    char claim_from[STREAM_ID_MAX + 1];
+    int claim_calls, claim_cut;
     int ensured; /* the group was made again in this read (once) */
 };
 
@@ -106,6 +112,8 @@ static void read_reset(struct waiter *w)
     w->shared_index = NULL;
     w->nshared = 0;
     w->more = w->ensured = 0;
+    strcpy(w->claim_from, "0-0");
+    w->claim_calls = w->claim_cut = 0;
 }
 
 static void on_released(enum store_status status, const struct store_item *items, size_t n,
@@ -230,7 +238,7 @@ static void waiter_park(struct waiter *w)
 static void read_done(struct waiter *w)
 {
     w->reading = 0;
-    if (feed_entries_count(w->kept) > 0 || w->expired || w->block_ms == 0 ||
+    if (feed_entries_count(w->kept) > 0 || w->expired || w->block_ms == 0 || w->claim_cut ||
         w->f->router->events == NULL) {
         feed_answer(w);
     } else if (w->more || w->again) {
@@ -518,29 +526,44 @@ static void read_new(struct waiter *w)
         read_failed(w, STORE_UNAVAILABLE);
 }
 
-static void on_claimed(enum store_status status, const struct store_stream_entry *entries, size_t n,
-                       void *arg)
+static void read_claim(struct waiter *w);
+
+static void on_claimed(enum store_status status, const char *next,
+                       const struct store_stream_entry *entries, size_t n, void *arg)
 {
     struct http_call *call = arg;
-    if (read_answered(call, status, entries, n)) read_new(call->data);
+    struct waiter *w = call->data;
+    if (!read_answered(call, status, entries, n)) return;
+    if (strcmp(next, "0-0") == 0 || strlen(next) > STREAM_ID_MAX) {
+        read_new(w);
+    } else if (w->claim_calls >= FEED_CLAIM_CALLS) {
+        /* Pending entries not looked at may be idle: new entries would overtake them (in order
+         * per case), so this read answers what it has; the next one looks again. */
+        w->claim_cut = 1;
+        read_cases(w);
+    } else {
+        strcpy(w->claim_from, next);
+        read_claim(w);
+    }
 }
 
 /* Takes back the entries the agency read more than the visibility ago and did not acknowledge
- * (XAUTOCLAIM, oldest first): they come before new ones. */
+ * (XAUTOCLAIM, oldest first, following its cursor through the pending list): they come before
+ * new ones. */
 static void read_claim(struct waiter *w)
 {
     char idle_ms[24], count[24];
-    const char *argv[] = {"XAUTOCLAIM", w->log_key, w->group, FEED_CONSUMER,
-                          idle_ms,      "0-0",      "COUNT",  count};
-    if (feed_entries_count(w->kept) >=
-        (size_t)w->count) { /* after the group was made again mid-read */
+    const char *argv[] = {"XAUTOCLAIM", w->log_key,    w->group, FEED_CONSUMER,
+                          idle_ms,      w->claim_from, "COUNT",  count};
+    if (feed_entries_count(w->kept) >= (size_t)w->count) { /* full, or the group made again */
         read_cases(w);
         return;
     }
     snprintf(idle_ms, sizeof idle_ms, "%lld",
              (long long)w->f->router->cfg->feed_visibility_s * 1000);
     snprintf(count, sizeof count, "%zu", (size_t)w->count - feed_entries_count(w->kept));
-    if (store_stream_command(w->f->router->store, 8, argv, NULL, on_claimed, w->call) != 0)
+    w->claim_calls++;
+    if (store_claim_command(w->f->router->store, 8, argv, NULL, on_claimed, w->call) != 0)
         read_failed(w, STORE_UNAVAILABLE);
 }
 

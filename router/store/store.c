@@ -57,21 +57,30 @@ enum stream_shape { STREAM_RANGE = 0, STREAM_READ, STREAM_AUTOCLAIM };
 
 static enum stream_shape stream_shape_of(const char *command)
 {
-    if (strncasecmp(command, "XREAD", 5) == 0) return STREAM_READ;
-    if (strcasecmp(command, "XAUTOCLAIM") == 0) return STREAM_AUTOCLAIM;
-    return STREAM_RANGE;
+    return strncasecmp(command, "XREAD", 5) == 0 ? STREAM_READ : STREAM_RANGE;
 }
 
-/* One command in flight; freed by its reply callback. Exactly one of cb, array_cb, stream_cb is
- * set. */
+/* One command in flight; freed by its reply callback. Exactly one of cb, array_cb, stream_cb,
+ * claim_cb is set. */
 struct pending {
     struct store *store;
     store_cb cb;
     store_array_cb array_cb;
     store_stream_cb stream_cb;
-    enum stream_shape shape; /* stream_cb: where the reply holds its entries */
+    store_claim_cb claim_cb;
+    enum stream_shape shape; /* stream_cb, claim_cb: where the reply holds its entries */
     void *arg;
 };
+
+/* Gives a stream reply's outcome to p's stream or claim callback (next: XAUTOCLAIM's cursor). */
+static void stream_answer(struct pending *p, enum store_status status, const char *next,
+                          const struct store_stream_entry *entries, size_t n)
+{
+    if (p->claim_cb)
+        p->claim_cb(status, next, entries, n, p->arg);
+    else
+        p->stream_cb(status, entries, n, p->arg);
+}
 
 static uint64_t mono_ms(void)
 {
@@ -433,7 +442,13 @@ static void deliver_stream(struct pending *p, redisReply *reply)
     struct store_item *fields = NULL;
     redisReply *list = reply;
     size_t n = 0, nfields = 0, i, j, used = 0;
+    char next[64] = "0-0"; /* XAUTOCLAIM's cursor; a reply without one ends the scan */
 
+    if (p->shape == STREAM_AUTOCLAIM && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_STRING && reply->element[0]->len < sizeof next) {
+        memcpy(next, reply->element[0]->str, reply->element[0]->len);
+        next[reply->element[0]->len] = '\0';
+    }
     if (p->shape == STREAM_READ) {
         list = NULL;
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
@@ -443,7 +458,7 @@ static void deliver_stream(struct pending *p, redisReply *reply)
         list = reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 ? reply->element[1] : NULL;
     }
     if (list == NULL || list->type != REDIS_REPLY_ARRAY || list->elements == 0) {
-        p->stream_cb(STORE_OK, NULL, 0, p->arg);
+        stream_answer(p, STORE_OK, next, NULL, 0);
         return;
     }
     for (i = 0; i < list->elements; i++) {
@@ -457,7 +472,7 @@ static void deliver_stream(struct pending *p, redisReply *reply)
     if (entries == NULL || fields == NULL) {
         free(entries);
         free(fields);
-        p->stream_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        stream_answer(p, STORE_UNAVAILABLE, NULL, NULL, 0);
         return;
     }
     for (i = 0; i < list->elements; i++) {
@@ -479,7 +494,7 @@ static void deliver_stream(struct pending *p, redisReply *reply)
         used += f->elements;
         n++;
     }
-    p->stream_cb(STORE_OK, entries, n, p->arg);
+    stream_answer(p, STORE_OK, next, entries, n);
     free(entries);
     free(fields);
 }
@@ -498,7 +513,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         else if (p->array_cb)
             p->array_cb(lost, NULL, 0, p->arg);
         else
-            p->stream_cb(lost, NULL, 0, p->arg);
+            stream_answer(p, lost, NULL, NULL, 0);
     } else if (reply->type == REDIS_REPLY_ERROR) {
         struct store_item err = {reply->str, reply->len};
         log_error("redis: command failed: %.*s", (int)reply->len, reply->str);
@@ -508,9 +523,9 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         else if (p->array_cb)
             p->array_cb(STORE_ERROR, &err, 1, p->arg);
         else
-            p->stream_cb(STORE_ERROR, &(struct store_stream_entry){reply->str, reply->len, NULL, 0},
-                         1, p->arg);
-    } else if (p->stream_cb) {
+            stream_answer(p, STORE_ERROR, NULL,
+                          &(struct store_stream_entry){reply->str, reply->len, NULL, 0}, 1);
+    } else if (p->stream_cb || p->claim_cb) {
         deliver_stream(p, reply);
     } else if (p->array_cb) {
         deliver_array(p, reply);
@@ -586,7 +601,8 @@ int store_fcall_array(struct store *s, const char *name, int read_only, int argc
 
 /* Sends a plain command for one of the callbacks (the others NULL). */
 static int command(struct store *s, int argc, const char **argv, const size_t *argvlen,
-                   store_array_cb array_cb, store_stream_cb stream_cb, void *arg)
+                   store_array_cb array_cb, store_stream_cb stream_cb, store_claim_cb claim_cb,
+                   void *arg)
 {
     size_t stack_lens[STACK_ARGS], *lens = stack_lens;
     struct pending *p;
@@ -599,7 +615,9 @@ static int command(struct store *s, int argc, const char **argv, const size_t *a
     p->store = s;
     p->array_cb = array_cb;
     p->stream_cb = stream_cb;
+    p->claim_cb = claim_cb;
     if (stream_cb) p->shape = stream_shape_of(argv[0]);
+    if (claim_cb) p->shape = STREAM_AUTOCLAIM;
     p->arg = arg;
     rc = send_pending(s, p, argc, argv, lens);
 done:
@@ -610,13 +628,19 @@ done:
 int store_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
                   store_array_cb cb, void *arg)
 {
-    return command(s, argc, argv, argvlen, cb, NULL, arg);
+    return command(s, argc, argv, argvlen, cb, NULL, NULL, arg);
 }
 
 int store_stream_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
                          store_stream_cb cb, void *arg)
 {
-    return command(s, argc, argv, argvlen, NULL, cb, arg);
+    return command(s, argc, argv, argvlen, NULL, cb, NULL, arg);
+}
+
+int store_claim_command(struct store *s, int argc, const char **argv, const size_t *argvlen,
+                        store_claim_cb cb, void *arg)
+{
+    return command(s, argc, argv, argvlen, NULL, NULL, cb, arg);
 }
 
 int store_error_is_oom(const char *text, size_t len)

@@ -93,11 +93,22 @@ int store_fcall_array(struct store *store, const char *name, int read_only, int 
 int store_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
                   store_array_cb cb, void *arg);
 
-/* store_command for XRANGE, XREVRANGE, XREAD, XREADGROUP (argv[0]; their first stream only)
- * or XAUTOCLAIM (its claimed entries; those deleted meanwhile are not given), the reply given
- * entry by entry. */
+/* store_command for XRANGE, XREVRANGE, XREAD or XREADGROUP (argv[0]; their first stream
+ * only), the reply given entry by entry. */
 int store_stream_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
                          store_stream_cb cb, void *arg);
+
+/* XAUTOCLAIM's answer: the entries claimed (those deleted meanwhile are not given) and, when the
+ * status is STORE_OK, next: where the scan of the pending list goes on (NUL-terminated; "0-0" once
+ * it reached the list's end), else NULL. Redis looks at no more than 10 × COUNT pending entries a
+ * call, so a caller that wants every idle entry calls again from next. Otherwise as
+ * store_stream_cb. */
+typedef void (*store_claim_cb)(enum store_status status, const char *next,
+                               const struct store_stream_entry *entries, size_t n, void *arg);
+
+/* store_command for XAUTOCLAIM. */
+int store_claim_command(struct store *store, int argc, const char **argv, const size_t *argvlen,
+                        store_claim_cb cb, void *arg);
 
 /* 1 when the text of a STORE_ERROR reply is Redis' refusal for want of memory (maxmemory with
  * noeviction: "OOM ..."), which it gives before the command runs: nothing was read or written. */

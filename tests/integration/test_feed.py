@@ -453,6 +453,29 @@ class FeedReleaseTest(FeedHelpers, RouterTest):
         self.assertEqual(batch[0]['reporter']['name'], case['_request']['reporter']['name'])
 
 
+class FeedClaimTest(FeedHelpers, RouterTest):
+    """An idle entry behind more than ten times a read's count of entries re-read lately is
+    still delivered again before any new one (XAUTOCLAIM's cursor is followed: Redis looks at
+    no more than 10 x COUNT pending entries a call)."""
+    VISIBILITY_S = 2
+    env_options = {'extra_env': {'ESS_FEED_VISIBILITY_S': str(VISIBILITY_S)}}
+
+    def test_idle_entry_behind_fresh_ones_comes_before_new_ones(self):
+        token, fields = self.police_with_one_case()
+        ids = [self.log_add(fields) for _ in range(12)]
+        first = self.feed(token, '?count=11')
+        self.assertEqual([e['id'] for e in first], ids[:11])
+        time.sleep(self.VISIBILITY_S + 0.5)  # all eleven idle now
+        again = self.feed(token, '?count=10')  # the first ten come again: fresh once more
+        self.assertEqual([e['id'] for e in again], ids[:10])
+        # a read of one looks at ten pending entries a call: the ten fresh ones, then on
+        next_one = self.feed(token, '?count=1')
+        self.assertEqual([e['id'] for e in next_one], [ids[10]],
+                         'the idle entry, not the new one after it')
+        self.assertEqual(self.ack(token, ids[:11]), 11)
+        self.assertEqual([e['id'] for e in self.feed(token, '?count=10')], [ids[11]])
+
+
 class FeedWaitCapTest(FeedHelpers, RouterTest):
     """The real cap of parked reads (FEED_MAX_WAITS, 1024 in one process): one more is answered
     503 too_many_waits; once their clients leave, their places come back. The connection caps are
