@@ -1,8 +1,8 @@
 /* e-Tracking: GET /v1/track/{code}, the public status of a case by its tracking code, with no
  * personal data; and the same lookup for the LINE bot's "status" answer. The public view lives
- * in its own Redis hash, rendered whole by ess.lua at every status change, so a lookup is one
- * HMGET and the answer is served as stored; the hash's parts (labels, timeline, team names) come
- * with it for the public page and the LINE bot. */
+ * in its own Redis hash, brought up to date by ess.lua at every status change (its parts: labels,
+ * status, team names, the timeline as JSON), so a lookup is one HMGET; the answer's JSON is
+ * written from the parts (track_view_json), as are the public page and the LINE bot's answer. */
 #ifndef ESS_ROUTER_TRACK_H
 #define ESS_ROUTER_TRACK_H
 
@@ -15,15 +15,15 @@ struct http_call;
 
 /* The public facts of a case. Strings are valid only inside the callback. */
 struct track_view {
-    int found; /* 0: no case has this code (the other fields are empty) */
+    int found;                 /* 0: no case has this code (the other fields are empty) */
+    const char *tracking_code; /* canonical: the code looked up, or the surviving case's when
+                                  the case was merged into another */
     const char *category;
     const char *status;
     const char *team_name;    /* "" when no team holds or held it */
     const char *team_name_en; /* the team's English name, "" when it has none */
     const char *label_th;     /* the category's labels, as the rule table had them */
     const char *label_en;
-    const char *view; /* the whole public view, JSON (DESIGN: GET /v1/track/{code}) */
-    size_t view_len;
     const char *timeline; /* the view's timeline, a JSON array of {"status", "at"} as ess.lua
                              writes it; not NUL-terminated */
     size_t timeline_len;
@@ -31,6 +31,11 @@ struct track_view {
 };
 
 typedef void (*track_cb)(struct http_call *call, const struct track_view *view);
+
+/* The answer of GET /v1/track/{code} (DESIGN) for a view found: {"tracking_code", "category",
+ * "category_label": {"th", "en"}, "status", "updated_at", "team": {"name"} or null, "timeline"}.
+ * A heap string of *len bytes, or NULL when memory runs out. */
+char *track_view_json(const struct track_view *view, size_t *len);
 
 /* Looks up a canonical tracking code for the call; cb continues or ends it. Redis being
  * unavailable is answered here (503) and cb is not called; neither is it when the client went

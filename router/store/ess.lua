@@ -30,10 +30,11 @@ Keys (P = prefix):
                                once), line_quiet (1: no progress pushes, the reporter's choice)
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
-  P track:<code>         hash  the public e-Tracking view, kept whole: view (the JSON answer of
-                               GET /v1/track, served as it is), and its parts case_id category
-                               label_th label_en status updated_at team_name timeline; and
-                               team_name_en (the LINE chat's English answers; not in view)
+  P track:<code>         hash  the public e-Tracking view (nothing personal by construction): case_id
+                               category label_th label_en status updated_at team_name
+                               team_name_en timeline (a JSON array kept as a string); the router
+                               writes GET /v1/track's JSON from them (track.c); tracking_code
+                               only in a merged case's copy (the survivor's code)
   P call:<call_id>       str   "<case id> <SHA-1 of the content>" (idempotent calls; LINE reports
                                use "line:<report id>")
   P phone:<hmac>         zset  case id -> created ms, for each case whose reporter's phone has
@@ -305,28 +306,18 @@ local function public_timeline_add(json, status, at)
     return string.sub(json, 1, -2) .. ',' .. entry .. ']'
 end
 
--- The answer of GET /v1/track/{code} (DESIGN.md), which holds nothing personal by construction.
-local function public_view(code, category, label_th, label_en, status, updated_at, team_name,
-                           timeline)
-    local team = 'null'
-    if team_name and team_name ~= '' then team = '{"name":' .. json_str(team_name) .. '}' end
-    return '{"tracking_code":"' .. code .. '","category":"' .. category ..
-        '","category_label":{"th":' .. json_str(label_th) .. ',"en":' .. json_str(label_en) ..
-        '},"status":"' .. status .. '","updated_at":"' .. iso_time(updated_at) .. '","team":' ..
-        team .. ',"timeline":' .. timeline .. '}'
-end
-
 -- The parts of a public view (P track:<code>) that the codes of the cases merged into its case
--- show too: each such code's hash holds a copy (its case_id stays its own case's).
+-- show too: each such code's hash holds a copy (its case_id stays its own case's), and the
+-- survivor's code as tracking_code.
 local PUBLIC_PARTS = {'category', 'label_th', 'label_en', 'status', 'updated_at', 'team_name',
-    'team_name_en', 'timeline', 'view'}
+    'team_name_en', 'timeline'}
 
 -- Copies the public view at tkey to the codes of aliases (csv, the field "aliases" of that view:
 -- the tracking codes of the cases merged into its case; nil or "": none).
 local function public_mirror(P, tkey, aliases)
     if not aliases or aliases == '' then return end
     local f = redis.call('HMGET', tkey, unpack(PUBLIC_PARTS))
-    local args = {}
+    local args = {'tracking_code', string.sub(tkey, #P + #'track:' + 1)}
     for i, name in ipairs(PUBLIC_PARTS) do
         args[#args + 1] = name
         args[#args + 1] = f[i] or ''
@@ -339,13 +330,10 @@ end
 -- Brings the public view of a case up to date with a new status.
 local function public_update(P, c, status, at)
     local tkey = P .. 'track:' .. c.tracking_code
-    local f = redis.call('HMGET', tkey, 'label_th', 'label_en', 'timeline', 'aliases')
-    local timeline = public_timeline_add(f[3], status, at)
-    local team = c.team_name or ''
-    redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name', team,
-        'team_name_en', c.team_name_en or '', 'timeline', timeline, 'view', public_view(c.tracking_code, c.category, f[1] or '', f[2] or '', status,
-            at, team, timeline))
-    public_mirror(P, tkey, f[4])
+    local f = redis.call('HMGET', tkey, 'timeline', 'aliases')
+    redis.call('HSET', tkey, 'status', status, 'updated_at', at, 'team_name', c.team_name or '',
+        'team_name_en', c.team_name_en or '', 'timeline', public_timeline_add(f[1], status, at))
+    public_mirror(P, tkey, f[2])
 end
 
 -- The reporter of a LINE case hears of its progress (the assignment made while the case is
@@ -1093,9 +1081,7 @@ local function case_create(keys, a)
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
     redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
         'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',
-        c.team_name_en, 'timeline', timeline,
-        'view', public_view(code, c.category, label_th, label_en, c.status, now, c.team_name,
-            timeline))
+        c.team_name_en, 'timeline', timeline)
     return summary_array('created', case_id, c)
 end
 
@@ -2580,12 +2566,10 @@ end
 local function public_relabel(P, c, label_th, label_en)
     if (c.tracking_code or '') == '' then return end
     local tkey = P .. 'track:' .. c.tracking_code
-    local f = redis.call('HMGET', tkey, 'status', 'updated_at', 'team_name', 'timeline', 'aliases')
+    local f = redis.call('HMGET', tkey, 'status', 'aliases')
     if not f[1] then return end -- the public view is gone (retention)
-    redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
-        'view', public_view(c.tracking_code, c.category, label_th, label_en, f[1], f[2],
-            f[3] or '', f[4] or '[]'))
-    public_mirror(P, tkey, f[5])
+    redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en)
+    public_mirror(P, tkey, f[2])
 end
 
 -- ess_case_triage P ctx case_id priority priority_rank category skills prefer_skill radii

@@ -9,9 +9,13 @@ drawn from the same spread, and a probe incident that checks the router accepts 
       resolves the assigned cases listed in FILE ("tracking_code case_id status" lines), so that
       their teams' capacity comes free again; with --moved-ok, a case that has moved on meanwhile
       (its team's acknowledgment deadline passed: 409 invalid_transition) is counted, not an error
+  bench_data.py memory --redis-port PORT --codes FILE [--prefix ess:] [--sample 200]
+      what each key of a case costs in Redis (MEMORY USAGE ... SAMPLES 0), the mean over a sample
+      of the cases listed in FILE, as JSON
 """
 import argparse
 import http.client
+import socket
 import json
 import math
 import os
@@ -270,6 +274,62 @@ def cmd_triage(args):
     print(json.dumps({"cases": len(answers), "seconds": round(seconds, 2)}))
 
 
+def redis_call(sock_file, sock, *args):
+    """One command on a plain RESP connection; its reply (bulk strings as bytes)."""
+    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    sock.sendall(b"".join([b"*%d\r\n" % len(parts)] +
+                          [b"$%d\r\n%s\r\n" % (len(a), a) for a in parts]))
+    return redis_reply(sock_file)
+
+
+def redis_reply(sock_file):
+    line = sock_file.readline()
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        return None if int(rest) < 0 else sock_file.read(int(rest) + 2)[:-2]
+    if kind == b"*":
+        return None if int(rest) < 0 else [redis_reply(sock_file) for _ in range(int(rest))]
+    return rest
+
+
+def cmd_memory(args):
+    """The mean MEMORY USAGE of each key of a case over a sample of the listed cases: its hash,
+    its timeline, its public view (track:<code>), its call_id's key and its caller's index."""
+    cases = []
+    with open(args.codes, encoding="ascii") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2:
+                cases.append((parts[0], parts[1]))
+    rng = random.Random(1300)
+    sample = rng.sample(cases, min(args.sample, len(cases)))
+    sock = socket.create_connection(("127.0.0.1", args.redis_port), timeout=10)
+    sock_file = sock.makefile("rb")
+    P = args.prefix
+    totals, counts = {}, {}
+    for code, case_id in sample:
+        call_id, phone = redis_call(sock_file, sock, "HMGET", f"{P}case:{case_id}", "call_id",
+                                    "reporter_phone_hash")
+        keys = {"case": f"{P}case:{case_id}", "timeline": f"{P}case:{case_id}:timeline",
+                "public view": f"{P}track:{code}"}
+        if call_id:
+            keys["call_id"] = f"{P}call:{call_id.decode()}"
+        if phone:
+            keys["caller index"] = f"{P}phone:{phone.decode()}"
+        for kind, key in keys.items():
+            used = redis_call(sock_file, sock, "MEMORY", "USAGE", key, "SAMPLES", "0")
+            if used is not None:
+                totals[kind] = totals.get(kind, 0) + used
+                counts[kind] = counts.get(kind, 0) + 1
+    sock.close()
+    print(json.dumps({"sampled": len(sample),
+                      "bytes": {k: round(totals[k] / counts[k], 1) for k in totals}}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -297,6 +357,12 @@ def main():
     tr.add_argument("--out", required=True)
     tr.add_argument("--concurrency", type=int, default=8)
     tr.set_defaults(func=cmd_triage)
+    me = sub.add_parser("memory", help="what each key of a case costs in Redis")
+    me.add_argument("--redis-port", type=int, required=True)
+    me.add_argument("--codes", required=True, help='"tracking_code case_id status" lines')
+    me.add_argument("--prefix", default="ess:")
+    me.add_argument("--sample", type=int, default=200)
+    me.set_defaults(func=cmd_memory)
     args = p.parse_args()
     args.func(args)
 

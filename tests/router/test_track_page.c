@@ -1,9 +1,13 @@
 /* Unit tests of the pure parts of router/api/track_page.c: the page's language from ?lang= and
  * Accept-Language, and the steps read from a public timeline as ess.lua writes it (times, steps
- * undone when the case went back, broken or cut input). */
+ * undone when the case went back, broken or cut input); and of track.c's JSON answer written
+ * from the view's parts. */
 #include "tap.h"
+#include "track.h"
 #include "track_page.h"
 
+#include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_lang(void)
@@ -89,9 +93,60 @@ static void test_steps(void)
     CHECK(at[0] == 0 && at[6] == 0, "no timeline: nothing");
 }
 
+static void test_view_json(void)
+{
+    const char *timeline = "[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"}]";
+    struct track_view v = {
+        1,       "HM-7K3-Q9X-TD8", "threat", "assigned",       "ทีม \"ก\"\\1",  "Team \"A\"",
+        "ถูกข่มขู่", "Threat\n",       timeline, strlen(timeline), 1795230245123LL};
+    size_t len = 0;
+    char *json = track_view_json(&v, &len);
+    cJSON *doc = json ? cJSON_ParseWithLength(json, len) : NULL;
+    const cJSON *label = cJSON_GetObjectItemCaseSensitive(doc, "category_label");
+    const cJSON *team = cJSON_GetObjectItemCaseSensitive(doc, "team");
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(doc, "timeline");
+
+    CHECK(doc != NULL && len == strlen(json), "valid JSON of its length");
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "tracking_code")),
+                 "HM-7K3-Q9X-TD8") == 0 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "category")),
+                     "threat") == 0 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "status")),
+                     "assigned") == 0,
+          "code, category and status");
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "updated_at")),
+                 "2026-11-21T03:04:05.123Z") == 0,
+          "updated_at in RFC 3339 with milliseconds");
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(label, "th")), "ถูกข่มขู่") ==
+                  0 &&
+              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(label, "en")),
+                     "Threat\n") == 0,
+          "both labels, a control character escaped");
+    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(team, "name")),
+                 "ทีม \"ก\"\\1") == 0 &&
+              cJSON_GetArraySize(team) == 1,
+          "the team's Thai name only, quotes and backslashes escaped");
+    CHECK(cJSON_GetArraySize(steps) == 1 && cJSON_GetArraySize(doc) == 7,
+          "the timeline as stored; seven members");
+    free(json);
+    cJSON_Delete(doc);
+
+    v.team_name = "";
+    v.timeline = "";
+    v.timeline_len = 0;
+    json = track_view_json(&v, &len);
+    doc = json ? cJSON_Parse(json) : NULL;
+    CHECK(doc != NULL && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "team")) &&
+              cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "timeline")) == 0,
+          "no team: null; no timeline: []");
+    free(json);
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     test_lang();
     test_steps();
+    test_view_json();
     return tap_done();
 }
