@@ -298,7 +298,8 @@ def redis_reply(sock_file):
 
 def cmd_memory(args):
     """The mean MEMORY USAGE of each key of a case over a sample of the listed cases: its hash,
-    its timeline, its public view (track:<code>), its call_id's key and its caller's index."""
+    its timeline, its public view (track:<code>), its call_id's key and its share of its caller's
+    index (the index's usage over its cases)."""
     cases = []
     with open(args.codes, encoding="ascii") as f:
         for line in f:
@@ -322,9 +323,12 @@ def cmd_memory(args):
             keys["caller index"] = f"{P}phone:{phone.decode()}"
         for kind, key in keys.items():
             used = redis_call(sock_file, sock, "MEMORY", "USAGE", key, "SAMPLES", "0")
-            if used is not None:
-                totals[kind] = totals.get(kind, 0) + used
-                counts[kind] = counts.get(kind, 0) + 1
+            if used is None:
+                continue
+            if kind == "caller index":  # shared by the caller's cases: this case's share
+                used /= max(1, redis_call(sock_file, sock, "ZCARD", key))
+            totals[kind] = totals.get(kind, 0) + used
+            counts[kind] = counts.get(kind, 0) + 1
     sock.close()
     print(json.dumps({"sampled": len(sample),
                       "bytes": {k: round(totals[k] / counts[k], 1) for k in totals}}))
