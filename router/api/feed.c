@@ -474,6 +474,8 @@ static int read_answered(struct http_call *call, enum store_status status,
     if (status == STORE_ERROR && n == 1 && !w->ensured && entries[0].id_len >= 7 &&
         memcmp(entries[0].id, "NOGROUP", 7) == 0) {
         w->ensured = 1; /* the group is gone (Redis restored from an older file): made again */
+        strcpy(w->claim_from, "0-0"); /* the new group's pending list, from its start */
+        w->claim_calls = 0;
         read_begin(w, 0);
         return 0;
     }
@@ -528,6 +530,14 @@ static void read_new(struct waiter *w)
 
 static void read_claim(struct waiter *w);
 
+/* Whether a read that looked at FEED_CLAIM_CALLS batches of pending entries may look at more:
+ * when it found none due again and its client waits (block_ms, not over yet) anyway. */
+static int claim_may_go_on(const struct waiter *w)
+{
+    return feed_entries_count(w->kept) == 0 && w->block_ms > 0 && !w->expired &&
+           http_now_us() - w->call->started_us < (uint64_t)w->block_ms * 1000;
+}
+
 static void on_claimed(enum store_status status, const char *next,
                        const struct store_stream_entry *entries, size_t n, void *arg)
 {
@@ -536,12 +546,13 @@ static void on_claimed(enum store_status status, const char *next,
     if (!read_answered(call, status, entries, n)) return;
     if (strcmp(next, "0-0") == 0 || strlen(next) > STREAM_ID_MAX) {
         read_new(w);
-    } else if (w->claim_calls >= FEED_CLAIM_CALLS) {
+    } else if (w->claim_calls >= FEED_CLAIM_CALLS && !claim_may_go_on(w)) {
         /* Pending entries not looked at may be idle: new entries would overtake them (in order
          * per case), so this read answers what it has; the next one looks again. */
         w->claim_cut = 1;
         read_cases(w);
     } else {
+        if (w->claim_calls >= FEED_CLAIM_CALLS) w->claim_calls = 0; /* another round */
         strcpy(w->claim_from, next);
         read_claim(w);
     }

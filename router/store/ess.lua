@@ -3013,25 +3013,48 @@ function Stats.read(keys, a)
 end
 
 -- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
--- erase:due and track:due; 4: cases:created).
-local SCHEMA = 4
+-- erase:due and track:due; 4: cases:created; 5: public views without their rendered copy).
+local SCHEMA = 5
+
+-- ess_upgrade's step to schema 5: each kept public view (P cases:created lists their cases) and
+-- the copies of it under merged cases' codes lose the field view; the copies get the survivor's
+-- code (public_mirror). The number of views rewritten.
+local function public_views_unrender(P)
+    local n = 0
+    for _, id in ipairs(redis.call('ZRANGE', P .. 'cases:created', 0, -1)) do
+        local code = redis.call('HGET', P .. 'case:' .. id, 'tracking_code')
+        local tkey = code and code ~= '' and P .. 'track:' .. code
+        if tkey and redis.call('HDEL', tkey, 'view') == 1 then
+            local aliases = redis.call('HGET', tkey, 'aliases')
+            for _, alias in ipairs(split_csv(aliases or '')) do
+                redis.call('HDEL', P .. 'track:' .. alias, 'view')
+            end
+            public_mirror(P, tkey, aliases)
+            n = n + 1
+        end
+    end
+    return n
+end
 
 -- ess_upgrade P: builds the indexes this version of the library keeps that an older one did not,
 -- once per deployment: the router calls it at each connect, and it does nothing once P schema
 -- says they are built. 2: the teams by id, the index of all teams of each skill set. 3: the
 -- retention lists of the cases closed before (P erase:due unless erased already, P track:due
 -- while the public view is there), each dated by the case's updated_at (at or after its closing).
--- 4: Open311's index of the cases whose public view is kept (Open311.index_fill).
--- {"upgraded": bool, "teams": number of teams indexed, "closed": closed cases listed,
--- "created": cases put in Open311's index}
+-- 4: Open311's index of the cases whose public view is kept (Open311.index_fill). 5: the public
+-- views lose the rendered JSON an older version kept beside their parts (field view; the router
+-- writes it from the parts now), and the codes of merged cases get the survivor's code
+-- (public_mirror), which that JSON carried. {"upgraded": bool, "teams": number of teams indexed,
+-- "closed": closed cases listed, "created": cases put in Open311's index, "views": public views
+-- rewritten}
 local function upgrade(keys, a)
     local P = a[1]
     Stats.build(P)
     local schema = tonumber(redis.call('GET', P .. 'schema') or '0')
     if schema >= SCHEMA then
-        return cjson.encode({upgraded = false, teams = 0, closed = 0, created = 0})
+        return cjson.encode({upgraded = false, teams = 0, closed = 0, created = 0, views = 0})
     end
-    local n, closed, created = 0, 0, 0
+    local n, closed, created, views = 0, 0, 0, 0
     if schema < 2 then
         local sets = redis.call('SMEMBERS', P .. 'skillsets')
         for _, id in ipairs(redis.call('SMEMBERS', P .. 'teams')) do
@@ -3065,8 +3088,10 @@ local function upgrade(keys, a)
         end
     end
     if schema < 4 then created = Open311.index_fill(P) end
+    if schema < 5 then views = public_views_unrender(P) end
     redis.call('SET', P .. 'schema', SCHEMA)
-    return cjson.encode({upgraded = true, teams = n, closed = closed, created = created})
+    return cjson.encode({upgraded = true, teams = n, closed = closed, created = created,
+        views = views})
 end
 
 -- Agencies and the feed ---------------------------------------------------------------------

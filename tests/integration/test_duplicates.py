@@ -284,6 +284,30 @@ class MergeTest(GatewayHelpers):
         for code in (a['tracking_code'], b['tracking_code']):
             self.assertEqual(env.track(code).body['status'], 'closed', code)
 
+    def test_upgrade_unrenders_views_written_before(self):
+        """Public views written by an older version (schema 4) kept their rendered JSON (field
+        view), which alone carried a merged code's survivor: ess_upgrade drops the field and
+        gives the merged code's copy the survivor's code."""
+        env = self.env
+        a = self.at('threat', BKK)
+        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
+        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        P = env.prefix
+        akey, bkey = P + 'track:' + a['tracking_code'], P + 'track:' + b['tracking_code']
+        before = env.track(b['tracking_code']).body
+        for key in (akey, bkey):  # as the older version left them
+            env.redis.command('HSET', key, 'view', '{"old": true}')
+        env.redis.command('HDEL', bkey, 'tracking_code')
+        env.redis.command('SET', P + 'schema', '4')
+        self.assertEqual(env.track(b['tracking_code']).body['tracking_code'], b['tracking_code'],
+                         'without the upgrade the merged code shows itself')
+        reply = json.loads(env.redis.command('FCALL', 'ess_upgrade', 0, P))
+        self.assertEqual((reply['upgraded'], reply['views']), (True, 1), reply)
+        for key in (akey, bkey):
+            self.assertIsNone(env.redis.command('HGET', key, 'view'), key)
+        self.assertEqual(env.track(b['tracking_code']).body, before, 'the survivor\'s view again')
+        self.assertEqual(before['tracking_code'], a['tracking_code'])
+
     def test_refusals_and_audit(self):
         env = self.env
         a = self.at('threat', BKK)

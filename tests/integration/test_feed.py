@@ -476,6 +476,23 @@ class FeedClaimTest(FeedHelpers, RouterTest):
         self.assertEqual([e['id'] for e in self.feed(token, '?count=10')], [ids[11]])
 
 
+class FeedClaimScanTest(FeedHelpers, RouterTest):
+    """More entries read and not acknowledged than one read looks through (160 x count) and
+    none of them due again: a read that may wait (block_ms) looks through them all, then
+    delivers the new entry; one that may not answers at once with none."""
+    env_options = {'extra_env': {'ESS_FEED_VISIBILITY_S': '600'}}
+
+    def test_long_pending_list_then_new_entry(self):
+        token, fields = self.police_with_one_case()
+        for _ in range(200):
+            self.log_add(fields)
+        self.assertEqual(len(self.feed(token, '?count=200')), 200)  # read, not acknowledged
+        new = self.log_add(fields)
+        self.assertEqual(self.feed(token, '?count=1'), [], 'no wait: cut short, none')
+        got = self.feed(token, '?count=1&block_ms=5000')
+        self.assertEqual([e['id'] for e in got], [new])
+
+
 class FeedWaitCapTest(FeedHelpers, RouterTest):
     """The real cap of parked reads (FEED_MAX_WAITS, 1024 in one process): one more is answered
     503 too_many_waits; once their clients leave, their places come back. The connection caps are

@@ -93,6 +93,13 @@ static void test_steps(void)
     CHECK(at[0] == 0 && at[6] == 0, "no timeline: nothing");
 }
 
+/* Whether member name of obj is the string want (not a crash when it is missing). */
+static int member_is(const cJSON *obj, const char *name, const char *want)
+{
+    const char *got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+    return got != NULL && strcmp(got, want) == 0;
+}
+
 static void test_view_json(void)
 {
     const char *timeline = "[{\"status\":\"received\",\"at\":\"2026-11-21T03:04:05.000Z\"}]";
@@ -107,24 +114,14 @@ static void test_view_json(void)
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(doc, "timeline");
 
     CHECK(doc != NULL && len == strlen(json), "valid JSON of its length");
-    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "tracking_code")),
-                 "HM-7K3-Q9X-TD8") == 0 &&
-              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "category")),
-                     "threat") == 0 &&
-              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "status")),
-                     "assigned") == 0,
+    CHECK(member_is(doc, "tracking_code", "HM-7K3-Q9X-TD8") &&
+              member_is(doc, "category", "threat") && member_is(doc, "status", "assigned"),
           "code, category and status");
-    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "updated_at")),
-                 "2026-11-21T03:04:05.123Z") == 0,
+    CHECK(member_is(doc, "updated_at", "2026-11-21T03:04:05.123Z"),
           "updated_at in RFC 3339 with milliseconds");
-    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(label, "th")), "ถูกข่มขู่") ==
-                  0 &&
-              strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(label, "en")),
-                     "Threat\n") == 0,
+    CHECK(member_is(label, "th", "ถูกข่มขู่") && member_is(label, "en", "Threat\n"),
           "both labels, a control character escaped");
-    CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(team, "name")),
-                 "ทีม \"ก\"\\1") == 0 &&
-              cJSON_GetArraySize(team) == 1,
+    CHECK(member_is(team, "name", "ทีม \"ก\"\\1") && cJSON_GetArraySize(team) == 1,
           "the team's Thai name only, quotes and backslashes escaped");
     CHECK(cJSON_GetArraySize(steps) == 1 && cJSON_GetArraySize(doc) == 7,
           "the timeline as stored; seven members");
