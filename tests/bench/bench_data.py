@@ -12,6 +12,8 @@ drawn from the same spread, and a probe incident that checks the router accepts 
   bench_data.py memory --redis-port PORT --codes FILE [--prefix ess:] [--sample 200]
       what each key of a case costs in Redis (MEMORY USAGE ... SAMPLES 0), the mean over a sample
       of the cases listed in FILE, as JSON
+  bench_data.py shared --redis-port PORT [--prefix ess:]
+      MEMORY USAGE of every key that is not one case's (or team's, caller's) own, as JSON
 """
 import argparse
 import http.client
@@ -334,6 +336,29 @@ def cmd_memory(args):
                       "bytes": {k: round(totals[k] / counts[k], 1) for k in totals}}))
 
 
+# The keys of one case (or one caller, team, message): what cmd_memory measures, not shared.
+PER_CASE_KEYS = ("case:", "track:", "call:", "phone:", "team:", "outbox:item:", "session:", "line:")
+
+
+def cmd_shared(args):
+    """MEMORY USAGE of every key that is not one case's own (the indexes, the case log, the
+    counters), as JSON {key: bytes}: taken before and after a run, the growth of each."""
+    sock = socket.create_connection(("127.0.0.1", args.redis_port), timeout=60)
+    sock_file = sock.makefile("rb")
+    P = args.prefix.encode()
+    own = tuple(P + k.encode() for k in PER_CASE_KEYS)
+    out, cursor = {}, b"0"
+    while True:
+        cursor, keys = redis_call(sock_file, sock, "SCAN", cursor, "COUNT", 10000)
+        for key in keys:
+            if key.startswith(P) and not key.startswith(own):
+                out[key.decode()] = redis_call(sock_file, sock, "MEMORY", "USAGE", key, "SAMPLES", "0") or 0
+        if cursor == b"0":
+            break
+    sock.close()
+    print(json.dumps(out))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -367,6 +392,10 @@ def main():
     me.add_argument("--prefix", default="ess:")
     me.add_argument("--sample", type=int, default=200)
     me.set_defaults(func=cmd_memory)
+    sh = sub.add_parser("shared", help="what each key shared by many cases costs in Redis")
+    sh.add_argument("--redis-port", type=int, required=True)
+    sh.add_argument("--prefix", default="ess:")
+    sh.set_defaults(func=cmd_shared)
     args = p.parse_args()
     args.func(args)
 
