@@ -40,8 +40,10 @@ Keys (P = prefix):
   P phone:<hmac>         zset  case id -> created ms, for each case whose reporter's phone has
                                these digits; <hmac> is the router's keyed hash of the digits
                                (the key never reaches Redis): no phone in clear in a key
-  P cases:open           zset  case id -> created ms, while not resolved or closed
-  P cases:status:<s>     zset  case id -> created ms, by current status
+  P cases:open           zset  case id -> created ms, while not resolved or closed (ENDED)
+  P cases:status:<s>     zset  case id -> created ms, the cases now resolved (s = resolved) or
+                               closed (s = closed); an open case is in P cases:open alone, so a
+                               change between open statuses moves no index (schema 6)
   P queue                zset  case id -> priority * 1e13 + created ms (operators' queue); a
                                case waiting for triage (needs_triage) ranks 0: above every P1
   P deadlines            zset  case id -> acknowledgment deadline ms
@@ -132,6 +134,7 @@ local MAX_LOG_LEN = 1000000
 local DRAIN_SCAN = 200
 local SWEEP_MAX = 50 -- queued cases one sweep may try
 local PRIORITY_SCALE = 1e13
+local ENDED = {resolved = true, closed = true} -- the statuses with an index each (cases:status:)
 -- Open311's index of cases by creation (defined with the rest of Open311, at the end).
 local Open311 = {} -- Open311 GeoReport v2 (at the end of the file; one local: Lua allows 200)
 
@@ -223,8 +226,10 @@ local SUMMARY_FIELDS = {'tracking_code', 'category', 'priority', 'status', 'team
 -- that an entry alone says how the case stood (the operators' live updates and the agencies'
 -- feed are made of it). An empty field, given or of the summary, is left out: its readers take
 -- an absent field for an empty one, and every entry is read by every reader. A field given empty
--- still keeps the summary's value out (a "received" entry names no team).
-local function log_event(P, case_id, fields)
+-- still keeps the summary's value out (a "received" entry names no team). record (optional):
+-- the case's whole record as it is stored now, when the caller holds it (a case just created),
+-- read instead of the stored hash.
+local function log_event(P, case_id, fields, record)
     local args = {P .. 'log', 'MAXLEN', '~', MAX_LOG_LEN, '*', 'case_id', case_id}
     local given = {}
     for _, kv in ipairs(fields) do
@@ -234,11 +239,13 @@ local function log_event(P, case_id, fields)
         end
         given[kv[1]] = true
     end
-    local now = redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
+    local now = record and {} or redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
     for i, f in ipairs(SUMMARY_FIELDS) do
-        if not given[f] and now[i] and now[i] ~= '' then
+        local v = now[i]
+        if record then v = record[f] end
+        if not given[f] and v and v ~= '' then
             args[#args + 1] = f
-            args[#args + 1] = now[i]
+            args[#args + 1] = v
         end
     end
     redis.call('XADD', unpack(args))
@@ -280,9 +287,14 @@ local function json_str(s)
     end) .. '"'
 end
 
--- RFC 3339 UTC with milliseconds, as the router writes times ("2026-11-21T03:04:05.123Z").
+-- RFC 3339 UTC with milliseconds, as the router writes times ("2026-11-21T03:04:05.123Z"). The
+-- last answer is kept: one step writes the same time several times (a new case's timeline, its
+-- day for the statistics), and string.format is among the dearest things a script does.
+local ISO_LAST = {ms = nil, text = nil}
 local function iso_time(ms)
     ms = math.floor(tonumber(ms))
+    if ISO_LAST.ms == ms then return ISO_LAST.text end
+    ISO_LAST.ms, ISO_LAST.text = ms, nil
     local secs = math.floor(ms / 1000)
     local days, rest = math.floor(secs / 86400), secs % 86400
     local z = days + 719468 -- civil date from days since 1970-01-01 (H. Hinnant's algorithm)
@@ -295,8 +307,9 @@ local function iso_time(ms)
     local d = doy - math.floor((153 * mp + 2) / 5) + 1
     local m = mp < 10 and mp + 3 or mp - 9
     local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-    return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d, math.floor(rest / 3600),
-        math.floor(rest % 3600 / 60), rest % 60, ms % 1000)
+    ISO_LAST.text = string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d,
+        math.floor(rest / 3600), math.floor(rest % 3600 / 60), rest % 60, ms % 1000)
+    return ISO_LAST.text
 end
 
 -- The public timeline (a JSON array kept as a string) with one more status.
@@ -504,9 +517,15 @@ Stats.BASE = 1.05 -- bucket b >= 1 holds [1.05^(b-1), 1.05^b) seconds; 0: under 
 Stats.TOP = 274   -- the last bucket: from 1.05^273 s (about 7.1 days) on
 Stats.KINDS = {assigned = 'a', acknowledged = 'k', on_scene = 'o'}
 
--- The Thai-time date ("YYYY-MM-DD") of ms.
+-- The Thai-time date ("YYYY-MM-DD") of ms (the last day's answer kept, as iso_time does).
+Stats.DAY_LAST = {day = nil, text = nil}
 function Stats.day_of(ms)
-    return string.sub(iso_time(tonumber(ms) + Stats.TZ_MS), 1, 10)
+    local day = math.floor((tonumber(ms) + Stats.TZ_MS) / 86400000)
+    if Stats.DAY_LAST.day ~= day then
+        Stats.DAY_LAST.day = day
+        Stats.DAY_LAST.text = string.sub(iso_time(day * 86400000), 1, 10)
+    end
+    return Stats.DAY_LAST.text
 end
 
 -- The bucket of a duration of ms milliseconds.
@@ -606,12 +625,12 @@ local function record_status(P, case_id, c, status, at, by, note)
     redis.call('RPUSH', key .. ':timeline', cjson.encode(entry))
     if old ~= status then
         if old and old ~= '' then
-            redis.call('ZREM', P .. 'cases:status:' .. old, case_id)
+            if ENDED[old] then redis.call('ZREM', P .. 'cases:status:' .. old, case_id) end
             redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. old, -1)
         end
-        redis.call('ZADD', P .. 'cases:status:' .. status, c.created_at, case_id)
         redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. status, 1)
-        if status == 'resolved' or status == 'closed' then
+        if ENDED[status] then
+            redis.call('ZADD', P .. 'cases:status:' .. status, c.created_at, case_id)
             redis.call('ZREM', P .. 'cases:open', case_id)
             Duplicate.forget(P, case_id, c.category)
         end
@@ -1055,8 +1074,7 @@ local function case_create(keys, a)
     redis.call('HSET', key, unpack(fields))
     redis.call('RPUSH', key .. ':timeline', cjson.encode({status = 'received', at = now, by = by}),
         cjson.encode(second))
-    redis.call('ZADD', P .. 'cases:open', now, case_id)
-    redis.call('ZADD', P .. 'cases:status:' .. c.status, now, case_id)
+    redis.call('ZADD', P .. 'cases:open', now, case_id) -- a new case is open: one index
     Open311.index(P, case_id, now)
     if (c.reporter_phone_hash or '') ~= '' then
         redis.call('ZADD', P .. 'phone:' .. c.reporter_phone_hash, now, case_id)
@@ -1064,10 +1082,10 @@ local function case_create(keys, a)
     redis.call('HINCRBY', P .. 'stats', c.category .. '|' .. c.status, 1)
     log_event(P, case_id, {{'status', 'received'}, {'category', c.category},
         {'priority', c.priority}, {'team_id', ''}, {'by', by}, {'at', tostring(now)},
-        {'team_name', ''}, {'team_name_en', ''}, {'distance_km', ''}, {'queue_reason', ''}})
+        {'team_name', ''}, {'team_name_en', ''}, {'distance_km', ''}, {'queue_reason', ''}}, c)
     log_event(P, case_id, {{'status', c.status}, {'category', c.category},
         {'priority', c.priority}, {'team_id', c.team_id}, {'by', 'router'},
-        {'at', tostring(now)}})
+        {'at', tostring(now)}}, c)
     if c.status == 'assigned' then
         redis.call('ZADD', P .. 'deadlines', c.ack_deadline, case_id)
         queue_dispatch(P, case_id, c, c.team_id, hit.notify, 1, now)
@@ -1746,6 +1764,8 @@ end
 
 -- ess_case_list P status category cursor limit [chat] (read only)
 -- Without a status: open cases, newest first. status=queued: the operators' queue order.
+-- resolved or closed: that status' index, newest first; another status: the open cases that
+-- have it, newest first (the open cases are few; a page looks at 5,000 of them at most).
 -- chat (waiting|open): the cases whose chat is so, longest waiting first (P chats).
 -- The cursor is the (score, id) of the last case the previous page looked at ("" for the first
 -- page), and a page starts strictly after it: a case that leaves the list between two pages
@@ -1760,9 +1780,9 @@ local function case_list(keys, a)
         key, rev = P .. 'chats', false
     elseif status == 'queued' then
         key, rev = P .. 'queue', false
-    elseif status ~= '' then
+    elseif ENDED[status] then
         key = P .. 'cases:status:' .. status
-    end
+    end -- another status: the open cases, each read and kept when it has that status
     local cur_score, cur_id = nil, nil
     if a[4] ~= '' then
         local sc, id = string.match(a[4], '^(%d+)-(%w+)$')
@@ -2924,19 +2944,23 @@ local function retention_sweep(keys, a)
 end
 
 -- Builds the statistics counters from the cases there (once: P stats:built), each case
--- counted by Stats.count_case. The cases are found through the status indexes (every case is in
--- the one of its status), whatever statuses there are. Answers how many cases were counted.
+-- counted by Stats.count_case. The cases are found through the status indexes (before schema 6
+-- every case was in the one of its status; since, an open case is in P cases:open instead),
+-- whatever statuses there are. Answers how many cases were counted.
 function Stats.build(P)
     if redis.call('EXISTS', P .. 'stats:built') == 1 then return 0 end
-    local n, cursor = 0, '0'
+    local n, cursor, counted = 0, '0', {}
+    local function count(zkey)
+        for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
+            if not counted[id] and Stats.count_case(P, id) then n = n + 1 end
+            counted[id] = true
+        end
+    end
+    count(P .. 'cases:open')
     repeat
         local r = redis.call('SCAN', cursor, 'MATCH', P .. 'cases:status:*', 'COUNT', 100)
         cursor = r[1]
-        for _, zkey in ipairs(r[2]) do
-            for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
-                if Stats.count_case(P, id) then n = n + 1 end
-            end
-        end
+        for _, zkey in ipairs(r[2]) do count(zkey) end
     until cursor == '0'
     redis.call('SET', P .. 'stats:built', '1')
     return n
@@ -3013,8 +3037,25 @@ function Stats.read(keys, a)
 end
 
 -- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
--- erase:due and track:due; 4: cases:created; 5: public views without their rendered copy).
-local SCHEMA = 5
+-- erase:due and track:due; 4: cases:created; 5: public views without their rendered copy; 6:
+-- an index per status for the ended statuses only).
+local SCHEMA = 6
+
+-- ess_upgrade's step to schema 6: the indexes of open statuses (P cases:status:<s>, s not in
+-- ENDED) go; P cases:open holds those cases already. The number of indexes deleted.
+local function open_status_indexes_drop(P)
+    local n, cursor = 0, '0'
+    repeat
+        local r = redis.call('SCAN', cursor, 'MATCH', P .. 'cases:status:*', 'COUNT', 100)
+        cursor = r[1]
+        for _, zkey in ipairs(r[2]) do
+            if not ENDED[string.sub(zkey, #P + #'cases:status:' + 1)] then
+                n = n + redis.call('DEL', zkey)
+            end
+        end
+    until cursor == '0'
+    return n
+end
 
 -- ess_upgrade's step to schema 5: each kept public view (P cases:created lists their cases) and
 -- the copies of it under merged cases' codes lose the field view; the copies get the survivor's
@@ -3044,7 +3085,8 @@ end
 -- 4: Open311's index of the cases whose public view is kept (Open311.index_fill). 5: the public
 -- views lose the rendered JSON an older version kept beside their parts (field view; the router
 -- writes it from the parts now), and the codes of merged cases get the survivor's code
--- (public_mirror), which that JSON carried. {"upgraded": bool, "teams": number of teams indexed,
+-- (public_mirror), which that JSON carried. 6: the open statuses' indexes go (P cases:open
+-- lists those cases). {"upgraded": bool, "teams": number of teams indexed,
 -- "closed": closed cases listed, "created": cases put in Open311's index, "views": public views
 -- rewritten}
 local function upgrade(keys, a)
@@ -3089,6 +3131,7 @@ local function upgrade(keys, a)
     end
     if schema < 4 then created = Open311.index_fill(P) end
     if schema < 5 then views = public_views_unrender(P) end
+    if schema < 6 then open_status_indexes_drop(P) end
     redis.call('SET', P .. 'schema', SCHEMA)
     return cjson.encode({upgraded = true, teams = n, closed = closed, created = created,
         views = views})
@@ -3360,22 +3403,28 @@ function Open311.forget(P, case_id)
 end
 
 -- ess_upgrade's step to schema 4: every case whose public view is kept (all of them but those
--- closed long enough ago) goes into P cases:created, found through the status indexes of the
--- statuses the statistics count. The number of cases indexed.
+-- closed long enough ago) goes into P cases:created, found through P cases:open and the status
+-- indexes of the statuses the statistics count. The number of cases indexed.
 function Open311.index_fill(P)
-    local n, seen = 0, {}
+    local n, seen, indexed = 0, {}, {}
+    local function fill(zkey)
+        local z = redis.call('ZRANGE', zkey, 0, -1, 'WITHSCORES')
+        for i = 1, #z, 2 do
+            local code = not indexed[z[i]] and
+                redis.call('HGET', P .. 'case:' .. z[i], 'tracking_code')
+            if code and code ~= '' and redis.call('EXISTS', P .. 'track:' .. code) == 1 then
+                redis.call('ZADD', P .. 'cases:created', 'NX', z[i + 1], z[i])
+                indexed[z[i]] = true
+                n = n + 1
+            end
+        end
+    end
+    fill(P .. 'cases:open') -- the open cases (since schema 6 in this index alone)
     for _, k in ipairs(redis.call('HKEYS', P .. 'stats')) do
         local status = string.match(k, '|(.+)$')
         if status and not seen[status] then
             seen[status] = true
-            local z = redis.call('ZRANGE', P .. 'cases:status:' .. status, 0, -1, 'WITHSCORES')
-            for i = 1, #z, 2 do
-                local code = redis.call('HGET', P .. 'case:' .. z[i], 'tracking_code')
-                if code and code ~= '' and redis.call('EXISTS', P .. 'track:' .. code) == 1 then
-                    redis.call('ZADD', P .. 'cases:created', 'NX', z[i + 1], z[i])
-                    n = n + 1
-                end
-            end
+            fill(P .. 'cases:status:' .. status)
         end
     end
     return n

@@ -2,6 +2,7 @@
 filters and cursor, status transitions and their 409s, acknowledgments, manual assignment, and
 the idempotent call_id."""
 
+import json
 import threading
 import time
 
@@ -385,6 +386,35 @@ class ListingTest(RouterTest):
         for category in ('bogus', 'Threat'):
             with self.subTest(category=category):
                 self.assertErrorBody(env.list_page(category=category), 400, 'invalid_query')
+
+    def test_open_statuses_share_one_index(self):
+        """An open case is in the open cases' index alone (a status change among open statuses
+        moves no index); a listing by an open status reads the open cases. ess_upgrade drops the
+        open statuses' own indexes that an older version kept, and the listings stay right."""
+        env = self.env
+        P = env.prefix
+        tok = env.put_team_at('t1', 2.0, 80, POLICE_SW, capacity=3)
+        made = [env.post_incident('threat', 'ถูกเจ้าหนี้นอกระบบขู่ทำร้ายร่างกาย %d' % i)
+                for i in range(3)]
+        ids = [m['case_id'] for m in made]
+        self.assertEqual([m['status'] for m in made], ['assigned'] * 3)
+        self.assertStatus(env.ack(ids[1], tok), 200)
+        env.resolve(ids[2], tok)
+        def status_indexes():
+            return {k.decode() for k in env.redis.command('KEYS', P + 'cases:status:*')}
+        self.assertEqual(status_indexes(), {P + 'cases:status:resolved'},
+                         'no index of an open status')
+        # an older version's data: every status had an index, a stale member included
+        env.redis.command('ZADD', P + 'cases:status:assigned', 1, ids[0], 2, ids[1])
+        env.redis.command('ZADD', P + 'cases:status:acknowledged', 2, ids[1])
+        env.redis.command('SET', P + 'schema', '5')
+        reply = json.loads(env.redis.command('FCALL', 'ess_upgrade', 0, P))
+        self.assertTrue(reply['upgraded'], reply)
+        self.assertEqual(status_indexes(), {P + 'cases:status:resolved'})
+        for status, want in (('assigned', [ids[0]]), ('acknowledged', [ids[1]]),
+                             ('resolved', [ids[2]]), ('en_route', []), (None, ids[1::-1])):
+            with self.subTest(status=status):
+                self.assertEqual([c['case_id'] for c in env.list_cases(status=status)], want)
 
     def test_listing_needs_operator(self):
         env = self.env
