@@ -134,7 +134,6 @@ static int create_args(struct create_job *job, const struct incident *in, const 
                        const char *line_lang, const char *by)
 {
     const struct rules_decision *d = &job->decision;
-    const struct rules_table *rules = job->router->rules;
     char rank[8], ack[16], attempts[16], lat[32], lon[32], skills[RULES_SKILLS_CSV_SIZE],
         radii[RULES_RADII_CSV_SIZE];
     char phone_hash[AUTH_HASH_HEX + 1] = "";
@@ -173,8 +172,6 @@ static int create_args(struct create_job *job, const struct incident *in, const 
     rc |= create_arg(job, "lat", lat, 1);
     rc |= create_arg(job, "lon", lon, 1);
     rc |= create_arg(job, "by", by ? by : incident_channel_code(in->channel), 1);
-    rc |= create_arg(job, "label_th", rules_category_label(rules, d->category, "th"), 0);
-    rc |= create_arg(job, "label_en", rules_category_label(rules, d->category, "en"), 0);
     rc |= create_arg(job, "description", in->description, 1);
     rc |= create_arg(job, "address", in->address, 1);
     rc |= create_arg(job, "reporter_name", in->reporter_name, 1);

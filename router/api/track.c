@@ -1,6 +1,7 @@
 /* e-Tracking: validates the code (a mistyped one is refused without a lookup) and serves the
- * case's public view from what ess.lua keeps of it: category, labels, status, team name, and the
- * timeline of statuses and times. Nothing else is stored there, so nothing else can leak. */
+ * case's public view from what ess.lua keeps of it: category, status, team name, and the timeline
+ * of statuses and times; the category's labels come from the rule table. Nothing else is stored
+ * there, so nothing else can leak. */
 #include "track.h"
 
 #include <stdio.h>
@@ -9,8 +10,10 @@
 
 #include "config.h"
 #include "http.h"
+#include "incident.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "rules.h"
 #include "store.h"
 #include "text.h"
 #include "track_code.h"
@@ -37,8 +40,7 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
     track_cb cb = l->cb;
     struct ratelimit_ticket *ticket = l->ticket;
     struct track_view v = {0, "", "", "", "", "", "", "", "", 0, 0};
-    char category[32], state[32], team[256], team_en[256], updated[24], label_th[256],
-        label_en[256], code[TRACK_CODE_SIZE];
+    char category[32], state[32], team[256], team_en[256], updated[24], code[TRACK_CODE_SIZE];
 
     memcpy(code, l->code, sizeof code);
     free(l);
@@ -48,29 +50,28 @@ static void on_lookup(enum store_status status, const struct store_item *items, 
         return;
     }
     if (ticket && !ratelimit_verdict(ticket, call)) return; /* answered: over the limit */
-    if (status != STORE_OK || n != 9) {
+    if (status != STORE_OK || n != 7) {
         http_reply_store_failure(call, status == STORE_OK ? STORE_ERROR : status);
         return;
     }
     if (items[1].data != NULL) {
+        int cat = incident_category_parse(items[0].data ? items[0].data : "", items[0].len);
         copy_item(&items[0], category, sizeof category);
         copy_item(&items[1], state, sizeof state);
         copy_item(&items[2], updated, sizeof updated);
         copy_item(&items[3], team, sizeof team);
         copy_item(&items[4], team_en, sizeof team_en);
-        copy_item(&items[5], label_th, sizeof label_th);
-        copy_item(&items[6], label_en, sizeof label_en);
-        if (items[8].data != NULL) copy_item(&items[8], code, sizeof code); /* a merged case's */
+        if (items[6].data != NULL) copy_item(&items[6], code, sizeof code); /* a merged case's */
         v.found = 1;
         v.tracking_code = code;
         v.category = category;
         v.status = state;
         v.team_name = team;
         v.team_name_en = team_en;
-        v.label_th = label_th;
-        v.label_en = label_en;
-        v.timeline = items[7].data ? items[7].data : "";
-        v.timeline_len = items[7].data ? items[7].len : 0;
+        v.label_th = rules_category_label(call->router->rules, cat, "th");
+        v.label_en = rules_category_label(call->router->rules, cat, "en");
+        v.timeline = items[5].data ? items[5].data : "";
+        v.timeline_len = items[5].data ? items[5].len : 0;
         v.updated_at_ms = strtoll(updated, NULL, 10);
     }
     cb(call, &v);
@@ -82,7 +83,7 @@ static void track_lookup_counted(struct http_call *call, const char *code, track
 {
     struct lookup *l = calloc(1, sizeof *l);
     char key[128];
-    const char *argv[11];
+    const char *argv[9];
     if (l == NULL) {
         ratelimit_ticket_drop(ticket);
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
@@ -100,11 +101,9 @@ static void track_lookup_counted(struct http_call *call, const char *code, track
     argv[4] = "updated_at";
     argv[5] = "team_name";
     argv[6] = "team_name_en";
-    argv[7] = "label_th";
-    argv[8] = "label_en";
-    argv[9] = "timeline";
-    argv[10] = "tracking_code";
-    if (store_command(call->router->store, 11, argv, NULL, on_lookup, l) != 0) {
+    argv[7] = "timeline";
+    argv[8] = "tracking_code";
+    if (store_command(call->router->store, 9, argv, NULL, on_lookup, l) != 0) {
         free(l);
         ratelimit_ticket_drop(ticket);
         http_reply_store_failure(call, STORE_UNAVAILABLE);
@@ -131,13 +130,98 @@ static void add_string(struct text_buf *b, const char *s)
     text_buf_add_json(b, s, strlen(s));
 }
 
+/* The string value after `"key":"` in p[0..end), up to its closing quote, into out (cut to
+ * outlen - 1 bytes); the position after it, or NULL when there is none before end. Only for the
+ * values an older ess.lua wrote into a JSON timeline (status codes and times: no escapes). */
+static const char *scan_value(const char *p, const char *end, const char *key, char *out,
+                              size_t outlen)
+{
+    size_t klen = strlen(key), n;
+    const char *v, *q;
+
+    for (v = p;; v++) { /* memmem, which C11 and POSIX lack */
+        if (v >= end || (v = memchr(v, key[0], (size_t)(end - v))) == NULL) return NULL;
+        if ((size_t)(end - v) < klen) return NULL;
+        if (memcmp(v, key, klen) == 0) break;
+    }
+    v += klen;
+    if ((q = memchr(v, '"', (size_t)(end - v))) == NULL) return NULL;
+    n = (size_t)(q - v) < outlen ? (size_t)(q - v) : outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return q + 1;
+}
+
+/* The JSON form: each {"status": "...", "at": "<RFC 3339>"} in order, the time read within its
+ * own entry only. */
+static void timeline_each_json(const char *p, const char *end, track_step_fn fn, void *arg)
+{
+    char status[TRACK_STATUS_SIZE], at[40];
+
+    while ((p = scan_value(p, end, "{\"status\":\"", status, sizeof status)) != NULL) {
+        const char *close = memchr(p, '}', (size_t)(end - p));
+        const char *next = scan_value(p, close ? close : end, "\"at\":\"", at, sizeof at);
+        fn(status, next ? text_time_parse_rfc3339(at) : -1, arg);
+    }
+}
+
+/* The short form: "<status>@<ms>" entries joined by commas. */
+static void timeline_each_short(const char *p, const char *end, track_step_fn fn, void *arg)
+{
+    char status[TRACK_STATUS_SIZE];
+
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        const char *sign = memchr(p, '@', (size_t)(stop - p));
+        if (sign != NULL && sign > p && (size_t)(sign - p) < sizeof status) {
+            int64_t ms = 0;
+            const char *d = sign + 1;
+            memcpy(status, p, (size_t)(sign - p));
+            status[sign - p] = '\0';
+            for (; d < stop && *d >= '0' && *d <= '9' && ms < INT64_MAX / 10 - 9; d++)
+                ms = ms * 10 + (*d - '0');
+            fn(status, d == stop && d > sign + 1 ? ms : -1, arg);
+        }
+        p = stop + 1;
+    }
+}
+
+void track_timeline_each(const char *timeline, size_t len, track_step_fn fn, void *arg)
+{
+    if (timeline == NULL || len == 0) return;
+    if (timeline[0] == '[')
+        timeline_each_json(timeline, timeline + len, fn, arg);
+    else
+        timeline_each_short(timeline, timeline + len, fn, arg);
+}
+
+struct timeline_json {
+    struct text_buf *b;
+    int entries;
+};
+
+static void add_step_json(const char *status, int64_t at_ms, void *arg)
+{
+    struct timeline_json *t = arg;
+    char at[TEXT_TIME_SIZE];
+
+    if (at_ms <= 0) return; /* not a status with a time */
+    text_time_rfc3339(at_ms, at);
+    text_buf_add(t->b, t->entries++ ? ",{\"status\":" : "{\"status\":");
+    add_string(t->b, status);
+    text_buf_add(t->b, ",\"at\":\"");
+    text_buf_add(t->b, at);
+    text_buf_add(t->b, "\"}");
+}
+
 char *track_view_json(const struct track_view *v, size_t *len)
 {
     struct text_buf b = {0};
     char updated[TEXT_TIME_SIZE];
 
     text_time_rfc3339(v->updated_at_ms, updated);
-    text_buf_reserve(&b, 384 + v->timeline_len);
+    text_buf_reserve(&b, 384 + 3 * v->timeline_len);
     text_buf_add(&b, "{\"tracking_code\":");
     add_string(&b, v->tracking_code);
     text_buf_add(&b, ",\"category\":");
@@ -158,12 +242,10 @@ char *track_view_json(const struct track_view *v, size_t *len)
     } else {
         text_buf_add(&b, "null");
     }
-    text_buf_add(&b, ",\"timeline\":");
-    if (v->timeline_len > 0) /* ess.lua's JSON array */
-        text_buf_add_len(&b, v->timeline, v->timeline_len);
-    else
-        text_buf_add(&b, "[]");
-    text_buf_add(&b, "}");
+    text_buf_add(&b, ",\"timeline\":[");
+    track_timeline_each(v->timeline, v->timeline_len, add_step_json,
+                        &(struct timeline_json){&b, 0});
+    text_buf_add(&b, "]}");
     *len = b.len;
     return text_buf_take(&b); /* NULL when an append failed */
 }

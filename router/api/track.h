@@ -1,8 +1,9 @@
 /* e-Tracking: GET /v1/track/{code}, the public status of a case by its tracking code, with no
  * personal data; and the same lookup for the LINE bot's "status" answer. The public view lives
- * in its own Redis hash, brought up to date by ess.lua at every status change (its parts: labels,
- * status, team names, the timeline as JSON), so a lookup is one HMGET; the answer's JSON is
- * written from the parts (track_view_json), as are the public page and the LINE bot's answer. */
+ * in its own Redis hash, brought up to date by ess.lua at every status change (its parts:
+ * category, status, team names, the timeline of statuses and times), so a lookup is one HMGET;
+ * the answer's JSON is written from the parts and the rule table's labels (track_view_json), as
+ * are the public page and the LINE bot's answer. */
 #ifndef ESS_ROUTER_TRACK_H
 #define ESS_ROUTER_TRACK_H
 
@@ -22,15 +23,27 @@ struct track_view {
     const char *status;
     const char *team_name;    /* "" when no team holds or held it */
     const char *team_name_en; /* the team's English name, "" when it has none */
-    const char *label_th;     /* the category's labels, as the rule table had them */
+    const char *label_th;     /* the category's labels, from the rule table ("" when it has none) */
     const char *label_en;
-    const char *timeline; /* the view's timeline, a JSON array of {"status", "at"} as ess.lua
-                             writes it; not NUL-terminated */
+    const char *timeline; /* the view's timeline as ess.lua keeps it (track_timeline_each reads
+                             it); not NUL-terminated */
     size_t timeline_len;
     int64_t updated_at_ms;
 };
 
 typedef void (*track_cb)(struct http_call *call, const struct track_view *view);
+
+#define TRACK_STATUS_SIZE 32 /* a timeline's status code with its NUL, longer ones cut */
+
+/* One status of a public timeline and when the case entered it (ms since the epoch; -1 when the
+ * stored time cannot be read). status is valid only during the call. */
+typedef void (*track_step_fn)(const char *status, int64_t at_ms, void *arg);
+
+/* Calls fn for each status of timeline[0..len) (NULL or empty: none), in order. It reads both
+ * forms ess.lua has kept: "<status>@<ms>" entries joined by commas, and, in views written before
+ * schema 7, a JSON array of {"status", "at" (RFC 3339)}. Entries of neither form are skipped; a
+ * cut-short timeline gives its whole entries. */
+void track_timeline_each(const char *timeline, size_t len, track_step_fn fn, void *arg);
 
 /* The answer of GET /v1/track/{code} (DESIGN) for a view found: {"tracking_code", "category",
  * "category_label": {"th", "en"}, "status", "updated_at", "team": {"name"} or null, "timeline"}.

@@ -280,47 +280,28 @@ static int step_rank(const char *status)
     return -1;
 }
 
-/* The string value after `"key":"` in p[0..end), up to its closing quote, into out (cut to
- * outlen - 1 bytes); the position after it, or NULL when there is none before end. Only for the
- * values ess.lua writes into a timeline (status codes and times: no escapes). */
-static const char *scan_value(const char *p, const char *end, const char *key, char *out,
-                              size_t outlen)
-{
-    size_t klen = strlen(key), n;
-    const char *v, *q;
+/* track_page_steps' state while the timeline is read. */
+struct steps {
+    int64_t *at_ms;
+};
 
-    for (v = p;; v++) { /* memmem, which C11 and POSIX lack */
-        if (v >= end || (v = memchr(v, key[0], (size_t)(end - v))) == NULL) return NULL;
-        if ((size_t)(end - v) < klen) return NULL;
-        if (memcmp(v, key, klen) == 0) break;
-    }
-    v += klen;
-    if ((q = memchr(v, '"', (size_t)(end - v))) == NULL) return NULL;
-    n = (size_t)(q - v) < outlen ? (size_t)(q - v) : outlen - 1;
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return q + 1;
+static void take_step(const char *status, int64_t ms, void *arg)
+{
+    int64_t *at_ms = ((struct steps *)arg)->at_ms;
+    int r = step_rank(status);
+    if (ms > 0 && r < 0 && (strcmp(status, "queued") == 0 || strcmp(status, "reassigned") == 0))
+        r = 0; /* no team holds the case now: the steps after received are undone */
+    else if (ms > 0 && r >= 0)
+        at_ms[r] = ms;
+    else
+        return; /* not a status with a time: skipped */
+    for (int k = r + 1; k < TRACK_PAGE_STEPS; k++) at_ms[k] = 0;
 }
 
 void track_page_steps(const char *timeline, size_t len, int64_t at_ms[TRACK_PAGE_STEPS])
 {
-    const char *p = timeline, *end = timeline ? timeline + len : NULL;
-    char status[32], at[40];
-
     memset(at_ms, 0, TRACK_PAGE_STEPS * sizeof at_ms[0]);
-    while (p && (p = scan_value(p, end, "{\"status\":\"", status, sizeof status)) != NULL) {
-        const char *close = memchr(p, '}', (size_t)(end - p));
-        const char *next = scan_value(p, close ? close : end, "\"at\":\"", at, sizeof at);
-        int64_t ms = next ? text_time_parse_rfc3339(at) : -1;
-        int r = step_rank(status);
-        if (ms > 0 && r < 0 && (strcmp(status, "queued") == 0 || strcmp(status, "reassigned") == 0))
-            r = 0; /* no team holds the case now: the steps after received are undone */
-        else if (ms > 0 && r >= 0)
-            at_ms[r] = ms;
-        else
-            r = TRACK_PAGE_STEPS; /* not a status with a time: skipped */
-        for (int k = r + 1; k < TRACK_PAGE_STEPS; k++) at_ms[k] = 0;
-    }
+    track_timeline_each(timeline, len, take_step, &(struct steps){at_ms});
 }
 
 /* "Now" in words: the status as the person should read it. */

@@ -43,10 +43,9 @@ static void on_triaged(struct http_call *call, cJSON *reply)
  * the new category and what the rule engine decided for it. */
 static void triage_send(struct http_call *call, int priority, const struct rules_decision *d)
 {
-    const struct rules_table *rules = call->router->rules;
     char rank[8] = "", ack[16] = "", attempts[16] = "";
     char skills[RULES_SKILLS_CSV_SIZE] = "", radii[RULES_RADII_CSV_SIZE] = "";
-    const char *argv[13];
+    const char *argv[10];
 
     if (priority) snprintf(rank, sizeof rank, "%d", priority);
     if (d) {
@@ -65,9 +64,7 @@ static void triage_send(struct http_call *call, int priority, const struct rules
     argv[7] = ack;
     argv[8] = attempts;
     argv[9] = d ? (d->dispatch ? "1" : "0") : "";
-    argv[10] = d ? rules_category_label(rules, d->category, "th") : "";
-    argv[11] = d ? rules_category_label(rules, d->category, "en") : "";
-    http_fcall_audited(call, "ess_case_triage", 12, argv, on_triaged);
+    http_fcall_audited(call, "ess_case_triage", 10, argv, on_triaged);
 }
 
 /* The case as it is: the rule engine decides for the new category from its description and

@@ -31,10 +31,11 @@ Keys (P = prefix):
   P case:<id>:timeline   list  JSON entries {status, at, by, note?}
   P case:<id>:excluded   set   teams that may not be claimed again for this case
   P track:<code>         hash  the public e-Tracking view (nothing personal by construction): case_id
-                               category label_th label_en status updated_at team_name
-                               team_name_en timeline (a JSON array kept as a string); the router
-                               writes GET /v1/track's JSON from them (track.c); tracking_code
-                               only in a merged case's copy (the survivor's code)
+                               category status updated_at team_name team_name_en timeline
+                               ("<status>@<ms>,..."; a JSON array of {status, at} before
+                               schema 7, which public_timeline_short rewrites); the router writes GET /v1/track's JSON from them with
+                               the category's labels from its rule table (track.c);
+                               tracking_code only in a merged case's copy (the survivor's code)
   P call:<call_id>       str   "<case id> <SHA-1 of the content>" (idempotent calls; LINE reports
                                use "line:<report id>")
   P phone:<hmac>         zset  case id -> created ms, for each case whose reporter's phone has
@@ -312,18 +313,48 @@ local function iso_time(ms)
     return ISO_LAST.text
 end
 
--- The public timeline (a JSON array kept as a string) with one more status.
-local function public_timeline_add(json, status, at)
-    local entry = '{"status":"' .. status .. '","at":"' .. iso_time(at) .. '"}'
-    if json == nil or json == false or json == '' or json == '[]' then return '[' .. entry .. ']' end
-    return string.sub(json, 1, -2) .. ',' .. entry .. ']'
+-- The ms since the epoch of an RFC 3339 UTC time as iso_time writes it, or nil.
+local function iso_parse(s)
+    local y, m, d, H, M, S, frac = string.match(s,
+        '^(%d%d%d%d)-(%d%d)-(%d%d)T(%d%d):(%d%d):(%d%d)%.?(%d*)Z$')
+    if not y then return nil end
+    y, m, d = tonumber(y), tonumber(m), tonumber(d)
+    if m <= 2 then y = y - 1 end -- days from the civil date (H. Hinnant's algorithm)
+    local era = math.floor(y / 400)
+    local yoe = y - era * 400
+    local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+    local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy -
+        719468
+    local ms = tonumber(string.sub(frac .. '000', 1, 3))
+    return (((days * 24 + tonumber(H)) * 60 + tonumber(M)) * 60 + tonumber(S)) * 1000 + ms
+end
+
+-- A public timeline (P track:<code>'s field timeline; nil or "" when there is none) in the
+-- short form: "<status>@<ms>" entries joined by commas (the router writes its JSON). One in
+-- the JSON of an older version ([{"status", "at"}, ...], at in RFC 3339) is rewritten.
+local function public_timeline_short(timeline)
+    if not timeline or string.sub(timeline, 1, 1) ~= '[' then return timeline or '' end
+    local short = {}
+    for _, e in ipairs(cjson.decode(timeline)) do
+        local ms = type(e) == 'table' and type(e.at) == 'string' and iso_parse(e.at)
+        if ms and type(e.status) == 'string' then
+            short[#short + 1] = e.status .. '@' .. string.format('%.0f', ms)
+        end
+    end
+    return table.concat(short, ',')
+end
+
+-- The public timeline with one more status (at: ms).
+local function public_timeline_add(timeline, status, at)
+    local entry = status .. '@' .. string.format('%.0f', tonumber(at))
+    timeline = public_timeline_short(timeline)
+    return timeline == '' and entry or timeline .. ',' .. entry
 end
 
 -- The parts of a public view (P track:<code>) that the codes of the cases merged into its case
 -- show too: each such code's hash holds a copy (its case_id stays its own case's), and the
 -- survivor's code as tracking_code.
-local PUBLIC_PARTS = {'category', 'label_th', 'label_en', 'status', 'updated_at', 'team_name',
-    'team_name_en', 'timeline'}
+local PUBLIC_PARTS = {'category', 'status', 'updated_at', 'team_name', 'team_name_en', 'timeline'}
 
 -- Copies the public view at tkey to the codes of aliases (csv, the field "aliases" of that view:
 -- the tracking codes of the cases merged into its case; nil or "": none).
@@ -969,14 +1000,14 @@ end
 -- cannot drift apart silently. All but CREATE_CONTROL are kept in the case's hash.
 local CREATE_REQUIRED = {'case_id', 'tracking_code', 'category', 'priority', 'priority_rank',
     'skills', 'prefer_skill', 'radii', 'ack_timeout_s', 'max_attempts', 'dispatch', 'channel',
-    'lat', 'lon', 'by', 'label_th', 'label_en'}
+    'lat', 'lon', 'by'}
 local CREATE_OPTIONAL = {'call_id', 'description', 'address', 'reporter_name', 'reporter_phone',
     'reporter_phone_hash', 'reporter_line_user', 'operator_id', 'line_lang', 'needs_triage',
     'line_user_key'}
 local CREATE_ARGS = {} -- built with plain loops: ipairs is not reachable while the library loads
 for i = 1, #CREATE_REQUIRED do CREATE_ARGS[CREATE_REQUIRED[i]] = true end
 for i = 1, #CREATE_OPTIONAL do CREATE_ARGS[CREATE_OPTIONAL[i]] = true end
-local CREATE_CONTROL = {'case_id', 'by', 'label_th', 'label_en', 'needs_triage'}
+local CREATE_CONTROL = {'case_id', 'by', 'needs_triage'}
 -- What a repeated call_id must repeat: the report's content, not who typed it or when.
 local CONTENT_FIELDS = {'channel', 'category', 'description', 'lat', 'lon', 'address',
     'reporter_name', 'reporter_phone', 'reporter_line_user'}
@@ -1014,7 +1045,7 @@ local function case_create(keys, a)
         if c[f] == nil then return {'err', 'bad_argument:' .. f} end
     end
     local case_id, code, call_id = c.case_id, c.tracking_code, c.call_id or ''
-    local by, label_th, label_en = c.by, c.label_th, c.label_en
+    local by = c.by
     local unsure = c.needs_triage == '1' and c.dispatch ~= '1'
     for _, f in ipairs(CREATE_CONTROL) do c[f] = nil end
     local digest = content_digest(c)
@@ -1097,8 +1128,7 @@ local function case_create(keys, a)
         record_link(P, case_id, c, 'possible_duplicate', duplicate_of, now, 'router')
     end
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
-    redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en,
-        'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',
+    redis.call('HSET', tkey, 'category', c.category, 'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',
         c.team_name_en, 'timeline', timeline)
     return summary_array('created', case_id, c)
 end
@@ -2582,21 +2612,22 @@ local function case_find(keys, a)
     end)
 end
 
--- The public view of a case under new category labels (its status and timeline unchanged).
-local function public_relabel(P, c, label_th, label_en)
+-- The public view of a case under its new category (its status and timeline unchanged).
+local function public_relabel(P, c)
     if (c.tracking_code or '') == '' then return end
     local tkey = P .. 'track:' .. c.tracking_code
     local f = redis.call('HMGET', tkey, 'status', 'aliases')
     if not f[1] then return end -- the public view is gone (retention)
-    redis.call('HSET', tkey, 'category', c.category, 'label_th', label_th, 'label_en', label_en)
+    redis.call('HSET', tkey, 'category', c.category)
+    redis.call('HDEL', tkey, 'label_th', 'label_en') -- an older version's copy of the labels
     public_mirror(P, tkey, f[2])
 end
 
 -- ess_case_triage P ctx case_id priority priority_rank category skills prefer_skill radii
---   ack_timeout_s max_attempts dispatch label_th label_en (audited: update)
+--   ack_timeout_s max_attempts dispatch (audited: update)
 -- An operator (by: the actor) corrects a case's triage: priority and priority_rank ("" :
 -- unchanged), and category ("": unchanged) with what the rule engine decided for it (skills ...
--- dispatch, the labels of the public view). Recorded on the timeline and in the case log as a
+-- dispatch). Recorded on the timeline and in the case log as a
 -- "triage" entry, the statistics moved to the new category, the queue reordered. Then the case is
 -- routed as its new triage asks: a team holding it that lacks a skill now needed releases it
 -- (reassigned) and it is routed again (or waits for triage when it is no longer dispatched); a
@@ -2646,7 +2677,7 @@ local function case_triage(keys, a)
                 Duplicate.move(P, case_id, c, old_cat, now)
                 Stats.recategorized(P, c, old_cat, new_cat)
             end
-            public_relabel(P, c, a[13], a[14])
+            public_relabel(P, c)
             ensure_set(P, set_name(c.skills))
         end
         local waited = confirm and c.status == 'queued' and c.queue_reason == 'needs_triage'
@@ -3038,8 +3069,34 @@ end
 
 -- The version of the derived indexes this library maintains (teams:by_id, geo:all:<set>; 3:
 -- erase:due and track:due; 4: cases:created; 5: public views without their rendered copy; 6:
--- an index per status for the ended statuses only).
-local SCHEMA = 6
+-- an index per status for the ended statuses only; 7: public views with a short timeline and no
+-- labels).
+local SCHEMA = 7
+
+-- ess_upgrade's step to schema 7: each kept public view (P cases:created lists their cases) gets
+-- its timeline in the short form (public_timeline_short) and loses the category labels an older
+-- version kept (the router takes them from its rule table); so do the copies under merged
+-- cases' codes (public_mirror). The number of views rewritten.
+local function public_views_shorten(P)
+    local n = 0
+    for _, id in ipairs(redis.call('ZRANGE', P .. 'cases:created', 0, -1)) do
+        local code = redis.call('HGET', P .. 'case:' .. id, 'tracking_code')
+        local tkey = code and code ~= '' and P .. 'track:' .. code
+        local f = tkey and redis.call('HMGET', tkey, 'timeline', 'aliases', 'label_th')
+        if f and (f[3] or string.sub(f[1] or '', 1, 1) == '[') then
+            if string.sub(f[1] or '', 1, 1) == '[' then
+                redis.call('HSET', tkey, 'timeline', public_timeline_short(f[1]))
+            end
+            redis.call('HDEL', tkey, 'label_th', 'label_en')
+            for _, alias in ipairs(split_csv(f[2] or '')) do
+                redis.call('HDEL', P .. 'track:' .. alias, 'label_th', 'label_en')
+            end
+            public_mirror(P, tkey, f[2])
+            n = n + 1
+        end
+    end
+    return n
+end
 
 -- ess_upgrade's step to schema 6: the indexes of open statuses (P cases:status:<s>, s not in
 -- ENDED) go; P cases:open holds those cases already. The number of indexes deleted.
@@ -3086,7 +3143,8 @@ end
 -- views lose the rendered JSON an older version kept beside their parts (field view; the router
 -- writes it from the parts now), and the codes of merged cases get the survivor's code
 -- (public_mirror), which that JSON carried. 6: the open statuses' indexes go (P cases:open
--- lists those cases). {"upgraded": bool, "teams": number of teams indexed,
+-- lists those cases). 7: the public views' timelines in the short form, without labels
+-- (public_views_shorten). {"upgraded": bool, "teams": number of teams indexed,
 -- "closed": closed cases listed, "created": cases put in Open311's index, "views": public views
 -- rewritten}
 local function upgrade(keys, a)
@@ -3132,6 +3190,7 @@ local function upgrade(keys, a)
     if schema < 4 then created = Open311.index_fill(P) end
     if schema < 5 then views = public_views_unrender(P) end
     if schema < 6 then open_status_indexes_drop(P) end
+    if schema < 7 then views = views + public_views_shorten(P) end
     redis.call('SET', P .. 'schema', SCHEMA)
     return cjson.encode({upgraded = true, teams = n, closed = closed, created = created,
         views = views})

@@ -493,7 +493,7 @@ class IdempotencyTest(RouterTest):
                 'category', 'threat', 'priority', 'P2', 'priority_rank', '2',
                 'skills', 'police', 'prefer_skill', '', 'radii', '5', 'ack_timeout_s', '120',
                 'max_attempts', '3', 'dispatch', '1', 'channel', 'hotline', 'lat', '13.75',
-                'lon', '100.5', 'by', 'op-17', 'label_th', 'x', 'label_en', 'x']
+                'lon', '100.5', 'by', 'op-17']
 
         def written():
             return sorted(k for pattern in ('case:*', 'track:*', 'cases:*', 'queue')
@@ -501,7 +501,7 @@ class IdempotencyTest(RouterTest):
 
         before = written()
         cases = [('an unknown name', base + ['descripton', 'typo'], 'bad_argument:descripton'),
-                 ('a missing name', base[:-2], 'bad_argument:label_en'),
+                 ('a missing name', base[:-2], 'bad_argument:by'),
                  ('a name twice', base + ['category', 'abuse_risk'], 'bad_argument:category'),
                  ('a name without value', base + ['address'], 'bad_argument:address')]
         for name, args, want in cases:

@@ -308,6 +308,48 @@ class MergeTest(GatewayHelpers):
         self.assertEqual(env.track(b['tracking_code']).body, before, 'the survivor\'s view again')
         self.assertEqual(before['tracking_code'], a['tracking_code'])
 
+    def test_upgrade_shortens_views_written_before(self):
+        """Public views written by an older version (schema 6) kept the category's labels and a
+        JSON timeline: the router still reads them, ess_upgrade rewrites them (labels dropped,
+        the timeline short, the merged code's copy too), and a status change rewrites a JSON
+        timeline that is left."""
+        env = self.env
+        a = self.at('threat', BKK)
+        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
+        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        P = env.prefix
+        akey, bkey = P + 'track:' + a['tracking_code'], P + 'track:' + b['tracking_code']
+        before = env.track(b['tracking_code']).body
+        self.assertEqual(before['category_label']['th'], 'ถูกข่มขู่', before)
+        old_timeline = json.dumps(before['timeline'], separators=(',', ':'))
+
+        def age(key):  # as the older version left it
+            env.redis.command('HSET', key, 'timeline', old_timeline, 'label_th', 'old',
+                              'label_en', 'old')
+
+        def short(key):
+            t = env.redis.command('HGET', key, 'timeline').decode()
+            return not t.startswith('[') and '@' in t and env.redis.command(
+                'HGET', key, 'label_th') is None
+
+        for key in (akey, bkey):
+            age(key)
+        env.redis.command('SET', P + 'schema', '6')
+        self.assertEqual(env.track(b['tracking_code']).body, before, 'the old form is read')
+        reply = json.loads(env.redis.command('FCALL', 'ess_upgrade', 0, P))
+        self.assertEqual((reply['upgraded'], reply['views']), (True, 1), reply)
+        for key in (akey, bkey):
+            self.assertTrue(short(key), key)
+        self.assertEqual(env.track(b['tracking_code']).body, before, 'the same view')
+
+        age(akey)
+        self.assertStatus(env.set_status(a['case_id'], 'closed'), 200)
+        after = env.track(a['tracking_code']).body
+        self.assertFalse(env.redis.command('HGET', akey, 'timeline').decode().startswith('['))
+        self.assertEqual(after['timeline'][:-1], before['timeline'])
+        self.assertEqual(after['timeline'][-1]['status'], 'closed')
+        self.assertEqual(env.track(b['tracking_code']).body['timeline'], after['timeline'])
+
     def test_refusals_and_audit(self):
         env = self.env
         a = self.at('threat', BKK)

@@ -91,6 +91,22 @@ static void test_steps(void)
     }
     track_page_steps(NULL, 0, at);
     CHECK(at[0] == 0 && at[6] == 0, "no timeline: nothing");
+
+    /* the short form ess.lua writes since schema 7 */
+    steps("received@1795230245000,assigned@1795230246000,acknowledged@1795230300000", at);
+    CHECK(at[0] == t0 && at[1] == t0 + 1000 && at[2] == t0 + 55000 && at[3] == 0,
+          "the short form: each step its time");
+    steps("received@1795230245000,assigned@1795230246000,queued@1795230247000", at);
+    CHECK(at[0] == t0 && at[1] == 0, "the short form: back in the queue, only received stays");
+    steps("received@1795230245000,assigned@12x,@5,junk,en_route@,on_scene@99999999999999999999999",
+          at);
+    CHECK(at[0] == t0 && at[1] == 0 && at[3] == 0 && at[4] == 0,
+          "the short form: entries without a status or a whole time are skipped");
+    {
+        const char *t = "received@1795230245000,assigned@1795230246000";
+        track_page_steps(t, strlen(t) - 13, at); /* "...,assigned@" */
+        CHECK(at[0] == t0 && at[1] == 0, "the short form: nothing is read past len");
+    }
 }
 
 /* Whether member name of obj is the string want (not a crash when it is missing). */
@@ -125,6 +141,21 @@ static void test_view_json(void)
           "the team's Thai name only, quotes and backslashes escaped");
     CHECK(cJSON_GetArraySize(steps) == 1 && cJSON_GetArraySize(doc) == 7,
           "the timeline as stored; seven members");
+    free(json);
+    cJSON_Delete(doc);
+
+    v.timeline = "received@1795230245000,assigned@1795230246500";
+    v.timeline_len = strlen(v.timeline);
+    json = track_view_json(&v, &len);
+    doc = json ? cJSON_Parse(json) : NULL;
+    steps = cJSON_GetObjectItemCaseSensitive(doc, "timeline");
+    CHECK(cJSON_GetArraySize(steps) == 2 &&
+              member_is(cJSON_GetArrayItem(steps, 0), "status", "received") &&
+              member_is(cJSON_GetArrayItem(steps, 0), "at", "2026-11-21T03:04:05.000Z") &&
+              member_is(cJSON_GetArrayItem(steps, 1), "status", "assigned") &&
+              member_is(cJSON_GetArrayItem(steps, 1), "at", "2026-11-21T03:04:06.500Z") &&
+              cJSON_GetArraySize(cJSON_GetArrayItem(steps, 1)) == 2,
+          "the short form is written as the JSON of {status, at}");
     free(json);
     cJSON_Delete(doc);
 
