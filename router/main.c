@@ -88,6 +88,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     server_drain(d->server, on_drained, d);
 }
 
+/* The event loop. With epoll, a change list: an fd whose events are changed several times in one
+ * turn of the loop (a connection read, answered and read again; a Redis write queued and
+ * flushed) costs one epoll_ctl at the turn's end instead of one per change. Safe here: no fd
+ * given to libevent is a dup() of another. */
+static struct event_base *loop_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+    if (cfg == NULL) return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg = {0};
@@ -135,7 +150,7 @@ int main(int argc, char **argv)
 
     d.router.cfg = &cfg;
     d.router.rules = rules;
-    d.router.base = event_base_new();
+    d.router.base = loop_new();
     if (d.router.base == NULL) goto done;
     d.router.store = store_new(d.router.base, cfg.redis_host, cfg.redis_port, cfg.redis_password,
                                cfg.redis_db, cfg.key_prefix);

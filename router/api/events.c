@@ -358,11 +358,29 @@ static void client_replay(struct client *c)
 
 static void reader_next(struct events *ev);
 
+/* Whether a stream takes the live entries (one not replaying is open). */
+static int any_live(const struct events *ev)
+{
+    for (const struct client *c = ev->clients; c; c = c->next)
+        if (!c->replaying) return 1;
+    return 0;
+}
+
 static void fan_out(struct events *ev, const struct store_stream_entry *entries, size_t n)
 {
     struct batch b;
     struct client *c, *next;
 
+    if (!any_live(ev)) { /* no event is written for nobody: only the reader's place moves */
+        struct log_id id;
+        for (size_t i = n; i-- > 0;) {
+            if (log_id_parse(entries[i].id, entries[i].id_len, &id) == 0) {
+                ev->last = id;
+                break;
+            }
+        }
+        return;
+    }
     if (batch_build(&b, entries, n, NULL) != 0) {
         log_error("events: out of memory making events: dropping the live streams");
         for (c = ev->clients; c; c = next) {
