@@ -1,6 +1,6 @@
 /* Cryptographically secure random values from OpenSSL's RAND_bytes: raw bytes, unpadded base64url
- * bearer tokens and version 4 UUIDs. Nothing here falls back to a weaker generator: when the
- * CSPRNG fails, the call fails. */
+ * bearer tokens and version 4 UUIDs; small draws from a per-thread pool RAND_bytes fills. Nothing
+ * here falls back to a weaker generator: when the CSPRNG fails, the call fails. */
 #include "random.h"
 
 #include <limits.h>
@@ -8,16 +8,49 @@
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Bytes drawn per RAND_bytes call in random_token: a multiple of 3, so each chunk encodes to
  * whole base64 quads. */
 #define RANDOM_TOKEN_CHUNK 192
+
+/* Small draws (a case id's randomness, a tracking code's) are served from a pool of this many
+ * bytes per thread, filled by one RAND_bytes call: each call costs far more than its bytes. A
+ * byte leaves the pool once served and is wiped there, so no value is given twice or kept. */
+#define RANDOM_POOL_SIZE 512
+#define RANDOM_POOL_DRAW_MAX 32
+
+static _Thread_local unsigned char pool[RANDOM_POOL_SIZE];
+static _Thread_local size_t pool_left; /* the pool's last pool_left bytes are unserved */
+
+static int random_from_pool(unsigned char *out, size_t len)
+{
+    unsigned char *from;
+    if (pool_left < len) {
+        if (RAND_bytes(pool, (int)sizeof pool) != 1) {
+            OPENSSL_cleanse(pool, sizeof pool);
+            pool_left = 0;
+            return -1;
+        }
+        pool_left = sizeof pool;
+    }
+    from = pool + sizeof pool - pool_left;
+    memcpy(out, from, len);
+    OPENSSL_cleanse(from, len);
+    pool_left -= len;
+    return 0;
+}
 
 int random_bytes(void *buf, size_t len)
 {
     unsigned char *p = buf;
     size_t done = 0;
 
+    if (len <= RANDOM_POOL_DRAW_MAX) {
+        if (random_from_pool(p, len) == 0) return 0;
+        OPENSSL_cleanse(buf, len);
+        return -1;
+    }
     while (done < len) {
         size_t n = len - done;
 

@@ -1,5 +1,5 @@
-/* Unit tests of router/base/random.c: token lengths and alphabet (unpadded base64url), buffer limits,
- * UUID v4 format and version/variant bits, and that two draws differ. */
+/* Unit tests of router/base/random.c: token lengths and alphabet (unpadded base64url), buffer
+ * limits, UUID v4 format and version/variant bits, and that two draws differ. */
 #include "random.h"
 #include "tap.h"
 
@@ -40,6 +40,29 @@ static void test_bytes(void)
     CHECK(memcmp(a, zero, sizeof a) != 0, "64 random bytes are not all zero");
     CHECK(memcmp(a, b, sizeof a) != 0, "two draws of 64 bytes differ");
     CHECK(random_bytes(a, 0) == 0, "zero bytes is a success");
+}
+
+/* Small draws come from a pool refilled now and then: across several refills no draw repeats
+ * another, and every bit position takes both values. */
+static void test_small_draws(void)
+{
+    enum { DRAWS = 400, LEN = 10 }; /* a case id's randomness; 4,000 bytes: several pools */
+    static unsigned char seen[DRAWS][LEN];
+    unsigned char ones[LEN] = {0}, zeros[LEN] = {0};
+    int ok = 1, distinct = 1;
+
+    for (int i = 0; i < DRAWS; i++) {
+        ok &= random_bytes(seen[i], LEN) == 0;
+        for (int k = 0; k < LEN; k++) {
+            ones[k] |= seen[i][k];
+            zeros[k] |= (unsigned char)~seen[i][k];
+        }
+        for (int j = 0; j < i; j++) distinct &= memcmp(seen[i], seen[j], LEN) != 0;
+    }
+    CHECK(ok, "400 draws of 10 bytes");
+    CHECK(distinct, "no draw repeats another, across the pool's refills");
+    for (int k = 0; k < LEN; k++) ok &= ones[k] == 0xff && zeros[k] == 0xff;
+    CHECK(ok, "every bit of every byte is seen set and clear");
 }
 
 static void test_tokens(void)
@@ -102,6 +125,7 @@ static void test_uuid(void)
 int main(void)
 {
     test_bytes();
+    test_small_draws();
     test_tokens();
     test_uuid();
     return tap_done();
