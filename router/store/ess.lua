@@ -36,8 +36,8 @@ Keys (P = prefix):
                                schema 7, which public_timeline_short rewrites); the router writes GET /v1/track's JSON from them with
                                the category's labels from its rule table (track.c);
                                tracking_code only in a merged case's copy (the survivor's code)
-  P call:<call_id>       str   "<case id> <SHA-1 of the content>" (idempotent calls; LINE reports
-                               use "line:<report id>")
+  P call:<call_id>       str   "<case id> <digest of the content>" (content_digest; idempotent
+                               calls; LINE reports use "line:<report id>")
   P phone:<hmac>         zset  case id -> created ms, for each case whose reporter's phone has
                                these digits; <hmac> is the router's keyed hash of the digits
                                (the key never reaches Redis): no phone in clear in a key
@@ -538,7 +538,8 @@ end
 --                                   log-spaced buckets (Stats.bucket)
 --   P stats:built             str   "1" once the counters hold the cases that were there before
 --                                   this version (ess_upgrade builds them once)
---   P case:<id>               hash  also stats_day (the day its counts go to) and stats_a,
+--   P case:<id>               hash  also stats_day (the day its counts go to; a case created
+--                                   since schema 7 keeps none: its day is created_at's) and stats_a,
 --                                   stats_k, stats_o ("1": that time is counted)
 -- Erasure does not touch them (they hold no personal data). A few HINCRBYs per change at most.
 
@@ -579,11 +580,10 @@ function Stats.key(P, c)
         Stats.day_of(c.created_at))
 end
 
--- A new case (case_create, before its record is written: sets c.stats_day and, assigned at
--- once, c.stats_a).
+-- A new case (case_create, before its record is written: sets c.stats_a when it is assigned at
+-- once). Its counts go to the day of its created_at (now), so it keeps no stats_day (Stats.key).
 function Stats.created(P, c, now)
-    c.stats_day = Stats.day_of(now)
-    local key = P .. 'stats:day:' .. c.stats_day
+    local key = P .. 'stats:day:' .. Stats.day_of(now)
     redis.call('HINCRBY', key, 'n|' .. c.category, 1)
     redis.call('HINCRBY', key, 'ch|' .. c.channel, 1)
     redis.call('HINCRBY', key, 'st|' .. c.status, 1)
@@ -1012,13 +1012,15 @@ local CREATE_CONTROL = {'case_id', 'by', 'needs_triage'}
 local CONTENT_FIELDS = {'channel', 'category', 'description', 'lat', 'lon', 'address',
     'reporter_name', 'reporter_phone', 'reporter_line_user'}
 
+-- The content's digest: the first 16 hex digits of a SHA-1 (64 bits tell a repeat from other
+-- content; a longer digest kept by an older version is compared on its first 16).
 local function content_digest(c)
     local parts = {}
     for _, f in ipairs(CONTENT_FIELDS) do
         local v = c[f] or ''
         parts[#parts + 1] = #v .. ':' .. v
     end
-    return redis.sha1hex(table.concat(parts, '|'))
+    return string.sub(redis.sha1hex(table.concat(parts, '|')), 1, 16)
 end
 
 -- ess_case_create P (name value)... with the names of CREATE_REQUIRED and CREATE_OPTIONAL.
@@ -1054,7 +1056,8 @@ local function case_create(keys, a)
         if existing then
             local id, was = string.match(existing, '^(%S+) (%x+)$')
             id = id or existing -- kept before digests were: taken as the same content
-            local kind = (was == nil or was == digest) and 'exists' or 'conflict'
+            local kind = (was == nil or string.sub(was, 1, 16) == digest) and 'exists' or
+                'conflict'
             return summary_array(kind, id, hgetall(P .. 'case:' .. id))
         end
     end
@@ -1096,10 +1099,12 @@ local function case_create(keys, a)
 
     local duplicate_of = Duplicate.mark(P, c, now)
 
-    local fields = {}
+    local fields = {} -- an empty field is not kept: every reader takes it for ""
     for k, v in pairs(c) do
-        fields[#fields + 1] = k
-        fields[#fields + 1] = v
+        if v ~= '' then
+            fields[#fields + 1] = k
+            fields[#fields + 1] = v
+        end
     end
     local key = P .. 'case:' .. case_id
     redis.call('HSET', key, unpack(fields))

@@ -483,6 +483,23 @@ class IdempotencyTest(RouterTest):
         self.assertStatus(r, 200, 'the original content again')
         self.assertEqual(r.body['case_id'], case_id)
 
+    def test_digest_kept_short_and_older_ones_read(self):
+        """A call_id keeps a 16-digit digest of the content; one an older version kept (a whole
+        SHA-1, 40 digits) is compared on its first 16: the same content is still a repeat."""
+        env = self.env
+        env.put_team_at('t1', 2.0, 80, POLICE_SW, capacity=5)
+        body = env.incident_body(category='detention', description='มีคนถูกกักตัวไว้ในโกดังสินค้า')
+        r1 = env.post_incident_raw(body)
+        self.assertStatus(r1, 201)
+        key = env.prefix + 'call:' + body['call_id']
+        case_id, digest = env.redis.command('GET', key).decode().split(' ')
+        self.assertEqual((case_id, len(digest)), (r1.body['case_id'], 16))
+        env.redis.command('SET', key, '%s %s%s' % (case_id, digest, 'a' * 24))
+        self.assertStatus(env.post_incident_raw(body), 200, 'an older, longer digest')
+        other = '1' * 40 if digest == '1' * 16 else '0' * 40
+        env.redis.command('SET', key, '%s %s' % (case_id, other))
+        self.assertErrorBody(env.post_incident_raw(body), 409, 'call_id_conflict')
+
     def test_create_contract_refuses_unknown_and_missing_names(self):
         """ess_case_create's arguments are name value pairs that ess.lua defines once: a name
         the router does not send, or one it would send misspelt, is refused by name and nothing
