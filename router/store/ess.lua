@@ -418,8 +418,10 @@ end
 ---------------------------------------------------------------------------------------------
 -- One incident, one case (DESIGN "The shared record"): a new report of the same category as an
 -- open case, within Duplicate.RADIUS_KM of it and created at most Duplicate.WINDOW_MS after it,
--- is created as usual and marked possible_duplicate_of the nearest such case. The candidates are
--- kept in an index of their own, so that a create's cost does not grow with the number of cases:
+-- is created as usual and marked possible_duplicate_of the nearest such case (of at most
+-- Duplicate.SCAN found there: where more are that close, one of the nearest). The candidates are
+-- kept in an index of their own, and the search stops at Duplicate.SCAN of them (GEOSEARCH ANY),
+-- so that a create's cost does not grow with the number of cases, even many at one place:
 --   P recent:<category>      zset  case id -> created ms
 --   P geo:recent:<category>  geo   the same members at their place
 -- the open, located cases of the category (a case enters at its create, or when an operator or
@@ -430,7 +432,7 @@ local Duplicate = {} -- one incident, one case (one local: Lua allows 200)
 Duplicate.RADIUS_KM = 0.3
 Duplicate.WINDOW_MS = 30 * 60 * 1000
 Duplicate.TRIM = 100
-Duplicate.SCAN = 8 -- the nearest members a create compares
+Duplicate.SCAN = 8 -- the members within the radius a create compares, at most
 local GEO_MAX_LAT = 85.05112878 -- Redis' GEO commands refuse latitudes beyond
 
 function Duplicate.recent_keys(P, category)
@@ -470,7 +472,8 @@ end
 
 -- The open case that the new case c (not yet stored) most likely repeats: of its category,
 -- created within the window before now, nearest within Duplicate.RADIUS_KM by the router's
--- haversine (on the stored coordinates, not the index's rounded ones). Trims the index first.
+-- haversine (on the stored coordinates, not the index's rounded ones) of the first
+-- Duplicate.SCAN the index has within the radius. Trims the index first.
 -- Returns its id and distance in km, or nil.
 function Duplicate.find(P, c, now)
     if not Duplicate.comparable(c) then return nil end
@@ -484,7 +487,7 @@ function Duplicate.find(P, c, now)
     end
     -- a few metres more than the radius: the index's coordinates are rounded (52-bit geohash)
     local hits = redis.call('GEOSEARCH', g, 'FROMLONLAT', c.lon, c.lat, 'BYRADIUS',
-        Duplicate.RADIUS_KM * 1000 + 5, 'm', 'ASC', 'COUNT', Duplicate.SCAN)
+        Duplicate.RADIUS_KM * 1000 + 5, 'm', 'COUNT', Duplicate.SCAN, 'ANY')
     local lat, lon = tonumber(c.lat), tonumber(c.lon)
     local best, best_d = nil, nil
     for _, id in ipairs(hits) do
