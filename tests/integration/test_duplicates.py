@@ -37,6 +37,13 @@ class DuplicateHelpers(RouterTest):
         self.assertStatus(r, 201, 'POST /v1/incidents at %r' % (point,))
         return r.body
 
+    def merged_pair(self):
+        """Two threat cases 50 m apart, the second merged into the first: (first, second)."""
+        a = self.at('threat', BKK)
+        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
+        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        return a, b
+
     def merge(self, case_id, into, token=None):
         return self.env.http('POST', '/v1/cases/%s/merge' % q(case_id), {'into': into},
                              token=self.env.operator_token if token is None else token)
@@ -236,9 +243,7 @@ class MergeTest(GatewayHelpers):
         self.assertStatus(r, 201)
         agency = r.body['token']
         env.secrets.add(agency)
-        a = self.at('threat', BKK)
-        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
-        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        a, b = self.merged_pair()
         r = env.http('GET', '/v1/feed?count=100', token=agency)
         self.assertStatus(r, 200)
         got = [(e['case_id'], e['event'], e['case']['possible_duplicate_of'],
@@ -251,9 +256,7 @@ class MergeTest(GatewayHelpers):
     def test_both_codes_show_the_survivor(self):
         env = self.env
         t1 = self.team('t1', 1.0, 2)
-        a = self.at('threat', BKK)
-        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
-        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        a, b = self.merged_pair()
         self.assertStatus(env.ack(a['case_id'], t1), 200)
         self.assertStatus(env.set_status(a['case_id'], 'en_route', token=t1), 200)
 
@@ -289,9 +292,7 @@ class MergeTest(GatewayHelpers):
         view), which alone carried a merged code's survivor: ess_upgrade drops the field and
         gives the merged code's copy the survivor's code."""
         env = self.env
-        a = self.at('threat', BKK)
-        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
-        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        a, b = self.merged_pair()
         P = env.prefix
         akey, bkey = P + 'track:' + a['tracking_code'], P + 'track:' + b['tracking_code']
         before = env.track(b['tracking_code']).body
@@ -314,9 +315,7 @@ class MergeTest(GatewayHelpers):
         the timeline short, the merged code's copy too), and a status change rewrites a JSON
         timeline that is left."""
         env = self.env
-        a = self.at('threat', BKK)
-        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
-        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        a, b = self.merged_pair()
         P = env.prefix
         akey, bkey = P + 'track:' + a['tracking_code'], P + 'track:' + b['tracking_code']
         before = env.track(b['tracking_code']).body
@@ -470,9 +469,7 @@ class MergeRetentionTest(DuplicateHelpers):
 
     def test_old_code_lives_and_goes_with_the_survivor(self):
         env = self.env
-        a = self.at('threat', BKK)
-        b = self.at('threat', destination(BKK[0], BKK[1], 0, 0.05))
-        self.assertStatus(self.merge(b['case_id'], a['case_id']), 200)
+        a, b = self.merged_pair()
         self.assertIsNone(env.redis.command('ZSCORE', env.prefix + 'track:due', b['case_id']),
                           'the merged case\'s own view is not dated by its closing')
         self.assertStatus(env.track(b['tracking_code']), 200)
