@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,21 @@
 
 #define TOKEN_MAX 512
 
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* SHA-256, its implementation fetched once: OpenSSL 3 looks it up by name on every digest made
+ * with EVP_sha256(), which cost as much as the digest of a token itself. */
 static void sha256(const char *data, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_Digest(data, len, out, &n, sha256_fetched ? sha256_fetched : EVP_sha256(), NULL);
 }
 
 static void hex32(const unsigned char d[32], char hex[AUTH_HASH_HEX + 1])
@@ -110,14 +122,14 @@ int auth_keyed_hex(struct auth_keyed *k, const void *data, size_t len, char hex[
     return 0;
 }
 
-/* Equal in time independent of where they differ: compares digests, so lengths leak nothing. */
-static int token_equal(const char *a, size_t alen, const char *b)
+/* Whether b is the token whose digest is da, in time independent of where they differ: digests
+ * are compared, so lengths leak nothing. */
+static int token_equal(const unsigned char da[32], const char *b)
 {
-    unsigned char da[32], db[32];
+    unsigned char db[32];
     if (b == NULL || b[0] == '\0') return 0;
-    sha256(a, alen, da);
     sha256(b, strlen(b), db);
-    return CRYPTO_memcmp(da, db, sizeof da) == 0;
+    return CRYPTO_memcmp(da, db, sizeof db) == 0;
 }
 
 int auth_team_id_valid(const char *id, size_t len)
@@ -130,6 +142,7 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
     const char *token, *dot;
     size_t len, i;
     int matched = 0;
+    unsigned char digest[32];
 
     memset(out, 0, sizeof *out);
     if (authorization == NULL) {
@@ -145,12 +158,13 @@ void auth_identify(const struct config *cfg, const char *authorization, struct a
     if (len == 0 || len > TOKEN_MAX) return;
 
     /* Every configured token is compared, so timing does not tell which kind matched. */
-    if (token_equal(token, len, cfg->admin_token)) {
+    sha256(token, len, digest);
+    if (token_equal(digest, cfg->admin_token)) {
         out->role = AUTH_ADMIN;
         matched = 1;
     }
     for (i = 0; i < cfg->noperator_tokens; i++) {
-        if (token_equal(token, len, cfg->operator_tokens[i]) && !matched) {
+        if (token_equal(digest, cfg->operator_tokens[i]) && !matched) {
             out->role = AUTH_OPERATOR;
             snprintf(out->operator_id, sizeof out->operator_id, "%s", cfg->operator_ids[i]);
             matched = 1;
@@ -179,12 +193,15 @@ int auth_bearer_matches(const char *authorization, const char *token)
 {
     const char *t;
     size_t len;
+    unsigned char digest[32];
     if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0) return 0;
     t = authorization + 7;
     while (*t == ' ') t++;
     len = strlen(t);
     while (len > 0 && t[len - 1] == ' ') len--;
-    return len > 0 && len <= TOKEN_MAX && token_equal(t, len, token);
+    if (len == 0 || len > TOKEN_MAX) return 0;
+    sha256(t, len, digest);
+    return token_equal(digest, token);
 }
 
 int auth_team_token_derive(const char *key, const char *team_id, const char *nonce, char *out,
