@@ -250,14 +250,6 @@ def report_line(run, duration, conns, line_users):
     if queued:
         print(f"  {queued} webhooks waited for a free connection (their latency counts from when they were due)")
 
-    def info(name):
-        out = {}
-        with open(os.path.join(tmp, name), encoding="utf-8") as f:
-            for line_ in f:
-                k, _, v = line_.strip().partition(":")
-                out[k] = v
-        return out
-
     forks = int(info("info_after_paced.txt").get("total_forks", 0)) - int(info("info_before_paced.txt").get("total_forks", 0))
     if forks:
         print(f"  Redis forked {forks} time(s) during the paced run (AOF rewrites of scripts/redis.conf; the latest fork "
