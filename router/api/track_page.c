@@ -280,14 +280,10 @@ static int step_rank(const char *status)
     return -1;
 }
 
-/* track_page_steps' state while the timeline is read. */
-struct steps {
-    int64_t *at_ms;
-};
-
+/* One status of the timeline into track_page_steps' at_ms (arg). */
 static void take_step(const char *status, int64_t ms, void *arg)
 {
-    int64_t *at_ms = ((struct steps *)arg)->at_ms;
+    int64_t *at_ms = arg;
     int r = step_rank(status);
     if (ms > 0 && r < 0 && (strcmp(status, "queued") == 0 || strcmp(status, "reassigned") == 0))
         r = 0; /* no team holds the case now: the steps after received are undone */
@@ -301,7 +297,7 @@ static void take_step(const char *status, int64_t ms, void *arg)
 void track_page_steps(const char *timeline, size_t len, int64_t at_ms[TRACK_PAGE_STEPS])
 {
     memset(at_ms, 0, TRACK_PAGE_STEPS * sizeof at_ms[0]);
-    track_timeline_each(timeline, len, take_step, &(struct steps){at_ms});
+    track_timeline_each(timeline, len, take_step, at_ms);
 }
 
 /* "Now" in words: the status as the person should read it. */
