@@ -33,9 +33,10 @@ Keys (P = prefix):
   P track:<code>         hash  the public e-Tracking view (nothing personal by construction): case_id
                                category status updated_at team_name team_name_en timeline
                                ("<status>@<ms>,..."; a JSON array of {status, at} before
-                               schema 7, which public_timeline_short rewrites); the router writes GET /v1/track's JSON from them with
-                               the category's labels from its rule table (track.c);
-                               tracking_code only in a merged case's copy (the survivor's code)
+                               schema 7, which public_timeline_short rewrites); the router
+                               writes GET /v1/track's JSON from them with the category's labels
+                               from its rule table (track.c); tracking_code only in a merged
+                               case's copy (the survivor's code)
   P call:<call_id>       str   "<case id> <digest of the content>" (content_digest; idempotent
                                calls; LINE reports use "line:<report id>")
   P phone:<hmac>         zset  case id -> created ms, for each case whose reporter's phone has
@@ -240,7 +241,8 @@ local function log_event(P, case_id, fields, record)
         end
         given[kv[1]] = true
     end
-    local now = record and {} or redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
+    local now = record and {} or
+        redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
     for i, f in ipairs(SUMMARY_FIELDS) do
         local v = now[i]
         if record then v = record[f] end
@@ -542,8 +544,8 @@ end
 --   P stats:built             str   "1" once the counters hold the cases that were there before
 --                                   this version (ess_upgrade builds them once)
 --   P case:<id>               hash  also stats_day (the day its counts go to; a case created
---                                   since schema 7 keeps none: its day is created_at's) and stats_a,
---                                   stats_k, stats_o ("1": that time is counted)
+--                                   since schema 7 keeps none: its day is created_at's) and
+--                                   stats_a, stats_k, stats_o ("1": that time is counted)
 -- Erasure does not touch them (they hold no personal data). A few HINCRBYs per change at most.
 
 local Stats = {} -- the statistics' functions and constants (one local: Lua allows 200)
@@ -1136,8 +1138,8 @@ local function case_create(keys, a)
         record_link(P, case_id, c, 'possible_duplicate', duplicate_of, now, 'router')
     end
     local timeline = public_timeline_add(public_timeline_add(nil, 'received', now), c.status, now)
-    redis.call('HSET', tkey, 'category', c.category, 'status', c.status, 'updated_at', now, 'team_name', c.team_name, 'team_name_en',
-        c.team_name_en, 'timeline', timeline)
+    redis.call('HSET', tkey, 'category', c.category, 'status', c.status, 'updated_at', now,
+        'team_name', c.team_name, 'team_name_en', c.team_name_en, 'timeline', timeline)
     return summary_array('created', case_id, c)
 end
 
