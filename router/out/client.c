@@ -28,6 +28,10 @@ struct client_socket {
     struct client_socket *prev, *next;
 };
 
+/* Easy handles kept for reuse: a new one allocates curl's transfer buffers (tens of KB) that a
+ * reset one keeps, and the allocator then had to consolidate its heap for every message sent. */
+#define CLIENT_SPARE_EASY 64
+
 struct client {
     struct event_base *base;
     CURLM *multi;
@@ -35,10 +39,12 @@ struct client {
     struct client_request *requests; /* in flight, doubly linked */
     struct client_socket *sockets;   /* watched, doubly linked; freed at the latest by release */
     size_t in_flight;
-    int dispatching;  /* > 0 while client_check_done runs callbacks */
-    int closing;      /* client_free has started: no new transfers */
-    int free_pending; /* client_free ran inside a callback: release once dispatching ends */
+    int dispatching;       /* > 0 while client_check_done runs callbacks */
+    int closing;           /* client_free has started: no new transfers */
+    int free_pending;      /* client_free ran inside a callback: release once dispatching ends */
     struct net_list allow; /* private networks transfers may reach besides public addresses */
+    CURL *spare[CLIENT_SPARE_EASY]; /* finished transfers' easy handles, reset, for the next ones */
+    size_t nspare;
 };
 
 struct client_request {
@@ -51,7 +57,7 @@ struct client_request {
     size_t resp_cap;
     client_cb cb;
     void *arg;
-    int in_callback; /* its callback is running: client_cancel must not free it */
+    int in_callback;    /* its callback is running: client_cancel must not free it */
     int names_loopback; /* the URL's host is a loopback one: loopback addresses may be reached */
     int refused;        /* a resolved address was refused by the address policy */
     char origin[CLIENT_ORIGIN_MAX];
@@ -112,11 +118,30 @@ done:
     return rc;
 }
 
+/* An easy handle for a new transfer: a spare one, or a new one. NULL when memory runs out. */
+static CURL *client_easy_take(struct client *c)
+{
+    return c->nspare > 0 ? c->spare[--c->nspare] : curl_easy_init();
+}
+
+/* Keeps e (no longer attached to the multi handle; NULL: none) for a later transfer, its options
+ * reset to curl's defaults (client_setup sets every one a transfer uses), or cleans it up. */
+static void client_easy_give(struct client *c, CURL *e)
+{
+    if (e == NULL) return;
+    if (c->nspare < CLIENT_SPARE_EASY) {
+        curl_easy_reset(e);
+        c->spare[c->nspare++] = e;
+    } else {
+        curl_easy_cleanup(e);
+    }
+}
+
 /* Frees a request that is no longer attached to the multi handle. Accepts NULL. */
 static void client_request_free(struct client_request *r)
 {
     if (r == NULL) return;
-    curl_easy_cleanup(r->easy);
+    client_easy_give(r->c, r->easy);
     curl_slist_free_all(r->headers);
     free(r->body);
     free(r->resp);
@@ -162,6 +187,7 @@ static void client_release(struct client *c)
 {
     /* Closing cached connections may still call the socket and timer callbacks. */
     curl_multi_cleanup(c->multi);
+    while (c->nspare > 0) curl_easy_cleanup(c->spare[--c->nspare]);
     while (c->sockets) client_socket_free(c, c->sockets);
     if (c->timer) event_free(c->timer);
     free(c);
@@ -445,7 +471,7 @@ struct client_request *client_post(struct client *c, const char *url, const char
     r->headers = list;
     r->body = text_dup_len(body, body_len);
     if (r->body == NULL) goto done;
-    r->easy = curl_easy_init();
+    r->easy = client_easy_take(c);
     if (r->easy == NULL || client_setup(r, url, body_len, timeout_ms) != 0) goto done;
     if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) goto done;
     r->next = c->requests;

@@ -314,6 +314,27 @@ static void test_reuse(struct client *c)
           "the second post reuses the first one's connection");
 }
 
+/* A finished transfer's easy handle serves the next one reset: nothing of the last request
+ * (its headers, its body) goes with the next. */
+static void test_handle_reset(struct client *c)
+{
+    const char *const secret[] = {"Authorization: Bearer test-token-2",
+                                  "X-Line-Retry-Key: 00000000-0000-4000-8000-000000000001"};
+    struct result a = {0}, b = {0};
+    char url[128];
+
+    url_for(url, sizeof url, "/echo");
+    client_post(c, url, secret, 2, "first", 5, 2000, record_cb, &a);
+    run_until(&a.calls, 1, 3000);
+    CHECK(a.status == 200 && strcmp(srv.auth, "Bearer test-token-2") == 0,
+          "the first post carries its headers");
+    client_post(c, url, NULL, 0, "2nd", 3, 2000, record_cb, &b);
+    run_until(&b.calls, 1, 3000);
+    CHECK(b.status == 200 && b.body_len == 3 && strcmp(b.body, "2nd") == 0,
+          "the next post on a reused handle: its own body");
+    CHECK(srv.auth[0] == '\0' && srv.retry_key[0] == '\0', "and none of the first one's headers");
+}
+
 static void test_statuses(struct client *c)
 {
     struct result fail = {0}, conflict = {0}, big = {0}, empty = {0};
@@ -625,6 +646,7 @@ int main(void)
     CHECK(c != NULL, "client_new");
     test_echo_and_headers(c);
     test_reuse(c);
+    test_handle_reset(c);
     test_statuses(c);
     test_timeout(c);
     test_refused_and_log(c);
