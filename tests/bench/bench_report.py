@@ -227,6 +227,8 @@ def report_line(run, duration, conns, line_users):
         n = max(line_ok, 1)
         print(f"  Redis per webhook (its reply's claim and report included): {calls / n:.2f} script calls, "
               f"{usec / n:.2f} usec = {usec / n / get_usec:.1f} GETs")
+    router_us, redis_us = run.cpu_us("cpu_line", line["requests"])
+    print(f"  CPU (user + system) per webhook at saturation: the router {router_us:.1f} us, Redis {redis_us:.1f} us")
     rate = p_line["rate"]
     print(f"paced at {rate:.0f}/s, half the saturation rate (tests/bench/line_paced, open loop over up to {conns} "
           f"keep-alive connections, {p_line['requests']} webhooks in {int(duration)} s), and the ceilings at the same rate:")
