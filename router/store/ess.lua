@@ -241,11 +241,11 @@ local function log_event(P, case_id, fields, record)
         end
         given[kv[1]] = true
     end
-    local now = record and {} or
+    local stored = not record and
         redis.call('HMGET', P .. 'case:' .. case_id, unpack(SUMMARY_FIELDS))
     for i, f in ipairs(SUMMARY_FIELDS) do
-        local v = now[i]
-        if record then v = record[f] end
+        local v
+        if record then v = record[f] else v = stored[i] end
         if not given[f] and v and v ~= '' then
             args[#args + 1] = f
             args[#args + 1] = v
@@ -2984,25 +2984,37 @@ local function retention_sweep(keys, a)
     return cjson.encode({erased = erased, views = views})
 end
 
--- Builds the statistics counters from the cases there (once: P stats:built), each case
--- counted by Stats.count_case. The cases are found through the status indexes (before schema 6
--- every case was in the one of its status; since, an open case is in P cases:open instead),
--- whatever statuses there are. Answers how many cases were counted.
-function Stats.build(P)
-    if redis.call('EXISTS', P .. 'stats:built') == 1 then return 0 end
-    local n, cursor, counted = 0, '0', {}
-    local function count(zkey)
-        for _, id in ipairs(redis.call('ZRANGE', zkey, 0, -1)) do
-            if not counted[id] and Stats.count_case(P, id) then n = n + 1 end
-            counted[id] = true
+-- Calls fn(case_id, created_ms) once for every case the case indexes hold: P cases:open, then
+-- each P cases:status:<s> there is (before schema 6 every case was in the one of its status;
+-- since, an open case is in P cases:open alone). For ess_upgrade's one-time steps.
+local function indexed_cases_each(P, fn)
+    local seen = {}
+    local function each(zkey)
+        local z = redis.call('ZRANGE', zkey, 0, -1, 'WITHSCORES')
+        for i = 1, #z, 2 do
+            if not seen[z[i]] then
+                seen[z[i]] = true
+                fn(z[i], z[i + 1])
+            end
         end
     end
-    count(P .. 'cases:open')
+    each(P .. 'cases:open')
+    local cursor = '0'
     repeat
         local r = redis.call('SCAN', cursor, 'MATCH', P .. 'cases:status:*', 'COUNT', 100)
         cursor = r[1]
-        for _, zkey in ipairs(r[2]) do count(zkey) end
+        for _, zkey in ipairs(r[2]) do each(zkey) end
     until cursor == '0'
+end
+
+-- Builds the statistics counters from the cases there (once: P stats:built), each case
+-- counted by Stats.count_case. Answers how many cases were counted.
+function Stats.build(P)
+    if redis.call('EXISTS', P .. 'stats:built') == 1 then return 0 end
+    local n = 0
+    indexed_cases_each(P, function(id)
+        if Stats.count_case(P, id) then n = n + 1 end
+    end)
     redis.call('SET', P .. 'stats:built', '1')
     return n
 end
@@ -3083,23 +3095,26 @@ end
 -- labels).
 local SCHEMA = 7
 
--- ess_upgrade's step to schema 7: each kept public view (P cases:created lists their cases) gets
--- its timeline in the short form (public_timeline_short) and loses the category labels an older
--- version kept (the router takes them from its rule table); so do the copies under merged
--- cases' codes (public_mirror). The number of views rewritten.
-local function public_views_shorten(P)
+-- ess_upgrade's steps to schemas 5 and 7: each kept public view (P cases:created lists their
+-- cases) and the copies of it under merged cases' codes lose what an older version kept beside
+-- their parts: the rendered JSON (field view, before 5) and the category labels (before 7; the
+-- router takes them from its rule table); the view's timeline takes the short form
+-- (public_timeline_short), and the copies get the survivor's view and code again
+-- (public_mirror). The number of views rewritten.
+local function public_views_compact(P)
     local n = 0
     for _, id in ipairs(redis.call('ZRANGE', P .. 'cases:created', 0, -1)) do
         local code = redis.call('HGET', P .. 'case:' .. id, 'tracking_code')
         local tkey = code and code ~= '' and P .. 'track:' .. code
-        local f = tkey and redis.call('HMGET', tkey, 'timeline', 'aliases', 'label_th')
-        if f and (f[3] or string.sub(f[1] or '', 1, 1) == '[') then
-            if string.sub(f[1] or '', 1, 1) == '[' then
+        local f = tkey and redis.call('HMGET', tkey, 'timeline', 'aliases', 'view', 'label_th')
+        local json_timeline = f and string.sub(f[1] or '', 1, 1) == '['
+        if f and (json_timeline or f[3] or f[4]) then
+            if json_timeline then
                 redis.call('HSET', tkey, 'timeline', public_timeline_short(f[1]))
             end
-            redis.call('HDEL', tkey, 'label_th', 'label_en')
+            redis.call('HDEL', tkey, 'view', 'label_th', 'label_en')
             for _, alias in ipairs(split_csv(f[2] or '')) do
-                redis.call('HDEL', P .. 'track:' .. alias, 'label_th', 'label_en')
+                redis.call('HDEL', P .. 'track:' .. alias, 'view', 'label_th', 'label_en')
             end
             public_mirror(P, tkey, f[2])
             n = n + 1
@@ -3124,26 +3139,6 @@ local function open_status_indexes_drop(P)
     return n
 end
 
--- ess_upgrade's step to schema 5: each kept public view (P cases:created lists their cases) and
--- the copies of it under merged cases' codes lose the field view; the copies get the survivor's
--- code (public_mirror). The number of views rewritten.
-local function public_views_unrender(P)
-    local n = 0
-    for _, id in ipairs(redis.call('ZRANGE', P .. 'cases:created', 0, -1)) do
-        local code = redis.call('HGET', P .. 'case:' .. id, 'tracking_code')
-        local tkey = code and code ~= '' and P .. 'track:' .. code
-        if tkey and redis.call('HDEL', tkey, 'view') == 1 then
-            local aliases = redis.call('HGET', tkey, 'aliases')
-            for _, alias in ipairs(split_csv(aliases or '')) do
-                redis.call('HDEL', P .. 'track:' .. alias, 'view')
-            end
-            public_mirror(P, tkey, aliases)
-            n = n + 1
-        end
-    end
-    return n
-end
-
 -- ess_upgrade P: builds the indexes this version of the library keeps that an older one did not,
 -- once per deployment: the router calls it at each connect, and it does nothing once P schema
 -- says they are built. 2: the teams by id, the index of all teams of each skill set. 3: the
@@ -3154,7 +3149,7 @@ end
 -- writes it from the parts now), and the codes of merged cases get the survivor's code
 -- (public_mirror), which that JSON carried. 6: the open statuses' indexes go (P cases:open
 -- lists those cases). 7: the public views' timelines in the short form, without labels
--- (public_views_shorten). {"upgraded": bool, "teams": number of teams indexed,
+-- (public_views_compact). {"upgraded": bool, "teams": number of teams indexed,
 -- "closed": closed cases listed, "created": cases put in Open311's index, "views": public views
 -- rewritten}
 local function upgrade(keys, a)
@@ -3198,9 +3193,8 @@ local function upgrade(keys, a)
         end
     end
     if schema < 4 then created = Open311.index_fill(P) end
-    if schema < 5 then views = public_views_unrender(P) end
     if schema < 6 then open_status_indexes_drop(P) end
-    if schema < 7 then views = views + public_views_shorten(P) end
+    if schema < 7 then views = public_views_compact(P) end
     redis.call('SET', P .. 'schema', SCHEMA)
     return cjson.encode({upgraded = true, teams = n, closed = closed, created = created,
         views = views})
@@ -3472,30 +3466,17 @@ function Open311.forget(P, case_id)
 end
 
 -- ess_upgrade's step to schema 4: every case whose public view is kept (all of them but those
--- closed long enough ago) goes into P cases:created, found through P cases:open and the status
--- indexes of the statuses the statistics count. The number of cases indexed.
+-- closed long enough ago) goes into P cases:created, found through the case indexes
+-- (indexed_cases_each). The number of cases indexed.
 function Open311.index_fill(P)
-    local n, seen, indexed = 0, {}, {}
-    local function fill(zkey)
-        local z = redis.call('ZRANGE', zkey, 0, -1, 'WITHSCORES')
-        for i = 1, #z, 2 do
-            local code = not indexed[z[i]] and
-                redis.call('HGET', P .. 'case:' .. z[i], 'tracking_code')
-            if code and code ~= '' and redis.call('EXISTS', P .. 'track:' .. code) == 1 then
-                redis.call('ZADD', P .. 'cases:created', 'NX', z[i + 1], z[i])
-                indexed[z[i]] = true
-                n = n + 1
-            end
+    local n = 0
+    indexed_cases_each(P, function(id, created)
+        local code = redis.call('HGET', P .. 'case:' .. id, 'tracking_code')
+        if code and code ~= '' and redis.call('EXISTS', P .. 'track:' .. code) == 1 then
+            redis.call('ZADD', P .. 'cases:created', 'NX', created, id)
+            n = n + 1
         end
-    end
-    fill(P .. 'cases:open') -- the open cases (since schema 6 in this index alone)
-    for _, k in ipairs(redis.call('HKEYS', P .. 'stats')) do
-        local status = string.match(k, '|(.+)$')
-        if status and not seen[status] then
-            seen[status] = true
-            fill(P .. 'cases:status:' .. status)
-        end
-    end
+    end)
     return n
 end
 
