@@ -21,6 +21,7 @@
 #include "router.h"
 #include "rules.h"
 #include "search.h"
+#include "sentinel.h"
 #include "server.h"
 #include "store.h"
 #include "sweep.h"
@@ -69,6 +70,42 @@ static int load_triage_model(struct rules_table *rules, const struct config *cfg
                  "scripts/train-triage",
                  path);
     return 0;
+}
+
+/* Fills router->redis from the configuration and, with ESS_REDIS_SENTINELS, starts the
+ * Sentinels' locator the stores share. 0, or -1 (out of memory). */
+static int redis_target_init(struct router *router, const struct config *cfg)
+{
+    struct store_target *t = &router->redis;
+    t->host = cfg->redis_host;
+    t->port = cfg->redis_port;
+    t->password = cfg->redis_password;
+    t->db = cfg->redis_db;
+    t->key_prefix = cfg->key_prefix;
+    t->wait_replicas = cfg->redis_wait_replicas;
+    t->wait_timeout_ms = cfg->redis_wait_timeout_ms;
+    if (cfg->nsentinels > 0) {
+        struct sentinel_addr addrs[CONFIG_MAX_NODES];
+        for (size_t i = 0; i < cfg->nsentinels; i++) {
+            addrs[i].host = cfg->sentinels[i].host;
+            addrs[i].port = cfg->sentinels[i].port;
+        }
+        router->sentinel = sentinel_new(router->base, addrs, cfg->nsentinels, cfg->redis_master);
+        if (router->sentinel == NULL) return -1;
+        t->sentinel = router->sentinel;
+    }
+    return 0;
+}
+
+/* What the start-up line says of Redis: "redis host:port/db" or "redis primary <name> of N
+ * Sentinels/db". */
+static void redis_describe(const struct config *cfg, char *out, size_t outlen)
+{
+    if (cfg->nsentinels > 0)
+        snprintf(out, outlen, "redis primary %s of %zu Sentinels/%d", cfg->redis_master,
+                 cfg->nsentinels, cfg->redis_db);
+    else
+        snprintf(out, outlen, "redis %s:%d/%d", cfg->redis_host, cfg->redis_port, cfg->redis_db);
 }
 
 static void on_drained(void *arg)
@@ -152,8 +189,8 @@ int main(int argc, char **argv)
     d.router.rules = rules;
     d.router.base = loop_new();
     if (d.router.base == NULL) goto done;
-    d.router.store = store_new(d.router.base, cfg.redis_host, cfg.redis_port, cfg.redis_password,
-                               cfg.redis_db, cfg.key_prefix);
+    if (redis_target_init(&d.router, &cfg) != 0) goto done;
+    d.router.store = store_new(d.router.base, &d.router.redis);
     if (d.router.store == NULL) goto done;
     d.router.address_key = auth_keyed_new(cfg.token_secret, RATELIMIT_KEY_LABEL);
     if (d.router.address_key == NULL) {
@@ -190,8 +227,9 @@ int main(int argc, char **argv)
     if (sweep == NULL || d.sigterm == NULL || d.sigint == NULL) goto done;
     evsignal_add(d.sigterm, NULL);
     evsignal_add(d.sigint, NULL);
-    log_info("ess-router listening on %s:%d, redis %s:%d/%d, key prefix %s", cfg.listen_host,
-             server_port(d.server), cfg.redis_host, cfg.redis_port, cfg.redis_db, cfg.key_prefix);
+    redis_describe(&cfg, err, sizeof err);
+    log_info("ess-router listening on %s:%d, %s, key prefix %s", cfg.listen_host,
+             server_port(d.server), err, cfg.key_prefix);
 
     rc = event_base_dispatch(d.router.base) < 0 ? 1 : 0;
     log_info("ess-router stopped");
@@ -210,6 +248,7 @@ done:
     client_free(d.router.client); /* cancels transfers in flight: the outbox resends them */
     outbox_stop(d.router.outbox);
     store_free(d.router.store);
+    sentinel_free(d.router.sentinel); /* after the stores, which cancel their questions */
     auth_keyed_free(d.router.address_key);
     auth_keyed_free(d.router.phone_key);
     if (d.sigterm) event_free(d.sigterm);

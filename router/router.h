@@ -2,10 +2,11 @@
 #ifndef ESS_ROUTER_ROUTER_H
 #define ESS_ROUTER_ROUTER_H
 
+#include "store.h"
+
 struct event_base;
 struct config;
 struct rules_table;
-struct store;
 struct client;
 struct outbox;
 struct auth_keyed;
@@ -19,6 +20,8 @@ struct router {
     const struct config *cfg;
     const struct rules_table *rules;
     struct store *store;
+    struct store_target redis;      /* where the stores connect (ESS_REDIS_*) */
+    struct sentinel *sentinel;      /* ESS_REDIS_SENTINELS; NULL: ESS_REDIS_URL's server */
     struct client *client;          /* outbound HTTP (LINE, team webhooks) */
     struct outbox *outbox;          /* queued outgoing messages; kick it after queueing */
     struct auth_keyed *address_key; /* keys client addresses for per-client counts in Redis */

@@ -17,9 +17,9 @@ ESS_PACKAGES=(meson ninja-build pkg-config gcc libevent-dev libhiredis-dev libcj
 
 # What the EIDO and OpenAPI tests add (scripts/test): they validate the router's EIDO documents
 # against NENA's schema (YAML files), and the OpenAPI document's examples and the router's answers
-# against its schemas, with jsonschema.
+# against its schemas, with jsonschema. The fail-over test (and scripts/ha) runs Redis Sentinel.
 # shellcheck disable=SC2034
-ESS_TEST_PACKAGES=(python3-jsonschema python3-yaml)
+ESS_TEST_PACKAGES=(python3-jsonschema python3-yaml redis-sentinel)
 
 # What the browser tests add (scripts/test): headless Chromium driven through Selenium, and a Thai
 # font so that screenshots show Thai.

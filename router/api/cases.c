@@ -349,7 +349,8 @@ static void on_incident_created(void *arg, enum cases_result result, cJSON *summ
     switch (result) {
     case CASES_CREATED:
     case CASES_EXISTS:
-        http_reply_json(call, result == CASES_CREATED ? 201 : 200, views_case_summary(summary));
+        http_reply_json_replicated(call, result == CASES_CREATED ? 201 : 200,
+                                   views_case_summary(summary));
         break;
     case CASES_CALL_ID_CONFLICT:
         snprintf(message, sizeof message,

@@ -565,8 +565,7 @@ struct events *events_start(struct router *router)
     ev->router = router;
     ev->heartbeat = event_new(router->base, -1, EV_PERSIST, on_heartbeat, ev);
     ev->read_later = evtimer_new(router->base, on_read_later, ev);
-    ev->reader = store_new_reader(router->base, cfg->redis_host, cfg->redis_port,
-                                  cfg->redis_password, cfg->redis_db, cfg->key_prefix);
+    ev->reader = store_new_reader(router->base, &router->redis);
     if (ev->heartbeat == NULL || ev->read_later == NULL || ev->reader == NULL) {
         events_free(ev);
         return NULL;

@@ -516,7 +516,7 @@ static void next_event(struct http_call *call)
         log_info("line: %zu event(s) received, %zu answered", st->webhook.nevents, st->handled);
         outbox_kick(call->router->outbox);
     }
-    http_reply_json(call, 200, cJSON_CreateObject());
+    http_reply_json_replicated(call, 200, cJSON_CreateObject());
 }
 
 void linebot_webhook(struct http_call *call)

@@ -41,6 +41,8 @@ enum setting_kind {
     SETTING_TILE_URL,      /* http(s)://… holding {z} {x} {y}, or "" for none */
     SETTING_DAYS,          /* a decimal number of days ("90", "0.5", "0.00002") within
                               CONFIG_DAYS_MIN..CONFIG_DAYS_MAX -> long long milliseconds */
+    SETTING_NODES,         /* comma-separated HOST:PORT, at most CONFIG_MAX_NODES -> sentinels */
+    SETTING_NAME,          /* "" or min..max characters of [A-Za-z0-9_.-] */
 };
 
 /* The bounds of SETTING_DAYS: from 0.00001 day (0.864 s, so that tests can use seconds) to 100
@@ -81,7 +83,42 @@ static const struct setting config_settings[] = {
      .kind = SETTING_REDIS_URL,
      .min = 0,
      .max = CONFIG_REDIS_MAX_DB,
-     .help = "the Redis server, redis://[[user]:password@]host[:port][/db]"},
+     .help = "the Redis server, redis://[[user]:password@]host[:port][/db]; with "
+             "ESS_REDIS_SENTINELS its password and database only"},
+    {.env = "ESS_REDIS_SENTINELS",
+     .flag = "redis-sentinels",
+     .metavar = "HOST:PORT,...",
+     .def = "",
+     .kind = SETTING_NODES,
+     .help = "Redis Sentinels that name the primary (with ESS_REDIS_MASTER); unset: "
+             "ESS_REDIS_URL's server"},
+    {.env = "ESS_REDIS_MASTER",
+     .flag = "redis-master",
+     .metavar = "NAME",
+     .def = "",
+     .kind = SETTING_NAME,
+     .min = 1,
+     .max = 64,
+     .offset = FIELD(redis_master),
+     .help = "the name the Sentinels monitor the primary under"},
+    {.env = "ESS_REDIS_WAIT_REPLICAS",
+     .flag = "redis-wait-replicas",
+     .metavar = "N",
+     .def = "0",
+     .kind = SETTING_INT,
+     .min = 0,
+     .max = 16,
+     .offset = FIELD(redis_wait_replicas),
+     .help = "replicas that must hold a new case or LINE event before it is answered 2xx (WAIT)"},
+    {.env = "ESS_REDIS_WAIT_TIMEOUT_MS",
+     .flag = "redis-wait-timeout",
+     .metavar = "MS",
+     .def = "1000",
+     .kind = SETTING_INT,
+     .min = 10,
+     .max = 60000,
+     .offset = FIELD(redis_wait_timeout_ms),
+     .help = "how long WAIT waits for the replicas before the request is answered 503"},
     {.env = "ESS_KEY_PREFIX",
      .flag = "key-prefix",
      .metavar = "PREFIX",
@@ -672,6 +709,47 @@ cleanup:
     return rc;
 }
 
+static void config_free_nodes(struct config_node *nodes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(nodes[i].host);
+}
+
+/* Splits v[0..n) on commas into cfg->sentinels: each item HOST:PORT or [IPv6]:PORT, blanks
+ * around items trimmed, empty items dropped, at most CONFIG_MAX_NODES. The old list is replaced
+ * only when all of it is valid. */
+static int config_apply_nodes(struct config *cfg, const char *v, size_t n, char *why, size_t whylen)
+{
+    struct config_node nodes[CONFIG_MAX_NODES] = {{0}};
+    size_t count = 0, start = 0;
+
+    while (start <= n) {
+        const char *comma = memchr(v + start, ',', n - start);
+        size_t end = comma != NULL ? (size_t)(comma - v) : n, len = end - start;
+        const char *item = config_trim(v + start, &len);
+        char reason[128];
+
+        if (len > 0) {
+            if (count == CONFIG_MAX_NODES) {
+                snprintf(why, whylen, "at most %d Sentinels", CONFIG_MAX_NODES);
+                config_free_nodes(nodes, count);
+                return -1;
+            }
+            if (config_parse_host_port(item, len, -1, 1, &nodes[count].host, &nodes[count].port,
+                                       reason, sizeof reason) != 0) {
+                snprintf(why, whylen, "Sentinel %zu: %s", count + 1, reason);
+                config_free_nodes(nodes, count);
+                return -1;
+            }
+            count++;
+        }
+        start = end + 1;
+    }
+    config_free_nodes(cfg->sentinels, cfg->nsentinels);
+    memcpy(cfg->sentinels, nodes, sizeof nodes);
+    cfg->nsentinels = count;
+    return 0;
+}
+
 /* 1 when s[0..n) has a blank or a control character anywhere. */
 static int config_has_blank_or_control(const char *s, size_t n)
 {
@@ -900,6 +978,24 @@ static int config_parse_bool(const char *v, size_t n, int *out)
     return -1;
 }
 
+/* Checks that v[0..n) is s->min to s->max characters of A-Z a-z 0-9 and punct. 0, or -1 with
+ * the reason in why. */
+static int config_check_name(const char *v, size_t n, const struct setting *s, const char *punct,
+                             char *why, size_t whylen)
+{
+    if (n < (size_t)s->min || n > (size_t)s->max) {
+        snprintf(why, whylen, "must be %ld to %ld characters long", s->min, s->max);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!config_is_alnum(v[i]) && (v[i] == '\0' || strchr(punct, v[i]) == NULL)) {
+            snprintf(why, whylen, "may hold only A-Z a-z 0-9 and %s", punct);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Parses raw for setting s and stores it in cfg. 0, or -1 with the reason (never the value) in
  * why; on error the fields of s keep their previous values. */
 static int config_apply(struct config *cfg, const struct setting *s, const char *raw, char *why,
@@ -912,7 +1008,8 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
 
     if (n == 0 && s->kind != SETTING_TOKEN && s->kind != SETTING_TOKEN_LIST &&
         s->kind != SETTING_HTTP_OPTIONAL && s->kind != SETTING_PATH_OPTIONAL &&
-        s->kind != SETTING_NETS && s->kind != SETTING_ORIGIN && s->kind != SETTING_TILE_URL) {
+        s->kind != SETTING_NETS && s->kind != SETTING_ORIGIN && s->kind != SETTING_TILE_URL &&
+        s->kind != SETTING_NODES && s->kind != SETTING_NAME) {
         config_set_reason(why, whylen, "must not be empty");
         return -1;
     }
@@ -923,17 +1020,7 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
     case SETTING_REDIS_URL:
         return config_apply_redis_url(cfg, v, n, why, whylen);
     case SETTING_KEY_PREFIX:
-        if (n < (size_t)s->min || n > (size_t)s->max) {
-            snprintf(why, whylen, "must be %ld to %ld characters long", s->min, s->max);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            char c = v[i];
-            if (!(config_is_alnum(c) || c == ':' || c == '_' || c == '.' || c == '-')) {
-                config_set_reason(why, whylen, "may hold only A-Z a-z 0-9 : _ . -");
-                return -1;
-            }
-        }
+        if (config_check_name(v, n, s, ":_.-", why, whylen) != 0) return -1;
         break;
     case SETTING_PATH:
     case SETTING_PATH_OPTIONAL:
@@ -958,6 +1045,11 @@ static int config_apply(struct config *cfg, const struct setting *s, const char 
         break;
     case SETTING_TOKEN_LIST:
         return config_apply_token_list(cfg, v, n, (size_t)s->min, why, whylen);
+    case SETTING_NODES:
+        return config_apply_nodes(cfg, v, n, why, whylen);
+    case SETTING_NAME:
+        if (n > 0 && config_check_name(v, n, s, "_.-", why, whylen) != 0) return -1;
+        break;
     case SETTING_NETS: {
         struct net_list list;
         if (net_list_parse(v, n, &list, why, whylen) != 0) return -1;
@@ -1274,6 +1366,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv, char *
     }
     if (cfg->token_secret_file[0] != '\0' && config_read_secret_file(cfg, err, errlen) != 0)
         return CONFIG_ERROR;
+    if (cfg->nsentinels > 0 && cfg->redis_master[0] == '\0') {
+        snprintf(err, errlen,
+                 "ESS_REDIS_SENTINELS is set without ESS_REDIS_MASTER: name the primary the "
+                 "Sentinels monitor (their 'sentinel monitor <name> ...' line)");
+        return CONFIG_ERROR;
+    }
     return CONFIG_OK;
 }
 
@@ -1297,6 +1395,8 @@ void config_free(struct config *cfg)
     free(cfg->redis_url);
     free(cfg->redis_host);
     free(cfg->redis_password);
+    free(cfg->redis_master);
+    config_free_nodes(cfg->sentinels, cfg->nsentinels);
     free(cfg->key_prefix);
     free(cfg->rules_path);
     free(cfg->triage_model_path);

@@ -8,6 +8,15 @@
 
 #include "netaddr.h"
 
+/* The most Sentinels ESS_REDIS_SENTINELS may list. */
+#define CONFIG_MAX_NODES 16
+
+/* A Redis Sentinel's address. */
+struct config_node {
+    char *host;
+    int port;
+};
+
 /* Every string is heap-owned by the struct and freed by config_free(); "" means unset. */
 struct config {
     char *listen_host; /* ESS_LISTEN host part */
@@ -17,12 +26,17 @@ struct config {
     int redis_port;
     char *redis_password; /* "" when none */
     int redis_db;
-    char *key_prefix;        /* ESS_KEY_PREFIX */
-    char *rules_path;        /* ESS_RULES */
-    char *triage_model_path; /* ESS_TRIAGE_MODEL: "auto" (or "") beside the rules, "none" */
-    char *admin_token;       /* ESS_ADMIN_TOKEN; "" = admin API off */
-    char **operator_tokens;  /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
-    char **operator_ids;     /* the id of each (its "id=" part, or operator-N) */
+    struct config_node sentinels[CONFIG_MAX_NODES]; /* ESS_REDIS_SENTINELS; nsentinels 0: none */
+    size_t nsentinels;
+    char *redis_master;        /* ESS_REDIS_MASTER: the primary's name at the Sentinels; "" */
+    int redis_wait_replicas;   /* ESS_REDIS_WAIT_REPLICAS: WAIT before a report's 2xx; 0 = none */
+    int redis_wait_timeout_ms; /* ESS_REDIS_WAIT_TIMEOUT_MS: WAIT's timeout */
+    char *key_prefix;          /* ESS_KEY_PREFIX */
+    char *rules_path;          /* ESS_RULES */
+    char *triage_model_path;   /* ESS_TRIAGE_MODEL: "auto" (or "") beside the rules, "none" */
+    char *admin_token;         /* ESS_ADMIN_TOKEN; "" = admin API off */
+    char **operator_tokens;    /* ESS_OPERATOR_TOKENS split on commas, blanks trimmed: the tokens */
+    char **operator_ids;       /* the id of each (its "id=" part, or operator-N) */
     size_t noperator_tokens;
     int session_idle_s;    /* ESS_SESSION_IDLE_S: a console session's idle expiry */
     int feed_visibility_s; /* ESS_FEED_VISIBILITY_S: an unacknowledged feed entry comes again */

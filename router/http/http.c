@@ -64,6 +64,7 @@ struct http_call *http_call_new(struct evhttp_request *req, struct router *route
     call->router = router;
     call->route = route;
     call->started_us = http_now_us();
+    call->store_link = router->store ? store_link_number(router->store) : 0;
     router->inflight++;
     evcon = evhttp_request_get_connection(req);
     if (evcon) evhttp_connection_set_closecb(evcon, on_client_gone, call);
@@ -388,6 +389,66 @@ void http_stream_abort(struct http_call *call)
     call->on_gone = NULL;
     if (evcon) evhttp_connection_free(evcon); /* its close callback ends call->req */
     http_call_free(call);
+}
+
+/* An answer waiting for the replicas (http_reply_json_replicated). */
+struct replicated_answer {
+    struct http_call *call;
+    int status;
+    cJSON *doc;
+};
+
+static void reply_not_replicated(struct http_call *call)
+{
+    http_reply_error(call, 503, "redis_unavailable",
+                     "The report could not be confirmed on a second server. Try again shortly: "
+                     "the same request again is safe and is not counted twice.");
+}
+
+static void on_replicated(enum store_status result, const char *data, size_t len, void *arg)
+{
+    struct replicated_answer *a = arg;
+    struct http_call *call = a->call;
+    (void)data;
+    (void)len;
+    if (call->req == NULL) { /* the client went away; what was stored stays stored */
+        cJSON_Delete(a->doc);
+        http_call_free(call);
+    } else if (result != STORE_OK) {
+        cJSON_Delete(a->doc);
+        reply_not_replicated(call);
+    } else {
+        http_reply_json(call, a->status, a->doc);
+    }
+    free(a);
+}
+
+void http_reply_json_replicated(struct http_call *call, int status, cJSON *doc)
+{
+    struct store *store = call->router->store;
+    struct replicated_answer *a;
+    if (store_wait_replicas(store) == 0) {
+        http_reply_json(call, status, doc);
+        return;
+    }
+    if (store_link_number(store) != call->store_link) {
+        cJSON_Delete(doc);
+        reply_not_replicated(call);
+        return;
+    }
+    if ((a = malloc(sizeof *a)) == NULL) {
+        cJSON_Delete(doc);
+        http_reply_error(call, 500, "internal", "The server ran out of memory.");
+        return;
+    }
+    a->call = call;
+    a->status = status;
+    a->doc = doc;
+    if (store_wait_replicated(store, on_replicated, a) != 0) {
+        free(a);
+        cJSON_Delete(doc);
+        reply_not_replicated(call);
+    }
 }
 
 void http_reply_store_failure(struct http_call *call, enum store_status status)

@@ -60,6 +60,7 @@ struct http_call {
     enum metrics_route route;
     enum http_kind kind; /* the route's; HTTP_KIND_API for unmatched paths */
     uint64_t started_us; /* monotonic */
+    unsigned store_link; /* store_link_number when the call began */
     struct auth auth;
     const char *body; /* the request body, valid while req is; not NUL-terminated */
     size_t body_len;
@@ -117,6 +118,12 @@ void http_call_free(struct http_call *call);
 /* Each of these ends the call: answers (when the client is still there), counts the request in
  * the metrics and frees the call. */
 void http_reply_json(struct http_call *call, int status, struct cJSON *doc); /* takes doc */
+/* http_reply_json for the answer to a new report (a case, a LINE event): with
+ * ESS_REDIS_WAIT_REPLICAS, sent only once that many replicas hold what the call wrote (WAIT);
+ * when they cannot confirm it in time, or the Redis link changed since the call began (its
+ * writes may have gone to a primary since replaced), the answer is 503 instead, and the client's
+ * retry (same call_id, same webhookEventId) is idempotent. Takes doc. */
+void http_reply_json_replicated(struct http_call *call, int status, struct cJSON *doc);
 /* content_type NULL sends none (a 304). */
 void http_reply_text(struct http_call *call, int status, const char *content_type, const char *text,
                      size_t len);

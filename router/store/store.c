@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "sentinel.h"
 #include "text.h"
 
 extern const char store_lua_source[];
@@ -25,12 +26,22 @@ extern const unsigned long store_lua_source_len;
 #define STALL_MS 5000
 #define STACK_ARGS 64 /* arguments a call builds on the stack; more are allocated */
 
-enum link_state { LINK_DOWN = 0, LINK_CONNECTING, LINK_LOADING, LINK_UP };
+/* DOWN (a reconnect is scheduled) -> LOCATING (asking the Sentinels; with them only) ->
+ * CONNECTING -> LOADING (set-up commands: AUTH, SELECT, ROLE, FUNCTION LOAD...) -> UP. */
+enum link_state { LINK_DOWN = 0, LINK_LOCATING, LINK_CONNECTING, LINK_LOADING, LINK_UP };
+
+/* A store_wait_replicated caller. */
+struct waiter {
+    store_cb cb;
+    void *arg;
+    struct waiter *next;
+};
 
 struct store {
     struct event_base *base;
-    char *host;
+    char *host; /* the server connected to: the target's, or the primary the Sentinels named */
     int port;
+    struct sentinel *sentinel;
     char *password;
     int db;
     char *prefix;
@@ -48,6 +59,12 @@ struct store {
     uint64_t state_since_ms; /* when the link entered its state */
     unsigned outstanding;    /* commands sent, reply not yet seen */
     uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
+    unsigned link_number;    /* store_link_number */
+    int wait_replicas;       /* store_wait_replicated: WAIT numreplicas */
+    int wait_timeout_ms;     /* WAIT timeout */
+    struct waiter *waiting;  /* callers not yet covered by a WAIT sent, oldest first */
+    struct waiter **waiting_tail;
+    int wait_in_flight; /* a WAIT was sent and its reply not yet seen */
 };
 
 /* Where a stream command's reply holds its entries: XRANGE's and XREVRANGE's are the reply,
@@ -95,15 +112,23 @@ static void set_state(struct store *s, enum link_state state)
     s->state_since_ms = mono_ms();
 }
 
+static void waiters_fail(struct store *s, enum store_status status);
+
+/* Connects again after backoff_ms (0: at the loop's next turn), which then doubles, from
+ * BACKOFF_MIN_MS up to BACKOFF_MAX_MS. */
 static void schedule_reconnect(struct store *s)
 {
     struct timeval tv;
+    int next = s->backoff_ms * 2;
     if (s->stopped) return;
     set_state(s, LINK_DOWN);
+    waiters_fail(s, STORE_UNAVAILABLE);
     tv.tv_sec = s->backoff_ms / 1000;
     tv.tv_usec = (s->backoff_ms % 1000) * 1000;
     evtimer_add(s->retry_timer, &tv);
-    s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+    s->backoff_ms = next < BACKOFF_MIN_MS   ? BACKOFF_MIN_MS
+                    : next > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                            : next;
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -133,6 +158,7 @@ static void track_reply(struct store *s)
 static void link_up(struct store *s)
 {
     set_state(s, LINK_UP);
+    s->link_number++;
     s->backoff_ms = BACKOFF_MIN_MS;
     if (s->ever_up) metrics_count_redis_reconnect();
     log_info("redis: %s %s %s:%d/%d%s", s->name, s->ever_up ? "reconnected to" : "connected to",
@@ -141,8 +167,16 @@ static void link_up(struct store *s)
     if (s->on_up) s->on_up(s->on_up_arg);
 }
 
-/* Replies to the set-up commands sent at connect (AUTH, SELECT, FUNCTION LOAD, UPGRADE, LEGACY
- * SECRET). privdata is the step's name; the last step brings the link up. */
+/* 1 when a ROLE reply says the server is a primary ("master"). */
+static int role_is_primary(const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+           reply->element[0]->type == REDIS_REPLY_STRING &&
+           strcmp(reply->element[0]->str, "master") == 0;
+}
+
+/* Replies to the set-up commands sent at connect (AUTH, SELECT, ROLE, FUNCTION LOAD, UPGRADE,
+ * LEGACY SECRET). privdata is the step's name; the last step brings the link up. */
 static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct store *s = ac->data;
@@ -157,8 +191,25 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *privdata)
         redisAsyncDisconnect(ac);
         return;
     }
-    if (strcmp(step, "SELECT") == 0 && !s->functions) {
-        link_up(s);
+    if (strcmp(step, "ROLE") == 0) {
+        /* A replica (one the Sentinels have not yet promoted, or a demoted primary) is left:
+         * asked again, they name the primary. */
+        if (!role_is_primary(reply)) {
+            log_warn("redis: %s: %s:%d is not the primary; %s", s->name, s->host, s->port,
+                     s->sentinel ? "asking the Sentinels again" : "trying again");
+            redisAsyncDisconnect(ac);
+            return;
+        }
+        if (!s->functions) {
+            link_up(s);
+            return;
+        }
+        {
+            const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", store_lua_source};
+            size_t lens[] = {8, 4, 7, store_lua_source_len};
+            redisAsyncCommandArgv(ac, on_setup_reply, (void *)"FUNCTION LOAD", 4, argv, lens);
+            track_sent(s);
+        }
         return;
     }
     if (strcmp(step, "FUNCTION LOAD") == 0) {
@@ -217,15 +268,14 @@ static void on_connect(const redisAsyncContext *cac, int status)
         redisAsyncCommandArgv(ac, on_setup_reply, (void *)"SELECT", 2, argv, NULL);
         track_sent(s);
     }
-    if (s->functions) {
-        const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", store_lua_source};
-        size_t lens[] = {8, 4, 7, store_lua_source_len};
-        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"FUNCTION LOAD", 4, argv, lens);
+    {
+        const char *argv[] = {"ROLE"};
+        redisAsyncCommandArgv(ac, on_setup_reply, (void *)"ROLE", 1, argv, NULL);
         track_sent(s);
     }
 }
 
-static void connect_now(struct store *s)
+static void connect_to_host(struct store *s)
 {
     redisAsyncContext *ac = redisAsyncConnect(s->host, s->port);
     if (ac == NULL) {
@@ -251,6 +301,36 @@ static void connect_now(struct store *s)
     }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+/* The Sentinels' answer to connect_now's question. */
+static void on_located(int found, const char *host, int port, void *arg)
+{
+    struct store *s = arg;
+    char *copy;
+    if (s->stopped || s->state != LINK_LOCATING) return;
+    if (!found || (copy = text_dup(host)) == NULL) {
+        metrics_count_redis_error();
+        schedule_reconnect(s);
+        return;
+    }
+    if (s->ever_up && (strcmp(copy, s->host) != 0 || port != s->port))
+        log_info("redis: %s: the Sentinels name %s:%d as the primary", s->name, copy, port);
+    free(s->host);
+    s->host = copy;
+    s->port = port;
+    connect_to_host(s);
+}
+
+/* Connects: to the target, or to the primary the Sentinels name once they answer. */
+static void connect_now(struct store *s)
+{
+    if (s->sentinel == NULL) {
+        connect_to_host(s);
+        return;
+    }
+    set_state(s, LINK_LOCATING);
+    sentinel_locate(s->sentinel, on_located, s);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -299,7 +379,8 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
         drop_link(s, "connect timed out");
         return;
     }
-    if (s->outstanding > 0 && now - s->progress_ms > STALL_MS) {
+    /* A WAIT may hold the replies back for its timeout. */
+    if (s->outstanding > 0 && now - s->progress_ms > STALL_MS + (uint64_t)s->wait_timeout_ms) {
         drop_link(s, "replies stalled");
         return;
     }
@@ -310,8 +391,24 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static struct store *store_create(struct event_base *base, const char *host, int port,
-                                  const char *password, int db, const char *key_prefix,
+/* A Sentinel announced a fail-over: a link to another server than the new primary is dropped,
+ * and one waiting to reconnect reconnects now. Commands in flight are answered
+ * STORE_UNAVAILABLE. */
+static void on_switch(const char *host, int port, void *arg)
+{
+    struct store *s = arg;
+    if (s->stopped || s->state == LINK_LOCATING) return; /* its answer is on its way */
+    if (s->state != LINK_DOWN && strcmp(host, s->host) == 0 && port == s->port) return;
+    s->backoff_ms = 0;
+    if (s->state == LINK_DOWN) {
+        evtimer_del(s->retry_timer);
+        connect_now(s);
+        return;
+    }
+    drop_link(s, "the primary moved");
+}
+
+static struct store *store_create(struct event_base *base, const struct store_target *t,
                                   int functions)
 {
     struct timeval tick = {WATCHDOG_MS / 1000, (WATCHDOG_MS % 1000) * 1000};
@@ -320,15 +417,20 @@ static struct store *store_create(struct event_base *base, const char *host, int
     s->base = base;
     s->functions = functions;
     s->name = functions ? "store" : "case-log reader";
-    s->port = port;
-    s->db = db;
+    s->port = t->port;
+    s->db = t->db;
+    s->sentinel = t->sentinel;
+    s->wait_replicas = t->wait_replicas;
+    s->wait_timeout_ms = t->wait_timeout_ms;
     s->backoff_ms = BACKOFF_MIN_MS;
-    s->host = text_dup(host);
-    s->password = text_dup(password);
-    s->prefix = text_dup(key_prefix);
+    s->waiting_tail = &s->waiting;
+    s->host = text_dup(t->host ? t->host : "");
+    s->password = text_dup(t->password);
+    s->prefix = text_dup(t->key_prefix);
     s->retry_timer = evtimer_new(base, on_retry, s);
     s->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, s);
-    if (!s->host || !s->password || !s->prefix || !s->retry_timer || !s->watchdog) {
+    if (!s->host || !s->password || !s->prefix || !s->retry_timer || !s->watchdog ||
+        (s->sentinel && sentinel_watch(s->sentinel, on_switch, s) != 0)) {
         store_free(s);
         return NULL;
     }
@@ -337,16 +439,14 @@ static struct store *store_create(struct event_base *base, const char *host, int
     return s;
 }
 
-struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
-                        int db, const char *key_prefix)
+struct store *store_new(struct event_base *base, const struct store_target *target)
 {
-    return store_create(base, host, port, password, db, key_prefix, 1);
+    return store_create(base, target, 1);
 }
 
-struct store *store_new_reader(struct event_base *base, const char *host, int port,
-                               const char *password, int db, const char *key_prefix)
+struct store *store_new_reader(struct event_base *base, const struct store_target *target)
 {
-    return store_create(base, host, port, password, db, key_prefix, 0);
+    return store_create(base, target, 0);
 }
 
 void store_set_on_up(struct store *s, void (*on_up)(void *arg), void *arg)
@@ -359,6 +459,11 @@ void store_stop(struct store *s)
 {
     if (s == NULL) return;
     s->stopped = 1;
+    if (s->sentinel) {
+        sentinel_cancel(s->sentinel, s);
+        sentinel_unwatch(s->sentinel, s);
+    }
+    waiters_fail(s, STORE_CANCELLED);
     if (s->retry_timer) evtimer_del(s->retry_timer);
     if (s->watchdog) evtimer_del(s->watchdog);
     if (s->ac) {
@@ -384,6 +489,16 @@ void store_free(struct store *s)
 int store_is_up(const struct store *s)
 {
     return s != NULL && s->ac != NULL && s->state == LINK_UP;
+}
+
+unsigned store_link_number(const struct store *s)
+{
+    return s->link_number;
+}
+
+int store_wait_replicas(const struct store *s)
+{
+    return s->wait_replicas;
 }
 
 /* Hands an array (or scalar) reply to an array callback. */
@@ -499,6 +614,13 @@ static void deliver_stream(struct pending *p, redisReply *reply)
     free(fields);
 }
 
+/* 1 for Redis' refusal to write on a replica ("READONLY You can't write against a read only
+ * replica."). */
+static int is_readonly(const redisReply *reply)
+{
+    return reply->len >= 9 && memcmp(reply->str, "READONLY ", 9) == 0;
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct pending *p = privdata;
@@ -514,6 +636,21 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
             p->array_cb(lost, NULL, 0, p->arg);
         else
             stream_answer(p, lost, NULL, NULL, 0);
+    } else if (reply->type == REDIS_REPLY_ERROR && is_readonly(reply)) {
+        /* The server became a replica (a fail-over): nothing was written. The link goes once
+         * the replies already on their way are in; the caller may try again. */
+        if (s->ac == ac && s->state == LINK_UP) {
+            log_warn("redis: %s: %s:%d answers as a replica; %s", s->name, s->host, s->port,
+                     s->sentinel ? "asking the Sentinels for the primary" : "reconnecting");
+            set_state(s, LINK_LOADING);
+            redisAsyncDisconnect(ac);
+        }
+        if (p->cb)
+            p->cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        else if (p->array_cb)
+            p->array_cb(STORE_UNAVAILABLE, NULL, 0, p->arg);
+        else
+            stream_answer(p, STORE_UNAVAILABLE, NULL, NULL, 0);
     } else if (reply->type == REDIS_REPLY_ERROR) {
         struct store_item err = {reply->str, reply->len};
         log_error("redis: command failed: %.*s", (int)reply->len, reply->str);
@@ -641,6 +778,105 @@ int store_claim_command(struct store *s, int argc, const char **argv, const size
                         store_claim_cb cb, void *arg)
 {
     return command(s, argc, argv, argvlen, NULL, NULL, cb, arg);
+}
+
+/* Waiting for replicas (store_wait_replicated). Callers that ask while a WAIT is in flight are
+ * covered by the next one, sent when its reply comes: one WAIT at a time on the connection, as a
+ * WAIT holds the connection's later replies back until it answers. */
+
+/* Answers every waiter of the list with status. */
+static void waiters_answer(struct waiter *w, enum store_status status)
+{
+    while (w != NULL) {
+        struct waiter *next = w->next;
+        w->cb(status, NULL, 0, w->arg);
+        free(w);
+        w = next;
+    }
+}
+
+/* Answers the callers not yet covered by a WAIT (on a lost link, or when stopping). */
+static void waiters_fail(struct store *s, enum store_status status)
+{
+    struct waiter *w = s->waiting;
+    s->waiting = NULL;
+    s->waiting_tail = &s->waiting;
+    waiters_answer(w, status);
+}
+
+static void wait_send(struct store *s);
+
+static void on_publish_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *s = ac->data;
+    (void)r;
+    (void)privdata;
+    if (s != NULL && s->ac == ac) track_reply(s);
+}
+
+static void on_wait_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *s = ac->data;
+    redisReply *reply = r;
+    struct waiter *batch = privdata;
+    enum store_status status = STORE_UNAVAILABLE;
+    if (s->ac == ac) track_reply(s);
+    s->wait_in_flight = 0;
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer >= s->wait_replicas) {
+        status = STORE_OK;
+    } else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+        log_warn("redis: %lld of %d replicas confirmed the writes within %d ms: answering 503",
+                 reply->integer, s->wait_replicas, s->wait_timeout_ms);
+        metrics_count_redis_error();
+    } else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        log_warn("redis: WAIT failed: %.*s", (int)reply->len, reply->str);
+        metrics_count_redis_error();
+    }
+    waiters_answer(batch, reply == NULL && s->stopped ? STORE_CANCELLED : status);
+    if (s->waiting != NULL) wait_send(s);
+}
+
+/* Sends one WAIT for every waiting caller. A PUBLISH goes first: it is replicated, so the WAIT
+ * after it counts from the primary's latest write, which covers writes this connection did not
+ * make (a retried request whose first try another router stored). */
+static void wait_send(struct store *s)
+{
+    struct waiter *batch = s->waiting;
+    char replicas[16], timeout[16], channel[96];
+    const char *publish[] = {"PUBLISH", channel, ""};
+    const char *wait[] = {"WAIT", replicas, timeout};
+    if (!store_is_up(s)) {
+        waiters_fail(s, STORE_UNAVAILABLE);
+        return;
+    }
+    snprintf(replicas, sizeof replicas, "%d", s->wait_replicas);
+    snprintf(timeout, sizeof timeout, "%d", s->wait_timeout_ms);
+    snprintf(channel, sizeof channel, "%sreplicated", s->prefix);
+    if (redisAsyncCommandArgv(s->ac, on_publish_reply, NULL, 3, publish, NULL) != REDIS_OK) {
+        waiters_fail(s, STORE_UNAVAILABLE);
+        return;
+    }
+    track_sent(s);
+    s->waiting = NULL;
+    s->waiting_tail = &s->waiting;
+    if (redisAsyncCommandArgv(s->ac, on_wait_reply, batch, 3, wait, NULL) != REDIS_OK) {
+        waiters_answer(batch, STORE_UNAVAILABLE);
+        return;
+    }
+    track_sent(s);
+    s->wait_in_flight = 1;
+}
+
+int store_wait_replicated(struct store *s, store_cb cb, void *arg)
+{
+    struct waiter *w;
+    if (!store_is_up(s) || (w = calloc(1, sizeof *w)) == NULL) return -1;
+    w->cb = cb;
+    w->arg = arg;
+    *s->waiting_tail = w;
+    s->waiting_tail = &w->next;
+    if (!s->wait_in_flight) wait_send(s);
+    return 0;
 }
 
 int store_error_is_oom(const char *text, size_t len)

@@ -1,14 +1,33 @@
 /* The Redis store: one asynchronous hiredis connection on the router's libevent loop, kept up by
  * reconnecting with backoff, with the function library (ess.lua) loaded at each connect.
  * Requests are never queued while Redis is away: callers get STORE_UNAVAILABLE at once and answer
- * 503. A watchdog pings Redis and drops a connection whose replies stall. */
+ * 503. A watchdog pings Redis and drops a connection whose replies stall.
+ *
+ * With Sentinels (store_target.sentinel), each connect asks them for the primary first; a link
+ * to a server that is not (or no longer) the primary is dropped and the Sentinels asked again:
+ * at connect (ROLE), on a READONLY answer, and when a Sentinel announces a fail-over. The store
+ * never writes to a replica. */
 #ifndef ESS_ROUTER_STORE_H
 #define ESS_ROUTER_STORE_H
 
 #include <stddef.h>
 
 struct event_base;
+struct sentinel;
 struct store;
+
+/* Where a store connects, and how it confirms writes. The strings are copied by store_new. */
+struct store_target {
+    const char *host; /* the Redis server, unless sentinel is set */
+    int port;
+    const char *password; /* "" for none */
+    int db;
+    const char *key_prefix;
+    struct sentinel *sentinel; /* not NULL: the primary it names (host and port unused); it must
+                                  outlive the store */
+    int wait_replicas;         /* store_wait_replicated: WAIT for this many replicas; 0: none */
+    int wait_timeout_ms;       /* WAIT's timeout */
+};
 
 enum store_status {
     STORE_OK = 0,          /* data holds the reply (a string, or an integer as text) */
@@ -49,15 +68,13 @@ struct store_stream_entry {
 typedef void (*store_stream_cb)(enum store_status status, const struct store_stream_entry *entries,
                                 size_t n, void *arg);
 
-/* Creates the store and starts connecting. The strings are copied. NULL on allocation failure. */
-struct store *store_new(struct event_base *base, const char *host, int port, const char *password,
-                        int db, const char *key_prefix);
+/* Creates the store and starts connecting. NULL on allocation failure. */
+struct store *store_new(struct event_base *base, const struct store_target *target);
 
 /* The same for a connection of its own that loads no functions (the case-log reader, which
- * blocks in XREAD): up once connected and SELECTed. Same reconnection and watchdog; a command
- * that blocks must answer well within the watchdog's 5 s. */
-struct store *store_new_reader(struct event_base *base, const char *host, int port,
-                               const char *password, int db, const char *key_prefix);
+ * blocks in XREAD): up once connected, SELECTed and found to be the primary. Same reconnection
+ * and watchdog; a command that blocks must answer well within the watchdog's 5 s. */
+struct store *store_new_reader(struct event_base *base, const struct store_target *target);
 
 /* on_up(arg) runs each time the link comes up (again): after a loss, pending commands were
  * answered STORE_UNAVAILABLE, and this says when to send again. NULL: none. */
@@ -73,6 +90,19 @@ void store_free(struct store *store);
 
 /* 1 when connected and the function library is loaded. */
 int store_is_up(const struct store *store);
+
+/* The number of the current link: it grows each time the link comes up. A caller whose writes
+ * began under another number cannot know that they reached the primary it now talks to. */
+unsigned store_link_number(const struct store *store);
+
+/* The replicas store_wait_replicated waits for (store_target.wait_replicas). */
+int store_wait_replicas(const struct store *store);
+
+/* Calls cb once the writes made so far through this store, and every write the primary held
+ * before, are held by store_wait_replicas() replicas (WAIT): STORE_OK; or STORE_UNAVAILABLE when
+ * WAIT timed out with fewer, or the link was lost (data NULL). Callers that ask at once share one
+ * WAIT. Returns 0 when cb will be called, -1 when Redis is not up (cb is not called). */
+int store_wait_replicated(struct store *store, store_cb cb, void *arg);
 
 /* The most arguments a call may pass (store_fcall's argv, store_command's argv). */
 #define STORE_MAX_ARGS 4096

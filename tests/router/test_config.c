@@ -297,6 +297,52 @@ static void test_redis_url(void)
     config_free(&cfg);
 }
 
+static void test_sentinels(void)
+{
+    struct config cfg;
+    char err[256];
+
+    CHECK(load(&cfg, err, sizeof err, NULL) == CONFIG_OK && cfg.nsentinels == 0 &&
+              strcmp(cfg.redis_master, "") == 0 && cfg.redis_wait_replicas == 0 &&
+              cfg.redis_wait_timeout_ms == 1000,
+          "no Sentinels, no WAIT by default; WAIT's timeout 1000 ms");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err,
+               "--redis-sentinels= 10.0.0.11:26379 ,[::1]:26380,,s3.example:26381 ",
+               "--redis-master=ess-primary", "--redis-wait-replicas=2", NULL) == CONFIG_OK,
+          "three Sentinels (blanks and an empty item around), a master name, WAIT 2");
+    CHECK(cfg.nsentinels == 3 && strcmp(cfg.sentinels[0].host, "10.0.0.11") == 0 &&
+              cfg.sentinels[0].port == 26379 && strcmp(cfg.sentinels[1].host, "::1") == 0 &&
+              cfg.sentinels[1].port == 26380 && strcmp(cfg.sentinels[2].host, "s3.example") == 0 &&
+              cfg.sentinels[2].port == 26381,
+          "each Sentinel's host and port, in order");
+    CHECK(strcmp(cfg.redis_master, "ess-primary") == 0 && cfg.redis_wait_replicas == 2,
+          "the master's name and the replicas to wait for");
+    config_free(&cfg);
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-sentinels=127.0.0.1:26379", NULL) ==
+                  CONFIG_ERROR &&
+              strstr(err, "ESS_REDIS_MASTER") != NULL,
+          "Sentinels without a master's name are refused, naming ESS_REDIS_MASTER");
+    config_free(&cfg);
+    CHECK(!flag_accepted("--redis-sentinels=127.0.0.1"), "a Sentinel without its port is refused");
+    CHECK(!flag_accepted("--redis-sentinels=127.0.0.1:0"), "port 0 is refused");
+    CHECK(!flag_accepted("--redis-sentinels=a:1,b:x"), "a bad second Sentinel is refused");
+    CHECK(!flag_accepted("--redis-sentinels=a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9,j:10,k:11,l:12,"
+                         "m:13,n:14,o:15,p:16,q:17"),
+          "more than 16 Sentinels are refused");
+    CHECK(!flag_accepted("--redis-master=my master"), "a master name with a blank is refused");
+    CHECK(!flag_accepted("--redis-wait-replicas=17"), "WAIT for 17 replicas is refused");
+    CHECK(!flag_accepted("--redis-wait-timeout=5"), "a WAIT timeout under 10 ms is refused");
+
+    CHECK(load(&cfg, err, sizeof err, "--redis-sentinels=a:1,b:2", "--redis-sentinels=c:3",
+               "--redis-master=m", NULL) == CONFIG_OK &&
+              cfg.nsentinels == 1 && strcmp(cfg.sentinels[0].host, "c") == 0,
+          "a later --redis-sentinels replaces the list");
+    config_free(&cfg);
+}
+
 static void test_bounds(void)
 {
     CHECK(!flag_accepted("--max-body-bytes=1023"), "max body 1023 is refused");
@@ -948,6 +994,7 @@ int main(void)
     test_precedence();
     test_listen();
     test_redis_url();
+    test_sentinels();
     test_bounds();
     test_errors();
     test_tokens();
