@@ -325,6 +325,31 @@ class FailoverTest(HaTest):
             self.assertEqual(env.post_incident_raw(body, router=r).status, 201)
 
 
+    def test_planned_switch_is_announced_and_followed(self):
+        """SENTINEL FAILOVER: the old primary stays up and turns replica; the router hears the
+        announcement (+switch-master), moves, and never writes to the old one."""
+        env = self.env
+        old = env.redis.port
+        self.assertEqual(env.post_incident(category='threat')['_status'], 201)
+        self.sentinel_list[1].command('SENTINEL', 'FAILOVER', MASTER)
+        new_port = wait_until(lambda: self.sentinel_list[0].primary() != old and
+                              self.sentinel_list[0].primary(), scaled(20), 0.1, 'a new primary')
+        wait_until(lambda: 'moved to 127.0.0.1:%d' % new_port in env.router.log_text(),
+                   scaled(20), 0.1, 'the router heard the announcement')
+        answers = []
+
+        def stored_on_new():
+            body = env.incident_body(category='detention', description='ถูกกักขัง')
+            r = env.post_incident_raw(body)
+            answers.append(r.status)
+            return r.status == 201 and r.body['case_id']
+        case_id = wait_until(stored_on_new, scaled(15), 0.1, 'a new case on the new primary')
+        self.assertLessEqual(set(answers), {201, 503})
+        self.assertEqual(self.server_on(new_port).command(
+            'EXISTS', self.key('case:' + case_id)), 1)
+        self.assertEqual(env.router.runs, 1)
+
+
 class WaitTest(HaTest):
     """One replica, no Sentinel, WAIT for one replica with a short timeout."""
 
