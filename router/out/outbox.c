@@ -45,6 +45,7 @@ struct sending {
     char kind[16];
     int attempts;
     char retry_key[40];
+    int unsure; /* an earlier try's outcome is unknown: it may have reached its receiver */
     cJSON *payload;
 };
 
@@ -136,6 +137,11 @@ static void on_sent(const struct client_response *res, void *arg)
     struct outbox *ob = s->outbox;
     char reason[64];
     int ok = res->status >= 200 && res->status < 300;
+    int reply = strcmp(s->kind, "line_reply") == 0;
+    /* LINE refuses a used reply token and an expired one alike (400). When an earlier try of
+     * this reply may have used it (its sender died before recording the outcome), a push now
+     * would say it all twice: the reply counts as delivered. */
+    int used_up = reply && res->status == 400 && s->unsure;
 
     if (ob->in_flight-- == MAX_IN_FLIGHT) outbox_kick(ob);    /* room again: claim more now */
     if (res->error && strcmp(res->error, "cancelled") == 0) { /* shutting down: lease expires */
@@ -143,10 +149,14 @@ static void on_sent(const struct client_response *res, void *arg)
         return;
     }
     snprintf(reason, sizeof reason, "%s %d", res->error ? res->error : "http", res->status);
-    if (!ok && !(res->status == 409 && strcmp(s->kind, "line_reply") != 0))
-        metrics_count_line_delivery_failure();
-    if (strcmp(s->kind, "line_reply") == 0) {
+    if (!ok && !(res->status == 409 && !reply) && !used_up) metrics_count_line_delivery_failure();
+    if (reply) {
         if (ok) {
+            report_done(s, NULL);
+        } else if (used_up) {
+            log_info("outbox: reply %s refused (%s) after a try whose outcome is unknown; taken "
+                     "as delivered",
+                     s->id, reason);
             report_done(s, NULL);
         } else if (res->status == 400 || (retryable(res) && s->attempts + 1 >= REPLY_ATTEMPTS)) {
             cJSON *push = NULL; /* the reply token expired: push instead */
@@ -371,6 +381,7 @@ static void on_claimed(enum store_status status, const char *data, size_t len, v
         snprintf(s->kind, sizeof s->kind, "%s", kind);
         snprintf(s->retry_key, sizeof s->retry_key, "%s", rkey ? rkey : "");
         s->attempts = cJSON_IsNumber(attempts) ? attempts->valueint : 0;
+        s->unsure = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "unsure"));
         s->payload = cJSON_Parse(payload);
         if (s->payload == NULL) {
             report_done(s, "unreadable payload");

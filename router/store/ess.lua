@@ -56,8 +56,10 @@ Keys (P = prefix):
                                case_id, status, event (annotations), by, at and the case's
                                SUMMARY_FIELDS as they stood
   P outbox:due           zset  outgoing message id -> when it is due (ms)
-  P outbox:item:<id>     hash  kind payload(JSON) attempts retry_key created_at
-                               (ids: "d:<case>:<attempt>" for dispatches, else a counter)
+  P outbox:item:<id>     hash  kind payload(JSON) attempts retry_key created_at, and while it
+                               is leased `leased` (1); `unsure` (1) once a lease ran out with no
+                               outcome reported (ids: "d:<case>:<attempt>" for dispatches, else a
+                               counter)
   P outbox:dead          list  JSON of messages given up on (kind, attempts, last error)
   P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
   P line:version:<hash>  str   the number of commits of that state (compare-and-set), same expiry
@@ -1906,9 +1908,12 @@ end
 -- ess_outbox_claim P limit lease_ms: the messages due now, oldest first, each leased (its due
 -- time pushed lease_ms ahead) so that one router process sends it while the others skip it.
 -- A progress notice about a case whose reporter chose quiet updates after it was queued is
--- dropped here, never sent (case_quiet).
--- {"items": [{id, kind, payload, attempts, retry_key}], "next_ms": ms until the next message
--- is due, or -1 when none is queued}
+-- dropped here, never sent (case_quiet). A message claimed again while still marked leased had
+-- its lease run out with no outcome reported (its sender died mid-send, or the report was lost):
+-- whether that try reached the receiver is unknown, and the message says so from then on
+-- (unsure: a LINE reply's token may be used up already).
+-- {"items": [{id, kind, payload, attempts, retry_key, unsure}], "next_ms": ms until the next
+-- message is due, or -1 when none is queued}
 local function outbox_claim(keys, a)
     local P, limit, lease = a[1], tonumber(a[2]), tonumber(a[3])
     local now = now_ms()
@@ -1929,9 +1934,12 @@ local function outbox_claim(keys, a)
             end
         end
         if h.kind then
+            local unsure = h.unsure == '1' or h.leased == '1'
             redis.call('ZADD', P .. 'outbox:due', now + lease, id)
+            redis.call('HSET', P .. 'outbox:item:' .. id, 'leased', '1', 'unsure',
+                unsure and '1' or '0')
             items[#items + 1] = {id = id, kind = h.kind, payload = h.payload,
-                attempts = tonumber(h.attempts), retry_key = h.retry_key}
+                attempts = tonumber(h.attempts), retry_key = h.retry_key, unsure = unsure}
         else
             redis.call('DEL', P .. 'outbox:item:' .. id)
             redis.call('ZREM', P .. 'outbox:due', id)
@@ -1967,10 +1975,11 @@ local function outbox_retry(keys, a)
     local key = P .. 'outbox:item:' .. id
     if redis.call('EXISTS', key) == 0 then return cjson.encode({ok = false}) end
     if a[4] and a[4] ~= '' then -- a new kind of message: its attempts start again
-        redis.call('HSET', key, 'kind', a[4], 'payload', a[5], 'attempts', 0)
+        redis.call('HSET', key, 'kind', a[4], 'payload', a[5], 'attempts', 0, 'unsure', '0')
     else
         redis.call('HINCRBY', key, 'attempts', 1)
     end
+    redis.call('HDEL', key, 'leased') -- this try's outcome is known
     redis.call('ZADD', P .. 'outbox:due', now_ms() + delay, id)
     return cjson.encode({ok = true})
 end
