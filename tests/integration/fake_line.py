@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import sys
 import threading
 import time
 
@@ -492,16 +493,33 @@ def line_violations(path, method, headers, body, access_token):
     return v
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """The fakes' HTTP server (this fake LINE API, fault_load's team gateway): a listen backlog
+    that a burst of the router's connections does not overflow (socketserver's default of 5 drops
+    connection attempts, which the kernel retries a second later: a delay of the fake's, not the
+    router's), and no traceback when a router dies with a connection open."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class FakeLine:
     """A fake LINE Messaging API on 127.0.0.1 (free port). Records every request; answers 200 {}
     unless told otherwise: per endpoint ('reply', 'push') a queue of scripted answers (used first,
     one per request), else a default answer. Like LINE, a push whose X-Line-Retry-Key was already
     accepted (answered 2xx) gets 409, and a request LINE would refuse (bad token, more than five
     messages, a quick-reply label over 20 characters…) gets 400/401 and is recorded as a
-    violation. Thread-safe."""
+    violation. With single_use_reply_tokens, a reply whose token was already accepted gets 400
+    "Invalid reply token", as LINE answers it. Thread-safe."""
 
-    def __init__(self, access_token):
+    def __init__(self, access_token, single_use_reply_tokens=False):
         self.access_token = access_token
+        self.single_use_reply_tokens = single_use_reply_tokens
+        self._used_reply_tokens = set()
         self._cv = threading.Condition()
         self._requests = []
         self._scripts = {'reply': collections.deque(), 'push': collections.deque()}
@@ -527,8 +545,7 @@ class FakeLine:
             def log_message(self, *args):
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self._server.daemon_threads = True
+        self._server = QuietServer(('127.0.0.1', 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={'poll_interval': 0.05}, daemon=True)
         self._thread.start()
@@ -667,10 +684,15 @@ class FakeLine:
                 answer = self._scripts[req.endpoint].popleft()
             elif req.endpoint == 'push' and req.retry_key in self._accepted_keys:
                 answer = Answer(409, headers={'X-Line-Accepted-Request-Id': secrets.token_hex(16)})
+            elif (req.endpoint == 'reply' and self.single_use_reply_tokens
+                  and req.reply_token in self._used_reply_tokens):
+                answer = Answer(400)
             else:
                 answer = self._defaults.get(req.endpoint) or Answer(200)
             if req.endpoint == 'push' and req.retry_key and 200 <= answer.status < 300:
                 self._accepted_keys.add(req.retry_key)
+            if req.endpoint == 'reply' and 200 <= answer.status < 300:
+                self._used_reply_tokens.add(req.reply_token)
             req.status = answer.status
             self._requests.append(req)
             self._cv.notify_all()
@@ -703,11 +725,12 @@ class LineTest(harness.RouterTest):
     would have refused, and every push must carry a UUID X-Line-Retry-Key."""
 
     line_secret = None  # None: a random one
+    single_use_reply_tokens = False  # FakeLine's option: a used reply token gets 400
 
     def setUp(self):
         self.secret = self.line_secret or secrets.token_hex(16)
         self.access_token = 'lat-' + secrets.token_urlsafe(40)
-        self.fake = FakeLine(self.access_token).start()
+        self.fake = FakeLine(self.access_token, self.single_use_reply_tokens).start()
         self.addCleanup(self._finish_fake)
         opts = dict(self.env_options)
         extra = dict(opts.get('extra_env') or {})

@@ -258,6 +258,12 @@ class RedisServer:
     def url(self):
         return 'redis://127.0.0.1:%d/0' % self.port
 
+    def command_line(self, port):
+        """The redis-server command that start() runs on port (a subclass may change it)."""
+        return [redis_server_binary(), '--port', str(port), '--bind', '127.0.0.1',
+                '--dir', self.dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
+                '--save', '', '--daemonize', 'no', '--protected-mode', 'yes']
+
     def start(self, timeout=10.0):
         """Starts the server (on the same port and folder when restarted) and waits for PING."""
         fixed = self.port is not None
@@ -265,10 +271,7 @@ class RedisServer:
         for _ in range(1 if fixed else 5):
             port = self.port if fixed else free_port()
             log = open(self.log_path, 'ab')
-            args = [redis_server_binary(), '--port', str(port), '--bind', '127.0.0.1',
-                    '--dir', self.dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
-                    '--save', '', '--daemonize', 'no', '--protected-mode', 'yes']
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
+            proc = subprocess.Popen(self.command_line(port), stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, cwd=self.dir)
             log.close()
             deadline = time.monotonic() + scaled(timeout)
