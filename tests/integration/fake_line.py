@@ -493,6 +493,24 @@ def line_violations(path, method, headers, body, access_token):
     return v
 
 
+def wait_recorded(cv, recorded, predicate, timeout, message, who):
+    """Calls predicate(a copy of the list recorded, which the condition cv guards) whenever cv
+    is notified, until it returns something truthy, which is returned. timeout (multiplied by
+    ESS_TEST_TIME_SCALE) bounds the wait: AssertionError after it, with what `who` received."""
+    deadline = time.monotonic() + harness.scaled(timeout)
+    with cv:
+        while True:
+            got = predicate(list(recorded))
+            if got:
+                return got
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError('%s within %.1f s; %s received:\n%s' % (
+                    message, harness.scaled(timeout), who,
+                    '\n'.join(repr(r) for r in recorded[-15:]) or '(nothing)'))
+            cv.wait(min(left, 0.2))
+
+
 class QuietServer(http.server.ThreadingHTTPServer):
     """The fakes' HTTP server (this fake LINE API, fault_load's team gateway): a listen backlog
     that a burst of the router's connections does not overflow (socketserver's default of 5 drops
@@ -625,19 +643,8 @@ class FakeLine:
         """Calls predicate(list of requests so far) whenever a request arrives, until it returns
         something truthy, which is returned. timeout (multiplied by ESS_TEST_TIME_SCALE) bounds
         the wait: AssertionError after it, with what was received."""
-        deadline = time.monotonic() + harness.scaled(timeout)
-        with self._cv:
-            while True:
-                got = predicate(list(self._requests))
-                if got:
-                    return got
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError('%s within %.1f s; the fake LINE API received:\n%s'
-                                         % (message, harness.scaled(timeout),
-                                            '\n'.join(repr(r) for r in self._requests[-15:])
-                                            or '(nothing)'))
-                self._cv.wait(min(left, 0.2))
+        return wait_recorded(self._cv, self._requests, predicate, timeout, message,
+                             'the fake LINE API')
 
     def wait_reply(self, event, timeout=10.0):
         """The first reply carrying event's reply token."""

@@ -105,18 +105,8 @@ class TeamGateway:
     def wait_for(self, predicate, timeout, message):
         """predicate(list of requests so far), until it returns something truthy (returned);
         AssertionError after timeout seconds (scaled)."""
-        deadline = time.monotonic() + harness.scaled(timeout)
-        with self._lock:
-            while True:
-                got = predicate(list(self._requests))
-                if got:
-                    return got
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError('%s within %.1f s; the gateway received:\n%s' % (
-                        message, harness.scaled(timeout),
-                        '\n'.join(repr(r) for r in self._requests[-15:]) or '(nothing)'))
-                self._lock.wait(min(left, 0.2))
+        return fake_line.wait_recorded(self._lock, self._requests, predicate, timeout, message,
+                                       'the gateway')
 
     def close(self):
         self._closing.set()
