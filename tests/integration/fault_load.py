@@ -27,7 +27,8 @@ THREAT_TEXT = 'ถูกเจ้าหนี้นอกระบบขู่�
 class GatewayRequest:
     """One POST the gateway received: path, headers (lower-case names), raw body, when it came
     (time.monotonic()), what it answered (None: nothing, it hangs) and, for a hanging one, when
-    the sender gave up and closed the connection (closed_at, None while it is open)."""
+    the sender gave up and closed the connection (closed_at, None while it is open; close()
+    sets it too)."""
 
     def __init__(self, path, headers, body):
         self.path = path
