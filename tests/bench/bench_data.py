@@ -4,6 +4,8 @@ router's own API (PUT /v1/teams/{id}, keep-alive connections in parallel), incid
 drawn from the same spread, and a probe incident that checks the router accepts the bench's body.
 
   bench_data.py teams  --base URL --count N --points FILE   (admin token in ESS_ADMIN_TOKEN)
+      [--tokens FILE] [--webhook URL]   (scripts/soak: the teams' tokens, and their dispatches
+      POSTed to URL/<team_id>)
   bench_data.py probe  --base URL                            (operator token in ESS_OPERATOR_TOKEN)
   bench_data.py resolve --base URL --cases FILE              (operator token in ESS_OPERATOR_TOKEN)
       resolves the assigned cases listed in FILE ("tracking_code case_id status" lines), so that
@@ -200,13 +202,24 @@ def cmd_teams(args):
     rng = random.Random(args.seed)
     teams, in_bkk = make_teams(args.count, rng)
     slots = sum(t["capacity"] for _, t in teams)
+    if args.webhook:  # each team's dispatches POSTed to WEBHOOK/<team_id>
+        for tid, body in teams:
+            body["notify"] = {"webhook": f"{args.webhook.rstrip('/')}/{tid}"}
+    answers = []
     seconds, errors = send_all(args.base, token, "PUT",
-                               [(f"/v1/teams/{tid}", body) for tid, body in teams], args.concurrency)
+                               [(f"/v1/teams/{tid}", body) for tid, body in teams], args.concurrency,
+                               answers)
     if errors:
         print(f"bench_data.py: {len(errors)} of {len(teams)} PUTs failed, e.g.:", file=sys.stderr)
         for e in errors[:5]:
             print("  " + e, file=sys.stderr)
         sys.exit(1)
+    if args.tokens:  # "team_id token lat lon" lines: what a load generator acting as the teams needs
+        where = dict(teams)
+        with open(args.tokens, "w", encoding="ascii") as f:
+            for a in answers:
+                t = where[a["team_id"]]
+                f.write(f"{a['team_id']} {a['token']} {t['lat']} {t['lon']}\n")
     spread = Spread(random.Random(args.seed + 1))
     with open(args.points, "w", encoding="ascii") as f:
         for _ in range(args.npoints):
@@ -369,6 +382,8 @@ def main():
     t.add_argument("--concurrency", type=int, default=8)
     t.add_argument("--points", required=True, help="file to write incident locations to")
     t.add_argument("--npoints", type=int, default=20000)
+    t.add_argument("--tokens", help='file to write "team_id token lat lon" lines to (the teams\' own tokens)')
+    t.add_argument("--webhook", help="notify every team by a webhook: this URL, then /<team_id>")
     t.set_defaults(func=cmd_teams)
     pr = sub.add_parser("probe", help="POST one incident and print the answer")
     pr.add_argument("--base", required=True)

@@ -2,8 +2,10 @@
  * that answers 200 "{}" at once to the router's replies (POST /v2/bot/message/reply) and pushes
  * (POST /v2/bot/message/push), counts them, and logs each reply's arrival as "REPLY_TOKEN NS"
  * (NS: CLOCK_MONOTONIC in nanoseconds, the clock line_paced uses) to LOG. GET /count answers
- * {"reply":N,"push":N,"other":N,"no_token":N} and flushes LOG. Not a test double of LINE's
- * behaviour (tests/integration/fake_line.py is): only fast enough not to be what is measured.
+ * {"reply":N,"push":N,"dispatch":N,"other":N,"no_token":N} and flushes LOG. It also stands for
+ * the teams' gateway of scripts/soak: a POST to /team/<anything> (a dispatch) is answered 200 at
+ * once and counted. Not a test double of LINE's behaviour (tests/integration/fake_line.py is):
+ * only fast enough not to be what is measured.
  * Usage: fake_line PORT LOG; stops on SIGTERM or SIGINT (LOG flushed). */
 #include <errno.h>
 #include <signal.h>
@@ -17,7 +19,7 @@
 #include <event2/http.h>
 
 static FILE *log_file;
-static unsigned long n_reply, n_push, n_other, n_no_token;
+static unsigned long n_reply, n_push, n_dispatch, n_other, n_no_token;
 
 /* The TCP port in s (1..65535), or -1. */
 static int parse_port(const char *s)
@@ -72,7 +74,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     long long t = now_ns();
     const char *uri = evhttp_request_get_uri(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    char counts[160];
+    char counts[200];
     (void)arg;
 
     if (cmd == EVHTTP_REQ_POST && strcmp(uri, "/v2/bot/message/reply") == 0) {
@@ -82,11 +84,14 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (cmd == EVHTTP_REQ_POST && strcmp(uri, "/v2/bot/message/push") == 0) {
         n_push++;
         answer(req, HTTP_OK, "OK", "{}");
+    } else if (cmd == EVHTTP_REQ_POST && strncmp(uri, "/team/", 6) == 0) {
+        n_dispatch++;
+        answer(req, HTTP_OK, "OK", "{}");
     } else if (cmd == EVHTTP_REQ_GET && strcmp(uri, "/count") == 0) {
         fflush(log_file);
         snprintf(counts, sizeof counts,
-                 "{\"reply\":%lu,\"push\":%lu,\"other\":%lu,\"no_token\":%lu}", n_reply, n_push,
-                 n_other, n_no_token);
+                 "{\"reply\":%lu,\"push\":%lu,\"dispatch\":%lu,\"other\":%lu,\"no_token\":%lu}",
+                 n_reply, n_push, n_dispatch, n_other, n_no_token);
         answer(req, HTTP_OK, "OK", counts);
     } else {
         n_other++;
@@ -137,8 +142,8 @@ int main(int argc, char **argv)
         goto done;
     fprintf(stderr, "fake_line: listening on 127.0.0.1:%d\n", port);
     rc = event_base_dispatch(base) == -1 ? 1 : 0;
-    fprintf(stderr, "fake_line: %lu replies, %lu pushes, %lu other requests\n", n_reply, n_push,
-            n_other);
+    fprintf(stderr, "fake_line: %lu replies, %lu pushes, %lu dispatches, %lu other requests\n",
+            n_reply, n_push, n_dispatch, n_other);
 done:
     if (sigterm != NULL) event_free(sigterm);
     if (sigint != NULL) event_free(sigint);

@@ -2,7 +2,9 @@
 router on ESS_PORT, and when no router answers there it says so in one line and exits non-zero
 instead of dying with a Python traceback. Its --sticker and --image reach a chat with a person as
 "[sticker]" and "[image]" (issue 11). scripts/ha starts a primary, two replicas, three Sentinels and
-two routers, shows a fail-over and stops them all (issue 15)."""
+two routers, shows a fail-over and stops them all (issue 15). scripts/soak (issue 15) reads its one
+argument, the minutes, before it installs, builds or starts anything: --help prints its usage, a bad
+argument exits 2 (no soak runs here)."""
 
 import os
 import re
@@ -21,6 +23,7 @@ from harness import RouterTest
 LINE_SAY = os.path.join(harness.REPO_ROOT, 'scripts', 'line-say')
 HA = os.path.join(harness.REPO_ROOT, 'scripts', 'ha')
 SENTINEL_BIN = os.environ.get('ESS_REDIS_SENTINEL') or shutil.which('redis-sentinel')
+SOAK = os.path.join(harness.REPO_ROOT, 'scripts', 'soak')
 
 
 class LineSayTest(RouterTest):
@@ -169,6 +172,25 @@ class HaScriptTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual([p for p in pids if os.path.exists('/proc/%d' % p)], [],
                          'scripts/ha stop stops every process it started')
+class SoakArgumentsTest(unittest.TestCase):
+
+    def soak(self, *args):
+        return subprocess.run(['bash', SOAK] + list(args), capture_output=True, text=True,
+                              timeout=harness.scaled(30), stdin=subprocess.DEVNULL)
+
+    def test_help(self):
+        for flag in ('-h', '--help'):
+            r = self.soak(flag)
+            self.assertEqual(r.returncode, 0, r)
+            self.assertTrue(r.stdout.startswith('usage: scripts/soak [MINUTES]'), r.stdout)
+            self.assertIn('half', r.stdout)
+
+    def test_bad_arguments_refused(self):
+        for args in (['0'], ['1441'], ['ten'], ['-5'], ['1.5'], ['5', '6']):
+            r = self.soak(*args)
+            self.assertEqual(r.returncode, 2, (args, r))
+            self.assertIn('usage: scripts/soak', r.stderr, args)
+            self.assertNotIn('==>', r.stderr, args)  # nothing installed, built or started
 
 
 if __name__ == '__main__':
