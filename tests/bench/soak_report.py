@@ -80,13 +80,14 @@ def router_figures(pid):
 
 
 def cpu_ticks(pid):
-    """The CPU time (user + system, in clock ticks) of pid and its children (a process started
-    through `timeout` is its child); 0 when it is gone."""
+    """The CPU time (user + system, in clock ticks) of pid, of its children that ended (Redis'
+    AOF rewrites) and of those running (a process started through `timeout` is its child); 0 when
+    it is gone."""
     total = 0
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        total = int(fields[11]) + int(fields[12])
+        total = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
         with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
             children = [int(c) for c in f.read().split()]
     except (OSError, ValueError, IndexError):
@@ -352,9 +353,10 @@ def cmd_report(args):
     bad = sum(v["bad"] for v in summary["by_kind"].values())
     verdict(bad == 0 and summary["unanswered"] == 0 and summary["stream_drops"] == 0 and
             summary["followups_left"] == 0 and summary["slots_unsent"] == 0,
-            f"every request answered 2xx ({bad} not, {summary['unanswered']} unanswered), no event "
-            f"stream dropped ({summary['stream_drops']}), every case acknowledged and resolved or "
-            f"closed ({summary['followups_left']} follow-ups left)")
+            f"every request answered 2xx ({bad} not, {summary['unanswered']} unanswered, "
+            f"{summary['slots_unsent']} never sent: still waiting for a connection when the schedule "
+            f"ended), no event stream dropped ({summary['stream_drops']}), every case acknowledged and "
+            f"resolved or closed ({summary['followups_left']} follow-ups left)")
     return 0 if all(verdicts) else 1
 
 
