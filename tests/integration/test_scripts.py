@@ -172,6 +172,8 @@ class HaScriptTest(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual([p for p in pids if os.path.exists('/proc/%d' % p)], [],
                          'scripts/ha stop stops every process it started')
+
+
 class SoakArgumentsTest(unittest.TestCase):
 
     def soak(self, *args):
