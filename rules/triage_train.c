@@ -57,7 +57,7 @@ struct vocabulary {
     size_t mask;
 };
 
-static void die(const char *fmt, const char *a, const char *b)
+static _Noreturn void die(const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "triage-train: ");
     fprintf(stderr, fmt, a, b);
