@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "feed_entries.h"
+#include "feed_query.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -18,11 +19,8 @@
 #include "router.h"
 #include "text.h"
 
-#define FEED_COUNT_DEFAULT 100
-#define FEED_COUNT_MAX 1000
-#define FEED_BLOCK_MAX_MS 30000
 #define ACK_MAX 1000
-#define STREAM_ID_MAX 41 /* "<ms>-<seq>": two 64-bit numbers */
+#define STREAM_ID_MAX FEED_STREAM_ID_MAX
 
 #define FEED_CONSUMER "feed"  /* the one consumer of each agency's group (ess.lua) */
 #define FEED_SCAN 1000        /* log entries one read may look at, answered or skipped */
@@ -610,26 +608,13 @@ static void feed_read(struct waiter *w, int audit_read)
 void feed_get(struct http_call *call)
 {
     struct evkeyvalq q;
-    const char *count, *block, *format;
-    long n = FEED_COUNT_DEFAULT, block_ms = 0;
+    struct feed_query fq;
+    const char *problem;
     struct waiter *w;
 
     if (http_query_parse(call, &q) != 0) return;
-    count = evhttp_find_header(&q, "count");
-    block = evhttp_find_header(&q, "block_ms");
-    format = evhttp_find_header(&q, "format");
-    if (count && http_query_long(count, 1, FEED_COUNT_MAX, &n) != 0) {
-        http_reply_error(call, 400, "invalid_query", "count must be a whole number 1 to 1000.");
-        goto done;
-    }
-    if (block && http_query_long(block, 0, FEED_BLOCK_MAX_MS, &block_ms) != 0) {
-        http_reply_error(call, 400, "invalid_query", "block_ms must be a whole number 0 to 30000.");
-        goto done;
-    }
-    if (format && strcmp(format, "eido") != 0) {
-        http_reply_error(
-            call, 400, "invalid_query",
-            "format must be eido (each entry then carries its case's EIDO), or absent.");
+    if ((problem = feed_query_read(&q, &fq)) != NULL) {
+        http_reply_error(call, 400, "invalid_query", problem);
         goto done;
     }
     if (call->router->feed == NULL || (w = calloc(1, sizeof *w)) == NULL) {
@@ -640,15 +625,15 @@ void feed_get(struct http_call *call)
     call->data_free = waiter_free;
     w->f = call->router->feed;
     w->call = call;
-    w->block_ms = block_ms;
-    w->eido = format != NULL;
-    w->count = n;
+    w->block_ms = fq.block_ms;
+    w->eido = fq.eido;
+    w->count = fq.count;
     feed_keys(call, w->log_key, w->group);
-    if ((w->kept = feed_entries_new((size_t)n)) == NULL) {
+    if ((w->kept = feed_entries_new((size_t)fq.count)) == NULL) {
         http_reply_error(call, 500, "internal", "The server ran out of memory.");
         goto done;
     }
-    if (block_ms > 0 && waiter_join(w) != 0) goto done;
+    if (fq.block_ms > 0 && waiter_join(w) != 0) goto done;
     feed_read(w, 1);
 done:
     evhttp_clear_headers(&q);
@@ -656,18 +641,6 @@ done:
 
 /* ------------------------------------------------------------------------------------------ */
 /* POST /v1/feed/ack */
-
-/* 1 when s is a stream id "<ms>-<seq>" (digits, at most 20 each). */
-static int stream_id_valid(const char *s)
-{
-    const char *dash = strchr(s, '-');
-    size_t a, b;
-    if (dash == NULL) return 0;
-    a = (size_t)(dash - s);
-    b = strlen(dash + 1);
-    return a >= 1 && a <= 20 && b >= 1 && b <= 20 && strspn(s, "0123456789") == a &&
-           strspn(dash + 1, "0123456789") == b;
-}
 
 static void on_ack(enum store_status status, const struct store_item *items, size_t n, void *arg)
 {
@@ -726,8 +699,7 @@ void feed_ack(struct http_call *call)
     argv[i++] = log_key;
     argv[i++] = group;
     cJSON_ArrayForEach (id, ids) {
-        if (!cJSON_IsString(id) || strlen(id->valuestring) > STREAM_ID_MAX ||
-            !stream_id_valid(id->valuestring)) {
+        if (!cJSON_IsString(id) || !feed_query_ack_id_valid(id->valuestring)) {
             http_reply_error(call, 400, "invalid_field",
                              "ids must hold entry ids of the feed (\"<ms>-<seq>\").");
             goto done;

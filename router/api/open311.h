@@ -12,7 +12,6 @@
 struct http_call;
 
 #define OPEN311_MAX_REQUESTS 1000 /* GeoReport v2's "first 1000 requests" */
-#define OPEN311_MAX_DAYS 90       /* and its 90-day span */
 #define OPEN311_SCAN_MAX 10000    /* cases of its span one list request may look at */
 
 /* GET /open311/v2/{discovery|services|requests}.json (params[0]: the last segment). */

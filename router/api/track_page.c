@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 
 #include "http.h"
 #include "text.h"
@@ -94,9 +93,8 @@ static void page_query(struct http_call *call, struct evkeyvalq *q, const char *
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(call->req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 
-    TAILQ_INIT(q);
     *code = *lang = NULL;
-    if (query == NULL || evhttp_parse_query_str(query, q) != 0) return;
+    if (http_query_split(query, q) != 0) return;
     *code = evhttp_find_header(q, "code");
     *lang = evhttp_find_header(q, "lang");
 }

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -738,24 +737,12 @@ int http_require_role(struct http_call *call, unsigned allowed_roles)
     return 1;
 }
 
-int http_query_long(const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    long v;
-    if (s[0] < '0' || s[0] > '9' || strlen(s) > 12) return -1;
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || v < min || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
 int http_query_parse(struct http_call *call, struct evkeyvalq *params)
 {
     const struct evhttp_uri *uri = call->req ? evhttp_request_get_evhttp_uri(call->req) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 
-    TAILQ_INIT(params);
-    if (query && evhttp_parse_query_str(query, params) != 0) {
+    if (http_query_split(query, params) != 0) {
         http_reply_error(call, 400, "invalid_query", "The query string is malformed.");
         return -1;
     }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "http_query.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -240,14 +241,11 @@ int http_body_text(struct http_call *call, const struct cJSON *body, const char 
  * Returns 1 when the call was answered. */
 int http_require_role(struct http_call *call, unsigned allowed_roles);
 
-/* Parses the call's query string (none: no parameters) into params, which this initialises and
- * the caller empties with evhttp_clear_headers (also on failure). 0, or -1 when it is malformed:
- * then the call was answered 400 invalid_query. */
+/* Parses the call's query string (none: no parameters) into params with http_query_split
+ * (http_query.h; http_query_long reads whole numbers from them), which this initialises and the
+ * caller empties with evhttp_clear_headers (also on failure). 0, or -1 when it is malformed: then
+ * the call was answered 400 invalid_query. */
 int http_query_parse(struct http_call *call, struct evkeyvalq *params);
-
-/* Reads a query string value that must be a whole number within [min, max] (digits only, at
- * most 12) into *out. 0, or -1 when it is not one (*out untouched). */
-int http_query_long(const char *s, long min, long max, long *out);
 
 /* Microseconds of a monotonic clock. */
 uint64_t http_now_us(void);

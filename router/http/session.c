@@ -17,44 +17,6 @@
 #include "router.h"
 #include "store.h"
 
-#define SESSION_COOKIE_HEADER_MAX 8192 /* a longer Cookie header is not read */
-
-static int is_b64url(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
-
-int session_cookie_value(const char *h, char out[SESSION_TOKEN_LEN + 1])
-{
-    static const char name[] = SESSION_COOKIE_NAME;
-    const size_t nlen = sizeof name - 1;
-
-    out[0] = '\0';
-    if (h == NULL || strlen(h) > SESSION_COOKIE_HEADER_MAX) return -1;
-    while (*h) {
-        const char *end = strchr(h, ';');
-        size_t len = end ? (size_t)(end - h) : strlen(h), i;
-        while (len > 0 && (*h == ' ' || *h == '\t')) {
-            h++;
-            len--;
-        }
-        while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t')) len--;
-        if (len == nlen + 1 + SESSION_TOKEN_LEN && memcmp(h, name, nlen) == 0 && h[nlen] == '=') {
-            const char *v = h + nlen + 1;
-            for (i = 0; i < SESSION_TOKEN_LEN && is_b64url(v[i]); i++) continue;
-            if (i == SESSION_TOKEN_LEN) {
-                memcpy(out, v, SESSION_TOKEN_LEN);
-                out[SESSION_TOKEN_LEN] = '\0';
-                return 0;
-            }
-        }
-        if (end == NULL) break;
-        h = end + 1;
-    }
-    return -1;
-}
-
 long long session_ttl_ms(long long created_ms, long long now_ms, int idle_s)
 {
     long long left = created_ms + SESSION_MAX_AGE_MS - now_ms;
@@ -152,16 +114,13 @@ void session_resolve(struct http_call *call, void (*cont)(struct http_call *call
 int session_csrf_ok(const struct http_call *call)
 {
     enum evhttp_cmd_type m;
-    const char *sent;
-    size_t want;
 
     if (!call->auth.by_cookie || call->req == NULL) return 1;
     m = evhttp_request_get_command(call->req);
     if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD) return 1;
-    sent = evhttp_find_header(evhttp_request_get_input_headers(call->req), "X-CSRF-Token");
-    want = strlen(call->auth.csrf);
-    return sent != NULL && want > 0 && strlen(sent) == want &&
-           CRYPTO_memcmp(sent, call->auth.csrf, want) == 0;
+    return session_cookie_csrf_match(
+        evhttp_find_header(evhttp_request_get_input_headers(call->req), "X-CSRF-Token"),
+        call->auth.csrf);
 }
 
 int session_set_cookie(char *out, size_t outlen, const char *value, int secure)

@@ -8,18 +8,13 @@
 
 #include <stddef.h>
 
+#include "session_cookie.h" /* the cookie and the CSRF header read (pure) */
+
 struct auth;
 struct http_call;
 
-#define SESSION_COOKIE_NAME "ess_session"
-#define SESSION_TOKEN_LEN 43 /* 256 random bits as unpadded base64url */
 /* DESIGN: a session ends after 12 hours in any case, however busy. */
 #define SESSION_MAX_AGE_MS (12LL * 3600 * 1000)
-
-/* Finds the session cookie in a Cookie header value (NULL: none) and copies its value, which
- * must be SESSION_TOKEN_LEN characters of base64url, to out. 0, or -1 when there is none (or
- * only malformed ones). */
-int session_cookie_value(const char *cookie_header, char out[SESSION_TOKEN_LEN + 1]);
 
 /* How many more milliseconds a session created at created_ms may live at now_ms (both ms since
  * the epoch on Redis' clock) with idle_s of idle expiry: the smaller of idle_s and what is left
@@ -39,7 +34,8 @@ void session_from_cookie(const char *cookie_header, struct auth *auth);
 void session_resolve(struct http_call *call, void (*cont)(struct http_call *call));
 
 /* 1 when the call may go on as far as CSRF goes: not authenticated by the session cookie, a
- * GET or HEAD, or an X-CSRF-Token header equal (constant time) to the session's token. */
+ * GET or HEAD, or an X-CSRF-Token header equal (constant time) to the session's token
+ * (session_cookie_csrf_match). */
 int session_csrf_ok(const struct http_call *call);
 
 /* Writes the Set-Cookie value for the session cookie holding value (NULL: one that removes it)
