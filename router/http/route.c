@@ -45,13 +45,17 @@ int route_split(const char *path, char seg[][ROUTE_SEGMENT_MAX + 1], int *nseg)
 }
 
 /* The "**" of a pattern: segments from..nseg-1, joined with '/', into out (NULL: not kept). 1, or
- * 0 when they do not fit in ROUTE_SEGMENT_MAX bytes (a cut rest could name another path). */
+ * 0 when they do not fit in ROUTE_SEGMENT_MAX bytes (a cut rest could name another path); out is
+ * then "", never a part of the rest without its NUL. */
 static int route_match_rest(char seg[][ROUTE_SEGMENT_MAX + 1], int from, int nseg, char *out)
 {
     size_t len = 0;
     for (int i = from; i < nseg; i++) {
         size_t n = strlen(seg[i]);
-        if (len + (i > from) + n > ROUTE_SEGMENT_MAX) return 0;
+        if (len + (i > from) + n > ROUTE_SEGMENT_MAX) {
+            if (out) out[0] = '\0';
+            return 0;
+        }
         if (out) {
             if (i > from) out[len] = '/';
             memcpy(out + len + (i > from), seg[i], n);

@@ -20,9 +20,9 @@ int route_split(const char *path, char seg[][ROUTE_SEGMENT_MAX + 1], int *nseg);
 /* 1 when the nseg segments match pattern (segments between slashes, a lone "*" for any
  * segment, and as the last one "**" for whatever follows, any number of segments, none
  * included), copying the "*" segments, in order, into params (at most ROUTE_MAX_PARAMS; params
- * may be written even when the answer is 0). "**" takes the next parameter: the rest of the
- * path, its segments joined with '/' ("" for none); a rest longer than ROUTE_SEGMENT_MAX bytes
- * does not match. 0 otherwise. */
+ * may be written even when the answer is 0, and what is written is NUL-terminated). "**" takes
+ * the next parameter: the rest of the path, its segments joined with '/' ("" for none); a rest
+ * longer than ROUTE_SEGMENT_MAX bytes does not match (its parameter is then ""). 0 otherwise. */
 int route_match(const char *pattern, char seg[][ROUTE_SEGMENT_MAX + 1], int nseg,
                 char params[][ROUTE_SEGMENT_MAX + 1]);
 

@@ -149,6 +149,11 @@ static void test_match_prefix(void)
         CHECK(split(path) == 0 && nseg == 6, "a path of six long segments splits");
         CHECK(route_match("assets/**", seg, nseg, params) == 0,
               "a rest longer than ROUTE_SEGMENT_MAX bytes does not match (never cut)");
+        /* Found by fuzz_route (corpus/fuzz_route/regress-rest-too-long): the part of the rest
+         * written before it ran out of room was left without its NUL. */
+        memset(params, 'x', sizeof params);
+        CHECK(route_match("assets/**", seg, nseg, params) == 0 && params[0][0] == '\0',
+              "a rest that does not fit leaves its parameter empty, not unterminated");
         path[7 + 4 * 21] = '\0'; /* four segments: 4 * 20 + 3 = 83 bytes */
         CHECK(split(path) == 0 && route_match("assets/**", seg, nseg, params) == 1 &&
                   strlen(params[0]) == 83,
