@@ -4,6 +4,7 @@
 #include "triage_model.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,8 @@ static int parse_weights(struct reader *r, char **words, int n, const char *name
 {
     if (n != NCLASS + 1) return fail(r, "feature '%s': expected %s weights", name, "6");
     for (int c = 0; c < NCLASS; c++) {
-        if (parse_number(words[c + 1], &out[c]) != 0)
+        /* The table keeps floats: a larger weight would be infinite there, every probability NaN */
+        if (parse_number(words[c + 1], &out[c]) != 0 || fabs(out[c]) > FLT_MAX)
             return fail(r, "feature '%s': '%s' is not a finite number", name, words[c + 1]);
     }
     return 0;

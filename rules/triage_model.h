@@ -26,7 +26,7 @@ struct triage_feature_set;
  *   weights           the number of feature lines that follow "bias"
  *   bias              six weights, one per class
  *   <feature name>    six weights (at most once each)
- * Weights are finite decimals. */
+ * Weights are finite decimals within a float's range (at most FLT_MAX, about 3.4e38, in size). */
 
 /* Loads a weights file. NULL on failure, with a message naming the file, the line and what is
  * wrong in err ("rules/triage-model.tsv:12: feature 'w:ขัง': expected 6 weights"). The caller

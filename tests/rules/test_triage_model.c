@@ -416,6 +416,11 @@ static void test_loader(void)
     check_refused(HEAD "weights\t1\nbias\t0\t0\t0\t0\t0\t0\nw:x\t0\tnan\t0\t0\t0\t0\n",
                   "m.tsv:10: feature 'w:x': 'nan' is not a finite number",
                   "a weight that is not a finite number is refused");
+    /* Found by fuzz_triage_model (corpus/fuzz_triage_model/regress-weight-beyond-float): a
+     * weight beyond what a float holds became infinite in the table, and every probability NaN. */
+    check_refused(HEAD "weights\t1\nbias\t0\t0\t0\t0\t0\t0\nw:x\t0\t1.1e39\t0\t0\t0\t0\n",
+                  "m.tsv:10: feature 'w:x': '1.1e39' is not a finite number",
+                  "a weight beyond a float's range is refused");
     check_refused(HEAD "weights\t2\nbias\t0\t0\t0\t0\t0\t0\nw:x\t0\t0\t0\t0\t0\t0\n"
                        "w:x\t1\t0\t0\t0\t0\t0\n",
                   "m.tsv:11: feature 'w:x': listed twice", "a feature listed twice is refused");
