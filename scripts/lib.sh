@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shared functions of the developer scripts (scripts/run, scripts/test, scripts/bench): package
-# installation, the meson build, a private redis-server and process helpers. Source it from bash
-# running with `set -euo pipefail`; nothing here talks to anything but apt and 127.0.0.1.
+# Shared functions of the developer scripts (scripts/run, scripts/test, scripts/bench,
+# scripts/fuzz): package installation, the meson build, a private redis-server and process
+# helpers. Source it from bash running with `set -euo pipefail`; nothing here talks to anything
+# but apt and 127.0.0.1.
 
 ESS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ESS_ROOT
@@ -25,6 +26,11 @@ ESS_TEST_PACKAGES=(python3-jsonschema python3-yaml redis-sentinel)
 # font so that screenshots show Thai.
 # shellcheck disable=SC2034
 ESS_BROWSER_PACKAGES=(chromium chromium-driver python3-selenium fonts-thai-tlwg)
+
+# What the fuzz targets add (scripts/fuzz, and scripts/test's short runs): clang and the runtime
+# of its libFuzzer and sanitizers (libclang-rt-dev, Debian's compiler-rt for the default clang).
+# shellcheck disable=SC2034
+ESS_FUZZ_PACKAGES=(clang libclang-rt-dev)
 
 ess_log() { printf '==> %s\n' "$*" >&2; }
 ess_die() {
