@@ -20,7 +20,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NOW_MS 1796534400000LL /* 2026-12-06T00:00:00Z: a fixed "now" */
+#define NOW_MS 1796515200000LL /* 2026-12-06T00:00:00Z: a fixed "now" */
 #define SPAN_MS (OPEN311_MAX_DAYS * 86400000LL)
 
 static void check_resource(const char *segment, size_t size)

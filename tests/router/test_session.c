@@ -1,5 +1,6 @@
-/* Tests of router/http/session.c's pure parts: the session cookie in a Cookie header, the
- * idle and absolute expiry of a session, the Set-Cookie value. */
+/* Tests of router/http/session.c's pure parts and router/http/session_cookie.c: the session
+ * cookie in a Cookie header, the CSRF header's comparison, the idle and absolute expiry of a
+ * session, the Set-Cookie value. */
 #include <string.h>
 
 #include "session.h"
@@ -33,6 +34,21 @@ static void test_cookie(void)
     CHECK(session_cookie_value(NULL, out) == -1 && out[0] == '\0', "no header");
     CHECK(session_cookie_value("", out) == -1, "an empty header");
     CHECK(session_cookie_value("ESS_SESSION=" V, out) == -1, "the name is case-sensitive");
+}
+
+static void test_csrf(void)
+{
+    CHECK(session_cookie_csrf_match(V, V) == 1, "the session's token");
+    CHECK(session_cookie_csrf_match(NULL, V) == 0, "no header");
+    CHECK(session_cookie_csrf_match("", V) == 0 && session_cookie_csrf_match(V "x", V) == 0 &&
+              session_cookie_csrf_match("abc", V) == 0,
+          "another length");
+    CHECK(session_cookie_csrf_match("Abcdefghij"
+                                    "ABCDEFGHIJ0123456789-_abcdefghijk",
+                                    V) == 0,
+          "one character differs");
+    CHECK(session_cookie_csrf_match("", "") == 0 && session_cookie_csrf_match("x", NULL) == 0,
+          "a session without a token matches nothing");
 }
 
 static void test_ttl(void)
@@ -70,6 +86,7 @@ static void test_set_cookie(void)
 int main(void)
 {
     test_cookie();
+    test_csrf();
     test_ttl();
     test_set_cookie();
     return tap_done();
