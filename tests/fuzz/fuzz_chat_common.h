@@ -1,7 +1,8 @@
-/* What the two conversation targets (fuzz_chat.c, fuzz_chat_state.c) share: the rule table and
- * triage model the router classifies with, the router's part around chat_handle (the report's
- * id, the new case's code, the last case found closed), and the checks of an outcome and of the
- * state the router stores. Static functions: each target includes it once. */
+/* What the two conversation targets (fuzz_chat.c, fuzz_chat_state.c) share: libFuzzer's entry
+ * points, the rule table and triage model the router classifies with, the router's part around
+ * chat_handle (the report's id, the new case's code, the last case found closed), and the checks
+ * of an outcome and of the state the router stores. Static functions: each target includes it
+ * once. */
 #ifndef ESS_TESTS_FUZZ_CHAT_COMMON_H
 #define ESS_TESTS_FUZZ_CHAT_COMMON_H
 
@@ -12,6 +13,7 @@
 #include "text.h"
 #include "track_code.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,18 @@ static const struct rules_table *fuzz_chat_rules(void)
         exit(2);
     }
     return rules;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Loads the table and the model before the first input. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_chat_rules();
+    return 0;
 }
 
 /* Aborts (a finding) unless s is absent or valid UTF-8 of at most max bytes. */

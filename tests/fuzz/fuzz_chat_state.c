@@ -6,11 +6,6 @@
  * reads back (fuzz_chat_common.h). */
 #include "fuzz_chat_common.h"
 
-#include <stdint.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-
 #define USER "U4f3b9a2c1d8e7f60a5b4c3d2e1f0a9b8"
 
 static const char *const texts[] = {
@@ -91,14 +86,6 @@ static void run_events(const struct chat_state *from)
         ev.type = others[i];
         run(from, &ev);
     }
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_chat_rules();
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

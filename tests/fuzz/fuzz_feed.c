@@ -4,6 +4,7 @@
  * good query's numbers are in range and are what the digits say (the defaults when absent), eido
  * only for format=eido; an id taken is "<digits>-<digits>" of 1 to 20 digits each. */
 #include "feed_query.h"
+#include "fuzz_common.h"
 #include "http_query.h"
 
 #include <event2/http.h>
@@ -12,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The value of a whole number of at most 12 digits, or -1 when s is not one. */
 static long digits_value(const char *s)
@@ -71,11 +70,9 @@ done:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = fuzz_string(data, size);
 
     if (s == NULL) return 0;
-    memcpy(s, data, size);
-    s[size] = '\0'; /* a request holds no NUL: what follows one is not read */
     check_ack_id(s);
     check_query(s);
     free(s);

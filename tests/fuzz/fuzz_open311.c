@@ -5,6 +5,7 @@
  * Redis a span of at most 90 days ending at end_date (now when not given), a status of "",
  * "open" or "closed" and distinct category codes in order; a W3C time read writes back and reads
  * again as itself. */
+#include "fuzz_common.h"
 #include "http_query.h"
 #include "incident.h"
 #include "open311_query.h"
@@ -17,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW_MS 1796515200000LL /* 2026-12-06T00:00:00Z: a fixed "now" */
 #define SPAN_MS (OPEN311_MAX_DAYS * 86400000LL)
@@ -118,11 +117,9 @@ done:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = fuzz_string(data, size);
 
     if (s == NULL) return 0;
-    memcpy(s, data, size);
-    s[size] = '\0'; /* a request holds no NUL: what follows one is not read */
     check_resource(s, 32);
     check_resource(s, 97);
     check_query(s);

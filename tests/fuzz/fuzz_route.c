@@ -5,6 +5,7 @@
  * free of control bytes, percent-encoding them again splits back to the same segments, a match
  * agrees with an independent reading of the pattern, numbers read are in range and are what the
  * digits say. */
+#include "fuzz_common.h"
 #include "http_query.h"
 #include "route.h"
 
@@ -17,8 +18,6 @@
 #include <sys/queue.h>
 
 #include "fuzz_route_patterns.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef char segments[ROUTE_MAX_SEGMENTS][ROUTE_SEGMENT_MAX + 1];
 typedef char parameters[ROUTE_MAX_PARAMS][ROUTE_SEGMENT_MAX + 1];
@@ -65,35 +64,41 @@ static void check_round_trip(segments seg, int nseg)
         if (strcmp(seg[i], back[i]) != 0) abort();
 }
 
-/* Whether pattern matches, read independently of route_match, and the parameters it takes. */
+/* Whether pattern matches, read independently of route_match (the pattern cut into its segments
+ * first, then compared with the path's by count and position), and the parameters it takes. */
 static int expect_match(const char *pattern, segments seg, int nseg, parameters want, int *nwant)
 {
+    char pat[8][ROUTE_SEGMENT_MAX + 1];
+    int npat = 0, fixed, prefix;
     const char *p = pattern;
-    int i = 0;
 
     *nwant = 0;
     while (*p) {
         size_t len = strcspn(p, "/");
-        if (len == 2 && p[0] == '*' && p[1] == '*' && p[2] == '\0') {
-            char rest[ROUTE_MAX_SEGMENTS * (ROUTE_SEGMENT_MAX + 1) + 1] = "";
-            size_t n = 0;
-            for (int k = i; k < nseg; k++)
-                n += (size_t)snprintf(rest + n, sizeof rest - n, "%s%s", k > i ? "/" : "", seg[k]);
-            if (n > ROUTE_SEGMENT_MAX) return 0;
-            if (*nwant < ROUTE_MAX_PARAMS) memcpy(want[(*nwant)++], rest, n + 1);
-            return 1;
-        }
-        if (i >= nseg) return 0;
-        if (len == 1 && p[0] == '*') {
-            if (*nwant < ROUTE_MAX_PARAMS) memcpy(want[(*nwant)++], seg[i], strlen(seg[i]) + 1);
-        } else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+        if (npat == 8 || len > ROUTE_SEGMENT_MAX) abort(); /* no pattern of the table is */
+        memcpy(pat[npat], p, len);
+        pat[npat++][len] = '\0';
+        p += len + (p[len] == '/');
+    }
+    prefix = npat > 0 && strcmp(pat[npat - 1], "**") == 0;
+    fixed = prefix ? npat - 1 : npat;
+    if (prefix ? nseg < fixed : nseg != fixed) return 0;
+    for (int i = 0; i < fixed; i++) {
+        if (strcmp(pat[i], "*") == 0) {
+            if (*nwant < ROUTE_MAX_PARAMS) snprintf(want[(*nwant)++], sizeof want[0], "%s", seg[i]);
+        } else if (strcmp(pat[i], seg[i]) != 0) {
             return 0;
         }
-        i++;
-        p += len;
-        if (*p == '/') p++;
     }
-    return i == nseg;
+    if (prefix) {
+        char rest[ROUTE_MAX_SEGMENTS * (ROUTE_SEGMENT_MAX + 1) + 1] = "";
+        size_t n = 0;
+        for (int k = fixed; k < nseg; k++)
+            n += (size_t)snprintf(rest + n, sizeof rest - n, "%s%s", k > fixed ? "/" : "", seg[k]);
+        if (n > ROUTE_SEGMENT_MAX) return 0;
+        if (*nwant < ROUTE_MAX_PARAMS) memcpy(want[(*nwant)++], rest, n + 1);
+    }
+    return 1;
 }
 
 /* As the router's dispatch: every pattern of the table against the segments. */
@@ -150,9 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct evhttp_uri *uri;
 
     while (n < size && data[n] != ' ' && data[n] != '\r' && data[n] != '\n' && data[n] != '\0') n++;
-    if ((target = malloc(n + 1)) == NULL) return 0;
-    memcpy(target, data, n);
-    target[n] = '\0';
+    if ((target = fuzz_string(data, n)) == NULL) return 0;
     check_long(target, 0, 999999999999L);
     uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
     if (uri != NULL) {

@@ -7,14 +7,13 @@
  * shape says, with a valid id and hash. */
 #include "auth.h"
 #include "config.h"
+#include "fuzz_common.h"
 #include "session_cookie.h"
 #include "text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The configured tokens (ESS_ADMIN_TOKEN, ESS_OPERATOR_TOKENS); the dictionary holds them, so
  * that the fuzzer can find them. */
@@ -111,11 +110,9 @@ static void check_authorization(const struct config *cfg, const char *header)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct config cfg;
-    char *copy = malloc(size + 1), *line[3] = {NULL, NULL, NULL}, *p;
+    char *copy = fuzz_string(data, size), *line[3] = {NULL, NULL, NULL}, *p;
 
     if (copy == NULL) return 0;
-    memcpy(copy, data, size);
-    copy[size] = '\0';
     p = copy;
     for (int i = 0; i < 3 && p != NULL; i++) {
         line[i] = p;
