@@ -210,6 +210,7 @@ static void client_check_done(struct client *c)
         CURL *easy = msg->easy_handle;
         void *priv = NULL;
         long status = 0;
+        long request_size = 0;
         double seconds = 0;
 
         if (msg->msg != CURLMSG_DONE) continue;
@@ -218,7 +219,9 @@ static void client_check_done(struct client *c)
         r = priv;
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &seconds);
+        curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
         res.seconds = seconds;
+        res.sent = request_size > 0;
         res.body = "";
         if (code == CURLE_OK) {
             res.status = (int)status;

@@ -21,6 +21,8 @@ struct client_response {
     const char *error; /* NULL, or a short static description: "timeout", "connect failed",
                         * "cancelled", ... (never contains the URL, headers or body) */
     int timed_out;     /* 1 when the transfer hit its timeout */
+    int sent;          /* 1 when the request went out, in part or whole: even with no answer
+                        * (error set), the receiver may have acted on it */
     const char *body;  /* the response body, NUL-terminated, at most CLIENT_BODY_MAX bytes;
                         * "" when there is none */
     size_t body_len;

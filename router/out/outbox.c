@@ -73,19 +73,23 @@ static void report_done(struct sending *s, const char *dead_reason)
 }
 
 /* Schedules another attempt; kind/payload replace the message's when kind is not NULL (when
- * memory runs out printing payload, the message is kept as it was and tried again). */
+ * memory runs out printing payload, the message is kept as it was and tried again). The message
+ * stays marked unsure from then on when s->unsure is set (a new kind starts sure again). */
 static void report_retry(struct sending *s, long delay_ms, const char *kind, const cJSON *payload)
 {
     char delay[24];
     char *text = payload ? cJSON_PrintUnformatted(payload) : NULL;
-    const char *argv[4] = {s->id, delay, kind ? kind : "", text ? text : ""};
+    const char *argv[5] = {s->id, delay, "", "", s->unsure ? "1" : "0"};
     if (kind && payload && text == NULL) {
         log_warn("outbox: message %s kept as it was: out of memory", s->id);
         kind = NULL;
     }
+    if (kind) {
+        argv[2] = kind;
+        argv[3] = text ? text : "";
+    }
     snprintf(delay, sizeof delay, "%ld", delay_ms);
-    store_fcall(s->outbox->router->store, "ess_outbox_retry", 0, kind ? 4 : 2, argv, NULL,
-                on_report, NULL);
+    store_fcall(s->outbox->router->store, "ess_outbox_retry", 0, 5, argv, NULL, on_report, NULL);
     free(text);
 }
 
@@ -103,6 +107,13 @@ static long backoff_ms(int attempts)
 static int retryable(const struct client_response *res)
 {
     return res->status == 0 || res->status >= 500;
+}
+
+/* After a 5xx, or no answer to a request that went out, LINE may have delivered the message
+ * all the same (LINE's "Retry failed API requests"). */
+static int may_have_arrived(const struct client_response *res)
+{
+    return res->status >= 500 || (res->status == 0 && res->sent);
 }
 
 /* {"to": to, "messages": messages (taken, also when this fails)} in *out. */
@@ -139,8 +150,9 @@ static void on_sent(const struct client_response *res, void *arg)
     int ok = res->status >= 200 && res->status < 300;
     int reply = strcmp(s->kind, "line_reply") == 0;
     /* LINE refuses a used reply token and an expired one alike (400). When an earlier try of
-     * this reply may have used it (its sender died before recording the outcome), a push now
-     * would say it all twice: the reply counts as delivered. */
+     * this reply may have used it (its sender died before recording the outcome, or LINE
+     * answered it 5xx or not at all), a push now would say it all twice: the reply counts as
+     * delivered. */
     int used_up = reply && res->status == 400 && s->unsure;
 
     if (ob->in_flight-- == MAX_IN_FLIGHT) outbox_kick(ob);    /* room again: claim more now */
@@ -173,6 +185,7 @@ static void on_sent(const struct client_response *res, void *arg)
                 report_done(s, reason);
             }
         } else if (retryable(res)) {
+            if (may_have_arrived(res)) s->unsure = 1;
             report_retry(s, 1000, NULL, NULL);
         } else {
             report_done(s, reason);

@@ -57,9 +57,10 @@ Keys (P = prefix):
                                SUMMARY_FIELDS as they stood
   P outbox:due           zset  outgoing message id -> when it is due (ms)
   P outbox:item:<id>     hash  kind payload(JSON) attempts retry_key created_at, and while it
-                               is leased `leased` (1); `unsure` (1) once a lease ran out with no
-                               outcome reported (ids: "d:<case>:<attempt>" for dispatches, else a
-                               counter)
+                               is leased `leased` (1); `unsure` (1) once a try may have reached
+                               its receiver unconfirmed: a lease ran out with no outcome reported,
+                               or LINE answered 5xx or not at all (ids: "d:<case>:<attempt>" for
+                               dispatches, else a counter)
   P outbox:dead          list  JSON of messages given up on (kind, attempts, last error)
   P line:state:<hash>    str   a LINE user's conversation state (key: SHA-256 of the user id)
   P line:version:<hash>  str   the number of commits of that state (compare-and-set), same expiry
@@ -1968,8 +1969,10 @@ local function outbox_done(keys, a)
     return cjson.encode({ok = true})
 end
 
--- ess_outbox_retry P id delay_ms [kind payload]: try again later, possibly as another kind (a
--- LINE reply whose token expired becomes a push).
+-- ess_outbox_retry P id delay_ms [kind payload [unsure]]: try again later, possibly as another
+-- kind (a LINE reply whose token expired becomes a push: kind "" keeps the message as it is).
+-- unsure "1": this try may have reached its receiver although it failed (a 5xx, or no answer),
+-- and the message says so from then on, as outbox_claim's mark after a lost lease.
 local function outbox_retry(keys, a)
     local P, id, delay = a[1], a[2], tonumber(a[3])
     local key = P .. 'outbox:item:' .. id
@@ -1978,6 +1981,7 @@ local function outbox_retry(keys, a)
         redis.call('HSET', key, 'kind', a[4], 'payload', a[5], 'attempts', 0, 'unsure', '0')
     else
         redis.call('HINCRBY', key, 'attempts', 1)
+        if a[6] == '1' then redis.call('HSET', key, 'unsure', '1') end
     end
     redis.call('HDEL', key, 'leased') -- this try's outcome is known
     redis.call('ZADD', P .. 'outbox:due', now_ms() + delay, id)

@@ -133,6 +133,40 @@ class LineDeliveryTest(LineTest):
         self.assertEqual([r for r in self.fake.quiet_for(QUIET) if r.to == u.user_id], [],
                          'pushed again after 409')
 
+    def test_reply_unanswered_then_400_is_not_pushed(self):
+        """LINE takes the reply but its answer never comes (past the router's 10 s timeout); the
+        retry finds the token used (400, as LINE answers it). The first try may have been
+        delivered, so the 400 counts as delivered: no push that would say it all twice."""
+        self.fake.single_use_reply_tokens = True
+        self.fake.script('reply', 'hang')
+        u = self.new_user()
+        ev = self.start_conversation(u)
+        replies = self.fake.wait_for(
+            lambda reqs: [r for r in reqs if r.reply_token == ev.reply_token][1:] and
+            [r for r in reqs if r.reply_token == ev.reply_token], 35, 'the reply tried again')
+        self.assertEqual([r.status for r in replies], [200, 400], replies)
+        gap = replies[1].at - replies[0].at
+        self.assertGreaterEqual(gap, 9.0, 'retried after %.1f s, before the 10 s timeout' % gap)
+        self.assertEqual([r for r in self.fake.quiet_for(QUIET) if r.to == u.user_id], [],
+                         'pushed after a reply whose first try LINE may have delivered')
+        self.assertEqual(self.pushes_to(u), [])
+
+    def test_reply_5xx_then_200_delivered_once(self):
+        """A 503 to a reply leaves it unsure, but a retry LINE takes (200) is simply delivered:
+        nothing more is sent."""
+        self.fake.single_use_reply_tokens = True
+        self.fake.script('reply', 503)
+        u = self.new_user()
+        ev = self.start_conversation(u)
+        replies = self.fake.wait_for(
+            lambda reqs: [r for r in reqs if r.reply_token == ev.reply_token][1:] and
+            [r for r in reqs if r.reply_token == ev.reply_token], 15, 'the reply tried again')
+        self.assertEqual([r.status for r in replies], [503, 200], replies)
+        self.assertEqual(replies[1].messages, replies[0].messages)
+        late = self.fake.quiet_for(QUIET)
+        self.assertEqual([r for r in late if r.to == u.user_id or r.reply_token == ev.reply_token],
+                         [], 'sent again after the reply was accepted')
+
     def test_webhook_answered_while_line_hangs(self):
         """LINE's API hanging never delays the 200 (LINE wants it within 2 s) nor other
         users' messages: sending does not block the loop."""

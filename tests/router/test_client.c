@@ -49,6 +49,7 @@ struct result {
     char error[64];
     int has_error;
     int timed_out;
+    int sent;
     char body[128];
     size_t body_len;
     int body_all_x; /* every byte of the body is 'x' and body[body_len] is NUL */
@@ -63,6 +64,7 @@ static void record(struct result *out, const struct client_response *res)
     out->has_error = res->error != NULL;
     snprintf(out->error, sizeof out->error, "%s", res->error ? res->error : "");
     out->timed_out = res->timed_out;
+    out->sent = res->sent;
     out->body_len = res->body_len;
     snprintf(out->body, sizeof out->body, "%s", res->body ? res->body : "(null)");
     out->body_all_x = res->body != NULL && res->body[res->body_len] == '\0';
@@ -351,6 +353,7 @@ static void test_statuses(struct client *c)
     client_post(c, url, NULL, 0, NULL, 0, 2000, record_cb, &empty);
     run_until(&completions, target, 4000);
     CHECK(fail.calls == 1 && fail.status == 500 && !fail.has_error, "500 reported as status 500");
+    CHECK(fail.sent == 1 && empty.sent == 1, "an answered request: sent=1");
     CHECK(strcmp(fail.body, "{\"error\":\"boom\"}") == 0, "500: error body delivered");
     CHECK(conflict.calls == 1 && conflict.status == 409 && !conflict.has_error,
           "409 reported as status 409");
@@ -377,6 +380,7 @@ static void test_timeout(struct client *c)
     CHECK(res.calls == 1, "timeout: callback runs once");
     CHECK(res.status == 0 && res.timed_out == 1, "timeout: status 0 and timed_out=1");
     CHECK(strcmp(res.error, "timeout") == 0, "timeout: error \"timeout\"");
+    CHECK(res.sent == 1, "timeout after the request went out: sent=1 (it may have arrived)");
     CHECK(took >= 0.25 && took < 1.0, "timeout: reported within the bound (300 ms)");
     CHECK(res.seconds >= 0.25 && res.seconds < 1.0, "timeout: total time near the bound");
 }
@@ -409,6 +413,7 @@ static void test_refused_and_log(struct client *c)
     CHECK(res.calls == 1 && res.status == 0 && res.timed_out == 0,
           "refused: status 0, not a timeout");
     CHECK(strcmp(res.error, "connect failed") == 0, "refused: error \"connect failed\"");
+    CHECK(res.sent == 0, "refused: sent=0 (it cannot have arrived)");
     CHECK(strstr(logbuf, expect) != NULL, "refused: logged as POST to scheme://host failed");
     CHECK(strstr(logbuf, "secret-path") == NULL && strstr(logbuf, "QUERYSECRET") == NULL &&
               strstr(logbuf, "SECRET-TOKEN") == NULL && strstr(logbuf, "BODYSECRET") == NULL,
