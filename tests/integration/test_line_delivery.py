@@ -28,6 +28,13 @@ class LineDeliveryTest(LineTest):
             return ps if len([r for r in ps if r.ok or not ok]) >= n else None
         return self.fake.wait_for(enough, timeout, '%d push(es) to the user' % n)
 
+    def wait_reply_tries(self, ev, n, timeout):
+        """The tries of event's reply (its reply token) once there are n of them."""
+        def enough(reqs):
+            tries = [r for r in reqs if r.endpoint == 'reply' and r.reply_token == ev.reply_token]
+            return tries if len(tries) >= n else None
+        return self.fake.wait_for(enough, timeout, '%d tries of the reply' % n)
+
     def assertOneRetryKey(self, pushes):
         keys = {p.retry_key for p in pushes}
         self.assertEqual(len(keys), 1, 'a retried push must keep its X-Line-Retry-Key: %r'
@@ -141,9 +148,7 @@ class LineDeliveryTest(LineTest):
         self.fake.script('reply', 'hang')
         u = self.new_user()
         ev = self.start_conversation(u)
-        replies = self.fake.wait_for(
-            lambda reqs: [r for r in reqs if r.reply_token == ev.reply_token][1:] and
-            [r for r in reqs if r.reply_token == ev.reply_token], 35, 'the reply tried again')
+        replies = self.wait_reply_tries(ev, 2, timeout=35)
         self.assertEqual([r.status for r in replies], [200, 400], replies)
         gap = replies[1].at - replies[0].at
         self.assertGreaterEqual(gap, 9.0, 'retried after %.1f s, before the 10 s timeout' % gap)
@@ -158,9 +163,7 @@ class LineDeliveryTest(LineTest):
         self.fake.script('reply', 503)
         u = self.new_user()
         ev = self.start_conversation(u)
-        replies = self.fake.wait_for(
-            lambda reqs: [r for r in reqs if r.reply_token == ev.reply_token][1:] and
-            [r for r in reqs if r.reply_token == ev.reply_token], 15, 'the reply tried again')
+        replies = self.wait_reply_tries(ev, 2, timeout=15)
         self.assertEqual([r.status for r in replies], [503, 200], replies)
         self.assertEqual(replies[1].messages, replies[0].messages)
         late = self.fake.quiet_for(QUIET)
