@@ -17,6 +17,7 @@
 #include "incident.h"
 #include "json.h"
 #include "log.h"
+#include "outbox.h"
 #include "random.h"
 #include "router.h"
 #include "rules.h"
@@ -279,6 +280,7 @@ static void on_create_reply(enum store_status status, const struct store_item *i
     }
     team = json_string(summary, "team_id", NULL);
     if (result == CASES_CREATED) {
+        outbox_kick(job->router->outbox); /* its dispatch goes out now, not at the next tick */
         metrics_observe_assignment((double)(http_now_us() - job->started_us) / 1e6);
         metrics_count_case_created(job->decision.category);
         log_info("case %s created: channel=%s category=%s%s priority=%s status=%s team=%s",
@@ -522,6 +524,9 @@ static void on_case_changed(struct http_call *call, cJSON *reply)
     if (refusal == NULL) {
         const char *status =
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "status"));
+        /* the change may have queued a dispatch (an assignment, a freed team taking a queued
+         * case) or a notice to the reporter: they go out now, not at the outbox's next tick */
+        outbox_kick(call->router->outbox);
         log_info("case %s: status %s (%s)", call->params[0], status ? status : "?",
                  metrics_route_name(call->route));
     }

@@ -334,6 +334,7 @@ static void on_group_ack(struct http_call *call, cJSON *reply)
         return;
     }
     if (refusal == NULL) {
+        outbox_kick(call->router->outbox); /* the reporter's notice goes out now */
         log_info("case %s: acknowledged by team %s in its LINE group", case_id, team ? team : "?");
         st->messages = team_messages_ack(1, code ? code : "");
     } else if (strcmp(refusal, "unauthorized") == 0) {

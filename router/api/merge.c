@@ -9,6 +9,8 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "outbox.h"
+#include "router.h"
 #include "views.h"
 
 /* A refusal of ess_case_merge: its status and message, or 0 when it is not one of merge's own. */
@@ -53,6 +55,7 @@ static void on_merged(struct http_call *call, cJSON *reply)
     } else if (refusal) {
         http_reply_refusal(call, refusal);
     } else {
+        outbox_kick(call->router->outbox); /* a freed team may have taken a queued case */
         log_info("case %s: merged into %s", call->params[0],
                  json_string(reply, "merged_into", "?"));
         http_reply_json(call, 200, views_case(reply));

@@ -19,6 +19,7 @@
 #include "line.h"
 #include "log.h"
 #include "netaddr.h"
+#include "outbox.h"
 #include "random.h"
 #include "router.h"
 #include "rules.h"
@@ -142,6 +143,14 @@ static int add_assigned(cJSON *doc, const cJSON *reply)
     return 0;
 }
 
+/* A team that became free or available may have taken queued cases (reply's "assigned"): their
+ * dispatches go out now, not at the outbox's next tick. */
+static void send_new_dispatches(struct http_call *call, const cJSON *reply)
+{
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(reply, "assigned")) > 0)
+        outbox_kick(call->router->outbox);
+}
+
 cJSON *teams_put_answer(const char *team_id, const char *token, const cJSON *reply)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -187,6 +196,7 @@ static void on_team_put(struct http_call *call, cJSON *reply)
         cJSON_Delete(reply);
         return;
     }
+    send_new_dispatches(call, reply);
     doc = teams_put_answer(call->params[0], token_set ? st->token : NULL, reply);
     log_info("team %s %s%s", call->params[0], created ? "created" : "updated",
              token_set && !created ? ", token rotated" : "");
@@ -349,6 +359,7 @@ static void on_position(struct http_call *call, cJSON *reply)
         cJSON_Delete(reply);
         return;
     }
+    send_new_dispatches(call, reply);
     doc = teams_position_answer(call->params[0], reply);
     cJSON_Delete(reply);
     http_reply_json(call, 200, doc); /* NULL (out of memory) answers 500 */

@@ -15,6 +15,7 @@
 #include "incident.h"
 #include "json.h"
 #include "log.h"
+#include "outbox.h"
 #include "router.h"
 #include "rules.h"
 #include "views.h"
@@ -31,6 +32,7 @@ static void on_triaged(struct http_call *call, cJSON *reply)
     if (refusal) {
         http_reply_refusal(call, refusal);
     } else {
+        outbox_kick(call->router->outbox); /* the case may have been routed: dispatch it now */
         log_info("case %s: triage %s %s, status %s", call->params[0],
                  json_string(reply, "category", "?"), json_string(reply, "priority", "?"),
                  json_string(reply, "status", "?"));
