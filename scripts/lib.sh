@@ -217,3 +217,24 @@ ess_wait_http() {
 ess_random_token() {
     od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
 }
+
+# ess_cpus_split PIN: unless PIN is 0, sets ROUTER_CPUS to the first CPU this run may use (a cpuset
+# may allow, say, only 2 and 3) and LOAD_CPUS to the others, comma-separated; both stay empty with
+# PIN 0 or fewer than two CPUs. The benchmarks pin the router on one side and the load on the other:
+# a run then varies far less (the kernel no longer moves the router onto Redis' CPU).
+ess_cpus_split() {
+    ROUTER_CPUS="" LOAD_CPUS=""
+    [[ "$1" != 0 ]] || return 0
+    read -r ROUTER_CPUS LOAD_CPUS < <(python3 -c '
+import os
+cpus = sorted(os.sched_getaffinity(0))
+print(cpus[0], ",".join(map(str, cpus[1:]))) if len(cpus) >= 2 else print()')
+}
+
+# ess_pin_self SIDE (router|load): the calling (sub)shell, and so what it execs, runs on SIDE's CPUs
+# (ess_cpus_split's; nothing is pinned when they are empty).
+ess_pin_self() {
+    local cpus="$ROUTER_CPUS"
+    [[ "$1" == router ]] || cpus="$LOAD_CPUS"
+    [[ -z "$cpus" ]] || taskset -pc "$cpus" "$BASHPID" >/dev/null || ess_die "taskset failed"
+}
