@@ -85,7 +85,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--count", type=int, default=100)
     args = ap.parse_args()
     admin, operator = os.environ.get("ESS_ADMIN_TOKEN"), os.environ.get("ESS_OPERATOR_TOKEN")
     if not admin or not operator:
@@ -101,7 +101,7 @@ def main():
     rng = random.Random(7)
     answers, dispatches, missing = [], [], 0
     for i in range(args.count):
-        time.sleep(rng.uniform(0.02, 0.25))
+        time.sleep(rng.uniform(0.01, 0.51))
         sent = time.monotonic()
         case = call(conn, "POST", "/v1/incidents", operator, {
             "call_id": f"bench-dispatch-{os.getpid()}-{i}", "category": "detention",
