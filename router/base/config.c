@@ -109,7 +109,8 @@ static const struct setting config_settings[] = {
      .min = 0,
      .max = 16,
      .offset = FIELD(redis_wait_replicas),
-     .help = "replicas that must hold a new case or LINE event before it is answered 2xx (WAIT)"},
+     .help = "the fewest replicas that must hold a new case or LINE event before it is answered "
+             "2xx (WAIT; every replica in sync must hold it too)"},
     {.env = "ESS_REDIS_WAIT_TIMEOUT_MS",
      .flag = "redis-wait-timeout",
      .metavar = "MS",

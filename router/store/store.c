@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "replicas.h"
 #include "sentinel.h"
 #include "text.h"
 
@@ -60,11 +61,12 @@ struct store {
     unsigned outstanding;    /* commands sent, reply not yet seen */
     uint64_t progress_ms;    /* last reply, or when outstanding went from 0 to 1 */
     unsigned link_number;    /* store_link_number */
-    int wait_replicas;       /* store_wait_replicated: WAIT numreplicas */
+    int wait_replicas;       /* store_wait_replicated: the fewest replicas a WAIT waits for */
     int wait_timeout_ms;     /* WAIT timeout */
     struct waiter *waiting;  /* callers not yet covered by a WAIT sent, oldest first */
     struct waiter **waiting_tail;
-    int wait_in_flight; /* a WAIT was sent and its reply not yet seen */
+    int wait_in_flight; /* a WAIT (or the INFO before it) was sent and its reply not yet seen */
+    int wait_asked;     /* the numreplicas of the WAIT in flight */
 };
 
 /* Where a stream command's reply holds its entries: XRANGE's and XREVRANGE's are the reply,
@@ -782,7 +784,14 @@ int store_claim_command(struct store *s, int argc, const char **argv, const size
 
 /* Waiting for replicas (store_wait_replicated). Callers that ask while a WAIT is in flight are
  * covered by the next one, sent when its reply comes: one WAIT at a time on the connection, as a
- * WAIT holds the connection's later replies back until it answers. */
+ * WAIT holds the connection's later replies back until it answers.
+ *
+ * Each round is PUBLISH, INFO replication, then WAIT k: k is every replica in sync (online, lag
+ * at most REPLICAS_MAX_LAG_S), and at least wait_replicas. Sentinel promotes the replica it last
+ * saw furthest ahead, from figures up to seconds old, so a write confirmed by some replicas only
+ * could be lost with the primary if another one were promoted; confirmed by all of those in
+ * sync, it is on whichever replica Sentinel picks. A stalled replica stops counting once its lag
+ * shows it, and a missing one lowers k no further than wait_replicas. */
 
 /* Answers every waiter of the list with status. */
 static void waiters_answer(struct waiter *w, enum store_status status)
@@ -806,6 +815,14 @@ static void waiters_fail(struct store *s, enum store_status status)
 
 static void wait_send(struct store *s);
 
+/* Ends a round: answers its batch and starts the next round for those who asked meanwhile. */
+static void wait_round_done(struct store *s, struct waiter *batch, enum store_status status)
+{
+    s->wait_in_flight = 0;
+    waiters_answer(batch, status);
+    if (s->waiting != NULL) wait_send(s);
+}
+
 static void on_publish_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct store *s = ac->data;
@@ -818,39 +835,67 @@ static void on_wait_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct store *s = ac->data;
     redisReply *reply = r;
-    struct waiter *batch = privdata;
     enum store_status status = STORE_UNAVAILABLE;
     if (s->ac == ac) track_reply(s);
-    s->wait_in_flight = 0;
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer >= s->wait_replicas) {
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer >= s->wait_asked) {
         status = STORE_OK;
     } else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
         log_warn("redis: %lld of %d replicas confirmed the writes within %d ms: answering 503",
-                 reply->integer, s->wait_replicas, s->wait_timeout_ms);
+                 reply->integer, s->wait_asked, s->wait_timeout_ms);
         metrics_count_redis_error();
     } else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
         log_warn("redis: WAIT failed: %.*s", (int)reply->len, reply->str);
         metrics_count_redis_error();
     }
-    waiters_answer(batch, reply == NULL && s->stopped ? STORE_CANCELLED : status);
-    if (s->waiting != NULL) wait_send(s);
+    wait_round_done(s, privdata, reply == NULL && s->stopped ? STORE_CANCELLED : status);
 }
 
-/* Sends one WAIT for every waiting caller. A PUBLISH goes first: it is replicated, so the WAIT
- * after it counts from the primary's latest write, which covers writes this connection did not
- * make (a retried request whose first try another router stored). */
+/* INFO replication's reply: sends the WAIT for the replicas in sync. */
+static void on_replication_info(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct store *s = ac->data;
+    redisReply *reply = r;
+    struct waiter *batch = privdata;
+    char replicas[16], timeout[16];
+    const char *wait[] = {"WAIT", replicas, timeout};
+    int in_sync;
+    if (s->ac == ac) track_reply(s);
+    if (reply == NULL || s->ac != ac || !store_is_up(s)) {
+        wait_round_done(s, batch,
+                        reply == NULL && s->stopped ? STORE_CANCELLED : STORE_UNAVAILABLE);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_STRING) {
+        log_warn("redis: INFO replication failed: %.*s", reply->str ? (int)reply->len : 0,
+                 reply->str ? reply->str : "");
+        metrics_count_redis_error();
+        wait_round_done(s, batch, STORE_UNAVAILABLE);
+        return;
+    }
+    in_sync = replicas_in_sync(reply->str, reply->len, REPLICAS_MAX_LAG_S);
+    s->wait_asked = in_sync > s->wait_replicas ? in_sync : s->wait_replicas;
+    snprintf(replicas, sizeof replicas, "%d", s->wait_asked);
+    snprintf(timeout, sizeof timeout, "%d", s->wait_timeout_ms);
+    if (redisAsyncCommandArgv(s->ac, on_wait_reply, batch, 3, wait, NULL) != REDIS_OK) {
+        wait_round_done(s, batch, STORE_UNAVAILABLE);
+        return;
+    }
+    track_sent(s);
+}
+
+/* Starts a round for every waiting caller. The PUBLISH goes first: it is replicated, so the
+ * WAIT after it counts from the primary's latest write, which covers writes this connection did
+ * not make (a retried request whose first try another router stored). */
 static void wait_send(struct store *s)
 {
     struct waiter *batch = s->waiting;
-    char replicas[16], timeout[16], channel[96];
+    char channel[96];
     const char *publish[] = {"PUBLISH", channel, ""};
-    const char *wait[] = {"WAIT", replicas, timeout};
+    const char *info[] = {"INFO", "replication"};
     if (!store_is_up(s)) {
         waiters_fail(s, STORE_UNAVAILABLE);
         return;
     }
-    snprintf(replicas, sizeof replicas, "%d", s->wait_replicas);
-    snprintf(timeout, sizeof timeout, "%d", s->wait_timeout_ms);
     snprintf(channel, sizeof channel, "%sreplicated", s->prefix);
     if (redisAsyncCommandArgv(s->ac, on_publish_reply, NULL, 3, publish, NULL) != REDIS_OK) {
         waiters_fail(s, STORE_UNAVAILABLE);
@@ -859,7 +904,7 @@ static void wait_send(struct store *s)
     track_sent(s);
     s->waiting = NULL;
     s->waiting_tail = &s->waiting;
-    if (redisAsyncCommandArgv(s->ac, on_wait_reply, batch, 3, wait, NULL) != REDIS_OK) {
+    if (redisAsyncCommandArgv(s->ac, on_replication_info, batch, 2, info, NULL) != REDIS_OK) {
         waiters_answer(batch, STORE_UNAVAILABLE);
         return;
     }

@@ -1,13 +1,14 @@
 """Redis fail-over (DESIGN.md "Scale and faults"): the routers find the primary through Redis
 Sentinel, follow a fail-over without a restart, never write to a replica, and, with
-ESS_REDIS_WAIT_REPLICAS, answer a new report 2xx only once a replica holds it, so that nothing
-answered 2xx is lost with the primary.
+ESS_REDIS_WAIT_REPLICAS, answer a new report 2xx only once every replica in sync (and at least
+that many) holds it, so that nothing answered 2xx is lost with the primary.
 
 FailoverTest kills the primary (kill -9) under a load of incidents and LINE events on two
 routers, and checks afterwards on the promoted replica that every request answered 2xx is there,
 that the teams' claims match their capacity counters, and that the routers recovered on their
 own; the 503 window is printed as a TAP comment. WaitTest stops the only replica (SIGSTOP) to
-make WAIT time out. ReplicaTest turns the router's server into a replica behind its back."""
+make WAIT time out; AllInSyncTest stops one of two. ReplicaTest turns the router's server into a
+replica behind its back."""
 
 import os
 import re
@@ -37,7 +38,8 @@ def report(text):
 
 class Sentinel(RedisServer):
     """A redis-sentinel on a free port, configured from scripts/deploy/sentinel.conf with the
-    substitutions scripts/ha makes (port, dir, the primary, down after 1 s)."""
+    substitutions scripts/ha makes (port, dir, the primary, down after 2 s: above Sentinel's 1 s
+    ping period, else a just-promoted primary may be taken for down and failed over again)."""
 
     def __init__(self, workdir, name):
         super().__init__(os.path.join(workdir, name))
@@ -52,7 +54,7 @@ class Sentinel(RedisServer):
                               (r'^sentinel monitor .*$',
                                'sentinel monitor %s 127.0.0.1 %d 2' % (MASTER, self.primary_port)),
                               (r'^sentinel down-after-milliseconds .*$',
-                               'sentinel down-after-milliseconds %s 1000' % MASTER),
+                               'sentinel down-after-milliseconds %s 2000' % MASTER),
                               (r'^sentinel failover-timeout .*$',
                                'sentinel failover-timeout %s 10000' % MASTER)):
             conf, n = re.subn(pattern, line, conf, flags=re.M)
@@ -388,6 +390,40 @@ class WaitTest(HaTest):
         time.sleep(0.5)
         replies = [q for q in self.fake.replies() if q.reply_token == event.reply_token]
         self.assertEqual(len(replies), 1, 'LINE got one reply to the event, not two')
+
+
+class AllInSyncTest(HaTest):
+    """Two replicas, WAIT for at least one: a report is answered 2xx only once every replica in
+    sync holds it, since Sentinel may promote either of them; a stalled replica stops counting."""
+
+    replicas = 2
+    router_env = {'ESS_REDIS_WAIT_REPLICAS': '1', 'ESS_REDIS_WAIT_TIMEOUT_MS': '300'}
+
+    def test_every_replica_in_sync_confirms(self):
+        env = self.env
+        first, second = self.servers[1], self.servers[2]
+        r = env.post_incident(category='threat', description='ถูกข่มขู่')
+        self.assertEqual(r['_status'], 201)
+        for replica in (first, second):
+            self.assertEqual(replica.command('EXISTS', self.key('case:' + r['case_id'])), 1,
+                             'a 201 is on every replica in sync')
+
+        os.kill(second.proc.pid, signal.SIGSTOP)  # one replica stops, the other still confirms
+        try:
+            body = env.incident_body(category='detention', description='ถูกกักขัง')
+            self.assertErrorBody(env.post_incident_raw(body), 503, 'redis_unavailable',
+                                 'one replica confirmed, the other still counted in sync')
+            # Once its lag shows it stalled, it no longer counts: the other replica confirms.
+            wait_until(lambda: env.post_incident_raw(body).status == 200, scaled(15), 0.2,
+                       'the retry confirmed by the replica still in sync')
+            self.assertRegex(env.router.log_text(), r'1 of 2 replicas confirmed')
+        finally:
+            os.kill(second.proc.pid, signal.SIGCONT)
+        case_id = env.redis.command('GET', self.key('call:' + body['call_id'])).decode().split()[0]
+        wait_until(lambda: second.command('EXISTS', self.key('case:' + case_id)) == 1, scaled(15),
+                   0.1, 'the stalled replica catches up')
+        r = env.post_incident(category='threat', description='ถูกข่มขู่อีกครั้ง')
+        self.assertEqual(r['_status'], 201, 'both replicas confirm again')
 
 
 class ReplicaTest(HaTest):
