@@ -163,6 +163,24 @@ class HaScriptTest(unittest.TestCase):
             a = harness.http_request(port, 'POST', '/v1/incidents', body, token=token)
             self.assertEqual(a.status, 200, 'the same call_id on the new primary: %r' % (a,))
 
+        promoted = re.search(r'named :(\d+) the primary', r.stderr).group(1)
+        self.stop_all()
+
+        # Started again after the fail-over: the primary the Sentinels recorded, not the first
+        # port, whose configuration now names the promoted server as its primary.
+        r = self.ha('start')
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        self.assertIn('Redis primary :%s with two replicas' % promoted, r.stdout)
+        status = self.ha('status').stdout
+        self.assertIn('redis :%s  master' % promoted, status)
+        self.assertEqual(status.count('slave'), 2, status)
+        self.assertEqual(status.count('/healthz 200'), 2, status)
+        a = harness.http_request(router, 'POST', '/v1/incidents', body, token=token)
+        self.assertEqual(a.status, 200, 'the case kept across the restart: %r' % (a,))
+        self.stop_all()
+
+    def stop_all(self):
+        """scripts/ha stop, and every process it had started gone."""
         pids = self.pids()
         self.assertEqual(len(pids), 8, 'three Redis, three Sentinels, two routers')
         r = self.ha('stop')
