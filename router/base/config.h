@@ -31,6 +31,7 @@ struct config {
     char *redis_master;        /* ESS_REDIS_MASTER: the primary's name at the Sentinels; "" */
     int redis_wait_replicas;   /* ESS_REDIS_WAIT_REPLICAS: WAIT before a report's 2xx; 0 = none */
     int redis_wait_timeout_ms; /* ESS_REDIS_WAIT_TIMEOUT_MS: WAIT's timeout */
+    int outbox_tick_ms;        /* ESS_OUTBOX_TICK_MS: the outbox's poll, besides its wake-ups */
     char *key_prefix;          /* ESS_KEY_PREFIX */
     char *rules_path;          /* ESS_RULES */
     char *triage_model_path;   /* ESS_TRIAGE_MODEL: "auto" (or "") beside the rules, "none" */

@@ -18,7 +18,6 @@
 #include "router.h"
 #include "store.h"
 
-#define TICK_MS 1000
 #define CLAIM_LIMIT 32
 #define LEASE_MS 15000 /* longer than a send (10 s): a message is never sent twice at once */
 #define MAX_IN_FLIGHT 64
@@ -405,7 +404,8 @@ static void on_claimed(enum store_status status, const char *data, size_t len, v
         n++;
     }
     next_ms = cJSON_GetObjectItemCaseSensitive(reply, "next_ms");
-    if (cJSON_IsNumber(next_ms) && next_ms->valuedouble >= 0 && next_ms->valuedouble < TICK_MS) {
+    if (cJSON_IsNumber(next_ms) && next_ms->valuedouble >= 0 &&
+        next_ms->valuedouble < ob->router->cfg->outbox_tick_ms) {
         /* wake when the next message is due rather than at the next tick */
         long ms = (long)next_ms->valuedouble;
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -442,7 +442,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 struct outbox *outbox_start(struct router *router)
 {
-    struct timeval tick = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+    int tick_ms = router->cfg->outbox_tick_ms;
+    struct timeval tick = {tick_ms / 1000, (tick_ms % 1000) * 1000};
     struct outbox *ob = calloc(1, sizeof *ob);
     if (ob == NULL) return NULL;
     ob->router = router;

@@ -154,6 +154,36 @@ class WebhookDispatchTest(RouterTest):
         self.assertStatus(self.env.http('GET', '/healthz'), 200)
 
 
+class DispatchAtOnceTest(RouterTest):
+    """A dispatch leaves as soon as its team is claimed, not at the outbox's next poll: with the
+    poll stretched to a minute (ESS_OUTBOX_TICK_MS), a new case and a queued case a team's PUT
+    takes still reach their gateways within seconds."""
+
+    env_options = {'extra_env': {'ESS_OUTBOX_TICK_MS': '60000'}}
+
+    def setUp(self):
+        self.gateway = FakeGateway()
+        self.addCleanup(self.gateway.close)
+        super().setUp()
+
+    def test_claims_wake_the_outbox(self):
+        env, gw = self.env, self.gateway
+        env.put_team_at('now-1', 2.0, 10, POLICE_SW, capacity=1,
+                        notify={'webhook': gw.url('/now-1')})
+        a = env.post_incident('detention', 'มีคนถูกกักตัวไว้ในโกดังสินค้า')
+        self.assertAssignedTo(a, 'now-1')
+        reqs = wait_until(lambda: gw.received('/now-1'), harness.scaled(10), 0.05,
+                          'the new case dispatched long before the poll')
+        self.assertEqual(json.loads(reqs[0]['body'])['case_id'], a['case_id'])
+
+        b = env.post_incident('detention', 'มีเด็กถูกขังไว้ในห้อง')  # now-1 is full: queued
+        self.assertEqual(b['status'], 'queued')
+        env.put_team_at('now-2', 3.0, 20, POLICE_SW, notify={'webhook': gw.url('/now-2')})
+        reqs = wait_until(lambda: gw.received('/now-2'), harness.scaled(10), 0.05,
+                          'the queued case dispatched once a team came')
+        self.assertEqual(json.loads(reqs[0]['body'])['case_id'], b['case_id'])
+
+
 class NoProxyTest(RouterTest):
     """The router never uses a proxy: with http_proxy, https_proxy and ALL_PROXY in its environment
     it still connects to the gateway itself (else the address check would judge the proxy's
