@@ -76,12 +76,16 @@ def rfc3339_to_epoch(text):
     return calendar.timegm(time.strptime(base, '%Y-%m-%dT%H:%M:%S'))
 
 
-class WebhookDispatchTest(RouterTest):
+class GatewayTest(RouterTest):
+    """A router and a fake team gateway (self.gateway)."""
 
     def setUp(self):
         self.gateway = FakeGateway()
         self.addCleanup(self.gateway.close)
         super().setUp()
+
+
+class WebhookDispatchTest(GatewayTest):
 
     def test_dispatch_payload_and_signature(self):
         env, gw = self.env, self.gateway
@@ -154,17 +158,12 @@ class WebhookDispatchTest(RouterTest):
         self.assertStatus(self.env.http('GET', '/healthz'), 200)
 
 
-class DispatchAtOnceTest(RouterTest):
+class DispatchAtOnceTest(GatewayTest):
     """A dispatch leaves as soon as its team is claimed, not at the outbox's next poll: with the
     poll stretched to a minute (ESS_OUTBOX_TICK_MS), a new case and a queued case a team's PUT
     takes still reach their gateways within seconds."""
 
     env_options = {'extra_env': {'ESS_OUTBOX_TICK_MS': '60000'}}
-
-    def setUp(self):
-        self.gateway = FakeGateway()
-        self.addCleanup(self.gateway.close)
-        super().setUp()
 
     def test_claims_wake_the_outbox(self):
         env, gw = self.env, self.gateway
